@@ -1,0 +1,174 @@
+//! The saved model: one self-describing JSON file.
+//!
+//! It holds everything scoring needs and everything an auditor asks for:
+//! format version, crate version, feature schema, the fitted preprocessing,
+//! the model, threshold and warning cut-offs, CV metrics, seed, a fingerprint
+//! of the training data and the creation time. A SHA-256 over the fitted
+//! parts detects corruption; another format version is refused by name.
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::evaluate::metrics::Metrics;
+use crate::features::{FeaturePipeline, InputSpec};
+use crate::models::FittedModel;
+use crate::score::reference::ScoringReference;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+pub const FORMAT: &str = "churn-model";
+pub const FORMAT_VERSION: u32 = 1;
+/// File extension of artifacts.
+pub const EXTENSION: &str = "model.json";
+
+/// What the model was trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub file: String,
+    pub rows: usize,
+    pub columns: usize,
+    pub sha256: String,
+}
+
+/// One input column the model needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnSchema {
+    pub name: String,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
+}
+
+/// The saved model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    pub format: String,
+    pub format_version: u32,
+    pub crate_version: String,
+    pub created_at: String,
+    pub run_id: String,
+    pub seed: u64,
+    pub model_name: String,
+    pub target: String,
+    pub positive_label: String,
+    pub id_column: Option<String>,
+    pub threshold: f64,
+    pub threshold_rule: String,
+    pub schema: Vec<ColumnSchema>,
+    pub cv_metrics: BTreeMap<String, Metrics>,
+    pub data: Fingerprint,
+    pub config: Config,
+    pub pipeline: FeaturePipeline,
+    pub model: FittedModel,
+    pub scoring: ScoringReference,
+    /// SHA-256 of the JSON of `pipeline`, `model` and `scoring`.
+    pub checksum: String,
+}
+
+impl Artifact {
+    /// The input schema implied by a fitted pipeline.
+    pub fn schema_of(pipe: &FeaturePipeline) -> Vec<ColumnSchema> {
+        pipe.inputs
+            .iter()
+            .map(|s| match s {
+                InputSpec::Numeric { name, .. } => ColumnSchema { name: name.clone(), kind: "numeric".into(), categories: vec![] },
+                InputSpec::Categorical { name, levels, .. } => {
+                    ColumnSchema { name: name.clone(), kind: "categorical".into(), categories: levels.clone() }
+                }
+            })
+            .collect()
+    }
+
+    /// Compute the checksum of the fitted parts.
+    pub fn compute_checksum(&self) -> String {
+        let body = serde_json::to_string(&(&self.pipeline, &self.model, &self.scoring)).unwrap_or_default();
+        hex(&Sha256::digest(body.as_bytes()))
+    }
+
+    /// Write atomically to `path`.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string(self).map_err(|e| Error::artifact(path, e))?;
+        crate::io::write_atomic(path, text.as_bytes())
+    }
+
+    /// Load and verify an artifact.
+    pub fn load(path: &Path) -> Result<Artifact> {
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::artifact(path, "not found: run churn-train first to create a model"),
+            _ => Error::io(path, e),
+        })?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| Error::artifact(path, format!("corrupted or not a model file ({e})")))?;
+        if value.get("format").and_then(|v| v.as_str()) != Some(FORMAT) {
+            return Err(Error::artifact(path, "not a churn model file"));
+        }
+        let version = value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0);
+        if version != FORMAT_VERSION as u64 {
+            return Err(Error::artifact(path, format!("format version {version}; this build reads version {FORMAT_VERSION}: retrain or use a matching churn release")));
+        }
+        let mut a: Artifact = serde_json::from_value(value).map_err(|e| Error::artifact(path, format!("corrupted ({e})")))?;
+        if a.checksum != a.compute_checksum() {
+            return Err(Error::artifact(path, "corrupted: checksum mismatch"));
+        }
+        a.checksum = a.compute_checksum();
+        Ok(a)
+    }
+}
+
+/// Fingerprint a data file: name, shape and SHA-256 of its bytes.
+pub fn fingerprint(path: &Path, rows: usize, columns: usize) -> Result<Fingerprint> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(Fingerprint { file, rows, columns, sha256: hex(&h.finalize()) })
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Seconds since the epoch: `SOURCE_DATE_EPOCH` when set (reproducible
+/// artifacts), else the clock.
+pub fn now_epoch() -> u64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+}
+
+/// RFC 3339 UTC time of epoch seconds, and a compact form for run ids.
+pub fn format_time(epoch: u64) -> (String, String) {
+    let days = (epoch / 86_400) as i64;
+    let secs = epoch % 86_400;
+    // Civil-from-days (Howard Hinnant).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + (m <= 2) as i64;
+    let (hh, mm, ss) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    (format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z"), format!("{y:04}{m:02}{d:02}-{hh:02}{mm:02}{ss:02}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn time_format() {
+        assert_eq!(super::format_time(0).0, "1970-01-01T00:00:00Z");
+        assert_eq!(super::format_time(1_795_000_000).0, "2026-11-18T11:06:40Z");
+    }
+}

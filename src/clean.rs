@@ -1,0 +1,295 @@
+//! From a raw table to a modelling dataset: label normalisation, duplicate ids,
+//! identifier and free-text exclusion, numeric coercion; everything changed is
+//! counted in a [`DataReport`] so a validator can see what the data went through.
+//!
+//! Imputation and encoding are *not* done here: they are fitted per training
+//! fold by [`crate::features::FeaturePipeline`] to avoid leakage.
+
+use crate::config::DataConfig;
+use crate::error::{Error, Result};
+use crate::features::{FeatureData, FeatureTable};
+use crate::ingest::schema::{self, Inferred};
+use crate::ingest::{RawColumn, RawTable};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+
+/// Share of distinct values above which a text column is an identifier or free text.
+const DISTINCT_SHARE: f64 = 0.9;
+
+/// A column left out of the model, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Excluded {
+    pub name: String,
+    pub reason: String,
+}
+
+/// What cleaning found and changed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct DataReport {
+    pub file: String,
+    pub rows_read: usize,
+    pub duplicates_removed: usize,
+    pub rows_used: usize,
+    pub columns_read: usize,
+    pub target: String,
+    pub positive_label: String,
+    pub negative_label: String,
+    pub positives: usize,
+    pub positive_rate: f64,
+    pub id_column: Option<String>,
+    /// Text cells in numeric columns that did not parse and became missing.
+    pub coerced_cells: BTreeMap<String, usize>,
+    /// Missing cells per numeric feature (imputed with the fold median).
+    pub imputed_cells: BTreeMap<String, usize>,
+    /// Missing cells per categorical feature (kept as their own level).
+    pub missing_category_cells: BTreeMap<String, usize>,
+    pub excluded_columns: Vec<Excluded>,
+    pub numeric_features: Vec<String>,
+    pub categorical_features: Vec<String>,
+}
+
+/// A cleaned dataset: features, 0/1 labels (1 = churned), customer ids.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub table: FeatureTable,
+    pub y: Vec<u8>,
+    /// Customer ids (or 1-based row numbers when there is no id column).
+    pub ids: Vec<String>,
+    pub report: DataReport,
+}
+
+/// Clean `raw` for training according to `cfg`.
+pub fn clean(raw: &RawTable, cfg: &DataConfig) -> Result<Dataset> {
+    let src = raw.source.as_str();
+    if raw.n_rows() == 0 {
+        return Err(Error::data(src, "the file has a header but no rows"));
+    }
+    let target_idx = raw.index_of(&cfg.target).ok_or_else(|| {
+        Error::at(src, &cfg.target, None, format!("target column not found; columns are: {}", raw.names.join(", ")))
+    })?;
+    for name in cfg.drop.iter().chain(&cfg.categorical).chain(&cfg.id) {
+        if raw.index_of(name).is_none() {
+            return Err(Error::at(src, name, None, "configured column not found in the file"));
+        }
+    }
+    let id_col = cfg.id.clone().or_else(|| detect_id(raw, target_idx));
+    let keep = dedupe(raw, id_col.as_deref());
+    let mut report = DataReport {
+        file: src.to_string(),
+        rows_read: raw.n_rows(),
+        duplicates_removed: raw.n_rows() - keep.len(),
+        rows_used: keep.len(),
+        columns_read: raw.names.len(),
+        target: cfg.target.clone(),
+        id_column: id_col.clone(),
+        ..DataReport::default()
+    };
+    let subset = |col: &RawColumn| select_rows(col, &keep);
+    let (y, pos, neg) = labels(src, &cfg.target, &subset(&raw.columns[target_idx]), &keep, cfg.positive.as_deref())?;
+    report.positives = y.iter().map(|&v| v as usize).sum();
+    report.positive_rate = report.positives as f64 / y.len() as f64;
+    report.positive_label = pos;
+    report.negative_label = neg;
+    let ids = match id_col.as_deref().and_then(|c| raw.column(c)) {
+        Some(c) => keep.iter().map(|&r| c.text(r).unwrap_or_default()).collect(),
+        None => keep.iter().map(|&r| (raw.first_row + r).to_string()).collect(),
+    };
+
+    let mut table = FeatureTable::default();
+    for (i, name) in raw.names.iter().enumerate() {
+        if i == target_idx {
+            continue;
+        }
+        let col = subset(&raw.columns[i]);
+        if let Some(reason) = exclusion(name, &col, cfg, id_col.as_deref()) {
+            report.excluded_columns.push(Excluded { name: name.clone(), reason });
+            continue;
+        }
+        let as_category = cfg.categorical.contains(name) || schema::infer(&col) == Inferred::Text;
+        let data = if as_category {
+            let cats = schema::to_categories(&col);
+            let missing = cats.iter().filter(|c| c.is_none()).count();
+            if missing > 0 {
+                report.missing_category_cells.insert(name.clone(), missing);
+            }
+            report.categorical_features.push(name.clone());
+            FeatureData::Categorical(cats)
+        } else {
+            let n = schema::to_numeric(&col);
+            if n.coerced > 0 {
+                report.coerced_cells.insert(name.clone(), n.coerced);
+            }
+            if n.missing > 0 {
+                report.imputed_cells.insert(name.clone(), n.missing);
+            }
+            report.numeric_features.push(name.clone());
+            FeatureData::Numeric(n.values)
+        };
+        table.push(name.clone(), data);
+    }
+    if table.names.is_empty() {
+        return Err(Error::data(src, "no usable feature column (all were identifiers, constant, dropped or the target)"));
+    }
+    Ok(Dataset { table, y, ids, report })
+}
+
+/// Why a column is not a feature, if it is not.
+fn exclusion(name: &str, col: &RawColumn, cfg: &DataConfig, id: Option<&str>) -> Option<String> {
+    if Some(name) == id {
+        return Some("customer id".into());
+    }
+    if cfg.drop.iter().any(|d| d == name) {
+        return Some("dropped by configuration".into());
+    }
+    if cfg.categorical.iter().any(|c| c == name) {
+        return None;
+    }
+    if is_name_like(name) {
+        return Some("identifier or personal name".into());
+    }
+    let n = col.len();
+    let distinct = distinct_count(col);
+    if distinct <= 1 {
+        return Some("constant".into());
+    }
+    match schema::infer(col) {
+        Inferred::Text if n >= 20 && distinct as f64 > DISTINCT_SHARE * n as f64 => {
+            Some("identifier or free text (nearly all values distinct)".into())
+        }
+        Inferred::Numeric if n >= 100 && distinct == n && all_integers(col) => {
+            Some("identifier (distinct integer per row)".into())
+        }
+        _ => None,
+    }
+}
+
+/// Column names that denote people or records rather than behaviour.
+pub fn is_name_like(name: &str) -> bool {
+    let l = name.to_ascii_lowercase().replace([' ', '-'], "_");
+    let exact = ["id", "name", "surname", "first_name", "last_name", "firstname", "lastname", "full_name",
+        "fullname", "email", "e_mail", "phone", "phone_number", "mobile", "address", "street", "rownumber",
+        "row_number", "index", "ssn", "iban", "account_number"];
+    exact.contains(&l.as_str())
+        || l.ends_with("_id")
+        || l.ends_with("_name")
+        || name.ends_with("Id")
+        || name.ends_with("ID")
+}
+
+fn detect_id(raw: &RawTable, target_idx: usize) -> Option<String> {
+    raw.names.iter().enumerate().find_map(|(i, n)| {
+        let col = &raw.columns[i];
+        let idish = n.to_ascii_lowercase().ends_with("id") || is_name_like(n) && n.to_ascii_lowercase().contains("id");
+        // Mostly distinct: a few repeated ids are duplicates to remove, not a reason to doubt the id.
+        (i != target_idx && idish && distinct_count(col) as f64 >= 0.95 * col.len() as f64).then(|| n.clone())
+    })
+}
+
+/// Rows to keep: the first occurrence of each id (all rows without an id column).
+fn dedupe(raw: &RawTable, id: Option<&str>) -> Vec<usize> {
+    let Some(col) = id.and_then(|c| raw.column(c)) else { return (0..raw.n_rows()).collect() };
+    let mut seen = HashSet::new();
+    (0..raw.n_rows()).filter(|&r| col.text(r).is_none_or(|v| seen.insert(v))).collect()
+}
+
+fn select_rows(col: &RawColumn, rows: &[usize]) -> RawColumn {
+    match col {
+        RawColumn::Text(v) => RawColumn::Text(rows.iter().map(|&r| v[r].clone()).collect()),
+        RawColumn::Number(v) => RawColumn::Number(rows.iter().map(|&r| v[r]).collect()),
+    }
+}
+
+fn distinct_count(col: &RawColumn) -> usize {
+    (0..col.len()).map(|r| col.text(r)).collect::<HashSet<_>>().len()
+}
+
+fn all_integers(col: &RawColumn) -> bool {
+    schema::to_numeric(col).values.iter().all(|x| x.is_nan() || x.fract() == 0.0)
+}
+
+/// Normalise the label column to 0/1 (1 = churned). Returns labels and the
+/// positive / negative label text.
+pub fn labels(
+    src: &str,
+    target: &str,
+    col: &RawColumn,
+    rows: &[usize],
+    positive: Option<&str>,
+) -> Result<(Vec<u8>, String, String)> {
+    // Numbers are normalised so that "1", "1.0" and 1 are one label.
+    let cells: Vec<Option<String>> = (0..col.len())
+        .map(|r| {
+            col.text(r).map(|t| match schema::parse_cell(Some(&t)) {
+                schema::Cell::Number(x) => schema::format_number(x),
+                _ => t,
+            })
+        })
+        .collect();
+    if let Some(r) = cells.iter().position(Option::is_none) {
+        return Err(Error::at(src, target, Some(rows[r] + 1), "the label is blank"));
+    }
+    let mut values: Vec<String> = cells.iter().flatten().cloned().collect::<HashSet<_>>().into_iter().collect();
+    values.sort();
+    let shown = || values.iter().take(10).map(|v| format!("'{v}'")).collect::<Vec<_>>().join(", ");
+    if values.len() == 1 {
+        return Err(Error::at(src, target, None, format!("only one class present ({}): cannot train a churn model", shown())));
+    }
+    if values.len() > 2 {
+        return Err(Error::at(src, target, None, format!("expected two label values, found {}: {}", values.len(), shown())));
+    }
+    let pos = match positive {
+        Some(p) => values.iter().find(|v| v.eq_ignore_ascii_case(p.trim())).cloned().ok_or_else(|| {
+            Error::at(src, target, None, format!("--positive '{p}' is not one of the label values {}", shown()))
+        })?,
+        None => known_positive(&values).ok_or_else(|| {
+            Error::at(src, target, None, format!("cannot tell which label means churn among {}: pass --positive", shown()))
+        })?,
+    };
+    let neg = values.iter().find(|v| **v != pos).cloned().unwrap_or_default();
+    let y = cells.iter().map(|c| (c.as_deref() == Some(pos.as_str())) as u8).collect();
+    Ok((y, pos, neg))
+}
+
+fn known_positive(values: &[String]) -> Option<String> {
+    let pairs = [("1", "0"), ("yes", "no"), ("true", "false"), ("y", "n"), ("t", "f"), ("churned", "retained"), ("churn", "stay")];
+    let lower: Vec<String> = values.iter().map(|v| v.to_ascii_lowercase()).collect();
+    pairs.iter().find_map(|(p, n)| {
+        let i = lower.iter().position(|v| v == p)?;
+        lower.iter().any(|v| v == n).then(|| values[i].clone())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(v: &[&str]) -> RawColumn {
+        RawColumn::Text(v.iter().map(|s| Some(s.to_string())).collect())
+    }
+
+    #[test]
+    fn label_pairs() {
+        let (y, p, _) = labels("f", "t", &text(&["Yes", "No", "No"]), &[0, 1, 2], None).unwrap();
+        assert_eq!((y, p.as_str()), (vec![1, 0, 0], "Yes"));
+        let (y, _, _) = labels("f", "t", &text(&["1.0", "0", "1"]), &[0, 1, 2], None).unwrap();
+        assert_eq!(y, vec![1, 0, 1]);
+        let (y, _, _) = labels("f", "t", &RawColumn::Number(vec![Some(0.0), Some(1.0)]), &[0, 1], None).unwrap();
+        assert_eq!(y, vec![0, 1]);
+        let e = labels("f", "t", &text(&["a", "b", "c"]), &[0, 1, 2], None).unwrap_err().to_string();
+        assert!(e.contains("'a', 'b', 'c'"), "{e}");
+        let e = labels("f", "t", &text(&["a", "a"]), &[0, 1], None).unwrap_err().to_string();
+        assert!(e.contains("only one class"), "{e}");
+        let (y, _, _) = labels("f", "t", &text(&["Attrited", "Existing"]), &[0, 1], Some("Attrited")).unwrap();
+        assert_eq!(y, vec![1, 0]);
+    }
+
+    #[test]
+    fn name_like() {
+        for n in ["Surname", "CustomerId", "customerID", "customer_id", "RowNumber", "email"] {
+            assert!(is_name_like(n), "{n}");
+        }
+        for n in ["Balance", "Paid", "Tenure", "Geography"] {
+            assert!(!is_name_like(n), "{n}");
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Cross-validation: for each fold, fit the feature pipeline and the model on
+//! the training rows only, score the held-out rows; then choose the threshold
+//! on the pooled out-of-fold scores and compute metrics pooled and per fold.
+
+use super::metrics::Metrics;
+use super::threshold;
+use crate::clean::Dataset;
+use crate::config::{Config, ModelKind};
+use crate::error::Result;
+use crate::features::{FeaturePipeline, TransformStats};
+use crate::models;
+use crate::split::Fold;
+
+/// The cross-validated result of one model family.
+#[derive(Debug, Clone)]
+pub struct CvResult {
+    pub kind: ModelKind,
+    /// Out-of-fold P(churn) for every row.
+    pub oof: Vec<f64>,
+    pub threshold: f64,
+    pub oof_metrics: Metrics,
+    pub fold_metrics: Vec<Metrics>,
+    pub seconds: f64,
+}
+
+/// Cross-validate `kind` over `folds`; `on_step` ticks as work completes.
+pub fn cross_validate(kind: ModelKind, cfg: &Config, data: &Dataset, folds: &[Fold], on_step: &(dyn Fn() + Sync)) -> Result<CvResult> {
+    let start = std::time::Instant::now();
+    let mut oof = vec![0.0; data.y.len()];
+    for (k, fold) in folds.iter().enumerate() {
+        let pipe = FeaturePipeline::fit(&data.table, &fold.train, models::needs_scaling(kind));
+        let mut stats = TransformStats::default();
+        let x_train = pipe.transform(&data.table, &fold.train, &mut stats);
+        let x_test = pipe.transform(&data.table, &fold.test, &mut stats);
+        let y_train: Vec<u8> = fold.train.iter().map(|&i| data.y[i]).collect();
+        let model = models::fit(kind, cfg, x_train.view(), &y_train, cfg.train.seed.wrapping_add(k as u64), on_step)?;
+        for (&i, p) in fold.test.iter().zip(model.predict_proba(x_test.view())) {
+            oof[i] = p;
+        }
+    }
+    let threshold = threshold::choose(cfg.train.threshold_rule, &data.y, &oof);
+    let oof_metrics = Metrics::compute(&data.y, &oof, threshold);
+    let fold_metrics = folds
+        .iter()
+        .map(|f| {
+            let y: Vec<u8> = f.test.iter().map(|&i| data.y[i]).collect();
+            let p: Vec<f64> = f.test.iter().map(|&i| oof[i]).collect();
+            Metrics::compute(&y, &p, threshold)
+        })
+        .collect();
+    Ok(CvResult { kind, oof, threshold, oof_metrics, fold_metrics, seconds: start.elapsed().as_secs_f64() })
+}

@@ -1,0 +1,216 @@
+//! Classification metrics, computed exactly as scikit-learn does (checked in
+//! tests against ../shared/reference/metrics_cases.json to 1e-9).
+//!
+//! Threshold metrics count a row as predicted churn when its score is
+//! `>= threshold`. KS is the largest gap between the cumulative score
+//! distributions of churners and non-churners, i.e. max(TPR − FPR).
+
+use serde::{Deserialize, Serialize};
+
+/// Confusion matrix at the threshold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Confusion {
+    pub tn: usize,
+    pub fp: usize,
+    #[serde(rename = "fn")]
+    pub fn_: usize,
+    pub tp: usize,
+}
+
+/// Every metric reported for a set of scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub accuracy: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub roc_auc: f64,
+    pub pr_auc: f64,
+    pub ks: f64,
+    /// The score at which the KS gap is largest.
+    pub ks_score: f64,
+    pub brier: f64,
+    pub log_loss: f64,
+    pub lift_top10: f64,
+    pub capture_top10: f64,
+    pub threshold: f64,
+    pub confusion: Confusion,
+}
+
+/// Names of the scalar metrics, in report order.
+pub const METRIC_NAMES: [&str; 12] = [
+    "accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "ks", "brier", "log_loss", "lift_top10", "capture_top10", "threshold",
+];
+
+impl Metrics {
+    /// All metrics of scores `p` against labels `y` at `threshold`.
+    pub fn compute(y: &[u8], p: &[f64], threshold: f64) -> Metrics {
+        let c = confusion(y, p, threshold);
+        let div = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let precision = div(c.tp, c.tp + c.fp);
+        let recall = div(c.tp, c.tp + c.fn_);
+        let f1 = div(2 * c.tp, 2 * c.tp + c.fp + c.fn_);
+        let (ks, ks_score) = ks(y, p);
+        let capture = capture_rate(y, p, 0.1);
+        let base = div(y.iter().filter(|&&v| v == 1).count(), y.len());
+        let k = top_count(y.len(), 0.1);
+        Metrics {
+            accuracy: div(c.tp + c.tn, y.len()),
+            precision,
+            recall,
+            f1,
+            roc_auc: roc_auc(y, p),
+            pr_auc: average_precision(y, p),
+            ks,
+            ks_score,
+            brier: brier(y, p),
+            log_loss: log_loss(y, p),
+            lift_top10: if base > 0.0 && k > 0 { capture * y.len() as f64 / k as f64 } else { 0.0 },
+            capture_top10: capture,
+            threshold,
+            confusion: c,
+        }
+    }
+
+    /// A scalar metric by name.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        Some(match name {
+            "accuracy" => self.accuracy,
+            "precision" => self.precision,
+            "recall" => self.recall,
+            "f1" => self.f1,
+            "roc_auc" => self.roc_auc,
+            "pr_auc" => self.pr_auc,
+            "ks" => self.ks,
+            "brier" => self.brier,
+            "log_loss" => self.log_loss,
+            "lift_top10" => self.lift_top10,
+            "capture_top10" => self.capture_top10,
+            "threshold" => self.threshold,
+            _ => return None,
+        })
+    }
+
+    /// `Some(true)` if higher is better, `Some(false)` for losses, `None` if unknown.
+    pub fn higher_is_better(name: &str) -> Option<bool> {
+        match name {
+            "brier" | "log_loss" => Some(false),
+            "threshold" => None,
+            n if METRIC_NAMES.contains(&n) => Some(true),
+            _ => None,
+        }
+    }
+}
+
+/// Confusion matrix with `score >= threshold` as predicted churn.
+pub fn confusion(y: &[u8], p: &[f64], threshold: f64) -> Confusion {
+    let mut c = Confusion::default();
+    for (&t, &s) in y.iter().zip(p) {
+        match (t == 1, s >= threshold) {
+            (true, true) => c.tp += 1,
+            (true, false) => c.fn_ += 1,
+            (false, true) => c.fp += 1,
+            (false, false) => c.tn += 1,
+        }
+    }
+    c
+}
+
+/// Row indices by descending score; ties keep their original order.
+pub fn order_desc(p: &[f64]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..p.len()).collect();
+    idx.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+    idx
+}
+
+/// ROC curve points (fpr, tpr, threshold), one per distinct score, starting at (0, 0).
+pub fn roc_curve(y: &[u8], p: &[f64]) -> Vec<(f64, f64, f64)> {
+    let pos = y.iter().filter(|&&v| v == 1).count() as f64;
+    let neg = y.len() as f64 - pos;
+    let idx = order_desc(p);
+    let mut out = vec![(0.0, 0.0, f64::INFINITY)];
+    let (mut tp, mut fp) = (0.0, 0.0);
+    for (k, &i) in idx.iter().enumerate() {
+        if y[i] == 1 { tp += 1.0 } else { fp += 1.0 }
+        if k + 1 == idx.len() || p[idx[k + 1]] != p[i] {
+            out.push((if neg > 0.0 { fp / neg } else { 0.0 }, if pos > 0.0 { tp / pos } else { 0.0 }, p[i]));
+        }
+    }
+    out
+}
+
+/// Area under the ROC curve (ties count half), NaN with one class only.
+pub fn roc_auc(y: &[u8], p: &[f64]) -> f64 {
+    let curve = roc_curve(y, p);
+    let pos = y.iter().filter(|&&v| v == 1).count();
+    if pos == 0 || pos == y.len() {
+        return f64::NAN;
+    }
+    curve.windows(2).map(|w| (w[1].0 - w[0].0) * (w[1].1 + w[0].1) / 2.0).sum()
+}
+
+/// KS statistic and the score where it is reached.
+pub fn ks(y: &[u8], p: &[f64]) -> (f64, f64) {
+    roc_curve(y, p).into_iter().fold((0.0, f64::NAN), |best, (fpr, tpr, t)| if tpr - fpr > best.0 { (tpr - fpr, t) } else { best })
+}
+
+/// Average precision: Σ (R_k − R_{k−1}) P_k over descending distinct thresholds.
+pub fn average_precision(y: &[u8], p: &[f64]) -> f64 {
+    let pos = y.iter().filter(|&&v| v == 1).count() as f64;
+    if pos == 0.0 {
+        return f64::NAN;
+    }
+    let idx = order_desc(p);
+    let (mut tp, mut seen, mut ap, mut last_recall) = (0.0, 0.0, 0.0, 0.0);
+    for (k, &i) in idx.iter().enumerate() {
+        tp += y[i] as f64;
+        seen += 1.0;
+        if k + 1 == idx.len() || p[idx[k + 1]] != p[i] {
+            let recall = tp / pos;
+            ap += (recall - last_recall) * (tp / seen);
+            last_recall = recall;
+        }
+    }
+    ap
+}
+
+/// Mean squared error of the probabilities.
+pub fn brier(y: &[u8], p: &[f64]) -> f64 {
+    y.iter().zip(p).map(|(&t, &s)| (s - t as f64).powi(2)).sum::<f64>() / y.len().max(1) as f64
+}
+
+/// Cross-entropy, probabilities clipped to [eps, 1 − eps] as scikit-learn does.
+pub fn log_loss(y: &[u8], p: &[f64]) -> f64 {
+    let eps = f64::EPSILON;
+    y.iter()
+        .zip(p)
+        .map(|(&t, &s)| {
+            let s = s.clamp(eps, 1.0 - eps);
+            if t == 1 { -s.ln() } else { -(1.0 - s).ln() }
+        })
+        .sum::<f64>()
+        / y.len().max(1) as f64
+}
+
+/// Rows in the top `share` of scores (rounded up).
+pub fn top_count(n: usize, share: f64) -> usize {
+    ((n as f64 * share) - 1e-9).ceil().max(0.0) as usize
+}
+
+/// Share of all churners found among the top `share` of scores.
+pub fn capture_rate(y: &[u8], p: &[f64], share: f64) -> f64 {
+    let pos = y.iter().filter(|&&v| v == 1).count();
+    if pos == 0 {
+        return 0.0;
+    }
+    let k = top_count(y.len(), share);
+    let hit = order_desc(p).iter().take(k).filter(|&&i| y[i] == 1).count();
+    hit as f64 / pos as f64
+}
+
+/// Mean and (population) standard deviation.
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len().max(1) as f64;
+    let m = v.iter().sum::<f64>() / n;
+    (m, (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt())
+}

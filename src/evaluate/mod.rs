@@ -1,0 +1,5 @@
+//! Model evaluation: metrics, threshold choice, cross-validation.
+
+pub mod cv;
+pub mod metrics;
+pub mod threshold;

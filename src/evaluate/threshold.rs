@@ -1,0 +1,57 @@
+//! Choosing the churn threshold from out-of-fold scores by a rule, so the
+//! cut-off is scientific (from data) and reproducible.
+
+use super::metrics::order_desc;
+use crate::config::ThresholdRule;
+
+/// The threshold `rule` picks for scores `p` and labels `y` (a row is flagged
+/// when its score is `>= threshold`).
+pub fn choose(rule: ThresholdRule, y: &[u8], p: &[f64]) -> f64 {
+    let pos = y.iter().filter(|&&v| v == 1).count() as f64;
+    let neg = y.len() as f64 - pos;
+    if let ThresholdRule::Fixed(t) = rule {
+        return t;
+    }
+    let idx = order_desc(p);
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut best = (f64::NEG_INFINITY, 0.5);
+    for (k, &i) in idx.iter().enumerate() {
+        if y[i] == 1 { tp += 1.0 } else { fp += 1.0 }
+        if k + 1 < idx.len() && p[idx[k + 1]] == p[i] {
+            continue;
+        }
+        let t = p[i];
+        let value = match rule {
+            ThresholdRule::MaxF1 => 2.0 * tp / (tp + pos + fp),
+            ThresholdRule::MaxKs => tp / pos.max(1.0) - fp / neg.max(1.0),
+            ThresholdRule::Recall(r) => {
+                if tp / pos.max(1.0) >= r {
+                    return t;
+                }
+                continue;
+            }
+            ThresholdRule::Fixed(_) => unreachable!("handled above"),
+        };
+        if value > best.0 {
+            best = (value, t);
+        }
+    }
+    best.1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules() {
+        let y = [0, 0, 1, 1, 0, 1];
+        let p = [0.1, 0.2, 0.3, 0.8, 0.4, 0.9];
+        assert_eq!(choose(ThresholdRule::Fixed(0.5), &y, &p), 0.5);
+        assert_eq!(choose(ThresholdRule::Recall(0.6), &y, &p), 0.8);
+        assert_eq!(choose(ThresholdRule::Recall(1.0), &y, &p), 0.3);
+        // F1 at 0.8: 2*2/(2+3+0)=0.8; at 0.3: 2*3/(3+3+1)=0.857
+        assert_eq!(choose(ThresholdRule::MaxF1, &y, &p), 0.3);
+        assert_eq!(choose(ThresholdRule::MaxKs, &y, &p), 0.3);
+    }
+}

@@ -1,0 +1,318 @@
+//! The one feature pipeline shared by training and scoring.
+//!
+//! [`FeaturePipeline::fit`] learns, from training rows only, the median of each
+//! numeric column (imputation, plus a missing-indicator where training saw
+//! missing values), the levels of each categorical column (one-hot, with
+//! explicit "(missing)" and "(other)" levels; a level never seen in training
+//! is *unseen*: all its one-hot columns are 0 and it is counted), and
+//! optionally a standard scaler. The fitted pipeline is stored in the model
+//! artifact, so scoring applies exactly the transform the model was fitted on.
+
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// Most one-hot levels kept per categorical column; rarer levels share "(other)".
+pub const MAX_LEVELS: usize = 50;
+
+/// A cleaned input column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeatureData {
+    /// Numbers, NaN = missing.
+    Numeric(Vec<f64>),
+    /// Category levels, `None` = missing.
+    Categorical(Vec<Option<String>>),
+}
+
+impl FeatureData {
+    pub fn len(&self) -> usize {
+        match self {
+            FeatureData::Numeric(v) => v.len(),
+            FeatureData::Categorical(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Named input columns, before encoding.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeatureTable {
+    pub names: Vec<String>,
+    pub columns: Vec<FeatureData>,
+}
+
+impl FeatureTable {
+    pub fn push(&mut self, name: String, data: FeatureData) {
+        self.names.push(name);
+        self.columns.push(data);
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.columns.first().map_or(0, FeatureData::len)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&FeatureData> {
+        self.names.iter().position(|n| n == name).map(|i| &self.columns[i])
+    }
+}
+
+/// How one input column is encoded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum InputSpec {
+    Numeric { name: String, median: f64, indicator: bool },
+    Categorical { name: String, levels: Vec<String>, other: bool, missing: bool },
+}
+
+impl InputSpec {
+    pub fn name(&self) -> &str {
+        match self {
+            InputSpec::Numeric { name, .. } | InputSpec::Categorical { name, .. } => name,
+        }
+    }
+}
+
+/// Standardisation fitted on training rows (for logistic regression).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scaler {
+    pub mean: Vec<f64>,
+    pub std: Vec<f64>,
+}
+
+/// The fitted transform from input columns to the model matrix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeaturePipeline {
+    pub inputs: Vec<InputSpec>,
+    /// Names of the encoded columns, e.g. `Balance`, `Balance_missing`, `Geography=Spain`.
+    pub names: Vec<String>,
+    pub scaler: Option<Scaler>,
+}
+
+/// What a transform had to improvise, per input column.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TransformStats {
+    /// Category levels never seen in training.
+    pub unseen: BTreeMap<String, usize>,
+    /// Missing numeric cells filled with the training median.
+    pub imputed: BTreeMap<String, usize>,
+}
+
+impl FeaturePipeline {
+    /// Learn the transform from `rows` of `table` only.
+    pub fn fit(table: &FeatureTable, rows: &[usize], standardize: bool) -> FeaturePipeline {
+        let mut inputs = Vec::with_capacity(table.names.len());
+        for (name, col) in table.names.iter().zip(&table.columns) {
+            let name = name.clone();
+            inputs.push(match col {
+                FeatureData::Numeric(v) => {
+                    let mut present: Vec<f64> = rows.iter().map(|&r| v[r]).filter(|x| !x.is_nan()).collect();
+                    let indicator = present.len() < rows.len();
+                    InputSpec::Numeric { name, median: median(&mut present), indicator }
+                }
+                FeatureData::Categorical(v) => {
+                    let mut counts: HashMap<&str, usize> = HashMap::new();
+                    let mut missing = false;
+                    for &r in rows {
+                        match &v[r] {
+                            Some(s) => *counts.entry(s.as_str()).or_default() += 1,
+                            None => missing = true,
+                        }
+                    }
+                    let mut levels: Vec<(&str, usize)> = counts.into_iter().collect();
+                    levels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+                    let other = levels.len() > MAX_LEVELS;
+                    levels.truncate(MAX_LEVELS);
+                    let mut levels: Vec<String> = levels.into_iter().map(|(s, _)| s.to_string()).collect();
+                    levels.sort();
+                    InputSpec::Categorical { name, levels, other, missing }
+                }
+            });
+        }
+        let names = encoded_names(&inputs);
+        let mut pipe = FeaturePipeline { inputs, names, scaler: None };
+        if standardize {
+            let x = pipe.encode(table, rows, &mut TransformStats::default());
+            pipe.scaler = Some(Scaler::fit(&x));
+        }
+        pipe
+    }
+
+    /// Number of encoded columns.
+    pub fn width(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Transform `rows` of `table` (which must hold every input column).
+    pub fn transform(&self, table: &FeatureTable, rows: &[usize], stats: &mut TransformStats) -> Array2<f64> {
+        let mut x = self.encode(table, rows, stats);
+        if let Some(s) = &self.scaler {
+            s.apply(&mut x);
+        }
+        x
+    }
+
+    /// Transform every row of `table`.
+    pub fn transform_all(&self, table: &FeatureTable, stats: &mut TransformStats) -> Array2<f64> {
+        let rows: Vec<usize> = (0..table.n_rows()).collect();
+        self.transform(table, &rows, stats)
+    }
+
+    fn encode(&self, table: &FeatureTable, rows: &[usize], stats: &mut TransformStats) -> Array2<f64> {
+        let mut x = Array2::<f64>::zeros((rows.len(), self.width()));
+        let mut j = 0;
+        for spec in &self.inputs {
+            let Some(col) = table.get(spec.name()) else {
+                // Validation upstream guarantees presence; an absent column encodes as missing.
+                j += spec_width(spec);
+                continue;
+            };
+            match (spec, col) {
+                (InputSpec::Numeric { name, median, indicator }, FeatureData::Numeric(v)) => {
+                    let mut imputed = 0;
+                    for (i, &r) in rows.iter().enumerate() {
+                        let missing = v[r].is_nan();
+                        imputed += missing as usize;
+                        x[[i, j]] = if missing { *median } else { v[r] };
+                        if *indicator {
+                            x[[i, j + 1]] = missing as u8 as f64;
+                        }
+                    }
+                    if imputed > 0 {
+                        *stats.imputed.entry(name.clone()).or_default() += imputed;
+                    }
+                }
+                (InputSpec::Categorical { name, levels, other, missing }, FeatureData::Categorical(v)) => {
+                    let n_levels = levels.len();
+                    let mut unseen = 0;
+                    for (i, &r) in rows.iter().enumerate() {
+                        let k = match &v[r] {
+                            None if *missing => Some(n_levels + *other as usize),
+                            None => None,
+                            Some(s) => match levels.binary_search(s) {
+                                Ok(k) => Some(k),
+                                Err(_) if *other => Some(n_levels),
+                                Err(_) => {
+                                    unseen += 1;
+                                    None
+                                }
+                            },
+                        };
+                        if let Some(k) = k {
+                            x[[i, j + k]] = 1.0;
+                        }
+                    }
+                    if unseen > 0 {
+                        *stats.unseen.entry(name.clone()).or_default() += unseen;
+                    }
+                }
+                _ => {}
+            }
+            j += spec_width(spec);
+        }
+        x
+    }
+}
+
+fn spec_width(spec: &InputSpec) -> usize {
+    match spec {
+        InputSpec::Numeric { indicator, .. } => 1 + *indicator as usize,
+        InputSpec::Categorical { levels, other, missing, .. } => levels.len() + *other as usize + *missing as usize,
+    }
+}
+
+fn encoded_names(inputs: &[InputSpec]) -> Vec<String> {
+    let mut names = Vec::new();
+    for spec in inputs {
+        match spec {
+            InputSpec::Numeric { name, indicator, .. } => {
+                names.push(name.clone());
+                if *indicator {
+                    names.push(format!("{name}_missing"));
+                }
+            }
+            InputSpec::Categorical { name, levels, other, missing } => {
+                names.extend(levels.iter().map(|l| format!("{name}={l}")));
+                if *other {
+                    names.push(format!("{name}=(other)"));
+                }
+                if *missing {
+                    names.push(format!("{name}=(missing)"));
+                }
+            }
+        }
+    }
+    names
+}
+
+/// Median of the values (0 when there are none); sorts in place.
+pub fn median(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 { v[m] } else { (v[m - 1] + v[m]) / 2.0 }
+}
+
+impl Scaler {
+    /// Column means and standard deviations (1 where a column is constant).
+    pub fn fit(x: &Array2<f64>) -> Scaler {
+        let n = x.nrows().max(1) as f64;
+        let mean: Vec<f64> = x.columns().into_iter().map(|c| c.sum() / n).collect();
+        let std = x
+            .columns()
+            .into_iter()
+            .zip(&mean)
+            .map(|(c, m)| {
+                let s = (c.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt();
+                if s > 1e-12 { s } else { 1.0 }
+            })
+            .collect();
+        Scaler { mean, std }
+    }
+
+    pub fn apply(&self, x: &mut Array2<f64>) {
+        for mut row in x.rows_mut() {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = (*v - self.mean[j]) / self.std[j];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> FeatureTable {
+        let mut t = FeatureTable::default();
+        t.push("age".into(), FeatureData::Numeric(vec![30.0, f64::NAN, 50.0, 40.0]));
+        t.push("region".into(), FeatureData::Categorical(vec![Some("N".into()), Some("S".into()), None, Some("X".into())]));
+        t
+    }
+
+    #[test]
+    fn fit_on_train_rows_only_and_unseen_counted() {
+        let t = table();
+        let p = FeaturePipeline::fit(&t, &[0, 1, 2], false);
+        assert_eq!(p.names, vec!["age", "age_missing", "region=N", "region=S", "region=(missing)"]);
+        let mut stats = TransformStats::default();
+        let x = p.transform_all(&t, &mut stats);
+        assert_eq!(x[[1, 0]], 40.0); // median of 30 and 50, row 3 not used
+        assert_eq!(x[[1, 1]], 1.0);
+        assert_eq!(x.row(3).iter().skip(2).sum::<f64>(), 0.0); // unseen "X"
+        assert_eq!(stats.unseen.get("region"), Some(&1));
+        assert_eq!(x[[2, 4]], 1.0);
+    }
+
+    #[test]
+    fn scaler_standardises() {
+        let p = FeaturePipeline::fit(&table(), &[0, 1, 2, 3], true);
+        let x = p.transform_all(&table(), &mut TransformStats::default());
+        let col = x.column(0);
+        assert!((col.sum() / 4.0).abs() < 1e-12);
+    }
+}

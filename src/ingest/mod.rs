@@ -1,0 +1,164 @@
+//! Reading customer tables: CSV (BOM, CRLF, quoted fields, detected delimiter)
+//! and Parquet, through polars. Cells are kept as text or numbers exactly as
+//! read; deciding what a column *means* is [`schema`]'s job, so training and
+//! scoring interpret the same file the same way.
+
+pub mod chunks;
+pub mod schema;
+
+use crate::error::{Error, Result};
+use polars::prelude::*;
+use std::io::Cursor;
+use std::path::Path;
+
+/// One column as read: text cells (CSV) or numbers (typed Parquet columns).
+#[derive(Debug, Clone)]
+pub enum RawColumn {
+    Text(Vec<Option<String>>),
+    Number(Vec<Option<f64>>),
+}
+
+impl RawColumn {
+    pub fn len(&self) -> usize {
+        match self {
+            RawColumn::Text(v) => v.len(),
+            RawColumn::Number(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The cell as text (numbers formatted), `None` when empty.
+    pub fn text(&self, row: usize) -> Option<String> {
+        match self {
+            RawColumn::Text(v) => v[row].as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+            RawColumn::Number(v) => v[row].map(|x| x.to_string()),
+        }
+    }
+}
+
+/// A table as read from one file (or one chunk of it).
+#[derive(Debug, Clone)]
+pub struct RawTable {
+    /// The file it came from, for error messages.
+    pub source: String,
+    pub names: Vec<String>,
+    pub columns: Vec<RawColumn>,
+    /// Data-row number (1-based, header excluded) of this table's first row.
+    pub first_row: usize,
+}
+
+impl RawTable {
+    pub fn n_rows(&self) -> usize {
+        self.columns.first().map_or(0, RawColumn::len)
+    }
+
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    pub fn column(&self, name: &str) -> Option<&RawColumn> {
+        self.index_of(name).map(|i| &self.columns[i])
+    }
+}
+
+/// Is this a Parquet file (by extension)?
+pub fn is_parquet(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"))
+}
+
+/// Read a whole CSV or Parquet file.
+pub fn read_table(path: &Path, delimiter: Option<char>) -> Result<RawTable> {
+    let source = path.display().to_string();
+    if is_parquet(path) {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let df = ParquetReader::new(file).finish().map_err(|e| polars_error(&source, e))?;
+        return from_dataframe(&source, df, 1);
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = strip_bom(bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::data(&source, "the file is empty"));
+    }
+    let sep = resolve_delimiter(&source, &bytes, delimiter)?;
+    parse_csv(&source, bytes, sep, 1)
+}
+
+/// Parse CSV bytes (header line included) into a table of text cells.
+pub fn parse_csv(source: &str, bytes: Vec<u8>, sep: u8, first_row: usize) -> Result<RawTable> {
+    let parse = CsvParseOptions::default().with_separator(sep).with_missing_is_null(true);
+    let df = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .with_parse_options(parse)
+        .with_raise_if_empty(true)
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish()
+        .map_err(|e| polars_error(source, e))?;
+    from_dataframe(source, df, first_row)
+}
+
+/// Decide the CSV delimiter: the configured one, or the most frequent of
+/// `, ; \t |` outside quotes on the header line.
+pub fn resolve_delimiter(source: &str, bytes: &[u8], configured: Option<char>) -> Result<u8> {
+    if let Some(c) = configured {
+        return u8::try_from(c)
+            .ok()
+            .filter(u8::is_ascii)
+            .ok_or_else(|| Error::data(source, format!("delimiter '{c}' is not a single ASCII character")));
+    }
+    let header = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let mut counts = [0usize; 4];
+    let candidates = [b',', b';', b'\t', b'|'];
+    let mut in_quotes = false;
+    for &b in header {
+        if b == b'"' {
+            in_quotes = !in_quotes;
+        } else if !in_quotes {
+            if let Some(i) = candidates.iter().position(|&c| c == b) {
+                counts[i] += 1;
+            }
+        }
+    }
+    let best = (0..4).max_by_key(|&i| (counts[i], std::cmp::Reverse(i))).unwrap_or(0);
+    Ok(candidates[best])
+}
+
+/// Drop a UTF-8 byte-order mark.
+pub fn strip_bom(mut bytes: Vec<u8>) -> Vec<u8> {
+    if bytes.starts_with(b"\xef\xbb\xbf") {
+        bytes.drain(..3);
+    }
+    bytes
+}
+
+fn polars_error(source: &str, e: PolarsError) -> Error {
+    Error::data(source, e.to_string().lines().next().unwrap_or("unreadable").to_string())
+}
+
+/// Convert a polars frame to raw columns: strings stay text, numbers become
+/// f64, anything else is rendered as text.
+pub fn from_dataframe(source: &str, df: DataFrame, first_row: usize) -> Result<RawTable> {
+    let mut names = Vec::with_capacity(df.width());
+    let mut columns = Vec::with_capacity(df.width());
+    for col in df.columns() {
+        let name = col.name().trim().to_string();
+        let s = col.as_materialized_series();
+        let raw = if s.dtype().is_primitive_numeric() || s.dtype() == &DataType::Boolean {
+            let f = s.cast(&DataType::Float64).map_err(|e| polars_error(source, e))?;
+            RawColumn::Number(f.f64().map_err(|e| polars_error(source, e))?.iter().collect())
+        } else {
+            let t = s.cast(&DataType::String).map_err(|e| polars_error(source, e))?;
+            let ca = t.str().map_err(|e| polars_error(source, e))?;
+            RawColumn::Text(ca.iter().map(|v| v.map(str::to_string)).collect())
+        };
+        names.push(name);
+        columns.push(raw);
+    }
+    if let Some(dup) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
+        return Err(Error::at(source, dup.1, None, "the column name appears twice in the header"));
+    }
+    Ok(RawTable { source: source.to_string(), names, columns, first_row })
+}

@@ -1,0 +1,156 @@
+//! What a cell and a column mean: number, missing, or text.
+//!
+//! One parser for training and scoring, so "N/A", " ", "inf" and "1,5e3"
+//! are judged the same way at both ends. A text column whose non-missing cells
+//! are nearly all numbers (telco `TotalCharges`) is read as numeric; the cells
+//! that did not parse are counted as coerced to missing.
+
+use super::RawColumn;
+
+/// Share of non-missing cells that must parse as numbers for a text column to
+/// be read as numeric.
+pub const NUMERIC_SHARE: f64 = 0.95;
+
+/// One cell, interpreted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    Missing,
+    Number(f64),
+    Text(&'a str),
+}
+
+/// Interpret a trimmed cell: blank, NA-like, NaN and ±inf are missing.
+pub fn parse_cell(raw: Option<&str>) -> Cell<'_> {
+    let Some(s) = raw.map(str::trim) else { return Cell::Missing };
+    if s.is_empty() || is_na(s) {
+        return Cell::Missing;
+    }
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() => Cell::Number(x),
+        Ok(_) => Cell::Missing,
+        Err(_) => Cell::Text(s),
+    }
+}
+
+fn is_na(s: &str) -> bool {
+    ["na", "n/a", "nan", "null", "none", "nil", "-", "?", "inf", "-inf", "+inf", "infinity", "-infinity"]
+        .iter()
+        .any(|m| s.eq_ignore_ascii_case(m))
+}
+
+/// Numeric view of a column: NaN = missing. Returns the values, the count of
+/// missing cells, and the text cells that had to be coerced to missing.
+pub struct NumericColumn {
+    pub values: Vec<f64>,
+    pub missing: usize,
+    pub coerced: usize,
+}
+
+/// How a column reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inferred {
+    Numeric,
+    Text,
+}
+
+/// Decide numeric or text from the cells (see [`NUMERIC_SHARE`]).
+pub fn infer(col: &RawColumn) -> Inferred {
+    let RawColumn::Text(cells) = col else { return Inferred::Numeric };
+    let (mut numbers, mut present) = (0usize, 0usize);
+    for c in cells {
+        match parse_cell(c.as_deref()) {
+            Cell::Missing => {}
+            Cell::Number(_) => {
+                numbers += 1;
+                present += 1
+            }
+            Cell::Text(_) => present += 1,
+        }
+    }
+    if present > 0 && numbers as f64 >= NUMERIC_SHARE * present as f64 {
+        Inferred::Numeric
+    } else {
+        Inferred::Text
+    }
+}
+
+/// Read a column as numbers; text cells become missing and are counted.
+pub fn to_numeric(col: &RawColumn) -> NumericColumn {
+    let mut out = NumericColumn { values: Vec::with_capacity(col.len()), missing: 0, coerced: 0 };
+    match col {
+        RawColumn::Number(v) => {
+            for x in v {
+                let x = x.filter(|x| x.is_finite());
+                out.missing += x.is_none() as usize;
+                out.values.push(x.unwrap_or(f64::NAN));
+            }
+        }
+        RawColumn::Text(v) => {
+            for c in v {
+                let x = match parse_cell(c.as_deref()) {
+                    Cell::Number(x) => x,
+                    Cell::Missing => {
+                        out.missing += 1;
+                        f64::NAN
+                    }
+                    Cell::Text(_) => {
+                        out.missing += 1;
+                        out.coerced += 1;
+                        f64::NAN
+                    }
+                };
+                out.values.push(x);
+            }
+        }
+    }
+    out
+}
+
+/// Read a column as categories: trimmed text, `None` when missing.
+pub fn to_categories(col: &RawColumn) -> Vec<Option<String>> {
+    (0..col.len())
+        .map(|i| match col {
+            RawColumn::Text(v) => match parse_cell(v[i].as_deref()) {
+                Cell::Missing => None,
+                Cell::Number(_) | Cell::Text(_) => v[i].as_deref().map(|s| s.trim().to_string()),
+            },
+            RawColumn::Number(v) => v[i].filter(|x| x.is_finite()).map(format_number),
+        })
+        .collect()
+}
+
+/// Format a number the way a category level is written (`2` not `2.0`).
+pub fn format_number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells() {
+        assert_eq!(parse_cell(Some(" 3.5 ")), Cell::Number(3.5));
+        assert_eq!(parse_cell(Some(" ")), Cell::Missing);
+        assert_eq!(parse_cell(Some("NaN")), Cell::Missing);
+        assert_eq!(parse_cell(Some("inf")), Cell::Missing);
+        assert_eq!(parse_cell(Some("Yes")), Cell::Text("Yes"));
+    }
+
+    #[test]
+    fn mostly_numeric_is_coerced() {
+        let mut v: Vec<Option<String>> = (0..99).map(|i| Some(i.to_string())).collect();
+        v.push(Some("oops".into()));
+        v.push(Some(" ".into()));
+        let col = RawColumn::Text(v);
+        assert_eq!(infer(&col), Inferred::Numeric);
+        let n = to_numeric(&col);
+        assert_eq!((n.missing, n.coerced), (2, 1));
+        let text = RawColumn::Text(vec![Some("a".into()), Some("1".into())]);
+        assert_eq!(infer(&text), Inferred::Text);
+    }
+}

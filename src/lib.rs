@@ -1,0 +1,33 @@
+//! # churn — churn early warning and customer value tiers for banks
+//!
+//! Training (`churn-train`):
+//! [`ingest`] → [`clean`] → [`features`] → [`split`] → [`models`] →
+//! [`evaluate`] → [`artifact`] → [`report`], orchestrated by [`train`].
+//!
+//! Scoring (`churn-score`): load the artifact → validate the batch →
+//! transform with the *same* [`features::FeaturePipeline`] → predict →
+//! segment into value tiers → act (warning levels, playbook) → write,
+//! orchestrated by [`score`].
+//!
+//! The binaries only parse flags ([`cli`]) into one [`config::Config`] and
+//! call the library; every error is an [`error::Error`] with file, column and
+//! row context.
+
+pub mod artifact;
+pub mod clean;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod evaluate;
+pub mod features;
+pub mod ingest;
+pub mod io;
+pub mod models;
+pub mod progress;
+pub mod report;
+pub mod score;
+pub mod split;
+pub mod synth;
+pub mod train;
+
+pub use error::{Error, Result};

@@ -1,0 +1,229 @@
+//! Random forest (and single decision tree) over the histogram grower.
+//!
+//! Trees are grown in parallel with rayon; tree `i` draws its rows and
+//! features from its own ChaCha stream `(seed, i)`, and results are combined
+//! in tree order, so the forest is identical for 1 or N threads.
+//! Probabilities are leaf churn shares averaged over trees.
+
+use super::bins::BinCuts;
+use super::tree::{GrowParams, Grower, Node, Tree};
+use super::MaxFeatures;
+use crate::error::{Error, Result};
+use base64::Engine as _;
+use ndarray::ArrayView2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Rows per prediction batch (each batch walks every tree).
+const PREDICT_BATCH: usize = 512;
+
+/// Everything needed to fit a forest (a decision tree is a 1-tree forest
+/// without sampling and with every feature per split).
+#[derive(Debug, Clone)]
+pub struct ForestSpec {
+    pub n_trees: usize,
+    pub grow: GrowParams,
+    pub max_features: MaxFeatures,
+    pub bootstrap: bool,
+    pub subsample: f64,
+    pub oob: bool,
+    pub max_bins: usize,
+    /// Weight of class 0 and class 1 rows.
+    pub class_weight: [f64; 2],
+}
+
+/// A fitted forest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "ForestRepr", try_from = "ForestRepr")]
+pub struct Forest {
+    pub n_features: usize,
+    pub cuts: BinCuts,
+    pub trees: Vec<Tree>,
+    /// Mean impurity decrease per feature, normalised to sum 1.
+    pub importances: Vec<f64>,
+    /// Out-of-bag ROC AUC, when bootstrapped.
+    pub oob_auc: Option<f64>,
+}
+
+impl Forest {
+    /// Fit on `x` (rows × features, NaN = missing) and 0/1 labels `y`.
+    /// `on_tree` is called once per finished tree (progress).
+    pub fn fit(spec: &ForestSpec, x: ArrayView2<f64>, y: &[u8], seed: u64, on_tree: &(dyn Fn() + Sync)) -> Result<Forest> {
+        let (n, p) = x.dim();
+        if n == 0 || p == 0 || y.len() != n {
+            return Err(Error::Model(format!("cannot fit a tree on {n} rows × {p} features with {} labels", y.len())));
+        }
+        let cuts = BinCuts::fit(x, spec.max_bins);
+        let bins = cuts.transform(x);
+        let grower = Grower::new(&bins, y);
+        let grow = GrowParams { max_features: spec.max_features.count(p), ..spec.grow };
+        let cw: Vec<f32> = y.iter().map(|&c| spec.class_weight[c as usize] as f32).collect();
+        let draw = ((spec.subsample * n as f64).round() as usize).clamp(1, n);
+        let sampled = spec.bootstrap || draw < n;
+
+        let fit_tree = |t: usize| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(t as u64 + 1);
+            let mut count = vec![0u32; if sampled { n } else { 0 }];
+            let w: Vec<f32> = if !sampled {
+                cw.clone()
+            } else {
+                if spec.bootstrap {
+                    (0..draw).for_each(|_| count[rng.random_range(0..n)] += 1);
+                } else {
+                    let mut idx: Vec<usize> = (0..n).collect();
+                    for i in 0..draw {
+                        let j = rng.random_range(i..n);
+                        idx.swap(i, j);
+                        count[idx[i]] = 1;
+                    }
+                }
+                count.iter().zip(&cw).map(|(&c, &w)| c as f32 * w).collect()
+            };
+            let rows: Vec<u32> = (0..n as u32).filter(|&r| w[r as usize] > 0.0).collect();
+            let mut imp = vec![0.0; p];
+            let tree = grower.grow(rows, &w, &grow, &cuts, &mut rng, &mut imp);
+            on_tree();
+            (tree, imp, count)
+        };
+
+        let mut trees = Vec::with_capacity(spec.n_trees);
+        let mut importances = vec![0.0; p];
+        let track_oob = spec.oob && sampled;
+        let (mut oob_sum, mut oob_n) = (vec![0.0f64; if track_oob { n } else { 0 }], vec![0u32; if track_oob { n } else { 0 }]);
+        let batch = rayon::current_num_threads().max(1) * 4;
+        for start in (0..spec.n_trees).step_by(batch) {
+            let end = (start + batch).min(spec.n_trees);
+            let fitted: Vec<_> = (start..end).into_par_iter().map(fit_tree).collect();
+            for (tree, imp, count) in fitted {
+                importances.iter_mut().zip(&imp).for_each(|(a, b)| *a += b);
+                if track_oob {
+                    for r in (0..n).filter(|&r| count[r] == 0) {
+                        oob_sum[r] += tree.predict_binned(&bins, r) as f64;
+                        oob_n[r] += 1;
+                    }
+                }
+                trees.push(tree);
+            }
+        }
+        let total: f64 = importances.iter().sum();
+        if total > 0.0 {
+            importances.iter_mut().for_each(|v| *v /= total);
+        }
+        let oob_auc = track_oob.then(|| {
+            let (labels, scores): (Vec<u8>, Vec<f64>) =
+                (0..n).filter(|&r| oob_n[r] > 0).map(|r| (y[r], oob_sum[r] / oob_n[r] as f64)).unzip();
+            crate::evaluate::metrics::roc_auc(&labels, &scores)
+        });
+        Ok(Forest { n_features: p, cuts, trees, importances, oob_auc })
+    }
+
+    /// Churn probability of every row of `x` (batch-parallel over rows).
+    pub fn predict_proba(&self, x: ArrayView2<f64>) -> Vec<f64> {
+        let n = x.nrows();
+        let x = x.as_standard_layout();
+        let p = x.ncols();
+        let flat = x.as_slice().unwrap_or(&[]);
+        let mut out = vec![0.0f64; n];
+        out.par_chunks_mut(PREDICT_BATCH).enumerate().for_each(|(b, chunk)| {
+            let base = b * PREDICT_BATCH;
+            for tree in &self.trees {
+                for (i, o) in chunk.iter_mut().enumerate() {
+                    let r = base + i;
+                    *o += tree.predict_row(&flat[r * p..(r + 1) * p]) as f64;
+                }
+            }
+            let k = self.trees.len() as f64;
+            chunk.iter_mut().for_each(|o| *o /= k);
+        });
+        out
+    }
+
+    /// Path contributions (Saabas): the mean over trees of the change in node
+    /// value at each split along the row's path, credited to the split feature.
+    /// `bias + Σ contributions` equals the predicted probability.
+    pub fn contributions(&self, x: &[f64]) -> (f64, Vec<f64>) {
+        let mut contrib = vec![0.0; self.n_features];
+        let mut bias = 0.0;
+        for tree in &self.trees {
+            let path = tree.path(x);
+            bias += tree.nodes[0].value as f64;
+            for w in path.windows(2) {
+                let (parent, child) = (&tree.nodes[w[0]], &tree.nodes[w[1]]);
+                contrib[parent.feature as usize] += child.value as f64 - parent.value as f64;
+            }
+        }
+        let k = self.trees.len() as f64;
+        contrib.iter_mut().for_each(|c| *c /= k);
+        (bias / k, contrib)
+    }
+}
+
+/// Compact stored form: each tree is base64 of 12-byte little-endian node
+/// records (feature u16, bin u8, missing_left u8, left u32, value f32);
+/// raw thresholds are rebuilt from the stored cut points.
+#[derive(Serialize, Deserialize)]
+struct ForestRepr {
+    n_features: usize,
+    cuts: BinCuts,
+    importances: Vec<f64>,
+    oob_auc: Option<f64>,
+    node_format: String,
+    trees: Vec<String>,
+}
+
+const NODE_FORMAT: &str = "feature:u16le,bin:u8,missing_left:u8,left:u32le,value:f32le";
+
+impl From<Forest> for ForestRepr {
+    fn from(f: Forest) -> ForestRepr {
+        let trees = f
+            .trees
+            .iter()
+            .map(|t| {
+                let mut b = Vec::with_capacity(t.nodes.len() * 12);
+                for n in &t.nodes {
+                    b.extend_from_slice(&(n.feature as u16).to_le_bytes());
+                    b.push(n.bin);
+                    b.push(n.missing_left as u8);
+                    b.extend_from_slice(&n.left.to_le_bytes());
+                    b.extend_from_slice(&n.value.to_le_bytes());
+                }
+                base64::engine::general_purpose::STANDARD.encode(b)
+            })
+            .collect();
+        ForestRepr { n_features: f.n_features, cuts: f.cuts, importances: f.importances, oob_auc: f.oob_auc, node_format: NODE_FORMAT.into(), trees }
+    }
+}
+
+impl TryFrom<ForestRepr> for Forest {
+    type Error = String;
+    fn try_from(r: ForestRepr) -> std::result::Result<Forest, String> {
+        if r.node_format != NODE_FORMAT || r.cuts.cuts.len() != r.n_features {
+            return Err("unknown tree node format".into());
+        }
+        let mut trees = Vec::with_capacity(r.trees.len());
+        for s in &r.trees {
+            let b = base64::engine::general_purpose::STANDARD.decode(s).map_err(|e| format!("tree data: {e}"))?;
+            if b.len() % 12 != 0 {
+                return Err("tree data has a partial node".into());
+            }
+            let n_nodes = b.len() / 12;
+            let mut nodes = Vec::with_capacity(n_nodes);
+            for (i, c) in b.chunks_exact(12).enumerate() {
+                let feature = u16::from_le_bytes([c[0], c[1]]) as u32;
+                let left = u32::from_le_bytes([c[4], c[5], c[6], c[7]]);
+                let bad_child = left as usize <= i || left as usize + 1 >= n_nodes || feature as usize >= r.n_features;
+                if left != 0 && (bad_child || c[2] == 0) {
+                    return Err("tree data is corrupted".into());
+                }
+                nodes.push(Node { feature, bin: c[2], missing_left: c[3] != 0, left, value: f32::from_le_bytes([c[8], c[9], c[10], c[11]]), threshold: 0.0 });
+            }
+            let mut tree = Tree { nodes };
+            tree.set_thresholds(&r.cuts);
+            trees.push(tree);
+        }
+        Ok(Forest { n_features: r.n_features, cuts: r.cuts, trees, importances: r.importances, oob_auc: r.oob_auc })
+    }
+}

@@ -1,0 +1,38 @@
+//! Progress on stderr: stage lines and a bar while models fit; silent with `-q`.
+//! Never on stdout, which scoring may use for data.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Stage lines and progress bars, or nothing when quiet.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    quiet: bool,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Self {
+        Progress { quiet }
+    }
+
+    /// One line about what is happening now.
+    pub fn stage(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("[churn] {}", msg.as_ref());
+        }
+    }
+
+    /// A bar of `len` steps labelled `name` (hidden when quiet or not a terminal).
+    pub fn bar(&self, name: &str, len: usize) -> ProgressBar {
+        if self.quiet {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("[churn] {prefix:>20} [{bar:30}] {pos}/{len} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(name.to_string());
+        bar
+    }
+}

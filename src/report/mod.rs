@@ -1,0 +1,113 @@
+//! Run outputs of `churn-train`: metrics.json, data_report.json, report.md,
+//! roc.svg, ks.svg and oof.csv under `experiments/<run-id>/`. Reports only
+//! read results; they never change them.
+
+pub mod charts;
+pub mod markdown;
+
+use crate::artifact::Artifact;
+use crate::clean::Dataset;
+use crate::evaluate::cv::CvResult;
+use crate::evaluate::metrics::{mean_std, Metrics, METRIC_NAMES};
+use crate::error::Result;
+use crate::io::{with_atomic_writer, write_atomic, write_json};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Spread of one metric over the folds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Spread {
+    pub mean: f64,
+    pub std: f64,
+    pub values: Vec<f64>,
+}
+
+/// One model's entry of metrics.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelMetrics {
+    pub oof: Metrics,
+    pub folds: BTreeMap<String, Spread>,
+}
+
+/// metrics.json (see the README for the schema).
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricsFile {
+    pub best_model: String,
+    pub select_metric: String,
+    pub threshold_rule: String,
+    pub folds: usize,
+    pub seed: u64,
+    pub rows: usize,
+    pub positive_rate: f64,
+    pub models: BTreeMap<String, ModelMetrics>,
+}
+
+impl MetricsFile {
+    pub fn new(results: &[CvResult], best: &str, data: &Dataset, cfg: &crate::config::Config) -> MetricsFile {
+        let models = results
+            .iter()
+            .map(|r| {
+                let folds = METRIC_NAMES
+                    .iter()
+                    .map(|&m| {
+                        let values: Vec<f64> = r.fold_metrics.iter().filter_map(|f| f.get(m)).collect();
+                        let (mean, std) = mean_std(&values);
+                        (m.to_string(), Spread { mean, std, values })
+                    })
+                    .collect();
+                (r.kind.name().to_string(), ModelMetrics { oof: r.oof_metrics.clone(), folds })
+            })
+            .collect();
+        MetricsFile {
+            best_model: best.to_string(),
+            select_metric: cfg.train.select_metric.clone(),
+            threshold_rule: cfg.train.threshold_rule.to_string(),
+            folds: cfg.train.folds,
+            seed: cfg.train.seed,
+            rows: data.y.len(),
+            positive_rate: data.report.positive_rate,
+            models,
+        }
+    }
+}
+
+/// Write every run output into `dir`.
+pub fn write_run(dir: &Path, data: &Dataset, results: &[CvResult], artifact: &Artifact, metrics: &MetricsFile) -> Result<()> {
+    write_json(&dir.join("metrics.json"), metrics)?;
+    write_json(&dir.join("data_report.json"), &data.report)?;
+    write_oof(&dir.join("oof.csv"), data, results)?;
+    let curves: Vec<(&str, Vec<(f64, f64, f64)>)> =
+        results.iter().map(|r| (r.kind.name(), crate::evaluate::metrics::roc_curve(&data.y, &r.oof))).collect();
+    write_atomic(&dir.join("roc.svg"), charts::roc(&curves)?.as_bytes())?;
+    let best = results.iter().find(|r| r.kind.name() == metrics.best_model).unwrap_or(&results[0]);
+    write_atomic(&dir.join("ks.svg"), charts::ks(best.kind.name(), &data.y, &best.oof)?.as_bytes())?;
+    write_atomic(&dir.join("report.md"), markdown::render(data, results, artifact, metrics).as_bytes())
+}
+
+fn write_oof(path: &Path, data: &Dataset, results: &[CvResult]) -> Result<()> {
+    with_atomic_writer(path, |w| {
+        write!(w, "id,label")?;
+        for r in results {
+            write!(w, ",{}", r.kind.name())?;
+        }
+        writeln!(w)?;
+        for i in 0..data.y.len() {
+            write!(w, "{},{}", csv_field(&data.ids[i]), data.y[i])?;
+            for r in results {
+                write!(w, ",{}", r.oof[i])?;
+            }
+            writeln!(w)?;
+        }
+        Ok(())
+    })
+}
+
+/// Quote a CSV field when it needs it.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

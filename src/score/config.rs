@@ -1,0 +1,147 @@
+//! The `[score]` section of the configuration: what a scoring job reads and
+//! writes, how CLV is computed, which columns define value tiers, and
+//! warning-level overrides (global or per segment).
+
+use crate::error::{Error, Result};
+use crate::score::reference::WarningCutoffs;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Output format of the per-customer scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputFormat {
+    Csv,
+    Parquet,
+}
+
+/// Discounted expected-margin CLV: Σ_{t=1..T} margin × (1 − p)^t / (1 + r)^t.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClvConfig {
+    /// T: periods (months) of remaining lifetime considered.
+    pub periods: u32,
+    /// r: discount rate per period.
+    pub discount_rate: f64,
+    /// The churn label covers this many periods; the model's probability is
+    /// turned into a per-period probability p = 1 − (1 − P)^(1/label_periods).
+    pub label_periods: f64,
+    /// Column holding the margin per period, if the data has one.
+    pub margin_column: Option<String>,
+    /// Otherwise margin = balance × balance_margin + products × product_margin.
+    pub balance_column: Option<String>,
+    pub balance_margin: f64,
+    pub product_column: Option<String>,
+    pub product_margin: f64,
+}
+
+impl Default for ClvConfig {
+    fn default() -> Self {
+        ClvConfig {
+            periods: 36,
+            discount_rate: 0.01,
+            label_periods: 12.0,
+            margin_column: None,
+            balance_column: None,
+            balance_margin: 0.0015,
+            product_column: None,
+            product_margin: 2.0,
+        }
+    }
+}
+
+/// Warning cut-offs for a customer segment: rows where `column` lies in
+/// [min, max] (or whose value tier is `tier`) use these instead of the global ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentRule {
+    pub name: String,
+    #[serde(default)]
+    pub column: Option<String>,
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+    #[serde(default)]
+    pub tier: Option<String>,
+    pub red: f64,
+    pub orange: f64,
+    pub yellow: f64,
+}
+
+/// Everything a scoring job can be told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScoreConfig {
+    /// Model artifact (a file or the `models/latest` link).
+    pub model: PathBuf,
+    /// Customers to score: a file, a directory of parts, or `-` for stdin.
+    pub data: Option<PathBuf>,
+    /// Score file, or `-` for stdout.
+    pub out: Option<PathBuf>,
+    pub format: OutputFormat,
+    pub chunk_rows: usize,
+    /// Earlier scores, for tier migration.
+    pub previous: Option<PathBuf>,
+    pub playbook: Option<PathBuf>,
+    /// Refit the value tiers on this batch instead of using the stored ones.
+    pub refit_segments: bool,
+    /// Value features for tiers (empty: detected from the column names).
+    pub value_columns: Vec<String>,
+    pub activity_columns: Vec<String>,
+    pub clv: ClvConfig,
+    /// Override of the artifact's warning cut-offs.
+    pub warning: Option<WarningCutoffs>,
+    /// Per-segment cut-offs; the first matching rule wins.
+    pub segments: Vec<SegmentRule>,
+    pub quiet: bool,
+}
+
+impl Default for ScoreConfig {
+    fn default() -> Self {
+        ScoreConfig {
+            model: "models/latest".into(),
+            data: None,
+            out: None,
+            format: OutputFormat::Csv,
+            chunk_rows: 50_000,
+            previous: None,
+            playbook: None,
+            refit_segments: false,
+            value_columns: vec![],
+            activity_columns: vec![],
+            clv: ClvConfig::default(),
+            warning: None,
+            segments: vec![],
+            quiet: false,
+        }
+    }
+}
+
+impl ScoreConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.chunk_rows == 0 {
+            return Err(Error::Config("score.chunk_rows must be at least 1".into()));
+        }
+        let c = &self.clv;
+        if c.periods == 0 || !(c.discount_rate > -1.0) || !(c.label_periods > 0.0) {
+            return Err(Error::Config("score.clv needs periods >= 1, discount_rate > -1 and label_periods > 0".into()));
+        }
+        let cut = |name: &str, w: (f64, f64, f64)| {
+            if !(w.0 >= w.1 && w.1 >= w.2 && w.2 >= 0.0 && w.0 <= 1.0) {
+                return Err(Error::Config(format!("{name}: need 1 >= red >= orange >= yellow >= 0")));
+            }
+            Ok(())
+        };
+        if let Some(w) = &self.warning {
+            cut("score.warning", (w.red, w.orange, w.yellow))?;
+        }
+        for s in &self.segments {
+            cut(&format!("score.segments '{}'", s.name), (s.red, s.orange, s.yellow))?;
+            if s.column.is_none() && s.tier.is_none() {
+                return Err(Error::Config(format!("score.segments '{}': set column (with min/max) or tier", s.name)));
+            }
+        }
+        Ok(())
+    }
+}

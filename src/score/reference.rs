@@ -1,0 +1,214 @@
+//! What training hands to scoring besides the model: warning-level cut-offs
+//! derived from the training scores, and reference distributions of every
+//! input and of the score for drift (PSI) monitoring, and the value-tier
+//! segment model. Fitted once on the training customers so that levels and
+//! tiers are stable between batches.
+
+use crate::features::{FeatureData, FeatureTable};
+use crate::score::segment::SegmentModel;
+use serde::{Deserialize, Serialize};
+
+/// Quantile bins of the numeric reference histograms.
+pub const DRIFT_BINS: usize = 10;
+
+/// Probability cut-offs: red ≥ `red`, orange ≥ `orange`, yellow ≥ `yellow`, else green.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WarningCutoffs {
+    pub red: f64,
+    pub orange: f64,
+    pub yellow: f64,
+}
+
+impl WarningCutoffs {
+    /// From the training threshold `t` and training scores: orange at the
+    /// threshold (every flagged customer), red for the riskiest 5% (or the
+    /// threshold, if higher), yellow from the base churn rate (above-average
+    /// risk) up to the threshold.
+    pub fn derive(threshold: f64, scores: &[f64], base_rate: f64) -> WarningCutoffs {
+        let mut s = scores.to_vec();
+        s.sort_by(f64::total_cmp);
+        let q95 = s.get(((s.len() as f64) * 0.95) as usize).copied().unwrap_or(threshold);
+        WarningCutoffs { red: q95.max(threshold), orange: threshold, yellow: base_rate.min(threshold) }
+    }
+
+    pub fn level(&self, p: f64) -> &'static str {
+        if p >= self.red {
+            "red"
+        } else if p >= self.orange {
+            "orange"
+        } else if p >= self.yellow {
+            "yellow"
+        } else {
+            "green"
+        }
+    }
+}
+
+/// A reference distribution: bin shares of training data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Histogram {
+    pub name: String,
+    /// Upper edges of numeric bins (value <= edge), empty for categories.
+    #[serde(default)]
+    pub edges: Vec<f64>,
+    /// Category levels (categorical columns), empty for numbers.
+    #[serde(default)]
+    pub levels: Vec<String>,
+    /// Shares per bin: numeric bins, then one for missing (or: levels, other, missing).
+    pub shares: Vec<f64>,
+}
+
+impl Histogram {
+    /// Reference histogram of numeric values (NaN = missing): decile edges.
+    pub fn numeric(name: &str, values: &[f64]) -> Histogram {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+        v.sort_by(f64::total_cmp);
+        let mut edges: Vec<f64> = Vec::new();
+        for q in 1..DRIFT_BINS {
+            if let Some(&e) = v.get(q * v.len() / DRIFT_BINS) {
+                if edges.last() != Some(&e) {
+                    edges.push(e);
+                }
+            }
+        }
+        let mut h = Histogram { name: name.into(), edges, levels: vec![], shares: vec![] };
+        h.shares = h.numeric_counts(values).into_iter().map(|c| c / values.len().max(1) as f64).collect();
+        h
+    }
+
+    /// Reference histogram of categories (`None` = missing).
+    pub fn categorical(name: &str, values: &[Option<String>]) -> Histogram {
+        let mut levels: Vec<String> = values.iter().flatten().cloned().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        levels.truncate(crate::features::MAX_LEVELS);
+        let mut h = Histogram { name: name.into(), edges: vec![], levels, shares: vec![] };
+        h.shares = h.category_counts(values).into_iter().map(|c| c / values.len().max(1) as f64).collect();
+        h
+    }
+
+    /// Counts of `values` in this histogram's numeric bins (+ missing).
+    pub fn numeric_counts(&self, values: &[f64]) -> Vec<f64> {
+        let mut c = vec![0.0; self.edges.len() + 2];
+        for &x in values {
+            let b = if x.is_nan() { self.edges.len() + 1 } else { self.edges.partition_point(|&e| e < x) };
+            c[b] += 1.0;
+        }
+        c
+    }
+
+    /// Counts of `values` in this histogram's levels (+ other, + missing).
+    pub fn category_counts(&self, values: &[Option<String>]) -> Vec<f64> {
+        let mut c = vec![0.0; self.levels.len() + 2];
+        for v in values {
+            let b = match v {
+                None => self.levels.len() + 1,
+                Some(s) => self.levels.binary_search(s).unwrap_or(self.levels.len()),
+            };
+            c[b] += 1.0;
+        }
+        c
+    }
+
+    /// Counts of a column of a table in this histogram's bins.
+    pub fn counts(&self, data: &FeatureData) -> Vec<f64> {
+        match data {
+            FeatureData::Numeric(v) => self.numeric_counts(v),
+            FeatureData::Categorical(v) => self.category_counts(v),
+        }
+    }
+}
+
+/// Population stability index of observed `counts` against reference `shares`
+/// (shares floored at 1e-4 so empty bins stay finite).
+pub fn psi(reference: &[f64], counts: &[f64]) -> f64 {
+    let total: f64 = counts.iter().sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    reference
+        .iter()
+        .zip(counts)
+        .map(|(&r, &c)| {
+            let (e, a) = (r.max(1e-4), (c / total).max(1e-4));
+            (a - e) * (a / e).ln()
+        })
+        .sum()
+}
+
+/// Everything scoring needs from training besides model and pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoringReference {
+    pub warning: WarningCutoffs,
+    pub features: Vec<Histogram>,
+    pub score: Histogram,
+    pub base_rate: f64,
+    pub segments: Option<SegmentModel>,
+}
+
+impl ScoringReference {
+    /// Reference histograms of every input column and of the training scores.
+    pub fn histograms(table: &FeatureTable) -> Vec<Histogram> {
+        table
+            .names
+            .iter()
+            .zip(&table.columns)
+            .map(|(n, c)| match c {
+                FeatureData::Numeric(v) => Histogram::numeric(n, v),
+                FeatureData::Categorical(v) => Histogram::categorical(n, v),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn psi_is_zero_on_same_and_large_on_shift() {
+        let v: Vec<f64> = (0..1000).map(|i| i as f64).collect();
+        let h = Histogram::numeric("x", &v);
+        assert!(psi(&h.shares, &h.numeric_counts(&v)) < 1e-9);
+        let shifted: Vec<f64> = v.iter().map(|x| x + 500.0).collect();
+        assert!(psi(&h.shares, &h.numeric_counts(&shifted)) > 0.25);
+    }
+
+    #[test]
+    fn levels() {
+        let w = WarningCutoffs::derive(0.4, &(0..100).map(|i| i as f64 / 100.0).collect::<Vec<_>>(), 0.2);
+        assert_eq!((w.red, w.orange, w.yellow), (0.95, 0.4, 0.2));
+        assert_eq!([w.level(0.97), w.level(0.5), w.level(0.3), w.level(0.1)], ["red", "orange", "yellow", "green"]);
+    }
+}
+
+impl ScoringReference {
+    /// Build from the training customers and the refitted model's scores.
+    pub fn build(
+        cfg: &crate::config::Config,
+        table: &FeatureTable,
+        y: &[u8],
+        scores: &[f64],
+        threshold: f64,
+    ) -> crate::error::Result<ScoringReference> {
+        let base_rate = y.iter().map(|&v| v as f64).sum::<f64>() / y.len().max(1) as f64;
+        let s = &cfg.score;
+        let (value, activity) = if s.value_columns.is_empty() {
+            crate::score::segment::detect(table)
+        } else {
+            (s.value_columns.clone(), s.activity_columns.clone())
+        };
+        let segments = if value.is_empty() {
+            None
+        } else {
+            let margins = crate::score::value::margins(&s.clv, table);
+            let clv: Vec<f64> = margins.iter().zip(scores).map(|(&m, &p)| crate::score::value::clv(&s.clv, m, p)).collect();
+            Some(SegmentModel::fit(table, &clv, value, activity, cfg.train.seed)?)
+        };
+        Ok(ScoringReference {
+            warning: WarningCutoffs::derive(threshold, scores, base_rate),
+            features: Self::histograms(table),
+            score: Histogram::numeric("churn_probability", scores),
+            base_rate,
+            segments,
+        })
+    }
+}

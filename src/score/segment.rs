@@ -1,0 +1,138 @@
+//! Value tiers: k-means (linfa-clustering, k = 4) on standardised value and
+//! activity features plus CLV, fitted on the training customers and stored in
+//! the artifact so a customer's tier does not move because the batch changed.
+//!
+//! Clusters are named by ranking their centroids (z-scores): `value` is the
+//! mean of the value features (balances, products, tenure, income, CLV),
+//! `activity` the mean of the activity features (transactions, logins,
+//! active flag, recent trend).
+//! 1. high-value: the largest value + activity;
+//! 2. dormant: of the rest, the largest value − activity (worth a lot, gone quiet);
+//! 3. potential: of the last two, the more active (growth signals);
+//! 4. low-value: the remaining one.
+
+use crate::error::{Error, Result};
+use crate::features::{median, FeatureData, FeatureTable};
+use linfa::prelude::*;
+use linfa_clustering::KMeans;
+use ndarray::Array2;
+use rand_xoshiro::rand_core::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+pub const TIERS: [&str; 4] = ["high-value", "potential", "dormant", "low-value"];
+
+/// Column names that suggest value, and activity, when none are configured.
+const VALUE_HINTS: [&str; 9] = ["balance", "aum", "asset", "product", "tenure", "salary", "income", "revenue", "profit"];
+const ACTIVITY_HINTS: [&str; 8] = ["active", "txn", "transaction", "login", "visit", "frequency", "trend", "recency"];
+
+/// The fitted segment model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentModel {
+    pub value_columns: Vec<String>,
+    pub activity_columns: Vec<String>,
+    /// Per feature (value columns, activity columns, then CLV): fill value, mean, std.
+    pub fill: Vec<f64>,
+    pub mean: Vec<f64>,
+    pub std: Vec<f64>,
+    pub centroids: Vec<Vec<f64>>,
+    /// Tier name of each centroid.
+    pub names: Vec<String>,
+}
+
+/// Numeric columns whose names match the hints (recency counts against activity,
+/// so it is left to explicit configuration).
+pub fn detect(table: &FeatureTable) -> (Vec<String>, Vec<String>) {
+    let numeric = |n: &&String| matches!(table.get(n), Some(FeatureData::Numeric(_)));
+    let has = |n: &str, hints: &[&str]| hints.iter().any(|h| n.to_ascii_lowercase().contains(h));
+    let activity: Vec<String> = table.names.iter().filter(numeric).filter(|n| has(n, &ACTIVITY_HINTS) && !n.to_ascii_lowercase().contains("recency") && !n.to_ascii_lowercase().contains("days_since")).cloned().collect();
+    let value: Vec<String> = table.names.iter().filter(numeric).filter(|n| has(n, &VALUE_HINTS) && !activity.contains(n)).cloned().collect();
+    (value, activity)
+}
+
+impl SegmentModel {
+    /// Fit on the training customers.
+    pub fn fit(table: &FeatureTable, clv: &[f64], value: Vec<String>, activity: Vec<String>, seed: u64) -> Result<SegmentModel> {
+        if value.is_empty() {
+            return Err(Error::Config("value tiers need at least one numeric value column (score.value_columns)".into()));
+        }
+        let cols = Self::columns(table, clv, &value, &activity)?;
+        let fill: Vec<f64> = cols.iter().map(|c| median(&mut c.iter().copied().filter(|x| !x.is_nan()).collect::<Vec<_>>())).collect();
+        let mut m = SegmentModel { value_columns: value, activity_columns: activity, fill, mean: vec![], std: vec![], centroids: vec![], names: vec![] };
+        let raw = m.matrix_raw(&cols);
+        let scaler = crate::features::Scaler::fit(&raw);
+        (m.mean, m.std) = (scaler.mean, scaler.std);
+        let z = m.standardise(raw);
+        if z.nrows() < TIERS.len() {
+            return Err(Error::Model("value tiers need at least 4 customers".into()));
+        }
+        let rng = rand_xoshiro::Xoshiro256Plus::seed_from_u64(seed);
+        let km = KMeans::params_with_rng(TIERS.len(), rng)
+            .n_runs(4)
+            .max_n_iterations(300)
+            .fit(&DatasetBase::from(z))
+            .map_err(|e| Error::Model(format!("k-means: {e}")))?;
+        m.centroids = km.centroids().rows().into_iter().map(|r| r.to_vec()).collect();
+        m.names = m.name_clusters();
+        Ok(m)
+    }
+
+    fn columns(table: &FeatureTable, clv: &[f64], value: &[String], activity: &[String]) -> Result<Vec<Vec<f64>>> {
+        let mut out = Vec::new();
+        for name in value.iter().chain(activity) {
+            match table.get(name) {
+                Some(FeatureData::Numeric(v)) => out.push(v.clone()),
+                Some(_) => return Err(Error::Config(format!("value tier column '{name}' is not numeric"))),
+                None => return Err(Error::Config(format!("value tier column '{name}' is not in the data"))),
+            }
+        }
+        out.push(clv.to_vec());
+        Ok(out)
+    }
+
+    fn matrix_raw(&self, cols: &[Vec<f64>]) -> Array2<f64> {
+        let n = cols.first().map_or(0, Vec::len);
+        Array2::from_shape_fn((n, cols.len()), |(i, j)| if cols[j][i].is_nan() { self.fill[j] } else { cols[j][i] })
+    }
+
+    fn standardise(&self, mut x: Array2<f64>) -> Array2<f64> {
+        crate::features::Scaler { mean: self.mean.clone(), std: self.std.clone() }.apply(&mut x);
+        x
+    }
+
+    fn name_clusters(&self) -> Vec<String> {
+        let nv = self.value_columns.len();
+        let na = self.activity_columns.len();
+        let score = |c: &[f64]| {
+            let value = (c[..nv].iter().sum::<f64>() + c[nv + na]) / (nv + 1) as f64;
+            let activity = if na > 0 { c[nv..nv + na].iter().sum::<f64>() / na as f64 } else { 0.0 };
+            (value, activity)
+        };
+        let s: Vec<(f64, f64)> = self.centroids.iter().map(|c| score(c)).collect();
+        let mut left: Vec<usize> = (0..s.len()).collect();
+        let mut names = vec![String::new(); s.len()];
+        let mut take = |key: &dyn Fn(usize) -> f64, name: &str, left: &mut Vec<usize>| {
+            if let Some(pos) = (0..left.len()).max_by(|&a, &b| key(left[a]).total_cmp(&key(left[b]))) {
+                names[left.remove(pos)] = name.to_string();
+            }
+        };
+        take(&|i| s[i].0 + s[i].1, "high-value", &mut left);
+        take(&|i| s[i].0 - s[i].1, "dormant", &mut left);
+        take(&|i| s[i].1, "potential", &mut left);
+        take(&|_| 0.0, "low-value", &mut left);
+        names
+    }
+
+    /// The tier of every row of `table` (which holds the segment columns).
+    pub fn assign(&self, table: &FeatureTable, clv: &[f64]) -> Result<Vec<String>> {
+        let cols = Self::columns(table, clv, &self.value_columns, &self.activity_columns)?;
+        let z = self.standardise(self.matrix_raw(&cols));
+        Ok(z.rows()
+            .into_iter()
+            .map(|r| {
+                let d = |c: &Vec<f64>| c.iter().zip(r.iter()).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
+                let best = (0..self.centroids.len()).min_by(|&a, &b| d(&self.centroids[a]).total_cmp(&d(&self.centroids[b]))).unwrap_or(0);
+                self.names[best].clone()
+            })
+            .collect())
+    }
+}

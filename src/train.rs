@@ -1,0 +1,144 @@
+//! The training flow: ingest → clean → split → (features → model) per fold →
+//! evaluate → refit the best on all rows → artifact → run report.
+//!
+//! Nothing is written until every model has been fitted and evaluated, so a
+//! failed run leaves no half-made model or run folder behind.
+
+use crate::artifact::{self, Artifact};
+use crate::config::{Config, ModelKind};
+use crate::error::{Error, Result};
+use crate::evaluate::cv::{cross_validate, CvResult};
+use crate::evaluate::metrics::Metrics;
+use crate::features::{FeaturePipeline, TransformStats};
+use crate::progress::Progress;
+use crate::report::{self, MetricsFile};
+use crate::score::reference::ScoringReference;
+use crate::{clean, ingest, models, split};
+use std::path::PathBuf;
+
+/// What a training run produced.
+#[derive(Debug)]
+pub struct TrainOutcome {
+    pub run_dir: PathBuf,
+    pub model_path: PathBuf,
+    pub best: ModelKind,
+    pub results: Vec<CvResult>,
+}
+
+/// Run a whole training job.
+pub fn run(cfg: &Config) -> Result<TrainOutcome> {
+    let progress = Progress::new(cfg.train.quiet);
+    let path = cfg.data_path();
+    progress.stage(format!("reading {}", path.display()));
+    let raw = ingest::read_table(&path, cfg.data.delimiter)?;
+    let data = clean::clean(&raw, &cfg.data)?;
+    let r = &data.report;
+    progress.stage(format!(
+        "{} rows ({} duplicates removed), churn rate {:.1}%, {} numeric + {} categorical features, {} columns excluded",
+        r.rows_used,
+        r.duplicates_removed,
+        100.0 * r.positive_rate,
+        r.numeric_features.len(),
+        r.categorical_features.len(),
+        r.excluded_columns.len()
+    ));
+    let folds = split::stratified_kfold(&data.y, cfg.train.folds, cfg.train.seed)?;
+
+    let mut kinds = cfg.train.models.clone();
+    kinds.dedup();
+    let mut results = Vec::new();
+    for &kind in &kinds {
+        let bar = progress.bar(kind.name(), cfg.train.folds * models::steps(kind, cfg));
+        let res = cross_validate(kind, cfg, &data, &folds, &|| bar.inc(1))?;
+        bar.finish_and_clear();
+        progress.stage(format!(
+            "{:<20} AUC {:.4}  KS {:.4}  F1 {:.4}  ({:.1} s)",
+            kind.name(),
+            res.oof_metrics.roc_auc,
+            res.oof_metrics.ks,
+            res.oof_metrics.f1,
+            res.seconds
+        ));
+        results.push(res);
+    }
+    let best = select(&results, &cfg.train.select_metric)?;
+    let best_res = results.iter().find(|r| r.kind == best).ok_or_else(|| Error::Model("no model result".into()))?;
+
+    progress.stage(format!("refitting {} on all {} rows", best.name(), data.y.len()));
+    let all: Vec<usize> = (0..data.y.len()).collect();
+    let pipeline = FeaturePipeline::fit(&data.table, &all, models::needs_scaling(best));
+    let x = pipeline.transform(&data.table, &all, &mut TransformStats::default());
+    let bar = progress.bar("refit", models::steps(best, cfg));
+    let model = models::fit(best, cfg, x.view(), &data.y, cfg.train.seed, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    let scores = model.predict_proba(x.view());
+    let scoring = ScoringReference::build(cfg, &data.table, &data.y, &scores, best_res.threshold)?;
+
+    let (created_at, stamp) = artifact::format_time(artifact::now_epoch());
+    let run_id = unique_run_id(cfg, &stamp);
+    let mut art = Artifact {
+        format: artifact::FORMAT.into(),
+        format_version: artifact::FORMAT_VERSION,
+        crate_version: env!("CARGO_PKG_VERSION").into(),
+        created_at,
+        run_id: run_id.clone(),
+        seed: cfg.train.seed,
+        model_name: best.name().into(),
+        target: cfg.data.target.clone(),
+        positive_label: data.report.positive_label.clone(),
+        id_column: data.report.id_column.clone(),
+        threshold: best_res.threshold,
+        threshold_rule: cfg.train.threshold_rule.to_string(),
+        schema: Artifact::schema_of(&pipeline),
+        cv_metrics: results.iter().map(|r| (r.kind.name().to_string(), r.oof_metrics.clone())).collect(),
+        data: artifact::fingerprint(&path, data.report.rows_read, data.report.columns_read)?,
+        config: cfg.clone(),
+        pipeline,
+        model,
+        scoring,
+        checksum: String::new(),
+    };
+    art.checksum = art.compute_checksum();
+
+    let run_dir = cfg.train.out.join(&run_id);
+    let metrics = MetricsFile::new(&results, best.name(), &data, cfg);
+    report::write_run(&run_dir, &data, &results, &art, &metrics)?;
+    let file_name = format!("{run_id}.{}", artifact::EXTENSION);
+    let model_path = cfg.train.model_dir.join(&file_name);
+    art.save(&model_path)?;
+    crate::io::replace_symlink(&cfg.train.model_dir.join("latest"), &file_name)?;
+    progress.stage(format!("model: {}", model_path.display()));
+    progress.stage(format!("run:   {}", run_dir.display()));
+    Ok(TrainOutcome { run_dir, model_path, best, results })
+}
+
+/// The model with the best value of `metric` (ties: the earlier model).
+pub fn select(results: &[CvResult], metric: &str) -> Result<ModelKind> {
+    let higher = Metrics::higher_is_better(metric).ok_or_else(|| Error::Config(format!("unknown select_metric '{metric}'")))?;
+    let key = |r: &CvResult| {
+        let v = r.oof_metrics.get(metric).unwrap_or(f64::NAN);
+        if v.is_nan() { f64::NEG_INFINITY } else if higher { v } else { -v }
+    };
+    results
+        .iter()
+        .fold(None::<&CvResult>, |best, r| match best {
+            Some(b) if key(b) >= key(r) => Some(b),
+            _ => Some(r),
+        })
+        .map(|r| r.kind)
+        .ok_or_else(|| Error::Model("no models were fitted".into()))
+}
+
+/// `stamp`, or `stamp-2`, `stamp-3` … when a run or model of that id exists.
+fn unique_run_id(cfg: &Config, stamp: &str) -> String {
+    let taken = |id: &str| {
+        cfg.train.out.join(id).exists() || cfg.train.model_dir.join(format!("{id}.{}", artifact::EXTENSION)).exists()
+    };
+    let mut id = stamp.to_string();
+    let mut k = 2;
+    while taken(&id) {
+        id = format!("{stamp}-{k}");
+        k += 1;
+    }
+    id
+}
