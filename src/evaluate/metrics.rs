@@ -179,9 +179,9 @@ pub fn brier(y: &[u8], p: &[f64]) -> f64 {
     y.iter().zip(p).map(|(&t, &s)| (s - t as f64).powi(2)).sum::<f64>() / y.len().max(1) as f64
 }
 
-/// Cross-entropy, probabilities clipped to [eps, 1 − eps] as scikit-learn does.
+/// Cross-entropy, probabilities clipped to [1e-15, 1 − 1e-15] as scikit-learn does.
 pub fn log_loss(y: &[u8], p: &[f64]) -> f64 {
-    let eps = f64::EPSILON;
+    let eps = 1e-15;
     y.iter()
         .zip(p)
         .map(|(&t, &s)| {

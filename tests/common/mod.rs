@@ -1,0 +1,59 @@
+//! Helpers shared by the integration tests: run the binaries like a user does.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// ../shared beside the checkout.
+pub fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("shared").join(rel)
+}
+
+pub fn train_cmd() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_churn-train"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR")).env("SOURCE_DATE_EPOCH", "1795000000");
+    c
+}
+
+pub fn score_cmd() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_churn-score"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+/// Run `churn-train` with `args` writing into `dir`; panics with stderr on failure.
+pub fn train(dir: &Path, args: &[&str]) -> Output {
+    let out = train_cmd()
+        .args(args)
+        .arg("-q")
+        .arg("--out")
+        .arg(dir.join("experiments"))
+        .arg("--model-dir")
+        .arg(dir.join("models"))
+        .output()
+        .expect("run churn-train");
+    assert!(out.status.success(), "churn-train {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// The only run folder under `dir/experiments`.
+pub fn run_dir(dir: &Path) -> PathBuf {
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(dir.join("experiments")).unwrap().map(|e| e.unwrap().path()).collect();
+    runs.sort();
+    runs.pop().expect("a run folder")
+}
+
+pub fn metrics(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(run_dir(dir).join("metrics.json")).unwrap()).unwrap()
+}
+
+pub fn oof_auc(m: &serde_json::Value, model: &str) -> f64 {
+    m["models"][model]["oof"]["roc_auc"].as_f64().unwrap_or_else(|| panic!("no roc_auc for {model}"))
+}
+
+/// Write a small file and return its path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
