@@ -53,6 +53,7 @@ pub struct Artifact {
     pub model_name: String,
     pub target: String,
     pub positive_label: String,
+    pub negative_label: String,
     pub id_column: Option<String>,
     pub threshold: f64,
     pub threshold_rule: String,

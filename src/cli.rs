@@ -132,3 +132,69 @@ pub(crate) fn set<T>(slot: &mut T, flag: Option<T>) {
         *slot = v;
     }
 }
+
+/// Score customers with a saved churn model: probability, warning level,
+/// value tier, CLV, reasons and recommended action per customer, plus a batch
+/// summary, drift report and (with labels) an offline evaluation.
+#[derive(Debug, Parser, Default)]
+#[command(name = "churn-score", version)]
+pub struct ScoreArgs {
+    /// Model artifact [default: models/latest].
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Customers: a CSV/Parquet file, a directory of parts, or - for CSV on
+    /// stdin [default: the embedded data/score_sample.csv].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Scores file, or - for CSV on stdout [default: experiments/score-<id>/scores.csv].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Scores file format [default: csv].
+    #[arg(long)]
+    pub format: Option<crate::score::config::OutputFormat>,
+    /// Customers per chunk (memory is bounded by this) [default: 50000].
+    #[arg(long)]
+    pub chunk_rows: Option<usize>,
+    /// Earlier scores file, for tier migration and rising warnings.
+    #[arg(long)]
+    pub previous: Option<PathBuf>,
+    /// Playbook TOML (warning level × tier → action) [default: data/playbook.toml].
+    #[arg(long)]
+    pub playbook: Option<PathBuf>,
+    /// Refit the value tiers on this batch instead of using the model's.
+    #[arg(long)]
+    pub refit_segments: bool,
+    /// CSV delimiter [default: detected].
+    #[arg(long)]
+    pub delimiter: Option<char>,
+    /// Where run folders go [default: experiments].
+    #[arg(long = "runs-dir")]
+    pub runs_dir: Option<PathBuf>,
+    /// TOML file that can set every option ([score] section); flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// No progress or table output.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl ScoreArgs {
+    /// Defaults ← TOML (`--config`) ← these flags, validated.
+    pub fn resolve(self) -> Result<Config> {
+        let mut c = Config::load(self.config.as_deref())?;
+        let s = &mut c.score;
+        set(&mut s.model, self.model);
+        set(&mut s.data, self.data.map(Some));
+        set(&mut s.out, self.out.map(Some));
+        set(&mut s.format, self.format);
+        set(&mut s.chunk_rows, self.chunk_rows);
+        set(&mut s.previous, self.previous.map(Some));
+        set(&mut s.playbook, self.playbook.map(Some));
+        s.refit_segments |= self.refit_segments;
+        s.quiet |= self.quiet;
+        set(&mut c.data.delimiter, self.delimiter.map(Some));
+        set(&mut c.train.out, self.runs_dir);
+        c.validate()?;
+        Ok(c)
+    }
+}

@@ -86,6 +86,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         model_name: best.name().into(),
         target: cfg.data.target.clone(),
         positive_label: data.report.positive_label.clone(),
+        negative_label: data.report.negative_label.clone(),
         id_column: data.report.id_column.clone(),
         threshold: best_res.threshold,
         threshold_rule: cfg.train.threshold_rule.to_string(),

@@ -140,6 +140,11 @@ impl FeaturePipeline {
         pipe
     }
 
+    /// For every encoded column, the index of the input column it comes from.
+    pub fn column_inputs(&self) -> Vec<usize> {
+        self.inputs.iter().enumerate().flat_map(|(i, s)| std::iter::repeat_n(i, spec_width(s))).collect()
+    }
+
     /// Number of encoded columns.
     pub fn width(&self) -> usize {
         self.names.len()

@@ -1,6 +1,229 @@
 //! The scoring flow: load → validate → transform → predict → segment → act → write.
+//!
+//! Chunks of `chunk_rows` customers flow through the same
+//! [`FeaturePipeline`](crate::features::FeaturePipeline) and model the
+//! artifact holds; only aggregates (counts, drift bins, the summary) live
+//! across chunks, so memory stays flat in the number of customers (except
+//! for offline evaluation and migration, which keep one small record per row).
 
+pub mod act;
 pub mod config;
+pub mod drift;
+pub mod explain;
+pub mod input;
+pub mod migration;
 pub mod reference;
 pub mod segment;
+pub mod summary;
+pub mod validate;
 pub mod value;
+pub mod write;
+
+use crate::artifact::{self, Artifact};
+use crate::config::{embedded, Config, DEFAULT_PLAYBOOK, DEFAULT_SCORE_DATA};
+use crate::error::{Error, Result};
+use crate::features::TransformStats;
+use crate::io::{with_atomic_writer, write_json};
+use crate::progress::Progress;
+use crate::report::csv_field;
+use act::{Levels, Playbook};
+use migration::Migration;
+use segment::SegmentModel;
+use std::path::{Path, PathBuf};
+use summary::{DriftSummary, EvalRows, MigrationSummary, Summary};
+use validate::Reject;
+use write::{ScoreWriter, Scored};
+
+/// What a scoring job produced.
+#[derive(Debug)]
+pub struct ScoreOutcome {
+    pub run_dir: PathBuf,
+    /// The scores file (`None` for stdout).
+    pub scores: Option<PathBuf>,
+    pub summary: Summary,
+}
+
+/// Everything fixed for the whole job.
+struct Job<'a> {
+    cfg: &'a Config,
+    artifact: &'a Artifact,
+    playbook: Playbook,
+    segments: Option<SegmentModel>,
+}
+
+/// Run a scoring job.
+pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
+    let s = &cfg.score;
+    let to_stdout = s.out.as_deref() == Some(Path::new("-"));
+    let progress = Progress::new(s.quiet);
+    let art = Artifact::load(&s.model)?;
+    progress.stage(format!("model {} ({}, trained {})", art.run_id, art.model_name, art.created_at));
+    let playbook = Playbook::load(&s.playbook.clone().unwrap_or_else(|| embedded(DEFAULT_PLAYBOOK)))?;
+    let data = s.data.clone().unwrap_or_else(|| embedded(DEFAULT_SCORE_DATA));
+    let parts = input::parts(&data)?;
+    for part in &parts {
+        if let Some(names) = input::header(part, cfg.data.delimiter)? {
+            validate::check_columns(&art, &part.display().to_string(), &names)?;
+        }
+    }
+    let mut previous = s.previous.as_deref().map(Migration::load).transpose()?;
+
+    let (_, stamp) = artifact::format_time(artifact::now_epoch());
+    let run_dir = unique_dir(&cfg.train.out, &format!("score-{stamp}"));
+    let ext = match s.format {
+        config::OutputFormat::Csv => "csv",
+        config::OutputFormat::Parquet => "parquet",
+    };
+    let target = if to_stdout { None } else { Some(s.out.clone().unwrap_or_else(|| run_dir.join(format!("scores.{ext}")))) };
+    let mut job = Job { cfg, artifact: &art, playbook, segments: if s.refit_segments { None } else { art.scoring.segments.clone() } };
+    let mut writer = ScoreWriter::new(target.as_deref(), s.format)?;
+    let mut summary = Summary { model_run_id: art.run_id.clone(), model_name: art.model_name.clone(), ..Summary::default() };
+    let mut drift = drift::Drift::new(&art.scoring);
+    let mut eval = EvalRows::default();
+    let mut rejects: Vec<Reject> = Vec::new();
+
+    let result = (|| -> Result<()> {
+        for part in &parts {
+            progress.stage(format!("scoring {}", part.display()));
+            for chunk in input::open(part, cfg.data.delimiter, s.chunk_rows)? {
+                let raw = chunk?;
+                summary.rows_read += raw.n_rows();
+                let batch = validate::validate(&art, &raw)?;
+                rejects.extend(batch.rejects.iter().cloned());
+                if batch.ids.is_empty() {
+                    continue;
+                }
+                let mut stats = TransformStats::default();
+                let scored = job.score(&batch, &mut stats)?;
+                merge(&mut summary.unseen_categories, stats.unseen);
+                merge(&mut summary.imputed_cells, stats.imputed);
+                drift.add(&art.scoring, &batch.table, &scored.probability);
+                if let Some(m) = previous.as_mut() {
+                    for i in 0..scored.ids.len() {
+                        m.add(&scored.ids[i], &scored.tier[i], scored.level[i]);
+                    }
+                }
+                eval.add(&scored);
+                summary.add(&scored);
+                writer.write(&scored)?;
+            }
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        writer.abandon();
+        return Err(e);
+    }
+    writer.finish()?;
+    summary.rows_rejected = rejects.len();
+    summary.warning_cutoffs = Some(s.warning.unwrap_or(art.scoring.warning));
+    let (score_psi, features) = drift.finish(&art.scoring);
+    summary.drift = Some(DriftSummary { score: score_psi, features });
+
+    write_rejects(&run_dir.join("rejects.csv"), &rejects)?;
+    if let Some(m) = &previous {
+        summary.migration = Some(MigrationSummary { matched_customers: m.matched, tier_matrix: m.matrix.clone(), warning_rises: m.rises.len() });
+        write_rises(&run_dir.join("warning_rises.csv"), m)?;
+    }
+    if let Some(ev) = eval.finish(art.threshold) {
+        write_json(&run_dir.join("eval.json"), &ev)?;
+    }
+    write_json(&run_dir.join("summary.json"), &summary)?;
+    let table = summary.table();
+    if to_stdout {
+        if !s.quiet {
+            eprint!("{table}");
+        }
+    } else if !s.quiet {
+        print!("{table}");
+    }
+    progress.stage(format!("outputs: {}", run_dir.display()));
+    Ok(ScoreOutcome { run_dir, scores: target, summary })
+}
+
+impl Job<'_> {
+    /// Predict, explain, segment and act on one validated chunk.
+    fn score(&mut self, batch: &validate::Batch, stats: &mut TransformStats) -> Result<Scored> {
+        let art = self.artifact;
+        let x = art.pipeline.transform_all(&batch.table, stats);
+        let p = art.model.predict_proba(x.view());
+        let s = &self.cfg.score;
+        let margins = value::margins(&s.clv, &batch.table);
+        let clv: Vec<f64> = margins.iter().zip(&p).map(|(&m, &q)| value::clv(&s.clv, m, q)).collect();
+        let tier_clv: Vec<f64> = value::margins(&art.config.score.clv, &batch.table)
+            .iter()
+            .zip(&p)
+            .map(|(&m, &q)| value::clv(&art.config.score.clv, m, q))
+            .collect();
+        if self.segments.is_none() && s.refit_segments {
+            // Refit on the batch (its first chunk: chunk_rows customers).
+            let seg = art.scoring.segments.as_ref();
+            let (v, a) = seg.map(|g| (g.value_columns.clone(), g.activity_columns.clone())).unwrap_or_else(|| segment::detect(&batch.table));
+            self.segments = Some(SegmentModel::fit(&batch.table, &tier_clv, v, a, art.seed)?);
+        }
+        let tiers = match &self.segments {
+            Some(seg) => seg.assign(&batch.table, &tier_clv)?,
+            None => vec!["unsegmented".to_string(); p.len()],
+        };
+        let levels = Levels { global: s.warning.unwrap_or(art.scoring.warning), rules: &s.segments };
+        let reasons = explain::reasons(art, &batch.table, &x);
+        let mut out = Scored { ids: batch.ids.clone(), label: batch.labels.clone(), ..Scored::default() };
+        for i in 0..p.len() {
+            let level = levels.level(&batch.table, i, p[i], &tiers[i]);
+            let rule = self.playbook.find(level, &tiers[i]);
+            out.probability.push(p[i]);
+            out.flag.push((p[i] >= art.threshold) as u8);
+            out.level.push(level);
+            out.clv.push(clv[i]);
+            out.action.push(rule.map(|r| r.action.clone()).unwrap_or_default());
+            out.owner.push(rule.map(|r| r.owner.clone()).unwrap_or_default());
+            out.contact_days.push(rule.map_or(0, |r| r.contact_within_days));
+        }
+        out.tier = tiers;
+        out.reasons = reasons;
+        Ok(out)
+    }
+}
+
+fn merge(into: &mut std::collections::BTreeMap<String, usize>, from: std::collections::BTreeMap<String, usize>) {
+    for (k, v) in from {
+        *into.entry(k).or_default() += v;
+    }
+}
+
+fn write_rejects(path: &Path, rejects: &[Reject]) -> Result<()> {
+    with_atomic_writer(path, |w| {
+        writeln!(w, "source,row,reason")?;
+        for r in rejects {
+            writeln!(w, "{},{},{}", csv_field(&r.source), r.row, csv_field(&r.reason))?;
+        }
+        Ok(())
+    })
+}
+
+fn write_rises(path: &Path, m: &Migration) -> Result<()> {
+    with_atomic_writer(path, |w| {
+        writeln!(w, "id,from_level,to_level,value_tier")?;
+        for r in &m.rises {
+            writeln!(w, "{},{},{},{}", csv_field(&r.id), r.from, r.to, r.tier)?;
+        }
+        Ok(())
+    })
+}
+
+/// `root/name`, or `root/name-2` … when taken.
+fn unique_dir(root: &Path, name: &str) -> PathBuf {
+    let mut dir = root.join(name);
+    let mut k = 2;
+    while dir.exists() {
+        dir = root.join(format!("{name}-{k}"));
+        k += 1;
+    }
+    dir
+}
+
+impl From<std::fmt::Error> for Error {
+    fn from(e: std::fmt::Error) -> Self {
+        Error::Model(e.to_string())
+    }
+}

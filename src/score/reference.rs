@@ -56,6 +56,10 @@ pub struct Histogram {
     pub levels: Vec<String>,
     /// Shares per bin: numeric bins, then one for missing (or: levels, other, missing).
     pub shares: Vec<f64>,
+    /// Smallest training value (numeric columns): a negative value where
+    /// training had none is impossible data and is rejected at scoring.
+    #[serde(default)]
+    pub min: Option<f64>,
 }
 
 impl Histogram {
@@ -71,7 +75,8 @@ impl Histogram {
                 }
             }
         }
-        let mut h = Histogram { name: name.into(), edges, levels: vec![], shares: vec![] };
+        let min = v.first().copied();
+        let mut h = Histogram { name: name.into(), edges, levels: vec![], shares: vec![], min };
         h.shares = h.numeric_counts(values).into_iter().map(|c| c / values.len().max(1) as f64).collect();
         h
     }
@@ -80,7 +85,7 @@ impl Histogram {
     pub fn categorical(name: &str, values: &[Option<String>]) -> Histogram {
         let mut levels: Vec<String> = values.iter().flatten().cloned().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
         levels.truncate(crate::features::MAX_LEVELS);
-        let mut h = Histogram { name: name.into(), edges: vec![], levels, shares: vec![] };
+        let mut h = Histogram { name: name.into(), edges: vec![], levels, shares: vec![], min: None };
         h.shares = h.category_counts(values).into_iter().map(|c| c / values.len().max(1) as f64).collect();
         h
     }

@@ -1,0 +1,74 @@
+//! Acting on a score: the warning level (global or per-segment cut-offs) and
+//! the playbook rule for warning level × value tier.
+
+use crate::error::{Error, Result};
+use crate::features::{FeatureData, FeatureTable};
+use crate::score::config::SegmentRule;
+use crate::score::reference::WarningCutoffs;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// One playbook rule; `*` matches anything.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaybookRule {
+    pub warning: String,
+    pub tier: String,
+    pub action: String,
+    pub owner: String,
+    pub contact_within_days: u32,
+}
+
+/// The response playbook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Playbook {
+    pub rule: Vec<PlaybookRule>,
+}
+
+impl Playbook {
+    pub fn load(path: &Path) -> Result<Playbook> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let p: Playbook = toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {}", path.display(), e.message())))?;
+        for lvl in ["red", "orange", "yellow", "green"] {
+            for tier in crate::score::segment::TIERS {
+                if p.find(lvl, tier).is_none() {
+                    return Err(Error::Config(format!("{}: no rule for warning '{lvl}' × tier '{tier}'", path.display())));
+                }
+            }
+        }
+        Ok(p)
+    }
+
+    /// The first rule matching this level and tier.
+    pub fn find(&self, warning: &str, tier: &str) -> Option<&PlaybookRule> {
+        self.rule.iter().find(|r| (r.warning == warning || r.warning == "*") && (r.tier == tier || r.tier == "*"))
+    }
+}
+
+/// Warning cut-offs per row: the first matching segment rule, else the global ones.
+pub struct Levels<'a> {
+    pub global: WarningCutoffs,
+    pub rules: &'a [SegmentRule],
+}
+
+impl Levels<'_> {
+    /// The warning level of row `i` with probability `p` and value tier `tier`.
+    pub fn level(&self, table: &FeatureTable, i: usize, p: f64, tier: &str) -> &'static str {
+        let rule = self.rules.iter().find(|r| {
+            let tier_ok = r.tier.as_deref().is_none_or(|t| t == tier);
+            let col_ok = r.column.as_deref().is_none_or(|c| match table.get(c) {
+                Some(FeatureData::Numeric(v)) => {
+                    let x = v[i];
+                    !x.is_nan() && r.min.is_none_or(|m| x >= m) && r.max.is_none_or(|m| x <= m)
+                }
+                _ => false,
+            });
+            tier_ok && col_ok
+        });
+        match rule {
+            Some(r) => WarningCutoffs { red: r.red, orange: r.orange, yellow: r.yellow }.level(p),
+            None => self.global.level(p),
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Where a scoring batch comes from: a CSV or Parquet file, a directory of
+//! such parts (scored part by part, in name order), or CSV on stdin. Every
+//! source is read in chunks of `chunk_rows` rows, so memory does not grow
+//! with the batch.
+
+use crate::error::{Error, Result};
+use crate::ingest::chunks::CsvChunks;
+use crate::ingest::{from_dataframe, is_parquet, RawTable};
+use polars::prelude::*;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+/// A stream of chunks.
+pub type Chunks = Box<dyn Iterator<Item = Result<RawTable>>>;
+
+/// The parts to score: `-` (stdin), one file, or the CSV/Parquet files of a directory.
+pub fn parts(data: &Path) -> Result<Vec<PathBuf>> {
+    if data == Path::new("-") || data.is_file() {
+        return Ok(vec![data.to_path_buf()]);
+    }
+    if !data.is_dir() {
+        return Err(Error::io(data, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory")));
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(data)
+        .map_err(|e| Error::io(data, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && (is_parquet(p) || p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::data(data.display(), "the directory holds no .csv or .parquet parts"));
+    }
+    Ok(files)
+}
+
+/// Column names of a part (for the up-front schema check); `None` for stdin.
+pub fn header(part: &Path, delimiter: Option<char>) -> Result<Option<Vec<String>>> {
+    if part == Path::new("-") {
+        return Ok(None);
+    }
+    let source = part.display().to_string();
+    if is_parquet(part) {
+        let file = std::fs::File::open(part).map_err(|e| Error::io(part, e))?;
+        let schema = ParquetReader::new(file).schema().map_err(|e| Error::data(&source, e))?;
+        return Ok(Some(schema.iter_names().map(|n| n.to_string()).collect()));
+    }
+    let file = std::fs::File::open(part).map_err(|e| Error::io(part, e))?;
+    Ok(Some(CsvChunks::new(BufReader::new(file), &source, delimiter, 1)?.header_names()?))
+}
+
+/// Open one part as a stream of chunks.
+pub fn open(part: &Path, delimiter: Option<char>, chunk_rows: usize) -> Result<Chunks> {
+    if part == Path::new("-") {
+        let stdin = std::io::stdin().lock();
+        return Ok(Box::new(CsvChunks::new(BufReader::new(stdin), "<stdin>", delimiter, chunk_rows)?));
+    }
+    let source = part.display().to_string();
+    if is_parquet(part) {
+        let file = std::fs::File::open(part).map_err(|e| Error::io(part, e))?;
+        let total = ParquetReader::new(file).num_rows().map_err(|e| Error::data(&source, e))?;
+        let path = part.to_path_buf();
+        return Ok(Box::new((0..total).step_by(chunk_rows.max(1)).map(move |offset| {
+            let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+            let df = ParquetReader::new(file)
+                .with_slice(Some((offset, chunk_rows)))
+                .finish()
+                .map_err(|e| Error::data(path.display(), e))?;
+            from_dataframe(&path.display().to_string(), df, offset + 1)
+        })));
+    }
+    let file = std::fs::File::open(part).map_err(|e| Error::io(part, e))?;
+    Ok(Box::new(CsvChunks::new(BufReader::with_capacity(1 << 20, file), &source, delimiter, chunk_rows)?))
+}

@@ -1,0 +1,136 @@
+//! Batch aggregates: customers by warning level × value tier, expected
+//! churners (Σ p), value at risk (Σ p × CLV), row accounting, drift, and —
+//! when labels are present — the offline evaluation (eval.json).
+
+use crate::evaluate::metrics::Metrics;
+use crate::score::drift::DriftRow;
+use crate::score::reference::WarningCutoffs;
+use crate::score::write::Scored;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+pub const LEVELS: [&str; 4] = ["red", "orange", "yellow", "green"];
+
+/// Drift block of summary.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftSummary {
+    pub score: DriftRow,
+    pub features: Vec<DriftRow>,
+}
+
+/// Migration block of summary.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationSummary {
+    pub matched_customers: usize,
+    pub tier_matrix: BTreeMap<String, BTreeMap<String, usize>>,
+    pub warning_rises: usize,
+}
+
+/// summary.json.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Summary {
+    pub model_run_id: String,
+    pub model_name: String,
+    pub rows_read: usize,
+    pub rows_scored: usize,
+    pub rows_rejected: usize,
+    pub flagged: usize,
+    pub expected_churners: f64,
+    pub value_at_risk: f64,
+    pub total_clv: f64,
+    pub by_level_tier: BTreeMap<String, BTreeMap<String, usize>>,
+    pub value_at_risk_by_level: BTreeMap<String, f64>,
+    pub unseen_categories: BTreeMap<String, usize>,
+    pub imputed_cells: BTreeMap<String, usize>,
+    pub warning_cutoffs: Option<WarningCutoffs>,
+    pub drift: Option<DriftSummary>,
+    pub migration: Option<MigrationSummary>,
+}
+
+/// Per-level observed churn in eval.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct LevelOutcome {
+    pub customers: usize,
+    pub churners: usize,
+    pub churn_rate: f64,
+}
+
+/// eval.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    pub rows: usize,
+    pub metrics: Metrics,
+    pub by_warning_level: BTreeMap<String, LevelOutcome>,
+}
+
+/// Labels and scores kept for offline evaluation.
+#[derive(Default)]
+pub struct EvalRows {
+    pub y: Vec<u8>,
+    pub p: Vec<f64>,
+    pub level: Vec<&'static str>,
+}
+
+impl Summary {
+    pub fn add(&mut self, s: &Scored) {
+        self.rows_scored += s.ids.len();
+        for i in 0..s.ids.len() {
+            *self.by_level_tier.entry(s.level[i].to_string()).or_default().entry(s.tier[i].clone()).or_default() += 1;
+            let risk = s.probability[i] * s.clv[i];
+            self.expected_churners += s.probability[i];
+            self.value_at_risk += risk;
+            self.total_clv += s.clv[i];
+            *self.value_at_risk_by_level.entry(s.level[i].to_string()).or_default() += risk;
+            self.flagged += s.flag[i] as usize;
+        }
+    }
+
+    /// The printed table: warning level × value tier, then the totals.
+    pub fn table(&self) -> String {
+        let tiers: Vec<&str> = crate::score::segment::TIERS.to_vec();
+        let mut t = String::new();
+        let _ = writeln!(t, "{:<8} {}{:>10} {:>14}", "level", tiers.iter().map(|x| format!("{x:>11}")).collect::<String>(), "total", "value@risk");
+        for lvl in LEVELS {
+            let row = self.by_level_tier.get(lvl);
+            let counts: Vec<usize> = tiers.iter().map(|tr| row.and_then(|r| r.get(*tr)).copied().unwrap_or(0)).collect();
+            let total: usize = row.map(|r| r.values().sum()).unwrap_or(0);
+            let var = self.value_at_risk_by_level.get(lvl).copied().unwrap_or(0.0);
+            let _ = writeln!(t, "{lvl:<8} {}{total:>10} {var:>14.0}", counts.iter().map(|c| format!("{c:>11}")).collect::<String>());
+        }
+        let _ = writeln!(
+            t,
+            "rows read {} = scored {} + rejected {}; expected churners {:.1}; value at risk {:.0} of CLV {:.0}",
+            self.rows_read, self.rows_scored, self.rows_rejected, self.expected_churners, self.value_at_risk, self.total_clv
+        );
+        if let Some(d) = &self.drift {
+            let flagged: Vec<String> = d.features.iter().filter(|r| r.status != "stable").map(|r| format!("{} {:.3} ({})", r.name, r.psi, r.status)).collect();
+            let _ = writeln!(t, "score PSI {:.3} ({}); drifting features: {}", d.score.psi, d.score.status, if flagged.is_empty() { "none".into() } else { flagged.join(", ") });
+        }
+        t
+    }
+}
+
+impl EvalRows {
+    pub fn add(&mut self, s: &Scored) {
+        if let Some(l) = &s.label {
+            self.y.extend_from_slice(l);
+            self.p.extend_from_slice(&s.probability);
+            self.level.extend_from_slice(&s.level);
+        }
+    }
+
+    pub fn finish(&self, threshold: f64) -> Option<Evaluation> {
+        if self.y.is_empty() {
+            return None;
+        }
+        let mut by = BTreeMap::new();
+        for lvl in LEVELS {
+            let idx: Vec<usize> = (0..self.y.len()).filter(|&i| self.level[i] == lvl).collect();
+            let churners = idx.iter().filter(|&&i| self.y[i] == 1).count();
+            let rate = if idx.is_empty() { 0.0 } else { churners as f64 / idx.len() as f64 };
+            by.insert(lvl.to_string(), LevelOutcome { customers: idx.len(), churners, churn_rate: rate });
+        }
+        Some(Evaluation { rows: self.y.len(), metrics: Metrics::compute(&self.y, &self.p, threshold), by_warning_level: by })
+    }
+}

@@ -1,0 +1,168 @@
+//! Writing per-customer scores: CSV or Parquet to a temporary file renamed
+//! into place at the end (atomic), or CSV to stdout for pipe mode.
+
+use crate::error::{Error, Result};
+use crate::report::csv_field;
+use crate::score::config::OutputFormat;
+use polars::prelude::*;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The scored rows of one chunk.
+#[derive(Debug, Default, Clone)]
+pub struct Scored {
+    pub ids: Vec<String>,
+    pub probability: Vec<f64>,
+    pub flag: Vec<u8>,
+    pub level: Vec<&'static str>,
+    pub tier: Vec<String>,
+    pub clv: Vec<f64>,
+    pub reasons: Vec<[String; 3]>,
+    pub action: Vec<String>,
+    pub owner: Vec<String>,
+    pub contact_days: Vec<u32>,
+    pub label: Option<Vec<u8>>,
+}
+
+pub const COLUMNS: [&str; 12] = [
+    "id", "churn_probability", "churn_flag", "warning_level", "value_tier", "clv", "reason_1", "reason_2", "reason_3", "action", "owner", "contact_within_days",
+];
+
+enum Sink {
+    Csv(Box<dyn Write>),
+    Parquet(polars::io::parquet::write::BatchedWriter<File>),
+    Pending,
+}
+
+/// A score writer; `finish` renames the temp file into place.
+pub struct ScoreWriter {
+    sink: Sink,
+    format: OutputFormat,
+    target: Option<PathBuf>,
+    tmp: Option<PathBuf>,
+    header_done: bool,
+}
+
+impl ScoreWriter {
+    /// `None` = stdout (CSV).
+    pub fn new(target: Option<&Path>, format: OutputFormat) -> Result<ScoreWriter> {
+        let (sink, tmp) = match target {
+            None => (Sink::Csv(Box::new(BufWriter::new(std::io::stdout().lock()))), None),
+            Some(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                }
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+                let sink = match format {
+                    OutputFormat::Csv => Sink::Csv(Box::new(BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(|e| Error::io(&tmp, e))?))),
+                    OutputFormat::Parquet => Sink::Pending,
+                };
+                (sink, Some(tmp))
+            }
+        };
+        let format = if target.is_none() { OutputFormat::Csv } else { format };
+        Ok(ScoreWriter { sink, format, target: target.map(Path::to_path_buf), tmp, header_done: false })
+    }
+
+    pub fn write(&mut self, s: &Scored) -> Result<()> {
+        match self.format {
+            OutputFormat::Csv => self.write_csv(s).map_err(|e| Error::io(self.target.clone().unwrap_or_else(|| "<stdout>".into()), e)),
+            OutputFormat::Parquet => self.write_parquet(s),
+        }
+    }
+
+    fn write_csv(&mut self, s: &Scored) -> std::io::Result<()> {
+        let Sink::Csv(w) = &mut self.sink else { return Ok(()) };
+        if !self.header_done {
+            write!(w, "{}", COLUMNS.join(","))?;
+            if s.label.is_some() {
+                write!(w, ",label,correct")?;
+            }
+            writeln!(w)?;
+            self.header_done = true;
+        }
+        for i in 0..s.ids.len() {
+            write!(
+                w,
+                "{},{},{},{},{},{:.2},{},{},{},{},{},{}",
+                csv_field(&s.ids[i]),
+                s.probability[i],
+                s.flag[i],
+                s.level[i],
+                s.tier[i],
+                s.clv[i],
+                csv_field(&s.reasons[i][0]),
+                csv_field(&s.reasons[i][1]),
+                csv_field(&s.reasons[i][2]),
+                csv_field(&s.action[i]),
+                csv_field(&s.owner[i]),
+                s.contact_days[i]
+            )?;
+            if let Some(l) = &s.label {
+                write!(w, ",{},{}", l[i], (l[i] == s.flag[i]) as u8)?;
+            }
+            writeln!(w)?;
+        }
+        Ok(())
+    }
+
+    fn write_parquet(&mut self, s: &Scored) -> Result<()> {
+        let strs = |v: Vec<String>| v;
+        let mut cols = vec![
+            Column::new("id".into(), s.ids.clone()),
+            Column::new("churn_probability".into(), s.probability.clone()),
+            Column::new("churn_flag".into(), s.flag.iter().map(|&v| v as u32).collect::<Vec<_>>()),
+            Column::new("warning_level".into(), s.level.iter().map(|v| v.to_string()).collect::<Vec<_>>()),
+            Column::new("value_tier".into(), s.tier.clone()),
+            Column::new("clv".into(), s.clv.clone()),
+        ];
+        for k in 0..3 {
+            cols.push(Column::new(format!("reason_{}", k + 1).into(), strs(s.reasons.iter().map(|r| r[k].clone()).collect())));
+        }
+        cols.push(Column::new("action".into(), s.action.clone()));
+        cols.push(Column::new("owner".into(), s.owner.clone()));
+        cols.push(Column::new("contact_within_days".into(), s.contact_days.clone()));
+        if let Some(l) = &s.label {
+            cols.push(Column::new("label".into(), l.iter().map(|&v| v as u32).collect::<Vec<_>>()));
+            cols.push(Column::new("correct".into(), l.iter().zip(&s.flag).map(|(a, b)| (a == b) as u32).collect::<Vec<_>>()));
+        }
+        let df = DataFrame::new_infer_height(cols).map_err(|e| Error::Model(e.to_string()))?;
+        if let Sink::Pending = self.sink {
+            let tmp = self.tmp.clone().ok_or_else(|| Error::Config("parquet output needs a file".into()))?;
+            let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            let w = ParquetWriter::new(file).batched(df.schema()).map_err(|e| Error::Model(e.to_string()))?;
+            self.sink = Sink::Parquet(w);
+        }
+        if let Sink::Parquet(w) = &mut self.sink {
+            w.write_batch(&df).map_err(|e| Error::Model(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Flush and move the file into place.
+    pub fn finish(self) -> Result<()> {
+        let target = self.target.clone().unwrap_or_else(|| "<stdout>".into());
+        match self.sink {
+            Sink::Csv(mut w) => w.flush().map_err(|e| Error::io(&target, e))?,
+            Sink::Parquet(w) => {
+                w.finish().map_err(|e| Error::Model(e.to_string()))?;
+            }
+            Sink::Pending => {}
+        }
+        if let (Some(tmp), Some(path)) = (&self.tmp, &self.target) {
+            if tmp.exists() {
+                std::fs::rename(tmp, path).map_err(|e| Error::io(path, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Remove the temporary file after a failure.
+    pub fn abandon(self) {
+        if let Some(tmp) = &self.tmp {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
