@@ -1,0 +1,274 @@
+//! `churn-score` driven like a batch job: exact reproduction of the trained
+//! model, bad input, pipe mode, tier stability, drift, evaluation, migration.
+
+mod common;
+use churn::artifact::Artifact;
+use common::*;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+
+/// One model trained on bank_churn.csv, shared by the tests of this file.
+fn bank_model() -> &'static (tempfile::TempDir, PathBuf) {
+    static MODEL: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        let data = shared("datasets/bank_churn.csv");
+        train(d.path(), &["--data", data.to_str().unwrap(), "--target", "Exited", "--models", "random_forest"]);
+        let model = d.path().join("models/latest");
+        (d, model)
+    })
+}
+
+/// Run churn-score; returns (success, stdout, stderr).
+fn score(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = score_cmd()
+        .arg("--model")
+        .arg(&bank_model().1)
+        .arg("--runs-dir")
+        .arg(dir.join("runs"))
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn only_run(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir.join("runs")).unwrap().next().expect("a score run").unwrap().path()
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Column `name` of a CSV text (simple: no quoted commas in the used columns).
+fn csv_column(text: &str, name: &str) -> Vec<String> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let k = header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name}"));
+    lines.map(|l| split_csv(l)[k].clone()).collect()
+}
+
+fn split_csv(line: &str) -> Vec<String> {
+    let (mut out, mut cur, mut q) = (vec![], String::new(), false);
+    for c in line.chars() {
+        match c {
+            '"' => q = !q,
+            ',' if !q => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+fn bank_lines() -> Vec<String> {
+    std::fs::read_to_string(shared("datasets/bank_churn.csv")).unwrap().lines().map(String::from).collect()
+}
+
+#[test]
+fn scoring_reproduces_the_refitted_model_exactly() {
+    let d = tempfile::tempdir().unwrap();
+    let data = shared("datasets/bank_churn.csv");
+    let (ok, _, err) = score(d.path(), &["--data", data.to_str().unwrap(), "-q"]);
+    assert!(ok, "{err}");
+    let run = only_run(d.path());
+    let scores = std::fs::read_to_string(run.join("scores.csv")).unwrap();
+    let probs: Vec<f64> = csv_column(&scores, "churn_probability").iter().map(|v| v.parse().unwrap()).collect();
+
+    // The refitted model's own probabilities, computed through the training path.
+    let art = Artifact::load(&bank_model().1).unwrap();
+    let raw = churn::ingest::read_table(&data, None).unwrap();
+    let ds = churn::clean::clean(&raw, &art.config.data).unwrap();
+    let x = art.pipeline.transform_all(&ds.table, &mut Default::default());
+    let want = art.model.predict_proba(x.view());
+    assert_eq!(probs.len(), 10_000);
+    assert_eq!(probs, want, "scoring differs from the trained model");
+    // higher probability means churn
+    let labels: Vec<u8> = csv_column(&scores, "label").iter().map(|v| v.parse().unwrap()).collect();
+    assert!(churn::evaluate::metrics::roc_auc(&labels, &probs) > 0.9);
+
+    // Offline evaluation and PSI ≈ 0 on the training data itself.
+    let summary = json(&run.join("summary.json"));
+    assert_eq!(summary["rows_read"], 10_000);
+    assert_eq!(summary["rows_scored"], 10_000);
+    assert!(summary["drift"]["score"]["psi"].as_f64().unwrap() < 0.01);
+    for f in summary["drift"]["features"].as_array().unwrap() {
+        assert!(f["psi"].as_f64().unwrap() < 0.01, "{f}");
+    }
+    let ev = json(&run.join("eval.json"));
+    assert!(ev["metrics"]["roc_auc"].as_f64().unwrap() > 0.9);
+    let red = ev["by_warning_level"]["red"]["churn_rate"].as_f64().unwrap();
+    let green = ev["by_warning_level"]["green"]["churn_rate"].as_f64().unwrap();
+    assert!(red > green, "red {red} vs green {green}");
+    // reasons read like IsActiveMember=0 (+0.12)
+    let r1 = csv_column(&scores, "reason_1");
+    assert!(r1.iter().filter(|r| !r.is_empty()).all(|r| r.contains('=') && r.contains("(+")), "{:?}", &r1[..3]);
+    assert!(!scores.contains("Hargrave"), "names are not copied into outputs");
+}
+
+#[test]
+fn shifted_feature_shows_drift() {
+    let d = tempfile::tempdir().unwrap();
+    let lines = bank_lines();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let age = header.iter().position(|h| *h == "Age").unwrap();
+    let mut text = lines[0].clone() + "\n";
+    for l in &lines[1..3001] {
+        let mut f: Vec<String> = l.split(',').map(String::from).collect();
+        f[age] = (f[age].parse::<f64>().unwrap() + 25.0).to_string();
+        text += &(f.join(",") + "\n");
+    }
+    let p = write(d.path(), "older.csv", &text);
+    let (ok, _, err) = score(d.path(), &["--data", p.to_str().unwrap(), "-q"]);
+    assert!(ok, "{err}");
+    let s = json(&only_run(d.path()).join("summary.json"));
+    let age_row = s["drift"]["features"].as_array().unwrap().iter().find(|f| f["name"] == "Age").unwrap().clone();
+    assert!(age_row["psi"].as_f64().unwrap() > 0.25 && age_row["status"] == "shift", "{age_row}");
+}
+
+#[test]
+fn missing_columns_are_listed_and_nothing_is_written() {
+    let d = tempfile::tempdir().unwrap();
+    let lines = bank_lines();
+    let text: String = lines[..50].iter().map(|l| {
+        let f: Vec<&str> = l.split(',').collect();
+        format!("{}\n", f.iter().enumerate().filter(|(i, _)| *i != 6 && *i != 8).map(|(_, v)| *v).collect::<Vec<_>>().join(","))
+    }).collect();
+    let p = write(d.path(), "short.csv", &text);
+    let (ok, _, err) = score(d.path(), &["--data", p.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("missing required column(s): Age, Balance"), "{err}");
+    assert!(!d.path().join("runs").exists(), "wrote outputs");
+}
+
+#[test]
+fn bad_rows_are_rejected_unseen_categories_counted() {
+    let d = tempfile::tempdir().unwrap();
+    let lines = bank_lines();
+    let mut text = lines[0].clone() + ",Extra\n";
+    for (i, l) in lines[1..201].iter().enumerate() {
+        let mut f: Vec<String> = l.split(',').map(String::from).collect();
+        match i {
+            3 => f[6] = "forty".into(),           // Age not a number
+            7 => f[9] = "-2".into(),              // NumOfProducts negative
+            11 => f[4] = "Atlantis".into(),       // unseen Geography
+            _ => {}
+        }
+        text += &(f.join(",") + ",ignored\n");
+    }
+    let p = write(d.path(), "bad.csv", &text);
+    let (ok, _, err) = score(d.path(), &["--data", p.to_str().unwrap(), "-q", "--chunk-rows", "64"]);
+    assert!(ok, "{err}");
+    let run = only_run(d.path());
+    let s = json(&run.join("summary.json"));
+    assert_eq!(s["rows_read"], 200);
+    assert_eq!(s["rows_rejected"], 2);
+    assert_eq!(s["rows_scored"], 198);
+    assert_eq!(s["unseen_categories"]["Geography"], 1);
+    let rejects = std::fs::read_to_string(run.join("rejects.csv")).unwrap();
+    assert!(rejects.contains(",4,column 'Age': 'forty' is not a number"), "{rejects}");
+    assert!(rejects.contains(",8,column 'NumOfProducts': negative value"), "{rejects}");
+    let scores = std::fs::read_to_string(run.join("scores.csv")).unwrap();
+    assert_eq!(scores.lines().count(), 199);
+}
+
+#[test]
+fn stdin_to_stdout_pipe_mode() {
+    let d = tempfile::tempdir().unwrap();
+    let lines = bank_lines();
+    let input: String = lines[..301].iter().map(|l| format!("{l}\n")).collect();
+    let mut child = score_cmd()
+        .args(["--model"])
+        .arg(&bank_model().1)
+        .arg("--runs-dir")
+        .arg(d.path().join("runs"))
+        .args(["--data", "-", "--out", "-", "--chunk-rows", "100"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("id,churn_probability,churn_flag,warning_level,value_tier,clv,reason_1,reason_2,reason_3,action"));
+    assert_eq!(text.lines().count(), 301, "only CSV on stdout");
+    assert_eq!(csv_column(&text, "id")[0], "15634602");
+}
+
+#[test]
+fn tiers_are_stable_across_batches() {
+    let d = tempfile::tempdir().unwrap();
+    let lines = bank_lines();
+    let a: String = std::iter::once(&lines[0]).chain(&lines[1..3001]).map(|l| format!("{l}\n")).collect();
+    let b: String = std::iter::once(&lines[0]).chain(&lines[2001..6001]).map(|l| format!("{l}\n")).collect();
+    let (pa, pb) = (write(d.path(), "a.csv", &a), write(d.path(), "b.csv", &b));
+    let (oa, ob) = (d.path().join("a_scores.csv"), d.path().join("b_scores.csv"));
+    for (p, o) in [(&pa, &oa), (&pb, &ob)] {
+        let (ok, _, err) = score(d.path(), &["--data", p.to_str().unwrap(), "--out", o.to_str().unwrap(), "-q"]);
+        assert!(ok, "{err}");
+    }
+    let (ta, tb) = (std::fs::read_to_string(&oa).unwrap(), std::fs::read_to_string(&ob).unwrap());
+    let tiers_a: std::collections::HashMap<String, String> = csv_column(&ta, "id").into_iter().zip(csv_column(&ta, "value_tier")).collect();
+    let (ids_b, tiers_b) = (csv_column(&tb, "id"), csv_column(&tb, "value_tier"));
+    let mut shared_rows = 0;
+    for (id, t) in ids_b.iter().zip(&tiers_b) {
+        if let Some(ta) = tiers_a.get(id) {
+            assert_eq!(ta, t, "tier of {id} moved between batches");
+            shared_rows += 1;
+        }
+    }
+    assert_eq!(shared_rows, 1000);
+    let distinct: std::collections::HashSet<&String> = tiers_b.iter().collect();
+    assert_eq!(distinct.len(), 4, "all four tiers in use: {distinct:?}");
+    // migration against the earlier batch
+    let (ok, _, err) = score(d.path(), &["--data", pb.to_str().unwrap(), "--previous", oa.to_str().unwrap(), "--out", d.path().join("c.csv").to_str().unwrap(), "-q"]);
+    assert!(ok, "{err}");
+    let runs: Vec<PathBuf> = std::fs::read_dir(d.path().join("runs")).unwrap().map(|e| e.unwrap().path()).collect();
+    let with_migration = runs.iter().find(|r| r.join("warning_rises.csv").exists()).expect("migration outputs");
+    let s = json(&with_migration.join("summary.json"));
+    assert_eq!(s["migration"]["matched_customers"], 1000);
+    let diag: u64 = ["high-value", "potential", "dormant", "low-value"].iter().map(|t| s["migration"]["tier_matrix"][t][t].as_u64().unwrap_or(0)).sum();
+    assert_eq!(diag, 1000);
+}
+
+#[test]
+fn parquet_output_and_directory_of_parts() {
+    let d = tempfile::tempdir().unwrap();
+    let lines = bank_lines();
+    let parts = d.path().join("parts");
+    std::fs::create_dir(&parts).unwrap();
+    for (k, range) in [(1..401), (401..1001)].into_iter().enumerate() {
+        let t: String = std::iter::once(&lines[0]).chain(&lines[range]).map(|l| format!("{l}\n")).collect();
+        std::fs::write(parts.join(format!("part-{k}.csv")), t).unwrap();
+    }
+    let out = d.path().join("scores.parquet");
+    let (ok, _, err) = score(d.path(), &["--data", parts.to_str().unwrap(), "--out", out.to_str().unwrap(), "--format", "parquet", "-q"]);
+    assert!(ok, "{err}");
+    // read it back as a scoring input of the parquet reader
+    let t = churn::ingest::read_table(&out, None).unwrap();
+    assert_eq!(t.n_rows(), 1000);
+    assert!(t.column("value_tier").is_some() && t.column("churn_probability").is_some());
+}
+
+#[test]
+fn no_model_corrupted_model_and_other_version_are_clear_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let out = score_cmd().current_dir(d.path()).args(["--model", "models/latest"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("run churn-train first"), "{err}");
+
+    let text = std::fs::read_to_string(&bank_model().1).unwrap();
+    let bad = write(d.path(), "v9.model.json", &text.replacen("\"format_version\":1", "\"format_version\":9", 1));
+    let e = Artifact::load(&bad).unwrap_err().to_string();
+    assert!(e.contains("format version 9"), "{e}");
+    let cut = write(d.path(), "cut.model.json", &text[..text.len() / 2]);
+    assert!(Artifact::load(&cut).unwrap_err().to_string().contains("corrupted"));
+    let tampered_model = text.replacen("\"importances\":[0.", "\"importances\":[1.", 1);
+    assert_ne!(tampered_model, text);
+    let tm = write(d.path(), "tm.model.json", &tampered_model);
+    assert!(Artifact::load(&tm).unwrap_err().to_string().contains("checksum"));
+}
