@@ -44,9 +44,13 @@ impl Logistic {
         self.intercept + x.iter().zip(&self.coefficients).map(|(a, b)| a * b).sum::<f64>()
     }
 
-    /// Per-feature contribution to the log-odds: coefficient × standardised value.
-    pub fn contributions(&self, x: &[f64]) -> Vec<f64> {
-        x.iter().zip(&self.coefficients).map(|(a, b)| a * b).collect()
+    /// P(churn) of one row, and per-feature contributions to the log-odds
+    /// (coefficient × standardised value) written into `contrib`.
+    pub fn explain_row(&self, x: &[f64], contrib: &mut [f64]) -> f64 {
+        for ((c, a), b) in contrib.iter_mut().zip(x).zip(&self.coefficients) {
+            *c = a * b;
+        }
+        sigmoid(self.margin(x))
     }
 }
 

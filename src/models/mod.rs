@@ -114,12 +114,13 @@ impl FittedModel {
         }
     }
 
-    /// How much each encoded feature pushes this row's churn score up
+    /// P(churn) of one encoded row (exactly as `predict_proba`), and how much
+    /// each encoded feature pushes it up, written into `contrib`
     /// (probability points for trees, log-odds for logistic regression).
-    pub fn contributions(&self, x: &[f64]) -> Vec<f64> {
+    pub fn explain_row(&self, x: &[f64], contrib: &mut [f64]) -> f64 {
         match self {
-            FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => f.contributions(x).1,
-            FittedModel::LogisticRegression(m) => m.contributions(x),
+            FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => f.explain_row(x, contrib),
+            FittedModel::LogisticRegression(m) => m.explain_row(x, contrib),
         }
     }
 

@@ -12,8 +12,9 @@ use crate::ingest::schema::format_number;
 use ndarray::Array2;
 use rayon::prelude::*;
 
-/// Up to three reasons per row (empty strings when fewer push the score up).
-pub fn reasons(artifact: &Artifact, table: &FeatureTable, x: &Array2<f64>) -> Vec<[String; 3]> {
+/// P(churn) and up to three reasons per row (empty strings when fewer push
+/// the score up), from one pass of the model over each row.
+pub fn predict_explain(artifact: &Artifact, table: &FeatureTable, x: &Array2<f64>) -> Vec<(f64, [String; 3])> {
     let owner = artifact.pipeline.column_inputs();
     let n_inputs = artifact.pipeline.inputs.len();
     let x = x.as_standard_layout();
@@ -22,7 +23,8 @@ pub fn reasons(artifact: &Artifact, table: &FeatureTable, x: &Array2<f64>) -> Ve
     (0..x.nrows())
         .into_par_iter()
         .map(|i| {
-            let contrib = artifact.model.contributions(&flat[i * p..(i + 1) * p]);
+            let mut contrib = vec![0.0; p];
+            let prob = artifact.model.explain_row(&flat[i * p..(i + 1) * p], &mut contrib);
             let mut by_input = vec![0.0; n_inputs];
             for (j, c) in contrib.iter().enumerate() {
                 by_input[owner[j]] += c;
@@ -34,7 +36,7 @@ pub fn reasons(artifact: &Artifact, table: &FeatureTable, x: &Array2<f64>) -> Ve
                 let name = artifact.pipeline.inputs[k].name();
                 *slot = format!("{name}={} (+{:.3})", raw_value(table, name, i), by_input[k]);
             }
-            out
+            (prob, out)
         })
         .collect()
 }

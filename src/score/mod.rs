@@ -146,7 +146,7 @@ impl Job<'_> {
     fn score(&mut self, batch: &validate::Batch, stats: &mut TransformStats) -> Result<Scored> {
         let art = self.artifact;
         let x = art.pipeline.transform_all(&batch.table, stats);
-        let p = art.model.predict_proba(x.view());
+        let (p, reasons): (Vec<f64>, Vec<[String; 3]>) = explain::predict_explain(art, &batch.table, &x).into_iter().unzip();
         let s = &self.cfg.score;
         let margins = value::margins(&s.clv, &batch.table);
         let clv: Vec<f64> = margins.iter().zip(&p).map(|(&m, &q)| value::clv(&s.clv, m, q)).collect();
@@ -166,7 +166,6 @@ impl Job<'_> {
             None => vec!["unsegmented".to_string(); p.len()],
         };
         let levels = Levels { global: s.warning.unwrap_or(art.scoring.warning), rules: &s.segments };
-        let reasons = explain::reasons(art, &batch.table, &x);
         let mut out = Scored { ids: batch.ids.clone(), label: batch.labels.clone(), ..Scored::default() };
         for i in 0..p.len() {
             let level = levels.level(&batch.table, i, p[i], &tiers[i]);

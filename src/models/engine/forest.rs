@@ -141,23 +141,32 @@ impl Forest {
         out
     }
 
-    /// Path contributions (Saabas): the mean over trees of the change in node
-    /// value at each split along the row's path, credited to the split feature.
-    /// `bias + Σ contributions` equals the predicted probability.
-    pub fn contributions(&self, x: &[f64]) -> (f64, Vec<f64>) {
-        let mut contrib = vec![0.0; self.n_features];
-        let mut bias = 0.0;
+    /// Predict one row and its path contributions (Saabas) in one walk per
+    /// tree: each split credits its feature with the change in node value
+    /// along the row's path, averaged over trees, so `root value + Σ
+    /// contributions` equals the probability. The probability is summed in
+    /// the same order as [`Forest::predict_proba`], so both agree exactly.
+    pub fn explain_row(&self, x: &[f64], contrib: &mut [f64]) -> f64 {
+        contrib.iter_mut().for_each(|c| *c = 0.0);
+        let mut acc = 0.0f64;
         for tree in &self.trees {
-            let path = tree.path(x);
-            bias += tree.nodes[0].value as f64;
-            for w in path.windows(2) {
-                let (parent, child) = (&tree.nodes[w[0]], &tree.nodes[w[1]]);
-                contrib[parent.feature as usize] += child.value as f64 - parent.value as f64;
+            let mut i = 0usize;
+            loop {
+                let n = &tree.nodes[i];
+                if n.left == 0 {
+                    acc += n.value as f64;
+                    break;
+                }
+                let v = x[n.feature as usize];
+                let left = if v.is_nan() { n.missing_left } else { v <= n.threshold };
+                let next = n.left as usize + (!left) as usize;
+                contrib[n.feature as usize] += tree.nodes[next].value as f64 - n.value as f64;
+                i = next;
             }
         }
         let k = self.trees.len() as f64;
         contrib.iter_mut().for_each(|c| *c /= k);
-        (bias / k, contrib)
+        acc / k
     }
 }
 

@@ -81,20 +81,6 @@ impl Tree {
         }
     }
 
-    /// The nodes visited by row `x`, root first (for path contributions).
-    pub fn path(&self, x: &[f64]) -> Vec<usize> {
-        let mut out = vec![0];
-        let mut i = 0usize;
-        while self.nodes[i].left != 0 {
-            let n = &self.nodes[i];
-            let v = x[n.feature as usize];
-            let left = if v.is_nan() { n.missing_left } else { v <= n.threshold };
-            i = n.left as usize + (!left) as usize;
-            out.push(i);
-        }
-        out
-    }
-
     /// Restore raw thresholds from the cut points (after loading).
     pub fn set_thresholds(&mut self, cuts: &BinCuts) {
         for n in self.nodes.iter_mut().filter(|n| n.left != 0) {
