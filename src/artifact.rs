@@ -42,7 +42,7 @@ pub struct ColumnSchema {
 }
 
 /// The saved model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub struct Artifact {
     pub format: String,
     pub format_version: u32,

@@ -1,7 +1,7 @@
 //! Command-line flags of both binaries (clap derive). Each flag overrides the
 //! matching field of [`Config`]; `resolve` applies them over the TOML file.
 
-use crate::config::{ClassWeight, Config, ModelKind, ThresholdRule};
+use crate::config::{ClassWeight, Config, Engine, ModelKind, ThresholdRule};
 use crate::error::Result;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -88,6 +88,9 @@ pub struct TrainArgs {
     /// Class weights for the tree models [default: none].
     #[arg(long)]
     pub class_weight: Option<ClassWeight>,
+    /// Tree backend: native, linfa or smartcore [default: native].
+    #[arg(long)]
+    pub engine: Option<Engine>,
     /// Run folder root [default: experiments].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -118,6 +121,7 @@ impl TrainArgs {
         set(&mut t.threshold_rule, self.threshold_rule);
         set(&mut t.select_metric, self.select_metric);
         set(&mut t.class_weight, self.class_weight);
+        set(&mut t.engine, self.engine);
         set(&mut t.out, self.out);
         set(&mut t.model_dir, self.model_dir);
         t.quiet |= self.quiet;

@@ -139,6 +139,18 @@ impl From<ThresholdRule> for String {
     }
 }
 
+/// Which library grows decision trees and forests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// The crate's histogram engine: fast, probabilities, reasons.
+    Native,
+    /// linfa-trees (labels only; forests by our bagging and vote share).
+    Linfa,
+    /// smartcore (labels only; forests by our bagging and vote share).
+    Smartcore,
+}
+
 /// How classes are weighted when fitting trees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -163,6 +175,8 @@ pub struct TrainConfig {
     pub out: PathBuf,
     pub model_dir: PathBuf,
     pub class_weight: ClassWeight,
+    /// Tree backend for decision_tree and random_forest.
+    pub engine: Engine,
     pub quiet: bool,
 }
 
@@ -177,6 +191,7 @@ impl Default for TrainConfig {
             out: "experiments".into(),
             model_dir: "models".into(),
             class_weight: ClassWeight::None,
+            engine: Engine::Native,
             quiet: false,
         }
     }

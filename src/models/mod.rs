@@ -2,9 +2,11 @@
 //! predict P(churn), explain a row. Models know nothing of files or reports.
 
 pub mod engine;
+pub mod external;
 pub mod logistic;
 
-use crate::config::{ClassWeight, Config, ModelKind};
+use crate::config::{ClassWeight, Config, Engine, ModelKind};
+use external::{Backend, Bagging, ExternalForest};
 use crate::error::Result;
 use engine::{Forest, ForestSpec, MaxFeatures};
 use logistic::Logistic;
@@ -12,12 +14,14 @@ use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 /// A fitted model of any family.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "family", content = "model", rename_all = "snake_case")]
 pub enum FittedModel {
     DecisionTree(Forest),
     RandomForest(Forest),
     LogisticRegression(Logistic),
+    /// A tree or forest grown by linfa-trees or smartcore (`--engine`).
+    External { kind: ModelKind, forest: ExternalForest },
 }
 
 /// Does this family want standardised inputs?
@@ -29,6 +33,22 @@ pub fn needs_scaling(kind: ModelKind) -> bool {
 /// `on_step` is called as work completes (trees), for progress bars.
 pub fn fit(kind: ModelKind, cfg: &Config, x: ArrayView2<f64>, y: &[u8], seed: u64, on_step: &(dyn Fn() + Sync)) -> Result<FittedModel> {
     let class_weight = class_weights(cfg.train.class_weight, y);
+    let backend = match cfg.train.engine {
+        Engine::Native => None,
+        Engine::Linfa => Some(Backend::Linfa),
+        Engine::Smartcore => Some(Backend::Smartcore),
+    };
+    if let (Some(backend), true) = (backend, kind != ModelKind::LogisticRegression) {
+        let forest = if kind == ModelKind::DecisionTree {
+            ExternalForest::fit(backend, &cfg.decision_tree, None, x, y, seed, on_step)?
+        } else {
+            let f = &cfg.random_forest;
+            let p = x.ncols();
+            let bagging = Bagging { n_trees: f.n_trees, features_per_tree: MaxFeatures::parse(&f.max_features)?.count(p).max(p / 2) };
+            ExternalForest::fit(backend, &f.tree, Some(bagging), x, y, seed, on_step)?
+        };
+        return Ok(FittedModel::External { kind, forest });
+    }
     Ok(match kind {
         ModelKind::DecisionTree => {
             let t = &cfg.decision_tree;
@@ -103,6 +123,7 @@ impl FittedModel {
             FittedModel::DecisionTree(_) => ModelKind::DecisionTree,
             FittedModel::RandomForest(_) => ModelKind::RandomForest,
             FittedModel::LogisticRegression(_) => ModelKind::LogisticRegression,
+            FittedModel::External { kind, .. } => *kind,
         }
     }
 
@@ -111,6 +132,7 @@ impl FittedModel {
         match self {
             FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => f.predict_proba(x),
             FittedModel::LogisticRegression(m) => m.predict_proba(x),
+            FittedModel::External { forest, .. } => forest.predict_proba(x),
         }
     }
 
@@ -121,6 +143,7 @@ impl FittedModel {
         match self {
             FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => f.explain_row(x, contrib),
             FittedModel::LogisticRegression(m) => m.explain_row(x, contrib),
+            FittedModel::External { forest, .. } => forest.explain_row(x, contrib),
         }
     }
 
@@ -132,6 +155,8 @@ impl FittedModel {
                 let total: f64 = m.coefficients.iter().map(|c| c.abs()).sum::<f64>().max(f64::MIN_POSITIVE);
                 m.coefficients.iter().map(|c| c.abs() / total).collect()
             }
+            // Vote-only trees: no importances.
+            FittedModel::External { forest, .. } => vec![0.0; forest.features.iter().flatten().max().map_or(0, |m| m + 1)],
         }
     }
 }

@@ -1,0 +1,109 @@
+//! The native tree engine against linfa-trees, and its determinism.
+
+use churn::config::Criterion;
+use churn::models::engine::tree::GrowParams;
+use churn::models::engine::{Forest, ForestSpec, MaxFeatures, NativeForestParams};
+use linfa::prelude::*;
+use ndarray::{Array1, Array2};
+use rand::{Rng, SeedableRng};
+
+/// Small integer-valued data (few distinct values, so binned and exact
+/// splits coincide) with a clear, tie-free structure.
+fn small_data() -> (Array2<f64>, Vec<u8>) {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let n = 400;
+    let x = Array2::from_shape_fn((n, 3), |(_, j)| rng.random_range(0..[20, 12, 7][j]) as f64);
+    let y = (0..n)
+        .map(|i| {
+            let (a, b, c) = (x[[i, 0]], x[[i, 1]], x[[i, 2]]);
+            let noise = rng.random::<f64>() < 0.08;
+            ((a > 12.0 && b < 5.0 || c > 4.0 && a < 6.0) ^ noise) as u8
+        })
+        .collect();
+    (x, y)
+}
+
+fn tree_spec(depth: usize) -> ForestSpec {
+    ForestSpec {
+        n_trees: 1,
+        grow: GrowParams { max_depth: depth, min_samples_leaf: 1, min_gain: 0.0, criterion: Criterion::Gini, max_features: usize::MAX },
+        max_features: MaxFeatures::All,
+        bootstrap: false,
+        subsample: 1.0,
+        oob: false,
+        max_bins: 255,
+        class_weight: [1.0, 1.0],
+    }
+}
+
+#[test]
+fn native_tree_makes_the_same_splits_as_linfa_trees() {
+    let (x, y) = small_data();
+    // linfa prunes splits whose two leaves predict the same label, so its
+    // splits must be a subset of ours, with the same root.
+    for depth in [2, 3, 4] {
+        let native = Forest::fit(&tree_spec(depth), x.view(), &y, 0, &|| {}).unwrap();
+        let targets: Array1<bool> = y.iter().map(|&v| v == 1).collect();
+        let linfa = linfa_trees::DecisionTree::params().max_depth(Some(depth)).fit(&Dataset::new(x.clone(), targets)).unwrap();
+
+        let mut ours: Vec<(usize, f64)> = native.trees[0].nodes.iter().filter(|n| n.left != 0).map(|n| (n.feature as usize, n.threshold)).collect();
+        let mut theirs: Vec<(usize, f64)> = linfa.iter_nodes().filter(|n| !n.is_leaf()).map(|n| (n.split().0, n.split().1)).collect();
+        let root = linfa.root_node().split();
+        assert_eq!(ours[0], (root.0, root.1), "depth {depth}: root split differs");
+        ours.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        theirs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        assert!(theirs.len() >= 2, "depth {depth}: linfa kept too few splits to compare: {theirs:?}");
+        for s in &theirs {
+            assert!(ours.contains(s), "depth {depth}: linfa split {s:?} not among ours {ours:?}");
+        }
+
+        let p = native.predict_proba(x.view());
+        let labels = linfa.predict(&x);
+        for (i, (&q, &l)) in p.iter().zip(labels.iter()).enumerate() {
+            if (q - 0.5).abs() > 1e-12 {
+                assert_eq!(q > 0.5, l, "depth {depth}, row {i}: p {q}");
+            }
+        }
+    }
+}
+
+#[test]
+fn forest_is_identical_with_one_or_many_threads_and_has_oob() {
+    let (x, y) = small_data();
+    let spec = ForestSpec { n_trees: 40, bootstrap: true, oob: true, max_features: MaxFeatures::Sqrt, ..tree_spec(0) };
+    let fit = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| Forest::fit(&spec, x.view(), &y, 11, &|| {}).unwrap())
+    };
+    let (one, four) = (fit(1), fit(4));
+    assert_eq!(one, four);
+    let oob = one.oob_auc.unwrap();
+    assert!(oob > 0.8, "oob auc {oob}");
+    let other_seed = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| Forest::fit(&spec, x.view(), &y, 12, &|| {}).unwrap());
+    assert_ne!(one, other_seed);
+}
+
+#[test]
+fn linfa_fit_and_predict_traits() {
+    let (x, y) = small_data();
+    let targets: Array1<bool> = y.iter().map(|&v| v == 1).collect();
+    let params = NativeForestParams { spec: ForestSpec { n_trees: 10, bootstrap: true, max_features: MaxFeatures::All, ..tree_spec(4) }, seed: 1 };
+    let model = params.fit(&Dataset::new(x.clone(), targets)).unwrap();
+    let p: Array1<f64> = model.predict(&x);
+    assert_eq!(p.len(), y.len());
+    let auc = churn::evaluate::metrics::roc_auc(&y, p.as_slice().unwrap());
+    assert!(auc > 0.9, "{auc}");
+    let bad = NativeForestParams { spec: ForestSpec { n_trees: 0, ..tree_spec(2) }, seed: 1 };
+    assert!(bad.check().is_err());
+}
+
+#[test]
+fn missing_values_get_a_learned_direction() {
+    // churners have the value missing: the split must send missing to the churn side
+    let n = 200;
+    let x = Array2::from_shape_fn((n, 1), |(i, _)| if i % 2 == 0 { f64::NAN } else { (i % 17) as f64 });
+    let y: Vec<u8> = (0..n).map(|i| (i % 2 == 0) as u8).collect();
+    let f = Forest::fit(&tree_spec(1), x.view(), &y, 0, &|| {}).unwrap();
+    let p = f.predict_proba(x.view());
+    assert!(p[0] > 0.99 && p[1] < 0.01, "{:?}", &p[..2]);
+}
