@@ -57,6 +57,11 @@ fn native_tree_makes_the_same_splits_as_linfa_trees() {
             assert!(ours.contains(s), "depth {depth}: linfa split {s:?} not among ours {ours:?}");
         }
 
+        if depth > 2 {
+            // deeper, linfa's stopping rule (minimum impurity decrease) keeps
+            // fewer splits, so leaf labels are compared where both trees are whole
+            continue;
+        }
         let p = native.predict_proba(x.view());
         let labels = linfa.predict(&x);
         for (i, (&q, &l)) in p.iter().zip(labels.iter()).enumerate() {
