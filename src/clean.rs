@@ -133,6 +133,30 @@ pub fn clean(raw: &RawTable, cfg: &DataConfig) -> Result<Dataset> {
     Ok(Dataset { table, y, ids, report })
 }
 
+/// Read another table (a later period, a hold-out file) with the column kinds
+/// and labels of an already cleaned training dataset.
+pub fn conform(raw: &RawTable, train: &Dataset) -> Result<Dataset> {
+    let src = raw.source.as_str();
+    let r = &train.report;
+    let target = raw.column(&r.target).ok_or_else(|| Error::at(src, &r.target, None, "target column not found"))?;
+    let rows: Vec<usize> = (0..raw.n_rows()).collect();
+    let (y, pos, _) = labels(src, &r.target, target, &rows, Some(&r.positive_label))?;
+    if pos != r.positive_label {
+        return Err(Error::at(src, &r.target, None, "labels differ from the training data"));
+    }
+    let mut table = FeatureTable::default();
+    for (name, col) in train.table.names.iter().zip(&train.table.columns) {
+        let cells = raw.column(name).ok_or_else(|| Error::at(src, name, None, "feature column not found"))?;
+        table.push(name.clone(), match col {
+            FeatureData::Numeric(_) => FeatureData::Numeric(schema::to_numeric(cells).values),
+            FeatureData::Categorical(_) => FeatureData::Categorical(schema::to_categories(cells)),
+        });
+    }
+    let ids = rows.iter().map(|r| (raw.first_row + r).to_string()).collect();
+    let report = DataReport { file: src.to_string(), rows_read: raw.n_rows(), rows_used: raw.n_rows(), ..r.clone() };
+    Ok(Dataset { table, y, ids, report })
+}
+
 /// Why a column is not a feature, if it is not.
 fn exclusion(name: &str, col: &RawColumn, cfg: &DataConfig, id: Option<&str>) -> Option<String> {
     if Some(name) == id {
@@ -194,7 +218,7 @@ fn dedupe(raw: &RawTable, id: Option<&str>) -> Vec<usize> {
 
 fn select_rows(col: &RawColumn, rows: &[usize]) -> RawColumn {
     match col {
-        RawColumn::Text(v) => RawColumn::Text(rows.iter().map(|&r| v[r].clone()).collect()),
+        RawColumn::Text(v) => RawColumn::Text(rows.iter().map(|&r| v.get(r)).collect()),
         RawColumn::Number(v) => RawColumn::Number(rows.iter().map(|&r| v[r]).collect()),
     }
 }
@@ -264,7 +288,7 @@ mod tests {
     use super::*;
 
     fn text(v: &[&str]) -> RawColumn {
-        RawColumn::Text(v.iter().map(|s| Some(s.to_string())).collect())
+        RawColumn::from_strings(&v.iter().map(Some).collect::<Vec<_>>())
     }
 
     #[test]

@@ -23,6 +23,19 @@ pub struct TrainCli {
 pub enum TrainCommand {
     /// Write a synthetic bank customer table (the generator behind data/).
     Generate(GenerateArgs),
+    /// Out-of-time / hold-out evaluation: fit each model on --data, score
+    /// --test, print fit time, predict speed and metrics as JSON lines.
+    Holdout(HoldoutArgs),
+}
+
+/// Options of `churn-train holdout`.
+#[derive(Debug, Args)]
+pub struct HoldoutArgs {
+    /// The later (or held-out) labelled table to evaluate on.
+    #[arg(long)]
+    pub test: PathBuf,
+    #[command(flatten)]
+    pub args: TrainArgs,
 }
 
 /// Options of `churn-train generate`.

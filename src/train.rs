@@ -32,6 +32,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     progress.stage(format!("reading {}", path.display()));
     let raw = ingest::read_table(&path, cfg.data.delimiter)?;
     let data = clean::clean(&raw, &cfg.data)?;
+    drop(raw);
     let r = &data.report;
     progress.stage(format!(
         "{} rows ({} duplicates removed), churn rate {:.1}%, {} numeric + {} categorical features, {} columns excluded",
@@ -111,6 +112,58 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     progress.stage(format!("model: {}", model_path.display()));
     progress.stage(format!("run:   {}", run_dir.display()));
     Ok(TrainOutcome { run_dir, model_path, best, results })
+}
+
+/// One model's hold-out result (one JSON line of `churn-train holdout`).
+#[derive(Debug, serde::Serialize)]
+pub struct HoldoutResult {
+    pub model: String,
+    pub engine: crate::config::Engine,
+    pub rows_train: usize,
+    pub rows_test: usize,
+    pub features: usize,
+    pub fit_seconds: f64,
+    pub predict_rows_per_s: f64,
+    pub metrics: Metrics,
+}
+
+/// Fit every configured model on the training data and evaluate it on `test`.
+/// Threshold metrics use `fixed:T` when that is the rule, else 0.5: a rule
+/// tuned on the test scores themselves would flatter the result.
+pub fn holdout(cfg: &Config, test: &std::path::Path) -> Result<Vec<HoldoutResult>> {
+    let train_raw = ingest::read_table(&cfg.data_path(), cfg.data.delimiter)?;
+    let train = clean::clean(&train_raw, &cfg.data)?;
+    drop(train_raw);
+    let test = clean::conform(&ingest::read_table(test, cfg.data.delimiter)?, &train)?;
+    let all: Vec<usize> = (0..train.y.len()).collect();
+    let threshold = match cfg.train.threshold_rule {
+        crate::config::ThresholdRule::Fixed(t) => t,
+        _ => 0.5,
+    };
+    let mut out = Vec::new();
+    for &kind in &cfg.train.models {
+        let start = std::time::Instant::now();
+        let pipeline = FeaturePipeline::fit(&train.table, &all, models::needs_scaling(kind));
+        let x = pipeline.transform(&train.table, &all, &mut TransformStats::default());
+        let model = models::fit(kind, cfg, x.view(), &train.y, cfg.train.seed, &|| {})?;
+        let fit_seconds = start.elapsed().as_secs_f64();
+        drop(x);
+        let start = std::time::Instant::now();
+        let xt = pipeline.transform_all(&test.table, &mut TransformStats::default());
+        let p = model.predict_proba(xt.view());
+        let secs = start.elapsed().as_secs_f64().max(1e-9);
+        out.push(HoldoutResult {
+            model: kind.name().into(),
+            engine: cfg.train.engine,
+            rows_train: train.y.len(),
+            rows_test: test.y.len(),
+            features: pipeline.width(),
+            fit_seconds,
+            predict_rows_per_s: test.y.len() as f64 / secs,
+            metrics: Metrics::compute(&test.y, &p, threshold),
+        });
+    }
+    Ok(out)
 }
 
 /// The model with the best value of `metric` (ties: the earlier model).

@@ -11,14 +11,20 @@ use polars::prelude::*;
 use std::io::Cursor;
 use std::path::Path;
 
-/// One column as read: text cells (CSV) or numbers (typed Parquet columns).
+/// One column as read: text cells (CSV; kept in polars' compact string
+/// array, not one allocation per cell) or numbers (typed Parquet columns).
 #[derive(Debug, Clone)]
 pub enum RawColumn {
-    Text(Vec<Option<String>>),
+    Text(StringChunked),
     Number(Vec<Option<f64>>),
 }
 
 impl RawColumn {
+    /// A text column from owned cells (tests, generated data).
+    pub fn from_strings<S: AsRef<str>>(cells: &[Option<S>]) -> RawColumn {
+        RawColumn::Text(cells.iter().map(|c| c.as_ref().map(|s| s.as_ref())).collect())
+    }
+
     pub fn len(&self) -> usize {
         match self {
             RawColumn::Text(v) => v.len(),
@@ -33,7 +39,7 @@ impl RawColumn {
     /// The cell as text (numbers formatted), `None` when empty.
     pub fn text(&self, row: usize) -> Option<String> {
         match self {
-            RawColumn::Text(v) => v[row].as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+            RawColumn::Text(v) => v.get(row).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
             RawColumn::Number(v) => v[row].map(|x| x.to_string()),
         }
     }
@@ -151,8 +157,7 @@ pub fn from_dataframe(source: &str, df: DataFrame, first_row: usize) -> Result<R
             RawColumn::Number(f.f64().map_err(|e| polars_error(source, e))?.iter().collect())
         } else {
             let t = s.cast(&DataType::String).map_err(|e| polars_error(source, e))?;
-            let ca = t.str().map_err(|e| polars_error(source, e))?;
-            RawColumn::Text(ca.iter().map(|v| v.map(str::to_string)).collect())
+            RawColumn::Text(t.str().map_err(|e| polars_error(source, e))?.rechunk().into_owned())
         };
         names.push(name);
         columns.push(raw);

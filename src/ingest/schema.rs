@@ -57,8 +57,8 @@ pub enum Inferred {
 pub fn infer(col: &RawColumn) -> Inferred {
     let RawColumn::Text(cells) = col else { return Inferred::Numeric };
     let (mut numbers, mut present) = (0usize, 0usize);
-    for c in cells {
-        match parse_cell(c.as_deref()) {
+    for c in cells.iter() {
+        match parse_cell(c) {
             Cell::Missing => {}
             Cell::Number(_) => {
                 numbers += 1;
@@ -86,8 +86,8 @@ pub fn to_numeric(col: &RawColumn) -> NumericColumn {
             }
         }
         RawColumn::Text(v) => {
-            for c in v {
-                let x = match parse_cell(c.as_deref()) {
+            for c in v.iter() {
+                let x = match parse_cell(c) {
                     Cell::Number(x) => x,
                     Cell::Missing => {
                         out.missing += 1;
@@ -108,15 +108,16 @@ pub fn to_numeric(col: &RawColumn) -> NumericColumn {
 
 /// Read a column as categories: trimmed text, `None` when missing.
 pub fn to_categories(col: &RawColumn) -> Vec<Option<String>> {
-    (0..col.len())
-        .map(|i| match col {
-            RawColumn::Text(v) => match parse_cell(v[i].as_deref()) {
+    match col {
+        RawColumn::Text(v) => v
+            .iter()
+            .map(|c| match parse_cell(c) {
                 Cell::Missing => None,
-                Cell::Number(_) | Cell::Text(_) => v[i].as_deref().map(|s| s.trim().to_string()),
-            },
-            RawColumn::Number(v) => v[i].filter(|x| x.is_finite()).map(format_number),
-        })
-        .collect()
+                Cell::Number(_) | Cell::Text(_) => c.map(|s| s.trim().to_string()),
+            })
+            .collect(),
+        RawColumn::Number(v) => v.iter().map(|x| x.filter(|x| x.is_finite()).map(format_number)).collect(),
+    }
 }
 
 /// Format a number the way a category level is written (`2` not `2.0`).
@@ -146,11 +147,11 @@ mod tests {
         let mut v: Vec<Option<String>> = (0..99).map(|i| Some(i.to_string())).collect();
         v.push(Some("oops".into()));
         v.push(Some(" ".into()));
-        let col = RawColumn::Text(v);
+        let col = RawColumn::from_strings(&v);
         assert_eq!(infer(&col), Inferred::Numeric);
         let n = to_numeric(&col);
         assert_eq!((n.missing, n.coerced), (2, 1));
-        let text = RawColumn::Text(vec![Some("a".into()), Some("1".into())]);
+        let text = RawColumn::from_strings(&[Some("a"), Some("1")]);
         assert_eq!(infer(&text), Inferred::Text);
     }
 }

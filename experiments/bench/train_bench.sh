@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Training benchmark (issue 5): churn-train engines vs scikit-learn and LightGBM.
+# Installs the Python side into a venv from requirements.txt, builds churn,
+# runs train_bench.py and writes experiments/bench/train_results.md.
+# Usage: experiments/bench/train_bench.sh [N ...]   (default 200000 1000000)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/churn-target}"
+VENV="${BENCH_VENV:-/tmp/churn-bench-venv}"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install -q -r experiments/bench/requirements.txt
+cargo build --release -q
+"$VENV/bin/python" experiments/bench/train_bench.py "$CARGO_TARGET_DIR/release/churn-train" "${BENCH_DIR:-/tmp/churn-train-bench}" "$@"
