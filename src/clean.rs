@@ -55,6 +55,8 @@ pub struct Dataset {
     pub y: Vec<u8>,
     /// Customer ids (or 1-based row numbers when there is no id column).
     pub ids: Vec<String>,
+    /// Snapshot / period of every row, when the data has a period column.
+    pub period: Option<Vec<String>>,
     pub report: DataReport,
 }
 
@@ -67,12 +69,15 @@ pub fn clean(raw: &RawTable, cfg: &DataConfig) -> Result<Dataset> {
     let target_idx = raw.index_of(&cfg.target).ok_or_else(|| {
         Error::at(src, &cfg.target, None, format!("target column not found; columns are: {}", raw.names.join(", ")))
     })?;
-    for name in cfg.drop.iter().chain(&cfg.categorical).chain(&cfg.id) {
+    for name in cfg.drop.iter().chain(&cfg.categorical).chain(&cfg.id).chain(&cfg.period).chain(&cfg.groups) {
         if raw.index_of(name).is_none() {
             return Err(Error::at(src, name, None, "configured column not found in the file"));
         }
     }
     let id_col = cfg.id.clone().or_else(|| detect_id(raw, target_idx));
+    let period_col = cfg.period.clone().or_else(|| {
+        raw.names.iter().find(|n| ["period", "snapshot", "snapshot_date", "month", "date"].contains(&n.to_ascii_lowercase().as_str())).cloned()
+    });
     let keep = dedupe(raw, id_col.as_deref());
     let mut report = DataReport {
         file: src.to_string(),
@@ -101,6 +106,10 @@ pub fn clean(raw: &RawTable, cfg: &DataConfig) -> Result<Dataset> {
             continue;
         }
         let col = subset(&raw.columns[i]);
+        if Some(name) == period_col.as_ref() {
+            report.excluded_columns.push(Excluded { name: name.clone(), reason: "period column (results are reported per period)".into() });
+            continue;
+        }
         if let Some(reason) = exclusion(name, &col, cfg, id_col.as_deref()) {
             report.excluded_columns.push(Excluded { name: name.clone(), reason });
             continue;
@@ -130,7 +139,8 @@ pub fn clean(raw: &RawTable, cfg: &DataConfig) -> Result<Dataset> {
     if table.names.is_empty() {
         return Err(Error::data(src, "no usable feature column (all were identifiers, constant, dropped or the target)"));
     }
-    Ok(Dataset { table, y, ids, report })
+    let period = period_col.and_then(|c| raw.column(&c)).map(|c| keep.iter().map(|&r| c.text(r).unwrap_or_else(|| "missing".into())).collect());
+    Ok(Dataset { table, y, ids, period, report })
 }
 
 /// Read another table (a later period, a hold-out file) with the column kinds
@@ -154,7 +164,7 @@ pub fn conform(raw: &RawTable, train: &Dataset) -> Result<Dataset> {
     }
     let ids = rows.iter().map(|r| (raw.first_row + r).to_string()).collect();
     let report = DataReport { file: src.to_string(), rows_read: raw.n_rows(), rows_used: raw.n_rows(), ..r.clone() };
-    Ok(Dataset { table, y, ids, report })
+    Ok(Dataset { table, y, ids, period: None, report })
 }
 
 /// Why a column is not a feature, if it is not.

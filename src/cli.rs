@@ -26,6 +26,24 @@ pub enum TrainCommand {
     /// Out-of-time / hold-out evaluation: fit each model on --data, score
     /// --test, print fit time, predict speed and metrics as JSON lines.
     Holdout(HoldoutArgs),
+    /// List the training runs under a folder, newest first, with data
+    /// fingerprint, best model and key metrics; flag drops against the
+    /// previous run.
+    Compare(CompareArgs),
+}
+
+/// Options of `churn-train compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Folder holding the run folders.
+    #[arg(default_value = "experiments")]
+    pub dir: PathBuf,
+    /// Flag a run whose best ROC AUC is lower than the previous run's by more than this.
+    #[arg(long, default_value_t = 0.005)]
+    pub tolerance: f64,
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `churn-train holdout`.
@@ -80,6 +98,14 @@ pub struct TrainArgs {
     /// CSV delimiter [default: detected from the header].
     #[arg(long)]
     pub delimiter: Option<char>,
+    /// Snapshot / period column: not a feature; the report shows results per
+    /// period [default: a column named period, snapshot, snapshot_date, month or date].
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Columns to break results down by in report.html [default: categorical
+    /// features with at most 12 levels, a tenure band, the value tier].
+    #[arg(long, value_delimiter = ',')]
+    pub groups: Option<Vec<String>>,
     /// TOML file that can set every option; flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -127,6 +153,8 @@ impl TrainArgs {
         set(&mut d.drop, self.drop);
         set(&mut d.categorical, self.categorical);
         set(&mut d.delimiter, self.delimiter.map(Some));
+        set(&mut d.period, self.period.map(Some));
+        set(&mut d.groups, self.groups);
         let t = &mut c.train;
         set(&mut t.models, self.models);
         set(&mut t.folds, self.folds);

@@ -44,6 +44,12 @@ pub struct DataConfig {
     pub categorical: Vec<String>,
     /// CSV delimiter; detected from the header line when unset.
     pub delimiter: Option<char>,
+    /// Snapshot / period column (e.g. `2024-06`): never a feature; the report
+    /// shows results per period. Detected by name (period, snapshot, month, date) when unset.
+    pub period: Option<String>,
+    /// Columns to break results down by in the report (customer groups).
+    /// Empty: categorical features with at most 12 levels, a tenure band, the value tier.
+    pub groups: Vec<String>,
 }
 
 impl Default for DataConfig {
@@ -56,6 +62,8 @@ impl Default for DataConfig {
             drop: vec![],
             categorical: vec![],
             delimiter: None,
+            period: None,
+            groups: vec![],
         }
     }
 }

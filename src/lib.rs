@@ -15,6 +15,7 @@
 
 pub mod artifact;
 pub mod clean;
+pub mod compare;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -103,7 +103,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     art.checksum = art.compute_checksum();
 
     let run_dir = cfg.train.out.join(&run_id);
-    let metrics = MetricsFile::new(&results, best.name(), &data, cfg);
+    let metrics = MetricsFile::new(&results, &art, &data, cfg);
     report::write_run(&run_dir, &data, &results, &art, &metrics)?;
     let file_name = format!("{run_id}.{}", artifact::EXTENSION);
     let model_path = cfg.train.model_dir.join(&file_name);

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/churn-target}"
-cargo build --release -q
+# --all-targets: same dependency features as `cargo test`, so the two share one build
+cargo build --release --all-targets -q
 B="$CARGO_TARGET_DIR/release"
 W="${BENCH_DIR:-/tmp/churn-bench}"
 mkdir -p "$W"

@@ -1,18 +1,29 @@
-//! `churn-train`: parse flags → config → train::run → exit code.
+//! `churn-train`: parse flags → config → train::run (or a subcommand) → exit code.
 
 use clap::Parser;
 use churn::cli::{TrainCli, TrainCommand};
 use std::process::ExitCode;
 
+/// Print one JSON object per line (machine-readable subcommand output).
+fn json_lines<T: serde::Serialize>(items: &[T]) -> churn::Result<()> {
+    for item in items {
+        println!("{}", serde_json::to_string(item).map_err(|e| churn::Error::Model(e.to_string()))?);
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = TrainCli::parse();
     let result = match cli.command {
         Some(TrainCommand::Generate(g)) => churn::synth::generate(&g.out, g.rows, g.seed, !g.no_label),
-        Some(TrainCommand::Holdout(h)) => h.args.resolve().and_then(|cfg| {
-            for r in churn::train::holdout(&cfg, &h.test)? {
-                println!("{}", serde_json::to_string(&r).map_err(|e| churn::Error::Model(e.to_string()))?);
+        Some(TrainCommand::Holdout(h)) => h.args.resolve().and_then(|cfg| json_lines(&churn::train::holdout(&cfg, &h.test)?)),
+        Some(TrainCommand::Compare(c)) => churn::compare::list(&c.dir, c.tolerance).and_then(|rows| {
+            if c.json {
+                json_lines(&rows)
+            } else {
+                print!("{}", churn::compare::table(&rows));
+                Ok(())
             }
-            Ok(())
         }),
         None => cli.args.resolve().and_then(|cfg| churn::train::run(&cfg).map(|_| ())),
     };

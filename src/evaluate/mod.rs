@@ -1,5 +1,6 @@
 //! Model evaluation: metrics, threshold choice, cross-validation.
 
+pub mod curves;
 pub mod cv;
 pub mod metrics;
 pub mod threshold;

@@ -1,7 +1,7 @@
 //! SVG charts drawn with plotters (text is SVG text, no fonts needed).
 
 use crate::error::{Error, Result};
-use crate::evaluate::metrics::order_desc;
+use crate::evaluate::curves::{ks_curves, thin};
 use plotters::prelude::*;
 
 const PALETTE: [RGBColor; 5] = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(148, 103, 189), RGBColor(255, 127, 14)];
@@ -16,7 +16,7 @@ pub fn roc(curves: &[(&str, Vec<(f64, f64, f64)>)]) -> Result<String> {
         .iter()
         .map(|(name, c)| {
             let auc: f64 = c.windows(2).map(|w| (w[1].0 - w[0].0) * (w[1].1 + w[0].1) / 2.0).sum();
-            (format!("{name} (AUC {auc:.3})"), thin(c.iter().map(|p| (p.0, p.1)).collect()))
+            (format!("{name} (AUC {auc:.3})"), thin(c.iter().map(|p| (p.0, p.1)).collect(), 400))
         })
         .collect();
     line_chart("ROC curve (out-of-fold)", "false positive rate", "true positive rate", &series, true, None)
@@ -25,36 +25,10 @@ pub fn roc(curves: &[(&str, Vec<(f64, f64, f64)>)]) -> Result<String> {
 /// KS chart: cumulative share of churners and of non-churners by score
 /// (descending), with the largest gap marked.
 pub fn ks(name: &str, y: &[u8], p: &[f64]) -> Result<String> {
-    let (pos, neg) = (y.iter().filter(|&&v| v == 1).count().max(1) as f64, y.iter().filter(|&&v| v == 0).count().max(1) as f64);
-    let n = y.len().max(1) as f64;
-    let (mut tp, mut fp) = (0.0, 0.0);
-    let (mut churners, mut stayers) = (vec![(0.0, 0.0)], vec![(0.0, 0.0)]);
-    let mut best = (0.0, 0.0, 0.0, 0.0);
-    for (k, &i) in order_desc(p).iter().enumerate() {
-        if y[i] == 1 { tp += 1.0 } else { fp += 1.0 }
-        let x = (k + 1) as f64 / n;
-        churners.push((x, tp / pos));
-        stayers.push((x, fp / neg));
-        if tp / pos - fp / neg > best.0 {
-            best = (tp / pos - fp / neg, x, tp / pos, fp / neg);
-        }
-    }
-    let series = vec![("churners".to_string(), thin(churners)), ("non-churners".to_string(), thin(stayers))];
-    let title = format!("KS of {name}: {:.3} at top {:.1}% of scores", best.0, 100.0 * best.1);
-    line_chart(&title, "share of customers, highest score first", "cumulative share", &series, false, Some((best.1, best.3, best.2)))
-}
-
-/// At most ~400 points per series: enough for a smooth curve, small files.
-fn thin(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
-    let step = points.len().div_ceil(400).max(1);
-    let last = points.last().copied();
-    let mut out: Vec<(f64, f64)> = points.into_iter().step_by(step).collect();
-    if let Some(l) = last {
-        if out.last() != Some(&l) {
-            out.push(l);
-        }
-    }
-    out
+    let (churners, stayers, best) = ks_curves(y, p);
+    let series = vec![("churners".to_string(), thin(churners, 400)), ("non-churners".to_string(), thin(stayers, 400))];
+    let title = format!("KS of {name}: {:.3} at top {:.1}% of scores", best.2 - best.1, 100.0 * best.0);
+    line_chart(&title, "share of customers, highest score first", "cumulative share", &series, false, Some(best))
 }
 
 fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[(String, Vec<(f64, f64)>)], diagonal: bool, gap: Option<(f64, f64, f64)>) -> Result<String> {

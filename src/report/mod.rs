@@ -3,7 +3,13 @@
 //! read results; they never change them.
 
 pub mod charts;
+pub mod figures;
+pub mod groups;
+pub mod html;
 pub mod markdown;
+pub mod page;
+pub mod scoring;
+pub mod svg;
 
 use crate::artifact::Artifact;
 use crate::clean::Dataset;
@@ -33,6 +39,11 @@ pub struct ModelMetrics {
 /// metrics.json (see the README for the schema).
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricsFile {
+    pub run_id: String,
+    pub created_at: String,
+    /// The training data (file, rows, columns, sha256), as in the artifact.
+    pub data: crate::artifact::Fingerprint,
+    pub engine: crate::config::Engine,
     pub best_model: String,
     pub select_metric: String,
     pub threshold_rule: String,
@@ -44,7 +55,7 @@ pub struct MetricsFile {
 }
 
 impl MetricsFile {
-    pub fn new(results: &[CvResult], best: &str, data: &Dataset, cfg: &crate::config::Config) -> MetricsFile {
+    pub fn new(results: &[CvResult], art: &Artifact, data: &Dataset, cfg: &crate::config::Config) -> MetricsFile {
         let models = results
             .iter()
             .map(|r| {
@@ -60,7 +71,11 @@ impl MetricsFile {
             })
             .collect();
         MetricsFile {
-            best_model: best.to_string(),
+            run_id: art.run_id.clone(),
+            created_at: art.created_at.clone(),
+            data: art.data.clone(),
+            engine: cfg.train.engine,
+            best_model: art.model_name.clone(),
             select_metric: cfg.train.select_metric.clone(),
             threshold_rule: cfg.train.threshold_rule.to_string(),
             folds: cfg.train.folds,
@@ -82,7 +97,8 @@ pub fn write_run(dir: &Path, data: &Dataset, results: &[CvResult], artifact: &Ar
     write_atomic(&dir.join("roc.svg"), charts::roc(&curves)?.as_bytes())?;
     let best = results.iter().find(|r| r.kind.name() == metrics.best_model).unwrap_or(&results[0]);
     write_atomic(&dir.join("ks.svg"), charts::ks(best.kind.name(), &data.y, &best.oof)?.as_bytes())?;
-    write_atomic(&dir.join("report.md"), markdown::render(data, results, artifact, metrics).as_bytes())
+    write_atomic(&dir.join("report.md"), markdown::render(data, results, artifact, metrics).as_bytes())?;
+    write_atomic(&dir.join("report.html"), html::render(data, results, artifact, metrics).as_bytes())
 }
 
 fn write_oof(path: &Path, data: &Dataset, results: &[CvResult]) -> Result<()> {

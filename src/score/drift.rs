@@ -17,6 +17,15 @@ pub struct DriftRow {
     pub status: &'static str,
 }
 
+/// Share of training and of this batch's customers in one score bin.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BinShare {
+    /// The bin: `≤0.123` (upper edge), `>0.456` for the last bin.
+    pub bin: String,
+    pub reference: f64,
+    pub current: f64,
+}
+
 /// Running bin counts of a scoring job.
 pub struct Drift {
     features: Vec<Vec<f64>>,
@@ -47,5 +56,19 @@ impl Drift {
         let mut features: Vec<DriftRow> = r.features.iter().zip(&self.features).map(|(h, c)| row(&h.name, &h.shares, c)).collect();
         features.sort_by(|a, b| b.psi.total_cmp(&a.psi).then(a.name.cmp(&b.name)));
         (score, features)
+    }
+
+    /// Score distribution of this batch against training, on the training
+    /// score deciles (so each reference bin holds about 10%).
+    pub fn score_distribution(&self, r: &ScoringReference) -> Vec<BinShare> {
+        let edges = &r.score.edges;
+        let total: f64 = self.score.iter().sum::<f64>().max(1.0);
+        (0..=edges.len())
+            .map(|b| BinShare {
+                bin: if b < edges.len() { format!("≤{:.3}", edges[b]) } else { format!(">{:.3}", edges.last().copied().unwrap_or(0.0)) },
+                reference: r.score.shares[b],
+                current: self.score[b] / total,
+            })
+            .collect()
     }
 }

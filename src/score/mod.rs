@@ -23,7 +23,7 @@ use crate::artifact::{self, Artifact};
 use crate::config::{embedded, Config, DEFAULT_PLAYBOOK, DEFAULT_SCORE_DATA};
 use crate::error::{Error, Result};
 use crate::features::TransformStats;
-use crate::io::{with_atomic_writer, write_json};
+use crate::io::{with_atomic_writer, write_atomic, write_json};
 use crate::progress::Progress;
 use crate::report::csv_field;
 use act::{Levels, Playbook};
@@ -118,17 +118,20 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     summary.rows_rejected = rejects.len();
     summary.warning_cutoffs = Some(s.warning.unwrap_or(art.scoring.warning));
     let (score_psi, features) = drift.finish(&art.scoring);
-    summary.drift = Some(DriftSummary { score: score_psi, features });
+    summary.drift = Some(DriftSummary { score: score_psi, features, score_distribution: drift.score_distribution(&art.scoring) });
 
     write_rejects(&run_dir.join("rejects.csv"), &rejects)?;
     if let Some(m) = &previous {
         summary.migration = Some(MigrationSummary { matched_customers: m.matched, tier_matrix: m.matrix.clone(), warning_rises: m.rises.len() });
         write_rises(&run_dir.join("warning_rises.csv"), m)?;
     }
-    if let Some(ev) = eval.finish(art.threshold) {
-        write_json(&run_dir.join("eval.json"), &ev)?;
+    let evaluation = eval.finish(art.threshold);
+    if let Some(ev) = &evaluation {
+        write_json(&run_dir.join("eval.json"), ev)?;
     }
     write_json(&run_dir.join("summary.json"), &summary)?;
+    let labelled = evaluation.as_ref().map(|ev| (&eval, ev));
+    write_atomic(&run_dir.join("report.html"), crate::report::scoring::render(&art, &summary, labelled).as_bytes())?;
     let table = summary.table();
     if to_stdout {
         if !s.quiet {

@@ -3,7 +3,7 @@
 //! when labels are present — the offline evaluation (eval.json).
 
 use crate::evaluate::metrics::Metrics;
-use crate::score::drift::DriftRow;
+use crate::score::drift::{BinShare, DriftRow};
 use crate::score::reference::WarningCutoffs;
 use crate::score::write::Scored;
 use serde::Serialize;
@@ -17,6 +17,8 @@ pub const LEVELS: [&str; 4] = ["red", "orange", "yellow", "green"];
 pub struct DriftSummary {
     pub score: DriftRow,
     pub features: Vec<DriftRow>,
+    /// Score distribution against training, on the training score deciles.
+    pub score_distribution: Vec<BinShare>,
 }
 
 /// Migration block of summary.json.

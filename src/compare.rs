@@ -1,0 +1,100 @@
+//! `churn-train compare`: the training runs under experiments/, newest first,
+//! with their data fingerprint, best model and key metrics, and a flag where
+//! a run's best model scores lower than the run before it — what a
+//! retraining job looks at before promoting a model.
+//!
+//! Runs are read from their metrics.json only, so the listing also works on
+//! a copy of the experiments folder without the model artifacts.
+
+use crate::error::{Error, Result};
+use serde::Serialize;
+use serde_json::Value;
+use std::fmt::Write;
+use std::path::Path;
+
+/// Metrics shown per run (of the best model, out-of-fold).
+pub const KEY_METRICS: [&str; 4] = ["roc_auc", "pr_auc", "ks", "recall"];
+
+/// One training run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RunRow {
+    pub run_id: String,
+    pub created_at: String,
+    pub data_file: String,
+    pub data_rows: u64,
+    pub data_sha256: String,
+    pub best_model: String,
+    pub engine: String,
+    pub metrics: Vec<(String, f64)>,
+    /// Change of the selection metric against the previous (older) run.
+    pub change: Option<f64>,
+    /// `drop` when the change is below −tolerance; `new data` when the
+    /// training data differs from the previous run's.
+    pub flags: Vec<String>,
+}
+
+/// Read every run folder of `dir` holding a training metrics.json.
+pub fn list(dir: &Path, tolerance: f64) -> Result<Vec<RunRow>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut rows = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path().join("metrics.json");
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let v: Value = serde_json::from_str(&text).map_err(|e| Error::data(path.display(), format!("not a metrics file: {e}")))?;
+        let Some(best) = v["best_model"].as_str() else { continue };
+        let str_of = |x: &Value| x.as_str().unwrap_or("").to_string();
+        let run_id = v["run_id"].as_str().map(String::from).unwrap_or_else(|| entry.file_name().to_string_lossy().into_owned());
+        rows.push(RunRow {
+            run_id,
+            created_at: str_of(&v["created_at"]),
+            data_file: str_of(&v["data"]["file"]),
+            data_rows: v["data"]["rows"].as_u64().unwrap_or(0),
+            data_sha256: str_of(&v["data"]["sha256"]),
+            best_model: best.to_string(),
+            engine: str_of(&v["engine"]),
+            metrics: KEY_METRICS.iter().map(|m| (m.to_string(), v["models"][best]["oof"][m].as_f64().unwrap_or(f64::NAN))).collect(),
+            change: None,
+            flags: vec![],
+        });
+    }
+    rows.sort_by(|a, b| (&b.created_at, &b.run_id).cmp(&(&a.created_at, &a.run_id)));
+    for k in 0..rows.len().saturating_sub(1) {
+        let (now, before) = (&rows[k], &rows[k + 1]);
+        let change = now.metrics[0].1 - before.metrics[0].1;
+        let mut flags = vec![];
+        if change < -tolerance {
+            flags.push("drop".to_string());
+        }
+        if now.data_sha256 != before.data_sha256 {
+            flags.push("new data".to_string());
+        }
+        rows[k].change = Some(change);
+        rows[k].flags = flags;
+    }
+    Ok(rows)
+}
+
+/// The printed table, newest first.
+pub fn table(rows: &[RunRow]) -> String {
+    let mut t = String::new();
+    let _ = write!(t, "{:<22} {:<20} {:<28} {:>8} {:<8} {:<20}", "run", "created", "data", "rows", "sha256", "best model");
+    for m in KEY_METRICS {
+        let _ = write!(t, " {m:>8}");
+    }
+    let _ = writeln!(t, " {:>8}  flags", "Δ auc");
+    for r in rows {
+        let file = Path::new(&r.data_file).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let sha: String = r.data_sha256.chars().take(8).collect();
+        let _ = write!(t, "{:<22} {:<20} {:<28} {:>8} {:<8} {:<20}", r.run_id, r.created_at, file, r.data_rows, sha, r.best_model);
+        for (_, v) in &r.metrics {
+            let _ = write!(t, " {v:>8.4}");
+        }
+        let change = r.change.map(|c| format!("{c:+.4}")).unwrap_or_else(|| "".into());
+        let flags = r.flags.iter().map(|f| if f == "drop" { "<< DROP".to_string() } else { f.clone() }).collect::<Vec<_>>().join(", ");
+        let _ = writeln!(t, " {change:>8}  {flags}");
+    }
+    if rows.is_empty() {
+        t.push_str("no training runs found\n");
+    }
+    t
+}

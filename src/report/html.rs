@@ -1,0 +1,129 @@
+//! report.html of a training run: every chart and table a model validator
+//! asks for, plus a model card, in one self-contained file.
+
+use super::groups::{breakdown, group_columns};
+use super::markdown::top_features;
+use super::page::{f4, Page};
+use super::figures::{self, unit_axes};
+use super::svg::{self, Mark};
+use super::MetricsFile;
+use crate::artifact::Artifact;
+use crate::clean::Dataset;
+use crate::evaluate::curves;
+use crate::evaluate::cv::CvResult;
+use crate::evaluate::metrics::METRIC_NAMES;
+
+
+/// Render the training report.
+pub fn render(data: &Dataset, results: &[CvResult], artifact: &Artifact, metrics: &MetricsFile) -> String {
+    let best = results.iter().find(|r| r.kind.name() == metrics.best_model).unwrap_or(&results[0]);
+    let y = &data.y;
+    let mut page = Page::new(&format!("Churn model training run {}", artifact.run_id));
+    page.note(&format!(
+        "Data {} ({} rows, sha256 {}), {}-fold stratified cross-validation, seed {}. Best model by {}: {} (threshold {:.4}, rule {}). All figures are out-of-fold.",
+        artifact.data.file, artifact.data.rows, &artifact.data.sha256[..16], metrics.folds, metrics.seed, metrics.select_metric, metrics.best_model, best.threshold, metrics.threshold_rule
+    ));
+
+    page.section("metrics", "Metrics by model");
+    let mut head = vec!["model"];
+    head.extend(METRIC_NAMES);
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|r| std::iter::once(r.kind.name().to_string()).chain(METRIC_NAMES.iter().map(|m| f4(r.oof_metrics.get(m).unwrap_or(f64::NAN)))).collect())
+        .collect();
+    page.table("metrics-table", &head, &rows);
+
+    page.section("curves", "Discrimination");
+    let all: Vec<(&str, &[f64])> = results.iter().map(|r| (r.kind.name(), r.oof.as_slice())).collect();
+    figures::roc(&mut page, y, &all);
+    figures::ks(&mut page, y, &best.oof, best.kind.name());
+    let pr: Vec<(String, Vec<(f64, f64)>)> = results.iter().map(|r| (format!("{} AP {:.3}", r.kind.name(), r.oof_metrics.pr_auc), curves::thin(curves::pr_curve(y, &r.oof), 300))).collect();
+    page.figure("chart-pr", "Precision–recall of all models", &svg::lines("Precision–recall", &unit_axes("recall", "precision"), &pr, &[]));
+
+    page.section("gains", "Gains, lift and calibration");
+    let dec = curves::deciles(y, &best.oof);
+    let labels: Vec<String> = (1..=10).map(|d| format!("{}", d * 10)).collect();
+    let gains: Vec<(f64, f64)> = std::iter::once((0.0, 0.0)).chain(dec.iter().enumerate().map(|(d, g)| ((d + 1) as f64 / 10.0, g.0))).collect();
+    page.figure("chart-gains", "Cumulative gains: share of churners captured by the top x% of scores", &svg::lines("Cumulative gains", &unit_axes("share of customers contacted", "share of churners captured"), &[(best.kind.name().to_string(), gains)], &[Mark { from: (0.0, 0.0), to: (1.0, 1.0), label: "random".into() }]));
+    page.figure("chart-lift", "Lift by score decile (decile churn rate / overall churn rate)", &svg::bars("Lift by decile", "lift", &labels, &[("lift".into(), dec.iter().map(|d| d.1).collect())], &[(1.0, "1 = random".into())]));
+    figures::calibration(&mut page, y, &best.oof, best.kind.name());
+    let (h1, h0) = curves::histograms(y, &best.oof, 20);
+    let bins: Vec<String> = (0..20).map(|b| if b % 4 == 0 { format!("{:.1}", b as f64 / 20.0) } else { String::new() }).collect();
+    page.figure("chart-score-hist", "Score distribution by class (share of each class per bin)", &svg::bars("Scores by class", "share of class", &bins, &[("churners".into(), h1), ("non-churners".into(), h0)], &[]));
+
+    page.section("model", "What the model uses and how it decides");
+    let top: Vec<(String, f64)> = top_features(artifact, 20);
+    page.figure("chart-importance", "Top-20 feature importances of the saved model", &svg::hbars("Feature importance", &top, &[]));
+    let c = best.oof_metrics.confusion;
+    page.raw(&format!("<p class=\"note\">Confusion matrix of {} at threshold {:.4}</p>", best.kind.name(), best.threshold));
+    page.raw(&svg::heatmap("confusion-matrix", "actual \\ predicted", &["stay".into(), "churn".into()], &["stay".into(), "churn".into()], &[vec![c.tn as f64, c.fp as f64], vec![c.fn_ as f64, c.tp as f64]]));
+
+    page.section("stability", "Fold-to-fold spread");
+    let folds: Vec<String> = (1..=metrics.folds).map(|k| format!("fold {k}")).collect();
+    for (metric, id) in [("roc_auc", "chart-fold-auc"), ("ks", "chart-fold-ks")] {
+        let series: Vec<(String, Vec<f64>)> = results.iter().map(|r| (r.kind.name().to_string(), r.fold_metrics.iter().filter_map(|m| m.get(metric)).collect())).collect();
+        page.figure(id, &format!("{metric} per fold and model"), &svg::bars(&format!("{metric} by fold"), metric, &folds, &series, &[]));
+    }
+    let spread: Vec<Vec<String>> = metrics
+        .models
+        .iter()
+        .map(|(name, m)| vec![name.clone(), format!("{:.4} ± {:.4}", m.folds["roc_auc"].mean, m.folds["roc_auc"].std), format!("{:.4} ± {:.4}", m.folds["ks"].mean, m.folds["ks"].std), format!("{:.4} ± {:.4}", m.folds["recall"].mean, m.folds["recall"].std)])
+        .collect();
+    page.table("fold-spread-table", &["model", "ROC AUC", "KS", "recall"], &spread);
+
+    page.section("groups", "Results by customer group");
+    let group_head = ["group", "customers", "churn rate", "ROC AUC", "KS", "precision", "recall"];
+    let group_rows = |labels: &[String]| -> Vec<Vec<String>> {
+        breakdown(labels, y, &best.oof, best.threshold)
+            .into_iter()
+            .map(|g| vec![g.group, g.size.to_string(), f4(g.churn_rate), f4(g.roc_auc), f4(g.ks), f4(g.precision), f4(g.recall)])
+            .collect()
+    };
+    for (name, labels) in group_columns(data, artifact, &best.oof) {
+        page.raw(&format!("<h3>{}</h3>", svg::esc(&name)));
+        page.table(&format!("group-{}", name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect::<String>()), &group_head, &group_rows(&labels));
+    }
+    page.section("periods", "Results by period");
+    match &data.period {
+        Some(p) => page.table("period-table", &group_head, &group_rows(p)),
+        None => page.note("The data has no period or snapshot column (set data.period): results across time periods need snapshots; use `churn-train holdout` to evaluate on a later period."),
+    }
+
+    page.section("data", "Data report");
+    let r = &data.report;
+    let mut dr = vec![
+        vec!["rows read".into(), r.rows_read.to_string()],
+        vec!["duplicate ids removed".into(), r.duplicates_removed.to_string()],
+        vec!["rows used".into(), r.rows_used.to_string()],
+        vec!["churn rate".into(), f4(r.positive_rate)],
+    ];
+    dr.extend(r.imputed_cells.iter().map(|(c, n)| vec![format!("imputed cells: {c}"), n.to_string()]));
+    dr.extend(r.coerced_cells.iter().map(|(c, n)| vec![format!("coerced cells: {c}"), n.to_string()]));
+    dr.extend(r.excluded_columns.iter().map(|e| vec![format!("excluded: {}", e.name), e.reason.clone()]));
+    page.table("data-report-table", &["item", "value"], &dr);
+
+    page.section("model-card", "Model card");
+    let cfg = &artifact.config;
+    let params = match artifact.model_name.as_str() {
+        "decision_tree" => serde_json::to_string(&cfg.decision_tree),
+        "random_forest" => serde_json::to_string(&cfg.random_forest),
+        _ => serde_json::to_string(&cfg.logistic_regression),
+    }
+    .unwrap_or_default();
+    let card = vec![
+        vec!["intended use".into(), "Churn early warning: rank customers by risk of leaving, assign warning levels and retention actions. Not for credit, pricing or other decisions about individuals.".into()],
+        vec!["model".into(), format!("{} (engine {:?})", artifact.model_name, cfg.train.engine)],
+        vec!["parameters".into(), params],
+        vec!["threshold".into(), format!("{:.4} by rule {}", artifact.threshold, artifact.threshold_rule)],
+        vec!["warning cut-offs".into(), format!("red ≥ {:.4}, orange ≥ {:.4}, yellow ≥ {:.4}", artifact.scoring.warning.red, artifact.scoring.warning.orange, artifact.scoring.warning.yellow)],
+        vec!["training data".into(), format!("{}: {} rows, {} columns, sha256 {}", artifact.data.file, artifact.data.rows, artifact.data.columns, artifact.data.sha256)],
+        vec!["features".into(), format!("{} inputs → {} encoded columns: {}", artifact.schema.len(), artifact.pipeline.width(), artifact.schema.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "))],
+        vec!["excluded (identifiers, names)".into(), r.excluded_columns.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")],
+        vec!["seed".into(), artifact.seed.to_string()],
+        vec!["versions".into(), format!("churn {}, artifact format {}", artifact.crate_version, artifact.format_version)],
+        vec!["created".into(), artifact.created_at.clone()],
+        vec!["known limits".into(), "Trained on one snapshot: performance on later periods must be checked (holdout, drift PSI). Probabilities of deep trees are less calibrated (see the calibration chart). Group results with few customers are noisy.".into()],
+    ];
+    page.table("model-card-table", &["", ""], &card);
+    page.finish()
+}
