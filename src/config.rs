@@ -239,6 +239,10 @@ impl Default for TreeParams {
 pub struct ForestParams {
     pub n_trees: usize,
     /// Per-tree limits (max_depth 0 = grow until min_samples_leaf stops it).
+    /// A partial `[random_forest.tree]` section changes only the keys it
+    /// sets: the rest keep the forest's defaults (fully grown trees), not
+    /// the single decision tree's.
+    #[serde(deserialize_with = "forest_tree")]
     pub tree: TreeParams,
     /// Features tried per split: "sqrt", "log2", "all", or a share like "0.3".
     pub max_features: String,
@@ -261,6 +265,28 @@ impl Default for ForestParams {
             oob_score: true,
         }
     }
+}
+
+/// Keys a `[random_forest.tree]` section may set.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TreePatch {
+    max_depth: Option<usize>,
+    min_samples_leaf: Option<usize>,
+    min_gain: Option<f64>,
+    criterion: Option<Criterion>,
+    max_bins: Option<usize>,
+}
+
+fn forest_tree<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<TreeParams, D::Error> {
+    let p = TreePatch::deserialize(d)?;
+    let mut t = ForestParams::default().tree;
+    crate::cli::set(&mut t.max_depth, p.max_depth);
+    crate::cli::set(&mut t.min_samples_leaf, p.min_samples_leaf);
+    crate::cli::set(&mut t.min_gain, p.min_gain);
+    crate::cli::set(&mut t.criterion, p.criterion);
+    crate::cli::set(&mut t.max_bins, p.max_bins);
+    Ok(t)
 }
 
 /// Logistic regression hyperparameters (linfa-logistic, L2 penalty).
@@ -343,4 +369,17 @@ pub fn embedded(rel: &str) -> PathBuf {
         return here;
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_forest_tree_section_keeps_forest_defaults() {
+        let c: Config = toml::from_str("[random_forest.tree]\nmin_samples_leaf = 3\n").unwrap();
+        assert_eq!(c.random_forest.tree.min_samples_leaf, 3);
+        assert_eq!(c.random_forest.tree.max_depth, ForestParams::default().tree.max_depth);
+        assert!(toml::from_str::<Config>("[random_forest.tree]\nmax_dept = 3\n").is_err(), "typos are refused");
+    }
 }

@@ -7,6 +7,9 @@ use linfa::prelude::*;
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
 
+mod common;
+use common::*;
+
 /// Small integer-valued data (few distinct values, so binned and exact
 /// splits coincide) with a clear, tie-free structure.
 fn small_data() -> (Array2<f64>, Vec<u8>) {
@@ -111,4 +114,23 @@ fn missing_values_get_a_learned_direction() {
     let f = Forest::fit(&tree_spec(1), x.view(), &y, 0, &|| {}).unwrap();
     let p = f.predict_proba(x.view());
     assert!(p[0] > 0.99 && p[1] < 0.01, "{:?}", &p[..2]);
+}
+
+/// Out-of-fold forest AUC of `churn-train` with `engine` on a shared dataset.
+fn forest_auc(data: &str, target: &str, engine: &str) -> f64 {
+    let d = tempfile::tempdir().unwrap();
+    let path = shared(data);
+    train(d.path(), &["--data", path.to_str().unwrap(), "--target", target, "--positive", if target == "Churn" { "Yes" } else { "1" }, "--models", "random_forest", "--engine", engine]);
+    oof_auc(&metrics(d.path()), "random_forest")
+}
+
+#[test]
+fn native_forest_within_0_005_of_scikit_learn_and_not_below_linfa() {
+    // scikit-learn's 5-fold out-of-fold forest AUC: bank 0.859, telco 0.844.
+    let bank = forest_auc("datasets/bank_churn.csv", "Exited", "native");
+    assert!(bank >= 0.859 - 0.005, "bank native forest AUC {bank}");
+    let telco = forest_auc("datasets/telco_churn.csv", "Churn", "native");
+    assert!(telco >= 0.844 - 0.005, "telco native forest AUC {telco}");
+    let linfa = forest_auc("datasets/bank_churn.csv", "Exited", "linfa");
+    assert!(bank >= linfa, "native {bank} below the linfa backend {linfa}");
 }

@@ -15,7 +15,8 @@ pub fn unit_axes<'a>(x_label: &'a str, y_label: &'a str) -> Axes<'a> {
     Axes { x: (0.0, 1.0), y: (0.0, 1.0), x_label, y_label }
 }
 
-fn diagonal(label: &str) -> Mark {
+/// The y = x reference line (random ranking, perfect calibration).
+pub fn diagonal(label: &str) -> Mark {
     Mark { from: (0.0, 0.0), to: (1.0, 1.0), label: label.to_string() }
 }
 

@@ -5,7 +5,7 @@ use super::groups::{breakdown, group_columns};
 use super::markdown::top_features;
 use super::page::{f4, Page};
 use super::figures::{self, unit_axes};
-use super::svg::{self, Mark};
+use super::svg;
 use super::MetricsFile;
 use crate::artifact::Artifact;
 use crate::clean::Dataset;
@@ -44,7 +44,7 @@ pub fn render(data: &Dataset, results: &[CvResult], artifact: &Artifact, metrics
     let dec = curves::deciles(y, &best.oof);
     let labels: Vec<String> = (1..=10).map(|d| format!("{}", d * 10)).collect();
     let gains: Vec<(f64, f64)> = std::iter::once((0.0, 0.0)).chain(dec.iter().enumerate().map(|(d, g)| ((d + 1) as f64 / 10.0, g.0))).collect();
-    page.figure("chart-gains", "Cumulative gains: share of churners captured by the top x% of scores", &svg::lines("Cumulative gains", &unit_axes("share of customers contacted", "share of churners captured"), &[(best.kind.name().to_string(), gains)], &[Mark { from: (0.0, 0.0), to: (1.0, 1.0), label: "random".into() }]));
+    page.figure("chart-gains", "Cumulative gains: share of churners captured by the top x% of scores", &svg::lines("Cumulative gains", &unit_axes("share of customers contacted", "share of churners captured"), &[(best.kind.name().to_string(), gains)], &[figures::diagonal("random")]));
     page.figure("chart-lift", "Lift by score decile (decile churn rate / overall churn rate)", &svg::bars("Lift by decile", "lift", &labels, &[("lift".into(), dec.iter().map(|d| d.1).collect())], &[(1.0, "1 = random".into())]));
     figures::calibration(&mut page, y, &best.oof, best.kind.name());
     let (h1, h0) = curves::histograms(y, &best.oof, 20);

@@ -27,16 +27,22 @@ pub fn render(art: &Artifact, s: &Summary, labelled: Option<(&EvalRows, &Evaluat
     page.finish()
 }
 
+/// The four standard tiers in rank order, then any other tier seen (e.g.
+/// `unsegmented`, or a tier name of an older model), so no count is hidden.
+fn tier_names<'a>(seen: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let mut v: Vec<String> = TIERS.iter().map(|t| t.to_string()).collect();
+    for t in seen {
+        if !v.contains(t) {
+            v.push(t.clone());
+        }
+    }
+    v
+}
+
 fn level_tier(page: &mut Page, s: &Summary) {
     page.section("levels", "Warning level × value tier");
     let count = |lvl: &str, tier: &str| s.by_level_tier.get(lvl).and_then(|r| r.get(tier)).copied().unwrap_or(0);
-    let mut tiers: Vec<String> = TIERS.iter().map(|t| t.to_string()).collect();
-    // Tiers outside the standard four (e.g. "unsegmented") still get a column.
-    for t in s.by_level_tier.values().flat_map(|r| r.keys()) {
-        if !tiers.contains(t) {
-            tiers.push(t.clone());
-        }
-    }
+    let tiers = tier_names(s.by_level_tier.values().flat_map(|r| r.keys()));
     let cells: Vec<Vec<f64>> = LEVELS.iter().map(|l| tiers.iter().map(|t| count(l, t) as f64).collect()).collect();
     let levels: Vec<String> = LEVELS.iter().map(|l| l.to_string()).collect();
     page.raw(&svg::heatmap("level-tier-heatmap", "level \\ tier", &levels, &tiers, &cells));
@@ -105,17 +111,8 @@ fn migration(page: &mut Page, s: &Summary) {
         page.note("No previous scores given (--previous), so no migration.");
         return;
     };
-    let names = |it: &mut dyn Iterator<Item = &String>| -> Vec<String> {
-        let mut v: Vec<String> = TIERS.iter().map(|t| t.to_string()).collect();
-        for t in it {
-            if !v.contains(t) {
-                v.push(t.clone());
-            }
-        }
-        v
-    };
-    let from = names(&mut m.tier_matrix.keys());
-    let to = names(&mut m.tier_matrix.values().flat_map(|r| r.keys()));
+    let from = tier_names(m.tier_matrix.keys());
+    let to = tier_names(m.tier_matrix.values().flat_map(|r| r.keys()));
     let cells: Vec<Vec<f64>> = from.iter().map(|f| to.iter().map(|t| m.tier_matrix.get(f).and_then(|r| r.get(t)).copied().unwrap_or(0) as f64).collect()).collect();
     page.note(&format!("{} customers matched the previous run; {} rose in warning level (warning_rises.csv).", m.matched_customers, m.warning_rises));
     page.raw(&svg::heatmap("migration-heatmap", "from \\ to", &from, &to, &cells));

@@ -6,7 +6,7 @@
 //! Probabilities are leaf churn shares averaged over trees.
 
 use super::bins::BinCuts;
-use super::tree::{GrowParams, Grower, Node, Tree};
+use super::tree::{GrowParams, Grower, Node, Tree, LANES};
 use super::MaxFeatures;
 use crate::error::{Error, Result};
 use base64::Engine as _;
@@ -129,8 +129,15 @@ impl Forest {
         let mut out = vec![0.0f64; n];
         out.par_chunks_mut(PREDICT_BATCH).enumerate().for_each(|(b, chunk)| {
             let base = b * PREDICT_BATCH;
+            let full = chunk.len() / LANES * LANES;
+            let mut vals = [0f32; LANES];
             for tree in &self.trees {
-                for (i, o) in chunk.iter_mut().enumerate() {
+                for (l, group) in chunk[..full].chunks_exact_mut(LANES).enumerate() {
+                    let rows: [usize; LANES] = std::array::from_fn(|k| base + l * LANES + k);
+                    tree.predict_lanes(flat, p, &rows, &mut vals);
+                    group.iter_mut().zip(&vals).for_each(|(o, &v)| *o += v as f64);
+                }
+                for (i, o) in chunk.iter_mut().enumerate().skip(full) {
                     let r = base + i;
                     *o += tree.predict_row(&flat[r * p..(r + 1) * p]) as f64;
                 }
