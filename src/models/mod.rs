@@ -147,6 +147,15 @@ impl FittedModel {
         }
     }
 
+    /// [`FittedModel::explain_row`] for consecutive rows of `flat` (`p`
+    /// values each; `contrib` likewise); forests walk them tree by tree.
+    pub fn explain_block(&self, flat: &[f64], p: usize, contrib: &mut [f64]) -> Vec<f64> {
+        match self {
+            FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => f.explain_block(flat, p, contrib),
+            _ => flat.chunks_exact(p).zip(contrib.chunks_exact_mut(p)).map(|(x, c)| self.explain_row(x, c)).collect(),
+        }
+    }
+
     /// Global importance per encoded feature (sums to 1).
     pub fn importances(&self) -> Vec<f64> {
         match self {
