@@ -166,20 +166,32 @@ impl Forest {
         let rows = flat.len() / p.max(1);
         let mut acc = vec![0.0f64; rows];
         for tree in &self.trees {
-            for (r, a) in acc.iter_mut().enumerate() {
-                let (x, c) = (&flat[r * p..(r + 1) * p], &mut contrib[r * p..(r + 1) * p]);
-                let mut i = 0usize;
-                loop {
-                    let n = &tree.nodes[i];
-                    if n.left == 0 {
-                        *a += n.value as f64;
-                        break;
+            // LANES rows walk the tree in lockstep (see Tree::predict_lanes).
+            for g in (0..rows).step_by(LANES) {
+                let lanes = (rows - g).min(LANES);
+                let mut at = [0usize; LANES];
+                let mut live = [false; LANES];
+                live[..lanes].iter_mut().for_each(|l| *l = true);
+                let mut moving = true;
+                while moving {
+                    moving = false;
+                    for k in 0..lanes {
+                        if !live[k] {
+                            continue;
+                        }
+                        let (r, n) = (g + k, &tree.nodes[at[k]]);
+                        if n.left == 0 {
+                            acc[r] += n.value as f64;
+                            live[k] = false;
+                            continue;
+                        }
+                        moving = true;
+                        let v = flat[r * p + n.feature as usize];
+                        let left = if v.is_nan() { n.missing_left } else { v <= n.threshold };
+                        let next = n.left as usize + (!left) as usize;
+                        contrib[r * p + n.feature as usize] += tree.nodes[next].value as f64 - n.value as f64;
+                        at[k] = next;
                     }
-                    let v = x[n.feature as usize];
-                    let left = if v.is_nan() { n.missing_left } else { v <= n.threshold };
-                    let next = n.left as usize + (!left) as usize;
-                    c[n.feature as usize] += tree.nodes[next].value as f64 - n.value as f64;
-                    i = next;
                 }
             }
         }
