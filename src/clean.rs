@@ -60,8 +60,11 @@ pub struct Dataset {
     pub report: DataReport,
 }
 
-/// Clean `raw` for training according to `cfg`.
-pub fn clean(raw: &RawTable, cfg: &DataConfig) -> Result<Dataset> {
+/// Clean `raw` for training according to `cfg`. Takes the table so each
+/// column's text is freed as soon as it is converted: on large files the
+/// text cells and the features are then never all in memory together.
+pub fn clean(mut raw: RawTable, cfg: &DataConfig) -> Result<Dataset> {
+    let raw = &mut raw;
     let src = raw.source.as_str();
     if raw.n_rows() == 0 {
         return Err(Error::data(src, "the file has a header but no rows"));
@@ -100,12 +103,14 @@ pub fn clean(raw: &RawTable, cfg: &DataConfig) -> Result<Dataset> {
         None => keep.iter().map(|&r| (raw.first_row + r).to_string()).collect(),
     };
 
+    let period = period_col.as_ref().and_then(|c| raw.column(c)).map(|c| keep.iter().map(|&r| c.text(r).unwrap_or_else(|| "missing".into())).collect());
+
     let mut table = FeatureTable::default();
     for (i, name) in raw.names.iter().enumerate() {
         if i == target_idx {
             continue;
         }
-        let col = subset(&raw.columns[i]);
+        let col = subset(&std::mem::replace(&mut raw.columns[i], RawColumn::Number(Vec::new())));
         if Some(name) == period_col.as_ref() {
             report.excluded_columns.push(Excluded { name: name.clone(), reason: "period column (results are reported per period)".into() });
             continue;
@@ -139,7 +144,6 @@ pub fn clean(raw: &RawTable, cfg: &DataConfig) -> Result<Dataset> {
     if table.names.is_empty() {
         return Err(Error::data(src, "no usable feature column (all were identifiers, constant, dropped or the target)"));
     }
-    let period = period_col.and_then(|c| raw.column(&c)).map(|c| keep.iter().map(|&r| c.text(r).unwrap_or_else(|| "missing".into())).collect());
     Ok(Dataset { table, y, ids, period, report })
 }
 

@@ -31,8 +31,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     let path = cfg.data_path();
     progress.stage(format!("reading {}", path.display()));
     let raw = ingest::read_table(&path, cfg.data.delimiter)?;
-    let data = clean::clean(&raw, &cfg.data)?;
-    drop(raw);
+    let data = clean::clean(raw, &cfg.data)?;
     let r = &data.report;
     progress.stage(format!(
         "{} rows ({} duplicates removed), churn rate {:.1}%, {} numeric + {} categorical features, {} columns excluded",
@@ -132,8 +131,7 @@ pub struct HoldoutResult {
 /// tuned on the test scores themselves would flatter the result.
 pub fn holdout(cfg: &Config, test: &std::path::Path) -> Result<Vec<HoldoutResult>> {
     let train_raw = ingest::read_table(&cfg.data_path(), cfg.data.delimiter)?;
-    let train = clean::clean(&train_raw, &cfg.data)?;
-    drop(train_raw);
+    let train = clean::clean(train_raw, &cfg.data)?;
     let test = clean::conform(&ingest::read_table(test, cfg.data.delimiter)?, &train)?;
     let all: Vec<usize> = (0..train.y.len()).collect();
     let threshold = match cfg.train.threshold_rule {

@@ -80,7 +80,7 @@ fn scoring_reproduces_the_refitted_model_exactly() {
     // The refitted model's own probabilities, computed through the training path.
     let art = Artifact::load(&bank_model().1).unwrap();
     let raw = churn::ingest::read_table(&data, None).unwrap();
-    let ds = churn::clean::clean(&raw, &art.config.data).unwrap();
+    let ds = churn::clean::clean(raw, &art.config.data).unwrap();
     let x = art.pipeline.transform_all(&ds.table, &mut Default::default());
     let want = art.model.predict_proba(x.view());
     assert_eq!(probs.len(), 10_000);

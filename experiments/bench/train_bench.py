@@ -8,6 +8,9 @@ peak RSS of the process that fitted it, ROC AUC on the test rows.
 Each model runs in its own process so peak memory is its own.
 
 Usage: python train_bench.py CHURN_TRAIN_BINARY WORKDIR [N ...]   (default N: 200000 1000000)
+With BENCH_REUSE_REFERENCE=1 the scikit-learn and LightGBM rows are taken
+from the existing train_results.json (they do not depend on churn's code;
+same machine, same data) and only churn is rerun.
 Writes experiments/bench/train_results.md and .json next to this script."""
 import json, os, resource, subprocess, sys, time
 from pathlib import Path
@@ -119,13 +122,20 @@ def main():
     trees = ["decision_tree", "random_forest"]
     all_models = trees + ["logistic_regression"]
     results = {}
+    previous = json.loads((HERE / "train_results.json").read_text()) if os.environ.get("BENCH_REUSE_REFERENCE") == "1" else {}
+
+    def reference(label, tr, te, t):
+        if label in previous:
+            return [r for r in previous[label] if not r["tool"].startswith("churn")]
+        return sklearn_rows(tr, te, t, all_models + ["lightgbm"])
+
     tr, te, t = bank_split(work)
-    results["bank_churn (8,000 / 2,000)"] = churn_rows(binary, work, tr, te, t, ["native", "linfa", "smartcore"], all_models) \
-        + sklearn_rows(tr, te, t, all_models + ["lightgbm"])
+    label = "bank_churn (8,000 / 2,000)"
+    results[label] = churn_rows(binary, work, tr, te, t, ["native", "linfa", "smartcore"], all_models) + reference(label, tr, te, t)
     for n in sizes:
         tr, te, t = synth_split(work, n)
         label = f"synthetic {n:,} x 30 ({int(n*0.8):,} / {n - int(n*0.8):,})"
-        results[label] = churn_rows(binary, work, tr, te, t, ["native"], all_models) + sklearn_rows(tr, te, t, all_models + ["lightgbm"])
+        results[label] = churn_rows(binary, work, tr, te, t, ["native"], all_models) + reference(label, tr, te, t)
     (HERE / "train_results.json").write_text(json.dumps(results, indent=1))
     lines = ["# Training benchmark", "",
              f"Same data, same split for every tool; {os.cpu_count()} cores; each model fitted in its own process. "
