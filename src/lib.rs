@@ -26,6 +26,7 @@ pub mod io;
 pub mod models;
 pub mod progress;
 pub mod report;
+pub mod runtime;
 pub mod score;
 pub mod split;
 pub mod synth;

@@ -4,6 +4,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    churn::runtime::init();
     let args = churn::cli::ScoreArgs::parse();
     match args.resolve().and_then(|cfg| churn::score::run(&cfg)) {
         Ok(_) => ExitCode::SUCCESS,

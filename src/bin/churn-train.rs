@@ -13,6 +13,7 @@ fn json_lines<T: serde::Serialize>(items: &[T]) -> churn::Result<()> {
 }
 
 fn main() -> ExitCode {
+    churn::runtime::init();
     let cli = TrainCli::parse();
     let result = match cli.command {
         Some(TrainCommand::Generate(g)) => churn::synth::generate(&g.out, g.rows, g.seed, !g.no_label),
