@@ -142,7 +142,8 @@ def main():
              "Forest: 100 fully grown trees, 5 rows per leaf, sqrt(features) per split; tree: depth 10, 20 rows per leaf; LightGBM: 300 rounds. "
              "Fit and predict times include churn's preprocessing (binning, one-hot, scaling) but not CSV reading. "
              "linfa and smartcore trees give labels only (AUC from 0/1 labels or vote shares); they are run on the bank data only "
-             "(linfa's forest needs minutes at 200k rows).", ""]
+             "(linfa's forest needs minutes at 200k rows)."
+             + (" The scikit-learn and LightGBM rows were reused from the previous run (BENCH_REUSE_REFERENCE=1)." if previous else ""), ""]
     for ds, rows in results.items():
         lines += [f"## {ds}", "", "| tool | model | fit s | predict rows/s | peak MiB | ROC AUC |", "|---|---|---:|---:|---:|---:|"]
         for r in rows:
