@@ -1,5 +1,5 @@
 //! Run outputs of `churn-train`: metrics.json, data_report.json, report.md,
-//! roc.svg, ks.svg and oof.csv under `experiments/<run-id>/`. Reports only
+//! report.html, roc.svg, ks.svg and oof.csv under `experiments/<run-id>/`. Reports only
 //! read results; they never change them.
 
 pub mod charts;

@@ -186,9 +186,7 @@ impl Forest {
                             continue;
                         }
                         moving = true;
-                        let v = flat[r * p + n.feature as usize];
-                        let left = if v.is_nan() { n.missing_left } else { v <= n.threshold };
-                        let next = n.left as usize + (!left) as usize;
+                        let next = n.next(flat[r * p + n.feature as usize]);
                         contrib[r * p + n.feature as usize] += tree.nodes[next].value as f64 - n.value as f64;
                         at[k] = next;
                     }

@@ -34,6 +34,16 @@ pub struct Node {
     pub threshold: f64,
 }
 
+impl Node {
+    /// The child a raw value `v` goes to (NaN = missing follows the learned
+    /// direction). Only for split nodes.
+    #[inline]
+    pub fn next(&self, v: f64) -> usize {
+        let left = if v.is_nan() { self.missing_left } else { v <= self.threshold };
+        self.left as usize + (!left) as usize
+    }
+}
+
 /// Rows walked together by [`Tree::predict_lanes`].
 pub const LANES: usize = 8;
 
@@ -63,9 +73,7 @@ impl Tree {
             if n.left == 0 {
                 return n.value;
             }
-            let v = x[n.feature as usize];
-            let left = if v.is_nan() { n.missing_left } else { v <= n.threshold };
-            i = n.left as usize + (!left) as usize;
+            i = n.next(x[n.feature as usize]);
         }
     }
 
@@ -85,9 +93,7 @@ impl Tree {
                     continue;
                 }
                 moving = true;
-                let v = flat[rows[k] * p + n.feature as usize];
-                let left = if v.is_nan() { n.missing_left } else { v <= n.threshold };
-                at[k] = n.left as usize + (!left) as usize;
+                at[k] = n.next(flat[rows[k] * p + n.feature as usize]);
             }
             if !moving {
                 return;
