@@ -3,8 +3,8 @@
 //! a run's best model scores lower than the run before it — what a
 //! retraining job looks at before promoting a model.
 //!
-//! Runs are read from their metrics.json only, so the listing also works on
-//! a copy of the experiments folder without the model artifacts.
+//! Runs are read from their metrics.json and run.json only, so the listing
+//! also works on a copy of the experiments folder without the artifacts.
 
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -42,11 +42,13 @@ pub fn list(dir: &Path, tolerance: f64) -> Result<Vec<RunRow>> {
         let Ok(text) = std::fs::read_to_string(&path) else { continue };
         let v: Value = serde_json::from_str(&text).map_err(|e| Error::data(path.display(), format!("not a metrics file: {e}")))?;
         let Some(best) = v["best_model"].as_str() else { continue };
+        // run.json says when; without it (older runs) the folder name is the run id.
+        let info: Value = std::fs::read_to_string(entry.path().join("run.json")).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
         let str_of = |x: &Value| x.as_str().unwrap_or("").to_string();
-        let run_id = v["run_id"].as_str().map(String::from).unwrap_or_else(|| entry.file_name().to_string_lossy().into_owned());
+        let run_id = info["run_id"].as_str().map(String::from).unwrap_or_else(|| entry.file_name().to_string_lossy().into_owned());
         rows.push(RunRow {
             run_id,
-            created_at: str_of(&v["created_at"]),
+            created_at: str_of(&info["created_at"]),
             data_file: str_of(&v["data"]["file"]),
             data_rows: v["data"]["rows"].as_u64().unwrap_or(0),
             data_sha256: str_of(&v["data"]["sha256"]),

@@ -14,7 +14,7 @@ fn default_run_writes_every_output() {
     let d = tmp();
     train(d.path(), &[]);
     let run = run_dir(d.path());
-    for f in ["metrics.json", "data_report.json", "report.md", "roc.svg", "ks.svg", "oof.csv"] {
+    for f in ["metrics.json", "run.json", "data_report.json", "report.md", "report.html", "roc.svg", "ks.svg", "oof.csv"] {
         assert!(run.join(f).is_file(), "missing {f}");
     }
     let m = metrics(d.path());

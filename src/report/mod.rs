@@ -1,5 +1,5 @@
-//! Run outputs of `churn-train`: metrics.json, data_report.json, report.md,
-//! report.html, roc.svg, ks.svg and oof.csv under `experiments/<run-id>/`. Reports only
+//! Run outputs of `churn-train`: metrics.json, run.json, data_report.json,
+//! report.md, report.html, roc.svg, ks.svg and oof.csv under `experiments/<run-id>/`. Reports only
 //! read results; they never change them.
 
 pub mod charts;
@@ -39,8 +39,6 @@ pub struct ModelMetrics {
 /// metrics.json (see the README for the schema).
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricsFile {
-    pub run_id: String,
-    pub created_at: String,
     /// The training data (file, rows, columns, sha256), as in the artifact.
     pub data: crate::artifact::Fingerprint,
     pub engine: crate::config::Engine,
@@ -71,8 +69,6 @@ impl MetricsFile {
             })
             .collect();
         MetricsFile {
-            run_id: art.run_id.clone(),
-            created_at: art.created_at.clone(),
             data: art.data.clone(),
             engine: cfg.train.engine,
             best_model: art.model_name.clone(),
@@ -87,9 +83,20 @@ impl MetricsFile {
     }
 }
 
+/// run.json: when the run happened. Kept out of metrics.json so that the
+/// same data and seed give a byte-identical metrics.json at any time.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub created_at: String,
+    pub model_name: String,
+}
+
 /// Write every run output into `dir`.
 pub fn write_run(dir: &Path, data: &Dataset, results: &[CvResult], artifact: &Artifact, metrics: &MetricsFile) -> Result<()> {
     write_json(&dir.join("metrics.json"), metrics)?;
+    let info = RunInfo { run_id: artifact.run_id.clone(), created_at: artifact.created_at.clone(), model_name: artifact.model_name.clone() };
+    write_json(&dir.join("run.json"), &info)?;
     write_json(&dir.join("data_report.json"), &data.report)?;
     write_oof(&dir.join("oof.csv"), data, results)?;
     let curves: Vec<(&str, Vec<(f64, f64, f64)>)> =
