@@ -38,6 +38,11 @@ pub fn deciles(y: &[u8], p: &[f64]) -> Vec<(f64, f64)> {
     out
 }
 
+/// Equal-width probability bin of score `s` (1.0 falls in the last bin).
+fn bin_of(s: f64, bins: usize) -> usize {
+    ((s * bins as f64) as usize).min(bins - 1)
+}
+
 /// One calibration bin: mean predicted, observed churn rate, count.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CalBin {
@@ -50,7 +55,7 @@ pub struct CalBin {
 pub fn calibration(y: &[u8], p: &[f64], bins: usize) -> Vec<CalBin> {
     let mut acc = vec![(0.0, 0.0, 0usize); bins];
     for (&t, &s) in y.iter().zip(p) {
-        let b = ((s * bins as f64) as usize).min(bins - 1);
+        let b = bin_of(s, bins);
         acc[b].0 += s;
         acc[b].1 += t as f64;
         acc[b].2 += 1;
@@ -65,7 +70,7 @@ pub fn calibration(y: &[u8], p: &[f64], bins: usize) -> Vec<CalBin> {
 pub fn histograms(y: &[u8], p: &[f64], bins: usize) -> (Vec<f64>, Vec<f64>) {
     let (mut h1, mut h0) = (vec![0.0; bins], vec![0.0; bins]);
     for (&t, &s) in y.iter().zip(p) {
-        let b = ((s * bins as f64) as usize).min(bins - 1);
+        let b = bin_of(s, bins);
         if t == 1 { h1[b] += 1.0 } else { h0[b] += 1.0 }
     }
     let (n1, n0) = (h1.iter().sum::<f64>().max(1.0), h0.iter().sum::<f64>().max(1.0));
@@ -73,7 +78,9 @@ pub fn histograms(y: &[u8], p: &[f64], bins: usize) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// KS curves: x = share of customers (highest score first), cumulative share
-/// of churners and of non-churners, and the point of the largest gap.
+/// of churners and of non-churners, and the point of the largest gap. The
+/// gap is taken only between distinct scores (as in
+/// [`ks`](super::metrics::ks)), so the marked value equals the reported KS.
 pub fn ks_curves(y: &[u8], p: &[f64]) -> (Vec<(f64, f64)>, Vec<(f64, f64)>, (f64, f64, f64)) {
     let pos = y.iter().filter(|&&v| v == 1).count().max(1) as f64;
     let neg = (y.len() as f64 - pos).max(1.0);
@@ -81,12 +88,14 @@ pub fn ks_curves(y: &[u8], p: &[f64]) -> (Vec<(f64, f64)>, Vec<(f64, f64)>, (f64
     let (mut tp, mut fp) = (0.0, 0.0);
     let (mut c1, mut c0) = (vec![(0.0, 0.0)], vec![(0.0, 0.0)]);
     let mut best = (0.0, 0.0, 0.0);
-    for (k, &i) in order_desc(p).iter().enumerate() {
+    let idx = order_desc(p);
+    for (k, &i) in idx.iter().enumerate() {
         if y[i] == 1 { tp += 1.0 } else { fp += 1.0 }
         let x = (k + 1) as f64 / n;
         c1.push((x, tp / pos));
         c0.push((x, fp / neg));
-        if tp / pos - fp / neg > best.2 - best.1 {
+        let group_end = k + 1 == idx.len() || p[idx[k + 1]] != p[i];
+        if group_end && tp / pos - fp / neg > best.2 - best.1 {
             best = (x, fp / neg, tp / pos);
         }
     }
@@ -120,5 +129,18 @@ mod tests {
         assert_eq!(c.iter().map(|b| b.count).sum::<usize>(), 100);
         let (h1, h0) = histograms(&y, &p, 10);
         assert!((h1.iter().sum::<f64>() - 1.0).abs() < 1e-12 && (h0.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ks_gap_is_the_reported_ks_even_with_tied_scores() {
+        // Inside the tie at 0.8 the churners come first; splitting the tie
+        // would show a gap of 2/3 where the ranking has none.
+        for (y, p) in [
+            (vec![1, 1, 0, 0, 1, 0], vec![0.8, 0.8, 0.8, 0.8, 0.2, 0.2]),
+            (vec![1, 0, 1, 0, 0, 1, 0, 0], vec![0.9, 0.9, 0.9, 0.5, 0.5, 0.5, 0.1, 0.1]),
+        ] {
+            let (_, _, gap) = ks_curves(&y, &p);
+            assert!((gap.2 - gap.1 - super::super::metrics::ks(&y, &p).0).abs() < 1e-12, "{y:?}");
+        }
     }
 }

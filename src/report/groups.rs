@@ -4,7 +4,7 @@
 
 use crate::artifact::Artifact;
 use crate::clean::Dataset;
-use crate::evaluate::metrics::{confusion, ks, roc_auc};
+use crate::evaluate::metrics::Metrics;
 use crate::features::FeatureData;
 use crate::ingest::schema::format_number;
 use std::collections::BTreeMap;
@@ -34,16 +34,15 @@ pub fn breakdown(labels: &[String], y: &[u8], p: &[f64], threshold: f64) -> Vec<
         .map(|(g, rows)| {
             let yy: Vec<u8> = rows.iter().map(|&i| y[i]).collect();
             let pp: Vec<f64> = rows.iter().map(|&i| p[i]).collect();
-            let c = confusion(&yy, &pp, threshold);
-            let div = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+            let m = Metrics::compute(&yy, &pp, threshold);
             GroupRow {
                 group: g.to_string(),
                 size: rows.len(),
-                churn_rate: div(c.tp + c.fn_, rows.len()),
-                roc_auc: roc_auc(&yy, &pp),
-                ks: ks(&yy, &pp).0,
-                precision: div(c.tp, c.tp + c.fp),
-                recall: div(c.tp, c.tp + c.fn_),
+                churn_rate: yy.iter().filter(|&&v| v == 1).count() as f64 / rows.len() as f64,
+                roc_auc: m.roc_auc,
+                ks: m.ks,
+                precision: m.precision,
+                recall: m.recall,
             }
         })
         .collect()
@@ -94,9 +93,7 @@ pub fn group_columns(data: &Dataset, artifact: &Artifact, oof_best: &[f64]) -> V
         out.push(("tenure band".into(), v.iter().map(|&x| tenure_band(x, months)).collect()));
     }
     if let Some(seg) = &artifact.scoring.segments {
-        let s = &artifact.config.score.clv;
-        let margins = crate::score::value::margins(s, t);
-        let clv: Vec<f64> = margins.iter().zip(oof_best).map(|(&m, &p)| crate::score::value::clv(s, m, p)).collect();
+        let clv = crate::score::value::clvs(&artifact.config.score.clv, t, oof_best);
         if let Ok(tiers) = seg.assign(t, &clv) {
             out.push(("value tier".into(), tiers));
         }

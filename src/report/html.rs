@@ -13,7 +13,6 @@ use crate::evaluate::curves;
 use crate::evaluate::cv::CvResult;
 use crate::evaluate::metrics::METRIC_NAMES;
 
-
 /// Render the training report.
 pub fn render(data: &Dataset, results: &[CvResult], artifact: &Artifact, metrics: &MetricsFile) -> String {
     let best = results.iter().find(|r| r.kind.name() == metrics.best_model).unwrap_or(&results[0]);

@@ -151,13 +151,9 @@ impl Job<'_> {
         let x = art.pipeline.transform_all(&batch.table, stats);
         let (p, reasons): (Vec<f64>, Vec<[String; 3]>) = explain::predict_explain(art, &batch.table, &x).into_iter().unzip();
         let s = &self.cfg.score;
-        let margins = value::margins(&s.clv, &batch.table);
-        let clv: Vec<f64> = margins.iter().zip(&p).map(|(&m, &q)| value::clv(&s.clv, m, q)).collect();
-        let tier_clv: Vec<f64> = value::margins(&art.config.score.clv, &batch.table)
-            .iter()
-            .zip(&p)
-            .map(|(&m, &q)| value::clv(&art.config.score.clv, m, q))
-            .collect();
+        let clv = value::clvs(&s.clv, &batch.table, &p);
+        // Tiers use the CLV definition they were fitted with (the artifact's).
+        let tier_clv = value::clvs(&art.config.score.clv, &batch.table, &p);
         if self.segments.is_none() && s.refit_segments {
             // Refit on the batch (its first chunk: chunk_rows customers).
             let seg = art.scoring.segments.as_ref();

@@ -204,8 +204,7 @@ impl ScoringReference {
         let segments = if value.is_empty() {
             None
         } else {
-            let margins = crate::score::value::margins(&s.clv, table);
-            let clv: Vec<f64> = margins.iter().zip(scores).map(|(&m, &p)| crate::score::value::clv(&s.clv, m, p)).collect();
+            let clv = crate::score::value::clvs(&s.clv, table, scores);
             Some(SegmentModel::fit(table, &clv, value, activity, cfg.train.seed)?)
         };
         Ok(ScoringReference {

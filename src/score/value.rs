@@ -23,6 +23,11 @@ pub fn margins(cfg: &ClvConfig, table: &FeatureTable) -> Vec<f64> {
     (0..n).map(|i| val(balance, i) * cfg.balance_margin + val(products, i) * cfg.product_margin).collect()
 }
 
+/// CLV of every customer of `table`, given their label-horizon churn probabilities.
+pub fn clvs(cfg: &ClvConfig, table: &FeatureTable, p_label: &[f64]) -> Vec<f64> {
+    margins(cfg, table).iter().zip(p_label).map(|(&m, &p)| clv(cfg, m, p)).collect()
+}
+
 /// CLV of one customer with per-period `margin` and label-horizon churn probability `p_label`.
 pub fn clv(cfg: &ClvConfig, margin: f64, p_label: f64) -> f64 {
     let p = 1.0 - (1.0 - p_label.clamp(0.0, 1.0)).powf(1.0 / cfg.label_periods);
