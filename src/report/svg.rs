@@ -45,10 +45,11 @@ impl Frame {
     }
 }
 
-fn open(svg: &mut String, title: &str) {
+/// Start an SVG of height `h` with a white background and a title.
+fn open(svg: &mut String, title: &str, h: f64) {
     let _ = write!(
         svg,
-        r##"<svg viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{t}"><rect width="100%" height="100%" fill="#fff"/><text x="{cx}" y="18" text-anchor="middle" font-size="14" font-family="sans-serif">{t}</text>"##,
+        r##"<svg viewBox="0 0 {W} {h}" width="{W}" height="{h}" role="img" aria-label="{t}"><rect width="100%" height="100%" fill="#fff"/><text x="{cx}" y="18" text-anchor="middle" font-size="14" font-family="sans-serif">{t}</text>"##,
         cx = W / 2.0,
         t = esc(title)
     );
@@ -121,7 +122,7 @@ fn legend(svg: &mut String, names: &[String]) {
 pub fn lines(title: &str, a: &Axes, series: &[(String, Vec<(f64, f64)>)], marks: &[Mark]) -> String {
     let f = Frame { x: a.x, y: a.y };
     let mut svg = String::new();
-    open(&mut svg, title);
+    open(&mut svg, title, H);
     axes(&mut svg, &f, a, &[]);
     for (k, (_, pts)) in series.iter().enumerate() {
         let d: Vec<String> = pts.iter().map(|&(x, y)| format!("{:.1},{:.1}", f.px(x), f.py(y))).collect();
@@ -152,7 +153,7 @@ pub fn bars(title: &str, y_label: &str, categories: &[String], series: &[(String
     let f = Frame { x: (0.0, n), y: (0.0, max) };
     let ticks: Vec<(f64, String)> = categories.iter().enumerate().map(|(i, c)| (i as f64 + 0.5, c.clone())).collect();
     let mut svg = String::new();
-    open(&mut svg, title);
+    open(&mut svg, title, H);
     axes(&mut svg, &f, &Axes { x: f.x, y: f.y, x_label: "", y_label }, &ticks);
     let k = series.len().max(1) as f64;
     let slot = (f.px(1.0) - f.px(0.0)) * 0.8 / k;
@@ -179,7 +180,9 @@ pub fn hbars(title: &str, items: &[(String, f64)], ref_lines: &[(f64, String)]) 
     let max = items.iter().map(|i| i.1).chain(ref_lines.iter().map(|r| r.0)).fold(0.0f64, f64::max).max(1e-9) * 1.1;
     let (left, width) = (190.0, W - 190.0 - R - 40.0);
     let px = |v: f64| left + v / max * width;
-    let mut svg = format!(r##"<svg viewBox="0 0 {W} {h}" width="{W}" height="{h}" role="img" aria-label="{t}"><rect width="100%" height="100%" fill="#fff"/><text x="{cx}" y="18" text-anchor="middle" font-size="14" font-family="sans-serif">{t}</text><g font-family="sans-serif" font-size="11">"##, cx = W / 2.0, t = esc(title));
+    let mut svg = String::new();
+    open(&mut svg, title, h);
+    svg.push_str(r#"<g font-family="sans-serif" font-size="11">"#);
     for (i, (label, v)) in items.iter().enumerate() {
         let y = T + 10.0 + 18.0 * i as f64;
         let _ = write!(svg, r##"<text x="{}" y="{:.1}" text-anchor="end">{}</text><rect x="{left}" y="{y:.1}" width="{:.1}" height="13" fill="#1f77b4"/><text x="{:.1}" y="{:.1}">{}</text>"##, left - 4.0, y + 10.0, esc(label), (px(*v) - left).max(0.5), px(*v) + 3.0, y + 10.0, fmt3(*v));
