@@ -49,7 +49,7 @@ fn native_tree_makes_the_same_splits_as_linfa_trees() {
         let targets: Array1<bool> = y.iter().map(|&v| v == 1).collect();
         let linfa = linfa_trees::DecisionTree::params().max_depth(Some(depth)).fit(&Dataset::new(x.clone(), targets)).unwrap();
 
-        let mut ours: Vec<(usize, f64)> = native.trees[0].nodes.iter().filter(|n| n.left != 0).map(|n| (n.feature as usize, n.threshold)).collect();
+        let mut ours: Vec<(usize, f64)> = native.trees[0].nodes.iter().enumerate().filter(|(i, n)| !n.is_leaf(*i)).map(|(_, n)| n).map(|n| (n.feature as usize, native.cuts.threshold(n.feature as usize, n.bin))).collect();
         let mut theirs: Vec<(usize, f64)> = linfa.iter_nodes().filter(|n| !n.is_leaf()).map(|n| (n.split().0, n.split().1)).collect();
         let root = linfa.root_node().split();
         assert_eq!(ours[0], (root.0, root.1), "depth {depth}: root split differs");

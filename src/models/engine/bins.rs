@@ -71,6 +71,13 @@ impl BinCuts {
         self.cuts[f].get(b as usize - 1).copied().unwrap_or(f64::INFINITY)
     }
 
+    /// Bin consecutive rows of `flat` (`p` raw values each, NaN = missing)
+    /// into `out`, row-major: the form trees are walked on when predicting.
+    pub fn bin_rows(&self, flat: &[f64], p: usize, out: &mut Vec<u8>) {
+        out.clear();
+        out.extend(flat.iter().enumerate().map(|(i, &v)| self.bin(i % p, v)));
+    }
+
     /// Bin every row of `x`.
     pub fn transform(&self, x: ArrayView2<f64>) -> BinnedMatrix {
         let (n, p) = x.dim();
