@@ -12,8 +12,10 @@ use crate::ingest::schema::format_number;
 use ndarray::Array2;
 use rayon::prelude::*;
 
-/// Rows explained together (see [`predict_explain`]).
+/// Rows explained together (see [`predict_explain`]): at least this many...
 const EXPLAIN_BLOCK: usize = 64;
+/// ...and at most this many (bounds the contributions buffer, rows × inputs).
+const EXPLAIN_BLOCK_MAX: usize = 2048;
 
 /// P(churn) and up to three reasons per row (empty strings when fewer push
 /// the score up), from one pass of the model over each row.
@@ -24,14 +26,15 @@ pub fn predict_explain(artifact: &Artifact, table: &FeatureTable, x: &Array2<f64
     let flat = x.as_slice().unwrap_or(&[]);
     // Blocks of rows, so a forest walks each tree for the whole block (its
     // nodes stay in cache) instead of every tree for each row in turn.
+    let per_block = x.nrows().div_ceil(rayon::current_num_threads()).clamp(EXPLAIN_BLOCK, EXPLAIN_BLOCK_MAX);
     let blocks: Vec<Vec<(f64, [String; 3])>> = flat
-        .par_chunks(EXPLAIN_BLOCK * p)
+        .par_chunks(per_block * p)
         .enumerate()
         .map(|(b, block)| {
             let mut contrib = vec![0.0; block.len()];
             let probs = artifact.model.explain_block(block, p, &mut contrib);
             let rows = probs.into_iter().zip(contrib.chunks_exact(p)).enumerate();
-            rows.map(|(r, (prob, c))| (prob, reasons(artifact, table, &owner, b * EXPLAIN_BLOCK + r, c))).collect()
+            rows.map(|(r, (prob, c))| (prob, reasons(artifact, table, &owner, b * per_block + r, c))).collect()
         })
         .collect();
     blocks.into_iter().flatten().collect()

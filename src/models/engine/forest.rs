@@ -136,7 +136,7 @@ impl Forest {
         out.par_chunks_mut(batch).zip(flat.par_chunks(batch * p)).for_each_init(Vec::new, |binned, (chunk, raw)| {
             self.cuts.bin_rows(raw, p, binned);
             for tree in &self.trees {
-                tree.walk_rows(chunk.len(), |r, f| binned[r * p + f], |_, _, _| {}, |r, v| chunk[r] += v as f64);
+                tree.walk_rows(chunk.len(), |r, f| binned[r * p + f], |_, _, _| {}, |r, i| chunk[r] += tree.nodes[i].value as f64);
             }
             let k = self.trees.len() as f64;
             chunk.iter_mut().for_each(|o| *o /= k);
@@ -163,12 +163,13 @@ impl Forest {
         self.cuts.bin_rows(flat, p, &mut binned);
         let rows = flat.len() / p.max(1);
         let mut acc = vec![0.0f64; rows];
+        let bin = |r: usize, f: usize| binned[r * p + f];
         for tree in &self.trees {
             tree.walk_rows(
                 rows,
-                |r, f| binned[r * p + f],
+                bin,
                 |r, n, next| contrib[r * p + n.feature as usize] += tree.nodes[next].value as f64 - n.value as f64,
-                |r, v| acc[r] += v as f64,
+                |r, i| acc[r] += tree.nodes[i].value as f64,
             );
         }
         let k = self.trees.len() as f64;

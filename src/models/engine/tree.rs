@@ -95,15 +95,15 @@ impl Tree {
     /// independent walks let the CPU wait for several misses at once. A lane
     /// whose row reached its leaf takes the next row at once, so no lane
     /// idles while a deeper row finishes. `bin(r, f)` is row r's bin of
-    /// feature f; `step(r, node, next)` sees every move and `leaf(r, value)`
-    /// each row's leaf, once.
+    /// feature f; `step(r, node, next)` sees every move and `leaf(r, i)`
+    /// each row's leaf (node index), once.
     #[inline(always)]
     pub fn walk_rows(
         &self,
         n_rows: usize,
         bin: impl Fn(usize, usize) -> u8,
         mut step: impl FnMut(usize, &Node, usize),
-        mut leaf: impl FnMut(usize, f32),
+        mut leaf: impl FnMut(usize, usize),
     ) {
         const IDLE: usize = usize::MAX;
         let mut row = [IDLE; LANES];
@@ -119,7 +119,7 @@ impl Tree {
                 let (i, r) = (at[k], row[k]);
                 let n = &self.nodes[i];
                 if n.is_leaf(i) {
-                    leaf(r, n.value);
+                    leaf(r, i);
                     at[k] = 0;
                     row[k] = if fed < n_rows { fed += 1; fed - 1 } else { live -= 1; IDLE };
                 } else {
@@ -405,4 +405,59 @@ fn partition(rows: &mut [u32], mut pred: impl FnMut(u32) -> bool) -> usize {
         }
     }
     k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(feature: u16, bin: u8, left: u32) -> Node {
+        Node { feature, bin, missing_left: false, left, value: 0.5 }
+    }
+
+    /// Root on feature 0; its light left child (2 rows) and heavy right
+    /// child (8 rows) both split on feature 1.
+    fn sample() -> (Vec<Node>, Vec<f64>) {
+        let nodes = vec![
+            split(0, 1, 1),
+            split(1, 2, 3),
+            split(1, 3, 5),
+            Node::leaf(3, 0.1),
+            Node::leaf(4, 0.2),
+            Node::leaf(5, 0.7),
+            Node::leaf(6, 0.9),
+        ];
+        (nodes, vec![10.0, 2.0, 8.0, 1.0, 1.0, 5.0, 3.0])
+    }
+
+    fn all_rows() -> Vec<[u8; 2]> {
+        (0..4u8).flat_map(|a| (0..5u8).map(move |b| [a, b])).collect()
+    }
+
+    #[test]
+    fn heavy_first_moves_the_busier_subtree_forward_and_keeps_predictions() {
+        let (nodes, rows_in) = sample();
+        let before = Tree { nodes: nodes.clone() };
+        let after = Tree { nodes: heavy_first(&nodes, &rows_in) };
+        assert_eq!(after.nodes.len(), nodes.len());
+        assert_eq!(after.nodes[2].left, 3, "the heavy right child's children come first");
+        assert_eq!(after.nodes[1].left, 5);
+        for row in all_rows() {
+            assert_eq!(before.predict_row(&row), after.predict_row(&row), "row {row:?}");
+        }
+    }
+
+    #[test]
+    fn walk_rows_reaches_each_rows_leaf_once() {
+        let tree = Tree { nodes: sample().0 };
+        for n in [1, 3, LANES, 20] {
+            let rows: Vec<[u8; 2]> = all_rows().into_iter().cycle().take(n).collect();
+            let mut seen = vec![0; n];
+            tree.walk_rows(n, |r, f| rows[r][f], |_, _, _| {}, |r, i| {
+                seen[r] += 1;
+                assert_eq!(tree.nodes[i].value, tree.predict_row(&rows[r]));
+            });
+            assert!(seen.iter().all(|&s| s == 1), "{n} rows: {seen:?}");
+        }
+    }
 }
