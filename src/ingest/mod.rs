@@ -36,6 +36,15 @@ impl RawColumn {
         self.len() == 0
     }
 
+    /// Cell `row` read as [`schema::parse_cell`] reads it, without copying
+    /// its text (the scoring hot path types millions of cells).
+    pub fn cell(&self, row: usize) -> schema::Cell<'_> {
+        match self {
+            RawColumn::Text(v) => schema::parse_cell(v.get(row)),
+            RawColumn::Number(v) => v[row].filter(|x| x.is_finite()).map_or(schema::Cell::Missing, schema::Cell::Number),
+        }
+    }
+
     /// The cell as text (numbers formatted), `None` when empty.
     pub fn text(&self, row: usize) -> Option<String> {
         match self {

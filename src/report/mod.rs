@@ -127,10 +127,10 @@ fn write_oof(path: &Path, data: &Dataset, results: &[CvResult]) -> Result<()> {
 }
 
 /// Quote a CSV field when it needs it.
-pub fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
     } else {
-        s.to_string()
+        s.into()
     }
 }

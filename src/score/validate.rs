@@ -90,8 +90,7 @@ fn type_column(artifact: &Artifact, col: &ColumnSchema, cells: &crate::ingest::R
     let min = artifact.scoring.features.iter().find(|h| h.name == col.name).and_then(|h| h.min);
     let mut values = Vec::with_capacity(cells.len());
     for r in 0..cells.len() {
-        let text = cells.text(r);
-        let x = match schema::parse_cell(text.as_deref()) {
+        let x = match cells.cell(r) {
             Cell::Missing => f64::NAN,
             Cell::Number(x) => {
                 if x < 0.0 && min.is_some_and(|m| m >= 0.0) {

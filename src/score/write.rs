@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::report::csv_field;
 use crate::score::config::OutputFormat;
 use polars::prelude::*;
+use rayon::prelude::*;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -28,6 +29,38 @@ pub struct Scored {
 pub const COLUMNS: [&str; 12] = [
     "id", "churn_probability", "churn_flag", "warning_level", "value_tier", "clv", "reason_1", "reason_2", "reason_3", "action", "owner", "contact_within_days",
 ];
+
+/// Rows formatted per parallel task.
+const FORMAT_ROWS: usize = 4096;
+
+/// CSV lines of `rows` of `s`.
+fn format_rows(s: &Scored, rows: &[usize]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(rows.len() * 160);
+    for &i in rows {
+        // Writing into a Vec cannot fail.
+        let _ = write!(
+            b,
+            "{},{},{},{},{},{:.2},{},{},{},{},{},{}",
+            csv_field(&s.ids[i]),
+            s.probability[i],
+            s.flag[i],
+            s.level[i],
+            s.tier[i],
+            s.clv[i],
+            csv_field(&s.reasons[i][0]),
+            csv_field(&s.reasons[i][1]),
+            csv_field(&s.reasons[i][2]),
+            csv_field(&s.action[i]),
+            csv_field(&s.owner[i]),
+            s.contact_days[i]
+        );
+        if let Some(l) = &s.label {
+            let _ = write!(b, ",{},{}", l[i], (l[i] == s.flag[i]) as u8);
+        }
+        b.push(b'\n');
+    }
+    b
+}
 
 enum Sink {
     Csv(Box<dyn Write>),
@@ -83,29 +116,10 @@ impl ScoreWriter {
             writeln!(w)?;
             self.header_done = true;
         }
-        for i in 0..s.ids.len() {
-            write!(
-                w,
-                "{},{},{},{},{},{:.2},{},{},{},{},{},{}",
-                csv_field(&s.ids[i]),
-                s.probability[i],
-                s.flag[i],
-                s.level[i],
-                s.tier[i],
-                s.clv[i],
-                csv_field(&s.reasons[i][0]),
-                csv_field(&s.reasons[i][1]),
-                csv_field(&s.reasons[i][2]),
-                csv_field(&s.action[i]),
-                csv_field(&s.owner[i]),
-                s.contact_days[i]
-            )?;
-            if let Some(l) = &s.label {
-                write!(w, ",{},{}", l[i], (l[i] == s.flag[i]) as u8)?;
-            }
-            writeln!(w)?;
-        }
-        Ok(())
+        // Rows are formatted in parallel, in order, and written in one go.
+        let rows: Vec<usize> = (0..s.ids.len()).collect();
+        let parts: Vec<Vec<u8>> = rows.par_chunks(FORMAT_ROWS).map(|rows| format_rows(s, rows)).collect();
+        parts.iter().try_for_each(|b| w.write_all(b))
     }
 
     fn write_parquet(&mut self, s: &Scored) -> Result<()> {
