@@ -144,6 +144,22 @@ fn missing_columns_are_listed_and_nothing_is_written() {
 }
 
 #[test]
+fn a_broken_record_in_a_later_chunk_stops_the_job_naming_its_row() {
+    let d = tempfile::tempdir().unwrap();
+    let mut lines = bank_lines()[..40].to_vec();
+    lines[25].push_str(",1,2");
+    let p = write(d.path(), "ragged.csv", &(lines.join("\n") + "\n"));
+    let out = d.path().join("scores.csv");
+    let (ok, _, err) = score(d.path(), &["--data", p.to_str().unwrap(), "--chunk-rows", "10", "--out", out.to_str().unwrap(), "-q"]);
+    assert!(!ok);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("ragged.csv, row 25: 16 fields where the header has 14"), "{err}");
+    assert!(!out.exists() && !d.path().join("runs").exists(), "wrote outputs");
+    let tmp_left = std::fs::read_dir(d.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp")).count();
+    assert_eq!(tmp_left, 0, "a temporary file was left behind");
+}
+
+#[test]
 fn bad_rows_are_rejected_unseen_categories_counted() {
     let d = tempfile::tempdir().unwrap();
     let lines = bank_lines();

@@ -139,14 +139,49 @@ pub fn parse_csv(source: &str, bytes: Vec<u8>, sep: u8, first_row: usize) -> Res
         .with_infer_schema_length(Some(0))
         .with_parse_options(parse)
         .with_raise_if_empty(true)
-        .into_reader_with_file_handle(Cursor::new(bytes))
+        .into_reader_with_file_handle(Cursor::new(&bytes[..]))
         .finish()
-        .map_err(|e| polars_error(source, e))?;
+        .map_err(|e| match ragged_record(&bytes, sep) {
+            Some((record, fields, expected)) => {
+                let message = format!("{fields} fields where the header has {expected}");
+                Error::Data { file: source.into(), column: None, row: Some(first_row + record - 1), message }
+            }
+            None => polars_error(source, e),
+        })?;
     from_dataframe(source, df, first_row)
 }
 
 /// Decide the CSV delimiter: the configured one, or the most frequent of
 /// `, ; \t |` outside quotes on the header line.
+/// The first data record (1-based) whose field count differs from the
+/// header's, with both counts: the row a "more fields than the schema"
+/// parse error is about. Quotes may hold separators and newlines.
+fn ragged_record(bytes: &[u8], sep: u8) -> Option<(usize, usize, usize)> {
+    let (mut record, mut fields, mut quoted, mut expected) = (0usize, 1usize, false, None);
+    let mut blank = true;
+    for &b in bytes {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => {
+                match expected {
+                    None => expected = Some(fields),
+                    Some(e) if !blank && fields != e => return Some((record, fields, e)),
+                    _ => {}
+                }
+                record += 1;
+                (fields, blank) = (1, true);
+                continue;
+            }
+            c if c == sep && !quoted => fields += 1,
+            _ => {}
+        }
+        if !b.is_ascii_whitespace() {
+            blank = false;
+        }
+    }
+    expected.filter(|&e| !blank && fields != e).map(|e| (record, fields, e))
+}
+
 pub fn resolve_delimiter(source: &str, bytes: &[u8], configured: Option<char>) -> Result<u8> {
     if let Some(c) = configured {
         return u8::try_from(c)

@@ -3,6 +3,8 @@
 //! source is read in chunks of `chunk_rows` rows, so memory does not grow
 //! with the batch.
 
+use super::validate::{self, Batch};
+use crate::artifact::Artifact;
 use crate::error::{Error, Result};
 use crate::ingest::chunks::CsvChunks;
 use crate::ingest::{from_dataframe, is_parquet, RawTable};
@@ -70,4 +72,50 @@ pub fn open(part: &Path, delimiter: Option<char>, chunk_rows: usize) -> Result<C
     }
     let file = std::fs::File::open(part).map_err(|e| Error::io(part, e))?;
     Ok(Box::new(CsvChunks::new(BufReader::with_capacity(1 << 20, file), &source, delimiter, chunk_rows)?))
+}
+
+/// One validated chunk: the index of its part, the rows read, the batch.
+pub struct Validated {
+    pub part: usize,
+    pub rows_read: usize,
+    pub batch: Batch,
+}
+
+/// Read and validate the chunks of every part on a thread of its own, one
+/// chunk ahead of `each`, so that parsing the next chunk overlaps scoring
+/// this one (memory stays at two chunks). Chunks arrive in order; the first
+/// error, from either side, stops both.
+pub fn for_each_validated(
+    parts: &[PathBuf],
+    artifact: &Artifact,
+    delimiter: Option<char>,
+    chunk_rows: usize,
+    mut each: impl FnMut(Validated) -> Result<()>,
+) -> Result<()> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Validated>>(1);
+        scope.spawn(move || {
+            for (part, path) in parts.iter().enumerate() {
+                let chunks = match open(path, delimiter, chunk_rows) {
+                    Ok(c) => c,
+                    Err(e) => return drop(tx.send(Err(e))),
+                };
+                for chunk in chunks {
+                    let item = chunk.and_then(|raw| {
+                        let batch = validate::validate(artifact, &raw)?;
+                        Ok(Validated { part, rows_read: raw.n_rows(), batch })
+                    });
+                    let failed = item.is_err();
+                    // A closed channel means the scoring side stopped.
+                    if tx.send(item).is_err() || failed {
+                        return;
+                    }
+                }
+            }
+        });
+        for item in rx {
+            each(item?)?;
+        }
+        Ok(())
+    })
 }

@@ -83,32 +83,32 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     let mut rejects: Vec<Reject> = Vec::new();
 
     let result = (|| -> Result<()> {
-        for part in &parts {
-            progress.stage(format!("scoring {}", part.display()));
-            for chunk in input::open(part, cfg.data.delimiter, s.chunk_rows)? {
-                let raw = chunk?;
-                summary.rows_read += raw.n_rows();
-                let batch = validate::validate(&art, &raw)?;
-                rejects.extend(batch.rejects.iter().cloned());
-                if batch.ids.is_empty() {
-                    continue;
-                }
-                let mut stats = TransformStats::default();
-                let scored = job.score(&batch, &mut stats)?;
-                merge(&mut summary.unseen_categories, stats.unseen);
-                merge(&mut summary.imputed_cells, stats.imputed);
-                drift.add(&art.scoring, &batch.table, &scored.probability);
-                if let Some(m) = previous.as_mut() {
-                    for i in 0..scored.ids.len() {
-                        m.add(&scored.ids[i], &scored.tier[i], scored.level[i]);
-                    }
-                }
-                eval.add(&scored);
-                summary.add(&scored);
-                writer.write(&scored)?;
+        let mut current = usize::MAX;
+        input::for_each_validated(&parts, &art, cfg.data.delimiter, s.chunk_rows, |v| {
+            if v.part != current {
+                current = v.part;
+                progress.stage(format!("scoring {}", parts[v.part].display()));
             }
-        }
-        Ok(())
+            summary.rows_read += v.rows_read;
+            let batch = v.batch;
+            rejects.extend(batch.rejects.iter().cloned());
+            if batch.ids.is_empty() {
+                return Ok(());
+            }
+            let mut stats = TransformStats::default();
+            let scored = job.score(&batch, &mut stats)?;
+            merge(&mut summary.unseen_categories, stats.unseen);
+            merge(&mut summary.imputed_cells, stats.imputed);
+            drift.add(&art.scoring, &batch.table, &scored.probability);
+            if let Some(m) = previous.as_mut() {
+                for i in 0..scored.ids.len() {
+                    m.add(&scored.ids[i], &scored.tier[i], scored.level[i]);
+                }
+            }
+            eval.add(&scored);
+            summary.add(&scored);
+            writer.write(&scored)
+        })
     })();
     if let Err(e) = result {
         writer.abandon();
