@@ -33,29 +33,37 @@ pub fn predict_explain(artifact: &Artifact, table: &FeatureTable, x: &Array2<f64
         .map(|(b, block)| {
             let mut contrib = vec![0.0; block.len()];
             let probs = artifact.model.explain_block(block, p, &mut contrib);
+            let mut by_input = vec![0.0; artifact.pipeline.inputs.len()];
             let rows = probs.into_iter().zip(contrib.chunks_exact(p)).enumerate();
-            rows.map(|(r, (prob, c))| (prob, reasons(artifact, table, &owner, b * per_block + r, c))).collect()
+            rows.map(|(r, (prob, c))| (prob, reasons(artifact, table, &owner, b * per_block + r, c, &mut by_input))).collect()
         })
         .collect();
     blocks.into_iter().flatten().collect()
 }
 
 /// The three inputs of row `i` with the largest positive contributions
-/// (summed over each input's encoded columns), as text.
-fn reasons(artifact: &Artifact, table: &FeatureTable, owner: &[usize], i: usize, contrib: &[f64]) -> [String; 3] {
-    let inputs = &artifact.pipeline.inputs;
-    let mut by_input = vec![0.0; inputs.len()];
+/// (summed over each input's encoded columns, in `by_input`), as text; ties
+/// go to the earlier input.
+fn reasons(artifact: &Artifact, table: &FeatureTable, owner: &[usize], i: usize, contrib: &[f64], by_input: &mut [f64]) -> [String; 3] {
+    by_input.iter_mut().for_each(|v| *v = 0.0);
     for (j, c) in contrib.iter().enumerate() {
         by_input[owner[j]] += c;
     }
-    let mut order: Vec<usize> = (0..inputs.len()).filter(|&k| by_input[k] > 1e-6).collect();
-    order.sort_by(|&a, &b| by_input[b].total_cmp(&by_input[a]).then(a.cmp(&b)));
-    let mut out: [String; 3] = Default::default();
-    for (slot, &k) in out.iter_mut().zip(&order) {
-        let name = inputs[k].name();
-        *slot = format!("{name}={} (+{:.3})", raw_value(table, name, i), by_input[k]);
+    let mut top: [Option<usize>; 3] = [None; 3];
+    for (k, &v) in by_input.iter().enumerate().filter(|(_, &v)| v > 1e-6) {
+        if let Some(pos) = top.iter().position(|t| t.is_none_or(|t| v > by_input[t])) {
+            top[pos..].rotate_right(1);
+            top[pos] = Some(k);
+        }
     }
-    out
+    let inputs = &artifact.pipeline.inputs;
+    top.map(|t| {
+        t.map(|k| {
+            let name = inputs[k].name();
+            format!("{name}={} (+{:.3})", raw_value(table, name, i), by_input[k])
+        })
+        .unwrap_or_default()
+    })
 }
 
 fn raw_value(table: &FeatureTable, name: &str, i: usize) -> String {
