@@ -9,6 +9,7 @@
 //! artifact, so scoring applies exactly the transform the model was fitted on.
 
 use ndarray::Array2;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -166,59 +167,74 @@ impl FeaturePipeline {
     }
 
     fn encode(&self, table: &FeatureTable, rows: &[usize], stats: &mut TransformStats) -> Array2<f64> {
-        let mut x = Array2::<f64>::zeros((rows.len(), self.width()));
-        let mut j = 0;
-        for spec in &self.inputs {
-            let Some(col) = table.get(spec.name()) else {
-                // Validation upstream guarantees presence; an absent column encodes as missing.
-                j += spec_width(spec);
-                continue;
-            };
-            match (spec, col) {
-                (InputSpec::Numeric { name, median, indicator }, FeatureData::Numeric(v)) => {
-                    let mut imputed = 0;
-                    for (i, &r) in rows.iter().enumerate() {
-                        let missing = v[r].is_nan();
-                        imputed += missing as usize;
-                        x[[i, j]] = if missing { *median } else { v[r] };
-                        if *indicator {
-                            x[[i, j + 1]] = missing as u8 as f64;
-                        }
-                    }
-                    if imputed > 0 {
-                        *stats.imputed.entry(name.clone()).or_default() += imputed;
-                    }
-                }
-                (InputSpec::Categorical { name, levels, other, missing }, FeatureData::Categorical(v)) => {
-                    let n_levels = levels.len();
-                    let mut unseen = 0;
-                    for (i, &r) in rows.iter().enumerate() {
-                        let k = match &v[r] {
-                            None if *missing => Some(n_levels + *other as usize),
-                            None => None,
-                            Some(s) => match levels.binary_search(s) {
-                                Ok(k) => Some(k),
-                                Err(_) if *other => Some(n_levels),
-                                Err(_) => {
-                                    unseen += 1;
-                                    None
-                                }
-                            },
-                        };
-                        if let Some(k) = k {
-                            x[[i, j + k]] = 1.0;
-                        }
-                    }
-                    if unseen > 0 {
-                        *stats.unseen.entry(name.clone()).or_default() += unseen;
-                    }
-                }
-                _ => {}
+        let width = self.width();
+        let mut x = Array2::<f64>::zeros((rows.len(), width));
+        let starts: Vec<usize> = self.inputs.iter().scan(0, |j, spec| Some(std::mem::replace(j, *j + spec_width(spec)))).collect();
+        // Validation upstream guarantees presence; an absent column encodes as missing.
+        let cols: Vec<Option<&FeatureData>> = self.inputs.iter().map(|spec| table.get(spec.name())).collect();
+        // Blocks of rows in parallel; within a block input by input, while
+        // the block's rows stay in cache.
+        let flat = x.as_slice_mut().expect("a fresh array is contiguous");
+        let counts = flat
+            .par_chunks_mut(ENCODE_BLOCK * width.max(1))
+            .zip(rows.par_chunks(ENCODE_BLOCK))
+            .map(|(xb, rb)| {
+                self.inputs.iter().enumerate().map(|(k, spec)| encode_input(spec, cols[k], rb, xb, width, starts[k])).collect::<Vec<_>>()
+            })
+            .reduce(|| vec![0; self.inputs.len()], |a, b| a.iter().zip(&b).map(|(a, b)| a + b).collect());
+        for (spec, n) in self.inputs.iter().zip(counts).filter(|(_, n)| *n > 0) {
+            match spec {
+                InputSpec::Numeric { name, .. } => *stats.imputed.entry(name.clone()).or_default() += n,
+                InputSpec::Categorical { name, .. } => *stats.unseen.entry(name.clone()).or_default() += n,
             }
-            j += spec_width(spec);
         }
         x
     }
+}
+
+/// Rows encoded per parallel task.
+const ENCODE_BLOCK: usize = 1024;
+
+/// Write one input's encoded columns for `rows` into the row-major block `x`
+/// (`width` columns, this input's from column `j`). Returns the cells
+/// imputed (numeric) or the unseen levels (categorical).
+fn encode_input(spec: &InputSpec, col: Option<&FeatureData>, rows: &[usize], x: &mut [f64], width: usize, j: usize) -> usize {
+    let at = |i: usize, c: usize| i * width + j + c;
+    let mut count = 0;
+    match (spec, col) {
+        (InputSpec::Numeric { median, indicator, .. }, Some(FeatureData::Numeric(v))) => {
+            for (i, &r) in rows.iter().enumerate() {
+                let missing = v[r].is_nan();
+                count += missing as usize;
+                x[at(i, 0)] = if missing { *median } else { v[r] };
+                if *indicator {
+                    x[at(i, 1)] = missing as u8 as f64;
+                }
+            }
+        }
+        (InputSpec::Categorical { levels, other, missing, .. }, Some(FeatureData::Categorical(v))) => {
+            let n_levels = levels.len();
+            for (i, &r) in rows.iter().enumerate() {
+                let k = match &v[r] {
+                    None if *missing => Some(n_levels + *other as usize),
+                    None => None,
+                    Some(s) => match levels.binary_search(s) {
+                        Ok(k) => Some(k),
+                        Err(_) if *other => Some(n_levels),
+                        Err(_) => {
+                            count += 1;
+                            None
+                        }
+                    },
+                };
+                if let Some(k) = k {
+                    x[at(i, k)] = 1.0;
+                }
+            }
+        }
+        _ => {}
+    }
+    count
 }
 
 fn spec_width(spec: &InputSpec) -> usize {
