@@ -10,6 +10,13 @@ use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+/// L-BFGS stops when the gradient's norm is below this times the number of
+/// rows. linfa's loss is a sum over rows, so its fixed default (1e-4) asks
+/// for ever more precision as data grows (all `max_iterations` on a million
+/// rows, 30x scikit-learn's time); per row it matches scikit-learn's `tol`
+/// on its mean loss.
+const GRADIENT_TOLERANCE_PER_ROW: f64 = 1e-4;
+
 /// A fitted logistic model on the pipeline's standardised columns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Logistic {
@@ -25,6 +32,7 @@ impl Logistic {
         let fitted = LogisticRegression::default()
             .alpha(params.alpha)
             .max_iterations(params.max_iterations)
+            .gradient_tolerance(GRADIENT_TOLERANCE_PER_ROW * y.len().max(1) as f64)
             .fit(&data)
             .map_err(|e| Error::Model(format!("logistic regression: {e}")))?;
         // Orient so that the positive side is churn (see module docs).
