@@ -7,6 +7,7 @@
 //! also works on a copy of the experiments folder without the artifacts.
 
 use crate::error::{Error, Result};
+use crate::evaluate::metrics::Metrics;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt::Write;
@@ -26,10 +27,15 @@ pub struct RunRow {
     pub best_model: String,
     pub engine: String,
     pub metrics: Vec<(String, f64)>,
-    /// Change of the selection metric against the previous (older) run.
+    /// The metric the run picked its best model by, and its value.
+    pub select_metric: String,
+    pub selected: f64,
+    /// Change of this run's selection metric against the previous (older)
+    /// run's value of the same metric.
     pub change: Option<f64>,
-    /// `drop` when the change is below −tolerance; `new data` when the
-    /// training data differs from the previous run's.
+    /// `drop` when the change is worse than the tolerance (lower, or higher
+    /// for a loss such as brier); `new data` when the training data differs
+    /// from the previous run's.
     pub flags: Vec<String>,
 }
 
@@ -37,6 +43,8 @@ pub struct RunRow {
 pub fn list(dir: &Path, tolerance: f64) -> Result<Vec<RunRow>> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut rows = Vec::new();
+    // Each run's out-of-fold metrics of its best model, for the change column.
+    let mut oof: Vec<Value> = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path().join("metrics.json");
         let Ok(text) = std::fs::read_to_string(&path) else { continue };
@@ -46,6 +54,8 @@ pub fn list(dir: &Path, tolerance: f64) -> Result<Vec<RunRow>> {
         let info: Value = std::fs::read_to_string(entry.path().join("run.json")).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
         let str_of = |x: &Value| x.as_str().unwrap_or("").to_string();
         let run_id = info["run_id"].as_str().map(String::from).unwrap_or_else(|| entry.file_name().to_string_lossy().into_owned());
+        let best_oof = v["models"][best]["oof"].clone();
+        let select_metric = v["select_metric"].as_str().unwrap_or("roc_auc").to_string();
         rows.push(RunRow {
             run_id,
             created_at: str_of(&info["created_at"]),
@@ -54,20 +64,26 @@ pub fn list(dir: &Path, tolerance: f64) -> Result<Vec<RunRow>> {
             data_sha256: str_of(&v["data"]["sha256"]),
             best_model: best.to_string(),
             engine: str_of(&v["engine"]),
-            metrics: KEY_METRICS.iter().map(|m| (m.to_string(), v["models"][best]["oof"][m].as_f64().unwrap_or(f64::NAN))).collect(),
+            metrics: KEY_METRICS.iter().map(|m| (m.to_string(), best_oof[m].as_f64().unwrap_or(f64::NAN))).collect(),
+            selected: best_oof[&select_metric].as_f64().unwrap_or(f64::NAN),
+            select_metric,
             change: None,
             flags: vec![],
         });
+        oof.push(best_oof);
     }
-    rows.sort_by(|a, b| (&b.created_at, &b.run_id).cmp(&(&a.created_at, &a.run_id)));
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| (&rows[b].created_at, &rows[b].run_id).cmp(&(&rows[a].created_at, &rows[a].run_id)));
+    let mut rows: Vec<RunRow> = order.iter().map(|&i| rows[i].clone()).collect();
     for k in 0..rows.len().saturating_sub(1) {
-        let (now, before) = (&rows[k], &rows[k + 1]);
-        let change = now.metrics[0].1 - before.metrics[0].1;
+        let (now, before) = (&rows[k], &oof[order[k + 1]]);
+        let change = now.selected - before[&now.select_metric].as_f64().unwrap_or(f64::NAN);
+        let worse = if Metrics::higher_is_better(&now.select_metric) == Some(false) { change > tolerance } else { change < -tolerance };
         let mut flags = vec![];
-        if change < -tolerance {
+        if worse {
             flags.push("drop".to_string());
         }
-        if now.data_sha256 != before.data_sha256 {
+        if now.data_sha256 != rows[k + 1].data_sha256 {
             flags.push("new data".to_string());
         }
         rows[k].change = Some(change);
@@ -83,7 +99,9 @@ pub fn table(rows: &[RunRow]) -> String {
     for m in KEY_METRICS {
         let _ = write!(t, " {m:>8}");
     }
-    let _ = writeln!(t, " {:>8}  flags", "Δ auc");
+    // The change is in each run's own selection metric (named when not the newest's).
+    let metric = rows.first().map_or("roc_auc", |r| r.select_metric.as_str());
+    let _ = writeln!(t, " {:>9}  flags", format!("Δ {metric}"));
     for r in rows {
         let file = Path::new(&r.data_file).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
         let sha: String = r.data_sha256.chars().take(8).collect();
@@ -92,8 +110,12 @@ pub fn table(rows: &[RunRow]) -> String {
             let _ = write!(t, " {v:>8.4}");
         }
         let change = r.change.map(|c| format!("{c:+.4}")).unwrap_or_else(|| "".into());
-        let flags = r.flags.iter().map(|f| if f == "drop" { "<< DROP".to_string() } else { f.clone() }).collect::<Vec<_>>().join(", ");
-        let _ = writeln!(t, " {change:>8}  {flags}");
+        let mut flags: Vec<String> = r.flags.iter().map(|f| if f == "drop" { "<< DROP".to_string() } else { f.clone() }).collect();
+        if r.change.is_some() && r.select_metric != metric {
+            flags.push(format!("Δ in {}", r.select_metric));
+        }
+        let flags = flags.join(", ");
+        let _ = writeln!(t, " {change:>9}  {flags}");
     }
     if rows.is_empty() {
         t.push_str("no training runs found\n");

@@ -138,4 +138,27 @@ fn compare_lists_runs_newest_first_and_flags_a_drop() {
     assert_eq!(rows[0]["data_sha256"], rows[1]["data_sha256"]);
     let table = train_cmd().arg("compare").arg(d.path().join("experiments")).output().unwrap();
     assert!(String::from_utf8_lossy(&table.stdout).contains("DROP"));
+
+    // A run selected by a loss: its change is in that loss, and lower is better.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    train(d.path(), &["--data", data.to_str().unwrap(), "--target", "Exited", "--models", "random_forest", "--select-metric", "brier"]);
+    let out = train_cmd().arg("compare").arg(d.path().join("experiments")).arg("--json").output().unwrap();
+    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!((rows.len(), rows[0]["select_metric"].as_str()), (3, Some("brier")));
+    let change = rows[0]["change"].as_f64().unwrap();
+    let expected = rows[0]["selected"].as_f64().unwrap() - brier_of(&d.path().join("experiments"), "logistic_regression");
+    assert!((change - expected).abs() < 1e-12 && change < 0.0, "forest's brier is lower than logistic's: {change} vs {expected}");
+    assert_eq!(rows[0]["flags"], serde_json::json!([]), "a lower loss is no drop");
+}
+
+/// The out-of-fold brier score of the run whose best model is `model`.
+fn brier_of(dir: &std::path::Path, model: &str) -> f64 {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let Ok(text) = std::fs::read_to_string(entry.path().join("metrics.json")) else { continue };
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if v["best_model"] == model {
+            return v["models"][model]["oof"]["brier"].as_f64().unwrap();
+        }
+    }
+    panic!("no run of {model}")
 }
