@@ -1,7 +1,7 @@
 //! Command-line flags of both binaries (clap derive). Each flag overrides the
 //! matching field of [`Config`]; `resolve` applies them over the TOML file.
 
-use crate::config::{ClassWeight, Config, Engine, ModelKind, ThresholdRule};
+use crate::config::{set, ClassWeight, Config, Engine, ModelKind, ThresholdRule};
 use crate::error::Result;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -168,13 +168,6 @@ impl TrainArgs {
         t.quiet |= self.quiet;
         c.validate()?;
         Ok(c)
-    }
-}
-
-/// Overwrite `slot` when a flag was given.
-pub(crate) fn set<T>(slot: &mut T, flag: Option<T>) {
-    if let Some(v) = flag {
-        *slot = v;
     }
 }
 

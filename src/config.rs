@@ -281,11 +281,11 @@ struct TreePatch {
 fn forest_tree<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<TreeParams, D::Error> {
     let p = TreePatch::deserialize(d)?;
     let mut t = ForestParams::default().tree;
-    crate::cli::set(&mut t.max_depth, p.max_depth);
-    crate::cli::set(&mut t.min_samples_leaf, p.min_samples_leaf);
-    crate::cli::set(&mut t.min_gain, p.min_gain);
-    crate::cli::set(&mut t.criterion, p.criterion);
-    crate::cli::set(&mut t.max_bins, p.max_bins);
+    set(&mut t.max_depth, p.max_depth);
+    set(&mut t.min_samples_leaf, p.min_samples_leaf);
+    set(&mut t.min_gain, p.min_gain);
+    set(&mut t.criterion, p.criterion);
+    set(&mut t.max_bins, p.max_bins);
     Ok(t)
 }
 
@@ -369,6 +369,14 @@ pub fn embedded(rel: &str) -> PathBuf {
         return here;
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Overwrite `slot` when a value was given (a flag over the TOML, a TOML
+/// field over the defaults).
+pub(crate) fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
 }
 
 #[cfg(test)]
