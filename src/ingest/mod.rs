@@ -151,8 +151,6 @@ pub fn parse_csv(source: &str, bytes: Vec<u8>, sep: u8, first_row: usize) -> Res
     from_dataframe(source, df, first_row)
 }
 
-/// Decide the CSV delimiter: the configured one, or the most frequent of
-/// `, ; \t |` outside quotes on the header line.
 /// The first data record (1-based) whose field count differs from the
 /// header's, with both counts: the row a "more fields than the schema"
 /// parse error is about. Quotes may hold separators and newlines.
@@ -182,6 +180,8 @@ fn ragged_record(bytes: &[u8], sep: u8) -> Option<(usize, usize, usize)> {
     expected.filter(|&e| !blank && fields != e).map(|e| (record, fields, e))
 }
 
+/// Decide the CSV delimiter: the configured one, or the most frequent of
+/// `, ; \t |` outside quotes on the header line.
 pub fn resolve_delimiter(source: &str, bytes: &[u8], configured: Option<char>) -> Result<u8> {
     if let Some(c) = configured {
         return u8::try_from(c)

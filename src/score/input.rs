@@ -83,8 +83,9 @@ pub struct Validated {
 
 /// Read and validate the chunks of every part on a thread of its own, one
 /// chunk ahead of `each`, so that parsing the next chunk overlaps scoring
-/// this one (memory stays at two chunks). Chunks arrive in order; the first
-/// error, from either side, stops both.
+/// this one. The hand-over waits for `each` to take the chunk, so at most
+/// two chunks are in memory. Chunks arrive in order; the first error, from
+/// either side, stops both.
 pub fn for_each_validated(
     parts: &[PathBuf],
     artifact: &Artifact,
@@ -93,7 +94,7 @@ pub fn for_each_validated(
     mut each: impl FnMut(Validated) -> Result<()>,
 ) -> Result<()> {
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Validated>>(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Validated>>(0);
         scope.spawn(move || {
             for (part, path) in parts.iter().enumerate() {
                 let chunks = match open(path, delimiter, chunk_rows) {

@@ -127,7 +127,9 @@ impl Forest {
     }
 
     /// Churn probability of every row of `x` (parallel over batches of rows).
+    /// `x` has the training columns (the feature pipeline guarantees it).
     pub fn predict_proba(&self, x: ArrayView2<f64>) -> Vec<f64> {
+        assert_eq!(x.ncols(), self.n_features, "forest fitted on {} features", self.n_features);
         let x = x.as_standard_layout();
         let p = x.ncols().max(1);
         let flat = x.as_slice().unwrap_or(&[]);
@@ -158,6 +160,7 @@ impl Forest {
     /// share each tree's nodes in cache. Per row the sums run in the same
     /// order, so the results are identical.
     pub fn explain_block(&self, flat: &[f64], p: usize, contrib: &mut [f64]) -> Vec<f64> {
+        assert_eq!(p, self.n_features, "forest fitted on {} features", self.n_features);
         contrib.iter_mut().for_each(|c| *c = 0.0);
         let mut binned = Vec::new();
         self.cuts.bin_rows(flat, p, &mut binned);
