@@ -216,6 +216,29 @@ fn stdin_to_stdout_pipe_mode() {
 }
 
 #[test]
+fn refit_segments_fits_on_the_whole_batch_not_its_first_chunk() {
+    let d = tempfile::tempdir().unwrap();
+    let lines = bank_lines();
+    // Sorted by balance: the first chunks hold only the smallest balances.
+    let mut rows: Vec<&String> = lines[1..3001].iter().collect();
+    let balance = |l: &str| l.split(',').nth(8).unwrap().parse::<f64>().unwrap();
+    rows.sort_by(|a, b| balance(a).total_cmp(&balance(b)));
+    let text: String = std::iter::once(&lines[0]).chain(rows).map(|l| format!("{l}\n")).collect();
+    let p = write(d.path(), "by_balance.csv", &text);
+    let tiers = |chunk: &str| {
+        let o = d.path().join(format!("scores_{chunk}.csv"));
+        let (ok, _, err) = score(d.path(), &["--data", p.to_str().unwrap(), "--out", o.to_str().unwrap(), "--refit-segments", "--chunk-rows", chunk, "-q"]);
+        assert!(ok, "{err}");
+        csv_column(&std::fs::read_to_string(&o).unwrap(), "value_tier")
+    };
+    let (small, whole) = (tiers("250"), tiers("5000"));
+    let moved = small.iter().zip(&whole).filter(|(a, b)| a != b).count();
+    assert_eq!((small.len(), moved), (3000, 0), "refitted tiers depend on the chunk size");
+    let distinct: std::collections::BTreeSet<&String> = whole.iter().collect();
+    assert_eq!(distinct.len(), 4, "every tier is used: {distinct:?}");
+}
+
+#[test]
 fn tiers_are_stable_across_batches() {
     let d = tempfile::tempdir().unwrap();
     let lines = bank_lines();

@@ -28,7 +28,7 @@ use crate::progress::Progress;
 use crate::report::csv_field;
 use act::{Levels, Playbook};
 use migration::Migration;
-use segment::SegmentModel;
+use segment::{SegmentModel, SegmentSample};
 use std::path::{Path, PathBuf};
 use summary::{DriftSummary, EvalRows, MigrationSummary, Summary};
 use validate::Reject;
@@ -75,7 +75,16 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         config::OutputFormat::Parquet => "parquet",
     };
     let target = if to_stdout { None } else { Some(s.out.clone().unwrap_or_else(|| run_dir.join(format!("scores.{ext}")))) };
-    let mut job = Job { cfg, artifact: &art, playbook, segments: if s.refit_segments { None } else { art.scoring.segments.clone() } };
+    let from_stdin = parts.iter().any(|p| p == Path::new("-"));
+    let segments = match (s.refit_segments, from_stdin) {
+        (false, _) => art.scoring.segments.clone(),
+        (true, false) => {
+            progress.stage("refitting the value tiers on the whole batch (first pass)");
+            Some(refit_segments(cfg, &art, &parts)?)
+        }
+        (true, true) => None,
+    };
+    let mut job = Job { cfg, artifact: &art, playbook, segments };
     let mut writer = ScoreWriter::new(target.as_deref(), s.format)?;
     let mut summary = Summary { model_run_id: art.run_id.clone(), model_name: art.model_name.clone(), ..Summary::default() };
     let mut drift = drift::Drift::new(&art.scoring);
@@ -155,10 +164,10 @@ impl Job<'_> {
         // Tiers use the CLV definition they were fitted with (the artifact's).
         let tier_clv = value::clvs(&art.config.score.clv, &batch.table, &p);
         if self.segments.is_none() && s.refit_segments {
-            // Refit on the batch (its first chunk: chunk_rows customers).
-            let seg = art.scoring.segments.as_ref();
-            let (v, a) = seg.map(|g| (g.value_columns.clone(), g.activity_columns.clone())).unwrap_or_else(|| segment::detect(&batch.table));
-            self.segments = Some(SegmentModel::fit(&batch.table, &tier_clv, v, a, art.seed)?);
+            // Standard input is read once: its first chunk stands in for the batch.
+            let mut sample = SegmentSample::new(art, &batch.table);
+            sample.add(&batch.table, &tier_clv)?;
+            self.segments = Some(sample.fit(art.seed)?);
         }
         let tiers = match &self.segments {
             Some(seg) => seg.assign(&batch.table, &tier_clv)?,
@@ -181,6 +190,23 @@ impl Job<'_> {
         out.reasons = reasons;
         Ok(out)
     }
+}
+
+/// `--refit-segments` on files: a first pass predicts every customer (for
+/// the CLV the tiers use) and samples the tier inputs; the tiers are fitted
+/// on that sample before the scoring pass assigns them.
+fn refit_segments(cfg: &Config, art: &Artifact, parts: &[PathBuf]) -> Result<SegmentModel> {
+    let mut sample: Option<SegmentSample> = None;
+    input::for_each_validated(parts, art, cfg.data.delimiter, cfg.score.chunk_rows, |v| {
+        let table = &v.batch.table;
+        if v.batch.ids.is_empty() {
+            return Ok(());
+        }
+        let x = art.pipeline.transform_all(table, &mut TransformStats::default());
+        let clv = value::clvs(&art.config.score.clv, table, &art.model.predict_proba(x.view()));
+        sample.get_or_insert_with(|| SegmentSample::new(art, table)).add(table, &clv)
+    })?;
+    sample.ok_or_else(|| Error::Config("--refit-segments: the batch has no valid rows".into()))?.fit(art.seed)
 }
 
 fn merge(into: &mut std::collections::BTreeMap<String, usize>, from: std::collections::BTreeMap<String, usize>) {

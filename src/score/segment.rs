@@ -11,8 +11,11 @@
 //! 3. potential: of the last two, the more active (growth signals);
 //! 4. low-value: the remaining one.
 
+use crate::artifact::Artifact;
 use crate::error::{Error, Result};
 use crate::features::{median, FeatureData, FeatureTable};
+use rand::{Rng, SeedableRng as _};
+use rand_chacha::ChaCha8Rng;
 use linfa::prelude::*;
 use linfa_clustering::KMeans;
 use ndarray::Array2;
@@ -20,6 +23,9 @@ use rand_xoshiro::rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 pub const TIERS: [&str; 4] = ["high-value", "potential", "dormant", "low-value"];
+
+/// Customers kept to refit the tiers on a batch (`--refit-segments`).
+const REFIT_SAMPLE_ROWS: usize = 200_000;
 
 /// Column names that suggest value, and activity, when none are configured.
 const VALUE_HINTS: [&str; 9] = ["balance", "aum", "asset", "product", "tenure", "salary", "income", "revenue", "profit"];
@@ -134,5 +140,56 @@ impl SegmentModel {
                 self.names[best].clone()
             })
             .collect())
+    }
+}
+
+/// A uniform sample (reservoir, seeded) of the tier inputs of a stream of
+/// chunks: `--refit-segments` fits the tiers on the whole batch, which a
+/// streaming job never holds in memory.
+pub struct SegmentSample {
+    value: Vec<String>,
+    activity: Vec<String>,
+    /// Per sampled customer: value columns, activity columns, CLV.
+    rows: Vec<Vec<f64>>,
+    seen: usize,
+    rng: ChaCha8Rng,
+}
+
+impl SegmentSample {
+    /// An empty sample of the artifact's tier columns, or of those detected
+    /// in `table` when the model has no tiers.
+    pub fn new(art: &Artifact, table: &FeatureTable) -> SegmentSample {
+        let fitted = art.scoring.segments.as_ref().map(|g| (g.value_columns.clone(), g.activity_columns.clone()));
+        let (value, activity) = fitted.unwrap_or_else(|| detect(table));
+        SegmentSample { value, activity, rows: Vec::new(), seen: 0, rng: ChaCha8Rng::seed_from_u64(art.seed) }
+    }
+
+    /// Offer every customer of a chunk (with its CLV) to the sample.
+    pub fn add(&mut self, table: &FeatureTable, clv: &[f64]) -> Result<()> {
+        let cols = SegmentModel::columns(table, clv, &self.value, &self.activity)?;
+        for i in 0..clv.len() {
+            let slot = if self.rows.len() < REFIT_SAMPLE_ROWS {
+                self.rows.push(Vec::new());
+                self.rows.len() - 1
+            } else {
+                self.rng.random_range(0..=self.seen)
+            };
+            if let Some(row) = self.rows.get_mut(slot) {
+                *row = cols.iter().map(|c| c[i]).collect();
+            }
+            self.seen += 1;
+        }
+        Ok(())
+    }
+
+    /// Fit the tiers on the sample.
+    pub fn fit(self, seed: u64) -> Result<SegmentModel> {
+        let k = self.value.len() + self.activity.len();
+        let column = |j: usize| self.rows.iter().map(|r| r[j]).collect::<Vec<f64>>();
+        let mut table = FeatureTable::default();
+        for (j, name) in self.value.iter().chain(&self.activity).enumerate() {
+            table.push(name.clone(), FeatureData::Numeric(column(j)));
+        }
+        SegmentModel::fit(&table, &column(k), self.value, self.activity, seed)
     }
 }
