@@ -28,7 +28,7 @@ impl Logistic {
     /// Fit on standardised `x` and 0/1 labels (1 = churn).
     pub fn fit(params: &LogisticParams, x: ArrayView2<f64>, y: &[u8]) -> Result<Logistic> {
         let targets: Array1<bool> = y.iter().map(|&v| v == 1).collect();
-        let data = Dataset::new(x.to_owned(), targets);
+        let data = DatasetBase::new(x, targets);
         let fitted = LogisticRegression::default()
             .alpha(params.alpha)
             .max_iterations(params.max_iterations)
