@@ -236,6 +236,10 @@ fn refit_segments_fits_on_the_whole_batch_not_its_first_chunk() {
     assert_eq!((small.len(), moved), (3000, 0), "refitted tiers depend on the chunk size");
     let distinct: std::collections::BTreeSet<&String> = whole.iter().collect();
     assert_eq!(distinct.len(), 4, "every tier is used: {distinct:?}");
+    for run in std::fs::read_dir(d.path().join("runs")).unwrap() {
+        let summary = json(&run.unwrap().path().join("summary.json"));
+        assert_eq!(summary["value_tiers"], "refitted on this batch: 3000 of its 3000 valid customers, sampled");
+    }
 }
 
 #[test]

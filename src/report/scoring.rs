@@ -126,6 +126,7 @@ fn rows(page: &mut Page, s: &Summary) {
         vec!["rows rejected (rejects.csv)".into(), s.rows_rejected.to_string()],
         vec!["flagged at the model threshold".into(), s.flagged.to_string()],
     ];
+    rows.push(vec!["value tiers".into(), s.value_tiers.clone()]);
     if let Some(w) = &s.warning_cutoffs {
         rows.push(vec!["warning cut-offs".into(), format!("red ≥ {:.4}, orange ≥ {:.4}, yellow ≥ {:.4}", w.red, w.orange, w.yellow)]);
     }

@@ -76,17 +76,21 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     };
     let target = if to_stdout { None } else { Some(s.out.clone().unwrap_or_else(|| run_dir.join(format!("scores.{ext}")))) };
     let from_stdin = parts.iter().any(|p| p == Path::new("-"));
-    let segments = match (s.refit_segments, from_stdin) {
-        (false, _) => art.scoring.segments.clone(),
+    let (segments, value_tiers) = match (s.refit_segments, from_stdin) {
+        (false, _) => {
+            let note = if art.scoring.segments.is_some() { "the model's (fitted on the training customers)" } else { "none (the model has no value tiers)" };
+            (art.scoring.segments.clone(), note.to_string())
+        }
         (true, false) => {
             progress.stage("refitting the value tiers on the whole batch (first pass)");
-            Some(refit_segments(cfg, &art, &parts)?)
+            let (model, sampled, seen) = refit_segments(cfg, &art, &parts)?;
+            (Some(model), format!("refitted on this batch: {sampled} of its {seen} valid customers, sampled"))
         }
-        (true, true) => None,
+        (true, true) => (None, format!("refitted on the first chunk of standard input (up to {} customers)", s.chunk_rows)),
     };
     let mut job = Job { cfg, artifact: &art, playbook, segments };
     let mut writer = ScoreWriter::new(target.as_deref(), s.format)?;
-    let mut summary = Summary { model_run_id: art.run_id.clone(), model_name: art.model_name.clone(), ..Summary::default() };
+    let mut summary = Summary { model_run_id: art.run_id.clone(), model_name: art.model_name.clone(), value_tiers, ..Summary::default() };
     let mut drift = drift::Drift::new(&art.scoring);
     let mut eval = EvalRows::default();
     let mut rejects: Vec<Reject> = Vec::new();
@@ -195,7 +199,8 @@ impl Job<'_> {
 /// `--refit-segments` on files: a first pass predicts every customer (for
 /// the CLV the tiers use) and samples the tier inputs; the tiers are fitted
 /// on that sample before the scoring pass assigns them.
-fn refit_segments(cfg: &Config, art: &Artifact, parts: &[PathBuf]) -> Result<SegmentModel> {
+/// Returns the tiers, the customers sampled and the customers seen.
+fn refit_segments(cfg: &Config, art: &Artifact, parts: &[PathBuf]) -> Result<(SegmentModel, usize, usize)> {
     let mut sample: Option<SegmentSample> = None;
     input::for_each_validated(parts, art, cfg.data.delimiter, cfg.score.chunk_rows, |v| {
         let table = &v.batch.table;
@@ -206,7 +211,9 @@ fn refit_segments(cfg: &Config, art: &Artifact, parts: &[PathBuf]) -> Result<Seg
         let clv = value::clvs(&art.config.score.clv, table, &art.model.predict_proba(x.view()));
         sample.get_or_insert_with(|| SegmentSample::new(art, table)).add(table, &clv)
     })?;
-    sample.ok_or_else(|| Error::Config("--refit-segments: the batch has no valid rows".into()))?.fit(art.seed)
+    let sample = sample.ok_or_else(|| Error::Config("--refit-segments: the batch has no valid rows".into()))?;
+    let (sampled, seen) = (sample.len(), sample.seen());
+    Ok((sample.fit(art.seed)?, sampled, seen))
 }
 
 fn merge(into: &mut std::collections::BTreeMap<String, usize>, from: std::collections::BTreeMap<String, usize>) {

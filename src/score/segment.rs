@@ -182,6 +182,21 @@ impl SegmentSample {
         Ok(())
     }
 
+    /// Customers in the sample.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Is the sample empty?
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Customers offered so far.
+    pub fn seen(&self) -> usize {
+        self.seen
+    }
+
     /// Fit the tiers on the sample.
     pub fn fit(self, seed: u64) -> Result<SegmentModel> {
         let k = self.value.len() + self.activity.len();

@@ -46,6 +46,8 @@ pub struct Summary {
     pub unseen_categories: BTreeMap<String, usize>,
     pub imputed_cells: BTreeMap<String, usize>,
     pub warning_cutoffs: Option<WarningCutoffs>,
+    /// Where the value tiers came from (the model's, or refitted and on what).
+    pub value_tiers: String,
     pub drift: Option<DriftSummary>,
     pub migration: Option<MigrationSummary>,
 }
