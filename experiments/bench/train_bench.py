@@ -144,7 +144,7 @@ def main():
     lines = ["# Training benchmark", "",
              f"Same data, same split for every tool; {os.cpu_count()} cores; each model fitted in its own process. "
              "Forest: 100 fully grown trees, 5 rows per leaf, sqrt(features) per split; tree: depth 10, 20 rows per leaf; LightGBM: 300 rounds. "
-             "Fit and predict times include churn's preprocessing (binning, one-hot, scaling) but not CSV reading. "
+             "Fit and predict times include churn's preprocessing (binning, one-hot, scaling) but not CSV reading; predict rows/s is the median of 5 calls. "
              "linfa and smartcore trees give labels only (AUC from 0/1 labels or vote shares); they are run on the bank data only "
              "(linfa's forest needs minutes at 200k rows)."
              + (" The scikit-learn and LightGBM rows were reused from the previous run (BENCH_REUSE_REFERENCE=1)." if previous else ""), ""]
