@@ -14,11 +14,11 @@
 use crate::artifact::Artifact;
 use crate::error::{Error, Result};
 use crate::features::{median, FeatureData, FeatureTable};
-use rand::{Rng, SeedableRng as _};
-use rand_chacha::ChaCha8Rng;
 use linfa::prelude::*;
 use linfa_clustering::KMeans;
 use ndarray::Array2;
+use rand::{Rng, SeedableRng as _};
+use rand_chacha::ChaCha8Rng;
 use rand_xoshiro::rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
 
