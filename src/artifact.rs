@@ -114,6 +114,13 @@ impl Artifact {
             return Err(Error::artifact(path, "corrupted: checksum mismatch"));
         }
         a.checksum = a.compute_checksum();
+        // A model and a pipeline from different runs would fail mid-scoring.
+        if !a.pipeline.is_consistent() {
+            return Err(Error::artifact(path, "inconsistent: the feature pipeline's column names do not match its inputs"));
+        }
+        if let Some(k) = a.model.n_features().filter(|&k| k != a.pipeline.width()) {
+            return Err(Error::artifact(path, format!("inconsistent: the model takes {k} features, the feature pipeline makes {}", a.pipeline.width())));
+        }
         Ok(a)
     }
 }

@@ -314,4 +314,20 @@ fn no_model_corrupted_model_and_other_version_are_clear_errors() {
     assert_ne!(tampered_model, text);
     let tm = write(d.path(), "tm.model.json", &tampered_model);
     assert!(Artifact::load(&tm).unwrap_err().to_string().contains("checksum"));
+    // Parts that do not fit together, saved with a valid checksum.
+    let save_mixed = |edit: &dyn Fn(&mut Artifact)| {
+        let mut a = Artifact::load(&bank_model().1).unwrap();
+        edit(&mut a);
+        a.checksum = a.compute_checksum();
+        let path = d.path().join("mixed.model.json");
+        a.save(&path).unwrap();
+        Artifact::load(&path).unwrap_err().to_string()
+    };
+    let e = save_mixed(&|a| drop(a.pipeline.inputs.pop()));
+    assert!(e.contains("inconsistent: the feature pipeline's column names do not match its inputs"), "{e}");
+    let e = save_mixed(&|a| {
+        a.pipeline.inputs.pop();
+        a.pipeline.names.pop();
+    });
+    assert!(e.contains("inconsistent: the model takes 13 features, the feature pipeline makes 12"), "{e}");
 }

@@ -151,6 +151,12 @@ impl FeaturePipeline {
         self.names.len()
     }
 
+    /// Do the stored column names match what the inputs encode to? (A
+    /// loaded pipeline that fails this would write outside its matrix.)
+    pub fn is_consistent(&self) -> bool {
+        encoded_names(&self.inputs) == self.names
+    }
+
     /// Transform `rows` of `table` (which must hold every input column).
     pub fn transform(&self, table: &FeatureTable, rows: &[usize], stats: &mut TransformStats) -> Array2<f64> {
         let mut x = self.encode(table, rows, stats);

@@ -156,6 +156,16 @@ impl FittedModel {
         }
     }
 
+    /// Encoded features the model takes (`None` for linfa/smartcore trees,
+    /// which do not record it).
+    pub fn n_features(&self) -> Option<usize> {
+        match self {
+            FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => Some(f.n_features),
+            FittedModel::LogisticRegression(m) => Some(m.coefficients.len()),
+            FittedModel::External { .. } => None,
+        }
+    }
+
     /// Global importance per encoded feature (sums to 1).
     pub fn importances(&self) -> Vec<f64> {
         match self {
