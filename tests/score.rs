@@ -243,6 +243,28 @@ fn refit_segments_fits_on_the_whole_batch_not_its_first_chunk() {
 }
 
 #[test]
+fn scores_are_identical_whatever_the_thread_count() {
+    let d = tempfile::tempdir().unwrap();
+    let lines = bank_lines();
+    let text: String = lines[..3001].iter().map(|l| format!("{l}\n")).collect();
+    let p = write(d.path(), "month.csv", &text);
+    let run = |threads: &str| {
+        let out = d.path().join(format!("scores_{threads}.csv"));
+        let status = score_cmd()
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["--model", bank_model().1.to_str().unwrap(), "--runs-dir", d.path().join(format!("runs{threads}")).to_str().unwrap()])
+            .args(["--data", p.to_str().unwrap(), "--out", out.to_str().unwrap(), "--chunk-rows", "700", "-q"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read(out).unwrap()
+    };
+    let one = run("1");
+    assert_eq!(String::from_utf8_lossy(&one).lines().count(), 3001);
+    assert!(one == run("2") && one == run("3"), "scores differ with the thread count");
+}
+
+#[test]
 fn tiers_are_stable_across_batches() {
     let d = tempfile::tempdir().unwrap();
     let lines = bank_lines();
