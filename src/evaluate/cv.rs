@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::features::{FeaturePipeline, TransformStats};
 use crate::models;
 use crate::split::Fold;
+use rayon::prelude::*;
 
 /// The cross-validated result of one model family.
 #[derive(Debug, Clone)]
@@ -26,17 +27,27 @@ pub struct CvResult {
 /// Cross-validate `kind` over `folds`; `on_step` ticks as work completes.
 pub fn cross_validate(kind: ModelKind, cfg: &Config, data: &Dataset, folds: &[Fold], on_step: &(dyn Fn() + Sync)) -> Result<CvResult> {
     let start = std::time::Instant::now();
-    let mut oof = vec![0.0; data.y.len()];
-    for (k, fold) in folds.iter().enumerate() {
+    let fit_fold = |k: usize, fold: &Fold| -> Result<Vec<f64>> {
         let pipe = FeaturePipeline::fit(&data.table, &fold.train, models::needs_scaling(kind));
         let mut stats = TransformStats::default();
         let x_train = pipe.transform(&data.table, &fold.train, &mut stats);
         let x_test = pipe.transform(&data.table, &fold.test, &mut stats);
         let y_train: Vec<u8> = fold.train.iter().map(|&i| data.y[i]).collect();
         let model = models::fit(kind, cfg, x_train.view(), &y_train, cfg.train.seed.wrapping_add(k as u64), on_step)?;
-        for (&i, p) in fold.test.iter().zip(model.predict_proba(x_test.view())) {
-            oof[i] = p;
-        }
+        Ok(model.predict_proba(x_test.view()))
+    };
+    // A forest already fills every core within a fit (and holds its binned
+    // copy of the rows), so its folds run one after another; the other
+    // families fit on one thread, so their folds run in parallel. Each fold
+    // has its own seed, so the result is the same either way.
+    let scores: Vec<Vec<f64>> = if kind == ModelKind::RandomForest {
+        folds.iter().enumerate().map(|(k, f)| fit_fold(k, f)).collect::<Result<_>>()?
+    } else {
+        folds.par_iter().enumerate().map(|(k, f)| fit_fold(k, f)).collect::<Result<_>>()?
+    };
+    let mut oof = vec![0.0; data.y.len()];
+    for (fold, p) in folds.iter().zip(scores) {
+        fold.test.iter().zip(p).for_each(|(&i, p)| oof[i] = p);
     }
     let threshold = threshold::choose(cfg.train.threshold_rule, &data.y, &oof);
     let oof_metrics = Metrics::compute(&data.y, &oof, threshold);
