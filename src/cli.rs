@@ -38,7 +38,7 @@ pub struct CompareArgs {
     /// Folder holding the run folders.
     #[arg(default_value = "experiments")]
     pub dir: PathBuf,
-    /// Flag a run whose best ROC AUC is lower than the previous run's by more than this.
+    /// Flag a run whose selection metric is worse than the previous run's by more than this.
     #[arg(long, default_value_t = 0.005)]
     pub tolerance: f64,
     /// Print JSON lines instead of a table.

@@ -79,15 +79,15 @@ pub struct GrowParams {
 }
 
 impl Tree {
-    /// Churn probability for one binned row (`p` bins, see [`BinCuts::bin_rows`]).
+    /// The leaf (node index) one row reaches; `bin(f)` is its bin of feature f.
     #[inline]
-    pub fn predict_row(&self, row: &[u8]) -> f32 {
+    pub fn leaf_of(&self, bin: impl Fn(usize) -> u8) -> usize {
         let mut i = 0usize;
         while !self.nodes[i].is_leaf(i) {
             let n = &self.nodes[i];
-            i = n.next(row[n.feature as usize]);
+            i = n.next(bin(n.feature as usize));
         }
-        self.nodes[i].value
+        i
     }
 
     /// Walk rows `0..n_rows` from the root to their leaves, `LANES` at a
@@ -147,12 +147,7 @@ impl Tree {
     /// Churn probability for row `r` of a column-major binned matrix.
     #[inline]
     pub fn predict_binned(&self, bins: &BinnedMatrix, r: usize) -> f32 {
-        let mut i = 0usize;
-        while !self.nodes[i].is_leaf(i) {
-            let n = &self.nodes[i];
-            i = n.next(bins.column(n.feature as usize)[r]);
-        }
-        self.nodes[i].value
+        self.nodes[self.leaf_of(|f| bins.column(f)[r])].value
     }
 }
 
@@ -442,8 +437,9 @@ mod tests {
         assert_eq!(after.nodes.len(), nodes.len());
         assert_eq!(after.nodes[2].left, 3, "the heavy right child's children come first");
         assert_eq!(after.nodes[1].left, 5);
+        let value = |t: &Tree, row: &[u8; 2]| t.nodes[t.leaf_of(|f| row[f])].value;
         for row in all_rows() {
-            assert_eq!(before.predict_row(&row), after.predict_row(&row), "row {row:?}");
+            assert_eq!(value(&before, &row), value(&after, &row), "row {row:?}");
         }
     }
 
@@ -455,7 +451,7 @@ mod tests {
             let mut seen = vec![0; n];
             tree.walk_rows(n, |r, f| rows[r][f], |_, _, _| {}, |r, i| {
                 seen[r] += 1;
-                assert_eq!(tree.nodes[i].value, tree.predict_row(&rows[r]));
+                assert_eq!(i, tree.leaf_of(|f| rows[r][f]));
             });
             assert!(seen.iter().all(|&s| s == 1), "{n} rows: {seen:?}");
         }
