@@ -2,7 +2,7 @@
 
 use churn::config::Criterion;
 use churn::models::engine::tree::GrowParams;
-use churn::models::engine::{Forest, ForestSpec, MaxFeatures, NativeForestParams};
+use churn::models::engine::{simd, Forest, ForestSpec, MaxFeatures, NativeForestParams};
 use linfa::prelude::*;
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
@@ -133,4 +133,63 @@ fn native_forest_within_0_005_of_scikit_learn_and_not_below_linfa() {
     assert!(telco >= 0.844 - 0.005, "telco native forest AUC {telco}");
     let linfa = forest_auc("datasets/bank_churn.csv", "Exited", "linfa");
     assert!(bank >= linfa, "native {bank} below the linfa backend {linfa}");
+}
+
+/// A full-depth forest on data with missing values, and its rows.
+fn deep_forest() -> (Forest, Array2<f64>) {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let (n, p) = (600, 6);
+    let x = Array2::from_shape_fn((n, p), |(_, j)| if rng.random::<f64>() < 0.1 { f64::NAN } else { rng.random_range(0.0..10.0) + j as f64 });
+    let y: Vec<u8> = (0..n).map(|i| ((x[[i, 0]].is_nan() || x[[i, 1]] > 6.0) ^ (rng.random::<f64>() < 0.2)) as u8).collect();
+    let spec = ForestSpec { n_trees: 20, bootstrap: true, max_features: MaxFeatures::Sqrt, ..tree_spec(0) };
+    (Forest::fit(&spec, x.view(), &y, 3, &|| {}).unwrap(), x)
+}
+
+#[test]
+fn vector_walk_gives_the_scalar_walks_bits() {
+    let (forest, x) = deep_forest();
+    if !simd::available() {
+        eprintln!("this CPU has no AVX-512: only the scalar walk runs here");
+        return;
+    }
+    let p = x.ncols();
+    // Fewer rows than one group of lanes, exactly one, one more, several groups.
+    for rows in [1, 15, 16, 17, 33, 600] {
+        let flat = x.slice(ndarray::s![..rows, ..]).as_standard_layout().to_owned();
+        let mut binned = Vec::new();
+        forest.cuts.bin_rows(flat.as_slice().unwrap(), p, &mut binned);
+        binned.resize(binned.len() + simd::BIN_PADDING, 0);
+        for tree in &forest.trees {
+            let (mut acc, mut sums) = (vec![0.0; rows], vec![0f32; rows * p]);
+            assert!(simd::walk(tree, rows, p, &binned, &mut acc, Some(&mut sums)));
+            let (mut acc_s, mut sums_s) = (vec![0.0; rows], vec![0f32; rows * p]);
+            tree.walk_rows(
+                rows,
+                |r, f| binned[r * p + f],
+                |r, n, next| sums_s[r * p + n.feature as usize] += tree.nodes[next].value - n.value,
+                |r, i| acc_s[r] += tree.nodes[i].value as f64,
+            );
+            assert_eq!(acc, acc_s, "{rows} rows: leaf values");
+            assert_eq!(sums, sums_s, "{rows} rows: path contributions");
+            let mut acc_p = vec![0.0; rows];
+            assert!(simd::walk(tree, rows, p, &binned, &mut acc_p, None));
+            assert_eq!(acc_p, acc_s, "{rows} rows: predicting only");
+        }
+    }
+}
+
+#[test]
+fn explained_probabilities_are_the_predicted_ones_and_contributions_add_up() {
+    let (forest, x) = deep_forest();
+    let (n, p) = x.dim();
+    let probs = forest.predict_proba(x.view());
+    let mut contrib = vec![0.0; n * p];
+    let explained = forest.explain_block(x.as_standard_layout().as_slice().unwrap(), p, &mut contrib);
+    assert_eq!(explained, probs);
+    // Saabas: mean root value + Σ contributions = probability.
+    let root = forest.trees.iter().map(|t| t.nodes[0].value as f64).sum::<f64>() / forest.trees.len() as f64;
+    for (r, c) in contrib.chunks_exact(p).enumerate() {
+        let total = root + c.iter().sum::<f64>();
+        assert!((total - probs[r]).abs() < 1e-5, "row {r}: {total} vs {}", probs[r]);
+    }
 }

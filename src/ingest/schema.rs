@@ -122,11 +122,16 @@ pub fn to_categories(col: &RawColumn) -> Vec<Option<String>> {
 
 /// Format a number the way a category level is written (`2` not `2.0`).
 pub fn format_number(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{}", x as i64)
-    } else {
-        format!("{x}")
-    }
+    let mut s = String::new();
+    push_number(&mut s, x);
+    s
+}
+
+/// [`format_number`] appended to `out` (no allocation of its own).
+pub fn push_number(out: &mut String, x: f64) {
+    use std::fmt::Write;
+    // Writing into a String cannot fail.
+    let _ = if x.fract() == 0.0 && x.abs() < 1e15 { write!(out, "{}", x as i64) } else { write!(out, "{x}") };
 }
 
 #[cfg(test)]

@@ -95,7 +95,7 @@ pub fn group_columns(data: &Dataset, artifact: &Artifact, oof_best: &[f64]) -> V
     if let Some(seg) = &artifact.scoring.segments {
         let clv = crate::score::value::clvs(&artifact.config.score.clv, t, oof_best);
         if let Ok(tiers) = seg.assign(t, &clv) {
-            out.push(("value tier".into(), tiers));
+            out.push(("value tier".into(), tiers.iter().map(|t| t.to_string()).collect()));
         }
     }
     out

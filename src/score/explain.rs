@@ -8,7 +8,7 @@
 
 use crate::artifact::Artifact;
 use crate::features::{FeatureData, FeatureTable};
-use crate::ingest::schema::format_number;
+use crate::ingest::schema::push_number;
 use ndarray::Array2;
 use rayon::prelude::*;
 
@@ -21,6 +21,8 @@ const EXPLAIN_BLOCK_MAX: usize = 2048;
 /// the score up), from one pass of the model over each row.
 pub fn predict_explain(artifact: &Artifact, table: &FeatureTable, x: &Array2<f64>) -> Vec<(f64, [String; 3])> {
     let owner = artifact.pipeline.column_inputs();
+    // Each input's name and raw column, looked up once per chunk.
+    let inputs: Vec<(&str, Option<&FeatureData>)> = artifact.pipeline.inputs.iter().map(|s| (s.name(), table.get(s.name()))).collect();
     let x = x.as_standard_layout();
     let p = x.ncols().max(1);
     let flat = x.as_slice().unwrap_or(&[]);
@@ -33,9 +35,9 @@ pub fn predict_explain(artifact: &Artifact, table: &FeatureTable, x: &Array2<f64
         .map(|(b, block)| {
             let mut contrib = vec![0.0; block.len()];
             let probs = artifact.model.explain_block(block, p, &mut contrib);
-            let mut by_input = vec![0.0; artifact.pipeline.inputs.len()];
+            let mut by_input = vec![0.0; inputs.len()];
             let rows = probs.into_iter().zip(contrib.chunks_exact(p)).enumerate();
-            rows.map(|(r, (prob, c))| (prob, reasons(artifact, table, &owner, b * per_block + r, c, &mut by_input))).collect()
+            rows.map(|(r, (prob, c))| (prob, reasons(&inputs, &owner, b * per_block + r, c, &mut by_input))).collect()
         })
         .collect();
     blocks.into_iter().flatten().collect()
@@ -44,7 +46,7 @@ pub fn predict_explain(artifact: &Artifact, table: &FeatureTable, x: &Array2<f64
 /// The three inputs of row `i` with the largest positive contributions
 /// (summed over each input's encoded columns, in `by_input`), as text; ties
 /// go to the earlier input.
-fn reasons(artifact: &Artifact, table: &FeatureTable, owner: &[usize], i: usize, contrib: &[f64], by_input: &mut [f64]) -> [String; 3] {
+fn reasons(inputs: &[(&str, Option<&FeatureData>)], owner: &[usize], i: usize, contrib: &[f64], by_input: &mut [f64]) -> [String; 3] {
     by_input.iter_mut().for_each(|v| *v = 0.0);
     for (j, c) in contrib.iter().enumerate() {
         by_input[owner[j]] += c;
@@ -56,20 +58,59 @@ fn reasons(artifact: &Artifact, table: &FeatureTable, owner: &[usize], i: usize,
             top[pos] = Some(k);
         }
     }
-    let inputs = &artifact.pipeline.inputs;
-    top.map(|t| {
-        t.map(|k| {
-            let name = inputs[k].name();
-            format!("{name}={} (+{:.3})", raw_value(table, name, i), by_input[k])
-        })
-        .unwrap_or_default()
-    })
+    top.map(|t| t.map(|k| reason_text(inputs[k], i, by_input[k])).unwrap_or_default())
 }
 
-fn raw_value(table: &FeatureTable, name: &str, i: usize) -> String {
-    match table.get(name) {
-        Some(FeatureData::Numeric(v)) if !v[i].is_nan() => format_number(v[i]),
-        Some(FeatureData::Categorical(v)) => v[i].clone().unwrap_or_else(|| "missing".into()),
-        _ => "missing".into(),
+/// `name=value (+0.123)`, built in one allocation (this runs for every
+/// customer, three times).
+fn reason_text((name, data): (&str, Option<&FeatureData>), i: usize, contribution: f64) -> String {
+    let mut s = String::with_capacity(name.len() + 24);
+    s.push_str(name);
+    s.push('=');
+    match data {
+        Some(FeatureData::Numeric(v)) if !v[i].is_nan() => push_number(&mut s, v[i]),
+        Some(FeatureData::Categorical(v)) => s.push_str(v[i].as_deref().unwrap_or("missing")),
+        _ => s.push_str("missing"),
+    }
+    s.push_str(" (+");
+    push_fixed3(&mut s, contribution);
+    s.push(')');
+    s
+}
+
+/// A non-negative number with three decimals (`0.046`), as `{:.3}` writes it
+/// but without the formatting machinery: the contribution is rounded to
+/// thousandths, half away from zero.
+fn push_fixed3(s: &mut String, v: f64) {
+    let m = (v.max(0.0) * 1000.0).round() as u64;
+    let frac = m % 1000;
+    push_number(s, (m / 1000) as f64);
+    s.push('.');
+    s.push(char::from(b'0' + (frac / 100) as u8));
+    s.push(char::from(b'0' + (frac / 10 % 10) as u8));
+    s.push(char::from(b'0' + (frac % 10) as u8));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn three_decimals() {
+        for (v, text) in [(0.0, "0.000"), (0.0456, "0.046"), (0.1, "0.100"), (1.23449, "1.234"), (12.0005001, "12.001")] {
+            let mut s = String::new();
+            push_fixed3(&mut s, v);
+            assert_eq!(s, text, "{v}");
+        }
+    }
+
+    #[test]
+    fn reason_reads_name_value_and_contribution() {
+        let ages = FeatureData::Numeric(vec![42.0, f64::NAN]);
+        let region = FeatureData::Categorical(vec![Some("North".into()), None]);
+        assert_eq!(reason_text(("age", Some(&ages)), 0, 0.0456), "age=42 (+0.046)");
+        assert_eq!(reason_text(("age", Some(&ages)), 1, 0.2), "age=missing (+0.200)");
+        assert_eq!(reason_text(("region", Some(&region)), 0, 0.01), "region=North (+0.010)");
+        assert_eq!(reason_text(("region", Some(&region)), 1, 0.01), "region=missing (+0.010)");
     }
 }

@@ -30,6 +30,7 @@ use act::{Levels, Playbook};
 use migration::Migration;
 use segment::{SegmentModel, SegmentSample};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use summary::{DriftSummary, EvalRows, MigrationSummary, Summary};
 use validate::Reject;
 use write::{ScoreWriter, Scored};
@@ -175,24 +176,48 @@ impl Job<'_> {
         }
         let tiers = match &self.segments {
             Some(seg) => seg.assign(&batch.table, &tier_clv)?,
-            None => vec!["unsegmented".to_string(); p.len()],
+            None => vec![Arc::from("unsegmented"); p.len()],
         };
         let levels = Levels { global: s.warning.unwrap_or(art.scoring.warning), rules: &s.segments };
         let mut out = Scored { ids: batch.ids.clone(), label: batch.labels.clone(), ..Scored::default() };
+        // The playbook is searched once per (level, tier) pair met, not per
+        // customer; tiers are shared names, so a pair is found by address.
+        let mut seen: Vec<Act> = Vec::new();
         for i in 0..p.len() {
             let level = levels.level(&batch.table, i, p[i], &tiers[i]);
-            let rule = self.playbook.find(level, &tiers[i]);
+            let known = seen.iter().position(|a| std::ptr::eq(a.level, level) && Arc::ptr_eq(&a.tier, &tiers[i]));
+            let k = known.unwrap_or_else(|| {
+                seen.push(Act::new(self.playbook.find(level, &tiers[i]), level, &tiers[i]));
+                seen.len() - 1
+            });
+            let act = &seen[k];
             out.probability.push(p[i]);
             out.flag.push((p[i] >= art.threshold) as u8);
             out.level.push(level);
             out.clv.push(clv[i]);
-            out.action.push(rule.map(|r| r.action.clone()).unwrap_or_default());
-            out.owner.push(rule.map(|r| r.owner.clone()).unwrap_or_default());
-            out.contact_days.push(rule.map_or(0, |r| r.contact_within_days));
+            out.action.push(act.action.clone());
+            out.owner.push(act.owner.clone());
+            out.contact_days.push(act.days);
         }
         out.tier = tiers;
         out.reasons = reasons;
         Ok(out)
+    }
+}
+
+/// The playbook's answer for one (warning level, value tier) pair.
+struct Act {
+    level: &'static str,
+    tier: Arc<str>,
+    action: Arc<str>,
+    owner: Arc<str>,
+    days: u32,
+}
+
+impl Act {
+    fn new(rule: Option<&act::PlaybookRule>, level: &'static str, tier: &Arc<str>) -> Act {
+        let text = |f: fn(&act::PlaybookRule) -> &str| Arc::from(rule.map_or("", f));
+        Act { level, tier: tier.clone(), action: text(|r| &r.action), owner: text(|r| &r.owner), days: rule.map_or(0, |r| r.contact_within_days) }
     }
 }
 

@@ -21,6 +21,7 @@ use rand::{Rng, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 use rand_xoshiro::rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 pub const TIERS: [&str; 4] = ["high-value", "potential", "dormant", "low-value"];
 
@@ -129,15 +130,17 @@ impl SegmentModel {
     }
 
     /// The tier of every row of `table` (which holds the segment columns).
-    pub fn assign(&self, table: &FeatureTable, clv: &[f64]) -> Result<Vec<String>> {
+    pub fn assign(&self, table: &FeatureTable, clv: &[f64]) -> Result<Vec<Arc<str>>> {
         let cols = Self::columns(table, clv, &self.value_columns, &self.activity_columns)?;
         let z = self.standardise(self.matrix_raw(&cols));
+        // Rows share their tier's name (one allocation per tier, not per row).
+        let names: Vec<Arc<str>> = self.names.iter().map(|n| Arc::from(n.as_str())).collect();
         Ok(z.rows()
             .into_iter()
             .map(|r| {
                 let d = |c: &Vec<f64>| c.iter().zip(r.iter()).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
                 let best = (0..self.centroids.len()).min_by(|&a, &b| d(&self.centroids[a]).total_cmp(&d(&self.centroids[b]))).unwrap_or(0);
-                self.names[best].clone()
+                names[best].clone()
             })
             .collect())
     }

@@ -80,12 +80,12 @@ impl Summary {
     pub fn add(&mut self, s: &Scored) {
         self.rows_scored += s.ids.len();
         for i in 0..s.ids.len() {
-            *self.by_level_tier.entry(s.level[i].to_string()).or_default().entry(s.tier[i].clone()).or_default() += 1;
             let risk = s.probability[i] * s.clv[i];
+            *count(count(&mut self.by_level_tier, s.level[i]), &s.tier[i]) += 1;
+            *count(&mut self.value_at_risk_by_level, s.level[i]) += risk;
             self.expected_churners += s.probability[i];
             self.value_at_risk += risk;
             self.total_clv += s.clv[i];
-            *self.value_at_risk_by_level.entry(s.level[i].to_string()).or_default() += risk;
             self.flagged += s.flag[i] as usize;
         }
     }
@@ -113,6 +113,15 @@ impl Summary {
         }
         t
     }
+}
+
+/// The entry of `key`, made on first sight only (this runs for every
+/// customer, and `entry` would need an owned key each time).
+fn count<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), V::default());
+    }
+    map.get_mut(key).expect("just inserted")
 }
 
 impl EvalRows {

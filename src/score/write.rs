@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The scored rows of one chunk.
 #[derive(Debug, Default, Clone)]
@@ -17,11 +18,11 @@ pub struct Scored {
     pub probability: Vec<f64>,
     pub flag: Vec<u8>,
     pub level: Vec<&'static str>,
-    pub tier: Vec<String>,
+    pub tier: Vec<Arc<str>>,
     pub clv: Vec<f64>,
     pub reasons: Vec<[String; 3]>,
-    pub action: Vec<String>,
-    pub owner: Vec<String>,
+    pub action: Vec<Arc<str>>,
+    pub owner: Vec<Arc<str>>,
     pub contact_days: Vec<u32>,
     pub label: Option<Vec<u8>>,
 }
@@ -124,19 +125,20 @@ impl ScoreWriter {
 
     fn write_parquet(&mut self, s: &Scored) -> Result<()> {
         let strs = |v: Vec<String>| v;
+        let texts = |v: &[Arc<str>]| v.iter().map(|t| t.to_string()).collect::<Vec<_>>();
         let mut cols = vec![
             Column::new("id".into(), s.ids.clone()),
             Column::new("churn_probability".into(), s.probability.clone()),
             Column::new("churn_flag".into(), s.flag.iter().map(|&v| v as u32).collect::<Vec<_>>()),
             Column::new("warning_level".into(), s.level.iter().map(|v| v.to_string()).collect::<Vec<_>>()),
-            Column::new("value_tier".into(), s.tier.clone()),
+            Column::new("value_tier".into(), texts(&s.tier)),
             Column::new("clv".into(), s.clv.clone()),
         ];
         for k in 0..3 {
             cols.push(Column::new(format!("reason_{}", k + 1).into(), strs(s.reasons.iter().map(|r| r[k].clone()).collect())));
         }
-        cols.push(Column::new("action".into(), s.action.clone()));
-        cols.push(Column::new("owner".into(), s.owner.clone()));
+        cols.push(Column::new("action".into(), texts(&s.action)));
+        cols.push(Column::new("owner".into(), texts(&s.owner)));
         cols.push(Column::new("contact_within_days".into(), s.contact_days.clone()));
         if let Some(l) = &s.label {
             cols.push(Column::new("label".into(), l.iter().map(|&v| v as u32).collect::<Vec<_>>()));

@@ -9,6 +9,7 @@
 
 pub mod bins;
 pub mod forest;
+pub mod simd;
 pub mod tree;
 
 use crate::error::{Error, Result};
