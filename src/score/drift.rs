@@ -4,6 +4,7 @@
 
 use crate::features::FeatureTable;
 use crate::score::reference::{psi, ScoringReference};
+use rayon::prelude::*;
 use serde::Serialize;
 
 pub const WATCH: f64 = 0.1;
@@ -38,11 +39,13 @@ impl Drift {
     }
 
     pub fn add(&mut self, r: &ScoringReference, table: &FeatureTable, scores: &[f64]) {
-        for (h, acc) in r.features.iter().zip(&mut self.features) {
+        // One column per task: binning every value of a chunk is serial work
+        // between two parallel predictions.
+        r.features.par_iter().zip(&mut self.features).for_each(|(h, acc)| {
             if let Some(col) = table.get(&h.name) {
                 acc.iter_mut().zip(h.counts(col)).for_each(|(a, c)| *a += c);
             }
-        }
+        });
         self.score.iter_mut().zip(r.score.numeric_counts(scores)).for_each(|(a, c)| *a += c);
     }
 

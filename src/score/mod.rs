@@ -67,7 +67,7 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
             validate::check_columns(&art, &part.display().to_string(), &names)?;
         }
     }
-    let mut previous = s.previous.as_deref().map(Migration::load).transpose()?;
+    let previous = s.previous.as_deref().map(Migration::load).transpose()?;
 
     let (_, stamp) = artifact::format_time(artifact::now_epoch());
     let run_dir = unique_dir(&cfg.train.out, &format!("score-{stamp}"));
@@ -91,44 +91,15 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     };
     let mut job = Job { cfg, artifact: &art, playbook, segments };
     let mut writer = ScoreWriter::new(target.as_deref(), s.format)?;
-    let mut summary = Summary { model_run_id: art.run_id.clone(), model_name: art.model_name.clone(), value_tiers, ..Summary::default() };
-    let mut drift = drift::Drift::new(&art.scoring);
-    let mut eval = EvalRows::default();
-    let mut rejects: Vec<Reject> = Vec::new();
+    let summary = Summary { model_run_id: art.run_id.clone(), model_name: art.model_name.clone(), value_tiers, ..Summary::default() };
+    let mut totals = Totals { summary, drift: drift::Drift::new(&art.scoring), eval: EvalRows::default(), rejects: Vec::new(), previous };
 
-    let result = (|| -> Result<()> {
-        let mut current = usize::MAX;
-        input::for_each_validated(&parts, &art, cfg.data.delimiter, s.chunk_rows, |v| {
-            if v.part != current {
-                current = v.part;
-                progress.stage(format!("scoring {}", parts[v.part].display()));
-            }
-            summary.rows_read += v.rows_read;
-            let batch = v.batch;
-            rejects.extend(batch.rejects.iter().cloned());
-            if batch.ids.is_empty() {
-                return Ok(());
-            }
-            let mut stats = TransformStats::default();
-            let scored = job.score(&batch, &mut stats)?;
-            merge(&mut summary.unseen_categories, stats.unseen);
-            merge(&mut summary.imputed_cells, stats.imputed);
-            drift.add(&art.scoring, &batch.table, &scored.probability);
-            if let Some(m) = previous.as_mut() {
-                for i in 0..scored.ids.len() {
-                    m.add(&scored.ids[i], &scored.tier[i], scored.level[i]);
-                }
-            }
-            eval.add(&scored);
-            summary.add(&scored);
-            writer.write(&scored)
-        })
-    })();
-    if let Err(e) = result {
+    if let Err(e) = stream(&mut job, &parts, &progress, &mut writer, &mut totals) {
         writer.abandon();
         return Err(e);
     }
     writer.finish()?;
+    let Totals { mut summary, drift, eval, rejects, previous } = totals;
     summary.rows_rejected = rejects.len();
     summary.warning_cutoffs = Some(s.warning.unwrap_or(art.scoring.warning));
     let (score_psi, features) = drift.finish(&art.scoring);
@@ -158,6 +129,77 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     Ok(ScoreOutcome { run_dir, scores: target, summary })
 }
 
+/// What the batch adds up to across chunks (all but the scores file).
+struct Totals {
+    summary: Summary,
+    drift: drift::Drift,
+    eval: EvalRows,
+    rejects: Vec<Reject>,
+    previous: Option<Migration>,
+}
+
+impl Totals {
+    fn add(&mut self, art: &Artifact, v: &input::Validated, scored: Option<&(Scored, TransformStats)>) {
+        self.summary.rows_read += v.rows_read;
+        self.rejects.extend(v.batch.rejects.iter().cloned());
+        let Some((scored, stats)) = scored else { return };
+        merge(&mut self.summary.unseen_categories, &stats.unseen);
+        merge(&mut self.summary.imputed_cells, &stats.imputed);
+        self.drift.add(&art.scoring, &v.batch.table, &scored.probability);
+        if let Some(m) = self.previous.as_mut() {
+            for i in 0..scored.ids.len() {
+                m.add(&scored.ids[i], &scored.tier[i], scored.level[i]);
+            }
+        }
+        self.eval.add(scored);
+        self.summary.add(scored);
+    }
+}
+
+/// A scored chunk on its way to the writer (`None`: every row rejected).
+type Done = (input::Validated, Option<(Scored, TransformStats)>);
+
+/// Score every chunk in a three-stage pipeline, each stage on a thread of
+/// its own: read + validate ([`input::for_each_validated`]) → score → add
+/// up + write. The stages around the model are serial; overlapping them
+/// with the next chunk's (parallel) prediction keeps both cores busy. Each
+/// hand-over waits for the next stage to take the chunk, so at most three
+/// chunks are in memory, and chunks are written in order.
+fn stream(job: &mut Job, parts: &[PathBuf], progress: &Progress, writer: &mut ScoreWriter, totals: &mut Totals) -> Result<()> {
+    let (cfg, art) = (job.cfg, job.artifact);
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Done>(0);
+        let sink = scope.spawn(move || -> Result<()> {
+            for (v, scored) in rx {
+                totals.add(art, &v, scored.as_ref());
+                if let Some((s, _)) = &scored {
+                    writer.write(s)?;
+                }
+            }
+            Ok(())
+        });
+        let mut current = usize::MAX;
+        let fed = input::for_each_validated(parts, art, cfg.data.delimiter, cfg.score.chunk_rows, |v| {
+            if v.part != current {
+                current = v.part;
+                progress.stage(format!("scoring {}", parts[v.part].display()));
+            }
+            let scored = if v.batch.ids.is_empty() {
+                None
+            } else {
+                let mut stats = TransformStats::default();
+                Some((job.score(&v.batch, &mut stats)?, stats))
+            };
+            // A closed channel means the writer stopped on an error, which
+            // joining it returns.
+            tx.send((v, scored)).map_err(|_| Error::Model("the score writer stopped".into()))
+        });
+        drop(tx);
+        let written = sink.join().unwrap_or_else(|_| Err(Error::Model("the score writer failed".into())));
+        written.and(fed)
+    })
+}
+
 impl Job<'_> {
     /// Predict, explain, segment and act on one validated chunk.
     fn score(&mut self, batch: &validate::Batch, stats: &mut TransformStats) -> Result<Scored> {
@@ -167,7 +209,7 @@ impl Job<'_> {
         let s = &self.cfg.score;
         let clv = value::clvs(&s.clv, &batch.table, &p);
         // Tiers use the CLV definition they were fitted with (the artifact's).
-        let tier_clv = value::clvs(&art.config.score.clv, &batch.table, &p);
+        let tier_clv = if s.clv == art.config.score.clv { clv.clone() } else { value::clvs(&art.config.score.clv, &batch.table, &p) };
         if self.segments.is_none() && s.refit_segments {
             // Standard input is read once: its first chunk stands in for the batch.
             let mut sample = SegmentSample::new(art, &batch.table);
@@ -241,9 +283,9 @@ fn refit_segments(cfg: &Config, art: &Artifact, parts: &[PathBuf]) -> Result<(Se
     Ok((sample.fit(art.seed)?, sampled, seen))
 }
 
-fn merge(into: &mut std::collections::BTreeMap<String, usize>, from: std::collections::BTreeMap<String, usize>) {
+fn merge(into: &mut std::collections::BTreeMap<String, usize>, from: &std::collections::BTreeMap<String, usize>) {
     for (k, v) in from {
-        *into.entry(k).or_default() += v;
+        *into.entry(k.clone()).or_default() += v;
     }
 }
 

@@ -64,7 +64,7 @@ fn format_rows(s: &Scored, rows: &[usize]) -> Vec<u8> {
 }
 
 enum Sink {
-    Csv(Box<dyn Write>),
+    Csv(Box<dyn Write + Send>),
     Parquet(polars::io::parquet::write::BatchedWriter<File>),
     Pending,
 }
@@ -82,7 +82,7 @@ impl ScoreWriter {
     /// `None` = stdout (CSV).
     pub fn new(target: Option<&Path>, format: OutputFormat) -> Result<ScoreWriter> {
         let (sink, tmp) = match target {
-            None => (Sink::Csv(Box::new(BufWriter::new(std::io::stdout().lock()))), None),
+            None => (Sink::Csv(Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout()))), None),
             Some(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
