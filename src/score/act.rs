@@ -29,11 +29,27 @@ pub struct Playbook {
 impl Playbook {
     pub fn load(path: &Path) -> Result<Playbook> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let p: Playbook = toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {}", path.display(), e.message())))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// The default playbook: `data/playbook.toml` where the repository is at
+    /// hand (so edits to it apply), else the copy compiled into the binary,
+    /// so that a deployed `churn-score` needs no file beside it.
+    pub fn shipped() -> Result<Playbook> {
+        let path = crate::config::embedded(crate::config::DEFAULT_PLAYBOOK);
+        if path.exists() {
+            return Self::load(&path);
+        }
+        Self::parse(include_str!("../../data/playbook.toml"), "the built-in playbook")
+    }
+
+    /// A playbook from TOML text; `source` names it in errors.
+    fn parse(text: &str, source: &str) -> Result<Playbook> {
+        let p: Playbook = toml::from_str(text).map_err(|e| Error::Config(format!("{source}: {}", e.message())))?;
         for lvl in ["red", "orange", "yellow", "green"] {
             for tier in crate::score::segment::TIERS {
                 if p.find(lvl, tier).is_none() {
-                    return Err(Error::Config(format!("{}: no rule for warning '{lvl}' × tier '{tier}'", path.display())));
+                    return Err(Error::Config(format!("{source}: no rule for warning '{lvl}' × tier '{tier}'")));
                 }
             }
         }
@@ -70,5 +86,19 @@ impl Levels<'_> {
             Some(r) => WarningCutoffs { red: r.red, orange: r.orange, yellow: r.yellow }.level(p),
             None => self.global.level(p),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_playbook_covers_every_pair_and_gaps_are_named() {
+        let p = Playbook::parse(include_str!("../../data/playbook.toml"), "built-in").unwrap();
+        assert!(p.find("red", "high-value").is_some_and(|r| !r.action.is_empty()));
+        let partial = "[[rule]]\nwarning = \"red\"\ntier = \"*\"\naction = \"call\"\nowner = \"RM\"\ncontact_within_days = 2\n";
+        let err = Playbook::parse(partial, "mine.toml").unwrap_err().to_string();
+        assert!(err.contains("mine.toml") && err.contains("'orange'"), "{err}");
     }
 }

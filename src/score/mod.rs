@@ -20,7 +20,7 @@ pub mod value;
 pub mod write;
 
 use crate::artifact::{self, Artifact};
-use crate::config::{embedded, Config, DEFAULT_PLAYBOOK, DEFAULT_SCORE_DATA};
+use crate::config::{embedded, Config, DEFAULT_SCORE_DATA};
 use crate::error::{Error, Result};
 use crate::features::TransformStats;
 use crate::io::{with_atomic_writer, write_atomic, write_json};
@@ -59,7 +59,10 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     let progress = Progress::new(s.quiet);
     let art = Artifact::load(&s.model)?;
     progress.stage(format!("model {} ({}, trained {})", art.run_id, art.model_name, art.created_at));
-    let playbook = Playbook::load(&s.playbook.clone().unwrap_or_else(|| embedded(DEFAULT_PLAYBOOK)))?;
+    let playbook = match &s.playbook {
+        Some(path) => Playbook::load(path)?,
+        None => Playbook::shipped()?,
+    };
     let data = s.data.clone().unwrap_or_else(|| embedded(DEFAULT_SCORE_DATA));
     let parts = input::parts(&data)?;
     for part in &parts {
