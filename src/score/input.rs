@@ -83,9 +83,9 @@ pub struct Validated {
 
 /// Read and validate the chunks of every part on a thread of its own, one
 /// chunk ahead of `each`, so that parsing the next chunk overlaps scoring
-/// this one. The hand-over waits for `each` to take the chunk, so at most
-/// two chunks are in memory. Chunks arrive in order; the first error, from
-/// either side, stops both.
+/// this one. The hand-over waits for `each` to take the chunk, so this
+/// holds at most two chunks (the one being read and the one `each` has).
+/// Chunks arrive in order; the first error, from either side, stops both.
 pub fn for_each_validated(
     parts: &[PathBuf],
     artifact: &Artifact,
