@@ -2,7 +2,7 @@
 //! the number of rows. Records are cut at newlines outside quotes (a quoted
 //! field may hold newlines); each chunk is parsed by polars with the header.
 
-use super::{parse_csv, resolve_delimiter, RawTable};
+use super::{parse_csv, parse_csv_typed, resolve_delimiter, RawTable};
 use crate::error::{Error, Result};
 use std::io::BufRead;
 
@@ -15,6 +15,8 @@ pub struct CsvChunks<R: BufRead> {
     chunk_rows: usize,
     next_row: usize,
     done: bool,
+    /// Columns polars may parse as numbers (see [`parse_csv_typed`]).
+    numeric: Vec<String>,
 }
 
 impl<R: BufRead> CsvChunks<R> {
@@ -32,7 +34,13 @@ impl<R: BufRead> CsvChunks<R> {
             header.push(b'\n');
         }
         let sep = resolve_delimiter(source, &header, delimiter)?;
-        Ok(CsvChunks { reader, source: source.to_string(), header, sep, chunk_rows: chunk_rows.max(1), next_row: 1, done: false })
+        Ok(CsvChunks { reader, source: source.to_string(), header, sep, chunk_rows: chunk_rows.max(1), next_row: 1, done: false, numeric: Vec::new() })
+    }
+
+    /// Parse these columns as numbers (scoring: the schema's numeric inputs).
+    pub fn with_numeric(mut self, columns: Vec<String>) -> Self {
+        self.numeric = columns;
+        self
     }
 
     /// Column names of the header (as polars reads them).
@@ -75,7 +83,7 @@ impl<R: BufRead> Iterator for CsvChunks<R> {
         }
         let first = self.next_row;
         self.next_row += rows;
-        Some(parse_csv(&self.source, buf, self.sep, first))
+        Some(parse_csv_typed(&self.source, buf, self.sep, first, &self.numeric))
     }
 }
 

@@ -133,12 +133,21 @@ pub fn read_csv_chunked(path: &Path, delimiter: Option<char>, chunk_rows: usize)
 
 /// Parse CSV bytes (header line included) into a table of text cells.
 pub fn parse_csv(source: &str, bytes: Vec<u8>, sep: u8, first_row: usize) -> Result<RawTable> {
-    let parse = CsvParseOptions::default().with_separator(sep).with_missing_is_null(true);
-    let df = CsvReadOptions::default()
-        .with_has_header(true)
-        .with_infer_schema_length(Some(0))
-        .with_parse_options(parse)
-        .with_raise_if_empty(true)
+    parse_csv_typed(source, bytes, sep, first_row, &[])
+}
+
+/// [`parse_csv`], with the columns named in `numeric` parsed as numbers by
+/// polars (in parallel, no text cells) — scoring knows its schema. A chunk
+/// with a cell that does not parse as a number is read again as text, so
+/// every bad cell still reaches validation and gets its reason.
+pub fn parse_csv_typed(source: &str, bytes: Vec<u8>, sep: u8, first_row: usize, numeric: &[String]) -> Result<RawTable> {
+    if !numeric.is_empty() {
+        let schema: Schema = numeric.iter().map(|n| Field::new(n.as_str().into(), DataType::Float64)).collect();
+        if let Ok(df) = csv_options(sep).with_schema_overwrite(Some(Arc::new(schema))).into_reader_with_file_handle(Cursor::new(&bytes[..])).finish() {
+            return from_dataframe(source, df, first_row);
+        }
+    }
+    let df = csv_options(sep)
         .into_reader_with_file_handle(Cursor::new(&bytes[..]))
         .finish()
         .map_err(|e| match ragged_record(&bytes, sep) {
@@ -149,6 +158,16 @@ pub fn parse_csv(source: &str, bytes: Vec<u8>, sep: u8, first_row: usize) -> Res
             None => polars_error(source, e),
         })?;
     from_dataframe(source, df, first_row)
+}
+
+/// How every CSV is read: a header, every column as text unless overridden.
+fn csv_options(sep: u8) -> CsvReadOptions {
+    let parse = CsvParseOptions::default().with_separator(sep).with_missing_is_null(true);
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .with_parse_options(parse)
+        .with_raise_if_empty(true)
 }
 
 /// The first data record (1-based) whose field count differs from the
@@ -245,6 +264,24 @@ pub fn from_dataframe(source: &str, df: DataFrame, first_row: usize) -> Result<R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_parsed_by_polars_are_the_cells_of_the_text_parse() {
+        let csv = "id,x,y\na,1,\"2.5\"\nb,,NaN\nc,-3e2,inf\nd,0.125,7\n";
+        let numeric = vec!["x".to_string(), "y".to_string()];
+        let text = parse_csv("t.csv", csv.as_bytes().to_vec(), b',', 1).unwrap();
+        let typed = parse_csv_typed("t.csv", csv.as_bytes().to_vec(), b',', 1, &numeric).unwrap();
+        assert!(matches!(typed.columns[1], RawColumn::Number(_)), "x should be read as numbers");
+        for c in 0..3 {
+            for r in 0..4 {
+                assert_eq!(typed.columns[c].cell(r), text.columns[c].cell(r), "column {c}, row {r}");
+            }
+        }
+        // A cell that is not a number: the chunk is read as text, so
+        // validation sees the bad cell (and rejects its row with a reason).
+        let bad = parse_csv_typed("t.csv", "id,x\na,1\nb,oops\n".as_bytes().to_vec(), b',', 1, &numeric).unwrap();
+        assert_eq!(bad.columns[1].cell(1), schema::Cell::Text("oops"));
+    }
 
     #[test]
     fn chunked_read_gives_the_same_cells() {

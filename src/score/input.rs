@@ -50,11 +50,12 @@ pub fn header(part: &Path, delimiter: Option<char>) -> Result<Option<Vec<String>
     Ok(Some(CsvChunks::new(BufReader::new(file), &source, delimiter, 1)?.header_names()?))
 }
 
-/// Open one part as a stream of chunks.
-pub fn open(part: &Path, delimiter: Option<char>, chunk_rows: usize) -> Result<Chunks> {
+/// Open one part as a stream of chunks; CSV columns named in `numeric` are
+/// parsed as numbers where they can be (see [`crate::ingest::parse_csv_typed`]).
+pub fn open(part: &Path, delimiter: Option<char>, chunk_rows: usize, numeric: &[String]) -> Result<Chunks> {
     if part == Path::new("-") {
         let stdin = std::io::stdin().lock();
-        return Ok(Box::new(CsvChunks::new(BufReader::new(stdin), "<stdin>", delimiter, chunk_rows)?));
+        return Ok(Box::new(CsvChunks::new(BufReader::new(stdin), "<stdin>", delimiter, chunk_rows)?.with_numeric(numeric.to_vec())));
     }
     let source = part.display().to_string();
     if is_parquet(part) {
@@ -71,7 +72,7 @@ pub fn open(part: &Path, delimiter: Option<char>, chunk_rows: usize) -> Result<C
         })));
     }
     let file = std::fs::File::open(part).map_err(|e| Error::io(part, e))?;
-    Ok(Box::new(CsvChunks::new(BufReader::with_capacity(1 << 20, file), &source, delimiter, chunk_rows)?))
+    Ok(Box::new(CsvChunks::new(BufReader::with_capacity(1 << 20, file), &source, delimiter, chunk_rows)?.with_numeric(numeric.to_vec())))
 }
 
 /// One validated chunk: the index of its part, the rows read, the batch.
@@ -93,11 +94,12 @@ pub fn for_each_validated(
     chunk_rows: usize,
     mut each: impl FnMut(Validated) -> Result<()>,
 ) -> Result<()> {
+    let numeric: Vec<String> = artifact.schema.iter().filter(|c| c.kind == "numeric").map(|c| c.name.clone()).collect();
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Validated>>(0);
         scope.spawn(move || {
             for (part, path) in parts.iter().enumerate() {
-                let chunks = match open(path, delimiter, chunk_rows) {
+                let chunks = match open(path, delimiter, chunk_rows, &numeric) {
                     Ok(c) => c,
                     Err(e) => return drop(tx.send(Err(e))),
                 };
