@@ -102,6 +102,11 @@ fn scoring_reproduces_the_refitted_model_exactly() {
     let red = ev["by_warning_level"]["red"]["churn_rate"].as_f64().unwrap();
     let green = ev["by_warning_level"]["green"]["churn_rate"].as_f64().unwrap();
     assert!(red > green, "red {red} vs green {green}");
+    let levels = csv_column(&scores, "warning_level");
+    for l in ["red", "orange", "yellow", "green"] {
+        let customers = ev["by_warning_level"][l]["customers"].as_u64().unwrap() as usize;
+        assert_eq!(customers, levels.iter().filter(|x| *x == l).count(), "{l} customers in eval.json vs scores.csv");
+    }
     // reasons read like IsActiveMember=0 (+0.12)
     let r1 = csv_column(&scores, "reason_1");
     assert!(r1.iter().filter(|r| !r.is_empty()).all(|r| r.contains('=') && r.contains("(+")), "{:?}", &r1[..3]);

@@ -3,15 +3,17 @@
 //! rose — a move like high-value → dormant is itself a warning signal.
 
 use crate::error::{Error, Result};
-use crate::ingest::read_table;
+use crate::score::input;
+use crate::score::summary::count;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 const LEVELS: [&str; 4] = ["green", "yellow", "orange", "red"];
 
-fn rank(level: &str) -> usize {
-    LEVELS.iter().position(|l| *l == level).unwrap_or(0)
+fn rank(level: &str) -> u8 {
+    LEVELS.iter().position(|l| *l == level).unwrap_or(0) as u8
 }
 
 /// A customer whose warning level went up.
@@ -23,33 +25,96 @@ pub struct Rise {
     pub tier: String,
 }
 
+/// A customer id as a 128-bit hash: the previous run is only ever looked up
+/// by this run's ids, so its own ids need not be kept (two independent
+/// 64-bit hashes; a collision among 10⁸ customers has odds below 10⁻²⁰).
+type IdKey = [u64; 2];
+
+fn key(id: &str) -> IdKey {
+    let hash = |salt: u8| {
+        let mut h = std::hash::DefaultHasher::new();
+        salt.hash(&mut h);
+        id.hash(&mut h);
+        h.finish()
+    };
+    [hash(0), hash(1)]
+}
+
 /// Migration between the previous run and this one.
 pub struct Migration {
-    previous: HashMap<String, (String, String)>,
+    /// Previous (tier index into `tiers`, warning rank) per customer: ~30
+    /// bytes a customer, whatever the width of the previous scores file.
+    previous: HashMap<IdKey, (u16, u8)>,
+    tiers: Vec<String>,
     pub matrix: BTreeMap<String, BTreeMap<String, usize>>,
     pub rises: Vec<Rise>,
     pub matched: usize,
 }
 
 impl Migration {
-    /// Read an earlier scores file (columns id, value_tier, warning_level).
-    pub fn load(path: &Path) -> Result<Migration> {
-        let t = read_table(path, None)?;
-        let col = |name: &str| t.column(name).ok_or_else(|| Error::at(path.display(), name, None, "column missing in the previous scores"));
-        let (id, tier, level) = (col("id")?, col("value_tier")?, col("warning_level")?);
-        let previous = (0..t.n_rows())
-            .filter_map(|r| Some((id.text(r)?, (tier.text(r).unwrap_or_default(), level.text(r).unwrap_or_default()))))
-            .collect();
-        Ok(Migration { previous, matrix: BTreeMap::new(), rises: vec![], matched: 0 })
+    /// Read an earlier scores file (CSV or Parquet; columns id, value_tier,
+    /// warning_level), chunk by chunk, keeping only those three.
+    pub fn load(path: &Path, chunk_rows: usize) -> Result<Migration> {
+        let mut m = Migration { previous: HashMap::new(), tiers: Vec::new(), matrix: BTreeMap::new(), rises: vec![], matched: 0 };
+        for chunk in input::open(path, None, chunk_rows, &[])? {
+            let t = chunk?;
+            let col = |name: &str| t.column(name).ok_or_else(|| Error::at(path.display(), name, None, "column missing in the previous scores"));
+            let (id, tier, level) = (col("id")?, col("value_tier")?, col("warning_level")?);
+            for r in 0..t.n_rows() {
+                let Some(id) = id.text(r) else { continue };
+                let tier = tier.text(r).unwrap_or_default();
+                let t = match m.tiers.iter().position(|x| *x == tier) {
+                    Some(t) => t,
+                    None => {
+                        m.tiers.push(tier);
+                        m.tiers.len() - 1
+                    }
+                };
+                m.previous.insert(key(&id), (t as u16, rank(&level.text(r).unwrap_or_default())));
+            }
+        }
+        Ok(m)
     }
 
     /// Record this run's tier and level of customer `id`.
     pub fn add(&mut self, id: &str, tier: &str, level: &str) {
-        let Some((old_tier, old_level)) = self.previous.get(id) else { return };
+        let Some(&(old_tier, old_level)) = self.previous.get(&key(id)) else { return };
         self.matched += 1;
-        *self.matrix.entry(old_tier.clone()).or_default().entry(tier.to_string()).or_default() += 1;
-        if rank(level) > rank(old_level) {
-            self.rises.push(Rise { id: id.to_string(), from: old_level.clone(), to: level.to_string(), tier: tier.to_string() });
+        *count(count(&mut self.matrix, &self.tiers[old_tier as usize]), tier) += 1;
+        if rank(level) > old_level {
+            self.rises.push(Rise { id: id.to_string(), from: LEVELS[old_level as usize].to_string(), to: level.to_string(), tier: tier.to_string() });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn previous_run_read_in_chunks_gives_matrix_and_rises() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("prev.csv");
+        let prev = "id,churn_probability,warning_level,value_tier,reason_1\nA,0.1,green,high-value,\"x=1, y\"\nB,0.5,orange,potential,\nC,0.9,red,dormant,\n";
+        std::fs::write(&path, prev).unwrap();
+        let mut m = Migration::load(&path, 2).unwrap();
+        m.add("A", "dormant", "yellow"); // rose, and moved tier
+        m.add("B", "potential", "orange"); // same level
+        m.add("C", "dormant", "orange"); // fell
+        m.add("Z", "potential", "red"); // new customer
+        assert_eq!(m.matched, 3);
+        assert_eq!(m.matrix["high-value"]["dormant"], 1);
+        assert_eq!(m.matrix["potential"]["potential"], 1);
+        assert_eq!(m.matrix["dormant"]["dormant"], 1);
+        assert_eq!(m.rises, vec![Rise { id: "A".into(), from: "green".into(), to: "yellow".into(), tier: "dormant".into() }]);
+    }
+
+    #[test]
+    fn a_previous_file_without_the_columns_is_an_error_naming_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("prev.csv");
+        std::fs::write(&path, "id,score\nA,1\n").unwrap();
+        let err = Migration::load(&path, 10).err().unwrap().to_string();
+        assert!(err.contains("value_tier") && err.contains("prev.csv"), "{err}");
     }
 }

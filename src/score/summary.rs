@@ -68,12 +68,14 @@ pub struct Evaluation {
     pub by_warning_level: BTreeMap<String, LevelOutcome>,
 }
 
-/// Labels and scores kept for offline evaluation.
+/// Labels and scores kept for offline evaluation (exact AUC and KS need
+/// every score): 10 bytes a labelled customer.
 #[derive(Default)]
 pub struct EvalRows {
     pub y: Vec<u8>,
     pub p: Vec<f64>,
-    pub level: Vec<&'static str>,
+    /// Warning level as its index in [`LEVELS`].
+    pub level: Vec<u8>,
 }
 
 impl Summary {
@@ -117,7 +119,7 @@ impl Summary {
 
 /// The entry of `key`, made on first sight only (this runs for every
 /// customer, and `entry` would need an owned key each time).
-fn count<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+pub(crate) fn count<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
     if !map.contains_key(key) {
         map.insert(key.to_string(), V::default());
     }
@@ -129,7 +131,7 @@ impl EvalRows {
         if let Some(l) = &s.label {
             self.y.extend_from_slice(l);
             self.p.extend_from_slice(&s.probability);
-            self.level.extend_from_slice(&s.level);
+            self.level.extend(s.level.iter().map(|l| LEVELS.iter().position(|x| x == l).unwrap_or(LEVELS.len()) as u8));
         }
     }
 
@@ -138,11 +140,11 @@ impl EvalRows {
             return None;
         }
         let mut by = BTreeMap::new();
-        for lvl in LEVELS {
-            let idx: Vec<usize> = (0..self.y.len()).filter(|&i| self.level[i] == lvl).collect();
-            let churners = idx.iter().filter(|&&i| self.y[i] == 1).count();
-            let rate = if idx.is_empty() { 0.0 } else { churners as f64 / idx.len() as f64 };
-            by.insert(lvl.to_string(), LevelOutcome { customers: idx.len(), churners, churn_rate: rate });
+        for (k, lvl) in LEVELS.iter().enumerate() {
+            let at_level = || self.level.iter().zip(&self.y).filter(|(l, _)| **l as usize == k);
+            let (customers, churners) = (at_level().count(), at_level().filter(|(_, y)| **y == 1).count());
+            let rate = if customers == 0 { 0.0 } else { churners as f64 / customers as f64 };
+            by.insert(lvl.to_string(), LevelOutcome { customers, churners, churn_rate: rate });
         }
         Some(Evaluation { rows: self.y.len(), metrics: Metrics::compute(&self.y, &self.p, threshold), by_warning_level: by })
     }
