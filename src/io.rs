@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Write `bytes` to `path` atomically (temp file in the same directory + rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -16,23 +16,69 @@ pub fn with_atomic_writer<F>(path: &Path, fill: F) -> Result<()>
 where
     F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
 {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut file = AtomicFile::create(path)?;
+    file.write(fill)?;
+    file.commit()
+}
+
+/// A file written bit by bit to a temporary sibling, renamed into place by
+/// [`AtomicFile::commit`]; dropped uncommitted, it leaves nothing behind —
+/// not even the directories it had to create.
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    /// `None` once committed (`commit` takes it).
+    out: Option<std::io::BufWriter<std::fs::File>>,
+    /// Directories this file created, outermost first.
+    made: Vec<PathBuf>,
+    committed: bool,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> Result<AtomicFile> {
+        let mut made = Vec::new();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.as_os_str().is_empty() && !d.exists()).collect();
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            made = missing.into_iter().rev().map(Path::to_path_buf).collect();
+        }
+        let tmp = temp_sibling(path);
+        let mut file = AtomicFile { path: path.to_path_buf(), tmp, out: None, made, committed: false };
+        let created = std::fs::File::create(&file.tmp).map_err(|e| Error::io(&file.tmp, e))?;
+        file.out = Some(std::io::BufWriter::new(created));
+        Ok(file)
     }
-    let tmp = temp_sibling(path);
-    let result = (|| {
-        let file = std::fs::File::create(&tmp)?;
-        let mut w = std::io::BufWriter::new(file);
-        fill(&mut w)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
+
+    /// Append; errors name the final path.
+    pub fn write(&mut self, fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+        let out = self.out.as_mut().expect("an AtomicFile writes until committed");
+        fill(out).map_err(|e| Error::io(&self.path, e))
     }
-    Ok(())
+
+    /// Flush, sync and move the file into place.
+    pub fn commit(mut self) -> Result<()> {
+        let out = self.out.take().expect("committed once");
+        let result = (|| {
+            let file = out.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+            std::fs::rename(&self.tmp, &self.path)
+        })();
+        result.map_err(|e| Error::io(&self.path, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            drop(self.out.take());
+            let _ = std::fs::remove_file(&self.tmp);
+            for dir in self.made.iter().rev() {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+    }
 }
 
 /// Serialise `value` as pretty JSON and write it atomically.
@@ -56,4 +102,28 @@ pub fn replace_symlink(link: &Path, target: &str) -> Result<()> {
 fn temp_sibling(path: &Path) -> std::path::PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_uncommitted_file_leaves_nothing_not_even_its_folders() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("runs/score-1/rejects.csv");
+        let mut f = AtomicFile::create(&path).unwrap();
+        f.write(|w| writeln!(w, "source,row,reason")).unwrap();
+        drop(f);
+        assert!(!root.path().join("runs").exists(), "the folders it made are gone");
+        assert!(root.path().exists(), "the folder that was there stays");
+
+        let mut f = AtomicFile::create(&path).unwrap();
+        f.write(|w| write!(w, "a")).unwrap();
+        f.write(|w| write!(w, "b")).unwrap();
+        f.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "ab");
+        let left: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left.len(), 1, "no temporary file beside it: {left:?}");
+    }
 }

@@ -152,6 +152,10 @@ fn missing_columns_are_listed_and_nothing_is_written() {
 fn a_broken_record_in_a_later_chunk_stops_the_job_naming_its_row() {
     let d = tempfile::tempdir().unwrap();
     let mut lines = bank_lines()[..40].to_vec();
+    // a rejected row in the first chunk: its rejects file must not survive either
+    let mut cells: Vec<&str> = lines[3].split(',').collect();
+    cells[3] = "abc";
+    lines[3] = cells.join(",");
     lines[25].push_str(",1,2");
     let p = write(d.path(), "ragged.csv", &(lines.join("\n") + "\n"));
     let out = d.path().join("scores.csv");

@@ -14,6 +14,7 @@ pub mod explain;
 pub mod input;
 pub mod migration;
 pub mod reference;
+pub mod rejects;
 pub mod segment;
 pub mod summary;
 pub mod validate;
@@ -33,7 +34,6 @@ use segment::{SegmentModel, SegmentSample};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use summary::{DriftSummary, EvalRows, MigrationSummary, Summary};
-use validate::Reject;
 use write::{ScoreWriter, Scored};
 
 /// What a scoring job produced.
@@ -96,7 +96,8 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     let mut job = Job { cfg, artifact: &art, playbook, segments };
     let mut writer = ScoreWriter::new(target.as_deref(), s.format)?;
     let summary = Summary { model_run_id: art.run_id.clone(), model_name: art.model_name.clone(), value_tiers, ..Summary::default() };
-    let mut totals = Totals { summary, drift: drift::Drift::new(&art.scoring), eval: EvalRows::default(), rejects: Vec::new(), previous };
+    let rejects = rejects::RejectLog::new(&run_dir.join("rejects.csv"));
+    let mut totals = Totals { summary, drift: drift::Drift::new(&art.scoring), eval: EvalRows::default(), rejects, previous };
 
     if let Err(e) = stream(&mut job, &parts, &progress, &mut writer, &mut totals) {
         writer.abandon();
@@ -104,12 +105,11 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     }
     writer.finish()?;
     let Totals { mut summary, drift, eval, rejects, previous } = totals;
-    summary.rows_rejected = rejects.len();
+    summary.rows_rejected = rejects.finish()?;
     summary.warning_cutoffs = Some(s.warning.unwrap_or(art.scoring.warning));
     let (score_psi, features) = drift.finish(&art.scoring);
     summary.drift = Some(DriftSummary { score: score_psi, features, score_distribution: drift.score_distribution(&art.scoring) });
 
-    write_rejects(&run_dir.join("rejects.csv"), &rejects)?;
     if let Some(m) = &previous {
         summary.migration = Some(MigrationSummary { matched_customers: m.matched, tier_matrix: m.matrix.clone(), warning_rises: m.rises.len() });
         write_rises(&run_dir.join("warning_rises.csv"), m)?;
@@ -138,15 +138,15 @@ struct Totals {
     summary: Summary,
     drift: drift::Drift,
     eval: EvalRows,
-    rejects: Vec<Reject>,
+    rejects: rejects::RejectLog,
     previous: Option<Migration>,
 }
 
 impl Totals {
-    fn add(&mut self, art: &Artifact, v: &input::Validated, scored: Option<&(Scored, TransformStats)>) {
+    fn add(&mut self, art: &Artifact, v: &input::Validated, scored: Option<&(Scored, TransformStats)>) -> Result<()> {
         self.summary.rows_read += v.rows_read;
-        self.rejects.extend(v.batch.rejects.iter().cloned());
-        let Some((scored, stats)) = scored else { return };
+        self.rejects.add(&v.batch.rejects)?;
+        let Some((scored, stats)) = scored else { return Ok(()) };
         merge(&mut self.summary.unseen_categories, &stats.unseen);
         merge(&mut self.summary.imputed_cells, &stats.imputed);
         self.drift.add(&art.scoring, &v.batch.table, &scored.probability);
@@ -157,6 +157,7 @@ impl Totals {
         }
         self.eval.add(scored);
         self.summary.add(scored);
+        Ok(())
     }
 }
 
@@ -175,7 +176,7 @@ fn stream(job: &mut Job, parts: &[PathBuf], progress: &Progress, writer: &mut Sc
         let (tx, rx) = std::sync::mpsc::sync_channel::<Done>(0);
         let sink = scope.spawn(move || -> Result<()> {
             for (v, scored) in rx {
-                totals.add(art, &v, scored.as_ref());
+                totals.add(art, &v, scored.as_ref())?;
                 if let Some((s, _)) = &scored {
                     writer.write(s)?;
                 }
@@ -291,16 +292,6 @@ fn merge(into: &mut std::collections::BTreeMap<String, usize>, from: &std::colle
     for (k, v) in from {
         *into.entry(k.clone()).or_default() += v;
     }
-}
-
-fn write_rejects(path: &Path, rejects: &[Reject]) -> Result<()> {
-    with_atomic_writer(path, |w| {
-        writeln!(w, "source,row,reason")?;
-        for r in rejects {
-            writeln!(w, "{},{},{}", csv_field(&r.source), r.row, csv_field(&r.reason))?;
-        }
-        Ok(())
-    })
 }
 
 fn write_rises(path: &Path, m: &Migration) -> Result<()> {
