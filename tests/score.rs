@@ -158,8 +158,16 @@ fn a_broken_record_in_a_later_chunk_stops_the_job_naming_its_row() {
     lines[3] = cells.join(",");
     lines[25].push_str(",1,2");
     let p = write(d.path(), "ragged.csv", &(lines.join("\n") + "\n"));
+    // and an earlier run where everyone was green, so warning rises are written too
+    let earlier = tempfile::tempdir().unwrap();
+    let good = write(earlier.path(), "good.csv", &(lines[..20].join("\n") + "\n"));
+    let prev = earlier.path().join("prev.csv");
+    assert!(score(earlier.path(), &["--data", good.to_str().unwrap(), "--out", prev.to_str().unwrap(), "-q"]).0);
+    let all_green = std::fs::read_to_string(&prev).unwrap().replace(",red,", ",green,").replace(",orange,", ",green,").replace(",yellow,", ",green,");
+    std::fs::write(&prev, all_green).unwrap();
     let out = d.path().join("scores.csv");
-    let (ok, _, err) = score(d.path(), &["--data", p.to_str().unwrap(), "--chunk-rows", "10", "--out", out.to_str().unwrap(), "-q"]);
+    let args = ["--data", p.to_str().unwrap(), "--chunk-rows", "10", "--out", out.to_str().unwrap(), "--previous", prev.to_str().unwrap(), "-q"];
+    let (ok, _, err) = score(d.path(), &args);
     assert!(!ok);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("ragged.csv, row 25: 16 fields where the header has 14"), "{err}");

@@ -3,9 +3,10 @@
 //! rose — a move like high-value → dormant is itself a warning signal.
 
 use crate::error::{Error, Result};
+use crate::report::csv_field;
+use crate::score::csv_log::CsvLog;
 use crate::score::input;
-use crate::score::summary::count;
-use serde::Serialize;
+use crate::score::summary::{count, MigrationSummary};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::path::Path;
@@ -14,15 +15,6 @@ const LEVELS: [&str; 4] = ["green", "yellow", "orange", "red"];
 
 fn rank(level: &str) -> u8 {
     LEVELS.iter().position(|l| *l == level).unwrap_or(0) as u8
-}
-
-/// A customer whose warning level went up.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Rise {
-    pub id: String,
-    pub from: String,
-    pub to: String,
-    pub tier: String,
 }
 
 /// A customer id as a 128-bit hash: the previous run is only ever looked up
@@ -46,16 +38,19 @@ pub struct Migration {
     /// bytes a customer, whatever the width of the previous scores file.
     previous: HashMap<IdKey, (u16, u8)>,
     tiers: Vec<String>,
-    pub matrix: BTreeMap<String, BTreeMap<String, usize>>,
-    pub rises: Vec<Rise>,
-    pub matched: usize,
+    matrix: BTreeMap<String, BTreeMap<String, usize>>,
+    /// `warning_rises.csv`: the customers whose warning level rose.
+    rises: CsvLog,
+    matched: usize,
 }
 
 impl Migration {
     /// Read an earlier scores file (CSV or Parquet; columns id, value_tier,
-    /// warning_level), chunk by chunk, keeping only those three.
-    pub fn load(path: &Path, chunk_rows: usize) -> Result<Migration> {
-        let mut m = Migration { previous: HashMap::new(), tiers: Vec::new(), matrix: BTreeMap::new(), rises: vec![], matched: 0 };
+    /// warning_level), chunk by chunk, keeping only those three; rising
+    /// customers will be written to `rises`.
+    pub fn load(path: &Path, chunk_rows: usize, rises: &Path) -> Result<Migration> {
+        let rises = CsvLog::new(rises, "id,from_level,to_level,value_tier");
+        let mut m = Migration { previous: HashMap::new(), tiers: Vec::new(), matrix: BTreeMap::new(), rises, matched: 0 };
         for chunk in input::open(path, None, chunk_rows, &[])? {
             let t = chunk?;
             let col = |name: &str| t.column(name).ok_or_else(|| Error::at(path.display(), name, None, "column missing in the previous scores"));
@@ -77,13 +72,19 @@ impl Migration {
     }
 
     /// Record this run's tier and level of customer `id`.
-    pub fn add(&mut self, id: &str, tier: &str, level: &str) {
-        let Some(&(old_tier, old_level)) = self.previous.get(&key(id)) else { return };
+    pub fn add(&mut self, id: &str, tier: &str, level: &str) -> Result<()> {
+        let Some(&(old_tier, old_level)) = self.previous.get(&key(id)) else { return Ok(()) };
         self.matched += 1;
         *count(count(&mut self.matrix, &self.tiers[old_tier as usize]), tier) += 1;
-        if rank(level) > old_level {
-            self.rises.push(Rise { id: id.to_string(), from: LEVELS[old_level as usize].to_string(), to: level.to_string(), tier: tier.to_string() });
+        if rank(level) <= old_level {
+            return Ok(());
         }
+        self.rises.write(1, |w| writeln!(w, "{},{},{},{}", csv_field(id), LEVELS[old_level as usize], level, csv_field(tier)))
+    }
+
+    /// Write `warning_rises.csv`; the summary of the migration.
+    pub fn finish(self) -> Result<MigrationSummary> {
+        Ok(MigrationSummary { matched_customers: self.matched, tier_matrix: self.matrix, warning_rises: self.rises.finish()? })
     }
 }
 
@@ -97,16 +98,18 @@ mod tests {
         let path = dir.path().join("prev.csv");
         let prev = "id,churn_probability,warning_level,value_tier,reason_1\nA,0.1,green,high-value,\"x=1, y\"\nB,0.5,orange,potential,\nC,0.9,red,dormant,\n";
         std::fs::write(&path, prev).unwrap();
-        let mut m = Migration::load(&path, 2).unwrap();
-        m.add("A", "dormant", "yellow"); // rose, and moved tier
-        m.add("B", "potential", "orange"); // same level
-        m.add("C", "dormant", "orange"); // fell
-        m.add("Z", "potential", "red"); // new customer
-        assert_eq!(m.matched, 3);
-        assert_eq!(m.matrix["high-value"]["dormant"], 1);
-        assert_eq!(m.matrix["potential"]["potential"], 1);
-        assert_eq!(m.matrix["dormant"]["dormant"], 1);
-        assert_eq!(m.rises, vec![Rise { id: "A".into(), from: "green".into(), to: "yellow".into(), tier: "dormant".into() }]);
+        let rises = dir.path().join("run/warning_rises.csv");
+        let mut m = Migration::load(&path, 2, &rises).unwrap();
+        m.add("A", "dormant", "yellow").unwrap(); // rose, and moved tier
+        m.add("B", "potential", "orange").unwrap(); // same level
+        m.add("C", "dormant", "orange").unwrap(); // fell
+        m.add("Z", "potential", "red").unwrap(); // new customer
+        let s = m.finish().unwrap();
+        assert_eq!((s.matched_customers, s.warning_rises), (3, 1));
+        assert_eq!(s.tier_matrix["high-value"]["dormant"], 1);
+        assert_eq!(s.tier_matrix["potential"]["potential"], 1);
+        assert_eq!(s.tier_matrix["dormant"]["dormant"], 1);
+        assert_eq!(std::fs::read_to_string(&rises).unwrap(), "id,from_level,to_level,value_tier\nA,green,yellow,dormant\n");
     }
 
     #[test]
@@ -114,7 +117,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("prev.csv");
         std::fs::write(&path, "id,score\nA,1\n").unwrap();
-        let err = Migration::load(&path, 10).err().unwrap().to_string();
+        let err = Migration::load(&path, 10, &dir.path().join("rises.csv")).err().unwrap().to_string();
         assert!(err.contains("value_tier") && err.contains("prev.csv"), "{err}");
     }
 }

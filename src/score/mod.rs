@@ -9,12 +9,12 @@
 
 pub mod act;
 pub mod config;
+pub mod csv_log;
 pub mod drift;
 pub mod explain;
 pub mod input;
 pub mod migration;
 pub mod reference;
-pub mod rejects;
 pub mod segment;
 pub mod summary;
 pub mod validate;
@@ -25,7 +25,7 @@ use crate::artifact::{self, Artifact};
 use crate::config::{embedded, Config, DEFAULT_SCORE_DATA};
 use crate::error::{Error, Result};
 use crate::features::TransformStats;
-use crate::io::{with_atomic_writer, write_atomic, write_json};
+use crate::io::{write_atomic, write_json};
 use crate::progress::Progress;
 use crate::report::csv_field;
 use act::{Levels, Playbook};
@@ -33,7 +33,7 @@ use migration::Migration;
 use segment::{SegmentModel, SegmentSample};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use summary::{DriftSummary, EvalRows, MigrationSummary, Summary};
+use summary::{DriftSummary, EvalRows, Summary};
 use write::{ScoreWriter, Scored};
 
 /// What a scoring job produced.
@@ -71,10 +71,11 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
             validate::check_columns(&art, &part.display().to_string(), &names)?;
         }
     }
-    let previous = s.previous.as_deref().map(|p| Migration::load(p, s.chunk_rows)).transpose()?;
 
     let (_, stamp) = artifact::format_time(artifact::now_epoch());
+    let runs_root_existed = cfg.train.out.exists();
     let run_dir = unique_dir(&cfg.train.out, &format!("score-{stamp}"));
+    let previous = s.previous.as_deref().map(|p| Migration::load(p, s.chunk_rows, &run_dir.join("warning_rises.csv"))).transpose()?;
     let ext = match s.format {
         config::OutputFormat::Csv => "csv",
         config::OutputFormat::Parquet => "parquet",
@@ -96,11 +97,19 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     let mut job = Job { cfg, artifact: &art, playbook, segments };
     let mut writer = ScoreWriter::new(target.as_deref(), s.format)?;
     let summary = Summary { model_run_id: art.run_id.clone(), model_name: art.model_name.clone(), value_tiers, ..Summary::default() };
-    let rejects = rejects::RejectLog::new(&run_dir.join("rejects.csv"));
+    let rejects = csv_log::CsvLog::new(&run_dir.join("rejects.csv"), "source,row,reason");
     let mut totals = Totals { summary, drift: drift::Drift::new(&art.scoring), eval: EvalRows::default(), rejects, previous };
 
     if let Err(e) = stream(&mut job, &parts, &progress, &mut writer, &mut totals) {
         writer.abandon();
+        // The side files remove their temporary files (and the folders they
+        // made) when dropped; with two of them, the run folder may be left
+        // empty by whichever goes first.
+        drop(totals);
+        let _ = std::fs::remove_dir(&run_dir);
+        if !runs_root_existed {
+            let _ = std::fs::remove_dir(&cfg.train.out);
+        }
         return Err(e);
     }
     writer.finish()?;
@@ -110,9 +119,8 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     let (score_psi, features) = drift.finish(&art.scoring);
     summary.drift = Some(DriftSummary { score: score_psi, features, score_distribution: drift.score_distribution(&art.scoring) });
 
-    if let Some(m) = &previous {
-        summary.migration = Some(MigrationSummary { matched_customers: m.matched, tier_matrix: m.matrix.clone(), warning_rises: m.rises.len() });
-        write_rises(&run_dir.join("warning_rises.csv"), m)?;
+    if let Some(m) = previous {
+        summary.migration = Some(m.finish()?);
     }
     let evaluation = eval.finish(art.threshold);
     if let Some(ev) = &evaluation {
@@ -138,21 +146,26 @@ struct Totals {
     summary: Summary,
     drift: drift::Drift,
     eval: EvalRows,
-    rejects: rejects::RejectLog,
+    rejects: csv_log::CsvLog,
     previous: Option<Migration>,
 }
 
 impl Totals {
     fn add(&mut self, art: &Artifact, v: &input::Validated, scored: Option<&(Scored, TransformStats)>) -> Result<()> {
         self.summary.rows_read += v.rows_read;
-        self.rejects.add(&v.batch.rejects)?;
+        self.rejects.write(v.batch.rejects.len(), |w| {
+            for r in &v.batch.rejects {
+                writeln!(w, "{},{},{}", csv_field(&r.source), r.row, csv_field(&r.reason))?;
+            }
+            Ok(())
+        })?;
         let Some((scored, stats)) = scored else { return Ok(()) };
         merge(&mut self.summary.unseen_categories, &stats.unseen);
         merge(&mut self.summary.imputed_cells, &stats.imputed);
         self.drift.add(&art.scoring, &v.batch.table, &scored.probability);
         if let Some(m) = self.previous.as_mut() {
             for i in 0..scored.ids.len() {
-                m.add(&scored.ids[i], &scored.tier[i], scored.level[i]);
+                m.add(&scored.ids[i], &scored.tier[i], scored.level[i])?;
             }
         }
         self.eval.add(scored);
@@ -292,16 +305,6 @@ fn merge(into: &mut std::collections::BTreeMap<String, usize>, from: &std::colle
     for (k, v) in from {
         *into.entry(k.clone()).or_default() += v;
     }
-}
-
-fn write_rises(path: &Path, m: &Migration) -> Result<()> {
-    with_atomic_writer(path, |w| {
-        writeln!(w, "id,from_level,to_level,value_tier")?;
-        for r in &m.rises {
-            writeln!(w, "{},{},{},{}", csv_field(&r.id), r.from, r.to, r.tier)?;
-        }
-        Ok(())
-    })
 }
 
 /// `root/name`, or `root/name-2` … when taken.
