@@ -99,7 +99,8 @@ pub fn replace_symlink(link: &Path, target: &str) -> Result<()> {
     std::fs::rename(&tmp, link).map_err(|e| Error::io(link, e))
 }
 
-fn temp_sibling(path: &Path) -> std::path::PathBuf {
+/// Where `path` is written before it is renamed into place.
+pub(crate) fn temp_sibling(path: &Path) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }

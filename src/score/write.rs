@@ -87,8 +87,7 @@ impl ScoreWriter {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
                 }
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+                let tmp = crate::io::temp_sibling(path);
                 let sink = match format {
                     OutputFormat::Csv => Sink::Csv(Box::new(BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(|e| Error::io(&tmp, e))?))),
                     OutputFormat::Parquet => Sink::Pending,
