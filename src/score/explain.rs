@@ -17,36 +17,41 @@ const EXPLAIN_BLOCK: usize = 64;
 /// ...and at most this many (bounds the contributions buffer, rows × inputs).
 const EXPLAIN_BLOCK_MAX: usize = 2048;
 
-/// P(churn) and up to three reasons per row (empty strings when fewer push
+/// One reason: an input (index into the pipeline's inputs) and how much it
+/// pushes the score up. Kept as numbers and written as text only when the
+/// row is written (see [`Reasons::push`]): no strings per customer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reason {
+    pub input: u32,
+    pub contribution: f64,
+}
+
+/// P(churn) and up to three reasons per row (fewer when fewer inputs push
 /// the score up), from one pass of the model over each row.
-pub fn predict_explain(artifact: &Artifact, table: &FeatureTable, x: &Array2<f64>) -> Vec<(f64, [String; 3])> {
+pub fn predict_explain(artifact: &Artifact, x: &Array2<f64>) -> Vec<(f64, [Option<Reason>; 3])> {
     let owner = artifact.pipeline.column_inputs();
-    // Each input's name and raw column, looked up once per chunk.
-    let inputs: Vec<(&str, Option<&FeatureData>)> = artifact.pipeline.inputs.iter().map(|s| (s.name(), table.get(s.name()))).collect();
+    let n_inputs = artifact.pipeline.inputs.len();
     let x = x.as_standard_layout();
     let p = x.ncols().max(1);
     let flat = x.as_slice().unwrap_or(&[]);
     // Blocks of rows, so a forest walks each tree for the whole block (its
     // nodes stay in cache) instead of every tree for each row in turn.
     let per_block = x.nrows().div_ceil(rayon::current_num_threads()).clamp(EXPLAIN_BLOCK, EXPLAIN_BLOCK_MAX);
-    let blocks: Vec<Vec<(f64, [String; 3])>> = flat
+    let blocks: Vec<Vec<(f64, [Option<Reason>; 3])>> = flat
         .par_chunks(per_block * p)
-        .enumerate()
-        .map(|(b, block)| {
+        .map(|block| {
             let mut contrib = vec![0.0; block.len()];
             let probs = artifact.model.explain_block(block, p, &mut contrib);
-            let mut by_input = vec![0.0; inputs.len()];
-            let rows = probs.into_iter().zip(contrib.chunks_exact(p)).enumerate();
-            rows.map(|(r, (prob, c))| (prob, reasons(&inputs, &owner, b * per_block + r, c, &mut by_input))).collect()
+            let mut by_input = vec![0.0; n_inputs];
+            probs.into_iter().zip(contrib.chunks_exact(p)).map(|(prob, c)| (prob, top_three(&owner, c, &mut by_input))).collect()
         })
         .collect();
     blocks.into_iter().flatten().collect()
 }
 
-/// The three inputs of row `i` with the largest positive contributions
-/// (summed over each input's encoded columns, in `by_input`), as text; ties
-/// go to the earlier input.
-fn reasons(inputs: &[(&str, Option<&FeatureData>)], owner: &[usize], i: usize, contrib: &[f64], by_input: &mut [f64]) -> [String; 3] {
+/// The three inputs with the largest positive contributions (summed over
+/// each input's encoded columns, in `by_input`); ties go to the earlier input.
+fn top_three(owner: &[usize], contrib: &[f64], by_input: &mut [f64]) -> [Option<Reason>; 3] {
     by_input.iter_mut().for_each(|v| *v = 0.0);
     for (j, c) in contrib.iter().enumerate() {
         by_input[owner[j]] += c;
@@ -58,24 +63,35 @@ fn reasons(inputs: &[(&str, Option<&FeatureData>)], owner: &[usize], i: usize, c
             top[pos] = Some(k);
         }
     }
-    top.map(|t| t.map(|k| reason_text(inputs[k], i, by_input[k])).unwrap_or_default())
+    top.map(|t| t.map(|k| Reason { input: k as u32, contribution: by_input[k] }))
 }
 
-/// `name=value (+0.123)`, built in one allocation (this runs for every
-/// customer, three times).
-fn reason_text((name, data): (&str, Option<&FeatureData>), i: usize, contribution: f64) -> String {
-    let mut s = String::with_capacity(name.len() + 24);
-    s.push_str(name);
-    s.push('=');
-    match data {
-        Some(FeatureData::Numeric(v)) if !v[i].is_nan() => push_number(&mut s, v[i]),
-        Some(FeatureData::Categorical(v)) => s.push_str(v[i].as_deref().unwrap_or("missing")),
-        _ => s.push_str("missing"),
+/// What reason text is made of for one chunk: each input's name and its
+/// raw column (looked up once per chunk).
+pub struct Reasons<'a> {
+    inputs: Vec<(&'a str, Option<&'a FeatureData>)>,
+}
+
+impl<'a> Reasons<'a> {
+    pub fn new(artifact: &'a Artifact, table: &'a FeatureTable) -> Reasons<'a> {
+        Reasons { inputs: artifact.pipeline.inputs.iter().map(|s| (s.name(), table.get(s.name()))).collect() }
     }
-    s.push_str(" (+");
-    push_fixed3(&mut s, contribution);
-    s.push(')');
-    s
+
+    /// Append reason `r` of row `i` as `name=value (+0.123)` (nothing for none).
+    pub fn push(&self, s: &mut String, i: usize, r: Option<Reason>) {
+        let Some(r) = r else { return };
+        let (name, data) = self.inputs[r.input as usize];
+        s.push_str(name);
+        s.push('=');
+        match data {
+            Some(FeatureData::Numeric(v)) if !v[i].is_nan() => push_number(s, v[i]),
+            Some(FeatureData::Categorical(v)) => s.push_str(v[i].as_deref().unwrap_or("missing")),
+            _ => s.push_str("missing"),
+        }
+        s.push_str(" (+");
+        push_fixed3(s, r.contribution);
+        s.push(')');
+    }
 }
 
 /// A non-negative number with three decimals (`0.046`), as `{:.3}` writes it
@@ -106,11 +122,34 @@ mod tests {
 
     #[test]
     fn reason_reads_name_value_and_contribution() {
-        let ages = FeatureData::Numeric(vec![42.0, f64::NAN]);
-        let region = FeatureData::Categorical(vec![Some("North".into()), None]);
-        assert_eq!(reason_text(("age", Some(&ages)), 0, 0.0456), "age=42 (+0.046)");
-        assert_eq!(reason_text(("age", Some(&ages)), 1, 0.2), "age=missing (+0.200)");
-        assert_eq!(reason_text(("region", Some(&region)), 0, 0.01), "region=North (+0.010)");
-        assert_eq!(reason_text(("region", Some(&region)), 1, 0.01), "region=missing (+0.010)");
+        let mut table = FeatureTable::default();
+        table.push("age".into(), FeatureData::Numeric(vec![42.0, f64::NAN]));
+        table.push("region".into(), FeatureData::Categorical(vec![Some("North".into()), None]));
+        let reasons = Reasons { inputs: vec![("age", table.get("age")), ("region", table.get("region"))] };
+        let text = |i, input, contribution| {
+            let mut s = String::new();
+            reasons.push(&mut s, i, Some(Reason { input, contribution }));
+            s
+        };
+        assert_eq!(text(0, 0, 0.0456), "age=42 (+0.046)");
+        assert_eq!(text(1, 0, 0.2), "age=missing (+0.200)");
+        assert_eq!(text(0, 1, 0.01), "region=North (+0.010)");
+        assert_eq!(text(1, 1, 0.01), "region=missing (+0.010)");
+        let mut none = String::new();
+        reasons.push(&mut none, 0, None);
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn top_three_sums_encoded_columns_per_input_and_keeps_positive_ones() {
+        // inputs: 0 (one column), 1 (two one-hot columns), 2, 3
+        let owner = [0, 1, 1, 2, 3];
+        let mut by_input = vec![0.0; 4];
+        let top = top_three(&owner, &[0.05, 0.04, 0.03, -0.2, 0.06], &mut by_input);
+        let inputs: Vec<Option<u32>> = top.iter().map(|r| r.map(|r| r.input)).collect();
+        assert_eq!(inputs, vec![Some(1), Some(3), Some(0)]);
+        assert!((top[0].unwrap().contribution - 0.07).abs() < 1e-12);
+        let few = top_three(&owner, &[0.0, 0.0, 0.0, -0.1, 0.02], &mut by_input);
+        assert_eq!(few.map(|r| r.map(|r| r.input)), [Some(3), None, None]);
     }
 }

@@ -191,7 +191,7 @@ fn stream(job: &mut Job, parts: &[PathBuf], progress: &Progress, writer: &mut Sc
             for (v, scored) in rx {
                 totals.add(art, &v, scored.as_ref())?;
                 if let Some((s, _)) = &scored {
-                    writer.write(s)?;
+                    writer.write(s, &explain::Reasons::new(art, &v.batch.table))?;
                 }
             }
             Ok(())
@@ -223,7 +223,7 @@ impl Job<'_> {
     fn score(&mut self, batch: &validate::Batch, stats: &mut TransformStats) -> Result<Scored> {
         let art = self.artifact;
         let x = art.pipeline.transform_all(&batch.table, stats);
-        let (p, reasons): (Vec<f64>, Vec<[String; 3]>) = explain::predict_explain(art, &batch.table, &x).into_iter().unzip();
+        let (p, reasons): (Vec<f64>, Vec<_>) = explain::predict_explain(art, &x).into_iter().unzip();
         let s = &self.cfg.score;
         let clv = value::clvs(&s.clv, &batch.table, &p);
         // Tiers use the CLV definition they were fitted with (the artifact's).

@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::report::csv_field;
 use crate::score::config::OutputFormat;
+use crate::score::explain::{Reason, Reasons};
 use polars::prelude::*;
 use rayon::prelude::*;
 use std::fs::File;
@@ -20,7 +21,7 @@ pub struct Scored {
     pub level: Vec<&'static str>,
     pub tier: Vec<Arc<str>>,
     pub clv: Vec<f64>,
-    pub reasons: Vec<[String; 3]>,
+    pub reasons: Vec<[Option<Reason>; 3]>,
     pub action: Vec<Arc<str>>,
     pub owner: Vec<Arc<str>>,
     pub contact_days: Vec<u32>,
@@ -35,26 +36,19 @@ pub const COLUMNS: [&str; 12] = [
 const FORMAT_ROWS: usize = 4096;
 
 /// CSV lines of `rows` of `s`.
-fn format_rows(s: &Scored, rows: &[usize]) -> Vec<u8> {
+fn format_rows(s: &Scored, reasons: &Reasons, rows: &[usize]) -> Vec<u8> {
     let mut b = Vec::with_capacity(rows.len() * 160);
+    let mut text = String::new();
     for &i in rows {
         // Writing into a Vec cannot fail.
-        let _ = write!(
-            b,
-            "{},{},{},{},{},{:.2},{},{},{},{},{},{}",
-            csv_field(&s.ids[i]),
-            s.probability[i],
-            s.flag[i],
-            s.level[i],
-            s.tier[i],
-            s.clv[i],
-            csv_field(&s.reasons[i][0]),
-            csv_field(&s.reasons[i][1]),
-            csv_field(&s.reasons[i][2]),
-            csv_field(&s.action[i]),
-            csv_field(&s.owner[i]),
-            s.contact_days[i]
-        );
+        let _ = write!(b, "{},{},{},{},{},{:.2}", csv_field(&s.ids[i]), s.probability[i], s.flag[i], s.level[i], s.tier[i], s.clv[i]);
+        for r in s.reasons[i] {
+            text.clear();
+            reasons.push(&mut text, i, r);
+            b.push(b',');
+            b.extend_from_slice(csv_field(&text).as_bytes());
+        }
+        let _ = write!(b, ",{},{},{}", csv_field(&s.action[i]), csv_field(&s.owner[i]), s.contact_days[i]);
         if let Some(l) = &s.label {
             let _ = write!(b, ",{},{}", l[i], (l[i] == s.flag[i]) as u8);
         }
@@ -99,14 +93,15 @@ impl ScoreWriter {
         Ok(ScoreWriter { sink, format, target: target.map(Path::to_path_buf), tmp, header_done: false })
     }
 
-    pub fn write(&mut self, s: &Scored) -> Result<()> {
+    /// Write a scored chunk; `reasons` reads its reason codes as text.
+    pub fn write(&mut self, s: &Scored, reasons: &Reasons) -> Result<()> {
         match self.format {
-            OutputFormat::Csv => self.write_csv(s).map_err(|e| Error::io(self.target.clone().unwrap_or_else(|| "<stdout>".into()), e)),
-            OutputFormat::Parquet => self.write_parquet(s),
+            OutputFormat::Csv => self.write_csv(s, reasons).map_err(|e| Error::io(self.target.clone().unwrap_or_else(|| "<stdout>".into()), e)),
+            OutputFormat::Parquet => self.write_parquet(s, reasons),
         }
     }
 
-    fn write_csv(&mut self, s: &Scored) -> std::io::Result<()> {
+    fn write_csv(&mut self, s: &Scored, reasons: &Reasons) -> std::io::Result<()> {
         let Sink::Csv(w) = &mut self.sink else { return Ok(()) };
         if !self.header_done {
             write!(w, "{}", COLUMNS.join(","))?;
@@ -118,12 +113,11 @@ impl ScoreWriter {
         }
         // Rows are formatted in parallel, in order, and written in one go.
         let rows: Vec<usize> = (0..s.ids.len()).collect();
-        let parts: Vec<Vec<u8>> = rows.par_chunks(FORMAT_ROWS).map(|rows| format_rows(s, rows)).collect();
+        let parts: Vec<Vec<u8>> = rows.par_chunks(FORMAT_ROWS).map(|rows| format_rows(s, reasons, rows)).collect();
         parts.iter().try_for_each(|b| w.write_all(b))
     }
 
-    fn write_parquet(&mut self, s: &Scored) -> Result<()> {
-        let strs = |v: Vec<String>| v;
+    fn write_parquet(&mut self, s: &Scored, reasons: &Reasons) -> Result<()> {
         let texts = |v: &[Arc<str>]| v.iter().map(|t| t.to_string()).collect::<Vec<_>>();
         let mut cols = vec![
             Column::new("id".into(), s.ids.clone()),
@@ -134,7 +128,12 @@ impl ScoreWriter {
             Column::new("clv".into(), s.clv.clone()),
         ];
         for k in 0..3 {
-            cols.push(Column::new(format!("reason_{}", k + 1).into(), strs(s.reasons.iter().map(|r| r[k].clone()).collect())));
+            let text = |(i, r): (usize, &[Option<Reason>; 3])| {
+                let mut t = String::new();
+                reasons.push(&mut t, i, r[k]);
+                t
+            };
+            cols.push(Column::new(format!("reason_{}", k + 1).into(), s.reasons.iter().enumerate().map(text).collect::<Vec<_>>()));
         }
         cols.push(Column::new("action".into(), texts(&s.action)));
         cols.push(Column::new("owner".into(), texts(&s.owner)));
