@@ -197,7 +197,7 @@ fn stream(job: &mut Job, parts: &[PathBuf], progress: &Progress, writer: &mut Sc
             Ok(())
         });
         let mut current = usize::MAX;
-        let fed = input::for_each_validated(parts, art, cfg.data.delimiter, cfg.score.chunk_rows, |v| {
+        let fed = input::for_each_validated(parts, art, cfg.data.delimiter, cfg.score.chunk_rows, |mut v| {
             if v.part != current {
                 current = v.part;
                 progress.stage(format!("scoring {}", parts[v.part].display()));
@@ -206,7 +206,9 @@ fn stream(job: &mut Job, parts: &[PathBuf], progress: &Progress, writer: &mut Sc
                 None
             } else {
                 let mut stats = TransformStats::default();
-                Some((job.score(&v.batch, &mut stats)?, stats))
+                // The ids move to the scores (the batch keeps its table for drift and reasons).
+                let ids = std::mem::take(&mut v.batch.ids);
+                Some((job.score(&v.batch, ids, &mut stats)?, stats))
             };
             // A closed channel means the writer stopped on an error, which
             // joining it returns.
@@ -219,8 +221,9 @@ fn stream(job: &mut Job, parts: &[PathBuf], progress: &Progress, writer: &mut Sc
 }
 
 impl Job<'_> {
-    /// Predict, explain, segment and act on one validated chunk.
-    fn score(&mut self, batch: &validate::Batch, stats: &mut TransformStats) -> Result<Scored> {
+    /// Predict, explain, segment and act on one validated chunk (whose
+    /// customer `ids` the scores take over).
+    fn score(&mut self, batch: &validate::Batch, ids: Vec<String>, stats: &mut TransformStats) -> Result<Scored> {
         let art = self.artifact;
         let x = art.pipeline.transform_all(&batch.table, stats);
         let (p, reasons): (Vec<f64>, Vec<_>) = explain::predict_explain(art, &x).into_iter().unzip();
@@ -239,7 +242,7 @@ impl Job<'_> {
             None => vec![Arc::from("unsegmented"); p.len()],
         };
         let levels = Levels { global: s.warning.unwrap_or(art.scoring.warning), rules: &s.segments };
-        let mut out = Scored { ids: batch.ids.clone(), label: batch.labels.clone(), ..Scored::default() };
+        let mut out = Scored { ids, label: batch.labels.clone(), ..Scored::default() };
         // The playbook is searched once per (level, tier) pair met, not per
         // customer; tiers are shared names, so a pair is found by address.
         let mut seen: Vec<Act> = Vec::new();
