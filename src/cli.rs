@@ -196,7 +196,7 @@ pub struct ScoreArgs {
     /// Earlier scores file, for tier migration and rising warnings.
     #[arg(long)]
     pub previous: Option<PathBuf>,
-    /// Playbook TOML (warning level × tier → action) [default: data/playbook.toml].
+    /// Playbook TOML (warning level × tier → action) [default: data/playbook.toml, else the copy compiled in].
     #[arg(long)]
     pub playbook: Option<PathBuf>,
     /// Refit the value tiers on this batch instead of using the model's.
