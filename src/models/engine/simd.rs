@@ -91,7 +91,8 @@ mod avx512 {
         nodes: *const i32,
         bins: *const i32,
         sums: *mut f32,
-        acc: *mut f64,
+        /// The value of the leaf each row reached.
+        leaf_values: *mut f32,
         rows: usize,
         p: __m512i,
         last_node: __m512i,
@@ -104,11 +105,12 @@ mod avx512 {
     /// a row (node, then bin), and the other group's round fills the wait.
     #[target_feature(enable = "avx512f,bmi2")]
     pub unsafe fn walk<const EXPLAIN: bool>(tree: &Tree, rows: usize, p: usize, binned: &[u8], acc: &mut [f64], sums: &mut [f32]) {
+        let mut leaf_values = vec![0f32; rows];
         let w = Walk {
             nodes: tree.nodes.as_ptr() as *const i32,
             bins: binned.as_ptr() as *const i32,
             sums: sums.as_mut_ptr(),
-            acc: acc.as_mut_ptr(),
+            leaf_values: leaf_values.as_mut_ptr(),
             rows,
             p: _mm512_set1_epi32(p as i32),
             last_node: _mm512_set1_epi32(tree.nodes.len() as i32 - 1),
@@ -132,6 +134,9 @@ mod avx512 {
             for g in groups.iter_mut() {
                 round::<EXPLAIN>(g, &w, &mut fed);
             }
+        }
+        for (a, &v) in acc.iter_mut().zip(&leaf_values) {
+            *a += v as f64;
         }
     }
 
@@ -183,14 +188,8 @@ mod avx512 {
         }
         l.idx = _mm512_mask_mov_epi32(l.idx, step, next);
         if leaf != 0 {
-            // acc[row] += leaf value, eight f64 lanes at a time (rows are distinct).
-            let halves = [(leaf as u8, _mm512_castsi512_si256(l.row), _mm512_castps512_ps256(value)), ((leaf >> 8) as u8, _mm512_extracti64x4_epi64::<1>(l.row), _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(value))))];
-            for (k, rows, v) in halves {
-                if k != 0 {
-                    let old = _mm512_mask_i32gather_pd::<8>(_mm512_setzero_pd(), k, rows, w.acc as *const f64);
-                    _mm512_mask_i32scatter_pd::<8>(w.acc, k, rows, _mm512_add_pd(old, _mm512_cvtps_pd(v)));
-                }
-            }
+            // Each row reaches one leaf: note its value (added to acc after the walk).
+            _mm512_mask_i32scatter_ps::<4>(w.leaf_values, leaf, l.row, value);
             refill(l, leaf, w, fed);
         }
     }
