@@ -190,12 +190,13 @@ pub fn walk_tree(tree: &Tree, rows: usize, p: usize, binned: &[u8], acc: &mut [f
     if simd::walk(tree, rows, p, binned, acc, sums.as_deref_mut()) {
         return;
     }
-    let mut step = |r: usize, n: &Node, next: usize| {
-        if let Some(s) = sums.as_deref_mut() {
-            s[r * p + n.feature as usize] += tree.nodes[next].value - n.value;
-        }
-    };
-    tree.walk_rows(rows, |r, f| binned[r * p + f], &mut step, |r, i| acc[r] += tree.nodes[i].value as f64);
+    let bin = |r: usize, f: usize| binned[r * p + f];
+    let leaf = |r: usize, i: usize| acc[r] += tree.nodes[i].value as f64;
+    // Two walks, so that predicting does not test for `sums` at every step.
+    match sums {
+        Some(s) => tree.walk_rows(rows, bin, |r, n: &Node, next| s[r * p + n.feature as usize] += tree.nodes[next].value - n.value, leaf),
+        None => tree.walk_rows(rows, bin, |_, _, _| {}, leaf),
+    }
 }
 
 /// Compact stored form: each tree is base64 of 12-byte little-endian node
