@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::evaluate::metrics::Metrics;
 use crate::features::{FeaturePipeline, InputSpec};
 use crate::models::FittedModel;
-use crate::score::reference::ScoringReference;
+use crate::reference::ScoringReference;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -74,18 +74,26 @@ impl Artifact {
         pipe.inputs
             .iter()
             .map(|s| match s {
-                InputSpec::Numeric { name, .. } => ColumnSchema { name: name.clone(), kind: "numeric".into(), categories: vec![] },
-                InputSpec::Categorical { name, levels, .. } => {
-                    ColumnSchema { name: name.clone(), kind: "categorical".into(), categories: levels.clone() }
-                }
+                InputSpec::Numeric { name, .. } => ColumnSchema {
+                    name: name.clone(),
+                    kind: "numeric".into(),
+                    categories: vec![],
+                },
+                InputSpec::Categorical { name, levels, .. } => ColumnSchema {
+                    name: name.clone(),
+                    kind: "categorical".into(),
+                    categories: levels.clone(),
+                },
             })
             .collect()
     }
 
-    /// Compute the checksum of the fitted parts.
-    pub fn compute_checksum(&self) -> String {
-        let body = serde_json::to_string(&(&self.pipeline, &self.model, &self.scoring)).unwrap_or_default();
-        hex(&Sha256::digest(body.as_bytes()))
+    /// Compute the checksum of the fitted parts (`path` names the artifact
+    /// in the error, should they fail to serialise).
+    pub fn compute_checksum(&self, path: &Path) -> Result<String> {
+        let body = serde_json::to_string(&(&self.pipeline, &self.model, &self.scoring))
+            .map_err(|e| Error::artifact(path, e))?;
+        Ok(hex(&Sha256::digest(body.as_bytes())))
     }
 
     /// Write atomically to `path`.
@@ -97,29 +105,45 @@ impl Artifact {
     /// Load and verify an artifact.
     pub fn load(path: &Path) -> Result<Artifact> {
         let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::artifact(path, "not found: run churn-train first to create a model"),
+            std::io::ErrorKind::NotFound => {
+                Error::artifact(path, "not found: run churn-train first to create a model")
+            }
             _ => Error::io(path, e),
         })?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| Error::artifact(path, format!("corrupted or not a model file ({e})")))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::artifact(path, format!("corrupted or not a model file ({e})")))?;
         if value.get("format").and_then(|v| v.as_str()) != Some(FORMAT) {
             return Err(Error::artifact(path, "not a churn model file"));
         }
-        let version = value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0);
+        let version = value
+            .get("format_version")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
         if version != FORMAT_VERSION as u64 {
             return Err(Error::artifact(path, format!("format version {version}; this build reads version {FORMAT_VERSION}: retrain or use a matching churn release")));
         }
-        let mut a: Artifact = serde_json::from_value(value).map_err(|e| Error::artifact(path, format!("corrupted ({e})")))?;
-        if a.checksum != a.compute_checksum() {
+        let mut a: Artifact = serde_json::from_value(value)
+            .map_err(|e| Error::artifact(path, format!("corrupted ({e})")))?;
+        let checksum = a.compute_checksum(path)?;
+        if a.checksum != checksum {
             return Err(Error::artifact(path, "corrupted: checksum mismatch"));
         }
-        a.checksum = a.compute_checksum();
+        a.checksum = checksum;
         // A model and a pipeline from different runs would fail mid-scoring.
         if !a.pipeline.is_consistent() {
-            return Err(Error::artifact(path, "inconsistent: the feature pipeline's column names do not match its inputs"));
+            return Err(Error::artifact(
+                path,
+                "inconsistent: the feature pipeline's column names do not match its inputs",
+            ));
         }
         if let Some(k) = a.model.n_features().filter(|&k| k != a.pipeline.width()) {
-            return Err(Error::artifact(path, format!("inconsistent: the model takes {k} features, the feature pipeline makes {}", a.pipeline.width())));
+            return Err(Error::artifact(
+                path,
+                format!(
+                    "inconsistent: the model takes {k} features, the feature pipeline makes {}",
+                    a.pipeline.width()
+                ),
+            ));
         }
         Ok(a)
     }
@@ -137,8 +161,16 @@ pub fn fingerprint(path: &Path, rows: usize, columns: usize) -> Result<Fingerpri
         }
         h.update(&buf[..n]);
     }
-    let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(Fingerprint { file, rows, columns, sha256: hex(&h.finalize()) })
+    let file = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Fingerprint {
+        file,
+        rows,
+        columns,
+        sha256: hex(&h.finalize()),
+    })
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -151,7 +183,12 @@ pub fn now_epoch() -> u64 {
     std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse().ok())
-        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        })
 }
 
 /// RFC 3339 UTC time of epoch seconds, and a compact form for run ids.
@@ -169,7 +206,10 @@ pub fn format_time(epoch: u64) -> (String, String) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + (m <= 2) as i64;
     let (hh, mm, ss) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    (format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z"), format!("{y:04}{m:02}{d:02}-{hh:02}{mm:02}{ss:02}"))
+    (
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z"),
+        format!("{y:04}{m:02}{d:02}-{hh:02}{mm:02}{ss:02}"),
+    )
 }
 
 #[cfg(test)]

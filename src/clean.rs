@@ -70,16 +70,42 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig) -> Result<Dataset> {
         return Err(Error::data(src, "the file has a header but no rows"));
     }
     let target_idx = raw.index_of(&cfg.target).ok_or_else(|| {
-        Error::at(src, &cfg.target, None, format!("target column not found; columns are: {}", raw.names.join(", ")))
+        Error::at(
+            src,
+            &cfg.target,
+            None,
+            format!(
+                "target column not found; columns are: {}",
+                raw.names.join(", ")
+            ),
+        )
     })?;
-    for name in cfg.drop.iter().chain(&cfg.categorical).chain(&cfg.id).chain(&cfg.period).chain(&cfg.groups) {
+    for name in cfg
+        .drop
+        .iter()
+        .chain(&cfg.categorical)
+        .chain(&cfg.id)
+        .chain(&cfg.period)
+        .chain(&cfg.groups)
+    {
         if raw.index_of(name).is_none() {
-            return Err(Error::at(src, name, None, "configured column not found in the file"));
+            return Err(Error::at(
+                src,
+                name,
+                None,
+                "configured column not found in the file",
+            ));
         }
     }
     let id_col = cfg.id.clone().or_else(|| detect_id(raw, target_idx));
     let period_col = cfg.period.clone().or_else(|| {
-        raw.names.iter().find(|n| ["period", "snapshot", "snapshot_date", "month", "date"].contains(&n.to_ascii_lowercase().as_str())).cloned()
+        raw.names
+            .iter()
+            .find(|n| {
+                ["period", "snapshot", "snapshot_date", "month", "date"]
+                    .contains(&n.to_ascii_lowercase().as_str())
+            })
+            .cloned()
     });
     let keep = dedupe(raw, id_col.as_deref());
     let mut report = DataReport {
@@ -93,30 +119,55 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig) -> Result<Dataset> {
         ..DataReport::default()
     };
     let subset = |col: &RawColumn| select_rows(col, &keep);
-    let (y, pos, neg) = labels(src, &cfg.target, &subset(&raw.columns[target_idx]), &keep, cfg.positive.as_deref())?;
+    let (y, pos, neg) = labels(
+        src,
+        &cfg.target,
+        &subset(&raw.columns[target_idx]),
+        &keep,
+        cfg.positive.as_deref(),
+    )?;
     report.positives = y.iter().map(|&v| v as usize).sum();
     report.positive_rate = report.positives as f64 / y.len() as f64;
     report.positive_label = pos;
     report.negative_label = neg;
     let ids = match id_col.as_deref().and_then(|c| raw.column(c)) {
-        Some(c) => keep.iter().map(|&r| c.text(r).unwrap_or_default()).collect(),
-        None => keep.iter().map(|&r| (raw.first_row + r).to_string()).collect(),
+        Some(c) => keep
+            .iter()
+            .map(|&r| c.text(r).unwrap_or_default())
+            .collect(),
+        None => keep
+            .iter()
+            .map(|&r| (raw.first_row + r).to_string())
+            .collect(),
     };
 
-    let period = period_col.as_ref().and_then(|c| raw.column(c)).map(|c| keep.iter().map(|&r| c.text(r).unwrap_or_else(|| "missing".into())).collect());
+    let period = period_col.as_ref().and_then(|c| raw.column(c)).map(|c| {
+        keep.iter()
+            .map(|&r| c.text(r).unwrap_or_else(|| "missing".into()))
+            .collect()
+    });
 
     let mut table = FeatureTable::default();
     for (i, name) in raw.names.iter().enumerate() {
         if i == target_idx {
             continue;
         }
-        let col = subset(&std::mem::replace(&mut raw.columns[i], RawColumn::Number(Vec::new())));
+        let col = subset(&std::mem::replace(
+            &mut raw.columns[i],
+            RawColumn::Number(Vec::new()),
+        ));
         if Some(name) == period_col.as_ref() {
-            report.excluded_columns.push(Excluded { name: name.clone(), reason: "period column (results are reported per period)".into() });
+            report.excluded_columns.push(Excluded {
+                name: name.clone(),
+                reason: "period column (results are reported per period)".into(),
+            });
             continue;
         }
         if let Some(reason) = exclusion(name, &col, cfg, id_col.as_deref()) {
-            report.excluded_columns.push(Excluded { name: name.clone(), reason });
+            report.excluded_columns.push(Excluded {
+                name: name.clone(),
+                reason,
+            });
             continue;
         }
         let as_category = cfg.categorical.contains(name) || schema::infer(&col) == Inferred::Text;
@@ -142,9 +193,18 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig) -> Result<Dataset> {
         table.push(name.clone(), data);
     }
     if table.names.is_empty() {
-        return Err(Error::data(src, "no usable feature column (all were identifiers, constant, dropped or the target)"));
+        return Err(Error::data(
+            src,
+            "no usable feature column (all were identifiers, constant, dropped or the target)",
+        ));
     }
-    Ok(Dataset { table, y, ids, period, report })
+    Ok(Dataset {
+        table,
+        y,
+        ids,
+        period,
+        report,
+    })
 }
 
 /// Read another table (a later period, a hold-out file) with the column kinds
@@ -152,23 +212,51 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig) -> Result<Dataset> {
 pub fn conform(raw: &RawTable, train: &Dataset) -> Result<Dataset> {
     let src = raw.source.as_str();
     let r = &train.report;
-    let target = raw.column(&r.target).ok_or_else(|| Error::at(src, &r.target, None, "target column not found"))?;
+    let target = raw
+        .column(&r.target)
+        .ok_or_else(|| Error::at(src, &r.target, None, "target column not found"))?;
     let rows: Vec<usize> = (0..raw.n_rows()).collect();
     let (y, pos, _) = labels(src, &r.target, target, &rows, Some(&r.positive_label))?;
     if pos != r.positive_label {
-        return Err(Error::at(src, &r.target, None, "labels differ from the training data"));
+        return Err(Error::at(
+            src,
+            &r.target,
+            None,
+            "labels differ from the training data",
+        ));
     }
     let mut table = FeatureTable::default();
     for (name, col) in train.table.names.iter().zip(&train.table.columns) {
-        let cells = raw.column(name).ok_or_else(|| Error::at(src, name, None, "feature column not found"))?;
-        table.push(name.clone(), match col {
-            FeatureData::Numeric(_) => FeatureData::Numeric(schema::to_numeric(cells).values),
-            FeatureData::Categorical(_) => FeatureData::Categorical(schema::to_categories(cells)),
-        });
+        let cells = raw
+            .column(name)
+            .ok_or_else(|| Error::at(src, name, None, "feature column not found"))?;
+        table.push(
+            name.clone(),
+            match col {
+                FeatureData::Numeric(_) => FeatureData::Numeric(schema::to_numeric(cells).values),
+                FeatureData::Categorical(_) => {
+                    FeatureData::Categorical(schema::to_categories(cells))
+                }
+            },
+        );
     }
-    let ids = rows.iter().map(|r| (raw.first_row + r).to_string()).collect();
-    let report = DataReport { file: src.to_string(), rows_read: raw.n_rows(), rows_used: raw.n_rows(), ..r.clone() };
-    Ok(Dataset { table, y, ids, period: None, report })
+    let ids = rows
+        .iter()
+        .map(|r| (raw.first_row + r).to_string())
+        .collect();
+    let report = DataReport {
+        file: src.to_string(),
+        rows_read: raw.n_rows(),
+        rows_used: raw.n_rows(),
+        ..r.clone()
+    };
+    Ok(Dataset {
+        table,
+        y,
+        ids,
+        period: None,
+        report,
+    })
 }
 
 /// Why a column is not a feature, if it is not.
@@ -204,9 +292,30 @@ fn exclusion(name: &str, col: &RawColumn, cfg: &DataConfig, id: Option<&str>) ->
 /// Column names that denote people or records rather than behaviour.
 pub fn is_name_like(name: &str) -> bool {
     let l = name.to_ascii_lowercase().replace([' ', '-'], "_");
-    let exact = ["id", "name", "surname", "first_name", "last_name", "firstname", "lastname", "full_name",
-        "fullname", "email", "e_mail", "phone", "phone_number", "mobile", "address", "street", "rownumber",
-        "row_number", "index", "ssn", "iban", "account_number"];
+    let exact = [
+        "id",
+        "name",
+        "surname",
+        "first_name",
+        "last_name",
+        "firstname",
+        "lastname",
+        "full_name",
+        "fullname",
+        "email",
+        "e_mail",
+        "phone",
+        "phone_number",
+        "mobile",
+        "address",
+        "street",
+        "rownumber",
+        "row_number",
+        "index",
+        "ssn",
+        "iban",
+        "account_number",
+    ];
     exact.contains(&l.as_str())
         || l.ends_with("_id")
         || l.ends_with("_name")
@@ -217,17 +326,23 @@ pub fn is_name_like(name: &str) -> bool {
 fn detect_id(raw: &RawTable, target_idx: usize) -> Option<String> {
     raw.names.iter().enumerate().find_map(|(i, n)| {
         let col = &raw.columns[i];
-        let idish = n.to_ascii_lowercase().ends_with("id") || is_name_like(n) && n.to_ascii_lowercase().contains("id");
+        let idish = n.to_ascii_lowercase().ends_with("id")
+            || is_name_like(n) && n.to_ascii_lowercase().contains("id");
         // Mostly distinct: a few repeated ids are duplicates to remove, not a reason to doubt the id.
-        (i != target_idx && idish && distinct_count(col) as f64 >= 0.95 * col.len() as f64).then(|| n.clone())
+        (i != target_idx && idish && distinct_count(col) as f64 >= 0.95 * col.len() as f64)
+            .then(|| n.clone())
     })
 }
 
 /// Rows to keep: the first occurrence of each id (all rows without an id column).
 fn dedupe(raw: &RawTable, id: Option<&str>) -> Vec<usize> {
-    let Some(col) = id.and_then(|c| raw.column(c)) else { return (0..raw.n_rows()).collect() };
+    let Some(col) = id.and_then(|c| raw.column(c)) else {
+        return (0..raw.n_rows()).collect();
+    };
     let mut seen = HashSet::new();
-    (0..raw.n_rows()).filter(|&r| col.text(r).is_none_or(|v| seen.insert(v))).collect()
+    (0..raw.n_rows())
+        .filter(|&r| col.text(r).is_none_or(|v| seen.insert(v)))
+        .collect()
 }
 
 fn select_rows(col: &RawColumn, rows: &[usize]) -> RawColumn {
@@ -238,11 +353,17 @@ fn select_rows(col: &RawColumn, rows: &[usize]) -> RawColumn {
 }
 
 fn distinct_count(col: &RawColumn) -> usize {
-    (0..col.len()).map(|r| col.text(r)).collect::<HashSet<_>>().len()
+    (0..col.len())
+        .map(|r| col.text(r))
+        .collect::<HashSet<_>>()
+        .len()
 }
 
 fn all_integers(col: &RawColumn) -> bool {
-    schema::to_numeric(col).values.iter().all(|x| x.is_nan() || x.fract() == 0.0)
+    schema::to_numeric(col)
+        .values
+        .iter()
+        .all(|x| x.is_nan() || x.fract() == 0.0)
 }
 
 /// Normalise the label column to 0/1 (1 = churned). Returns labels and the
@@ -264,32 +385,102 @@ pub fn labels(
         })
         .collect();
     if let Some(r) = cells.iter().position(Option::is_none) {
-        return Err(Error::at(src, target, Some(rows[r] + 1), "the label is blank"));
+        return Err(Error::at(
+            src,
+            target,
+            Some(rows[r] + 1),
+            "the label is blank",
+        ));
     }
-    let mut values: Vec<String> = cells.iter().flatten().cloned().collect::<HashSet<_>>().into_iter().collect();
+    let mut values: Vec<String> = cells
+        .iter()
+        .flatten()
+        .cloned()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     values.sort();
-    let shown = || values.iter().take(10).map(|v| format!("'{v}'")).collect::<Vec<_>>().join(", ");
+    let shown = || {
+        values
+            .iter()
+            .take(10)
+            .map(|v| format!("'{v}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if values.len() == 1 {
-        return Err(Error::at(src, target, None, format!("only one class present ({}): cannot train a churn model", shown())));
+        return Err(Error::at(
+            src,
+            target,
+            None,
+            format!(
+                "only one class present ({}): cannot train a churn model",
+                shown()
+            ),
+        ));
     }
     if values.len() > 2 {
-        return Err(Error::at(src, target, None, format!("expected two label values, found {}: {}", values.len(), shown())));
+        return Err(Error::at(
+            src,
+            target,
+            None,
+            format!(
+                "expected two label values, found {}: {}",
+                values.len(),
+                shown()
+            ),
+        ));
     }
     let pos = match positive {
-        Some(p) => values.iter().find(|v| v.eq_ignore_ascii_case(p.trim())).cloned().ok_or_else(|| {
-            Error::at(src, target, None, format!("--positive '{p}' is not one of the label values {}", shown()))
-        })?,
+        Some(p) => values
+            .iter()
+            .find(|v| v.eq_ignore_ascii_case(p.trim()))
+            .cloned()
+            .ok_or_else(|| {
+                Error::at(
+                    src,
+                    target,
+                    None,
+                    format!(
+                        "--positive '{p}' is not one of the label values {}",
+                        shown()
+                    ),
+                )
+            })?,
         None => known_positive(&values).ok_or_else(|| {
-            Error::at(src, target, None, format!("cannot tell which label means churn among {}: pass --positive", shown()))
+            Error::at(
+                src,
+                target,
+                None,
+                format!(
+                    "cannot tell which label means churn among {}: pass --positive",
+                    shown()
+                ),
+            )
         })?,
     };
-    let neg = values.iter().find(|v| **v != pos).cloned().unwrap_or_default();
-    let y = cells.iter().map(|c| (c.as_deref() == Some(pos.as_str())) as u8).collect();
+    let neg = values
+        .iter()
+        .find(|v| **v != pos)
+        .cloned()
+        .unwrap_or_default();
+    let y = cells
+        .iter()
+        .map(|c| (c.as_deref() == Some(pos.as_str())) as u8)
+        .collect();
     Ok((y, pos, neg))
 }
 
 fn known_positive(values: &[String]) -> Option<String> {
-    let pairs = [("1", "0"), ("yes", "no"), ("true", "false"), ("y", "n"), ("t", "f"), ("churned", "retained"), ("churn", "stay")];
+    let pairs = [
+        ("1", "0"),
+        ("yes", "no"),
+        ("true", "false"),
+        ("y", "n"),
+        ("t", "f"),
+        ("churned", "retained"),
+        ("churn", "stay"),
+    ];
     let lower: Vec<String> = values.iter().map(|v| v.to_ascii_lowercase()).collect();
     pairs.iter().find_map(|(p, n)| {
         let i = lower.iter().position(|v| v == p)?;
@@ -311,19 +502,44 @@ mod tests {
         assert_eq!((y, p.as_str()), (vec![1, 0, 0], "Yes"));
         let (y, _, _) = labels("f", "t", &text(&["1.0", "0", "1"]), &[0, 1, 2], None).unwrap();
         assert_eq!(y, vec![1, 0, 1]);
-        let (y, _, _) = labels("f", "t", &RawColumn::Number(vec![Some(0.0), Some(1.0)]), &[0, 1], None).unwrap();
+        let (y, _, _) = labels(
+            "f",
+            "t",
+            &RawColumn::Number(vec![Some(0.0), Some(1.0)]),
+            &[0, 1],
+            None,
+        )
+        .unwrap();
         assert_eq!(y, vec![0, 1]);
-        let e = labels("f", "t", &text(&["a", "b", "c"]), &[0, 1, 2], None).unwrap_err().to_string();
+        let e = labels("f", "t", &text(&["a", "b", "c"]), &[0, 1, 2], None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("'a', 'b', 'c'"), "{e}");
-        let e = labels("f", "t", &text(&["a", "a"]), &[0, 1], None).unwrap_err().to_string();
+        let e = labels("f", "t", &text(&["a", "a"]), &[0, 1], None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("only one class"), "{e}");
-        let (y, _, _) = labels("f", "t", &text(&["Attrited", "Existing"]), &[0, 1], Some("Attrited")).unwrap();
+        let (y, _, _) = labels(
+            "f",
+            "t",
+            &text(&["Attrited", "Existing"]),
+            &[0, 1],
+            Some("Attrited"),
+        )
+        .unwrap();
         assert_eq!(y, vec![1, 0]);
     }
 
     #[test]
     fn name_like() {
-        for n in ["Surname", "CustomerId", "customerID", "customer_id", "RowNumber", "email"] {
+        for n in [
+            "Surname",
+            "CustomerId",
+            "customerID",
+            "customer_id",
+            "RowNumber",
+            "email",
+        ] {
             assert!(is_name_like(n), "{n}");
         }
         for n in ["Balance", "Paid", "Tenure", "Geography"] {

@@ -166,7 +166,7 @@ impl TrainArgs {
         set(&mut t.out, self.out);
         set(&mut t.model_dir, self.model_dir);
         t.quiet |= self.quiet;
-        c.validate()?;
+        c.validate_train()?;
         Ok(c)
     }
 }
@@ -189,7 +189,7 @@ pub struct ScoreArgs {
     pub out: Option<PathBuf>,
     /// Scores file format [default: csv].
     #[arg(long)]
-    pub format: Option<crate::score::config::OutputFormat>,
+    pub format: Option<crate::config::OutputFormat>,
     /// Customers per chunk (memory is bounded by this) [default: 50000].
     #[arg(long)]
     pub chunk_rows: Option<usize>,
@@ -231,8 +231,8 @@ impl ScoreArgs {
         s.refit_segments |= self.refit_segments;
         s.quiet |= self.quiet;
         set(&mut c.data.delimiter, self.delimiter.map(Some));
-        set(&mut c.train.out, self.runs_dir);
-        c.validate()?;
+        set(&mut c.score.runs_dir, self.runs_dir.map(Some));
+        c.validate_score()?;
         Ok(c)
     }
 }

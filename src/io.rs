@@ -38,20 +38,35 @@ impl AtomicFile {
     pub fn create(path: &Path) -> Result<AtomicFile> {
         let mut made = Vec::new();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.as_os_str().is_empty() && !d.exists()).collect();
+            let missing: Vec<&Path> = dir
+                .ancestors()
+                .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+                .collect();
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
             made = missing.into_iter().rev().map(Path::to_path_buf).collect();
         }
         let tmp = temp_sibling(path);
-        let mut file = AtomicFile { path: path.to_path_buf(), tmp, out: None, made, committed: false };
+        let mut file = AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            out: None,
+            made,
+            committed: false,
+        };
         let created = std::fs::File::create(&file.tmp).map_err(|e| Error::io(&file.tmp, e))?;
         file.out = Some(std::io::BufWriter::new(created));
         Ok(file)
     }
 
     /// Append; errors name the final path.
-    pub fn write(&mut self, fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
-        let out = self.out.as_mut().expect("an AtomicFile writes until committed");
+    pub fn write(
+        &mut self,
+        fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let out = self
+            .out
+            .as_mut()
+            .expect("an AtomicFile writes until committed");
         fill(out).map_err(|e| Error::io(&self.path, e))
     }
 
@@ -83,7 +98,7 @@ impl Drop for AtomicFile {
 
 /// Serialise `value` as pretty JSON and write it atomically.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(value).map_err(|e| Error::Model(e.to_string()))?;
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| Error::format(path, e))?;
     text.push('\n');
     write_atomic(path, text.as_bytes())
 }
@@ -99,10 +114,79 @@ pub fn replace_symlink(link: &Path, target: &str) -> Result<()> {
     std::fs::rename(&tmp, link).map_err(|e| Error::io(link, e))
 }
 
+/// Write `text` to standard output. A reader that has gone away (`| head`)
+/// is an error naming `<stdout>` that [`Error::is_broken_pipe`] recognises,
+/// never a panic as with `print!`.
+pub fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::io("<stdout>", e))
+}
+
+/// Quote a CSV field when it needs it.
+pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
+    } else {
+        s.into()
+    }
+}
+
+/// `stamp`, or `stamp-2`, `stamp-3` …: the first name that is not `taken`
+/// (run folders and model files are never overwritten).
+pub fn unique_name(stamp: &str, taken: impl Fn(&str) -> bool) -> String {
+    let mut name = stamp.to_string();
+    let mut k = 2;
+    while taken(&name) {
+        name = format!("{stamp}-{k}");
+        k += 1;
+    }
+    name
+}
+
 /// Where `path` is written before it is renamed into place.
 pub(crate) fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// A fresh folder under the system's temporary directory, removed with
+/// everything in it when dropped: scratch space for tests and benchmarks.
+/// (Ours, not the tempfile crate's: as a dev-dependency that crate changed
+/// the features of shared dependencies, so `cargo test` after `cargo run`
+/// rebuilt polars.)
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> Result<TempDir> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!(
+            "churn-{}-{}-{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let dir = std::env::temp_dir().join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(TempDir(dir))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 #[cfg(test)]
@@ -111,20 +195,24 @@ mod tests {
 
     #[test]
     fn an_uncommitted_file_leaves_nothing_not_even_its_folders() {
-        let root = tempfile::tempdir().unwrap();
-        let path = root.path().join("runs/score-1/rejects.csv");
+        let tmp = TempDir::new().unwrap();
+        let root = tmp.path();
+        let path = root.join("runs/score-1/rejects.csv");
         let mut f = AtomicFile::create(&path).unwrap();
         f.write(|w| writeln!(w, "source,row,reason")).unwrap();
         drop(f);
-        assert!(!root.path().join("runs").exists(), "the folders it made are gone");
-        assert!(root.path().exists(), "the folder that was there stays");
+        assert!(!root.join("runs").exists(), "the folders it made are gone");
+        assert!(root.exists(), "the folder that was there stays");
 
         let mut f = AtomicFile::create(&path).unwrap();
         f.write(|w| write!(w, "a")).unwrap();
         f.write(|w| write!(w, "b")).unwrap();
         f.commit().unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "ab");
-        let left: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let left: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(left.len(), 1, "no temporary file beside it: {left:?}");
     }
 }

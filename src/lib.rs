@@ -15,8 +15,8 @@
 
 pub mod artifact;
 pub mod clean;
-pub mod compare;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod error;
 pub mod evaluate;
@@ -25,11 +25,27 @@ pub mod ingest;
 pub mod io;
 pub mod models;
 pub mod progress;
+pub mod reference;
 pub mod report;
 pub mod runtime;
 pub mod score;
 pub mod split;
+pub mod stats;
 pub mod synth;
 pub mod train;
 
 pub use error::{Error, Result};
+
+/// The process exit code of a job's result: 0 on success and when standard
+/// output was closed by its reader (`| head -1` is not a failure, as with
+/// ripgrep and coreutils); otherwise `error: …` on one line and 1.
+pub fn exit_code(result: Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.is_broken_pipe() => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

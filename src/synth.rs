@@ -17,16 +17,45 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 
-const SURNAMES: [&str; 12] = ["Smith", "Garcia", "Müller", "Rossi", "Dubois", "Kowalski", "Jensen", "Novak", "Silva", "Brown", "Chen", "Okafor"];
+const SURNAMES: [&str; 12] = [
+    "Smith", "Garcia", "Müller", "Rossi", "Dubois", "Kowalski", "Jensen", "Novak", "Silva",
+    "Brown", "Chen", "Okafor",
+];
 const REGIONS: [&str; 5] = ["Capital", "North", "South", "East", "West"];
-const OCCUPATIONS: [&str; 5] = ["salaried", "self-employed", "public-sector", "retired", "student"];
+const OCCUPATIONS: [&str; 5] = [
+    "salaried",
+    "self-employed",
+    "public-sector",
+    "retired",
+    "student",
+];
 
 /// Column names of the generated table.
 pub const COLUMNS: [&str; 24] = [
-    "customer_id", "surname", "age", "gender", "region", "occupation", "tenure_months", "balance",
-    "num_products", "credit_score", "has_credit_card", "is_active", "estimated_income", "txn_count_3m",
-    "txn_count_prev_3m", "txn_amount_3m", "days_since_last_txn", "online_logins_30d", "branch_visits_90d",
-    "complaints_12m", "overdue_payments_12m", "credit_utilisation", "monthly_profit", "churned",
+    "customer_id",
+    "surname",
+    "age",
+    "gender",
+    "region",
+    "occupation",
+    "tenure_months",
+    "balance",
+    "num_products",
+    "credit_score",
+    "has_credit_card",
+    "is_active",
+    "estimated_income",
+    "txn_count_3m",
+    "txn_count_prev_3m",
+    "txn_amount_3m",
+    "days_since_last_txn",
+    "online_logins_30d",
+    "branch_visits_90d",
+    "complaints_12m",
+    "overdue_payments_12m",
+    "credit_utilisation",
+    "monthly_profit",
+    "churned",
 ];
 
 fn normal(rng: &mut ChaCha8Rng) -> f64 {
@@ -50,7 +79,11 @@ fn poisson(rng: &mut ChaCha8Rng, lambda: f64) -> u32 {
 pub fn generate(out: &Path, rows: usize, seed: u64, label: bool) -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let id_base = 100_000 + (seed % 97) * 1_000_000;
-    let cols: Vec<&str> = COLUMNS.iter().copied().filter(|c| label || *c != "churned").collect();
+    let cols: Vec<&str> = COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| label || *c != "churned")
+        .collect();
     with_atomic_writer(out, |w| {
         writeln!(w, "{}", cols.join(","))?;
         let mut last = String::new();
@@ -68,22 +101,43 @@ pub fn generate(out: &Path, rows: usize, seed: u64, label: bool) -> Result<()> {
 }
 
 fn row(rng: &mut ChaCha8Rng, id: u64, label: bool) -> String {
-    let age = (18.0 + 12.0 * normal(rng).abs() + 30.0 * rng.random::<f64>()).min(88.0).round();
+    let age = (18.0 + 12.0 * normal(rng).abs() + 30.0 * rng.random::<f64>())
+        .min(88.0)
+        .round();
     let gender = if rng.random::<f64>() < 0.5 { "F" } else { "M" };
     let region = REGIONS[rng.random_range(0..REGIONS.len())];
-    let occ = if age >= 65.0 { "retired" } else if age < 24.0 && rng.random::<f64>() < 0.6 { "student" } else { OCCUPATIONS[rng.random_range(0..3)] };
+    let occ = if age >= 65.0 {
+        "retired"
+    } else if age < 24.0 && rng.random::<f64>() < 0.6 {
+        "student"
+    } else {
+        OCCUPATIONS[rng.random_range(0..3)]
+    };
     let tenure = (rng.random::<f64>().powf(1.3) * 240.0).round();
-    let income = (35_000.0 * (0.45 * normal(rng)).exp() * if occ == "student" { 0.3 } else { 1.0 }).round();
+    let income =
+        (35_000.0 * (0.45 * normal(rng)).exp() * if occ == "student" { 0.3 } else { 1.0 }).round();
     let products = [1, 1, 1, 2, 2, 2, 2, 3, 4][rng.random_range(0..9)] as f64;
-    let balance = if rng.random::<f64>() < 0.3 { 0.0 } else { (income * 0.8 * (0.8 * normal(rng)).exp()).round() };
+    let balance = if rng.random::<f64>() < 0.3 {
+        0.0
+    } else {
+        (income * 0.8 * (0.8 * normal(rng)).exp()).round()
+    };
     let credit = (650.0 + 90.0 * normal(rng)).clamp(300.0, 850.0).round();
     let card = (rng.random::<f64>() < 0.7) as u8;
     let active = (rng.random::<f64>() < 0.55) as u8;
     let prev = poisson(rng, if active == 1 { 30.0 } else { 10.0 }) as f64;
     let decline = rng.random::<f64>() < 0.25;
-    let recent = if decline { (prev * rng.random::<f64>() * 0.5).round() } else { poisson(rng, prev.max(1.0)) as f64 };
+    let recent = if decline {
+        (prev * rng.random::<f64>() * 0.5).round()
+    } else {
+        poisson(rng, prev.max(1.0)) as f64
+    };
     let amount = (recent * 60.0 * (0.5 * normal(rng)).exp()).round();
-    let days_since = if recent > 0.0 { rng.random_range(0..30) } else { rng.random_range(30..200) };
+    let days_since = if recent > 0.0 {
+        rng.random_range(0..30)
+    } else {
+        rng.random_range(30..200)
+    };
     let logins = poisson(rng, if active == 1 { 12.0 } else { 3.0 });
     let visits = poisson(rng, 1.2);
     let complaints = poisson(rng, 0.35);
@@ -93,16 +147,35 @@ fn row(rng: &mut ChaCha8Rng, id: u64, label: bool) -> String {
 
     let trend = (recent + 1.0) / (prev + 1.0);
     let age_effect = -((age - 55.0) / 12.0).powi(2) * 0.5 + 0.6;
-    let logit = -2.7 + 0.75 * complaints as f64 + 0.9 * (1 - active) as f64 + 1.3 * (trend < 0.5) as u8 as f64
-        + 0.5 * overdue as f64 + age_effect
-        + match products as u8 { 1 => 0.6, 2 => -0.9, 3 => 1.8, _ => 2.8 }
-        - 0.004 * tenure + 0.4 * (region == "East") as u8 as f64 + 0.6 * (balance > 100_000.0) as u8 as f64
+    let logit = -2.7
+        + 0.75 * complaints as f64
+        + 0.9 * (1 - active) as f64
+        + 1.3 * (trend < 0.5) as u8 as f64
+        + 0.5 * overdue as f64
+        + age_effect
+        + match products as u8 {
+            1 => 0.6,
+            2 => -0.9,
+            3 => 1.8,
+            _ => 2.8,
+        }
+        - 0.004 * tenure
+        + 0.4 * (region == "East") as u8 as f64
+        + 0.6 * (balance > 100_000.0) as u8 as f64
         - 0.02 * logins as f64
         + 0.6 * normal(rng);
     let churned = (rng.random::<f64>() < 1.0 / (1.0 + (-logit).exp())) as u8;
 
-    let income_txt = if rng.random::<f64>() < 0.03 { String::new() } else { format!("{income}") };
-    let region_txt = if rng.random::<f64>() < 0.005 { " ".to_string() } else { region.to_string() };
+    let income_txt = if rng.random::<f64>() < 0.03 {
+        String::new()
+    } else {
+        format!("{income}")
+    };
+    let region_txt = if rng.random::<f64>() < 0.005 {
+        " ".to_string()
+    } else {
+        region.to_string()
+    };
     let surname = SURNAMES[rng.random_range(0..SURNAMES.len())];
     let mut s = format!(
         "C{id},{surname},{age},{gender},{region_txt},{occ},{tenure},{balance},{products},{credit},{card},{active},{income_txt},{recent},{prev},{amount},{days_since},{logins},{visits},{complaints},{overdue},{util:.3},{profit:.2}"

@@ -7,12 +7,12 @@
 use crate::artifact::{self, Artifact};
 use crate::config::{Config, ModelKind};
 use crate::error::{Error, Result};
-use crate::evaluate::cv::{cross_validate, CvResult};
+use crate::evaluate::cv::{cross_validate, CvResult, CvSettings};
 use crate::evaluate::metrics::Metrics;
 use crate::features::{FeaturePipeline, TransformStats};
 use crate::progress::Progress;
+use crate::reference::{ReferenceParams, ScoringReference};
 use crate::report::{self, MetricsFile};
-use crate::score::reference::ScoringReference;
 use crate::{clean, ingest, models, split};
 use std::path::PathBuf;
 
@@ -48,8 +48,10 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     kinds.dedup();
     let mut results = Vec::new();
     for &kind in &kinds {
-        let bar = progress.bar(kind.name(), cfg.train.folds * models::steps(kind, cfg));
-        let res = cross_validate(kind, cfg, &data, &folds, &|| bar.inc(1))?;
+        let bar = progress.bar(kind.name(), cfg.train.folds * cfg.family(kind).steps());
+        let res = cross_validate(cfg.family(kind), cv_settings(cfg), &data, &folds, &|| {
+            bar.inc(1)
+        })?;
         bar.finish_and_clear();
         progress.stage(format!(
             "{:<20} AUC {:.4}  KS {:.4}  F1 {:.4}  ({:.1} s)",
@@ -62,20 +64,47 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         results.push(res);
     }
     let best = select(&results, &cfg.train.select_metric)?;
-    let best_res = results.iter().find(|r| r.kind == best).ok_or_else(|| Error::Model("no model result".into()))?;
+    let best_res = results
+        .iter()
+        .find(|r| r.kind == best)
+        .ok_or_else(|| Error::Model("no model result".into()))?;
 
-    progress.stage(format!("refitting {} on all {} rows", best.name(), data.y.len()));
+    progress.stage(format!(
+        "refitting {} on all {} rows",
+        best.name(),
+        data.y.len()
+    ));
     let all: Vec<usize> = (0..data.y.len()).collect();
     let pipeline = FeaturePipeline::fit(&data.table, &all, models::needs_scaling(best));
     let x = pipeline.transform(&data.table, &all, &mut TransformStats::default());
-    let bar = progress.bar("refit", models::steps(best, cfg));
-    let model = models::fit(best, cfg, x.view(), &data.y, cfg.train.seed, &|| bar.inc(1))?;
+    let bar = progress.bar("refit", cfg.family(best).steps());
+    let model = models::fit(
+        cfg.family(best),
+        cfg.fit_options(),
+        x.view(),
+        &data.y,
+        cfg.train.seed,
+        &|| bar.inc(1),
+    )?;
     bar.finish_and_clear();
     let scores = model.predict_proba(x.view());
-    let scoring = ScoringReference::build(cfg, &data.table, &data.y, &scores, best_res.threshold)?;
+    let scoring = ScoringReference::build(
+        reference_params(cfg),
+        &data.table,
+        &data.y,
+        &scores,
+        best_res.threshold,
+    )?;
 
     let (created_at, stamp) = artifact::format_time(artifact::now_epoch());
-    let run_id = unique_run_id(cfg, &stamp);
+    let run_id = crate::io::unique_name(&stamp, |id| {
+        cfg.train.out.join(id).exists()
+            || cfg
+                .train
+                .model_dir
+                .join(format!("{id}.{}", artifact::EXTENSION))
+                .exists()
+    });
     let mut art = Artifact {
         format: artifact::FORMAT.into(),
         format_version: artifact::FORMAT_VERSION,
@@ -91,7 +120,10 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         threshold: best_res.threshold,
         threshold_rule: cfg.train.threshold_rule.to_string(),
         schema: Artifact::schema_of(&pipeline),
-        cv_metrics: results.iter().map(|r| (r.kind.name().to_string(), r.oof_metrics.clone())).collect(),
+        cv_metrics: results
+            .iter()
+            .map(|r| (r.kind.name().to_string(), r.oof_metrics.clone()))
+            .collect(),
         data: artifact::fingerprint(&path, data.report.rows_read, data.report.columns_read)?,
         config: cfg.clone(),
         pipeline,
@@ -99,18 +131,23 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         scoring,
         checksum: String::new(),
     };
-    art.checksum = art.compute_checksum();
+    let file_name = format!("{run_id}.{}", artifact::EXTENSION);
+    let model_path = cfg.train.model_dir.join(&file_name);
+    art.checksum = art.compute_checksum(&model_path)?;
 
     let run_dir = cfg.train.out.join(&run_id);
     let metrics = MetricsFile::new(&results, &art, &data, cfg);
     report::write_run(&run_dir, &data, &results, &art, &metrics)?;
-    let file_name = format!("{run_id}.{}", artifact::EXTENSION);
-    let model_path = cfg.train.model_dir.join(&file_name);
     art.save(&model_path)?;
     crate::io::replace_symlink(&cfg.train.model_dir.join("latest"), &file_name)?;
     progress.stage(format!("model: {}", model_path.display()));
     progress.stage(format!("run:   {}", run_dir.display()));
-    Ok(TrainOutcome { run_dir, model_path, best, results })
+    Ok(TrainOutcome {
+        run_dir,
+        model_path,
+        best,
+        results,
+    })
 }
 
 /// One model's hold-out result (one JSON line of `churn-train holdout`).
@@ -146,7 +183,14 @@ pub fn holdout(cfg: &Config, test: &std::path::Path) -> Result<Vec<HoldoutResult
         let start = std::time::Instant::now();
         let pipeline = FeaturePipeline::fit(&train.table, &all, models::needs_scaling(kind));
         let x = pipeline.transform(&train.table, &all, &mut TransformStats::default());
-        let model = models::fit(kind, cfg, x.view(), &train.y, cfg.train.seed, &|| {})?;
+        let model = models::fit(
+            cfg.family(kind),
+            cfg.fit_options(),
+            x.view(),
+            &train.y,
+            cfg.train.seed,
+            &|| {},
+        )?;
         let fit_seconds = start.elapsed().as_secs_f64();
         drop(x);
         // Prediction (with its preprocessing) is timed as the median of a
@@ -178,10 +222,17 @@ pub fn holdout(cfg: &Config, test: &std::path::Path) -> Result<Vec<HoldoutResult
 
 /// The model with the best value of `metric` (ties: the earlier model).
 pub fn select(results: &[CvResult], metric: &str) -> Result<ModelKind> {
-    let higher = Metrics::higher_is_better(metric).ok_or_else(|| Error::Config(format!("unknown select_metric '{metric}'")))?;
+    let higher = Metrics::higher_is_better(metric)
+        .ok_or_else(|| Error::Config(format!("unknown select_metric '{metric}'")))?;
     let key = |r: &CvResult| {
         let v = r.oof_metrics.get(metric).unwrap_or(f64::NAN);
-        if v.is_nan() { f64::NEG_INFINITY } else if higher { v } else { -v }
+        if v.is_nan() {
+            f64::NEG_INFINITY
+        } else if higher {
+            v
+        } else {
+            -v
+        }
     };
     results
         .iter()
@@ -193,16 +244,22 @@ pub fn select(results: &[CvResult], metric: &str) -> Result<ModelKind> {
         .ok_or_else(|| Error::Model("no models were fitted".into()))
 }
 
-/// `stamp`, or `stamp-2`, `stamp-3` … when a run or model of that id exists.
-fn unique_run_id(cfg: &Config, stamp: &str) -> String {
-    let taken = |id: &str| {
-        cfg.train.out.join(id).exists() || cfg.train.model_dir.join(format!("{id}.{}", artifact::EXTENSION)).exists()
-    };
-    let mut id = stamp.to_string();
-    let mut k = 2;
-    while taken(&id) {
-        id = format!("{stamp}-{k}");
-        k += 1;
+/// How this run cross-validates every family.
+fn cv_settings(cfg: &Config) -> CvSettings {
+    CvSettings {
+        fit: cfg.fit_options(),
+        seed: cfg.train.seed,
+        threshold_rule: cfg.train.threshold_rule,
     }
-    id
+}
+
+/// What the scoring reference is built with, from the run's settings.
+fn reference_params(cfg: &Config) -> ReferenceParams<'_> {
+    let s = &cfg.score;
+    ReferenceParams {
+        value_columns: &s.value_columns,
+        activity_columns: &s.activity_columns,
+        clv: &s.clv,
+        seed: cfg.train.seed,
+    }
 }

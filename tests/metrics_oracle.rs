@@ -6,20 +6,36 @@ use churn::evaluate::metrics::{capture_rate, Metrics};
 
 #[test]
 fn every_reference_case_matches_scikit_learn() {
-    let text = std::fs::read_to_string(common::shared("reference/metrics_cases.json")).expect("metrics_cases.json beside the checkout");
+    let text = std::fs::read_to_string(common::shared("reference/metrics_cases.json"))
+        .expect("metrics_cases.json beside the checkout");
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     let cases = doc["cases"].as_array().unwrap();
     assert!(cases.len() >= 6);
     for case in cases {
         let name = case["name"].as_str().unwrap();
-        let y: Vec<u8> = case["labels"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u8).collect();
-        let p: Vec<f64> = case["scores"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let y: Vec<u8> = case["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u8)
+            .collect();
+        let p: Vec<f64> = case["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
         let t = case["threshold"].as_f64().unwrap();
         let m = Metrics::compute(&y, &p, t);
         let e = &case["expected"];
         let check = |metric: &str, ours: f64| {
-            let want = e[metric].as_f64().unwrap_or_else(|| panic!("{name}: no {metric}"));
-            assert!((ours - want).abs() <= 1e-9, "{name}: {metric} = {ours}, scikit-learn {want}");
+            let want = e[metric]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{name}: no {metric}"));
+            assert!(
+                (ours - want).abs() <= 1e-9,
+                "{name}: {metric} = {ours}, scikit-learn {want}"
+            );
         };
         check("accuracy", m.accuracy);
         check("precision", m.precision);
@@ -32,7 +48,21 @@ fn every_reference_case_matches_scikit_learn() {
         check("log_loss", m.log_loss);
         check("capture_rate_top_10pct", capture_rate(&y, &p, 0.1));
         check("capture_rate_top_10pct", m.capture_top10);
-        let cm: Vec<usize> = e["confusion_matrix_tn_fp_fn_tp"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
-        assert_eq!(vec![m.confusion.tn, m.confusion.fp, m.confusion.fn_, m.confusion.tp], cm, "{name}: confusion");
+        let cm: Vec<usize> = e["confusion_matrix_tn_fp_fn_tp"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(
+            vec![
+                m.confusion.tn,
+                m.confusion.fp,
+                m.confusion.fn_,
+                m.confusion.tp
+            ],
+            cm,
+            "{name}: confusion"
+        );
     }
 }

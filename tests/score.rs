@@ -10,12 +10,22 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 
 /// One model trained on bank_churn.csv, shared by the tests of this file.
-fn bank_model() -> &'static (tempfile::TempDir, PathBuf) {
-    static MODEL: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+fn bank_model() -> &'static (common::TempDir, PathBuf) {
+    static MODEL: OnceLock<(common::TempDir, PathBuf)> = OnceLock::new();
     MODEL.get_or_init(|| {
-        let d = tempfile::tempdir().unwrap();
+        let d = common::tempdir();
         let data = shared("datasets/bank_churn.csv");
-        train(d.path(), &["--data", data.to_str().unwrap(), "--target", "Exited", "--models", "random_forest"]);
+        train(
+            d.path(),
+            &[
+                "--data",
+                data.to_str().unwrap(),
+                "--target",
+                "Exited",
+                "--models",
+                "random_forest",
+            ],
+        );
         let model = d.path().join("models/latest");
         (d, model)
     })
@@ -31,11 +41,20 @@ fn score(dir: &Path, args: &[&str]) -> (bool, String, String) {
         .args(args)
         .output()
         .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 fn only_run(dir: &Path) -> PathBuf {
-    std::fs::read_dir(dir.join("runs")).unwrap().next().expect("a score run").unwrap().path()
+    std::fs::read_dir(dir.join("runs"))
+        .unwrap()
+        .next()
+        .expect("a score run")
+        .unwrap()
+        .path()
 }
 
 fn json(path: &Path) -> serde_json::Value {
@@ -46,7 +65,10 @@ fn json(path: &Path) -> serde_json::Value {
 fn csv_column(text: &str, name: &str) -> Vec<String> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let k = header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name}"));
+    let k = header
+        .iter()
+        .position(|h| *h == name)
+        .unwrap_or_else(|| panic!("no column {name}"));
     lines.map(|l| split_csv(l)[k].clone()).collect()
 }
 
@@ -64,29 +86,41 @@ fn split_csv(line: &str) -> Vec<String> {
 }
 
 fn bank_lines() -> Vec<String> {
-    std::fs::read_to_string(shared("datasets/bank_churn.csv")).unwrap().lines().map(String::from).collect()
+    std::fs::read_to_string(shared("datasets/bank_churn.csv"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
 }
 
 #[test]
 fn scoring_reproduces_the_refitted_model_exactly() {
-    let d = tempfile::tempdir().unwrap();
+    let d = common::tempdir();
     let data = shared("datasets/bank_churn.csv");
     let (ok, _, err) = score(d.path(), &["--data", data.to_str().unwrap(), "-q"]);
     assert!(ok, "{err}");
     let run = only_run(d.path());
     let scores = std::fs::read_to_string(run.join("scores.csv")).unwrap();
-    let probs: Vec<f64> = csv_column(&scores, "churn_probability").iter().map(|v| v.parse().unwrap()).collect();
+    let probs: Vec<f64> = csv_column(&scores, "churn_probability")
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect();
 
     // The refitted model's own probabilities, computed through the training path.
     let art = Artifact::load(&bank_model().1).unwrap();
     let raw = churn::ingest::read_table(&data, None).unwrap();
     let ds = churn::clean::clean(raw, &art.config.data).unwrap();
-    let x = art.pipeline.transform_all(&ds.table, &mut Default::default());
+    let x = art
+        .pipeline
+        .transform_all(&ds.table, &mut Default::default());
     let want = art.model.predict_proba(x.view());
     assert_eq!(probs.len(), 10_000);
     assert_eq!(probs, want, "scoring differs from the trained model");
     // higher probability means churn
-    let labels: Vec<u8> = csv_column(&scores, "label").iter().map(|v| v.parse().unwrap()).collect();
+    let labels: Vec<u8> = csv_column(&scores, "label")
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect();
     assert!(churn::evaluate::metrics::roc_auc(&labels, &probs) > 0.9);
 
     // Offline evaluation and PSI ≈ 0 on the training data itself.
@@ -99,23 +133,40 @@ fn scoring_reproduces_the_refitted_model_exactly() {
     }
     let ev = json(&run.join("eval.json"));
     assert!(ev["metrics"]["roc_auc"].as_f64().unwrap() > 0.9);
-    let red = ev["by_warning_level"]["red"]["churn_rate"].as_f64().unwrap();
-    let green = ev["by_warning_level"]["green"]["churn_rate"].as_f64().unwrap();
+    let red = ev["by_warning_level"]["red"]["churn_rate"]
+        .as_f64()
+        .unwrap();
+    let green = ev["by_warning_level"]["green"]["churn_rate"]
+        .as_f64()
+        .unwrap();
     assert!(red > green, "red {red} vs green {green}");
     let levels = csv_column(&scores, "warning_level");
     for l in ["red", "orange", "yellow", "green"] {
         let customers = ev["by_warning_level"][l]["customers"].as_u64().unwrap() as usize;
-        assert_eq!(customers, levels.iter().filter(|x| *x == l).count(), "{l} customers in eval.json vs scores.csv");
+        assert_eq!(
+            customers,
+            levels.iter().filter(|x| *x == l).count(),
+            "{l} customers in eval.json vs scores.csv"
+        );
     }
     // reasons read like IsActiveMember=0 (+0.12)
     let r1 = csv_column(&scores, "reason_1");
-    assert!(r1.iter().filter(|r| !r.is_empty()).all(|r| r.contains('=') && r.contains("(+")), "{:?}", &r1[..3]);
-    assert!(!scores.contains("Hargrave"), "names are not copied into outputs");
+    assert!(
+        r1.iter()
+            .filter(|r| !r.is_empty())
+            .all(|r| r.contains('=') && r.contains("(+")),
+        "{:?}",
+        &r1[..3]
+    );
+    assert!(
+        !scores.contains("Hargrave"),
+        "names are not copied into outputs"
+    );
 }
 
 #[test]
 fn shifted_feature_shows_drift() {
-    let d = tempfile::tempdir().unwrap();
+    let d = common::tempdir();
     let lines = bank_lines();
     let header: Vec<&str> = lines[0].split(',').collect();
     let age = header.iter().position(|h| *h == "Age").unwrap();
@@ -129,28 +180,51 @@ fn shifted_feature_shows_drift() {
     let (ok, _, err) = score(d.path(), &["--data", p.to_str().unwrap(), "-q"]);
     assert!(ok, "{err}");
     let s = json(&only_run(d.path()).join("summary.json"));
-    let age_row = s["drift"]["features"].as_array().unwrap().iter().find(|f| f["name"] == "Age").unwrap().clone();
-    assert!(age_row["psi"].as_f64().unwrap() > 0.25 && age_row["status"] == "shift", "{age_row}");
+    let age_row = s["drift"]["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Age")
+        .unwrap()
+        .clone();
+    assert!(
+        age_row["psi"].as_f64().unwrap() > 0.25 && age_row["status"] == "shift",
+        "{age_row}"
+    );
 }
 
 #[test]
 fn missing_columns_are_listed_and_nothing_is_written() {
-    let d = tempfile::tempdir().unwrap();
+    let d = common::tempdir();
     let lines = bank_lines();
-    let text: String = lines[..50].iter().map(|l| {
-        let f: Vec<&str> = l.split(',').collect();
-        format!("{}\n", f.iter().enumerate().filter(|(i, _)| *i != 6 && *i != 8).map(|(_, v)| *v).collect::<Vec<_>>().join(","))
-    }).collect();
+    let text: String = lines[..50]
+        .iter()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!(
+                "{}\n",
+                f.iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != 6 && *i != 8)
+                    .map(|(_, v)| *v)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        })
+        .collect();
     let p = write(d.path(), "short.csv", &text);
     let (ok, _, err) = score(d.path(), &["--data", p.to_str().unwrap()]);
     assert!(!ok);
-    assert!(err.contains("missing required column(s): Age, Balance"), "{err}");
+    assert!(
+        err.contains("missing required column(s): Age, Balance"),
+        "{err}"
+    );
     assert!(!d.path().join("runs").exists(), "wrote outputs");
 }
 
 #[test]
 fn a_broken_record_in_a_later_chunk_stops_the_job_naming_its_row() {
-    let d = tempfile::tempdir().unwrap();
+    let d = common::tempdir();
     let mut lines = bank_lines()[..40].to_vec();
     // a rejected row in the first chunk: its rejects file must not survive either
     let mut cells: Vec<&str> = lines[3].split(',').collect();
@@ -159,40 +233,84 @@ fn a_broken_record_in_a_later_chunk_stops_the_job_naming_its_row() {
     lines[25].push_str(",1,2");
     let p = write(d.path(), "ragged.csv", &(lines.join("\n") + "\n"));
     // and an earlier run where everyone was green, so warning rises are written too
-    let earlier = tempfile::tempdir().unwrap();
+    let earlier = common::tempdir();
     let good = write(earlier.path(), "good.csv", &(lines[..20].join("\n") + "\n"));
     let prev = earlier.path().join("prev.csv");
-    assert!(score(earlier.path(), &["--data", good.to_str().unwrap(), "--out", prev.to_str().unwrap(), "-q"]).0);
-    let all_green = std::fs::read_to_string(&prev).unwrap().replace(",red,", ",green,").replace(",orange,", ",green,").replace(",yellow,", ",green,");
+    assert!(
+        score(
+            earlier.path(),
+            &[
+                "--data",
+                good.to_str().unwrap(),
+                "--out",
+                prev.to_str().unwrap(),
+                "-q"
+            ]
+        )
+        .0
+    );
+    let all_green = std::fs::read_to_string(&prev)
+        .unwrap()
+        .replace(",red,", ",green,")
+        .replace(",orange,", ",green,")
+        .replace(",yellow,", ",green,");
     std::fs::write(&prev, all_green).unwrap();
     let out = d.path().join("scores.csv");
-    let args = ["--data", p.to_str().unwrap(), "--chunk-rows", "10", "--out", out.to_str().unwrap(), "--previous", prev.to_str().unwrap(), "-q"];
+    let args = [
+        "--data",
+        p.to_str().unwrap(),
+        "--chunk-rows",
+        "10",
+        "--out",
+        out.to_str().unwrap(),
+        "--previous",
+        prev.to_str().unwrap(),
+        "-q",
+    ];
     let (ok, _, err) = score(d.path(), &args);
     assert!(!ok);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("ragged.csv, row 25: 16 fields where the header has 14"), "{err}");
-    assert!(!out.exists() && !d.path().join("runs").exists(), "wrote outputs");
-    let tmp_left = std::fs::read_dir(d.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp")).count();
+    assert!(
+        err.contains("ragged.csv, row 25: 16 fields where the header has 14"),
+        "{err}"
+    );
+    assert!(
+        !out.exists() && !d.path().join("runs").exists(),
+        "wrote outputs"
+    );
+    let tmp_left = std::fs::read_dir(d.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".tmp")
+        })
+        .count();
     assert_eq!(tmp_left, 0, "a temporary file was left behind");
 }
 
 #[test]
 fn bad_rows_are_rejected_unseen_categories_counted() {
-    let d = tempfile::tempdir().unwrap();
+    let d = common::tempdir();
     let lines = bank_lines();
     let mut text = lines[0].clone() + ",Extra\n";
     for (i, l) in lines[1..201].iter().enumerate() {
         let mut f: Vec<String> = l.split(',').map(String::from).collect();
         match i {
-            3 => f[6] = "forty".into(),           // Age not a number
-            7 => f[9] = "-2".into(),              // NumOfProducts negative
-            11 => f[4] = "Atlantis".into(),       // unseen Geography
+            3 => f[6] = "forty".into(),     // Age not a number
+            7 => f[9] = "-2".into(),        // NumOfProducts negative
+            11 => f[4] = "Atlantis".into(), // unseen Geography
             _ => {}
         }
         text += &(f.join(",") + ",ignored\n");
     }
     let p = write(d.path(), "bad.csv", &text);
-    let (ok, _, err) = score(d.path(), &["--data", p.to_str().unwrap(), "-q", "--chunk-rows", "64"]);
+    let (ok, _, err) = score(
+        d.path(),
+        &["--data", p.to_str().unwrap(), "-q", "--chunk-rows", "64"],
+    );
     assert!(ok, "{err}");
     let run = only_run(d.path());
     let s = json(&run.join("summary.json"));
@@ -201,15 +319,21 @@ fn bad_rows_are_rejected_unseen_categories_counted() {
     assert_eq!(s["rows_scored"], 198);
     assert_eq!(s["unseen_categories"]["Geography"], 1);
     let rejects = std::fs::read_to_string(run.join("rejects.csv")).unwrap();
-    assert!(rejects.contains(",4,column 'Age': 'forty' is not a number"), "{rejects}");
-    assert!(rejects.contains(",8,column 'NumOfProducts': negative value"), "{rejects}");
+    assert!(
+        rejects.contains(",4,column 'Age': 'forty' is not a number"),
+        "{rejects}"
+    );
+    assert!(
+        rejects.contains(",8,column 'NumOfProducts': negative value"),
+        "{rejects}"
+    );
     let scores = std::fs::read_to_string(run.join("scores.csv")).unwrap();
     assert_eq!(scores.lines().count(), 199);
 }
 
 #[test]
 fn stdin_to_stdout_pipe_mode() {
-    let d = tempfile::tempdir().unwrap();
+    let d = common::tempdir();
     let lines = bank_lines();
     let input: String = lines[..301].iter().map(|l| format!("{l}\n")).collect();
     let mut child = score_cmd()
@@ -223,9 +347,18 @@ fn stdin_to_stdout_pipe_mode() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("id,churn_probability,churn_flag,warning_level,value_tier,clv,reason_1,reason_2,reason_3,action"));
     assert_eq!(text.lines().count(), 301, "only CSV on stdout");
@@ -234,34 +367,56 @@ fn stdin_to_stdout_pipe_mode() {
 
 #[test]
 fn refit_segments_fits_on_the_whole_batch_not_its_first_chunk() {
-    let d = tempfile::tempdir().unwrap();
+    let d = common::tempdir();
     let lines = bank_lines();
     // Sorted by balance: the first chunks hold only the smallest balances.
     let mut rows: Vec<&String> = lines[1..3001].iter().collect();
     let balance = |l: &str| l.split(',').nth(8).unwrap().parse::<f64>().unwrap();
     rows.sort_by(|a, b| balance(a).total_cmp(&balance(b)));
-    let text: String = std::iter::once(&lines[0]).chain(rows).map(|l| format!("{l}\n")).collect();
+    let text: String = std::iter::once(&lines[0])
+        .chain(rows)
+        .map(|l| format!("{l}\n"))
+        .collect();
     let p = write(d.path(), "by_balance.csv", &text);
     let tiers = |chunk: &str| {
         let o = d.path().join(format!("scores_{chunk}.csv"));
-        let (ok, _, err) = score(d.path(), &["--data", p.to_str().unwrap(), "--out", o.to_str().unwrap(), "--refit-segments", "--chunk-rows", chunk, "-q"]);
+        let (ok, _, err) = score(
+            d.path(),
+            &[
+                "--data",
+                p.to_str().unwrap(),
+                "--out",
+                o.to_str().unwrap(),
+                "--refit-segments",
+                "--chunk-rows",
+                chunk,
+                "-q",
+            ],
+        );
         assert!(ok, "{err}");
         csv_column(&std::fs::read_to_string(&o).unwrap(), "value_tier")
     };
     let (small, whole) = (tiers("250"), tiers("5000"));
     let moved = small.iter().zip(&whole).filter(|(a, b)| a != b).count();
-    assert_eq!((small.len(), moved), (3000, 0), "refitted tiers depend on the chunk size");
+    assert_eq!(
+        (small.len(), moved),
+        (3000, 0),
+        "refitted tiers depend on the chunk size"
+    );
     let distinct: std::collections::BTreeSet<&String> = whole.iter().collect();
     assert_eq!(distinct.len(), 4, "every tier is used: {distinct:?}");
     for run in std::fs::read_dir(d.path().join("runs")).unwrap() {
         let summary = json(&run.unwrap().path().join("summary.json"));
-        assert_eq!(summary["value_tiers"], "refitted on this batch: 3000 of its 3000 valid customers, sampled");
+        assert_eq!(
+            summary["value_tiers"],
+            "refitted on this batch: 3000 of its 3000 valid customers, sampled"
+        );
     }
 }
 
 #[test]
 fn scores_are_identical_whatever_the_thread_count() {
-    let d = tempfile::tempdir().unwrap();
+    let d = common::tempdir();
     let lines = bank_lines();
     let text: String = lines[..3001].iter().map(|l| format!("{l}\n")).collect();
     let p = write(d.path(), "month.csv", &text);
@@ -269,8 +424,21 @@ fn scores_are_identical_whatever_the_thread_count() {
         let out = d.path().join(format!("scores_{threads}.csv"));
         let status = score_cmd()
             .env("RAYON_NUM_THREADS", threads)
-            .args(["--model", bank_model().1.to_str().unwrap(), "--runs-dir", d.path().join(format!("runs{threads}")).to_str().unwrap()])
-            .args(["--data", p.to_str().unwrap(), "--out", out.to_str().unwrap(), "--chunk-rows", "700", "-q"])
+            .args([
+                "--model",
+                bank_model().1.to_str().unwrap(),
+                "--runs-dir",
+                d.path().join(format!("runs{threads}")).to_str().unwrap(),
+            ])
+            .args([
+                "--data",
+                p.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--chunk-rows",
+                "700",
+                "-q",
+            ])
             .status()
             .unwrap();
         assert!(status.success());
@@ -278,23 +446,47 @@ fn scores_are_identical_whatever_the_thread_count() {
     };
     let one = run("1");
     assert_eq!(String::from_utf8_lossy(&one).lines().count(), 3001);
-    assert!(one == run("2") && one == run("3"), "scores differ with the thread count");
+    assert!(
+        one == run("2") && one == run("3"),
+        "scores differ with the thread count"
+    );
 }
 
 #[test]
 fn tiers_are_stable_across_batches() {
-    let d = tempfile::tempdir().unwrap();
+    let d = common::tempdir();
     let lines = bank_lines();
-    let a: String = std::iter::once(&lines[0]).chain(&lines[1..3001]).map(|l| format!("{l}\n")).collect();
-    let b: String = std::iter::once(&lines[0]).chain(&lines[2001..6001]).map(|l| format!("{l}\n")).collect();
+    let a: String = std::iter::once(&lines[0])
+        .chain(&lines[1..3001])
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let b: String = std::iter::once(&lines[0])
+        .chain(&lines[2001..6001])
+        .map(|l| format!("{l}\n"))
+        .collect();
     let (pa, pb) = (write(d.path(), "a.csv", &a), write(d.path(), "b.csv", &b));
     let (oa, ob) = (d.path().join("a_scores.csv"), d.path().join("b_scores.csv"));
     for (p, o) in [(&pa, &oa), (&pb, &ob)] {
-        let (ok, _, err) = score(d.path(), &["--data", p.to_str().unwrap(), "--out", o.to_str().unwrap(), "-q"]);
+        let (ok, _, err) = score(
+            d.path(),
+            &[
+                "--data",
+                p.to_str().unwrap(),
+                "--out",
+                o.to_str().unwrap(),
+                "-q",
+            ],
+        );
         assert!(ok, "{err}");
     }
-    let (ta, tb) = (std::fs::read_to_string(&oa).unwrap(), std::fs::read_to_string(&ob).unwrap());
-    let tiers_a: std::collections::HashMap<String, String> = csv_column(&ta, "id").into_iter().zip(csv_column(&ta, "value_tier")).collect();
+    let (ta, tb) = (
+        std::fs::read_to_string(&oa).unwrap(),
+        std::fs::read_to_string(&ob).unwrap(),
+    );
+    let tiers_a: std::collections::HashMap<String, String> = csv_column(&ta, "id")
+        .into_iter()
+        .zip(csv_column(&ta, "value_tier"))
+        .collect();
     let (ids_b, tiers_b) = (csv_column(&tb, "id"), csv_column(&tb, "value_tier"));
     let mut shared_rows = 0;
     for (id, t) in ids_b.iter().zip(&tiers_b) {
@@ -307,28 +499,62 @@ fn tiers_are_stable_across_batches() {
     let distinct: std::collections::HashSet<&String> = tiers_b.iter().collect();
     assert_eq!(distinct.len(), 4, "all four tiers in use: {distinct:?}");
     // migration against the earlier batch
-    let (ok, _, err) = score(d.path(), &["--data", pb.to_str().unwrap(), "--previous", oa.to_str().unwrap(), "--out", d.path().join("c.csv").to_str().unwrap(), "-q"]);
+    let (ok, _, err) = score(
+        d.path(),
+        &[
+            "--data",
+            pb.to_str().unwrap(),
+            "--previous",
+            oa.to_str().unwrap(),
+            "--out",
+            d.path().join("c.csv").to_str().unwrap(),
+            "-q",
+        ],
+    );
     assert!(ok, "{err}");
-    let runs: Vec<PathBuf> = std::fs::read_dir(d.path().join("runs")).unwrap().map(|e| e.unwrap().path()).collect();
-    let with_migration = runs.iter().find(|r| r.join("warning_rises.csv").exists()).expect("migration outputs");
+    let runs: Vec<PathBuf> = std::fs::read_dir(d.path().join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let with_migration = runs
+        .iter()
+        .find(|r| r.join("warning_rises.csv").exists())
+        .expect("migration outputs");
     let s = json(&with_migration.join("summary.json"));
     assert_eq!(s["migration"]["matched_customers"], 1000);
-    let diag: u64 = ["high-value", "potential", "dormant", "low-value"].iter().map(|t| s["migration"]["tier_matrix"][t][t].as_u64().unwrap_or(0)).sum();
+    let diag: u64 = ["high-value", "potential", "dormant", "low-value"]
+        .iter()
+        .map(|t| s["migration"]["tier_matrix"][t][t].as_u64().unwrap_or(0))
+        .sum();
     assert_eq!(diag, 1000);
 }
 
 #[test]
 fn parquet_output_and_directory_of_parts() {
-    let d = tempfile::tempdir().unwrap();
+    let d = common::tempdir();
     let lines = bank_lines();
     let parts = d.path().join("parts");
     std::fs::create_dir(&parts).unwrap();
     for (k, range) in [(1..401), (401..1001)].into_iter().enumerate() {
-        let t: String = std::iter::once(&lines[0]).chain(&lines[range]).map(|l| format!("{l}\n")).collect();
+        let t: String = std::iter::once(&lines[0])
+            .chain(&lines[range])
+            .map(|l| format!("{l}\n"))
+            .collect();
         std::fs::write(parts.join(format!("part-{k}.csv")), t).unwrap();
     }
     let out = d.path().join("scores.parquet");
-    let (ok, _, err) = score(d.path(), &["--data", parts.to_str().unwrap(), "--out", out.to_str().unwrap(), "--format", "parquet", "-q"]);
+    let (ok, _, err) = score(
+        d.path(),
+        &[
+            "--data",
+            parts.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--format",
+            "parquet",
+            "-q",
+        ],
+    );
     assert!(ok, "{err}");
     // read it back as a scoring input of the parquet reader
     let t = churn::ingest::read_table(&out, None).unwrap();
@@ -338,35 +564,58 @@ fn parquet_output_and_directory_of_parts() {
 
 #[test]
 fn no_model_corrupted_model_and_other_version_are_clear_errors() {
-    let d = tempfile::tempdir().unwrap();
-    let out = score_cmd().current_dir(d.path()).args(["--model", "models/latest"]).output().unwrap();
+    let d = common::tempdir();
+    let out = score_cmd()
+        .current_dir(d.path())
+        .args(["--model", "models/latest"])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("run churn-train first"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("run churn-train first"),
+        "{err}"
+    );
 
     let text = std::fs::read_to_string(&bank_model().1).unwrap();
-    let bad = write(d.path(), "v9.model.json", &text.replacen("\"format_version\":1", "\"format_version\":9", 1));
+    let bad = write(
+        d.path(),
+        "v9.model.json",
+        &text.replacen("\"format_version\":1", "\"format_version\":9", 1),
+    );
     let e = Artifact::load(&bad).unwrap_err().to_string();
     assert!(e.contains("format version 9"), "{e}");
     let cut = write(d.path(), "cut.model.json", &text[..text.len() / 2]);
-    assert!(Artifact::load(&cut).unwrap_err().to_string().contains("corrupted"));
+    assert!(Artifact::load(&cut)
+        .unwrap_err()
+        .to_string()
+        .contains("corrupted"));
     let tampered_model = text.replacen("\"importances\":[0.", "\"importances\":[1.", 1);
     assert_ne!(tampered_model, text);
     let tm = write(d.path(), "tm.model.json", &tampered_model);
-    assert!(Artifact::load(&tm).unwrap_err().to_string().contains("checksum"));
+    assert!(Artifact::load(&tm)
+        .unwrap_err()
+        .to_string()
+        .contains("checksum"));
     // Parts that do not fit together, saved with a valid checksum.
     let save_mixed = |edit: &dyn Fn(&mut Artifact)| {
         let mut a = Artifact::load(&bank_model().1).unwrap();
         edit(&mut a);
-        a.checksum = a.compute_checksum();
         let path = d.path().join("mixed.model.json");
+        a.checksum = a.compute_checksum(&path).unwrap();
         a.save(&path).unwrap();
         Artifact::load(&path).unwrap_err().to_string()
     };
     let e = save_mixed(&|a| drop(a.pipeline.inputs.pop()));
-    assert!(e.contains("inconsistent: the feature pipeline's column names do not match its inputs"), "{e}");
+    assert!(
+        e.contains("inconsistent: the feature pipeline's column names do not match its inputs"),
+        "{e}"
+    );
     let e = save_mixed(&|a| {
         a.pipeline.inputs.pop();
         a.pipeline.names.pop();
     });
-    assert!(e.contains("inconsistent: the model takes 13 features, the feature pipeline makes 12"), "{e}");
+    assert!(
+        e.contains("inconsistent: the model takes 13 features, the feature pipeline makes 12"),
+        "{e}"
+    );
 }

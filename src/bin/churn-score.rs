@@ -6,11 +6,9 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     churn::runtime::init();
     let args = churn::cli::ScoreArgs::parse();
-    match args.resolve().and_then(|cfg| churn::score::run(&cfg)) {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    churn::exit_code(
+        args.resolve()
+            .and_then(|cfg| churn::score::run(&cfg))
+            .map(|_| ()),
+    )
 }

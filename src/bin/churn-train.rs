@@ -1,38 +1,43 @@
 //! `churn-train`: parse flags → config → train::run (or a subcommand) → exit code.
 
-use clap::Parser;
 use churn::cli::{TrainCli, TrainCommand};
+use clap::Parser;
 use std::process::ExitCode;
 
 /// Print one JSON object per line (machine-readable subcommand output).
 fn json_lines<T: serde::Serialize>(items: &[T]) -> churn::Result<()> {
+    let mut text = String::new();
     for item in items {
-        println!("{}", serde_json::to_string(item).map_err(|e| churn::Error::Model(e.to_string()))?);
+        text += &serde_json::to_string(item).map_err(|e| churn::Error::format("<stdout>", e))?;
+        text.push('\n');
     }
-    Ok(())
+    churn::io::print_stdout(&text)
 }
 
 fn main() -> ExitCode {
     churn::runtime::init();
     let cli = TrainCli::parse();
     let result = match cli.command {
-        Some(TrainCommand::Generate(g)) => churn::synth::generate(&g.out, g.rows, g.seed, !g.no_label),
-        Some(TrainCommand::Holdout(h)) => h.args.resolve().and_then(|cfg| json_lines(&churn::train::holdout(&cfg, &h.test)?)),
-        Some(TrainCommand::Compare(c)) => churn::compare::list(&c.dir, c.tolerance).and_then(|rows| {
-            if c.json {
-                json_lines(&rows)
-            } else {
-                print!("{}", churn::compare::table(&rows));
-                Ok(())
-            }
-        }),
-        None => cli.args.resolve().and_then(|cfg| churn::train::run(&cfg).map(|_| ())),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+        Some(TrainCommand::Generate(g)) => {
+            churn::synth::generate(&g.out, g.rows, g.seed, !g.no_label)
         }
-    }
+        Some(TrainCommand::Holdout(h)) => h
+            .args
+            .resolve()
+            .and_then(|cfg| json_lines(&churn::train::holdout(&cfg, &h.test)?)),
+        Some(TrainCommand::Compare(c)) => {
+            churn::compare::list(&c.dir, c.tolerance).and_then(|rows| {
+                if c.json {
+                    json_lines(&rows)
+                } else {
+                    churn::io::print_stdout(&churn::compare::table(&rows))
+                }
+            })
+        }
+        None => cli
+            .args
+            .resolve()
+            .and_then(|cfg| churn::train::run(&cfg).map(|_| ())),
+    };
+    churn::exit_code(result)
 }

@@ -62,7 +62,11 @@ pub fn calibration(y: &[u8], p: &[f64], bins: usize) -> Vec<CalBin> {
     }
     acc.into_iter()
         .filter(|a| a.2 > 0)
-        .map(|(sp, sy, c)| CalBin { predicted: sp / c as f64, observed: sy / c as f64, count: c })
+        .map(|(sp, sy, c)| CalBin {
+            predicted: sp / c as f64,
+            observed: sy / c as f64,
+            count: c,
+        })
         .collect()
 }
 
@@ -71,10 +75,20 @@ pub fn histograms(y: &[u8], p: &[f64], bins: usize) -> (Vec<f64>, Vec<f64>) {
     let (mut h1, mut h0) = (vec![0.0; bins], vec![0.0; bins]);
     for (&t, &s) in y.iter().zip(p) {
         let b = bin_of(s, bins);
-        if t == 1 { h1[b] += 1.0 } else { h0[b] += 1.0 }
+        if t == 1 {
+            h1[b] += 1.0
+        } else {
+            h0[b] += 1.0
+        }
     }
-    let (n1, n0) = (h1.iter().sum::<f64>().max(1.0), h0.iter().sum::<f64>().max(1.0));
-    (h1.iter().map(|v| v / n1).collect(), h0.iter().map(|v| v / n0).collect())
+    let (n1, n0) = (
+        h1.iter().sum::<f64>().max(1.0),
+        h0.iter().sum::<f64>().max(1.0),
+    );
+    (
+        h1.iter().map(|v| v / n1).collect(),
+        h0.iter().map(|v| v / n0).collect(),
+    )
 }
 
 /// KS curves: x = share of customers (highest score first), cumulative share
@@ -90,7 +104,11 @@ pub fn ks_curves(y: &[u8], p: &[f64]) -> (Vec<(f64, f64)>, Vec<(f64, f64)>, (f64
     let mut best = (0.0, 0.0, 0.0);
     let idx = order_desc(p);
     for (k, &i) in idx.iter().enumerate() {
-        if y[i] == 1 { tp += 1.0 } else { fp += 1.0 }
+        if y[i] == 1 {
+            tp += 1.0
+        } else {
+            fp += 1.0
+        }
         let x = (k + 1) as f64 / n;
         c1.push((x, tp / pos));
         c0.push((x, fp / neg));
@@ -128,7 +146,10 @@ mod tests {
         let c = calibration(&y, &p, 10);
         assert_eq!(c.iter().map(|b| b.count).sum::<usize>(), 100);
         let (h1, h0) = histograms(&y, &p, 10);
-        assert!((h1.iter().sum::<f64>() - 1.0).abs() < 1e-12 && (h0.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(
+            (h1.iter().sum::<f64>() - 1.0).abs() < 1e-12
+                && (h0.iter().sum::<f64>() - 1.0).abs() < 1e-12
+        );
     }
 
     #[test]
@@ -137,10 +158,16 @@ mod tests {
         // would show a gap of 2/3 where the ranking has none.
         for (y, p) in [
             (vec![1, 1, 0, 0, 1, 0], vec![0.8, 0.8, 0.8, 0.8, 0.2, 0.2]),
-            (vec![1, 0, 1, 0, 0, 1, 0, 0], vec![0.9, 0.9, 0.9, 0.5, 0.5, 0.5, 0.1, 0.1]),
+            (
+                vec![1, 0, 1, 0, 0, 1, 0, 0],
+                vec![0.9, 0.9, 0.9, 0.5, 0.5, 0.5, 0.1, 0.1],
+            ),
         ] {
             let (_, _, gap) = ks_curves(&y, &p);
-            assert!((gap.2 - gap.1 - super::super::metrics::ks(&y, &p).0).abs() < 1e-12, "{y:?}");
+            assert!(
+                (gap.2 - gap.1 - super::super::metrics::ks(&y, &p).0).abs() < 1e-12,
+                "{y:?}"
+            );
         }
     }
 }

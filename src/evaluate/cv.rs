@@ -4,11 +4,11 @@
 
 use super::metrics::Metrics;
 use super::threshold;
+use super::threshold::ThresholdRule;
 use crate::clean::Dataset;
-use crate::config::{Config, ModelKind};
 use crate::error::Result;
 use crate::features::{FeaturePipeline, TransformStats};
-use crate::models;
+use crate::models::{self, FamilyParams, FitOptions, ModelKind};
 use crate::split::Fold;
 use rayon::prelude::*;
 
@@ -24,8 +24,24 @@ pub struct CvResult {
     pub seconds: f64,
 }
 
-/// Cross-validate `kind` over `folds`; `on_step` ticks as work completes.
-pub fn cross_validate(kind: ModelKind, cfg: &Config, data: &Dataset, folds: &[Fold], on_step: &(dyn Fn() + Sync)) -> Result<CvResult> {
+/// How a cross-validation fits and thresholds every family.
+#[derive(Debug, Clone, Copy)]
+pub struct CvSettings {
+    pub fit: FitOptions,
+    /// Fold k fits with seed `seed + k`.
+    pub seed: u64,
+    pub threshold_rule: ThresholdRule,
+}
+
+/// Cross-validate the family `params` over `folds`; `on_step` ticks as work completes.
+pub fn cross_validate(
+    params: FamilyParams,
+    cv: CvSettings,
+    data: &Dataset,
+    folds: &[Fold],
+    on_step: &(dyn Fn() + Sync),
+) -> Result<CvResult> {
+    let kind = params.kind();
     let start = std::time::Instant::now();
     let fit_fold = |k: usize, fold: &Fold| -> Result<Vec<f64>> {
         let pipe = FeaturePipeline::fit(&data.table, &fold.train, models::needs_scaling(kind));
@@ -33,7 +49,14 @@ pub fn cross_validate(kind: ModelKind, cfg: &Config, data: &Dataset, folds: &[Fo
         let x_train = pipe.transform(&data.table, &fold.train, &mut stats);
         let x_test = pipe.transform(&data.table, &fold.test, &mut stats);
         let y_train: Vec<u8> = fold.train.iter().map(|&i| data.y[i]).collect();
-        let model = models::fit(kind, cfg, x_train.view(), &y_train, cfg.train.seed.wrapping_add(k as u64), on_step)?;
+        let model = models::fit(
+            params,
+            cv.fit,
+            x_train.view(),
+            &y_train,
+            cv.seed.wrapping_add(k as u64),
+            on_step,
+        )?;
         Ok(model.predict_proba(x_test.view()))
     };
     // A forest already fills every core within a fit (and holds its binned
@@ -41,15 +64,23 @@ pub fn cross_validate(kind: ModelKind, cfg: &Config, data: &Dataset, folds: &[Fo
     // families fit on one thread, so their folds run in parallel. Each fold
     // has its own seed, so the result is the same either way.
     let scores: Vec<Vec<f64>> = if kind == ModelKind::RandomForest {
-        folds.iter().enumerate().map(|(k, f)| fit_fold(k, f)).collect::<Result<_>>()?
+        folds
+            .iter()
+            .enumerate()
+            .map(|(k, f)| fit_fold(k, f))
+            .collect::<Result<_>>()?
     } else {
-        folds.par_iter().enumerate().map(|(k, f)| fit_fold(k, f)).collect::<Result<_>>()?
+        folds
+            .par_iter()
+            .enumerate()
+            .map(|(k, f)| fit_fold(k, f))
+            .collect::<Result<_>>()?
     };
     let mut oof = vec![0.0; data.y.len()];
     for (fold, p) in folds.iter().zip(scores) {
         fold.test.iter().zip(p).for_each(|(&i, p)| oof[i] = p);
     }
-    let threshold = threshold::choose(cfg.train.threshold_rule, &data.y, &oof);
+    let threshold = threshold::choose(cv.threshold_rule, &data.y, &oof);
     let oof_metrics = Metrics::compute(&data.y, &oof, threshold);
     let fold_metrics = folds
         .iter()
@@ -59,5 +90,12 @@ pub fn cross_validate(kind: ModelKind, cfg: &Config, data: &Dataset, folds: &[Fo
             Metrics::compute(&y, &p, threshold)
         })
         .collect();
-    Ok(CvResult { kind, oof, threshold, oof_metrics, fold_metrics, seconds: start.elapsed().as_secs_f64() })
+    Ok(CvResult {
+        kind,
+        oof,
+        threshold,
+        oof_metrics,
+        fold_metrics,
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }

@@ -5,6 +5,7 @@
 //! `>= threshold`. KS is the largest gap between the cumulative score
 //! distributions of churners and non-churners, i.e. max(TPR − FPR).
 
+pub use crate::stats::{order_desc, roc_auc, roc_curve};
 use serde::{Deserialize, Serialize};
 
 /// Confusion matrix at the threshold.
@@ -39,7 +40,18 @@ pub struct Metrics {
 
 /// Names of the scalar metrics, in report order.
 pub const METRIC_NAMES: [&str; 12] = [
-    "accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "ks", "brier", "log_loss", "lift_top10", "capture_top10", "threshold",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "pr_auc",
+    "ks",
+    "brier",
+    "log_loss",
+    "lift_top10",
+    "capture_top10",
+    "threshold",
 ];
 
 impl Metrics {
@@ -65,7 +77,11 @@ impl Metrics {
             ks_score,
             brier: brier(y, p),
             log_loss: log_loss(y, p),
-            lift_top10: if base > 0.0 && k > 0 { capture * y.len() as f64 / k as f64 } else { 0.0 },
+            lift_top10: if base > 0.0 && k > 0 {
+                capture * y.len() as f64 / k as f64
+            } else {
+                0.0
+            },
             capture_top10: capture,
             threshold,
             confusion: c,
@@ -116,42 +132,17 @@ pub fn confusion(y: &[u8], p: &[f64], threshold: f64) -> Confusion {
     c
 }
 
-/// Row indices by descending score; ties keep their original order.
-pub fn order_desc(p: &[f64]) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..p.len()).collect();
-    idx.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
-    idx
-}
-
-/// ROC curve points (fpr, tpr, threshold), one per distinct score, starting at (0, 0).
-pub fn roc_curve(y: &[u8], p: &[f64]) -> Vec<(f64, f64, f64)> {
-    let pos = y.iter().filter(|&&v| v == 1).count() as f64;
-    let neg = y.len() as f64 - pos;
-    let idx = order_desc(p);
-    let mut out = vec![(0.0, 0.0, f64::INFINITY)];
-    let (mut tp, mut fp) = (0.0, 0.0);
-    for (k, &i) in idx.iter().enumerate() {
-        if y[i] == 1 { tp += 1.0 } else { fp += 1.0 }
-        if k + 1 == idx.len() || p[idx[k + 1]] != p[i] {
-            out.push((if neg > 0.0 { fp / neg } else { 0.0 }, if pos > 0.0 { tp / pos } else { 0.0 }, p[i]));
-        }
-    }
-    out
-}
-
-/// Area under the ROC curve (ties count half), NaN with one class only.
-pub fn roc_auc(y: &[u8], p: &[f64]) -> f64 {
-    let curve = roc_curve(y, p);
-    let pos = y.iter().filter(|&&v| v == 1).count();
-    if pos == 0 || pos == y.len() {
-        return f64::NAN;
-    }
-    curve.windows(2).map(|w| (w[1].0 - w[0].0) * (w[1].1 + w[0].1) / 2.0).sum()
-}
-
 /// KS statistic and the score where it is reached.
 pub fn ks(y: &[u8], p: &[f64]) -> (f64, f64) {
-    roc_curve(y, p).into_iter().fold((0.0, f64::NAN), |best, (fpr, tpr, t)| if tpr - fpr > best.0 { (tpr - fpr, t) } else { best })
+    roc_curve(y, p)
+        .into_iter()
+        .fold((0.0, f64::NAN), |best, (fpr, tpr, t)| {
+            if tpr - fpr > best.0 {
+                (tpr - fpr, t)
+            } else {
+                best
+            }
+        })
 }
 
 /// Average precision: Σ (R_k − R_{k−1}) P_k over descending distinct thresholds.
@@ -176,7 +167,11 @@ pub fn average_precision(y: &[u8], p: &[f64]) -> f64 {
 
 /// Mean squared error of the probabilities.
 pub fn brier(y: &[u8], p: &[f64]) -> f64 {
-    y.iter().zip(p).map(|(&t, &s)| (s - t as f64).powi(2)).sum::<f64>() / y.len().max(1) as f64
+    y.iter()
+        .zip(p)
+        .map(|(&t, &s)| (s - t as f64).powi(2))
+        .sum::<f64>()
+        / y.len().max(1) as f64
 }
 
 /// Cross-entropy, probabilities clipped to [1e-15, 1 − 1e-15] as scikit-learn does.
@@ -186,7 +181,11 @@ pub fn log_loss(y: &[u8], p: &[f64]) -> f64 {
         .zip(p)
         .map(|(&t, &s)| {
             let s = s.clamp(eps, 1.0 - eps);
-            if t == 1 { -s.ln() } else { -(1.0 - s).ln() }
+            if t == 1 {
+                -s.ln()
+            } else {
+                -(1.0 - s).ln()
+            }
         })
         .sum::<f64>()
         / y.len().max(1) as f64
@@ -212,5 +211,8 @@ pub fn capture_rate(y: &[u8], p: &[f64], share: f64) -> f64 {
 pub fn mean_std(v: &[f64]) -> (f64, f64) {
     let n = v.len().max(1) as f64;
     let m = v.iter().sum::<f64>() / n;
-    (m, (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt())
+    (
+        m,
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt(),
+    )
 }

@@ -2,7 +2,71 @@
 //! cut-off is scientific (from data) and reproducible.
 
 use super::metrics::order_desc;
-use crate::config::ThresholdRule;
+use serde::{Deserialize, Serialize};
+
+/// How the decision threshold is chosen on the out-of-fold predictions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum ThresholdRule {
+    /// The threshold with the highest F1.
+    MaxF1,
+    /// The score where the KS gap is largest.
+    MaxKs,
+    /// The highest threshold that still reaches this recall.
+    Recall(f64),
+    /// A fixed probability.
+    Fixed(f64),
+}
+
+impl std::str::FromStr for ThresholdRule {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || {
+            format!(
+                "bad threshold rule '{s}': expected max_f1, max_ks, recall:<0..1> or fixed:<0..1>"
+            )
+        };
+        let value = |v: &str| -> std::result::Result<f64, String> {
+            let x: f64 = v.parse().map_err(|_| bad())?;
+            if (0.0..=1.0).contains(&x) {
+                Ok(x)
+            } else {
+                Err(bad())
+            }
+        };
+        match s.split_once(':') {
+            None if s == "max_f1" => Ok(ThresholdRule::MaxF1),
+            None if s == "max_ks" => Ok(ThresholdRule::MaxKs),
+            Some(("recall", v)) => Ok(ThresholdRule::Recall(value(v)?)),
+            Some(("fixed", v)) => Ok(ThresholdRule::Fixed(value(v)?)),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl std::fmt::Display for ThresholdRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ThresholdRule::MaxF1 => write!(f, "max_f1"),
+            ThresholdRule::MaxKs => write!(f, "max_ks"),
+            ThresholdRule::Recall(r) => write!(f, "recall:{r}"),
+            ThresholdRule::Fixed(t) => write!(f, "fixed:{t}"),
+        }
+    }
+}
+
+impl TryFrom<String> for ThresholdRule {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<ThresholdRule> for String {
+    fn from(r: ThresholdRule) -> String {
+        r.to_string()
+    }
+}
 
 /// The threshold `rule` picks for scores `p` and labels `y` (a row is flagged
 /// when its score is `>= threshold`).
@@ -16,7 +80,11 @@ pub fn choose(rule: ThresholdRule, y: &[u8], p: &[f64]) -> f64 {
     let (mut tp, mut fp) = (0.0, 0.0);
     let mut best = (f64::NEG_INFINITY, 0.5);
     for (k, &i) in idx.iter().enumerate() {
-        if y[i] == 1 { tp += 1.0 } else { fp += 1.0 }
+        if y[i] == 1 {
+            tp += 1.0
+        } else {
+            fp += 1.0
+        }
         if k + 1 < idx.len() && p[idx[k + 1]] == p[i] {
             continue;
         }

@@ -56,7 +56,10 @@ impl FeatureTable {
     }
 
     pub fn get(&self, name: &str) -> Option<&FeatureData> {
-        self.names.iter().position(|n| n == name).map(|i| &self.columns[i])
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| &self.columns[i])
     }
 }
 
@@ -64,8 +67,17 @@ impl FeatureTable {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InputSpec {
-    Numeric { name: String, median: f64, indicator: bool },
-    Categorical { name: String, levels: Vec<String>, other: bool, missing: bool },
+    Numeric {
+        name: String,
+        median: f64,
+        indicator: bool,
+    },
+    Categorical {
+        name: String,
+        levels: Vec<String>,
+        other: bool,
+        missing: bool,
+    },
 }
 
 impl InputSpec {
@@ -109,9 +121,14 @@ impl FeaturePipeline {
             let name = name.clone();
             inputs.push(match col {
                 FeatureData::Numeric(v) => {
-                    let mut present: Vec<f64> = rows.iter().map(|&r| v[r]).filter(|x| !x.is_nan()).collect();
+                    let mut present: Vec<f64> =
+                        rows.iter().map(|&r| v[r]).filter(|x| !x.is_nan()).collect();
                     let indicator = present.len() < rows.len();
-                    InputSpec::Numeric { name, median: median(&mut present), indicator }
+                    InputSpec::Numeric {
+                        name,
+                        median: median(&mut present),
+                        indicator,
+                    }
                 }
                 FeatureData::Categorical(v) => {
                     let mut counts: HashMap<&str, usize> = HashMap::new();
@@ -126,14 +143,24 @@ impl FeaturePipeline {
                     levels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
                     let other = levels.len() > MAX_LEVELS;
                     levels.truncate(MAX_LEVELS);
-                    let mut levels: Vec<String> = levels.into_iter().map(|(s, _)| s.to_string()).collect();
+                    let mut levels: Vec<String> =
+                        levels.into_iter().map(|(s, _)| s.to_string()).collect();
                     levels.sort();
-                    InputSpec::Categorical { name, levels, other, missing }
+                    InputSpec::Categorical {
+                        name,
+                        levels,
+                        other,
+                        missing,
+                    }
                 }
             });
         }
         let names = encoded_names(&inputs);
-        let mut pipe = FeaturePipeline { inputs, names, scaler: None };
+        let mut pipe = FeaturePipeline {
+            inputs,
+            names,
+            scaler: None,
+        };
         if standardize {
             let x = pipe.encode(table, rows, &mut TransformStats::default());
             pipe.scaler = Some(Scaler::fit(&x));
@@ -143,7 +170,11 @@ impl FeaturePipeline {
 
     /// For every encoded column, the index of the input column it comes from.
     pub fn column_inputs(&self) -> Vec<usize> {
-        self.inputs.iter().enumerate().flat_map(|(i, s)| std::iter::repeat_n(i, spec_width(s))).collect()
+        self.inputs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| std::iter::repeat_n(i, spec_width(s)))
+            .collect()
     }
 
     /// Number of encoded columns.
@@ -158,7 +189,12 @@ impl FeaturePipeline {
     }
 
     /// Transform `rows` of `table` (which must hold every input column).
-    pub fn transform(&self, table: &FeatureTable, rows: &[usize], stats: &mut TransformStats) -> Array2<f64> {
+    pub fn transform(
+        &self,
+        table: &FeatureTable,
+        rows: &[usize],
+        stats: &mut TransformStats,
+    ) -> Array2<f64> {
         let mut x = self.encode(table, rows, stats);
         if let Some(s) = &self.scaler {
             s.apply(&mut x);
@@ -172,12 +208,27 @@ impl FeaturePipeline {
         self.transform(table, &rows, stats)
     }
 
-    fn encode(&self, table: &FeatureTable, rows: &[usize], stats: &mut TransformStats) -> Array2<f64> {
+    fn encode(
+        &self,
+        table: &FeatureTable,
+        rows: &[usize],
+        stats: &mut TransformStats,
+    ) -> Array2<f64> {
         let width = self.width();
         let mut x = Array2::<f64>::zeros((rows.len(), width));
-        let starts: Vec<usize> = self.inputs.iter().scan(0, |j, spec| Some(std::mem::replace(j, *j + spec_width(spec)))).collect();
+        let starts: Vec<usize> = self
+            .inputs
+            .iter()
+            .scan(0, |j, spec| {
+                Some(std::mem::replace(j, *j + spec_width(spec)))
+            })
+            .collect();
         // Validation upstream guarantees presence; an absent column encodes as missing.
-        let cols: Vec<Option<&FeatureData>> = self.inputs.iter().map(|spec| table.get(spec.name())).collect();
+        let cols: Vec<Option<&FeatureData>> = self
+            .inputs
+            .iter()
+            .map(|spec| table.get(spec.name()))
+            .collect();
         // Blocks of rows in parallel; within a block input by input, while
         // the block's rows stay in cache.
         let flat = x.as_slice_mut().expect("a fresh array is contiguous");
@@ -185,13 +236,24 @@ impl FeaturePipeline {
             .par_chunks_mut(ENCODE_BLOCK * width.max(1))
             .zip(rows.par_chunks(ENCODE_BLOCK))
             .map(|(xb, rb)| {
-                self.inputs.iter().enumerate().map(|(k, spec)| encode_input(spec, cols[k], rb, xb, width, starts[k])).collect::<Vec<_>>()
+                self.inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, spec)| encode_input(spec, cols[k], rb, xb, width, starts[k]))
+                    .collect::<Vec<_>>()
             })
-            .reduce(|| vec![0; self.inputs.len()], |a, b| a.iter().zip(&b).map(|(a, b)| a + b).collect());
+            .reduce(
+                || vec![0; self.inputs.len()],
+                |a, b| a.iter().zip(&b).map(|(a, b)| a + b).collect(),
+            );
         for (spec, n) in self.inputs.iter().zip(counts).filter(|(_, n)| *n > 0) {
             match spec {
-                InputSpec::Numeric { name, .. } => *stats.imputed.entry(name.clone()).or_default() += n,
-                InputSpec::Categorical { name, .. } => *stats.unseen.entry(name.clone()).or_default() += n,
+                InputSpec::Numeric { name, .. } => {
+                    *stats.imputed.entry(name.clone()).or_default() += n
+                }
+                InputSpec::Categorical { name, .. } => {
+                    *stats.unseen.entry(name.clone()).or_default() += n
+                }
             }
         }
         x
@@ -204,11 +266,23 @@ const ENCODE_BLOCK: usize = 1024;
 /// Write one input's encoded columns for `rows` into the row-major block `x`
 /// (`width` columns, this input's from column `j`). Returns the cells
 /// imputed (numeric) or the unseen levels (categorical).
-fn encode_input(spec: &InputSpec, col: Option<&FeatureData>, rows: &[usize], x: &mut [f64], width: usize, j: usize) -> usize {
+fn encode_input(
+    spec: &InputSpec,
+    col: Option<&FeatureData>,
+    rows: &[usize],
+    x: &mut [f64],
+    width: usize,
+    j: usize,
+) -> usize {
     let at = |i: usize, c: usize| i * width + j + c;
     let mut count = 0;
     match (spec, col) {
-        (InputSpec::Numeric { median, indicator, .. }, Some(FeatureData::Numeric(v))) => {
+        (
+            InputSpec::Numeric {
+                median, indicator, ..
+            },
+            Some(FeatureData::Numeric(v)),
+        ) => {
             for (i, &r) in rows.iter().enumerate() {
                 let missing = v[r].is_nan();
                 count += missing as usize;
@@ -218,7 +292,15 @@ fn encode_input(spec: &InputSpec, col: Option<&FeatureData>, rows: &[usize], x: 
                 }
             }
         }
-        (InputSpec::Categorical { levels, other, missing, .. }, Some(FeatureData::Categorical(v))) => {
+        (
+            InputSpec::Categorical {
+                levels,
+                other,
+                missing,
+                ..
+            },
+            Some(FeatureData::Categorical(v)),
+        ) => {
             let n_levels = levels.len();
             for (i, &r) in rows.iter().enumerate() {
                 let k = match &v[r] {
@@ -246,7 +328,12 @@ fn encode_input(spec: &InputSpec, col: Option<&FeatureData>, rows: &[usize], x: 
 fn spec_width(spec: &InputSpec) -> usize {
     match spec {
         InputSpec::Numeric { indicator, .. } => 1 + *indicator as usize,
-        InputSpec::Categorical { levels, other, missing, .. } => levels.len() + *other as usize + *missing as usize,
+        InputSpec::Categorical {
+            levels,
+            other,
+            missing,
+            ..
+        } => levels.len() + *other as usize + *missing as usize,
     }
 }
 
@@ -254,13 +341,20 @@ fn encoded_names(inputs: &[InputSpec]) -> Vec<String> {
     let mut names = Vec::new();
     for spec in inputs {
         match spec {
-            InputSpec::Numeric { name, indicator, .. } => {
+            InputSpec::Numeric {
+                name, indicator, ..
+            } => {
                 names.push(name.clone());
                 if *indicator {
                     names.push(format!("{name}_missing"));
                 }
             }
-            InputSpec::Categorical { name, levels, other, missing } => {
+            InputSpec::Categorical {
+                name,
+                levels,
+                other,
+                missing,
+            } => {
                 names.extend(levels.iter().map(|l| format!("{name}={l}")));
                 if *other {
                     names.push(format!("{name}=(other)"));
@@ -281,7 +375,11 @@ pub fn median(v: &mut [f64]) -> f64 {
     }
     v.sort_by(f64::total_cmp);
     let m = v.len() / 2;
-    if v.len() % 2 == 1 { v[m] } else { (v[m - 1] + v[m]) / 2.0 }
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
 }
 
 impl Scaler {
@@ -295,7 +393,11 @@ impl Scaler {
             .zip(&mean)
             .map(|(c, m)| {
                 let s = (c.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt();
-                if s > 1e-12 { s } else { 1.0 }
+                if s > 1e-12 {
+                    s
+                } else {
+                    1.0
+                }
             })
             .collect();
         Scaler { mean, std }
@@ -316,8 +418,19 @@ mod tests {
 
     fn table() -> FeatureTable {
         let mut t = FeatureTable::default();
-        t.push("age".into(), FeatureData::Numeric(vec![30.0, f64::NAN, 50.0, 40.0]));
-        t.push("region".into(), FeatureData::Categorical(vec![Some("N".into()), Some("S".into()), None, Some("X".into())]));
+        t.push(
+            "age".into(),
+            FeatureData::Numeric(vec![30.0, f64::NAN, 50.0, 40.0]),
+        );
+        t.push(
+            "region".into(),
+            FeatureData::Categorical(vec![
+                Some("N".into()),
+                Some("S".into()),
+                None,
+                Some("X".into()),
+            ]),
+        );
         t
     }
 
@@ -325,7 +438,16 @@ mod tests {
     fn fit_on_train_rows_only_and_unseen_counted() {
         let t = table();
         let p = FeaturePipeline::fit(&t, &[0, 1, 2], false);
-        assert_eq!(p.names, vec!["age", "age_missing", "region=N", "region=S", "region=(missing)"]);
+        assert_eq!(
+            p.names,
+            vec![
+                "age",
+                "age_missing",
+                "region=N",
+                "region=S",
+                "region=(missing)"
+            ]
+        );
         let mut stats = TransformStats::default();
         let x = p.transform_all(&t, &mut stats);
         assert_eq!(x[[1, 0]], 40.0); // median of 30 and 50, row 3 not used

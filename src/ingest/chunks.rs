@@ -21,7 +21,12 @@ pub struct CsvChunks<R: BufRead> {
 
 impl<R: BufRead> CsvChunks<R> {
     /// Read the header line and decide the delimiter.
-    pub fn new(mut reader: R, source: &str, delimiter: Option<char>, chunk_rows: usize) -> Result<Self> {
+    pub fn new(
+        mut reader: R,
+        source: &str,
+        delimiter: Option<char>,
+        chunk_rows: usize,
+    ) -> Result<Self> {
         let mut header = Vec::new();
         read_record(&mut reader, &mut header).map_err(|e| Error::io(source, e))?;
         if header.starts_with(b"\xef\xbb\xbf") {
@@ -34,7 +39,16 @@ impl<R: BufRead> CsvChunks<R> {
             header.push(b'\n');
         }
         let sep = resolve_delimiter(source, &header, delimiter)?;
-        Ok(CsvChunks { reader, source: source.to_string(), header, sep, chunk_rows: chunk_rows.max(1), next_row: 1, done: false, numeric: Vec::new() })
+        Ok(CsvChunks {
+            reader,
+            source: source.to_string(),
+            header,
+            sep,
+            chunk_rows: chunk_rows.max(1),
+            next_row: 1,
+            done: false,
+            numeric: Vec::new(),
+        })
     }
 
     /// Parse these columns as numbers (scoring: the schema's numeric inputs).
@@ -83,7 +97,13 @@ impl<R: BufRead> Iterator for CsvChunks<R> {
         }
         let first = self.next_row;
         self.next_row += rows;
-        Some(parse_csv_typed(&self.source, buf, self.sep, first, &self.numeric))
+        Some(parse_csv_typed(
+            &self.source,
+            buf,
+            self.sep,
+            first,
+            &self.numeric,
+        ))
     }
 }
 
@@ -109,7 +129,10 @@ mod tests {
     #[test]
     fn chunks_keep_quoted_newlines_and_row_numbers() {
         let csv = "\u{feff}id;note\r\n1;\"a\nb\"\r\n2;c\r\n3;d\r\n";
-        let chunks: Vec<_> = CsvChunks::new(csv.as_bytes(), "t.csv", None, 2).unwrap().map(|c| c.unwrap()).collect();
+        let chunks: Vec<_> = CsvChunks::new(csv.as_bytes(), "t.csv", None, 2)
+            .unwrap()
+            .map(|c| c.unwrap())
+            .collect();
         assert_eq!(chunks.len(), 2);
         assert_eq!(chunks[0].names, vec!["id", "note"]);
         assert_eq!(chunks[0].n_rows(), 2);

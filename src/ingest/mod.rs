@@ -22,7 +22,12 @@ pub enum RawColumn {
 impl RawColumn {
     /// A text column from owned cells (tests, generated data).
     pub fn from_strings<S: AsRef<str>>(cells: &[Option<S>]) -> RawColumn {
-        RawColumn::Text(cells.iter().map(|c| c.as_ref().map(|s| s.as_ref())).collect())
+        RawColumn::Text(
+            cells
+                .iter()
+                .map(|c| c.as_ref().map(|s| s.as_ref()))
+                .collect(),
+        )
     }
 
     pub fn len(&self) -> usize {
@@ -41,14 +46,19 @@ impl RawColumn {
     pub fn cell(&self, row: usize) -> schema::Cell<'_> {
         match self {
             RawColumn::Text(v) => schema::parse_cell(v.get(row)),
-            RawColumn::Number(v) => v[row].filter(|x| x.is_finite()).map_or(schema::Cell::Missing, schema::Cell::Number),
+            RawColumn::Number(v) => v[row]
+                .filter(|x| x.is_finite())
+                .map_or(schema::Cell::Missing, schema::Cell::Number),
         }
     }
 
     /// The cell as text (numbers formatted), `None` when empty.
     pub fn text(&self, row: usize) -> Option<String> {
         match self {
-            RawColumn::Text(v) => v.get(row).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+            RawColumn::Text(v) => v
+                .get(row)
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
             RawColumn::Number(v) => v[row].map(|x| x.to_string()),
         }
     }
@@ -81,7 +91,8 @@ impl RawTable {
 
 /// Is this a Parquet file (by extension)?
 pub fn is_parquet(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"))
 }
 
 /// Read a whole CSV or Parquet file.
@@ -89,10 +100,14 @@ pub fn read_table(path: &Path, delimiter: Option<char>) -> Result<RawTable> {
     let source = path.display().to_string();
     if is_parquet(path) {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let df = ParquetReader::new(file).finish().map_err(|e| polars_error(&source, e))?;
+        let df = ParquetReader::new(file)
+            .finish()
+            .map_err(|e| Error::polars(&source, e))?;
         return from_dataframe(&source, df, 1);
     }
-    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
     if size > CHUNKED_ABOVE_BYTES {
         return read_csv_chunked(path, delimiter, READ_CHUNK_ROWS);
     }
@@ -115,16 +130,31 @@ const READ_CHUNK_ROWS: usize = 100_000;
 /// bytes and its parsed cells are never all in memory together (a large
 /// table then needs about half the peak memory of a whole-file parse). The
 /// cells are the same as [`read_table`]'s.
-pub fn read_csv_chunked(path: &Path, delimiter: Option<char>, chunk_rows: usize) -> Result<RawTable> {
+pub fn read_csv_chunked(
+    path: &Path,
+    delimiter: Option<char>,
+    chunk_rows: usize,
+) -> Result<RawTable> {
     let source = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let chunks = chunks::CsvChunks::new(std::io::BufReader::with_capacity(1 << 20, file), &source, delimiter, chunk_rows)?;
+    let chunks = chunks::CsvChunks::new(
+        std::io::BufReader::with_capacity(1 << 20, file),
+        &source,
+        delimiter,
+        chunk_rows,
+    )?;
     let names = chunks.header_names()?;
-    let mut table = RawTable { source: source.clone(), columns: vec![RawColumn::Text(StringChunked::default()); names.len()], names, first_row: 1 };
+    let mut table = RawTable {
+        source: source.clone(),
+        columns: vec![RawColumn::Text(StringChunked::default()); names.len()],
+        names,
+        first_row: 1,
+    };
     for chunk in chunks {
         for (all, part) in table.columns.iter_mut().zip(chunk?.columns) {
             if let (RawColumn::Text(all), RawColumn::Text(part)) = (all, part) {
-                all.append_owned(part).map_err(|e| polars_error(&source, e))?;
+                all.append_owned(part)
+                    .map_err(|e| Error::polars(&source, e))?;
             }
         }
     }
@@ -140,10 +170,23 @@ pub fn parse_csv(source: &str, bytes: Vec<u8>, sep: u8, first_row: usize) -> Res
 /// polars (in parallel, no text cells) — scoring knows its schema. A chunk
 /// with a cell that does not parse as a number is read again as text, so
 /// every bad cell still reaches validation and gets its reason.
-pub fn parse_csv_typed(source: &str, bytes: Vec<u8>, sep: u8, first_row: usize, numeric: &[String]) -> Result<RawTable> {
+pub fn parse_csv_typed(
+    source: &str,
+    bytes: Vec<u8>,
+    sep: u8,
+    first_row: usize,
+    numeric: &[String],
+) -> Result<RawTable> {
     if !numeric.is_empty() {
-        let schema: Schema = numeric.iter().map(|n| Field::new(n.as_str().into(), DataType::Float64)).collect();
-        if let Ok(df) = csv_options(sep).with_schema_overwrite(Some(Arc::new(schema))).into_reader_with_file_handle(Cursor::new(&bytes[..])).finish() {
+        let schema: Schema = numeric
+            .iter()
+            .map(|n| Field::new(n.as_str().into(), DataType::Float64))
+            .collect();
+        if let Ok(df) = csv_options(sep)
+            .with_schema_overwrite(Some(Arc::new(schema)))
+            .into_reader_with_file_handle(Cursor::new(&bytes[..]))
+            .finish()
+        {
             return from_dataframe(source, df, first_row);
         }
     }
@@ -153,16 +196,23 @@ pub fn parse_csv_typed(source: &str, bytes: Vec<u8>, sep: u8, first_row: usize, 
         .map_err(|e| match ragged_record(&bytes, sep) {
             Some((record, fields, expected)) => {
                 let message = format!("{fields} fields where the header has {expected}");
-                Error::Data { file: source.into(), column: None, row: Some(first_row + record - 1), message }
+                Error::Data {
+                    file: source.into(),
+                    column: None,
+                    row: Some(first_row + record - 1),
+                    message,
+                }
             }
-            None => polars_error(source, e),
+            None => Error::polars(source, e),
         })?;
     from_dataframe(source, df, first_row)
 }
 
 /// How every CSV is read: a header, every column as text unless overridden.
 fn csv_options(sep: u8) -> CsvReadOptions {
-    let parse = CsvParseOptions::default().with_separator(sep).with_missing_is_null(true);
+    let parse = CsvParseOptions::default()
+        .with_separator(sep)
+        .with_missing_is_null(true);
     CsvReadOptions::default()
         .with_has_header(true)
         .with_infer_schema_length(Some(0))
@@ -196,17 +246,21 @@ fn ragged_record(bytes: &[u8], sep: u8) -> Option<(usize, usize, usize)> {
             blank = false;
         }
     }
-    expected.filter(|&e| !blank && fields != e).map(|e| (record, fields, e))
+    expected
+        .filter(|&e| !blank && fields != e)
+        .map(|e| (record, fields, e))
 }
 
 /// Decide the CSV delimiter: the configured one, or the most frequent of
 /// `, ; \t |` outside quotes on the header line.
 pub fn resolve_delimiter(source: &str, bytes: &[u8], configured: Option<char>) -> Result<u8> {
     if let Some(c) = configured {
-        return u8::try_from(c)
-            .ok()
-            .filter(u8::is_ascii)
-            .ok_or_else(|| Error::data(source, format!("delimiter '{c}' is not a single ASCII character")));
+        return u8::try_from(c).ok().filter(u8::is_ascii).ok_or_else(|| {
+            Error::data(
+                source,
+                format!("delimiter '{c}' is not a single ASCII character"),
+            )
+        });
     }
     let header = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     let mut counts = [0usize; 4];
@@ -221,7 +275,9 @@ pub fn resolve_delimiter(source: &str, bytes: &[u8], configured: Option<char>) -
             }
         }
     }
-    let best = (0..4).max_by_key(|&i| (counts[i], std::cmp::Reverse(i))).unwrap_or(0);
+    let best = (0..4)
+        .max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))
+        .unwrap_or(0);
     Ok(candidates[best])
 }
 
@@ -233,10 +289,6 @@ pub fn strip_bom(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
-fn polars_error(source: &str, e: PolarsError) -> Error {
-    Error::data(source, e.to_string().lines().next().unwrap_or("unreadable").to_string())
-}
-
 /// Convert a polars frame to raw columns: strings stay text, numbers become
 /// f64, anything else is rendered as text.
 pub fn from_dataframe(source: &str, df: DataFrame, first_row: usize) -> Result<RawTable> {
@@ -246,19 +298,47 @@ pub fn from_dataframe(source: &str, df: DataFrame, first_row: usize) -> Result<R
         let name = col.name().trim().to_string();
         let s = col.as_materialized_series();
         let raw = if s.dtype().is_primitive_numeric() || s.dtype() == &DataType::Boolean {
-            let f = s.cast(&DataType::Float64).map_err(|e| polars_error(source, e))?;
-            RawColumn::Number(f.f64().map_err(|e| polars_error(source, e))?.iter().collect())
+            let f = s
+                .cast(&DataType::Float64)
+                .map_err(|e| Error::polars(source, e))?;
+            RawColumn::Number(
+                f.f64()
+                    .map_err(|e| Error::polars(source, e))?
+                    .iter()
+                    .collect(),
+            )
         } else {
-            let t = s.cast(&DataType::String).map_err(|e| polars_error(source, e))?;
-            RawColumn::Text(t.str().map_err(|e| polars_error(source, e))?.rechunk().into_owned())
+            let t = s
+                .cast(&DataType::String)
+                .map_err(|e| Error::polars(source, e))?;
+            RawColumn::Text(
+                t.str()
+                    .map_err(|e| Error::polars(source, e))?
+                    .rechunk()
+                    .into_owned(),
+            )
         };
         names.push(name);
         columns.push(raw);
     }
-    if let Some(dup) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
-        return Err(Error::at(source, dup.1, None, "the column name appears twice in the header"));
+    if let Some(dup) = names
+        .iter()
+        .enumerate()
+        .find(|(i, n)| names[..*i].contains(n))
+    {
+        return Err(Error::at(
+            source,
+            dup.1,
+            None,
+            "the column name appears twice in the header",
+        ));
     }
-    Ok(RawTable { source: source.to_string(), names, columns, first_row })
+    Ok(RawTable {
+        source: source.to_string(),
+        names,
+        columns,
+        first_row,
+    })
 }
 
 #[cfg(test)]
@@ -271,25 +351,43 @@ mod tests {
         let numeric = vec!["x".to_string(), "y".to_string()];
         let text = parse_csv("t.csv", csv.as_bytes().to_vec(), b',', 1).unwrap();
         let typed = parse_csv_typed("t.csv", csv.as_bytes().to_vec(), b',', 1, &numeric).unwrap();
-        assert!(matches!(typed.columns[1], RawColumn::Number(_)), "x should be read as numbers");
+        assert!(
+            matches!(typed.columns[1], RawColumn::Number(_)),
+            "x should be read as numbers"
+        );
         for c in 0..3 {
             for r in 0..4 {
-                assert_eq!(typed.columns[c].cell(r), text.columns[c].cell(r), "column {c}, row {r}");
+                assert_eq!(
+                    typed.columns[c].cell(r),
+                    text.columns[c].cell(r),
+                    "column {c}, row {r}"
+                );
             }
         }
         // A cell that is not a number: the chunk is read as text, so
         // validation sees the bad cell (and rejects its row with a reason).
-        let bad = parse_csv_typed("t.csv", "id,x\na,1\nb,oops\n".as_bytes().to_vec(), b',', 1, &numeric).unwrap();
+        let bad = parse_csv_typed(
+            "t.csv",
+            "id,x\na,1\nb,oops\n".as_bytes().to_vec(),
+            b',',
+            1,
+            &numeric,
+        )
+        .unwrap();
         assert_eq!(bad.columns[1].cell(1), schema::Cell::Text("oops"));
     }
 
     #[test]
     fn chunked_read_gives_the_same_cells() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::io::TempDir::new().unwrap();
         let path = dir.path().join("t.csv");
         let mut text = String::from("\u{feff}id;note;x\r\n");
         for i in 0..57 {
-            let x = if i % 5 == 0 { String::new() } else { format!("{i}.5") };
+            let x = if i % 5 == 0 {
+                String::new()
+            } else {
+                format!("{i}.5")
+            };
             text.push_str(&format!("{i};\"a;\nb {i}\";{x}\r\n"));
         }
         std::fs::write(&path, text).unwrap();

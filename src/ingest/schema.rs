@@ -21,7 +21,9 @@ pub enum Cell<'a> {
 
 /// Interpret a trimmed cell: blank, NA-like, NaN and ±inf are missing.
 pub fn parse_cell(raw: Option<&str>) -> Cell<'_> {
-    let Some(s) = raw.map(str::trim) else { return Cell::Missing };
+    let Some(s) = raw.map(str::trim) else {
+        return Cell::Missing;
+    };
     if s.is_empty() || is_na(s) {
         return Cell::Missing;
     }
@@ -33,9 +35,23 @@ pub fn parse_cell(raw: Option<&str>) -> Cell<'_> {
 }
 
 fn is_na(s: &str) -> bool {
-    ["na", "n/a", "nan", "null", "none", "nil", "-", "?", "inf", "-inf", "+inf", "infinity", "-infinity"]
-        .iter()
-        .any(|m| s.eq_ignore_ascii_case(m))
+    [
+        "na",
+        "n/a",
+        "nan",
+        "null",
+        "none",
+        "nil",
+        "-",
+        "?",
+        "inf",
+        "-inf",
+        "+inf",
+        "infinity",
+        "-infinity",
+    ]
+    .iter()
+    .any(|m| s.eq_ignore_ascii_case(m))
 }
 
 /// Numeric view of a column: NaN = missing. Returns the values, the count of
@@ -55,7 +71,9 @@ pub enum Inferred {
 
 /// Decide numeric or text from the cells (see [`NUMERIC_SHARE`]).
 pub fn infer(col: &RawColumn) -> Inferred {
-    let RawColumn::Text(cells) = col else { return Inferred::Numeric };
+    let RawColumn::Text(cells) = col else {
+        return Inferred::Numeric;
+    };
     let (mut numbers, mut present) = (0usize, 0usize);
     for c in cells.iter() {
         match parse_cell(c) {
@@ -76,7 +94,11 @@ pub fn infer(col: &RawColumn) -> Inferred {
 
 /// Read a column as numbers; text cells become missing and are counted.
 pub fn to_numeric(col: &RawColumn) -> NumericColumn {
-    let mut out = NumericColumn { values: Vec::with_capacity(col.len()), missing: 0, coerced: 0 };
+    let mut out = NumericColumn {
+        values: Vec::with_capacity(col.len()),
+        missing: 0,
+        coerced: 0,
+    };
     match col {
         RawColumn::Number(v) => {
             for x in v {
@@ -116,7 +138,10 @@ pub fn to_categories(col: &RawColumn) -> Vec<Option<String>> {
                 Cell::Number(_) | Cell::Text(_) => c.map(|s| s.trim().to_string()),
             })
             .collect(),
-        RawColumn::Number(v) => v.iter().map(|x| x.filter(|x| x.is_finite()).map(format_number)).collect(),
+        RawColumn::Number(v) => v
+            .iter()
+            .map(|x| x.filter(|x| x.is_finite()).map(format_number))
+            .collect(),
     }
 }
 
@@ -131,7 +156,11 @@ pub fn format_number(x: f64) -> String {
 pub fn push_number(out: &mut String, x: f64) {
     use std::fmt::Write;
     // Writing into a String cannot fail.
-    let _ = if x.fract() == 0.0 && x.abs() < 1e15 { write!(out, "{}", x as i64) } else { write!(out, "{x}") };
+    let _ = if x.fract() == 0.0 && x.abs() < 1e15 {
+        write!(out, "{}", x as i64)
+    } else {
+        write!(out, "{x}")
+    };
 }
 
 #[cfg(test)]

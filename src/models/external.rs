@@ -7,8 +7,8 @@
 //! (bootstrap rows, a random feature subspace per tree since they cannot
 //! sample features per split) scoring the share of trees voting churn.
 
-use crate::config::{Criterion, TreeParams};
 use crate::error::{Error, Result};
+use crate::models::tree::params::{Criterion, TreeParams};
 use linfa::prelude::*;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
@@ -16,7 +16,9 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use smartcore::linalg::basic::matrix::DenseMatrix;
-use smartcore::tree::decision_tree_classifier::{DecisionTreeClassifier, DecisionTreeClassifierParameters, SplitCriterion};
+use smartcore::tree::decision_tree_classifier::{
+    DecisionTreeClassifier, DecisionTreeClassifierParameters, SplitCriterion,
+};
 
 type SmartTree = DecisionTreeClassifier<f64, u32, DenseMatrix<f64>, Vec<u32>>;
 
@@ -50,7 +52,15 @@ pub struct Bagging {
 }
 
 impl ExternalForest {
-    pub fn fit(backend: Backend, params: &TreeParams, bagging: Option<Bagging>, x: ArrayView2<f64>, y: &[u8], seed: u64, on_tree: &(dyn Fn() + Sync)) -> Result<ExternalForest> {
+    pub fn fit(
+        backend: Backend,
+        params: &TreeParams,
+        bagging: Option<Bagging>,
+        x: ArrayView2<f64>,
+        y: &[u8],
+        seed: u64,
+        on_tree: &(dyn Fn() + Sync),
+    ) -> Result<ExternalForest> {
         let (n, p) = x.dim();
         let n_trees = bagging.as_ref().map_or(1, |b| b.n_trees);
         let fitted: Vec<(Vec<usize>, ExternalTree)> = (0..n_trees)
@@ -80,7 +90,11 @@ impl ExternalForest {
             })
             .collect::<Result<_>>()?;
         let (features, trees) = fitted.into_iter().unzip();
-        Ok(ExternalForest { backend, features, trees })
+        Ok(ExternalForest {
+            backend,
+            features,
+            trees,
+        })
     }
 
     /// Share of trees voting churn (0/1 for a single tree).
@@ -99,7 +113,8 @@ impl ExternalForest {
     /// Vote-based contributions are not defined: the row's probability and zeros.
     pub fn explain_row(&self, x: &[f64], contrib: &mut [f64]) -> f64 {
         contrib.iter_mut().for_each(|c| *c = 0.0);
-        let row = ndarray::ArrayView2::from_shape((1, x.len()), x).map(|v| self.predict_proba(v)[0]);
+        let row =
+            ndarray::ArrayView2::from_shape((1, x.len()), x).map(|v| self.predict_proba(v)[0]);
         row.unwrap_or(0.0)
     }
 }
@@ -125,7 +140,8 @@ fn fit_tree(backend: Backend, t: &TreeParams, x: Array2<f64>, y: &[u8]) -> Resul
         Backend::Smartcore => {
             let (n, p) = x.dim();
             let data: Vec<f64> = x.iter().copied().collect();
-            let m = DenseMatrix::new(n, p, data, false).map_err(|e| Error::Model(format!("smartcore: {e}")))?;
+            let m = DenseMatrix::new(n, p, data, false)
+                .map_err(|e| Error::Model(format!("smartcore: {e}")))?;
             let labels: Vec<u32> = y.iter().map(|&v| v as u32).collect();
             let mut params = DecisionTreeClassifierParameters::default()
                 .with_criterion(match t.criterion {
@@ -137,7 +153,10 @@ fn fit_tree(backend: Backend, t: &TreeParams, x: Array2<f64>, y: &[u8]) -> Resul
             if let Some(d) = depth {
                 params = params.with_max_depth(d.min(u16::MAX as usize) as u16);
             }
-            ExternalTree::Smartcore(SmartTree::fit(&m, &labels, params).map_err(|e| Error::Model(format!("smartcore: {e}")))?)
+            ExternalTree::Smartcore(
+                SmartTree::fit(&m, &labels, params)
+                    .map_err(|e| Error::Model(format!("smartcore: {e}")))?,
+            )
         }
     })
 }

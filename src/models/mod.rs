@@ -1,27 +1,125 @@
 //! Churn models behind one interface: fit on a matrix and 0/1 labels,
-//! predict P(churn), explain a row. Models know nothing of files or reports.
+//! predict P(churn), explain a row. Models know nothing of files, reports or
+//! evaluation.
+//!
+//! One folder per family: `params.rs` holds its validated hyperparameters
+//! (a config section each), `mod.rs` fits it through linfa's `ParamGuard` +
+//! `Fit` on a [`Learner`]. [`engine`] is the native histogram tree engine
+//! the tree families share; [`external`] the linfa-trees / smartcore
+//! backends. A new family adds a folder, a [`ModelKind`], a
+//! [`FamilyParams`] variant and a [`FittedModel`] variant.
 
 pub mod engine;
 pub mod external;
+pub mod forest;
+pub mod learner;
 pub mod logistic;
+pub mod tree;
 
-use crate::config::{ClassWeight, Config, Engine, ModelKind};
-use external::{Backend, Bagging, ExternalForest};
 use crate::error::Result;
-use engine::{Forest, ForestSpec, MaxFeatures};
+use engine::Forest;
+use external::{Backend, Bagging, ExternalForest};
+pub use forest::params::{ForestParams, MaxFeatures};
+pub use learner::{Learner, ValidLearner};
+use linfa::prelude::*;
+pub use logistic::params::LogisticParams;
 use logistic::Logistic;
-use ndarray::ArrayView2;
+use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
+pub use tree::params::{Criterion, TreeParams};
 
-/// A fitted model of any family.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "family", content = "model", rename_all = "snake_case")]
-pub enum FittedModel {
-    DecisionTree(Forest),
-    RandomForest(Forest),
-    LogisticRegression(Logistic),
-    /// A tree or forest grown by linfa-trees or smartcore (`--engine`).
-    External { kind: ModelKind, forest: ExternalForest },
+/// The model families `churn-train` can fit.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+    PartialOrd,
+    Ord,
+)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum ModelKind {
+    DecisionTree,
+    RandomForest,
+    LogisticRegression,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 3] = [
+        ModelKind::DecisionTree,
+        ModelKind::RandomForest,
+        ModelKind::LogisticRegression,
+    ];
+
+    /// The name used in files, reports and as the configuration section.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::DecisionTree => "decision_tree",
+            ModelKind::RandomForest => "random_forest",
+            ModelKind::LogisticRegression => "logistic_regression",
+        }
+    }
+}
+
+/// Which library grows decision trees and forests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// The crate's histogram engine: fast, probabilities, reasons.
+    Native,
+    /// linfa-trees (labels only; forests by our bagging and vote share).
+    Linfa,
+    /// smartcore (labels only; forests by our bagging and vote share).
+    Smartcore,
+}
+
+/// How classes are weighted when fitting trees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassWeight {
+    /// Every row counts once.
+    None,
+    /// Rows weighted by n / (2 × class count), as scikit-learn's "balanced".
+    Balanced,
+}
+
+/// The hyperparameters of one family, as configured.
+#[derive(Debug, Clone, Copy)]
+pub enum FamilyParams<'a> {
+    DecisionTree(&'a TreeParams),
+    RandomForest(&'a ForestParams),
+    LogisticRegression(&'a LogisticParams),
+}
+
+impl FamilyParams<'_> {
+    pub fn kind(self) -> ModelKind {
+        match self {
+            FamilyParams::DecisionTree(_) => ModelKind::DecisionTree,
+            FamilyParams::RandomForest(_) => ModelKind::RandomForest,
+            FamilyParams::LogisticRegression(_) => ModelKind::LogisticRegression,
+        }
+    }
+
+    /// Work units a fit reports through its progress tick (trees).
+    pub fn steps(self) -> usize {
+        match self {
+            FamilyParams::RandomForest(f) => f.n_trees,
+            _ => 1,
+        }
+    }
+}
+
+/// How a run fits every family: the tree backend and the class weights.
+#[derive(Debug, Clone, Copy)]
+pub struct FitOptions {
+    pub engine: Engine,
+    pub class_weight: ClassWeight,
 }
 
 /// Does this family want standardised inputs?
@@ -29,79 +127,60 @@ pub fn needs_scaling(kind: ModelKind) -> bool {
     kind == ModelKind::LogisticRegression
 }
 
-/// Fit a model of `kind` with the hyperparameters of `cfg`.
-/// `on_step` is called as work completes (trees), for progress bars.
-pub fn fit(kind: ModelKind, cfg: &Config, x: ArrayView2<f64>, y: &[u8], seed: u64, on_step: &(dyn Fn() + Sync)) -> Result<FittedModel> {
-    let class_weight = class_weights(cfg.train.class_weight, y);
-    let backend = match cfg.train.engine {
+/// Fit one family with its hyperparameters `params` on `x` and 0/1 labels
+/// `y` (1 = churn). `on_step` is called as work completes (trees), for
+/// progress bars.
+pub fn fit(
+    params: FamilyParams,
+    opts: FitOptions,
+    x: ArrayView2<f64>,
+    y: &[u8],
+    seed: u64,
+    on_step: &(dyn Fn() + Sync),
+) -> Result<FittedModel> {
+    let kind = params.kind();
+    let backend = match opts.engine {
         Engine::Native => None,
         Engine::Linfa => Some(Backend::Linfa),
         Engine::Smartcore => Some(Backend::Smartcore),
     };
-    if let (Some(backend), true) = (backend, kind != ModelKind::LogisticRegression) {
-        let forest = if kind == ModelKind::DecisionTree {
-            ExternalForest::fit(backend, &cfg.decision_tree, None, x, y, seed, on_step)?
-        } else {
-            let f = &cfg.random_forest;
+    match (backend, params) {
+        (Some(backend), FamilyParams::DecisionTree(t)) => {
+            let forest = ExternalForest::fit(backend, t, None, x, y, seed, on_step)?;
+            return Ok(FittedModel::External { kind, forest });
+        }
+        (Some(backend), FamilyParams::RandomForest(f)) => {
             let p = x.ncols();
-            let bagging = Bagging { n_trees: f.n_trees, features_per_tree: MaxFeatures::parse(&f.max_features)?.count(p).max(p / 2) };
-            ExternalForest::fit(backend, &f.tree, Some(bagging), x, y, seed, on_step)?
-        };
-        return Ok(FittedModel::External { kind, forest });
-    }
-    Ok(match kind {
-        ModelKind::DecisionTree => {
-            let t = &cfg.decision_tree;
-            let spec = ForestSpec {
-                n_trees: 1,
-                grow: grow_params(t),
-                max_features: MaxFeatures::All,
-                bootstrap: false,
-                subsample: 1.0,
-                oob: false,
-                max_bins: t.max_bins,
-                class_weight,
-            };
-            FittedModel::DecisionTree(Forest::fit(&spec, x, y, seed, on_step)?)
-        }
-        ModelKind::RandomForest => {
-            let f = &cfg.random_forest;
-            let spec = ForestSpec {
+            let bagging = Bagging {
                 n_trees: f.n_trees,
-                grow: grow_params(&f.tree),
-                max_features: MaxFeatures::parse(&f.max_features)?,
-                bootstrap: f.bootstrap,
-                subsample: f.subsample,
-                oob: f.oob_score,
-                max_bins: f.tree.max_bins,
-                class_weight,
+                features_per_tree: f.max_features.count(p).max(p / 2),
             };
-            FittedModel::RandomForest(Forest::fit(&spec, x, y, seed, on_step)?)
+            let forest = ExternalForest::fit(backend, &f.tree, Some(bagging), x, y, seed, on_step)?;
+            return Ok(FittedModel::External { kind, forest });
         }
-        ModelKind::LogisticRegression => {
-            let m = Logistic::fit(&cfg.logistic_regression, x, y)?;
-            on_step();
+        _ => {}
+    }
+    let data = DatasetBase::new(x, y.iter().map(|&v| v == 1).collect::<Array1<bool>>());
+    let class_weight = class_weights(opts.class_weight, y);
+    let learner = |p| {
+        Learner::new(p, kind.name())
+            .class_weight(class_weight)
+            .seed(seed)
+            .on_step(on_step)
+    };
+    Ok(match params {
+        FamilyParams::DecisionTree(t) => {
+            FittedModel::DecisionTree(learner(&ForestParams::single_tree(*t)).fit(&data)?)
+        }
+        FamilyParams::RandomForest(f) => FittedModel::RandomForest(learner(f).fit(&data)?),
+        FamilyParams::LogisticRegression(l) => {
+            let m = Learner::new(l, kind.name())
+                .seed(seed)
+                .on_step(on_step)
+                .fit(&data)?;
             FittedModel::LogisticRegression(m)
         }
     })
-}
-
-/// Work units `fit` reports through `on_step`.
-pub fn steps(kind: ModelKind, cfg: &Config) -> usize {
-    match kind {
-        ModelKind::RandomForest => cfg.random_forest.n_trees,
-        _ => 1,
-    }
-}
-
-fn grow_params(t: &crate::config::TreeParams) -> engine::tree::GrowParams {
-    engine::tree::GrowParams {
-        max_depth: t.max_depth,
-        min_samples_leaf: t.min_samples_leaf,
-        min_gain: t.min_gain,
-        criterion: t.criterion,
-        max_features: usize::MAX,
-    }
 }
 
 /// Row weights per class.
@@ -115,6 +194,20 @@ pub fn class_weights(cw: ClassWeight, y: &[u8]) -> [f64; 2] {
             [n / (2.0 * neg), n / (2.0 * pos)]
         }
     }
+}
+
+/// A fitted model of any family.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "family", content = "model", rename_all = "snake_case")]
+pub enum FittedModel {
+    DecisionTree(Forest),
+    RandomForest(Forest),
+    LogisticRegression(Logistic),
+    /// A tree or forest grown by linfa-trees or smartcore (`--engine`).
+    External {
+        kind: ModelKind,
+        forest: ExternalForest,
+    },
 }
 
 impl FittedModel {
@@ -141,7 +234,9 @@ impl FittedModel {
     /// (probability points for trees, log-odds for logistic regression).
     pub fn explain_row(&self, x: &[f64], contrib: &mut [f64]) -> f64 {
         match self {
-            FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => f.explain_row(x, contrib),
+            FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => {
+                f.explain_row(x, contrib)
+            }
             FittedModel::LogisticRegression(m) => m.explain_row(x, contrib),
             FittedModel::External { forest, .. } => forest.explain_row(x, contrib),
         }
@@ -151,8 +246,14 @@ impl FittedModel {
     /// values each; `contrib` likewise); forests walk them tree by tree.
     pub fn explain_block(&self, flat: &[f64], p: usize, contrib: &mut [f64]) -> Vec<f64> {
         match self {
-            FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => f.explain_block(flat, p, contrib),
-            _ => flat.chunks_exact(p).zip(contrib.chunks_exact_mut(p)).map(|(x, c)| self.explain_row(x, c)).collect(),
+            FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => {
+                f.explain_block(flat, p, contrib)
+            }
+            _ => flat
+                .chunks_exact(p)
+                .zip(contrib.chunks_exact_mut(p))
+                .map(|(x, c)| self.explain_row(x, c))
+                .collect(),
         }
     }
 
@@ -171,11 +272,18 @@ impl FittedModel {
         match self {
             FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => f.importances.clone(),
             FittedModel::LogisticRegression(m) => {
-                let total: f64 = m.coefficients.iter().map(|c| c.abs()).sum::<f64>().max(f64::MIN_POSITIVE);
+                let total: f64 = m
+                    .coefficients
+                    .iter()
+                    .map(|c| c.abs())
+                    .sum::<f64>()
+                    .max(f64::MIN_POSITIVE);
                 m.coefficients.iter().map(|c| c.abs() / total).collect()
             }
             // Vote-only trees: no importances.
-            FittedModel::External { forest, .. } => vec![0.0; forest.features.iter().flatten().max().map_or(0, |m| m + 1)],
+            FittedModel::External { forest, .. } => {
+                vec![0.0; forest.features.iter().flatten().max().map_or(0, |m| m + 1)]
+            }
         }
     }
 }

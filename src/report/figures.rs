@@ -5,49 +5,115 @@
 use super::page::{f4, Page};
 use super::svg::{self, Axes, Mark};
 use crate::evaluate::curves;
-use crate::evaluate::metrics::roc_curve;
+use crate::evaluate::metrics::{roc_auc, roc_curve};
 
 /// Points kept per curve: enough for a smooth line, small files.
 const CURVE_POINTS: usize = 300;
 
 /// Unit-square axes with labels.
 pub fn unit_axes<'a>(x_label: &'a str, y_label: &'a str) -> Axes<'a> {
-    Axes { x: (0.0, 1.0), y: (0.0, 1.0), x_label, y_label }
+    Axes {
+        x: (0.0, 1.0),
+        y: (0.0, 1.0),
+        x_label,
+        y_label,
+    }
 }
 
 /// The y = x reference line (random ranking, perfect calibration).
 pub fn diagonal(label: &str) -> Mark {
-    Mark { from: (0.0, 0.0), to: (1.0, 1.0), label: label.to_string() }
+    Mark {
+        from: (0.0, 0.0),
+        to: (1.0, 1.0),
+        label: label.to_string(),
+    }
 }
 
 /// ROC curves of one or more named score vectors over the same labels.
 pub fn roc(page: &mut Page, y: &[u8], scores: &[(&str, &[f64])]) {
+    page.figure("chart-roc", "ROC curves", &roc_chart(y, scores));
+}
+
+/// The ROC chart of [`roc`], as an SVG element.
+pub fn roc_chart(y: &[u8], scores: &[(&str, &[f64])]) -> String {
     let series: Vec<(String, Vec<(f64, f64)>)> = scores
         .iter()
         .map(|(name, p)| {
             let pts: Vec<(f64, f64)> = roc_curve(y, p).into_iter().map(|c| (c.0, c.1)).collect();
-            (format!("{name} AUC {:.3}", crate::evaluate::metrics::roc_auc(y, p)), curves::thin(pts, CURVE_POINTS))
+            (
+                format!("{name} AUC {:.3}", roc_auc(y, p)),
+                curves::thin(pts, CURVE_POINTS),
+            )
         })
         .collect();
-    let chart = svg::lines("ROC", &unit_axes("false positive rate", "true positive rate"), &series, &[diagonal("")]);
-    page.figure("chart-roc", "ROC curves", &chart);
+    svg::lines(
+        "ROC",
+        &unit_axes("false positive rate", "true positive rate"),
+        &series,
+        &[diagonal("")],
+    )
 }
 
 /// KS curve with the maximum gap marked and its value.
 pub fn ks(page: &mut Page, y: &[u8], p: &[f64], name: &str) {
+    let caption =
+        format!("KS of {name}: cumulative share of each class by score, maximum gap marked");
+    page.figure("chart-ks", &caption, &ks_chart(y, p));
+}
+
+/// The KS chart of [`ks`], as an SVG element.
+pub fn ks_chart(y: &[u8], p: &[f64]) -> String {
     let (c1, c0, gap) = curves::ks_curves(y, p);
-    let series = vec![("churners".to_string(), curves::thin(c1, CURVE_POINTS)), ("non-churners".to_string(), curves::thin(c0, CURVE_POINTS))];
-    let mark = Mark { from: (gap.0, gap.1), to: (gap.0, gap.2), label: format!("KS {:.3}", gap.2 - gap.1) };
-    let chart = svg::lines("KS curve", &unit_axes("share of customers, highest score first", "cumulative share"), &series, &[mark]);
-    page.figure("chart-ks", &format!("KS of {name}: cumulative share of each class by score, maximum gap marked"), &chart);
+    let series = vec![
+        ("churners".to_string(), curves::thin(c1, CURVE_POINTS)),
+        ("non-churners".to_string(), curves::thin(c0, CURVE_POINTS)),
+    ];
+    let mark = Mark {
+        from: (gap.0, gap.1),
+        to: (gap.0, gap.2),
+        label: format!("KS {:.3}", gap.2 - gap.1),
+    };
+    svg::lines(
+        "KS curve",
+        &unit_axes(
+            "share of customers, highest score first",
+            "cumulative share",
+        ),
+        &series,
+        &[mark],
+    )
 }
 
 /// Reliability curve and its table (bin counts).
 pub fn calibration(page: &mut Page, y: &[u8], p: &[f64], name: &str) {
     let cal = curves::calibration(y, p, 10);
     let pts: Vec<(f64, f64)> = cal.iter().map(|b| (b.predicted, b.observed)).collect();
-    let chart = svg::lines("Calibration (reliability)", &unit_axes("mean predicted probability", "observed churn rate"), &[(name.to_string(), pts)], &[diagonal("perfect")]);
-    page.figure("chart-calibration", "Calibration: observed churn rate against mean predicted probability per bin", &chart);
-    let rows: Vec<Vec<String>> = cal.iter().enumerate().map(|(i, b)| vec![format!("{}", i + 1), f4(b.predicted), f4(b.observed), b.count.to_string()]).collect();
-    page.table("calibration-table", &["bin", "mean predicted", "observed", "customers"], &rows);
+    let chart = svg::lines(
+        "Calibration (reliability)",
+        &unit_axes("mean predicted probability", "observed churn rate"),
+        &[(name.to_string(), pts)],
+        &[diagonal("perfect")],
+    );
+    page.figure(
+        "chart-calibration",
+        "Calibration: observed churn rate against mean predicted probability per bin",
+        &chart,
+    );
+    let rows: Vec<Vec<String>> = cal
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            vec![
+                format!("{}", i + 1),
+                f4(b.predicted),
+                f4(b.observed),
+                b.count.to_string(),
+            ]
+        })
+        .collect();
+    page.table(
+        "calibration-table",
+        &["bin", "mean predicted", "observed", "customers"],
+        &rows,
+    );
 }

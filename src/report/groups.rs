@@ -4,6 +4,7 @@
 
 use crate::artifact::Artifact;
 use crate::clean::Dataset;
+use crate::error::Result;
 use crate::evaluate::metrics::Metrics;
 use crate::features::FeatureData;
 use crate::ingest::schema::format_number;
@@ -62,13 +63,29 @@ fn tenure_band(v: f64, months: bool) -> String {
 
 /// The group columns of a run and every row's group: configured columns, or
 /// by default small categorical features, a tenure band and the value tier.
-pub fn group_columns(data: &Dataset, artifact: &Artifact, oof_best: &[f64]) -> Vec<(String, Vec<String>)> {
+pub fn group_columns(
+    data: &Dataset,
+    artifact: &Artifact,
+    oof_best: &[f64],
+) -> Result<Vec<(String, Vec<String>)>> {
     let cfg = &artifact.config.data;
     let t = &data.table;
     let as_labels = |col: &FeatureData| -> Vec<String> {
         match col {
-            FeatureData::Numeric(v) => v.iter().map(|x| if x.is_nan() { "missing".into() } else { format_number(*x) }).collect(),
-            FeatureData::Categorical(v) => v.iter().map(|x| x.clone().unwrap_or_else(|| "missing".into())).collect(),
+            FeatureData::Numeric(v) => v
+                .iter()
+                .map(|x| {
+                    if x.is_nan() {
+                        "missing".into()
+                    } else {
+                        format_number(*x)
+                    }
+                })
+                .collect(),
+            FeatureData::Categorical(v) => v
+                .iter()
+                .map(|x| x.clone().unwrap_or_else(|| "missing".into()))
+                .collect(),
         }
     };
     let mut out = Vec::new();
@@ -78,7 +95,7 @@ pub fn group_columns(data: &Dataset, artifact: &Artifact, oof_best: &[f64]) -> V
                 out.push((g.clone(), as_labels(col)));
             }
         }
-        return out;
+        return Ok(out);
     }
     for (name, col) in t.names.iter().zip(&t.columns) {
         if let FeatureData::Categorical(v) = col {
@@ -88,15 +105,30 @@ pub fn group_columns(data: &Dataset, artifact: &Artifact, oof_best: &[f64]) -> V
             }
         }
     }
-    if let Some((name, FeatureData::Numeric(v))) = t.names.iter().zip(&t.columns).find(|(n, _)| n.to_ascii_lowercase().contains("tenure")) {
-        let months = name.to_ascii_lowercase().contains("month") || v.iter().copied().filter(|x| !x.is_nan()).fold(0.0, f64::max) > 15.0;
-        out.push(("tenure band".into(), v.iter().map(|&x| tenure_band(x, months)).collect()));
+    if let Some((name, FeatureData::Numeric(v))) = t
+        .names
+        .iter()
+        .zip(&t.columns)
+        .find(|(n, _)| n.to_ascii_lowercase().contains("tenure"))
+    {
+        let months = name.to_ascii_lowercase().contains("month")
+            || v.iter()
+                .copied()
+                .filter(|x| !x.is_nan())
+                .fold(0.0, f64::max)
+                > 15.0;
+        out.push((
+            "tenure band".into(),
+            v.iter().map(|&x| tenure_band(x, months)).collect(),
+        ));
     }
     if let Some(seg) = &artifact.scoring.segments {
-        let clv = crate::score::value::clvs(&artifact.config.score.clv, t, oof_best);
-        if let Ok(tiers) = seg.assign(t, &clv) {
-            out.push(("value tier".into(), tiers.iter().map(|t| t.to_string()).collect()));
-        }
+        let clv = crate::reference::value::clvs(&artifact.config.score.clv, t, oof_best);
+        let tiers = seg.assign(t, &clv)?;
+        out.push((
+            "value tier".into(),
+            tiers.iter().map(|t| t.to_string()).collect(),
+        ));
     }
-    out
+    Ok(out)
 }

@@ -1,21 +1,30 @@
 //! report.html of a training run: every chart and table a model validator
 //! asks for, plus a model card, in one self-contained file.
 
+use super::figures::{self, unit_axes};
 use super::groups::{breakdown, group_columns};
 use super::markdown::top_features;
 use super::page::{f4, Page};
-use super::figures::{self, unit_axes};
 use super::svg;
 use super::MetricsFile;
 use crate::artifact::Artifact;
 use crate::clean::Dataset;
+use crate::error::Result;
 use crate::evaluate::curves;
 use crate::evaluate::cv::CvResult;
 use crate::evaluate::metrics::METRIC_NAMES;
 
 /// Render the training report.
-pub fn render(data: &Dataset, results: &[CvResult], artifact: &Artifact, metrics: &MetricsFile) -> String {
-    let best = results.iter().find(|r| r.kind.name() == metrics.best_model).unwrap_or(&results[0]);
+pub fn render(
+    data: &Dataset,
+    results: &[CvResult],
+    artifact: &Artifact,
+    metrics: &MetricsFile,
+) -> Result<String> {
+    let best = results
+        .iter()
+        .find(|r| r.kind.name() == metrics.best_model)
+        .unwrap_or(&results[0]);
     let y = &data.y;
     let mut page = Page::new(&format!("Churn model training run {}", artifact.run_id));
     page.note(&format!(
@@ -28,59 +37,206 @@ pub fn render(data: &Dataset, results: &[CvResult], artifact: &Artifact, metrics
     head.extend(METRIC_NAMES);
     let rows: Vec<Vec<String>> = results
         .iter()
-        .map(|r| std::iter::once(r.kind.name().to_string()).chain(METRIC_NAMES.iter().map(|m| f4(r.oof_metrics.get(m).unwrap_or(f64::NAN)))).collect())
+        .map(|r| {
+            std::iter::once(r.kind.name().to_string())
+                .chain(
+                    METRIC_NAMES
+                        .iter()
+                        .map(|m| f4(r.oof_metrics.get(m).unwrap_or(f64::NAN))),
+                )
+                .collect()
+        })
         .collect();
     page.table("metrics-table", &head, &rows);
 
     page.section("curves", "Discrimination");
-    let all: Vec<(&str, &[f64])> = results.iter().map(|r| (r.kind.name(), r.oof.as_slice())).collect();
+    let all: Vec<(&str, &[f64])> = results
+        .iter()
+        .map(|r| (r.kind.name(), r.oof.as_slice()))
+        .collect();
     figures::roc(&mut page, y, &all);
     figures::ks(&mut page, y, &best.oof, best.kind.name());
-    let pr: Vec<(String, Vec<(f64, f64)>)> = results.iter().map(|r| (format!("{} AP {:.3}", r.kind.name(), r.oof_metrics.pr_auc), curves::thin(curves::pr_curve(y, &r.oof), 300))).collect();
-    page.figure("chart-pr", "Precision–recall of all models", &svg::lines("Precision–recall", &unit_axes("recall", "precision"), &pr, &[]));
+    let pr: Vec<(String, Vec<(f64, f64)>)> = results
+        .iter()
+        .map(|r| {
+            (
+                format!("{} AP {:.3}", r.kind.name(), r.oof_metrics.pr_auc),
+                curves::thin(curves::pr_curve(y, &r.oof), 300),
+            )
+        })
+        .collect();
+    page.figure(
+        "chart-pr",
+        "Precision–recall of all models",
+        &svg::lines(
+            "Precision–recall",
+            &unit_axes("recall", "precision"),
+            &pr,
+            &[],
+        ),
+    );
 
     page.section("gains", "Gains, lift and calibration");
     let dec = curves::deciles(y, &best.oof);
     let labels: Vec<String> = (1..=10).map(|d| format!("{}", d * 10)).collect();
-    let gains: Vec<(f64, f64)> = std::iter::once((0.0, 0.0)).chain(dec.iter().enumerate().map(|(d, g)| ((d + 1) as f64 / 10.0, g.0))).collect();
-    page.figure("chart-gains", "Cumulative gains: share of churners captured by the top x% of scores", &svg::lines("Cumulative gains", &unit_axes("share of customers contacted", "share of churners captured"), &[(best.kind.name().to_string(), gains)], &[figures::diagonal("random")]));
-    page.figure("chart-lift", "Lift by score decile (decile churn rate / overall churn rate)", &svg::bars("Lift by decile", "lift", &labels, &[("lift".into(), dec.iter().map(|d| d.1).collect())], &[(1.0, "1 = random".into())]));
+    let gains: Vec<(f64, f64)> = std::iter::once((0.0, 0.0))
+        .chain(
+            dec.iter()
+                .enumerate()
+                .map(|(d, g)| ((d + 1) as f64 / 10.0, g.0)),
+        )
+        .collect();
+    page.figure(
+        "chart-gains",
+        "Cumulative gains: share of churners captured by the top x% of scores",
+        &svg::lines(
+            "Cumulative gains",
+            &unit_axes("share of customers contacted", "share of churners captured"),
+            &[(best.kind.name().to_string(), gains)],
+            &[figures::diagonal("random")],
+        ),
+    );
+    page.figure(
+        "chart-lift",
+        "Lift by score decile (decile churn rate / overall churn rate)",
+        &svg::bars(
+            "Lift by decile",
+            "lift",
+            &labels,
+            &[("lift".into(), dec.iter().map(|d| d.1).collect())],
+            &[(1.0, "1 = random".into())],
+        ),
+    );
     figures::calibration(&mut page, y, &best.oof, best.kind.name());
     let (h1, h0) = curves::histograms(y, &best.oof, 20);
-    let bins: Vec<String> = (0..20).map(|b| if b % 4 == 0 { format!("{:.1}", b as f64 / 20.0) } else { String::new() }).collect();
-    page.figure("chart-score-hist", "Score distribution by class (share of each class per bin)", &svg::bars("Scores by class", "share of class", &bins, &[("churners".into(), h1), ("non-churners".into(), h0)], &[]));
+    let bins: Vec<String> = (0..20)
+        .map(|b| {
+            if b % 4 == 0 {
+                format!("{:.1}", b as f64 / 20.0)
+            } else {
+                String::new()
+            }
+        })
+        .collect();
+    page.figure(
+        "chart-score-hist",
+        "Score distribution by class (share of each class per bin)",
+        &svg::bars(
+            "Scores by class",
+            "share of class",
+            &bins,
+            &[("churners".into(), h1), ("non-churners".into(), h0)],
+            &[],
+        ),
+    );
 
     page.section("model", "What the model uses and how it decides");
     let top: Vec<(String, f64)> = top_features(artifact, 20);
-    page.figure("chart-importance", "Top-20 feature importances of the saved model", &svg::hbars("Feature importance", &top, &[]));
+    page.figure(
+        "chart-importance",
+        "Top-20 feature importances of the saved model",
+        &svg::hbars("Feature importance", &top, &[]),
+    );
     let c = best.oof_metrics.confusion;
-    page.raw(&format!("<p class=\"note\">Confusion matrix of {} at threshold {:.4}</p>", best.kind.name(), best.threshold));
-    page.raw(&svg::heatmap("confusion-matrix", "actual \\ predicted", &["stay".into(), "churn".into()], &["stay".into(), "churn".into()], &[vec![c.tn as f64, c.fp as f64], vec![c.fn_ as f64, c.tp as f64]]));
+    page.raw(&format!(
+        "<p class=\"note\">Confusion matrix of {} at threshold {:.4}</p>",
+        best.kind.name(),
+        best.threshold
+    ));
+    page.raw(&svg::heatmap(
+        "confusion-matrix",
+        "actual \\ predicted",
+        &["stay".into(), "churn".into()],
+        &["stay".into(), "churn".into()],
+        &[
+            vec![c.tn as f64, c.fp as f64],
+            vec![c.fn_ as f64, c.tp as f64],
+        ],
+    ));
 
     page.section("stability", "Fold-to-fold spread");
     let folds: Vec<String> = (1..=metrics.folds).map(|k| format!("fold {k}")).collect();
     for (metric, id) in [("roc_auc", "chart-fold-auc"), ("ks", "chart-fold-ks")] {
-        let series: Vec<(String, Vec<f64>)> = results.iter().map(|r| (r.kind.name().to_string(), r.fold_metrics.iter().filter_map(|m| m.get(metric)).collect())).collect();
-        page.figure(id, &format!("{metric} per fold and model"), &svg::bars(&format!("{metric} by fold"), metric, &folds, &series, &[]));
+        let series: Vec<(String, Vec<f64>)> = results
+            .iter()
+            .map(|r| {
+                (
+                    r.kind.name().to_string(),
+                    r.fold_metrics
+                        .iter()
+                        .filter_map(|m| m.get(metric))
+                        .collect(),
+                )
+            })
+            .collect();
+        page.figure(
+            id,
+            &format!("{metric} per fold and model"),
+            &svg::bars(&format!("{metric} by fold"), metric, &folds, &series, &[]),
+        );
     }
     let spread: Vec<Vec<String>> = metrics
         .models
         .iter()
-        .map(|(name, m)| vec![name.clone(), format!("{:.4} ± {:.4}", m.folds["roc_auc"].mean, m.folds["roc_auc"].std), format!("{:.4} ± {:.4}", m.folds["ks"].mean, m.folds["ks"].std), format!("{:.4} ± {:.4}", m.folds["recall"].mean, m.folds["recall"].std)])
+        .map(|(name, m)| {
+            vec![
+                name.clone(),
+                format!(
+                    "{:.4} ± {:.4}",
+                    m.folds["roc_auc"].mean, m.folds["roc_auc"].std
+                ),
+                format!("{:.4} ± {:.4}", m.folds["ks"].mean, m.folds["ks"].std),
+                format!(
+                    "{:.4} ± {:.4}",
+                    m.folds["recall"].mean, m.folds["recall"].std
+                ),
+            ]
+        })
         .collect();
-    page.table("fold-spread-table", &["model", "ROC AUC", "KS", "recall"], &spread);
+    page.table(
+        "fold-spread-table",
+        &["model", "ROC AUC", "KS", "recall"],
+        &spread,
+    );
 
     page.section("groups", "Results by customer group");
-    let group_head = ["group", "customers", "churn rate", "ROC AUC", "KS", "precision", "recall"];
+    let group_head = [
+        "group",
+        "customers",
+        "churn rate",
+        "ROC AUC",
+        "KS",
+        "precision",
+        "recall",
+    ];
     let group_rows = |labels: &[String]| -> Vec<Vec<String>> {
         breakdown(labels, y, &best.oof, best.threshold)
             .into_iter()
-            .map(|g| vec![g.group, g.size.to_string(), f4(g.churn_rate), f4(g.roc_auc), f4(g.ks), f4(g.precision), f4(g.recall)])
+            .map(|g| {
+                vec![
+                    g.group,
+                    g.size.to_string(),
+                    f4(g.churn_rate),
+                    f4(g.roc_auc),
+                    f4(g.ks),
+                    f4(g.precision),
+                    f4(g.recall),
+                ]
+            })
             .collect()
     };
-    for (name, labels) in group_columns(data, artifact, &best.oof) {
+    for (name, labels) in group_columns(data, artifact, &best.oof)? {
         page.raw(&format!("<h3>{}</h3>", svg::esc(&name)));
-        page.table(&format!("group-{}", name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect::<String>()), &group_head, &group_rows(&labels));
+        page.table(
+            &format!(
+                "group-{}",
+                name.chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                    .collect::<String>()
+            ),
+            &group_head,
+            &group_rows(&labels),
+        );
     }
     page.section("periods", "Results by period");
     match &data.period {
@@ -92,13 +248,28 @@ pub fn render(data: &Dataset, results: &[CvResult], artifact: &Artifact, metrics
     let r = &data.report;
     let mut dr = vec![
         vec!["rows read".into(), r.rows_read.to_string()],
-        vec!["duplicate ids removed".into(), r.duplicates_removed.to_string()],
+        vec![
+            "duplicate ids removed".into(),
+            r.duplicates_removed.to_string(),
+        ],
         vec!["rows used".into(), r.rows_used.to_string()],
         vec!["churn rate".into(), f4(r.positive_rate)],
     ];
-    dr.extend(r.imputed_cells.iter().map(|(c, n)| vec![format!("imputed cells: {c}"), n.to_string()]));
-    dr.extend(r.coerced_cells.iter().map(|(c, n)| vec![format!("coerced cells: {c}"), n.to_string()]));
-    dr.extend(r.excluded_columns.iter().map(|e| vec![format!("excluded: {}", e.name), e.reason.clone()]));
+    dr.extend(
+        r.imputed_cells
+            .iter()
+            .map(|(c, n)| vec![format!("imputed cells: {c}"), n.to_string()]),
+    );
+    dr.extend(
+        r.coerced_cells
+            .iter()
+            .map(|(c, n)| vec![format!("coerced cells: {c}"), n.to_string()]),
+    );
+    dr.extend(
+        r.excluded_columns
+            .iter()
+            .map(|e| vec![format!("excluded: {}", e.name), e.reason.clone()]),
+    );
     page.table("data-report-table", &["item", "value"], &dr);
 
     page.section("model-card", "Model card");
@@ -108,7 +279,7 @@ pub fn render(data: &Dataset, results: &[CvResult], artifact: &Artifact, metrics
         "random_forest" => serde_json::to_string(&cfg.random_forest),
         _ => serde_json::to_string(&cfg.logistic_regression),
     }
-    .unwrap_or_default();
+    .map_err(|e| crate::Error::Internal(format!("model card parameters: {e}")))?;
     let card = vec![
         vec!["intended use".into(), "Churn early warning: rank customers by risk of leaving, assign warning levels and retention actions. Not for credit, pricing or other decisions about individuals.".into()],
         vec!["model".into(), format!("{} (engine {:?})", artifact.model_name, cfg.train.engine)],
@@ -124,5 +295,5 @@ pub fn render(data: &Dataset, results: &[CvResult], artifact: &Artifact, metrics
         vec!["known limits".into(), "Trained on one snapshot: performance on later periods must be checked (holdout, drift PSI). Probabilities of deep trees are less calibrated (see the calibration chart). Group results with few customers are noisy.".into()],
     ];
     page.table("model-card-table", &["", ""], &card);
-    page.finish()
+    Ok(page.finish())
 }

@@ -2,21 +2,19 @@
 //! report.md, report.html, roc.svg, ks.svg and oof.csv under `experiments/<run-id>/`. Reports only
 //! read results; they never change them.
 
-pub mod charts;
 pub mod figures;
 pub mod groups;
 pub mod html;
 pub mod markdown;
 pub mod page;
-pub mod scoring;
 pub mod svg;
 
 use crate::artifact::Artifact;
 use crate::clean::Dataset;
+use crate::error::Result;
 use crate::evaluate::cv::CvResult;
 use crate::evaluate::metrics::{mean_std, Metrics, METRIC_NAMES};
-use crate::error::Result;
-use crate::io::{with_atomic_writer, write_atomic, write_json};
+use crate::io::{csv_field, with_atomic_writer, write_atomic, write_json};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -53,19 +51,31 @@ pub struct MetricsFile {
 }
 
 impl MetricsFile {
-    pub fn new(results: &[CvResult], art: &Artifact, data: &Dataset, cfg: &crate::config::Config) -> MetricsFile {
+    pub fn new(
+        results: &[CvResult],
+        art: &Artifact,
+        data: &Dataset,
+        cfg: &crate::config::Config,
+    ) -> MetricsFile {
         let models = results
             .iter()
             .map(|r| {
                 let folds = METRIC_NAMES
                     .iter()
                     .map(|&m| {
-                        let values: Vec<f64> = r.fold_metrics.iter().filter_map(|f| f.get(m)).collect();
+                        let values: Vec<f64> =
+                            r.fold_metrics.iter().filter_map(|f| f.get(m)).collect();
                         let (mean, std) = mean_std(&values);
                         (m.to_string(), Spread { mean, std, values })
                     })
                     .collect();
-                (r.kind.name().to_string(), ModelMetrics { oof: r.oof_metrics.clone(), folds })
+                (
+                    r.kind.name().to_string(),
+                    ModelMetrics {
+                        oof: r.oof_metrics.clone(),
+                        folds,
+                    },
+                )
             })
             .collect();
         MetricsFile {
@@ -93,19 +103,46 @@ pub struct RunInfo {
 }
 
 /// Write every run output into `dir`.
-pub fn write_run(dir: &Path, data: &Dataset, results: &[CvResult], artifact: &Artifact, metrics: &MetricsFile) -> Result<()> {
+pub fn write_run(
+    dir: &Path,
+    data: &Dataset,
+    results: &[CvResult],
+    artifact: &Artifact,
+    metrics: &MetricsFile,
+) -> Result<()> {
     write_json(&dir.join("metrics.json"), metrics)?;
-    let info = RunInfo { run_id: artifact.run_id.clone(), created_at: artifact.created_at.clone(), model_name: artifact.model_name.clone() };
+    let info = RunInfo {
+        run_id: artifact.run_id.clone(),
+        created_at: artifact.created_at.clone(),
+        model_name: artifact.model_name.clone(),
+    };
     write_json(&dir.join("run.json"), &info)?;
     write_json(&dir.join("data_report.json"), &data.report)?;
     write_oof(&dir.join("oof.csv"), data, results)?;
-    let curves: Vec<(&str, Vec<(f64, f64, f64)>)> =
-        results.iter().map(|r| (r.kind.name(), crate::evaluate::metrics::roc_curve(&data.y, &r.oof))).collect();
-    write_atomic(&dir.join("roc.svg"), charts::roc(&curves)?.as_bytes())?;
-    let best = results.iter().find(|r| r.kind.name() == metrics.best_model).unwrap_or(&results[0]);
-    write_atomic(&dir.join("ks.svg"), charts::ks(best.kind.name(), &data.y, &best.oof)?.as_bytes())?;
-    write_atomic(&dir.join("report.md"), markdown::render(data, results, artifact, metrics).as_bytes())?;
-    write_atomic(&dir.join("report.html"), html::render(data, results, artifact, metrics).as_bytes())
+    let all: Vec<(&str, &[f64])> = results
+        .iter()
+        .map(|r| (r.kind.name(), r.oof.as_slice()))
+        .collect();
+    write_atomic(
+        &dir.join("roc.svg"),
+        svg::standalone(&figures::roc_chart(&data.y, &all)).as_bytes(),
+    )?;
+    let best = results
+        .iter()
+        .find(|r| r.kind.name() == metrics.best_model)
+        .unwrap_or(&results[0]);
+    write_atomic(
+        &dir.join("ks.svg"),
+        svg::standalone(&figures::ks_chart(&data.y, &best.oof)).as_bytes(),
+    )?;
+    write_atomic(
+        &dir.join("report.md"),
+        markdown::render(data, results, artifact, metrics).as_bytes(),
+    )?;
+    write_atomic(
+        &dir.join("report.html"),
+        html::render(data, results, artifact, metrics)?.as_bytes(),
+    )
 }
 
 fn write_oof(path: &Path, data: &Dataset, results: &[CvResult]) -> Result<()> {
@@ -124,13 +161,4 @@ fn write_oof(path: &Path, data: &Dataset, results: &[CvResult]) -> Result<()> {
         }
         Ok(())
     })
-}
-
-/// Quote a CSV field when it needs it.
-pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\"")).into()
-    } else {
-        s.into()
-    }
 }

@@ -21,7 +21,11 @@ pub struct Page {
 
 impl Page {
     pub fn new(title: &str) -> Page {
-        Page { title: title.to_string(), body: format!("<h1>{}</h1>", esc(title)), in_grid: false }
+        Page {
+            title: title.to_string(),
+            body: format!("<h1>{}</h1>", esc(title)),
+            in_grid: false,
+        }
     }
 
     fn close_grid(&mut self) {
@@ -47,7 +51,11 @@ impl Page {
             self.body.push_str(r#"<div class="grid">"#);
             self.in_grid = true;
         }
-        let _ = write!(self.body, r#"<figure id="{id}">{svg}<figcaption>{}</figcaption></figure>"#, esc(caption));
+        let _ = write!(
+            self.body,
+            r#"<figure id="{id}">{svg}<figcaption>{}</figcaption></figure>"#,
+            esc(caption)
+        );
     }
 
     /// A table of already formatted cells.
@@ -86,5 +94,9 @@ impl Page {
 
 /// Format a metric for a table.
 pub fn f4(v: f64) -> String {
-    if v.is_nan() { "–".into() } else { format!("{v:.4}") }
+    if v.is_nan() {
+        "–".into()
+    } else {
+        format!("{v:.4}")
+    }
 }

@@ -9,11 +9,21 @@ const L: f64 = 62.0;
 const R: f64 = 16.0;
 const T: f64 = 30.0;
 const B: f64 = 46.0;
-pub const PALETTE: [&str; 6] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
+pub const PALETTE: [&str; 6] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+];
 
 /// Escape text for HTML/SVG.
+/// `svg` (an element made here, for inlining in a page) as a file of its own.
+pub fn standalone(svg: &str) -> String {
+    svg.replacen("<svg ", "<svg xmlns=\"http://www.w3.org/2000/svg\" ", 1)
+}
+
 pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A reference line or marker on a line chart.
@@ -57,23 +67,39 @@ fn open(svg: &mut String, title: &str, h: f64) {
 
 fn axes(svg: &mut String, f: &Frame, a: &Axes, x_ticks: &[(f64, String)]) {
     let (x0, x1, y0, y1) = (f.px(f.x.0), f.px(f.x.1), f.py(f.y.0), f.py(f.y.1));
-    let _ = write!(svg, r##"<g font-family="sans-serif" font-size="11" fill="#333"><path d="M{x0} {y1}V{y0}H{x1}" stroke="#333" fill="none"/>"##);
+    let _ = write!(
+        svg,
+        r##"<g font-family="sans-serif" font-size="11" fill="#333"><path d="M{x0} {y1}V{y0}H{x1}" stroke="#333" fill="none"/>"##
+    );
     for k in 0..=4 {
         let v = f.y.0 + (f.y.1 - f.y.0) * k as f64 / 4.0;
         let y = f.py(v);
-        let _ = write!(svg, r##"<line x1="{x0}" x2="{x1}" y1="{y}" y2="{y}" stroke="#eee"/><text x="{}" y="{}" text-anchor="end">{}</text>"##, x0 - 4.0, y + 4.0, fmt_num(v));
+        let _ = write!(
+            svg,
+            r##"<line x1="{x0}" x2="{x1}" y1="{y}" y2="{y}" stroke="#eee"/><text x="{}" y="{}" text-anchor="end">{}</text>"##,
+            x0 - 4.0,
+            y + 4.0,
+            fmt_num(v)
+        );
     }
     let ticks: Vec<(f64, String)> = if x_ticks.is_empty() {
-        (0..=4).map(|k| {
-            let v = f.x.0 + (f.x.1 - f.x.0) * k as f64 / 4.0;
-            (v, fmt_num(v))
-        })
-        .collect()
+        (0..=4)
+            .map(|k| {
+                let v = f.x.0 + (f.x.1 - f.x.0) * k as f64 / 4.0;
+                (v, fmt_num(v))
+            })
+            .collect()
     } else {
         x_ticks.to_vec()
     };
     for (v, label) in ticks {
-        let _ = write!(svg, r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#, f.px(v), y0 + 15.0, esc(&label));
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+            f.px(v),
+            y0 + 15.0,
+            esc(&label)
+        );
     }
     let _ = write!(
         svg,
@@ -102,7 +128,13 @@ fn fmt_num(v: f64) -> String {
 
 fn legend(svg: &mut String, names: &[String]) {
     // A light backing box keeps the legend readable over the lines.
-    let _ = write!(svg, r##"<rect x="{}" y="{}" width="188" height="{}" fill="#fff" fill-opacity="0.85"/>"##, W - R - 194.0, T, 15.0 * names.len() as f64 + 4.0);
+    let _ = write!(
+        svg,
+        r##"<rect x="{}" y="{}" width="188" height="{}" fill="#fff" fill-opacity="0.85"/>"##,
+        W - R - 194.0,
+        T,
+        15.0 * names.len() as f64 + 4.0
+    );
     for (k, n) in names.iter().enumerate() {
         let y = T + 8.0 + 15.0 * k as f64;
         let _ = write!(
@@ -119,14 +151,27 @@ fn legend(svg: &mut String, names: &[String]) {
 }
 
 /// Lines through points, with optional reference segments.
-pub fn lines(title: &str, a: &Axes, series: &[(String, Vec<(f64, f64)>)], marks: &[Mark]) -> String {
+pub fn lines(
+    title: &str,
+    a: &Axes,
+    series: &[(String, Vec<(f64, f64)>)],
+    marks: &[Mark],
+) -> String {
     let f = Frame { x: a.x, y: a.y };
     let mut svg = String::new();
     open(&mut svg, title, H);
     axes(&mut svg, &f, a, &[]);
     for (k, (_, pts)) in series.iter().enumerate() {
-        let d: Vec<String> = pts.iter().map(|&(x, y)| format!("{:.1},{:.1}", f.px(x), f.py(y))).collect();
-        let _ = write!(svg, r#"<polyline fill="none" stroke-width="2" stroke="{}" points="{}"/>"#, PALETTE[k % PALETTE.len()], d.join(" "));
+        let d: Vec<String> = pts
+            .iter()
+            .map(|&(x, y)| format!("{:.1},{:.1}", f.px(x), f.py(y)))
+            .collect();
+        let _ = write!(
+            svg,
+            r#"<polyline fill="none" stroke-width="2" stroke="{}" points="{}"/>"#,
+            PALETTE[k % PALETTE.len()],
+            d.join(" ")
+        );
     }
     for m in marks {
         let _ = write!(
@@ -141,34 +186,84 @@ pub fn lines(title: &str, a: &Axes, series: &[(String, Vec<(f64, f64)>)], marks:
             esc(&m.label)
         );
     }
-    legend(&mut svg, &series.iter().map(|s| s.0.clone()).collect::<Vec<_>>());
+    legend(
+        &mut svg,
+        &series.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),
+    );
     svg.push_str("</svg>");
     svg
 }
 
 /// Vertical bars by category for one or more series (side by side).
-pub fn bars(title: &str, y_label: &str, categories: &[String], series: &[(String, Vec<f64>)], ref_lines: &[(f64, String)]) -> String {
-    let max = series.iter().flat_map(|s| s.1.iter().copied()).chain(ref_lines.iter().map(|r| r.0)).fold(0.0f64, f64::max).max(1e-9) * 1.1;
+pub fn bars(
+    title: &str,
+    y_label: &str,
+    categories: &[String],
+    series: &[(String, Vec<f64>)],
+    ref_lines: &[(f64, String)],
+) -> String {
+    let max = series
+        .iter()
+        .flat_map(|s| s.1.iter().copied())
+        .chain(ref_lines.iter().map(|r| r.0))
+        .fold(0.0f64, f64::max)
+        .max(1e-9)
+        * 1.1;
     let n = categories.len().max(1) as f64;
-    let f = Frame { x: (0.0, n), y: (0.0, max) };
-    let ticks: Vec<(f64, String)> = categories.iter().enumerate().map(|(i, c)| (i as f64 + 0.5, c.clone())).collect();
+    let f = Frame {
+        x: (0.0, n),
+        y: (0.0, max),
+    };
+    let ticks: Vec<(f64, String)> = categories
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i as f64 + 0.5, c.clone()))
+        .collect();
     let mut svg = String::new();
     open(&mut svg, title, H);
-    axes(&mut svg, &f, &Axes { x: f.x, y: f.y, x_label: "", y_label }, &ticks);
+    axes(
+        &mut svg,
+        &f,
+        &Axes {
+            x: f.x,
+            y: f.y,
+            x_label: "",
+            y_label,
+        },
+        &ticks,
+    );
     let k = series.len().max(1) as f64;
     let slot = (f.px(1.0) - f.px(0.0)) * 0.8 / k;
     for (s, (_, vals)) in series.iter().enumerate() {
         for (i, &v) in vals.iter().enumerate() {
             let x = f.px(i as f64) + (f.px(1.0) - f.px(0.0)) * 0.1 + slot * s as f64;
-            let _ = write!(svg, r#"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{}</title></rect>"#, f.py(v), slot.max(1.0), (f.py(0.0) - f.py(v)).max(0.0), PALETTE[s % PALETTE.len()], fmt_num(v));
+            let _ = write!(
+                svg,
+                r#"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{}</title></rect>"#,
+                f.py(v),
+                slot.max(1.0),
+                (f.py(0.0) - f.py(v)).max(0.0),
+                PALETTE[s % PALETTE.len()],
+                fmt_num(v)
+            );
         }
     }
     for (v, label) in ref_lines {
         let y = f.py(*v);
-        let _ = write!(svg, r##"<line x1="{L}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#d62728" stroke-dasharray="5 3"/><text x="{}" y="{:.1}" font-size="11" font-family="sans-serif" fill="#d62728" text-anchor="end">{}</text>"##, W - R, W - R, y - 3.0, esc(label));
+        let _ = write!(
+            svg,
+            r##"<line x1="{L}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#d62728" stroke-dasharray="5 3"/><text x="{}" y="{:.1}" font-size="11" font-family="sans-serif" fill="#d62728" text-anchor="end">{}</text>"##,
+            W - R,
+            W - R,
+            y - 3.0,
+            esc(label)
+        );
     }
     if series.len() > 1 {
-        legend(&mut svg, &series.iter().map(|s| s.0.clone()).collect::<Vec<_>>());
+        legend(
+            &mut svg,
+            &series.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),
+        );
     }
     svg.push_str("</svg>");
     svg
@@ -177,7 +272,13 @@ pub fn bars(title: &str, y_label: &str, categories: &[String], series: &[(String
 /// Horizontal bars (long labels, e.g. feature names), with vertical reference lines.
 pub fn hbars(title: &str, items: &[(String, f64)], ref_lines: &[(f64, String)]) -> String {
     let h = (T + 20.0 + 18.0 * items.len() as f64 + 30.0).max(120.0);
-    let max = items.iter().map(|i| i.1).chain(ref_lines.iter().map(|r| r.0)).fold(0.0f64, f64::max).max(1e-9) * 1.1;
+    let max = items
+        .iter()
+        .map(|i| i.1)
+        .chain(ref_lines.iter().map(|r| r.0))
+        .fold(0.0f64, f64::max)
+        .max(1e-9)
+        * 1.1;
     let (left, width) = (190.0, W - 190.0 - R - 40.0);
     let px = |v: f64| left + v / max * width;
     let mut svg = String::new();
@@ -185,24 +286,59 @@ pub fn hbars(title: &str, items: &[(String, f64)], ref_lines: &[(f64, String)]) 
     svg.push_str(r#"<g font-family="sans-serif" font-size="11">"#);
     for (i, (label, v)) in items.iter().enumerate() {
         let y = T + 10.0 + 18.0 * i as f64;
-        let _ = write!(svg, r##"<text x="{}" y="{:.1}" text-anchor="end">{}</text><rect x="{left}" y="{y:.1}" width="{:.1}" height="13" fill="#1f77b4"/><text x="{:.1}" y="{:.1}">{}</text>"##, left - 4.0, y + 10.0, esc(label), (px(*v) - left).max(0.5), px(*v) + 3.0, y + 10.0, fmt3(*v));
+        let _ = write!(
+            svg,
+            r##"<text x="{}" y="{:.1}" text-anchor="end">{}</text><rect x="{left}" y="{y:.1}" width="{:.1}" height="13" fill="#1f77b4"/><text x="{:.1}" y="{:.1}">{}</text>"##,
+            left - 4.0,
+            y + 10.0,
+            esc(label),
+            (px(*v) - left).max(0.5),
+            px(*v) + 3.0,
+            y + 10.0,
+            fmt3(*v)
+        );
     }
     for (v, label) in ref_lines {
         let x = px(*v);
-        let _ = write!(svg, r##"<line x1="{x:.1}" x2="{x:.1}" y1="{}" y2="{:.1}" stroke="#d62728" stroke-dasharray="5 3"/><text x="{x:.1}" y="{:.1}" fill="#d62728" text-anchor="middle">{}</text>"##, T, h - 22.0, h - 8.0, esc(label));
+        let _ = write!(
+            svg,
+            r##"<line x1="{x:.1}" x2="{x:.1}" y1="{}" y2="{:.1}" stroke="#d62728" stroke-dasharray="5 3"/><text x="{x:.1}" y="{:.1}" fill="#d62728" text-anchor="middle">{}</text>"##,
+            T,
+            h - 22.0,
+            h - 8.0,
+            esc(label)
+        );
     }
     svg.push_str("</g></svg>");
     svg
 }
 
 fn fmt3(v: f64) -> String {
-    if v.abs() >= 100.0 { format!("{v:.0}") } else { format!("{v:.3}") }
+    if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
 }
 
 /// An HTML table shaded like a heatmap (confusion matrices, migration).
-pub fn heatmap(id: &str, row_label: &str, rows: &[String], cols: &[String], cells: &[Vec<f64>]) -> String {
-    let max = cells.iter().flatten().copied().fold(0.0f64, f64::max).max(1e-9);
-    let mut s = format!(r#"<table class="heat" id="{id}"><tr><th>{}</th>"#, esc(row_label));
+pub fn heatmap(
+    id: &str,
+    row_label: &str,
+    rows: &[String],
+    cols: &[String],
+    cells: &[Vec<f64>],
+) -> String {
+    let max = cells
+        .iter()
+        .flatten()
+        .copied()
+        .fold(0.0f64, f64::max)
+        .max(1e-9);
+    let mut s = format!(
+        r#"<table class="heat" id="{id}"><tr><th>{}</th>"#,
+        esc(row_label)
+    );
     for c in cols {
         let _ = write!(s, "<th>{}</th>", esc(c));
     }
@@ -212,7 +348,15 @@ pub fn heatmap(id: &str, row_label: &str, rows: &[String], cols: &[String], cell
         for &v in row {
             let a = 0.08 + 0.8 * v / max;
             let fg = if a > 0.55 { "#fff" } else { "#000" };
-            let _ = write!(s, r#"<td style="background:rgba(31,119,180,{a:.2});color:{fg}">{}</td>"#, if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.2}") });
+            let _ = write!(
+                s,
+                r#"<td style="background:rgba(31,119,180,{a:.2});color:{fg}">{}</td>"#,
+                if v.fract() == 0.0 {
+                    format!("{v:.0}")
+                } else {
+                    format!("{v:.2}")
+                }
+            );
         }
         s.push_str("</tr>");
     }

@@ -1,10 +1,10 @@
 //! Acting on a score: the warning level (global or per-segment cut-offs) and
 //! the playbook rule for warning level × value tier.
 
+use crate::config::SegmentRule;
 use crate::error::{Error, Result};
 use crate::features::{FeatureData, FeatureTable};
-use crate::score::config::SegmentRule;
-use crate::score::reference::WarningCutoffs;
+use crate::reference::WarningCutoffs;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -40,16 +40,22 @@ impl Playbook {
         if path.exists() {
             return Self::load(&path);
         }
-        Self::parse(include_str!("../../data/playbook.toml"), "the built-in playbook")
+        Self::parse(
+            include_str!("../../data/playbook.toml"),
+            "the built-in playbook",
+        )
     }
 
     /// A playbook from TOML text; `source` names it in errors.
     fn parse(text: &str, source: &str) -> Result<Playbook> {
-        let p: Playbook = toml::from_str(text).map_err(|e| Error::Config(format!("{source}: {}", e.message())))?;
+        let p: Playbook = toml::from_str(text)
+            .map_err(|e| Error::Config(format!("{source}: {}", e.message())))?;
         for lvl in ["red", "orange", "yellow", "green"] {
-            for tier in crate::score::segment::TIERS {
+            for tier in crate::reference::segment::TIERS {
                 if p.find(lvl, tier).is_none() {
-                    return Err(Error::Config(format!("{source}: no rule for warning '{lvl}' × tier '{tier}'")));
+                    return Err(Error::Config(format!(
+                        "{source}: no rule for warning '{lvl}' × tier '{tier}'"
+                    )));
                 }
             }
         }
@@ -58,7 +64,9 @@ impl Playbook {
 
     /// The first rule matching this level and tier.
     pub fn find(&self, warning: &str, tier: &str) -> Option<&PlaybookRule> {
-        self.rule.iter().find(|r| (r.warning == warning || r.warning == "*") && (r.tier == tier || r.tier == "*"))
+        self.rule.iter().find(|r| {
+            (r.warning == warning || r.warning == "*") && (r.tier == tier || r.tier == "*")
+        })
     }
 }
 
@@ -83,7 +91,12 @@ impl Levels<'_> {
             tier_ok && col_ok
         });
         match rule {
-            Some(r) => WarningCutoffs { red: r.red, orange: r.orange, yellow: r.yellow }.level(p),
+            Some(r) => WarningCutoffs {
+                red: r.red,
+                orange: r.orange,
+                yellow: r.yellow,
+            }
+            .level(p),
             None => self.global.level(p),
         }
     }
@@ -96,9 +109,16 @@ mod tests {
     #[test]
     fn the_built_in_playbook_covers_every_pair_and_gaps_are_named() {
         let p = Playbook::parse(include_str!("../../data/playbook.toml"), "built-in").unwrap();
-        assert!(p.find("red", "high-value").is_some_and(|r| !r.action.is_empty()));
+        assert!(p
+            .find("red", "high-value")
+            .is_some_and(|r| !r.action.is_empty()));
         let partial = "[[rule]]\nwarning = \"red\"\ntier = \"*\"\naction = \"call\"\nowner = \"RM\"\ncontact_within_days = 2\n";
-        let err = Playbook::parse(partial, "mine.toml").unwrap_err().to_string();
-        assert!(err.contains("mine.toml") && err.contains("'orange'"), "{err}");
+        let err = Playbook::parse(partial, "mine.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("mine.toml") && err.contains("'orange'"),
+            "{err}"
+        );
     }
 }

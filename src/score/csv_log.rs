@@ -19,11 +19,20 @@ pub struct CsvLog {
 
 impl CsvLog {
     pub fn new(path: &Path, header: &'static str) -> CsvLog {
-        CsvLog { path: path.to_path_buf(), header, file: None, rows: 0 }
+        CsvLog {
+            path: path.to_path_buf(),
+            header,
+            file: None,
+            rows: 0,
+        }
     }
 
     /// Append `rows` rows that `fill` writes.
-    pub fn write(&mut self, rows: usize, fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    pub fn write(
+        &mut self,
+        rows: usize,
+        fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<()> {
         if rows == 0 {
             return Ok(());
         }

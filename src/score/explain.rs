@@ -36,14 +36,21 @@ pub fn predict_explain(artifact: &Artifact, x: &Array2<f64>) -> Vec<(f64, [Optio
     let flat = x.as_slice().unwrap_or(&[]);
     // Blocks of rows, so a forest walks each tree for the whole block (its
     // nodes stay in cache) instead of every tree for each row in turn.
-    let per_block = x.nrows().div_ceil(rayon::current_num_threads()).clamp(EXPLAIN_BLOCK, EXPLAIN_BLOCK_MAX);
+    let per_block = x
+        .nrows()
+        .div_ceil(rayon::current_num_threads())
+        .clamp(EXPLAIN_BLOCK, EXPLAIN_BLOCK_MAX);
     let blocks: Vec<Vec<(f64, [Option<Reason>; 3])>> = flat
         .par_chunks(per_block * p)
         .map(|block| {
             let mut contrib = vec![0.0; block.len()];
             let probs = artifact.model.explain_block(block, p, &mut contrib);
             let mut by_input = vec![0.0; n_inputs];
-            probs.into_iter().zip(contrib.chunks_exact(p)).map(|(prob, c)| (prob, top_three(&owner, c, &mut by_input))).collect()
+            probs
+                .into_iter()
+                .zip(contrib.chunks_exact(p))
+                .map(|(prob, c)| (prob, top_three(&owner, c, &mut by_input)))
+                .collect()
         })
         .collect();
     blocks.into_iter().flatten().collect()
@@ -63,7 +70,12 @@ fn top_three(owner: &[usize], contrib: &[f64], by_input: &mut [f64]) -> [Option<
             top[pos] = Some(k);
         }
     }
-    top.map(|t| t.map(|k| Reason { input: k as u32, contribution: by_input[k] }))
+    top.map(|t| {
+        t.map(|k| Reason {
+            input: k as u32,
+            contribution: by_input[k],
+        })
+    })
 }
 
 /// What reason text is made of for one chunk: each input's name and its
@@ -74,7 +86,14 @@ pub struct Reasons<'a> {
 
 impl<'a> Reasons<'a> {
     pub fn new(artifact: &'a Artifact, table: &'a FeatureTable) -> Reasons<'a> {
-        Reasons { inputs: artifact.pipeline.inputs.iter().map(|s| (s.name(), table.get(s.name()))).collect() }
+        Reasons {
+            inputs: artifact
+                .pipeline
+                .inputs
+                .iter()
+                .map(|s| (s.name(), table.get(s.name())))
+                .collect(),
+        }
     }
 
     /// Append reason `r` of row `i` as `name=value (+0.123)` (nothing for none).
@@ -113,7 +132,13 @@ mod tests {
 
     #[test]
     fn three_decimals() {
-        for (v, text) in [(0.0, "0.000"), (0.0456, "0.046"), (0.1, "0.100"), (1.23449, "1.234"), (12.0005001, "12.001")] {
+        for (v, text) in [
+            (0.0, "0.000"),
+            (0.0456, "0.046"),
+            (0.1, "0.100"),
+            (1.23449, "1.234"),
+            (12.0005001, "12.001"),
+        ] {
             let mut s = String::new();
             push_fixed3(&mut s, v);
             assert_eq!(s, text, "{v}");
@@ -124,11 +149,23 @@ mod tests {
     fn reason_reads_name_value_and_contribution() {
         let mut table = FeatureTable::default();
         table.push("age".into(), FeatureData::Numeric(vec![42.0, f64::NAN]));
-        table.push("region".into(), FeatureData::Categorical(vec![Some("North".into()), None]));
-        let reasons = Reasons { inputs: vec![("age", table.get("age")), ("region", table.get("region"))] };
+        table.push(
+            "region".into(),
+            FeatureData::Categorical(vec![Some("North".into()), None]),
+        );
+        let reasons = Reasons {
+            inputs: vec![("age", table.get("age")), ("region", table.get("region"))],
+        };
         let text = |i, input, contribution| {
             let mut s = String::new();
-            reasons.push(&mut s, i, Some(Reason { input, contribution }));
+            reasons.push(
+                &mut s,
+                i,
+                Some(Reason {
+                    input,
+                    contribution,
+                }),
+            );
             s
         };
         assert_eq!(text(0, 0, 0.0456), "age=42 (+0.046)");

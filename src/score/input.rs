@@ -21,16 +21,25 @@ pub fn parts(data: &Path) -> Result<Vec<PathBuf>> {
         return Ok(vec![data.to_path_buf()]);
     }
     if !data.is_dir() {
-        return Err(Error::io(data, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory")));
+        return Err(Error::io(
+            data,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
+        ));
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(data)
         .map_err(|e| Error::io(data, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && (is_parquet(p) || p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))))
+        .filter(|p| {
+            p.is_file()
+                && (is_parquet(p) || p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")))
+        })
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(Error::data(data.display(), "the directory holds no .csv or .parquet parts"));
+        return Err(Error::data(
+            data.display(),
+            "the directory holds no .csv or .parquet parts",
+        ));
     }
     Ok(files)
 }
@@ -43,36 +52,60 @@ pub fn header(part: &Path, delimiter: Option<char>) -> Result<Option<Vec<String>
     let source = part.display().to_string();
     if is_parquet(part) {
         let file = std::fs::File::open(part).map_err(|e| Error::io(part, e))?;
-        let schema = ParquetReader::new(file).schema().map_err(|e| Error::data(&source, e))?;
+        let schema = ParquetReader::new(file)
+            .schema()
+            .map_err(|e| Error::data(&source, e))?;
         return Ok(Some(schema.iter_names().map(|n| n.to_string()).collect()));
     }
     let file = std::fs::File::open(part).map_err(|e| Error::io(part, e))?;
-    Ok(Some(CsvChunks::new(BufReader::new(file), &source, delimiter, 1)?.header_names()?))
+    Ok(Some(
+        CsvChunks::new(BufReader::new(file), &source, delimiter, 1)?.header_names()?,
+    ))
 }
 
 /// Open one part as a stream of chunks; CSV columns named in `numeric` are
 /// parsed as numbers where they can be (see [`crate::ingest::parse_csv_typed`]).
-pub fn open(part: &Path, delimiter: Option<char>, chunk_rows: usize, numeric: &[String]) -> Result<Chunks> {
+pub fn open(
+    part: &Path,
+    delimiter: Option<char>,
+    chunk_rows: usize,
+    numeric: &[String],
+) -> Result<Chunks> {
     if part == Path::new("-") {
         let stdin = std::io::stdin().lock();
-        return Ok(Box::new(CsvChunks::new(BufReader::new(stdin), "<stdin>", delimiter, chunk_rows)?.with_numeric(numeric.to_vec())));
+        return Ok(Box::new(
+            CsvChunks::new(BufReader::new(stdin), "<stdin>", delimiter, chunk_rows)?
+                .with_numeric(numeric.to_vec()),
+        ));
     }
     let source = part.display().to_string();
     if is_parquet(part) {
         let file = std::fs::File::open(part).map_err(|e| Error::io(part, e))?;
-        let total = ParquetReader::new(file).num_rows().map_err(|e| Error::data(&source, e))?;
+        let total = ParquetReader::new(file)
+            .num_rows()
+            .map_err(|e| Error::data(&source, e))?;
         let path = part.to_path_buf();
-        return Ok(Box::new((0..total).step_by(chunk_rows.max(1)).map(move |offset| {
-            let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-            let df = ParquetReader::new(file)
-                .with_slice(Some((offset, chunk_rows)))
-                .finish()
-                .map_err(|e| Error::data(path.display(), e))?;
-            from_dataframe(&path.display().to_string(), df, offset + 1)
-        })));
+        return Ok(Box::new((0..total).step_by(chunk_rows.max(1)).map(
+            move |offset| {
+                let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+                let df = ParquetReader::new(file)
+                    .with_slice(Some((offset, chunk_rows)))
+                    .finish()
+                    .map_err(|e| Error::data(path.display(), e))?;
+                from_dataframe(&path.display().to_string(), df, offset + 1)
+            },
+        )));
     }
     let file = std::fs::File::open(part).map_err(|e| Error::io(part, e))?;
-    Ok(Box::new(CsvChunks::new(BufReader::with_capacity(1 << 20, file), &source, delimiter, chunk_rows)?.with_numeric(numeric.to_vec())))
+    Ok(Box::new(
+        CsvChunks::new(
+            BufReader::with_capacity(1 << 20, file),
+            &source,
+            delimiter,
+            chunk_rows,
+        )?
+        .with_numeric(numeric.to_vec()),
+    ))
 }
 
 /// One validated chunk: the index of its part, the rows read, the batch.
@@ -94,7 +127,12 @@ pub fn for_each_validated(
     chunk_rows: usize,
     mut each: impl FnMut(Validated) -> Result<()>,
 ) -> Result<()> {
-    let numeric: Vec<String> = artifact.schema.iter().filter(|c| c.kind == "numeric").map(|c| c.name.clone()).collect();
+    let numeric: Vec<String> = artifact
+        .schema
+        .iter()
+        .filter(|c| c.kind == "numeric")
+        .map(|c| c.name.clone())
+        .collect();
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Validated>>(0);
         scope.spawn(move || {
@@ -106,7 +144,11 @@ pub fn for_each_validated(
                 for chunk in chunks {
                     let item = chunk.and_then(|raw| {
                         let batch = validate::validate(artifact, &raw)?;
-                        Ok(Validated { part, rows_read: raw.n_rows(), batch })
+                        Ok(Validated {
+                            part,
+                            rows_read: raw.n_rows(),
+                            batch,
+                        })
                     });
                     let failed = item.is_err();
                     // A closed channel means the scoring side stopped.

@@ -3,7 +3,7 @@
 //! rose — a move like high-value → dormant is itself a warning signal.
 
 use crate::error::{Error, Result};
-use crate::report::csv_field;
+use crate::io::csv_field;
 use crate::score::csv_log::CsvLog;
 use crate::score::input;
 use crate::score::summary::{count, MigrationSummary};
@@ -50,10 +50,25 @@ impl Migration {
     /// customers will be written to `rises`.
     pub fn load(path: &Path, chunk_rows: usize, rises: &Path) -> Result<Migration> {
         let rises = CsvLog::new(rises, "id,from_level,to_level,value_tier");
-        let mut m = Migration { previous: HashMap::new(), tiers: Vec::new(), matrix: BTreeMap::new(), rises, matched: 0 };
+        let mut m = Migration {
+            previous: HashMap::new(),
+            tiers: Vec::new(),
+            matrix: BTreeMap::new(),
+            rises,
+            matched: 0,
+        };
         for chunk in input::open(path, None, chunk_rows, &[])? {
             let t = chunk?;
-            let col = |name: &str| t.column(name).ok_or_else(|| Error::at(path.display(), name, None, "column missing in the previous scores"));
+            let col = |name: &str| {
+                t.column(name).ok_or_else(|| {
+                    Error::at(
+                        path.display(),
+                        name,
+                        None,
+                        "column missing in the previous scores",
+                    )
+                })
+            };
             let (id, tier, level) = (col("id")?, col("value_tier")?, col("warning_level")?);
             for r in 0..t.n_rows() {
                 let Some(id) = id.text(r) else { continue };
@@ -65,7 +80,10 @@ impl Migration {
                         m.tiers.len() - 1
                     }
                 };
-                m.previous.insert(key(&id), (t as u16, rank(&level.text(r).unwrap_or_default())));
+                m.previous.insert(
+                    key(&id),
+                    (t as u16, rank(&level.text(r).unwrap_or_default())),
+                );
             }
         }
         Ok(m)
@@ -73,18 +91,36 @@ impl Migration {
 
     /// Record this run's tier and level of customer `id`.
     pub fn add(&mut self, id: &str, tier: &str, level: &str) -> Result<()> {
-        let Some(&(old_tier, old_level)) = self.previous.get(&key(id)) else { return Ok(()) };
+        let Some(&(old_tier, old_level)) = self.previous.get(&key(id)) else {
+            return Ok(());
+        };
         self.matched += 1;
-        *count(count(&mut self.matrix, &self.tiers[old_tier as usize]), tier) += 1;
+        *count(
+            count(&mut self.matrix, &self.tiers[old_tier as usize]),
+            tier,
+        ) += 1;
         if rank(level) <= old_level {
             return Ok(());
         }
-        self.rises.write(1, |w| writeln!(w, "{},{},{},{}", csv_field(id), LEVELS[old_level as usize], level, csv_field(tier)))
+        self.rises.write(1, |w| {
+            writeln!(
+                w,
+                "{},{},{},{}",
+                csv_field(id),
+                LEVELS[old_level as usize],
+                level,
+                csv_field(tier)
+            )
+        })
     }
 
     /// Write `warning_rises.csv`; the summary of the migration.
     pub fn finish(self) -> Result<MigrationSummary> {
-        Ok(MigrationSummary { matched_customers: self.matched, tier_matrix: self.matrix, warning_rises: self.rises.finish()? })
+        Ok(MigrationSummary {
+            matched_customers: self.matched,
+            tier_matrix: self.matrix,
+            warning_rises: self.rises.finish()?,
+        })
     }
 }
 
@@ -94,7 +130,7 @@ mod tests {
 
     #[test]
     fn previous_run_read_in_chunks_gives_matrix_and_rises() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::io::TempDir::new().unwrap();
         let path = dir.path().join("prev.csv");
         let prev = "id,churn_probability,warning_level,value_tier,reason_1\nA,0.1,green,high-value,\"x=1, y\"\nB,0.5,orange,potential,\nC,0.9,red,dormant,\n";
         std::fs::write(&path, prev).unwrap();
@@ -109,15 +145,24 @@ mod tests {
         assert_eq!(s.tier_matrix["high-value"]["dormant"], 1);
         assert_eq!(s.tier_matrix["potential"]["potential"], 1);
         assert_eq!(s.tier_matrix["dormant"]["dormant"], 1);
-        assert_eq!(std::fs::read_to_string(&rises).unwrap(), "id,from_level,to_level,value_tier\nA,green,yellow,dormant\n");
+        assert_eq!(
+            std::fs::read_to_string(&rises).unwrap(),
+            "id,from_level,to_level,value_tier\nA,green,yellow,dormant\n"
+        );
     }
 
     #[test]
     fn a_previous_file_without_the_columns_is_an_error_naming_them() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::io::TempDir::new().unwrap();
         let path = dir.path().join("prev.csv");
         std::fs::write(&path, "id,score\nA,1\n").unwrap();
-        let err = Migration::load(&path, 10, &dir.path().join("rises.csv")).err().unwrap().to_string();
-        assert!(err.contains("value_tier") && err.contains("prev.csv"), "{err}");
+        let err = Migration::load(&path, 10, &dir.path().join("rises.csv"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("value_tier") && err.contains("prev.csv"),
+            "{err}"
+        );
     }
 }

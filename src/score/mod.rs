@@ -8,29 +8,28 @@
 //! ~30 bytes per customer of the previous run).
 
 pub mod act;
-pub mod config;
 pub mod csv_log;
 pub mod drift;
 pub mod explain;
 pub mod input;
 pub mod migration;
-pub mod reference;
-pub mod segment;
+pub mod report;
 pub mod summary;
 pub mod validate;
-pub mod value;
 pub mod write;
 
 use crate::artifact::{self, Artifact};
+use crate::config::OutputFormat;
 use crate::config::{embedded, Config, DEFAULT_SCORE_DATA};
 use crate::error::{Error, Result};
 use crate::features::TransformStats;
+use crate::io::csv_field;
 use crate::io::{write_atomic, write_json};
 use crate::progress::Progress;
-use crate::report::csv_field;
+use crate::reference::segment::{SegmentModel, SegmentSample};
+use crate::reference::value;
 use act::{Levels, Playbook};
 use migration::Migration;
-use segment::{SegmentModel, SegmentSample};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use summary::{DriftSummary, EvalRows, Summary};
@@ -59,12 +58,18 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     let to_stdout = s.out.as_deref() == Some(Path::new("-"));
     let progress = Progress::new(s.quiet);
     let art = Artifact::load(&s.model)?;
-    progress.stage(format!("model {} ({}, trained {})", art.run_id, art.model_name, art.created_at));
+    progress.stage(format!(
+        "model {} ({}, trained {})",
+        art.run_id, art.model_name, art.created_at
+    ));
     let playbook = match &s.playbook {
         Some(path) => Playbook::load(path)?,
         None => Playbook::shipped()?,
     };
-    let data = s.data.clone().unwrap_or_else(|| embedded(DEFAULT_SCORE_DATA));
+    let data = s
+        .data
+        .clone()
+        .unwrap_or_else(|| embedded(DEFAULT_SCORE_DATA));
     let parts = input::parts(&data)?;
     for part in &parts {
         if let Some(names) = input::header(part, cfg.data.delimiter)? {
@@ -73,32 +78,76 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     }
 
     let (_, stamp) = artifact::format_time(artifact::now_epoch());
-    let runs_root_existed = cfg.train.out.exists();
-    let run_dir = unique_dir(&cfg.train.out, &format!("score-{stamp}"));
-    let previous = s.previous.as_deref().map(|p| Migration::load(p, s.chunk_rows, &run_dir.join("warning_rises.csv"))).transpose()?;
+    let runs_root = s.runs_dir();
+    let runs_root_existed = runs_root.exists();
+    let run_dir = runs_root.join(crate::io::unique_name(&format!("score-{stamp}"), |n| {
+        runs_root.join(n).exists()
+    }));
+    let previous = s
+        .previous
+        .as_deref()
+        .map(|p| Migration::load(p, s.chunk_rows, &run_dir.join("warning_rises.csv")))
+        .transpose()?;
     let ext = match s.format {
-        config::OutputFormat::Csv => "csv",
-        config::OutputFormat::Parquet => "parquet",
+        OutputFormat::Csv => "csv",
+        OutputFormat::Parquet => "parquet",
     };
-    let target = if to_stdout { None } else { Some(s.out.clone().unwrap_or_else(|| run_dir.join(format!("scores.{ext}")))) };
+    let target = if to_stdout {
+        None
+    } else {
+        Some(
+            s.out
+                .clone()
+                .unwrap_or_else(|| run_dir.join(format!("scores.{ext}"))),
+        )
+    };
     let from_stdin = parts.iter().any(|p| p == Path::new("-"));
     let (segments, value_tiers) = match (s.refit_segments, from_stdin) {
         (false, _) => {
-            let note = if art.scoring.segments.is_some() { "the model's (fitted on the training customers)" } else { "none (the model has no value tiers)" };
+            let note = if art.scoring.segments.is_some() {
+                "the model's (fitted on the training customers)"
+            } else {
+                "none (the model has no value tiers)"
+            };
             (art.scoring.segments.clone(), note.to_string())
         }
         (true, false) => {
             progress.stage("refitting the value tiers on the whole batch (first pass)");
             let (model, sampled, seen) = refit_segments(cfg, &art, &parts)?;
-            (Some(model), format!("refitted on this batch: {sampled} of its {seen} valid customers, sampled"))
+            (
+                Some(model),
+                format!("refitted on this batch: {sampled} of its {seen} valid customers, sampled"),
+            )
         }
-        (true, true) => (None, format!("refitted on the first chunk of standard input (up to {} customers)", s.chunk_rows)),
+        (true, true) => (
+            None,
+            format!(
+                "refitted on the first chunk of standard input (up to {} customers)",
+                s.chunk_rows
+            ),
+        ),
     };
-    let mut job = Job { cfg, artifact: &art, playbook, segments };
+    let mut job = Job {
+        cfg,
+        artifact: &art,
+        playbook,
+        segments,
+    };
     let mut writer = ScoreWriter::new(target.as_deref(), s.format)?;
-    let summary = Summary { model_run_id: art.run_id.clone(), model_name: art.model_name.clone(), value_tiers, ..Summary::default() };
+    let summary = Summary {
+        model_run_id: art.run_id.clone(),
+        model_name: art.model_name.clone(),
+        value_tiers,
+        ..Summary::default()
+    };
     let rejects = csv_log::CsvLog::new(&run_dir.join("rejects.csv"), "source,row,reason");
-    let mut totals = Totals { summary, drift: drift::Drift::new(&art.scoring), eval: EvalRows::default(), rejects, previous };
+    let mut totals = Totals {
+        summary,
+        drift: drift::Drift::new(&art.scoring),
+        eval: EvalRows::default(),
+        rejects,
+        previous,
+    };
 
     if let Err(e) = stream(&mut job, &parts, &progress, &mut writer, &mut totals) {
         writer.abandon();
@@ -108,16 +157,26 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         drop(totals);
         let _ = std::fs::remove_dir(&run_dir);
         if !runs_root_existed {
-            let _ = std::fs::remove_dir(&cfg.train.out);
+            let _ = std::fs::remove_dir(runs_root);
         }
         return Err(e);
     }
     writer.finish()?;
-    let Totals { mut summary, drift, eval, rejects, previous } = totals;
+    let Totals {
+        mut summary,
+        drift,
+        eval,
+        rejects,
+        previous,
+    } = totals;
     summary.rows_rejected = rejects.finish()?;
     summary.warning_cutoffs = Some(s.warning.unwrap_or(art.scoring.warning));
     let (score_psi, features) = drift.finish(&art.scoring);
-    summary.drift = Some(DriftSummary { score: score_psi, features, score_distribution: drift.score_distribution(&art.scoring) });
+    summary.drift = Some(DriftSummary {
+        score: score_psi,
+        features,
+        score_distribution: drift.score_distribution(&art.scoring),
+    });
 
     if let Some(m) = previous {
         summary.migration = Some(m.finish()?);
@@ -128,17 +187,24 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     }
     write_json(&run_dir.join("summary.json"), &summary)?;
     let labelled = evaluation.as_ref().map(|ev| (&eval, ev));
-    write_atomic(&run_dir.join("report.html"), crate::report::scoring::render(&art, &summary, labelled).as_bytes())?;
+    write_atomic(
+        &run_dir.join("report.html"),
+        report::render(&art, &summary, labelled).as_bytes(),
+    )?;
     let table = summary.table();
     if to_stdout {
         if !s.quiet {
             eprint!("{table}");
         }
     } else if !s.quiet {
-        print!("{table}");
+        crate::io::print_stdout(&table)?;
     }
     progress.stage(format!("outputs: {}", run_dir.display()));
-    Ok(ScoreOutcome { run_dir, scores: target, summary })
+    Ok(ScoreOutcome {
+        run_dir,
+        scores: target,
+        summary,
+    })
 }
 
 /// What the batch adds up to across chunks (all but the scores file).
@@ -151,18 +217,32 @@ struct Totals {
 }
 
 impl Totals {
-    fn add(&mut self, art: &Artifact, v: &input::Validated, scored: Option<&(Scored, TransformStats)>) -> Result<()> {
+    fn add(
+        &mut self,
+        art: &Artifact,
+        v: &input::Validated,
+        scored: Option<&(Scored, TransformStats)>,
+    ) -> Result<()> {
         self.summary.rows_read += v.rows_read;
         self.rejects.write(v.batch.rejects.len(), |w| {
             for r in &v.batch.rejects {
-                writeln!(w, "{},{},{}", csv_field(&r.source), r.row, csv_field(&r.reason))?;
+                writeln!(
+                    w,
+                    "{},{},{}",
+                    csv_field(&r.source),
+                    r.row,
+                    csv_field(&r.reason)
+                )?;
             }
             Ok(())
         })?;
-        let Some((scored, stats)) = scored else { return Ok(()) };
+        let Some((scored, stats)) = scored else {
+            return Ok(());
+        };
         merge(&mut self.summary.unseen_categories, &stats.unseen);
         merge(&mut self.summary.imputed_cells, &stats.imputed);
-        self.drift.add(&art.scoring, &v.batch.table, &scored.probability);
+        self.drift
+            .add(&art.scoring, &v.batch.table, &scored.probability);
         if let Some(m) = self.previous.as_mut() {
             for i in 0..scored.ids.len() {
                 m.add(&scored.ids[i], &scored.tier[i], scored.level[i])?;
@@ -183,7 +263,13 @@ type Done = (input::Validated, Option<(Scored, TransformStats)>);
 /// with the next chunk's (parallel) prediction keeps both cores busy. Each
 /// hand-over waits for the next stage to take the chunk, so at most three
 /// chunks are in memory, and chunks are written in order.
-fn stream(job: &mut Job, parts: &[PathBuf], progress: &Progress, writer: &mut ScoreWriter, totals: &mut Totals) -> Result<()> {
+fn stream(
+    job: &mut Job,
+    parts: &[PathBuf],
+    progress: &Progress,
+    writer: &mut ScoreWriter,
+    totals: &mut Totals,
+) -> Result<()> {
     let (cfg, art) = (job.cfg, job.artifact);
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Done>(0);
@@ -197,25 +283,34 @@ fn stream(job: &mut Job, parts: &[PathBuf], progress: &Progress, writer: &mut Sc
             Ok(())
         });
         let mut current = usize::MAX;
-        let fed = input::for_each_validated(parts, art, cfg.data.delimiter, cfg.score.chunk_rows, |mut v| {
-            if v.part != current {
-                current = v.part;
-                progress.stage(format!("scoring {}", parts[v.part].display()));
-            }
-            let scored = if v.batch.ids.is_empty() {
-                None
-            } else {
-                let mut stats = TransformStats::default();
-                // The ids move to the scores (the batch keeps its table for drift and reasons).
-                let ids = std::mem::take(&mut v.batch.ids);
-                Some((job.score(&v.batch, ids, &mut stats)?, stats))
-            };
-            // A closed channel means the writer stopped on an error, which
-            // joining it returns.
-            tx.send((v, scored)).map_err(|_| Error::Model("the score writer stopped".into()))
-        });
+        let fed = input::for_each_validated(
+            parts,
+            art,
+            cfg.data.delimiter,
+            cfg.score.chunk_rows,
+            |mut v| {
+                if v.part != current {
+                    current = v.part;
+                    progress.stage(format!("scoring {}", parts[v.part].display()));
+                }
+                let scored = if v.batch.ids.is_empty() {
+                    None
+                } else {
+                    let mut stats = TransformStats::default();
+                    // The ids move to the scores (the batch keeps its table for drift and reasons).
+                    let ids = std::mem::take(&mut v.batch.ids);
+                    Some((job.score(&v.batch, ids, &mut stats)?, stats))
+                };
+                // A closed channel means the writer stopped on an error, which
+                // joining it returns.
+                tx.send((v, scored))
+                    .map_err(|_| Error::Internal("the score writer stopped".into()))
+            },
+        );
         drop(tx);
-        let written = sink.join().unwrap_or_else(|_| Err(Error::Model("the score writer failed".into())));
+        let written = sink
+            .join()
+            .unwrap_or_else(|_| Err(Error::Internal("the score writer panicked".into())));
         written.and(fed)
     })
 }
@@ -223,17 +318,28 @@ fn stream(job: &mut Job, parts: &[PathBuf], progress: &Progress, writer: &mut Sc
 impl Job<'_> {
     /// Predict, explain, segment and act on one validated chunk (whose
     /// customer `ids` the scores take over).
-    fn score(&mut self, batch: &validate::Batch, ids: Vec<String>, stats: &mut TransformStats) -> Result<Scored> {
+    fn score(
+        &mut self,
+        batch: &validate::Batch,
+        ids: Vec<String>,
+        stats: &mut TransformStats,
+    ) -> Result<Scored> {
         let art = self.artifact;
         let x = art.pipeline.transform_all(&batch.table, stats);
-        let (p, reasons): (Vec<f64>, Vec<_>) = explain::predict_explain(art, &x).into_iter().unzip();
+        let (p, reasons): (Vec<f64>, Vec<_>) =
+            explain::predict_explain(art, &x).into_iter().unzip();
         let s = &self.cfg.score;
         let clv = value::clvs(&s.clv, &batch.table, &p);
         // Tiers use the CLV definition they were fitted with (the artifact's).
-        let tier_clv = if s.clv == art.config.score.clv { clv.clone() } else { value::clvs(&art.config.score.clv, &batch.table, &p) };
+        let tier_clv = if s.clv == art.config.score.clv {
+            clv.clone()
+        } else {
+            value::clvs(&art.config.score.clv, &batch.table, &p)
+        };
         if self.segments.is_none() && s.refit_segments {
             // Standard input is read once: its first chunk stands in for the batch.
-            let mut sample = SegmentSample::new(art, &batch.table);
+            let mut sample =
+                SegmentSample::new(art.scoring.segments.as_ref(), &batch.table, art.seed);
             sample.add(&batch.table, &tier_clv)?;
             self.segments = Some(sample.fit(art.seed)?);
         }
@@ -241,16 +347,29 @@ impl Job<'_> {
             Some(seg) => seg.assign(&batch.table, &tier_clv)?,
             None => vec![Arc::from("unsegmented"); p.len()],
         };
-        let levels = Levels { global: s.warning.unwrap_or(art.scoring.warning), rules: &s.segments };
-        let mut out = Scored { ids, label: batch.labels.clone(), ..Scored::default() };
+        let levels = Levels {
+            global: s.warning.unwrap_or(art.scoring.warning),
+            rules: &s.segments,
+        };
+        let mut out = Scored {
+            ids,
+            label: batch.labels.clone(),
+            ..Scored::default()
+        };
         // The playbook is searched once per (level, tier) pair met, not per
         // customer; tiers are shared names, so a pair is found by address.
         let mut seen: Vec<Act> = Vec::new();
         for i in 0..p.len() {
             let level = levels.level(&batch.table, i, p[i], &tiers[i]);
-            let known = seen.iter().position(|a| std::ptr::eq(a.level, level) && Arc::ptr_eq(&a.tier, &tiers[i]));
+            let known = seen
+                .iter()
+                .position(|a| std::ptr::eq(a.level, level) && Arc::ptr_eq(&a.tier, &tiers[i]));
             let k = known.unwrap_or_else(|| {
-                seen.push(Act::new(self.playbook.find(level, &tiers[i]), level, &tiers[i]));
+                seen.push(Act::new(
+                    self.playbook.find(level, &tiers[i]),
+                    level,
+                    &tiers[i],
+                ));
                 seen.len() - 1
             });
             let act = &seen[k];
@@ -280,7 +399,13 @@ struct Act {
 impl Act {
     fn new(rule: Option<&act::PlaybookRule>, level: &'static str, tier: &Arc<str>) -> Act {
         let text = |f: fn(&act::PlaybookRule) -> &str| Arc::from(rule.map_or("", f));
-        Act { level, tier: tier.clone(), action: text(|r| &r.action), owner: text(|r| &r.owner), days: rule.map_or(0, |r| r.contact_within_days) }
+        Act {
+            level,
+            tier: tier.clone(),
+            action: text(|r| &r.action),
+            owner: text(|r| &r.owner),
+            days: rule.map_or(0, |r| r.contact_within_days),
+        }
     }
 }
 
@@ -288,41 +413,42 @@ impl Act {
 /// the CLV the tiers use) and samples the tier inputs; the tiers are fitted
 /// on that sample before the scoring pass assigns them.
 /// Returns the tiers, the customers sampled and the customers seen.
-fn refit_segments(cfg: &Config, art: &Artifact, parts: &[PathBuf]) -> Result<(SegmentModel, usize, usize)> {
+fn refit_segments(
+    cfg: &Config,
+    art: &Artifact,
+    parts: &[PathBuf],
+) -> Result<(SegmentModel, usize, usize)> {
     let mut sample: Option<SegmentSample> = None;
     input::for_each_validated(parts, art, cfg.data.delimiter, cfg.score.chunk_rows, |v| {
         let table = &v.batch.table;
         if v.batch.ids.is_empty() {
             return Ok(());
         }
-        let x = art.pipeline.transform_all(table, &mut TransformStats::default());
-        let clv = value::clvs(&art.config.score.clv, table, &art.model.predict_proba(x.view()));
-        sample.get_or_insert_with(|| SegmentSample::new(art, table)).add(table, &clv)
+        let x = art
+            .pipeline
+            .transform_all(table, &mut TransformStats::default());
+        let clv = value::clvs(
+            &art.config.score.clv,
+            table,
+            &art.model.predict_proba(x.view()),
+        );
+        sample
+            .get_or_insert_with(|| {
+                SegmentSample::new(art.scoring.segments.as_ref(), table, art.seed)
+            })
+            .add(table, &clv)
     })?;
-    let sample = sample.ok_or_else(|| Error::Config("--refit-segments: the batch has no valid rows".into()))?;
+    let sample = sample
+        .ok_or_else(|| Error::Config("--refit-segments: the batch has no valid rows".into()))?;
     let (sampled, seen) = (sample.len(), sample.seen());
     Ok((sample.fit(art.seed)?, sampled, seen))
 }
 
-fn merge(into: &mut std::collections::BTreeMap<String, usize>, from: &std::collections::BTreeMap<String, usize>) {
+fn merge(
+    into: &mut std::collections::BTreeMap<String, usize>,
+    from: &std::collections::BTreeMap<String, usize>,
+) {
     for (k, v) in from {
         *into.entry(k.clone()).or_default() += v;
-    }
-}
-
-/// `root/name`, or `root/name-2` … when taken.
-fn unique_dir(root: &Path, name: &str) -> PathBuf {
-    let mut dir = root.join(name);
-    let mut k = 2;
-    while dir.exists() {
-        dir = root.join(format!("{name}-{k}"));
-        k += 1;
-    }
-    dir
-}
-
-impl From<std::fmt::Error> for Error {
-    fn from(e: std::fmt::Error) -> Self {
-        Error::Model(e.to_string())
     }
 }

@@ -3,8 +3,8 @@
 //! when labels are present — the offline evaluation (eval.json).
 
 use crate::evaluate::metrics::Metrics;
+use crate::reference::WarningCutoffs;
 use crate::score::drift::{BinShare, DriftRow};
-use crate::score::reference::WarningCutoffs;
 use crate::score::write::Scored;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -94,15 +94,32 @@ impl Summary {
 
     /// The printed table: warning level × value tier, then the totals.
     pub fn table(&self) -> String {
-        let tiers: Vec<&str> = crate::score::segment::TIERS.to_vec();
+        let tiers: Vec<&str> = crate::reference::segment::TIERS.to_vec();
         let mut t = String::new();
-        let _ = writeln!(t, "{:<8} {}{:>10} {:>14}", "level", tiers.iter().map(|x| format!("{x:>11}")).collect::<String>(), "total", "value@risk");
+        let _ = writeln!(
+            t,
+            "{:<8} {}{:>10} {:>14}",
+            "level",
+            tiers.iter().map(|x| format!("{x:>11}")).collect::<String>(),
+            "total",
+            "value@risk"
+        );
         for lvl in LEVELS {
             let row = self.by_level_tier.get(lvl);
-            let counts: Vec<usize> = tiers.iter().map(|tr| row.and_then(|r| r.get(*tr)).copied().unwrap_or(0)).collect();
+            let counts: Vec<usize> = tiers
+                .iter()
+                .map(|tr| row.and_then(|r| r.get(*tr)).copied().unwrap_or(0))
+                .collect();
             let total: usize = row.map(|r| r.values().sum()).unwrap_or(0);
             let var = self.value_at_risk_by_level.get(lvl).copied().unwrap_or(0.0);
-            let _ = writeln!(t, "{lvl:<8} {}{total:>10} {var:>14.0}", counts.iter().map(|c| format!("{c:>11}")).collect::<String>());
+            let _ = writeln!(
+                t,
+                "{lvl:<8} {}{total:>10} {var:>14.0}",
+                counts
+                    .iter()
+                    .map(|c| format!("{c:>11}"))
+                    .collect::<String>()
+            );
         }
         let _ = writeln!(
             t,
@@ -110,8 +127,23 @@ impl Summary {
             self.rows_read, self.rows_scored, self.rows_rejected, self.expected_churners, self.value_at_risk, self.total_clv
         );
         if let Some(d) = &self.drift {
-            let flagged: Vec<String> = d.features.iter().filter(|r| r.status != "stable").map(|r| format!("{} {:.3} ({})", r.name, r.psi, r.status)).collect();
-            let _ = writeln!(t, "score PSI {:.3} ({}); drifting features: {}", d.score.psi, d.score.status, if flagged.is_empty() { "none".into() } else { flagged.join(", ") });
+            let flagged: Vec<String> = d
+                .features
+                .iter()
+                .filter(|r| r.status != "stable")
+                .map(|r| format!("{} {:.3} ({})", r.name, r.psi, r.status))
+                .collect();
+            let _ = writeln!(
+                t,
+                "score PSI {:.3} ({}); drifting features: {}",
+                d.score.psi,
+                d.score.status,
+                if flagged.is_empty() {
+                    "none".into()
+                } else {
+                    flagged.join(", ")
+                }
+            );
         }
         t
     }
@@ -131,7 +163,11 @@ impl EvalRows {
         if let Some(l) = &s.label {
             self.y.extend_from_slice(l);
             self.p.extend_from_slice(&s.probability);
-            self.level.extend(s.level.iter().map(|l| LEVELS.iter().position(|x| x == l).unwrap_or(LEVELS.len()) as u8));
+            self.level.extend(
+                s.level
+                    .iter()
+                    .map(|l| LEVELS.iter().position(|x| x == l).unwrap_or(LEVELS.len()) as u8),
+            );
         }
     }
 
@@ -141,11 +177,34 @@ impl EvalRows {
         }
         let mut by = BTreeMap::new();
         for (k, lvl) in LEVELS.iter().enumerate() {
-            let at_level = || self.level.iter().zip(&self.y).filter(|(l, _)| **l as usize == k);
-            let (customers, churners) = (at_level().count(), at_level().filter(|(_, y)| **y == 1).count());
-            let rate = if customers == 0 { 0.0 } else { churners as f64 / customers as f64 };
-            by.insert(lvl.to_string(), LevelOutcome { customers, churners, churn_rate: rate });
+            let at_level = || {
+                self.level
+                    .iter()
+                    .zip(&self.y)
+                    .filter(|(l, _)| **l as usize == k)
+            };
+            let (customers, churners) = (
+                at_level().count(),
+                at_level().filter(|(_, y)| **y == 1).count(),
+            );
+            let rate = if customers == 0 {
+                0.0
+            } else {
+                churners as f64 / customers as f64
+            };
+            by.insert(
+                lvl.to_string(),
+                LevelOutcome {
+                    customers,
+                    churners,
+                    churn_rate: rate,
+                },
+            );
         }
-        Some(Evaluation { rows: self.y.len(), metrics: Metrics::compute(&self.y, &self.p, threshold), by_warning_level: by })
+        Some(Evaluation {
+            rows: self.y.len(),
+            metrics: Metrics::compute(&self.y, &self.p, threshold),
+            by_warning_level: by,
+        })
     }
 }

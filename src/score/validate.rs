@@ -33,11 +33,19 @@ pub struct Batch {
 
 /// Every schema column that `names` lacks, or an error listing them.
 pub fn check_columns(artifact: &Artifact, source: &str, names: &[String]) -> Result<()> {
-    let missing: Vec<&str> = artifact.schema.iter().map(|c| c.name.as_str()).filter(|c| !names.iter().any(|n| n == c)).collect();
+    let missing: Vec<&str> = artifact
+        .schema
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|c| !names.iter().any(|n| n == c))
+        .collect();
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(Error::data(source, format!("missing required column(s): {}", missing.join(", "))))
+        Err(Error::data(
+            source,
+            format!("missing required column(s): {}", missing.join(", ")),
+        ))
     }
 }
 
@@ -48,8 +56,13 @@ pub fn validate(artifact: &Artifact, raw: &RawTable) -> Result<Batch> {
     let mut reason: Vec<Option<String>> = vec![None; n];
     let mut typed: Vec<(String, FeatureData)> = Vec::with_capacity(artifact.schema.len());
     for col in &artifact.schema {
-        let cells = raw.column(&col.name).ok_or_else(|| Error::at(&raw.source, &col.name, None, "column vanished"))?;
-        typed.push((col.name.clone(), type_column(artifact, col, cells, &mut reason)));
+        let cells = raw
+            .column(&col.name)
+            .ok_or_else(|| Error::at(&raw.source, &col.name, None, "column vanished"))?;
+        typed.push((
+            col.name.clone(),
+            type_column(artifact, col, cells, &mut reason),
+        ));
     }
     let label_col = raw.column(&artifact.target);
     let mut labels = label_col.map(|_| Vec::with_capacity(n));
@@ -64,42 +77,82 @@ pub fn validate(artifact: &Artifact, raw: &RawTable) -> Result<Batch> {
                 Some(v) if v == artifact.negative_label => out.push(0),
                 other => {
                     out.push(0);
-                    reason[r].get_or_insert_with(|| format!("column '{}': label {:?} is not one of the training labels", artifact.target, other.unwrap_or_default()));
+                    reason[r].get_or_insert_with(|| {
+                        format!(
+                            "column '{}': label {:?} is not one of the training labels",
+                            artifact.target,
+                            other.unwrap_or_default()
+                        )
+                    });
                 }
             }
         }
     }
     let keep: Vec<usize> = (0..n).filter(|&r| reason[r].is_none()).collect();
     let rejects = (0..n)
-        .filter_map(|r| reason[r].take().map(|reason| Reject { row: raw.first_row + r, source: raw.source.clone(), reason }))
+        .filter_map(|r| {
+            reason[r].take().map(|reason| Reject {
+                row: raw.first_row + r,
+                source: raw.source.clone(),
+                reason,
+            })
+        })
         .collect();
     let id_col = artifact.id_column.as_deref().and_then(|c| raw.column(c));
-    let ids = keep.iter().map(|&r| id_col.and_then(|c| c.text(r)).unwrap_or_else(|| (raw.first_row + r).to_string())).collect();
+    let ids = keep
+        .iter()
+        .map(|&r| {
+            id_col
+                .and_then(|c| c.text(r))
+                .unwrap_or_else(|| (raw.first_row + r).to_string())
+        })
+        .collect();
     let mut table = FeatureTable::default();
     for (name, data) in typed {
         table.push(name, select(data, &keep));
     }
     let labels = labels.map(|l| keep.iter().map(|&r| l[r]).collect());
-    Ok(Batch { table, ids, labels, rejects })
+    Ok(Batch {
+        table,
+        ids,
+        labels,
+        rejects,
+    })
 }
 
-fn type_column(artifact: &Artifact, col: &ColumnSchema, cells: &crate::ingest::RawColumn, reason: &mut [Option<String>]) -> FeatureData {
+fn type_column(
+    artifact: &Artifact,
+    col: &ColumnSchema,
+    cells: &crate::ingest::RawColumn,
+    reason: &mut [Option<String>],
+) -> FeatureData {
     if col.kind == "categorical" {
         return FeatureData::Categorical(schema::to_categories(cells));
     }
-    let min = artifact.scoring.features.iter().find(|h| h.name == col.name).and_then(|h| h.min);
+    let min = artifact
+        .scoring
+        .features
+        .iter()
+        .find(|h| h.name == col.name)
+        .and_then(|h| h.min);
     let mut values = Vec::with_capacity(cells.len());
     for r in 0..cells.len() {
         let x = match cells.cell(r) {
             Cell::Missing => f64::NAN,
             Cell::Number(x) => {
                 if x < 0.0 && min.is_some_and(|m| m >= 0.0) {
-                    reason[r].get_or_insert_with(|| format!("column '{}': negative value {x} (never negative in training)", col.name));
+                    reason[r].get_or_insert_with(|| {
+                        format!(
+                            "column '{}': negative value {x} (never negative in training)",
+                            col.name
+                        )
+                    });
                 }
                 x
             }
             Cell::Text(t) => {
-                reason[r].get_or_insert_with(|| format!("column '{}': '{t}' is not a number", col.name));
+                reason[r]
+                    .get_or_insert_with(|| format!("column '{}': '{t}' is not a number", col.name));
                 f64::NAN
             }
         };
@@ -114,6 +167,8 @@ fn select(data: FeatureData, keep: &[usize]) -> FeatureData {
     }
     match data {
         FeatureData::Numeric(v) => FeatureData::Numeric(keep.iter().map(|&r| v[r]).collect()),
-        FeatureData::Categorical(v) => FeatureData::Categorical(keep.iter().map(|&r| v[r].clone()).collect()),
+        FeatureData::Categorical(v) => {
+            FeatureData::Categorical(keep.iter().map(|&r| v[r].clone()).collect())
+        }
     }
 }

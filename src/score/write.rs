@@ -1,9 +1,9 @@
 //! Writing per-customer scores: CSV or Parquet to a temporary file renamed
 //! into place at the end (atomic), or CSV to stdout for pipe mode.
 
+use crate::config::OutputFormat;
 use crate::error::{Error, Result};
-use crate::report::csv_field;
-use crate::score::config::OutputFormat;
+use crate::io::csv_field;
 use crate::score::explain::{Reason, Reasons};
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -29,7 +29,18 @@ pub struct Scored {
 }
 
 pub const COLUMNS: [&str; 12] = [
-    "id", "churn_probability", "churn_flag", "warning_level", "value_tier", "clv", "reason_1", "reason_2", "reason_3", "action", "owner", "contact_within_days",
+    "id",
+    "churn_probability",
+    "churn_flag",
+    "warning_level",
+    "value_tier",
+    "clv",
+    "reason_1",
+    "reason_2",
+    "reason_3",
+    "action",
+    "owner",
+    "contact_within_days",
 ];
 
 /// Rows formatted per parallel task.
@@ -41,14 +52,29 @@ fn format_rows(s: &Scored, reasons: &Reasons, rows: &[usize]) -> Vec<u8> {
     let mut text = String::new();
     for &i in rows {
         // Writing into a Vec cannot fail.
-        let _ = write!(b, "{},{},{},{},{},{:.2}", csv_field(&s.ids[i]), s.probability[i], s.flag[i], s.level[i], s.tier[i], s.clv[i]);
+        let _ = write!(
+            b,
+            "{},{},{},{},{},{:.2}",
+            csv_field(&s.ids[i]),
+            s.probability[i],
+            s.flag[i],
+            s.level[i],
+            s.tier[i],
+            s.clv[i]
+        );
         for r in s.reasons[i] {
             text.clear();
             reasons.push(&mut text, i, r);
             b.push(b',');
             b.extend_from_slice(csv_field(&text).as_bytes());
         }
-        let _ = write!(b, ",{},{},{}", csv_field(&s.action[i]), csv_field(&s.owner[i]), s.contact_days[i]);
+        let _ = write!(
+            b,
+            ",{},{},{}",
+            csv_field(&s.action[i]),
+            csv_field(&s.owner[i]),
+            s.contact_days[i]
+        );
         if let Some(l) = &s.label {
             let _ = write!(b, ",{},{}", l[i], (l[i] == s.flag[i]) as u8);
         }
@@ -76,33 +102,56 @@ impl ScoreWriter {
     /// `None` = stdout (CSV).
     pub fn new(target: Option<&Path>, format: OutputFormat) -> Result<ScoreWriter> {
         let (sink, tmp) = match target {
-            None => (Sink::Csv(Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout()))), None),
+            None => (
+                Sink::Csv(Box::new(BufWriter::with_capacity(
+                    1 << 20,
+                    std::io::stdout(),
+                ))),
+                None,
+            ),
             Some(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
                 }
                 let tmp = crate::io::temp_sibling(path);
                 let sink = match format {
-                    OutputFormat::Csv => Sink::Csv(Box::new(BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(|e| Error::io(&tmp, e))?))),
+                    OutputFormat::Csv => Sink::Csv(Box::new(BufWriter::with_capacity(
+                        1 << 20,
+                        File::create(&tmp).map_err(|e| Error::io(&tmp, e))?,
+                    ))),
                     OutputFormat::Parquet => Sink::Pending,
                 };
                 (sink, Some(tmp))
             }
         };
-        let format = if target.is_none() { OutputFormat::Csv } else { format };
-        Ok(ScoreWriter { sink, format, target: target.map(Path::to_path_buf), tmp, header_done: false })
+        let format = if target.is_none() {
+            OutputFormat::Csv
+        } else {
+            format
+        };
+        Ok(ScoreWriter {
+            sink,
+            format,
+            target: target.map(Path::to_path_buf),
+            tmp,
+            header_done: false,
+        })
     }
 
     /// Write a scored chunk; `reasons` reads its reason codes as text.
     pub fn write(&mut self, s: &Scored, reasons: &Reasons) -> Result<()> {
         match self.format {
-            OutputFormat::Csv => self.write_csv(s, reasons).map_err(|e| Error::io(self.target.clone().unwrap_or_else(|| "<stdout>".into()), e)),
+            OutputFormat::Csv => self.write_csv(s, reasons).map_err(|e| {
+                Error::io(self.target.clone().unwrap_or_else(|| "<stdout>".into()), e)
+            }),
             OutputFormat::Parquet => self.write_parquet(s, reasons),
         }
     }
 
     fn write_csv(&mut self, s: &Scored, reasons: &Reasons) -> std::io::Result<()> {
-        let Sink::Csv(w) = &mut self.sink else { return Ok(()) };
+        let Sink::Csv(w) = &mut self.sink else {
+            return Ok(());
+        };
         if !self.header_done {
             write!(w, "{}", COLUMNS.join(","))?;
             if s.label.is_some() {
@@ -113,7 +162,10 @@ impl ScoreWriter {
         }
         // Rows are formatted in parallel, in order, and written in one go.
         let rows: Vec<usize> = (0..s.ids.len()).collect();
-        let parts: Vec<Vec<u8>> = rows.par_chunks(FORMAT_ROWS).map(|rows| format_rows(s, reasons, rows)).collect();
+        let parts: Vec<Vec<u8>> = rows
+            .par_chunks(FORMAT_ROWS)
+            .map(|rows| format_rows(s, reasons, rows))
+            .collect();
         parts.iter().try_for_each(|b| w.write_all(b))
     }
 
@@ -122,8 +174,14 @@ impl ScoreWriter {
         let mut cols = vec![
             Column::new("id".into(), s.ids.clone()),
             Column::new("churn_probability".into(), s.probability.clone()),
-            Column::new("churn_flag".into(), s.flag.iter().map(|&v| v as u32).collect::<Vec<_>>()),
-            Column::new("warning_level".into(), s.level.iter().map(|v| v.to_string()).collect::<Vec<_>>()),
+            Column::new(
+                "churn_flag".into(),
+                s.flag.iter().map(|&v| v as u32).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "warning_level".into(),
+                s.level.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+            ),
             Column::new("value_tier".into(), texts(&s.tier)),
             Column::new("clv".into(), s.clv.clone()),
         ];
@@ -133,24 +191,45 @@ impl ScoreWriter {
                 reasons.push(&mut t, i, r[k]);
                 t
             };
-            cols.push(Column::new(format!("reason_{}", k + 1).into(), s.reasons.iter().enumerate().map(text).collect::<Vec<_>>()));
+            cols.push(Column::new(
+                format!("reason_{}", k + 1).into(),
+                s.reasons.iter().enumerate().map(text).collect::<Vec<_>>(),
+            ));
         }
         cols.push(Column::new("action".into(), texts(&s.action)));
         cols.push(Column::new("owner".into(), texts(&s.owner)));
-        cols.push(Column::new("contact_within_days".into(), s.contact_days.clone()));
+        cols.push(Column::new(
+            "contact_within_days".into(),
+            s.contact_days.clone(),
+        ));
         if let Some(l) = &s.label {
-            cols.push(Column::new("label".into(), l.iter().map(|&v| v as u32).collect::<Vec<_>>()));
-            cols.push(Column::new("correct".into(), l.iter().zip(&s.flag).map(|(a, b)| (a == b) as u32).collect::<Vec<_>>()));
+            cols.push(Column::new(
+                "label".into(),
+                l.iter().map(|&v| v as u32).collect::<Vec<_>>(),
+            ));
+            cols.push(Column::new(
+                "correct".into(),
+                l.iter()
+                    .zip(&s.flag)
+                    .map(|(a, b)| (a == b) as u32)
+                    .collect::<Vec<_>>(),
+            ));
         }
-        let df = DataFrame::new_infer_height(cols).map_err(|e| Error::Model(e.to_string()))?;
+        let target = self.target.clone().unwrap_or_else(|| "<stdout>".into());
+        let df = DataFrame::new_infer_height(cols).map_err(|e| Error::format(&target, e))?;
         if let Sink::Pending = self.sink {
-            let tmp = self.tmp.clone().ok_or_else(|| Error::Config("parquet output needs a file".into()))?;
+            let tmp = self
+                .tmp
+                .clone()
+                .ok_or_else(|| Error::Config("parquet output needs a file".into()))?;
             let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            let w = ParquetWriter::new(file).batched(df.schema()).map_err(|e| Error::Model(e.to_string()))?;
+            let w = ParquetWriter::new(file)
+                .batched(df.schema())
+                .map_err(|e| Error::format(&target, e))?;
             self.sink = Sink::Parquet(w);
         }
         if let Sink::Parquet(w) = &mut self.sink {
-            w.write_batch(&df).map_err(|e| Error::Model(e.to_string()))?;
+            w.write_batch(&df).map_err(|e| Error::format(&target, e))?;
         }
         Ok(())
     }
@@ -161,7 +240,7 @@ impl ScoreWriter {
         match self.sink {
             Sink::Csv(mut w) => w.flush().map_err(|e| Error::io(&target, e))?,
             Sink::Parquet(w) => {
-                w.finish().map_err(|e| Error::Model(e.to_string()))?;
+                w.finish().map_err(|e| Error::format(&target, e))?;
             }
             Sink::Pending => {}
         }

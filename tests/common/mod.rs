@@ -6,12 +6,16 @@ use std::process::{Command, Output};
 
 /// ../shared beside the checkout.
 pub fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("shared").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("shared")
+        .join(rel)
 }
 
 pub fn train_cmd() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_churn-train"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR")).env("SOURCE_DATE_EPOCH", "1795000000");
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("SOURCE_DATE_EPOCH", "1795000000");
     c
 }
 
@@ -32,23 +36,33 @@ pub fn train(dir: &Path, args: &[&str]) -> Output {
         .arg(dir.join("models"))
         .output()
         .expect("run churn-train");
-    assert!(out.status.success(), "churn-train {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "churn-train {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
 /// The only run folder under `dir/experiments`.
 pub fn run_dir(dir: &Path) -> PathBuf {
-    let mut runs: Vec<PathBuf> = std::fs::read_dir(dir.join("experiments")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(dir.join("experiments"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     runs.sort();
     runs.pop().expect("a run folder")
 }
 
 pub fn metrics(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(run_dir(dir).join("metrics.json")).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(run_dir(dir).join("metrics.json")).unwrap())
+        .unwrap()
 }
 
 pub fn oof_auc(m: &serde_json::Value, model: &str) -> f64 {
-    m["models"][model]["oof"]["roc_auc"].as_f64().unwrap_or_else(|| panic!("no roc_auc for {model}"))
+    m["models"][model]["oof"]["roc_auc"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no roc_auc for {model}"))
 }
 
 /// Write a small file and return its path.
@@ -56,4 +70,11 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p
+}
+
+/// A fresh temporary folder, removed when dropped.
+pub use churn::io::TempDir;
+
+pub fn tempdir() -> TempDir {
+    TempDir::new().expect("create a temporary folder")
 }

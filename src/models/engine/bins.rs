@@ -44,7 +44,12 @@ impl BinCuts {
             .map(|f| {
                 let col = x.column(f);
                 let step = col.len().div_ceil(QUANTILE_SAMPLE).max(1);
-                let mut v: Vec<f64> = col.iter().step_by(step).copied().filter(|x| !x.is_nan()).collect();
+                let mut v: Vec<f64> = col
+                    .iter()
+                    .step_by(step)
+                    .copied()
+                    .filter(|x| !x.is_nan())
+                    .collect();
                 feature_cuts(&mut v, max_bins)
             })
             .collect();
@@ -68,7 +73,10 @@ impl BinCuts {
 
     /// The raw-value threshold equivalent to "bin <= b" for feature `f`.
     pub fn threshold(&self, f: usize, b: u8) -> f64 {
-        self.cuts[f].get(b as usize - 1).copied().unwrap_or(f64::INFINITY)
+        self.cuts[f]
+            .get(b as usize - 1)
+            .copied()
+            .unwrap_or(f64::INFINITY)
     }
 
     /// Bin consecutive rows of `flat` (`p` raw values each, NaN = missing)
@@ -82,12 +90,19 @@ impl BinCuts {
     pub fn transform(&self, x: ArrayView2<f64>) -> BinnedMatrix {
         let (n, p) = x.dim();
         let mut data = vec![0u8; n * p];
-        data.par_chunks_mut(n.max(1)).enumerate().for_each(|(f, out)| {
-            for (o, &v) in out.iter_mut().zip(x.column(f)) {
-                *o = self.bin(f, v);
-            }
-        });
-        BinnedMatrix { n_rows: n, n_cols: p, data, n_bins: (0..p).map(|f| self.n_bins(f)).collect() }
+        data.par_chunks_mut(n.max(1))
+            .enumerate()
+            .for_each(|(f, out)| {
+                for (o, &v) in out.iter_mut().zip(x.column(f)) {
+                    *o = self.bin(f, v);
+                }
+            });
+        BinnedMatrix {
+            n_rows: n,
+            n_cols: p,
+            data,
+            n_bins: (0..p).map(|f| self.n_bins(f)).collect(),
+        }
     }
 }
 
@@ -101,7 +116,10 @@ fn feature_cuts(v: &mut [f64], max_bins: usize) -> Vec<f64> {
         }
     }
     if distinct.len() <= max_bins {
-        return distinct.windows(2).map(|w| w[0] + (w[1] - w[0]) / 2.0).collect();
+        return distinct
+            .windows(2)
+            .map(|w| w[0] + (w[1] - w[0]) / 2.0)
+            .collect();
     }
     let mut cuts: Vec<f64> = Vec::with_capacity(max_bins - 1);
     for q in 1..max_bins {

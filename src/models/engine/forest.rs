@@ -7,9 +7,9 @@
 
 use super::bins::BinCuts;
 use super::simd;
-use super::tree::{GrowParams, Grower, Node, Tree};
-use super::MaxFeatures;
+use super::tree::{Grower, Node, Tree};
 use crate::error::{Error, Result};
+use crate::models::forest::params::ForestParams;
 use base64::Engine as _;
 use ndarray::ArrayView2;
 use rand::{Rng, SeedableRng};
@@ -26,21 +26,6 @@ const PREDICT_BATCH: usize = 256;
 /// Most rows per prediction batch (bounds the binned copy).
 const PREDICT_BATCH_MAX: usize = 1 << 18;
 
-/// Everything needed to fit a forest (a decision tree is a 1-tree forest
-/// without sampling and with every feature per split).
-#[derive(Debug, Clone)]
-pub struct ForestSpec {
-    pub n_trees: usize,
-    pub grow: GrowParams,
-    pub max_features: MaxFeatures,
-    pub bootstrap: bool,
-    pub subsample: f64,
-    pub oob: bool,
-    pub max_bins: usize,
-    /// Weight of class 0 and class 1 rows.
-    pub class_weight: [f64; 2],
-}
-
 /// A fitted forest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(into = "ForestRepr", try_from = "ForestRepr")]
@@ -55,18 +40,30 @@ pub struct Forest {
 }
 
 impl Forest {
-    /// Fit on `x` (rows × features, NaN = missing) and 0/1 labels `y`.
-    /// `on_tree` is called once per finished tree (progress).
-    pub fn fit(spec: &ForestSpec, x: ArrayView2<f64>, y: &[u8], seed: u64, on_tree: &(dyn Fn() + Sync)) -> Result<Forest> {
+    /// Fit on `x` (rows × features, NaN = missing) and 0/1 labels `y`, rows
+    /// of class c weighted `class_weight[c]`. `on_tree` is called once per
+    /// finished tree (progress). A decision tree is
+    /// [`ForestParams::single_tree`].
+    pub fn fit(
+        spec: &ForestParams,
+        class_weight: [f64; 2],
+        x: ArrayView2<f64>,
+        y: &[u8],
+        seed: u64,
+        on_tree: &(dyn Fn() + Sync),
+    ) -> Result<Forest> {
         let (n, p) = x.dim();
         if n == 0 || p == 0 || p > u16::MAX as usize || y.len() != n {
-            return Err(Error::Model(format!("cannot fit a tree on {n} rows × {p} features with {} labels", y.len())));
+            return Err(Error::Model(format!(
+                "cannot fit a tree on {n} rows × {p} features with {} labels",
+                y.len()
+            )));
         }
-        let cuts = BinCuts::fit(x, spec.max_bins);
+        let cuts = BinCuts::fit(x, spec.tree.max_bins);
         let bins = cuts.transform(x);
         let grower = Grower::new(&bins, y);
-        let grow = GrowParams { max_features: spec.max_features.count(p), ..spec.grow };
-        let cw: Vec<f32> = y.iter().map(|&c| spec.class_weight[c as usize] as f32).collect();
+        let max_features = spec.max_features.count(p);
+        let cw: Vec<f32> = y.iter().map(|&c| class_weight[c as usize] as f32).collect();
         let draw = ((spec.subsample * n as f64).round() as usize).clamp(1, n);
         let sampled = spec.bootstrap || draw < n;
 
@@ -91,15 +88,18 @@ impl Forest {
             };
             let rows: Vec<u32> = (0..n as u32).filter(|&r| w[r as usize] > 0.0).collect();
             let mut imp = vec![0.0; p];
-            let tree = grower.grow(rows, &w, &grow, &mut rng, &mut imp);
+            let tree = grower.grow(rows, &w, &spec.tree, max_features, &mut rng, &mut imp);
             on_tree();
             (tree, imp, count)
         };
 
         let mut trees = Vec::with_capacity(spec.n_trees);
         let mut importances = vec![0.0; p];
-        let track_oob = spec.oob && sampled;
-        let (mut oob_sum, mut oob_n) = (vec![0.0f64; if track_oob { n } else { 0 }], vec![0u32; if track_oob { n } else { 0 }]);
+        let track_oob = spec.oob_score && sampled;
+        let (mut oob_sum, mut oob_n) = (
+            vec![0.0f64; if track_oob { n } else { 0 }],
+            vec![0u32; if track_oob { n } else { 0 }],
+        );
         let batch = rayon::current_num_threads().max(1) * 4;
         for start in (0..spec.n_trees).step_by(batch) {
             let end = (start + batch).min(spec.n_trees);
@@ -120,31 +120,49 @@ impl Forest {
             importances.iter_mut().for_each(|v| *v /= total);
         }
         let oob_auc = track_oob.then(|| {
-            let (labels, scores): (Vec<u8>, Vec<f64>) =
-                (0..n).filter(|&r| oob_n[r] > 0).map(|r| (y[r], oob_sum[r] / oob_n[r] as f64)).unzip();
-            crate::evaluate::metrics::roc_auc(&labels, &scores)
+            let (labels, scores): (Vec<u8>, Vec<f64>) = (0..n)
+                .filter(|&r| oob_n[r] > 0)
+                .map(|r| (y[r], oob_sum[r] / oob_n[r] as f64))
+                .unzip();
+            crate::stats::roc_auc(&labels, &scores)
         });
-        Ok(Forest { n_features: p, cuts, trees, importances, oob_auc })
+        Ok(Forest {
+            n_features: p,
+            cuts,
+            trees,
+            importances,
+            oob_auc,
+        })
     }
 
     /// Churn probability of every row of `x` (parallel over batches of rows).
     /// `x` has the training columns (the feature pipeline guarantees it).
     pub fn predict_proba(&self, x: ArrayView2<f64>) -> Vec<f64> {
-        assert_eq!(x.ncols(), self.n_features, "forest fitted on {} features", self.n_features);
+        assert_eq!(
+            x.ncols(),
+            self.n_features,
+            "forest fitted on {} features",
+            self.n_features
+        );
         let x = x.as_standard_layout();
         let p = x.ncols().max(1);
         let flat = x.as_slice().unwrap_or(&[]);
         let mut out = vec![0.0f64; x.nrows()];
-        let batch = x.nrows().div_ceil(rayon::current_num_threads()).clamp(PREDICT_BATCH, PREDICT_BATCH_MAX);
-        out.par_chunks_mut(batch).zip(flat.par_chunks(batch * p)).for_each_init(Vec::new, |binned, (chunk, raw)| {
-            self.cuts.bin_rows(raw, p, binned);
-            binned.resize(binned.len() + simd::BIN_PADDING, 0);
-            for tree in &self.trees {
-                walk_tree(tree, chunk.len(), p, binned, chunk, None);
-            }
-            let k = self.trees.len() as f64;
-            chunk.iter_mut().for_each(|o| *o /= k);
-        });
+        let batch = x
+            .nrows()
+            .div_ceil(rayon::current_num_threads())
+            .clamp(PREDICT_BATCH, PREDICT_BATCH_MAX);
+        out.par_chunks_mut(batch)
+            .zip(flat.par_chunks(batch * p))
+            .for_each_init(Vec::new, |binned, (chunk, raw)| {
+                self.cuts.bin_rows(raw, p, binned);
+                binned.resize(binned.len() + simd::BIN_PADDING, 0);
+                for tree in &self.trees {
+                    walk_tree(tree, chunk.len(), p, binned, chunk, None);
+                }
+                let k = self.trees.len() as f64;
+                chunk.iter_mut().for_each(|o| *o /= k);
+            });
         out
     }
 
@@ -162,7 +180,11 @@ impl Forest {
     /// share each tree's nodes in cache. Per row the sums run in the same
     /// order, so the results are identical.
     pub fn explain_block(&self, flat: &[f64], p: usize, contrib: &mut [f64]) -> Vec<f64> {
-        assert_eq!(p, self.n_features, "forest fitted on {} features", self.n_features);
+        assert_eq!(
+            p, self.n_features,
+            "forest fitted on {} features",
+            self.n_features
+        );
         let mut binned = Vec::new();
         self.cuts.bin_rows(flat, p, &mut binned);
         binned.resize(binned.len() + simd::BIN_PADDING, 0);
@@ -175,7 +197,10 @@ impl Forest {
             walk_tree(tree, rows, p, &binned, &mut acc, Some(&mut sums));
         }
         let k = self.trees.len() as f64;
-        contrib.iter_mut().zip(&sums).for_each(|(c, &s)| *c = s as f64 / k);
+        contrib
+            .iter_mut()
+            .zip(&sums)
+            .for_each(|(c, &s)| *c = s as f64 / k);
         acc.iter_mut().for_each(|a| *a /= k);
         acc
     }
@@ -186,7 +211,14 @@ impl Forest {
 /// `sums`, its path contributions to `sums[r * p + feature]`: sixteen rows
 /// per vector instruction where the CPU has AVX-512 ([`simd`]), else the
 /// scalar walk; both give the same bits.
-pub fn walk_tree(tree: &Tree, rows: usize, p: usize, binned: &[u8], acc: &mut [f64], mut sums: Option<&mut [f32]>) {
+pub fn walk_tree(
+    tree: &Tree,
+    rows: usize,
+    p: usize,
+    binned: &[u8],
+    acc: &mut [f64],
+    mut sums: Option<&mut [f32]>,
+) {
     if simd::walk(tree, rows, p, binned, acc, sums.as_deref_mut()) {
         return;
     }
@@ -194,7 +226,12 @@ pub fn walk_tree(tree: &Tree, rows: usize, p: usize, binned: &[u8], acc: &mut [f
     let leaf = |r: usize, i: usize| acc[r] += tree.nodes[i].value as f64;
     // Two walks, so that predicting does not test for `sums` at every step.
     match sums {
-        Some(s) => tree.walk_rows(rows, bin, |r, n: &Node, next| s[r * p + n.feature as usize] += tree.nodes[next].value - n.value, leaf),
+        Some(s) => tree.walk_rows(
+            rows,
+            bin,
+            |r, n: &Node, next| s[r * p + n.feature as usize] += tree.nodes[next].value - n.value,
+            leaf,
+        ),
         None => tree.walk_rows(rows, bin, |_, _, _| {}, leaf),
     }
 }
@@ -231,7 +268,14 @@ impl From<Forest> for ForestRepr {
                 base64::engine::general_purpose::STANDARD.encode(b)
             })
             .collect();
-        ForestRepr { n_features: f.n_features, cuts: f.cuts, importances: f.importances, oob_auc: f.oob_auc, node_format: NODE_FORMAT.into(), trees }
+        ForestRepr {
+            n_features: f.n_features,
+            cuts: f.cuts,
+            importances: f.importances,
+            oob_auc: f.oob_auc,
+            node_format: NODE_FORMAT.into(),
+            trees,
+        }
     }
 }
 
@@ -243,7 +287,9 @@ impl TryFrom<ForestRepr> for Forest {
         }
         let mut trees = Vec::with_capacity(r.trees.len());
         for s in &r.trees {
-            let b = base64::engine::general_purpose::STANDARD.decode(s).map_err(|e| format!("tree data: {e}"))?;
+            let b = base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .map_err(|e| format!("tree data: {e}"))?;
             if b.len() % 12 != 0 {
                 return Err("tree data has a partial node".into());
             }
@@ -252,15 +298,33 @@ impl TryFrom<ForestRepr> for Forest {
             for (i, c) in b.chunks_exact(12).enumerate() {
                 let feature = u16::from_le_bytes([c[0], c[1]]);
                 let left = u32::from_le_bytes([c[4], c[5], c[6], c[7]]);
-                let bad_child = left as usize <= i || left as usize + 1 >= n_nodes || feature as usize >= r.n_features;
+                let bad_child = left as usize <= i
+                    || left as usize + 1 >= n_nodes
+                    || feature as usize >= r.n_features;
                 if left != 0 && (bad_child || c[2] == 0) {
                     return Err("tree data is corrupted".into());
                 }
                 let value = f32::from_le_bytes([c[8], c[9], c[10], c[11]]);
-                nodes.push(if left == 0 { Node::leaf(i, value) } else { Node { feature, bin: c[2], missing_left: c[3] != 0, left, value } });
+                nodes.push(if left == 0 {
+                    Node::leaf(i, value)
+                } else {
+                    Node {
+                        feature,
+                        bin: c[2],
+                        missing_left: c[3] != 0,
+                        left,
+                        value,
+                    }
+                });
             }
             trees.push(Tree { nodes });
         }
-        Ok(Forest { n_features: r.n_features, cuts: r.cuts, trees, importances: r.importances, oob_auc: r.oob_auc })
+        Ok(Forest {
+            n_features: r.n_features,
+            cuts: r.cuts,
+            trees,
+            importances: r.importances,
+            oob_auc: r.oob_auc,
+        })
     }
 }

@@ -29,7 +29,14 @@ pub const BIN_PADDING: usize = 3;
 /// `sums[r * p + feature]` (the path contributions). Returns false, having
 /// done nothing, when the CPU lacks AVX-512 or the sizes overflow 32-bit
 /// offsets; the caller then walks with [`Tree::walk_rows`].
-pub fn walk(tree: &Tree, rows: usize, p: usize, binned: &[u8], acc: &mut [f64], sums: Option<&mut [f32]>) -> bool {
+pub fn walk(
+    tree: &Tree,
+    rows: usize,
+    p: usize,
+    binned: &[u8],
+    acc: &mut [f64],
+    sums: Option<&mut [f32]>,
+) -> bool {
     let cells = rows * p;
     let fits = p > 0
         && !tree.nodes.is_empty()
@@ -58,7 +65,11 @@ pub fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *OK.get_or_init(|| std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("bmi2") && std::env::var_os("CHURN_NO_SIMD").is_none())
+        *OK.get_or_init(|| {
+            std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("bmi2")
+                && std::env::var_os("CHURN_NO_SIMD").is_none()
+        })
     }
     #[cfg(not(target_arch = "x86_64"))]
     false
@@ -104,7 +115,14 @@ mod avx512 {
     /// Two groups of lanes walk in turn: each round waits on two gathers in
     /// a row (node, then bin), and the other group's round fills the wait.
     #[target_feature(enable = "avx512f,bmi2")]
-    pub unsafe fn walk<const EXPLAIN: bool>(tree: &Tree, rows: usize, p: usize, binned: &[u8], acc: &mut [f64], sums: &mut [f32]) {
+    pub unsafe fn walk<const EXPLAIN: bool>(
+        tree: &Tree,
+        rows: usize,
+        p: usize,
+        binned: &[u8],
+        acc: &mut [f64],
+        sums: &mut [f32],
+    ) {
         let mut leaf_values = vec![0f32; rows];
         let w = Walk {
             nodes: tree.nodes.as_ptr() as *const i32,
@@ -146,9 +164,17 @@ mod avx512 {
     #[target_feature(enable = "avx512f,bmi2")]
     unsafe fn refill(l: &mut Lanes, free: __mmask16, w: &Walk, fed: &mut usize) {
         let left = (w.rows - *fed).min(LANES as usize) as u32;
-        let take = if free.count_ones() <= left { free } else { _pdep_u32((1u32 << left) - 1, free as u32) as u16 };
+        let take = if free.count_ones() <= left {
+            free
+        } else {
+            _pdep_u32((1u32 << left) - 1, free as u32) as u16
+        };
         let iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-        l.row = _mm512_mask_expand_epi32(l.row, take, _mm512_add_epi32(_mm512_set1_epi32(*fed as i32), iota));
+        l.row = _mm512_mask_expand_epi32(
+            l.row,
+            take,
+            _mm512_add_epi32(_mm512_set1_epi32(*fed as i32), iota),
+        );
         l.idx = _mm512_mask_mov_epi32(l.idx, free, _mm512_setzero_si512());
         l.active = (l.active & !free) | take;
         *fed += take.count_ones() as usize;
@@ -164,23 +190,44 @@ mod avx512 {
         // Node i is three i32 words: feature u16 | bin u8 | missing_left u8, left, value.
         let off = _mm512_add_epi32(_mm512_add_epi32(l.idx, l.idx), l.idx);
         let word = _mm512_mask_i32gather_epi32::<4>(zero, l.active, off, w.nodes);
-        let left = _mm512_mask_i32gather_epi32::<4>(zero, l.active, _mm512_add_epi32(off, one), w.nodes);
-        let value = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), l.active, _mm512_add_epi32(off, _mm512_set1_epi32(2)), w.nodes as *const f32);
+        let left =
+            _mm512_mask_i32gather_epi32::<4>(zero, l.active, _mm512_add_epi32(off, one), w.nodes);
+        let value = _mm512_mask_i32gather_ps::<4>(
+            _mm512_setzero_ps(),
+            l.active,
+            _mm512_add_epi32(off, _mm512_set1_epi32(2)),
+            w.nodes as *const f32,
+        );
         if EXPLAIN {
-            let old = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), l.pending, l.pend_at, w.sums as *const f32);
+            let old = _mm512_mask_i32gather_ps::<4>(
+                _mm512_setzero_ps(),
+                l.pending,
+                l.pend_at,
+                w.sums as *const f32,
+            );
             let new = _mm512_add_ps(old, _mm512_sub_ps(value, l.pend_value));
             _mm512_mask_i32scatter_ps::<4>(w.sums, l.pending, l.pend_at, new);
         }
         let leaf = _mm512_mask_cmpeq_epi32_mask(l.active, left, l.idx);
         let step = l.active & !leaf;
-        let feature = _mm512_min_epu32(_mm512_and_si512(word, _mm512_set1_epi32(0xFFFF)), w.last_feature);
+        let feature = _mm512_min_epu32(
+            _mm512_and_si512(word, _mm512_set1_epi32(0xFFFF)),
+            w.last_feature,
+        );
         let threshold = _mm512_and_si512(_mm512_srli_epi32::<16>(word), low8);
         let missing_left = _mm512_test_epi32_mask(_mm512_srli_epi32::<24>(word), low8);
         let at = _mm512_add_epi32(_mm512_mullo_epi32(l.row, w.p), feature);
-        let bin = _mm512_and_si512(_mm512_mask_i32gather_epi32::<1>(zero, step, at, w.bins), low8);
+        let bin = _mm512_and_si512(
+            _mm512_mask_i32gather_epi32::<1>(zero, step, at, w.bins),
+            low8,
+        );
         let missing = _mm512_cmpeq_epi32_mask(bin, zero);
-        let go_left = (missing & missing_left) | (!missing & _mm512_cmple_epu32_mask(bin, threshold));
-        let next = _mm512_min_epu32(_mm512_mask_add_epi32(left, step & !go_left, left, one), w.last_node);
+        let go_left =
+            (missing & missing_left) | (!missing & _mm512_cmple_epu32_mask(bin, threshold));
+        let next = _mm512_min_epu32(
+            _mm512_mask_add_epi32(left, step & !go_left, left, one),
+            w.last_node,
+        );
         if EXPLAIN {
             l.pending = step;
             l.pend_at = at;

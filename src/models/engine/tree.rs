@@ -7,10 +7,10 @@
 //! at a few random features per split, builds just those. Missing values have
 //! their own bin and every split learns which side they go to.
 
-use super::bins::BinnedMatrix;
 #[cfg(doc)]
 use super::bins::BinCuts;
-use crate::config::Criterion;
+use super::bins::BinnedMatrix;
+use crate::models::tree::params::{Criterion, TreeParams};
 use rand::Rng;
 use rayon::prelude::*;
 
@@ -41,7 +41,13 @@ pub struct Node {
 impl Node {
     /// A leaf at position `index` of its tree.
     pub fn leaf(index: usize, value: f32) -> Node {
-        Node { feature: 0, bin: u8::MAX, missing_left: true, left: index as u32, value }
+        Node {
+            feature: 0,
+            bin: u8::MAX,
+            missing_left: true,
+            left: index as u32,
+            value,
+        }
     }
 
     /// Is this, the node at position `index`, a leaf?
@@ -54,7 +60,11 @@ impl Node {
     /// missing follows the learned direction); a leaf's is itself.
     #[inline(always)]
     pub fn next(&self, b: u8) -> usize {
-        let left = if b == 0 { self.missing_left } else { b <= self.bin };
+        let left = if b == 0 {
+            self.missing_left
+        } else {
+            b <= self.bin
+        };
         self.left as usize + (!left) as usize
     }
 }
@@ -66,16 +76,6 @@ pub const LANES: usize = 8;
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Tree {
     pub nodes: Vec<Node>,
-}
-
-/// What limits a tree.
-#[derive(Debug, Clone, Copy)]
-pub struct GrowParams {
-    pub max_depth: usize,
-    pub min_samples_leaf: usize,
-    pub min_gain: f64,
-    pub criterion: Criterion,
-    pub max_features: usize,
 }
 
 impl Tree {
@@ -121,7 +121,13 @@ impl Tree {
                 if n.is_leaf(i) {
                     leaf(r, i);
                     at[k] = 0;
-                    row[k] = if fed < n_rows { fed += 1; fed - 1 } else { live -= 1; IDLE };
+                    row[k] = if fed < n_rows {
+                        fed += 1;
+                        fed - 1
+                    } else {
+                        live -= 1;
+                        IDLE
+                    };
                 } else {
                     let next = n.next(bin(r, n.feature as usize));
                     step(r, n, next);
@@ -153,7 +159,14 @@ impl Tree {
 
 /// A leaf at `index` holding the churn share of stats `s`.
 fn leaf(index: usize, s: &Stat) -> Node {
-    Node::leaf(index, if s[1] > 0.0 { (s[2] / s[1]) as f32 } else { 0.0 })
+    Node::leaf(
+        index,
+        if s[1] > 0.0 {
+            (s[2] / s[1]) as f32
+        } else {
+            0.0
+        },
+    )
 }
 
 /// Weighted impurity × weight of a node with these stats.
@@ -191,7 +204,7 @@ fn sub(a: &Stat, b: &Stat) -> Stat {
 }
 
 /// The best split of one feature from its histogram `h`.
-fn best_for_feature(f: usize, h: &[Stat], tot: &Stat, p: &GrowParams) -> Option<Split> {
+fn best_for_feature(f: usize, h: &[Stat], tot: &Stat, p: &TreeParams) -> Option<Split> {
     let msl = p.min_samples_leaf as f64;
     let parent = score(tot, p.criterion);
     let miss = h[0];
@@ -213,7 +226,13 @@ fn best_for_feature(f: usize, h: &[Stat], tot: &Stat, p: &GrowParams) -> Option<
             }
             let gain = parent - score(&left, p.criterion) - score(&right, p.criterion);
             if best.is_none_or(|s| gain > s.gain) {
-                best = Some(Split { feature: f, bin: b as u8, missing_left, gain, left });
+                best = Some(Split {
+                    feature: f,
+                    bin: b as u8,
+                    missing_left,
+                    gain,
+                    left,
+                });
             }
         }
     }
@@ -268,12 +287,16 @@ impl<'a> Grower<'a> {
         }
     }
 
-    fn best(&self, hist: &[Stat], feats: &[usize], tot: &Stat, p: &GrowParams) -> Option<Split> {
+    fn best(&self, hist: &[Stat], feats: &[usize], tot: &Stat, p: &TreeParams) -> Option<Split> {
         let mut best: Option<Split> = None;
         for &f in feats {
-            if let Some(s) = best_for_feature(f, &hist[self.offsets[f]..self.offsets[f + 1]], tot, p) {
+            if let Some(s) =
+                best_for_feature(f, &hist[self.offsets[f]..self.offsets[f + 1]], tot, p)
+            {
                 // Ties go to the lower feature index, whatever the sampling order.
-                if best.is_none_or(|b| s.gain > b.gain || (s.gain == b.gain && s.feature < b.feature)) {
+                if best
+                    .is_none_or(|b| s.gain > b.gain || (s.gain == b.gain && s.feature < b.feature))
+                {
                     best = Some(s);
                 }
             }
@@ -281,11 +304,20 @@ impl<'a> Grower<'a> {
         best
     }
 
-    /// Grow a tree on `rows` (rows with weight > 0) with per-row weights `w`.
+    /// Grow a tree on `rows` (rows with weight > 0) with per-row weights
+    /// `w`, trying `max_features` random features at each split.
     /// Adds each split's impurity decrease to `importance`.
-    pub fn grow<R: Rng>(&self, mut rows: Vec<u32>, w: &[f32], p: &GrowParams, rng: &mut R, importance: &mut [f64]) -> Tree {
+    pub fn grow<R: Rng>(
+        &self,
+        mut rows: Vec<u32>,
+        w: &[f32],
+        p: &TreeParams,
+        max_features: usize,
+        rng: &mut R,
+        importance: &mut [f64],
+    ) -> Tree {
         let n_feat = self.bins.n_cols;
-        let full = p.max_features >= n_feat;
+        let full = max_features >= n_feat;
         let total_bins = *self.offsets.last().unwrap_or(&0);
         let all: Vec<usize> = (0..n_feat).collect();
         let mut feats = all.clone();
@@ -297,7 +329,11 @@ impl<'a> Grower<'a> {
         });
         let tot = rows.iter().fold([0.0; 3], |acc, &r| {
             let wr = w[r as usize] as f64;
-            [acc[0] + 1.0, acc[1] + wr, acc[2] + wr * self.y[r as usize] as f64]
+            [
+                acc[0] + 1.0,
+                acc[1] + wr,
+                acc[2] + wr * self.y[r as usize] as f64,
+            ]
         });
         let root_weight = tot[1].max(f64::MIN_POSITIVE);
         let mut nodes = vec![leaf(0, &tot)];
@@ -310,17 +346,27 @@ impl<'a> Grower<'a> {
             hist: Option<Vec<Stat>>,
             tot: Stat,
         }
-        let mut stack = vec![Item { node: 0, start: 0, end: rows.len(), depth: 0, hist: root_hist, tot }];
+        let mut stack = vec![Item {
+            node: 0,
+            start: 0,
+            end: rows.len(),
+            depth: 0,
+            hist: root_hist,
+            tot,
+        }];
         while let Some(it) = stack.pop() {
             let pure = it.tot[2] <= 0.0 || it.tot[2] >= it.tot[1];
-            if pure || (p.max_depth > 0 && it.depth >= p.max_depth) || it.tot[0] < 2.0 * p.min_samples_leaf as f64 {
+            if pure
+                || (p.max_depth > 0 && it.depth >= p.max_depth)
+                || it.tot[0] < 2.0 * p.min_samples_leaf as f64
+            {
                 continue;
             }
             let node_rows = &rows[it.start..it.end];
             let split = match &it.hist {
                 Some(h) => self.best(h, &all, &it.tot, p),
                 None => {
-                    let k = p.max_features.min(n_feat);
+                    let k = max_features.min(n_feat);
                     for i in 0..k {
                         let j = rng.random_range(i..n_feat);
                         feats.swap(i, j);
@@ -329,11 +375,18 @@ impl<'a> Grower<'a> {
                     self.best(&scratch, &feats[..k], &it.tot, p)
                 }
             };
-            let Some(s) = split.filter(|s| s.gain > 1e-12 && s.gain / root_weight >= p.min_gain) else { continue };
+            let Some(s) = split.filter(|s| s.gain > 1e-12 && s.gain / root_weight >= p.min_gain)
+            else {
+                continue;
+            };
             let col = self.bins.column(s.feature);
             let goes_left = |r: u32| {
                 let b = col[r as usize];
-                if b == 0 { s.missing_left } else { b <= s.bin }
+                if b == 0 {
+                    s.missing_left
+                } else {
+                    b <= s.bin
+                }
             };
             let mid = it.start + partition(&mut rows[it.start..it.end], goes_left);
             let right_tot = sub(&it.tot, &s.left);
@@ -350,19 +403,46 @@ impl<'a> Grower<'a> {
             let (left_hist, right_hist) = match it.hist {
                 Some(mut parent) => {
                     let left_small = mid - it.start <= it.end - mid;
-                    let small_rows = if left_small { &rows[it.start..mid] } else { &rows[mid..it.end] };
+                    let small_rows = if left_small {
+                        &rows[it.start..mid]
+                    } else {
+                        &rows[mid..it.end]
+                    };
                     let mut small = vec![[0.0; 3]; total_bins];
                     self.build(&mut small, &all, small_rows, w);
-                    parent.iter_mut().zip(&small).for_each(|(a, b)| *a = sub(a, b));
-                    if left_small { (Some(small), Some(parent)) } else { (Some(parent), Some(small)) }
+                    parent
+                        .iter_mut()
+                        .zip(&small)
+                        .for_each(|(a, b)| *a = sub(a, b));
+                    if left_small {
+                        (Some(small), Some(parent))
+                    } else {
+                        (Some(parent), Some(small))
+                    }
                 }
                 None => (None, None),
             };
             let depth = it.depth + 1;
-            stack.push(Item { node: left_id + 1, start: mid, end: it.end, depth, hist: right_hist, tot: right_tot });
-            stack.push(Item { node: left_id, start: it.start, end: mid, depth, hist: left_hist, tot: s.left });
+            stack.push(Item {
+                node: left_id + 1,
+                start: mid,
+                end: it.end,
+                depth,
+                hist: right_hist,
+                tot: right_tot,
+            });
+            stack.push(Item {
+                node: left_id,
+                start: it.start,
+                end: mid,
+                depth,
+                hist: left_hist,
+                tot: s.left,
+            });
         }
-        Tree { nodes: heavy_first(&nodes, &rows_in) }
+        Tree {
+            nodes: heavy_first(&nodes, &rows_in),
+        }
     }
 }
 
@@ -382,7 +462,10 @@ fn heavy_first(nodes: &[Node], rows_in: &[f64]) -> Vec<Node> {
         }
         let (l, pos) = (n.left as usize, out.len());
         out.extend([nodes[l], nodes[l + 1]]);
-        out[new] = Node { left: pos as u32, ..n };
+        out[new] = Node {
+            left: pos as u32,
+            ..n
+        };
         let heavy = (rows_in[l + 1] > rows_in[l]) as usize;
         stack.push((l + 1 - heavy, pos + 1 - heavy));
         stack.push((l + heavy, pos + heavy));
@@ -407,7 +490,13 @@ mod tests {
     use super::*;
 
     fn split(feature: u16, bin: u8, left: u32) -> Node {
-        Node { feature, bin, missing_left: false, left, value: 0.5 }
+        Node {
+            feature,
+            bin,
+            missing_left: false,
+            left,
+            value: 0.5,
+        }
     }
 
     /// Root on feature 0; its light left child (2 rows) and heavy right
@@ -426,16 +515,25 @@ mod tests {
     }
 
     fn all_rows() -> Vec<[u8; 2]> {
-        (0..4u8).flat_map(|a| (0..5u8).map(move |b| [a, b])).collect()
+        (0..4u8)
+            .flat_map(|a| (0..5u8).map(move |b| [a, b]))
+            .collect()
     }
 
     #[test]
     fn heavy_first_moves_the_busier_subtree_forward_and_keeps_predictions() {
         let (nodes, rows_in) = sample();
-        let before = Tree { nodes: nodes.clone() };
-        let after = Tree { nodes: heavy_first(&nodes, &rows_in) };
+        let before = Tree {
+            nodes: nodes.clone(),
+        };
+        let after = Tree {
+            nodes: heavy_first(&nodes, &rows_in),
+        };
         assert_eq!(after.nodes.len(), nodes.len());
-        assert_eq!(after.nodes[2].left, 3, "the heavy right child's children come first");
+        assert_eq!(
+            after.nodes[2].left, 3,
+            "the heavy right child's children come first"
+        );
         assert_eq!(after.nodes[1].left, 5);
         let value = |t: &Tree, row: &[u8; 2]| t.nodes[t.leaf_of(|f| row[f])].value;
         for row in all_rows() {
@@ -449,10 +547,15 @@ mod tests {
         for n in [1, 3, LANES, 20] {
             let rows: Vec<[u8; 2]> = all_rows().into_iter().cycle().take(n).collect();
             let mut seen = vec![0; n];
-            tree.walk_rows(n, |r, f| rows[r][f], |_, _, _| {}, |r, i| {
-                seen[r] += 1;
-                assert_eq!(i, tree.leaf_of(|f| rows[r][f]));
-            });
+            tree.walk_rows(
+                n,
+                |r, f| rows[r][f],
+                |_, _, _| {},
+                |r, i| {
+                    seen[r] += 1;
+                    assert_eq!(i, tree.leaf_of(|f| rows[r][f]));
+                },
+            );
             assert!(seen.iter().all(|&s| s == 1), "{n} rows: {seen:?}");
         }
     }

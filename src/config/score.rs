@@ -3,7 +3,8 @@
 //! warning-level overrides (global or per segment).
 
 use crate::error::{Error, Result};
-use crate::score::reference::WarningCutoffs;
+pub use crate::reference::value::ClvConfig;
+use crate::reference::WarningCutoffs;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -13,41 +14,6 @@ use std::path::PathBuf;
 pub enum OutputFormat {
     Csv,
     Parquet,
-}
-
-/// Discounted expected-margin CLV: Σ_{t=1..T} margin × (1 − p)^t / (1 + r)^t.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ClvConfig {
-    /// T: periods (months) of remaining lifetime considered.
-    pub periods: u32,
-    /// r: discount rate per period.
-    pub discount_rate: f64,
-    /// The churn label covers this many periods; the model's probability is
-    /// turned into a per-period probability p = 1 − (1 − P)^(1/label_periods).
-    pub label_periods: f64,
-    /// Column holding the margin per period, if the data has one.
-    pub margin_column: Option<String>,
-    /// Otherwise margin = balance × balance_margin + products × product_margin.
-    pub balance_column: Option<String>,
-    pub balance_margin: f64,
-    pub product_column: Option<String>,
-    pub product_margin: f64,
-}
-
-impl Default for ClvConfig {
-    fn default() -> Self {
-        ClvConfig {
-            periods: 36,
-            discount_rate: 0.01,
-            label_periods: 12.0,
-            margin_column: None,
-            balance_column: None,
-            balance_margin: 0.0015,
-            product_column: None,
-            product_margin: 2.0,
-        }
-    }
 }
 
 /// Warning cut-offs for a customer segment: rows where `column` lies in
@@ -95,6 +61,9 @@ pub struct ScoreConfig {
     /// Per-segment cut-offs; the first matching rule wins.
     pub segments: Vec<SegmentRule>,
     pub quiet: bool,
+    /// Where scoring run folders go (`experiments` when unset).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs_dir: Option<PathBuf>,
 }
 
 impl Default for ScoreConfig {
@@ -114,22 +83,34 @@ impl Default for ScoreConfig {
             warning: None,
             segments: vec![],
             quiet: false,
+            runs_dir: None,
         }
     }
 }
 
 impl ScoreConfig {
+    /// Where scoring run folders go.
+    pub fn runs_dir(&self) -> &std::path::Path {
+        self.runs_dir
+            .as_deref()
+            .unwrap_or(std::path::Path::new("experiments"))
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.chunk_rows == 0 {
             return Err(Error::Config("score.chunk_rows must be at least 1".into()));
         }
         let c = &self.clv;
         if c.periods == 0 || !(c.discount_rate > -1.0) || !(c.label_periods > 0.0) {
-            return Err(Error::Config("score.clv needs periods >= 1, discount_rate > -1 and label_periods > 0".into()));
+            return Err(Error::Config(
+                "score.clv needs periods >= 1, discount_rate > -1 and label_periods > 0".into(),
+            ));
         }
         let cut = |name: &str, w: (f64, f64, f64)| {
             if !(w.0 >= w.1 && w.1 >= w.2 && w.2 >= 0.0 && w.0 <= 1.0) {
-                return Err(Error::Config(format!("{name}: need 1 >= red >= orange >= yellow >= 0")));
+                return Err(Error::Config(format!(
+                    "{name}: need 1 >= red >= orange >= yellow >= 0"
+                )));
             }
             Ok(())
         };
@@ -137,9 +118,15 @@ impl ScoreConfig {
             cut("score.warning", (w.red, w.orange, w.yellow))?;
         }
         for s in &self.segments {
-            cut(&format!("score.segments '{}'", s.name), (s.red, s.orange, s.yellow))?;
+            cut(
+                &format!("score.segments '{}'", s.name),
+                (s.red, s.orange, s.yellow),
+            )?;
             if s.column.is_none() && s.tier.is_none() {
-                return Err(Error::Config(format!("score.segments '{}': set column (with min/max) or tier", s.name)));
+                return Err(Error::Config(format!(
+                    "score.segments '{}': set column (with min/max) or tier",
+                    s.name
+                )));
             }
         }
         Ok(())

@@ -11,7 +11,6 @@
 //! 3. potential: of the last two, the more active (growth signals);
 //! 4. low-value: the remaining one.
 
-use crate::artifact::Artifact;
 use crate::error::{Error, Result};
 use crate::features::{median, FeatureData, FeatureTable};
 use linfa::prelude::*;
@@ -29,8 +28,19 @@ pub const TIERS: [&str; 4] = ["high-value", "potential", "dormant", "low-value"]
 const REFIT_SAMPLE_ROWS: usize = 200_000;
 
 /// Column names that suggest value, and activity, when none are configured.
-const VALUE_HINTS: [&str; 9] = ["balance", "aum", "asset", "product", "tenure", "salary", "income", "revenue", "profit"];
-const ACTIVITY_HINTS: [&str; 8] = ["active", "txn", "transaction", "login", "visit", "frequency", "trend", "recency"];
+const VALUE_HINTS: [&str; 9] = [
+    "balance", "aum", "asset", "product", "tenure", "salary", "income", "revenue", "profit",
+];
+const ACTIVITY_HINTS: [&str; 8] = [
+    "active",
+    "txn",
+    "transaction",
+    "login",
+    "visit",
+    "frequency",
+    "trend",
+    "recency",
+];
 
 /// The fitted segment model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,20 +61,63 @@ pub struct SegmentModel {
 pub fn detect(table: &FeatureTable) -> (Vec<String>, Vec<String>) {
     let numeric = |n: &&String| matches!(table.get(n), Some(FeatureData::Numeric(_)));
     let has = |n: &str, hints: &[&str]| hints.iter().any(|h| n.to_ascii_lowercase().contains(h));
-    let activity: Vec<String> = table.names.iter().filter(numeric).filter(|n| has(n, &ACTIVITY_HINTS) && !n.to_ascii_lowercase().contains("recency") && !n.to_ascii_lowercase().contains("days_since")).cloned().collect();
-    let value: Vec<String> = table.names.iter().filter(numeric).filter(|n| has(n, &VALUE_HINTS) && !activity.contains(n)).cloned().collect();
+    let activity: Vec<String> = table
+        .names
+        .iter()
+        .filter(numeric)
+        .filter(|n| {
+            has(n, &ACTIVITY_HINTS)
+                && !n.to_ascii_lowercase().contains("recency")
+                && !n.to_ascii_lowercase().contains("days_since")
+        })
+        .cloned()
+        .collect();
+    let value: Vec<String> = table
+        .names
+        .iter()
+        .filter(numeric)
+        .filter(|n| has(n, &VALUE_HINTS) && !activity.contains(n))
+        .cloned()
+        .collect();
     (value, activity)
 }
 
 impl SegmentModel {
     /// Fit on the training customers.
-    pub fn fit(table: &FeatureTable, clv: &[f64], value: Vec<String>, activity: Vec<String>, seed: u64) -> Result<SegmentModel> {
+    pub fn fit(
+        table: &FeatureTable,
+        clv: &[f64],
+        value: Vec<String>,
+        activity: Vec<String>,
+        seed: u64,
+    ) -> Result<SegmentModel> {
         if value.is_empty() {
-            return Err(Error::Config("value tiers need at least one numeric value column (score.value_columns)".into()));
+            return Err(Error::Config(
+                "value tiers need at least one numeric value column (score.value_columns)".into(),
+            ));
         }
         let cols = Self::columns(table, clv, &value, &activity)?;
-        let fill: Vec<f64> = cols.iter().map(|c| median(&mut c.iter().copied().filter(|x| !x.is_nan()).collect::<Vec<_>>())).collect();
-        let mut m = SegmentModel { value_columns: value, activity_columns: activity, fill, mean: vec![], std: vec![], centroids: vec![], names: vec![] };
+        let fill: Vec<f64> = cols
+            .iter()
+            .map(|c| {
+                median(
+                    &mut c
+                        .iter()
+                        .copied()
+                        .filter(|x| !x.is_nan())
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        let mut m = SegmentModel {
+            value_columns: value,
+            activity_columns: activity,
+            fill,
+            mean: vec![],
+            std: vec![],
+            centroids: vec![],
+            names: vec![],
+        };
         let raw = m.matrix_raw(&cols);
         let scaler = crate::features::Scaler::fit(&raw);
         (m.mean, m.std) = (scaler.mean, scaler.std);
@@ -78,18 +131,36 @@ impl SegmentModel {
             .max_n_iterations(300)
             .fit(&DatasetBase::from(z))
             .map_err(|e| Error::Model(format!("k-means: {e}")))?;
-        m.centroids = km.centroids().rows().into_iter().map(|r| r.to_vec()).collect();
+        m.centroids = km
+            .centroids()
+            .rows()
+            .into_iter()
+            .map(|r| r.to_vec())
+            .collect();
         m.names = m.name_clusters();
         Ok(m)
     }
 
-    fn columns(table: &FeatureTable, clv: &[f64], value: &[String], activity: &[String]) -> Result<Vec<Vec<f64>>> {
+    fn columns(
+        table: &FeatureTable,
+        clv: &[f64],
+        value: &[String],
+        activity: &[String],
+    ) -> Result<Vec<Vec<f64>>> {
         let mut out = Vec::new();
         for name in value.iter().chain(activity) {
             match table.get(name) {
                 Some(FeatureData::Numeric(v)) => out.push(v.clone()),
-                Some(_) => return Err(Error::Config(format!("value tier column '{name}' is not numeric"))),
-                None => return Err(Error::Config(format!("value tier column '{name}' is not in the data"))),
+                Some(_) => {
+                    return Err(Error::Config(format!(
+                        "value tier column '{name}' is not numeric"
+                    )))
+                }
+                None => {
+                    return Err(Error::Config(format!(
+                        "value tier column '{name}' is not in the data"
+                    )))
+                }
             }
         }
         out.push(clv.to_vec());
@@ -98,11 +169,21 @@ impl SegmentModel {
 
     fn matrix_raw(&self, cols: &[Vec<f64>]) -> Array2<f64> {
         let n = cols.first().map_or(0, Vec::len);
-        Array2::from_shape_fn((n, cols.len()), |(i, j)| if cols[j][i].is_nan() { self.fill[j] } else { cols[j][i] })
+        Array2::from_shape_fn((n, cols.len()), |(i, j)| {
+            if cols[j][i].is_nan() {
+                self.fill[j]
+            } else {
+                cols[j][i]
+            }
+        })
     }
 
     fn standardise(&self, mut x: Array2<f64>) -> Array2<f64> {
-        crate::features::Scaler { mean: self.mean.clone(), std: self.std.clone() }.apply(&mut x);
+        crate::features::Scaler {
+            mean: self.mean.clone(),
+            std: self.std.clone(),
+        }
+        .apply(&mut x);
         x
     }
 
@@ -111,14 +192,20 @@ impl SegmentModel {
         let na = self.activity_columns.len();
         let score = |c: &[f64]| {
             let value = (c[..nv].iter().sum::<f64>() + c[nv + na]) / (nv + 1) as f64;
-            let activity = if na > 0 { c[nv..nv + na].iter().sum::<f64>() / na as f64 } else { 0.0 };
+            let activity = if na > 0 {
+                c[nv..nv + na].iter().sum::<f64>() / na as f64
+            } else {
+                0.0
+            };
             (value, activity)
         };
         let s: Vec<(f64, f64)> = self.centroids.iter().map(|c| score(c)).collect();
         let mut left: Vec<usize> = (0..s.len()).collect();
         let mut names = vec![String::new(); s.len()];
         let mut take = |key: &dyn Fn(usize) -> f64, name: &str, left: &mut Vec<usize>| {
-            if let Some(pos) = (0..left.len()).max_by(|&a, &b| key(left[a]).total_cmp(&key(left[b]))) {
+            if let Some(pos) =
+                (0..left.len()).max_by(|&a, &b| key(left[a]).total_cmp(&key(left[b])))
+            {
                 names[left.remove(pos)] = name.to_string();
             }
         };
@@ -138,8 +225,15 @@ impl SegmentModel {
         Ok(z.rows()
             .into_iter()
             .map(|r| {
-                let d = |c: &Vec<f64>| c.iter().zip(r.iter()).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
-                let best = (0..self.centroids.len()).min_by(|&a, &b| d(&self.centroids[a]).total_cmp(&d(&self.centroids[b]))).unwrap_or(0);
+                let d = |c: &Vec<f64>| {
+                    c.iter()
+                        .zip(r.iter())
+                        .map(|(a, b)| (a - b).powi(2))
+                        .sum::<f64>()
+                };
+                let best = (0..self.centroids.len())
+                    .min_by(|&a, &b| d(&self.centroids[a]).total_cmp(&d(&self.centroids[b])))
+                    .unwrap_or(0);
                 names[best].clone()
             })
             .collect())
@@ -159,12 +253,18 @@ pub struct SegmentSample {
 }
 
 impl SegmentSample {
-    /// An empty sample of the artifact's tier columns, or of those detected
-    /// in `table` when the model has no tiers.
-    pub fn new(art: &Artifact, table: &FeatureTable) -> SegmentSample {
-        let fitted = art.scoring.segments.as_ref().map(|g| (g.value_columns.clone(), g.activity_columns.clone()));
+    /// An empty sample of the `fitted` tiers' columns, or of those detected
+    /// in `table` when the model has no tiers; `seed` draws the sample.
+    pub fn new(fitted: Option<&SegmentModel>, table: &FeatureTable, seed: u64) -> SegmentSample {
+        let fitted = fitted.map(|g| (g.value_columns.clone(), g.activity_columns.clone()));
         let (value, activity) = fitted.unwrap_or_else(|| detect(table));
-        SegmentSample { value, activity, rows: Vec::new(), seen: 0, rng: ChaCha8Rng::seed_from_u64(art.seed) }
+        SegmentSample {
+            value,
+            activity,
+            rows: Vec::new(),
+            seen: 0,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
     }
 
     /// Offer every customer of a chunk (with its CLV) to the sample.

@@ -1,12 +1,27 @@
-//! What training hands to scoring besides the model: warning-level cut-offs
-//! derived from the training scores, and reference distributions of every
-//! input and of the score for drift (PSI) monitoring, and the value-tier
-//! segment model. Fitted once on the training customers so that levels and
-//! tiers are stable between batches.
+//! What training fits *for* scoring, besides the model: warning-level
+//! cut-offs derived from the training scores, reference distributions of
+//! every input and of the score for drift (PSI) monitoring, the value-tier
+//! segment model ([`segment`]) and the CLV definition ([`value`]). Fitted
+//! once on the training customers so that levels and tiers are stable
+//! between batches.
+//!
+//! Why a module of its own: training builds it, the artifact stores it and
+//! scoring (and the training report) read it, so it sits below all of them
+//! and imports none of them.
 
+pub mod segment;
+pub mod value;
+
+use crate::error::Result;
 use crate::features::{FeatureData, FeatureTable};
-use crate::score::segment::SegmentModel;
+use segment::SegmentModel;
 use serde::{Deserialize, Serialize};
+use value::ClvConfig;
+
+/// PSI above this is flagged `watch`.
+pub const WATCH: f64 = 0.1;
+/// PSI above this is flagged `shift`.
+pub const SHIFT: f64 = 0.25;
 
 /// Quantile bins of the numeric reference histograms.
 pub const DRIFT_BINS: usize = 10;
@@ -27,8 +42,15 @@ impl WarningCutoffs {
     pub fn derive(threshold: f64, scores: &[f64], base_rate: f64) -> WarningCutoffs {
         let mut s = scores.to_vec();
         s.sort_by(f64::total_cmp);
-        let q95 = s.get(((s.len() as f64) * 0.95) as usize).copied().unwrap_or(threshold);
-        WarningCutoffs { red: q95.max(threshold), orange: threshold, yellow: base_rate.min(threshold) }
+        let q95 = s
+            .get(((s.len() as f64) * 0.95) as usize)
+            .copied()
+            .unwrap_or(threshold);
+        WarningCutoffs {
+            red: q95.max(threshold),
+            orange: threshold,
+            yellow: base_rate.min(threshold),
+        }
     }
 
     pub fn level(&self, p: f64) -> &'static str {
@@ -76,17 +98,43 @@ impl Histogram {
             }
         }
         let min = v.first().copied();
-        let mut h = Histogram { name: name.into(), edges, levels: vec![], shares: vec![], min };
-        h.shares = h.numeric_counts(values).into_iter().map(|c| c / values.len().max(1) as f64).collect();
+        let mut h = Histogram {
+            name: name.into(),
+            edges,
+            levels: vec![],
+            shares: vec![],
+            min,
+        };
+        h.shares = h
+            .numeric_counts(values)
+            .into_iter()
+            .map(|c| c / values.len().max(1) as f64)
+            .collect();
         h
     }
 
     /// Reference histogram of categories (`None` = missing).
     pub fn categorical(name: &str, values: &[Option<String>]) -> Histogram {
-        let mut levels: Vec<String> = values.iter().flatten().cloned().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let mut levels: Vec<String> = values
+            .iter()
+            .flatten()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         levels.truncate(crate::features::MAX_LEVELS);
-        let mut h = Histogram { name: name.into(), edges: vec![], levels, shares: vec![], min: None };
-        h.shares = h.category_counts(values).into_iter().map(|c| c / values.len().max(1) as f64).collect();
+        let mut h = Histogram {
+            name: name.into(),
+            edges: vec![],
+            levels,
+            shares: vec![],
+            min: None,
+        };
+        h.shares = h
+            .category_counts(values)
+            .into_iter()
+            .map(|c| c / values.len().max(1) as f64)
+            .collect();
         h
     }
 
@@ -94,7 +142,11 @@ impl Histogram {
     pub fn numeric_counts(&self, values: &[f64]) -> Vec<f64> {
         let mut c = vec![0.0; self.edges.len() + 2];
         for &x in values {
-            let b = if x.is_nan() { self.edges.len() + 1 } else { self.edges.partition_point(|&e| e < x) };
+            let b = if x.is_nan() {
+                self.edges.len() + 1
+            } else {
+                self.edges.partition_point(|&e| e < x)
+            };
             c[b] += 1.0;
         }
         c
@@ -179,33 +231,58 @@ mod tests {
 
     #[test]
     fn levels() {
-        let w = WarningCutoffs::derive(0.4, &(0..100).map(|i| i as f64 / 100.0).collect::<Vec<_>>(), 0.2);
+        let w = WarningCutoffs::derive(
+            0.4,
+            &(0..100).map(|i| i as f64 / 100.0).collect::<Vec<_>>(),
+            0.2,
+        );
         assert_eq!((w.red, w.orange, w.yellow), (0.95, 0.4, 0.2));
-        assert_eq!([w.level(0.97), w.level(0.5), w.level(0.3), w.level(0.1)], ["red", "orange", "yellow", "green"]);
+        assert_eq!(
+            [w.level(0.97), w.level(0.5), w.level(0.3), w.level(0.1)],
+            ["red", "orange", "yellow", "green"]
+        );
     }
+}
+
+/// What the reference is built with (the training run's settings).
+#[derive(Debug, Clone, Copy)]
+pub struct ReferenceParams<'a> {
+    /// Value and activity columns of the tiers (both empty: detected by name).
+    pub value_columns: &'a [String],
+    pub activity_columns: &'a [String],
+    pub clv: &'a ClvConfig,
+    pub seed: u64,
 }
 
 impl ScoringReference {
     /// Build from the training customers and the refitted model's scores.
     pub fn build(
-        cfg: &crate::config::Config,
+        params: ReferenceParams,
         table: &FeatureTable,
         y: &[u8],
         scores: &[f64],
         threshold: f64,
-    ) -> crate::error::Result<ScoringReference> {
+    ) -> Result<ScoringReference> {
         let base_rate = y.iter().map(|&v| v as f64).sum::<f64>() / y.len().max(1) as f64;
-        let s = &cfg.score;
-        let (value, activity) = if s.value_columns.is_empty() {
-            crate::score::segment::detect(table)
+        let (value, activity) = if params.value_columns.is_empty() {
+            segment::detect(table)
         } else {
-            (s.value_columns.clone(), s.activity_columns.clone())
+            (
+                params.value_columns.to_vec(),
+                params.activity_columns.to_vec(),
+            )
         };
         let segments = if value.is_empty() {
             None
         } else {
-            let clv = crate::score::value::clvs(&s.clv, table, scores);
-            Some(SegmentModel::fit(table, &clv, value, activity, cfg.train.seed)?)
+            let clv = value::clvs(params.clv, table, scores);
+            Some(SegmentModel::fit(
+                table,
+                &clv,
+                value,
+                activity,
+                params.seed,
+            )?)
         };
         Ok(ScoringReference {
             warning: WarningCutoffs::derive(threshold, scores, base_rate),

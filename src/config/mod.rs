@@ -1,0 +1,217 @@
+//! One configuration for both binaries: built-in defaults, overlaid by a TOML
+//! file (`--config`), overlaid by command-line flags; validated once, before
+//! any data is read, so a typo fails in milliseconds rather than after a fit.
+
+use crate::error::{Error, Result};
+pub use crate::evaluate::threshold::ThresholdRule;
+pub use crate::models::{
+    ClassWeight, Criterion, Engine, ForestParams, LogisticParams, ModelKind, TreeParams,
+};
+use crate::models::{FamilyParams, FitOptions};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The embedded default customer table (made by [`crate::synth`]).
+pub const DEFAULT_DATA: &str = "data/customers.csv";
+/// The embedded default scoring batch (same generator, other seed, no label).
+pub const DEFAULT_SCORE_DATA: &str = "data/score_sample.csv";
+/// The default playbook shipped in `data/`.
+pub const DEFAULT_PLAYBOOK: &str = "data/playbook.toml";
+
+/// Everything a run can be told. Every field can be set in TOML; the CLI flags
+/// of `churn-train` / `churn-score` override the matching fields.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub data: DataConfig,
+    pub train: TrainConfig,
+    pub decision_tree: TreeParams,
+    pub random_forest: ForestParams,
+    pub logistic_regression: LogisticParams,
+    pub score: ScoreConfig,
+}
+
+/// Which file to read and what its columns mean.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// Customer table (CSV or Parquet). `None` = the embedded default.
+    pub path: Option<PathBuf>,
+    /// Label column.
+    pub target: String,
+    /// The label value meaning "churned", when it cannot be inferred.
+    pub positive: Option<String>,
+    /// Customer id column (never a feature; used to de-duplicate and in outputs).
+    pub id: Option<String>,
+    /// Columns to leave out of the model.
+    pub drop: Vec<String>,
+    /// Numeric-looking columns to treat as categories (codes).
+    pub categorical: Vec<String>,
+    /// CSV delimiter; detected from the header line when unset.
+    pub delimiter: Option<char>,
+    /// Snapshot / period column (e.g. `2024-06`): never a feature; the report
+    /// shows results per period. Detected by name (period, snapshot, month, date) when unset.
+    pub period: Option<String>,
+    /// Columns to break results down by in the report (customer groups).
+    /// Empty: categorical features with at most 12 levels, a tenure band, the value tier.
+    pub groups: Vec<String>,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            path: None,
+            target: "churned".into(),
+            positive: None,
+            id: None,
+            drop: vec![],
+            categorical: vec![],
+            delimiter: None,
+            period: None,
+            groups: vec![],
+        }
+    }
+}
+
+/// The training run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub models: Vec<ModelKind>,
+    pub folds: usize,
+    pub seed: u64,
+    pub threshold_rule: ThresholdRule,
+    /// Metric that picks the model to save (any metrics.json metric; higher is
+    /// better except brier and log_loss).
+    pub select_metric: String,
+    pub out: PathBuf,
+    pub model_dir: PathBuf,
+    pub class_weight: ClassWeight,
+    /// Tree backend for decision_tree and random_forest.
+    pub engine: Engine,
+    pub quiet: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            models: ModelKind::ALL.to_vec(),
+            folds: 5,
+            seed: 42,
+            threshold_rule: ThresholdRule::MaxF1,
+            select_metric: "roc_auc".into(),
+            out: "experiments".into(),
+            model_dir: "models".into(),
+            class_weight: ClassWeight::None,
+            engine: Engine::Native,
+            quiet: false,
+        }
+    }
+}
+
+mod score;
+pub use score::{ClvConfig, OutputFormat, ScoreConfig, SegmentRule};
+
+impl Config {
+    /// Defaults overlaid by the TOML file at `path`, if any.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        toml::from_str(&text)
+            .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.message())))
+    }
+
+    /// Check every training value once, before any work starts.
+    pub fn validate_train(&self) -> Result<()> {
+        let t = &self.train;
+        if t.folds < 2 {
+            return Err(Error::Config(format!(
+                "folds must be at least 2, got {}",
+                t.folds
+            )));
+        }
+        if t.models.is_empty() {
+            return Err(Error::Config("no models selected".into()));
+        }
+        crate::evaluate::metrics::Metrics::higher_is_better(&t.select_metric)
+            .ok_or_else(|| Error::Config(format!("unknown select_metric '{}'", t.select_metric)))?;
+        self.decision_tree.check(ModelKind::DecisionTree.name())?;
+        self.random_forest.check(ModelKind::RandomForest.name())?;
+        self.logistic_regression
+            .check(ModelKind::LogisticRegression.name())?;
+        // Training fits the value tiers and CLV scoring will use.
+        self.score.validate()
+    }
+
+    /// Check every scoring value once, before any work starts (the
+    /// training sections are not used by a scoring job).
+    pub fn validate_score(&self) -> Result<()> {
+        self.score.validate()
+    }
+
+    /// The configured hyperparameters of family `kind`.
+    pub fn family(&self, kind: ModelKind) -> FamilyParams<'_> {
+        match kind {
+            ModelKind::DecisionTree => FamilyParams::DecisionTree(&self.decision_tree),
+            ModelKind::RandomForest => FamilyParams::RandomForest(&self.random_forest),
+            ModelKind::LogisticRegression => {
+                FamilyParams::LogisticRegression(&self.logistic_regression)
+            }
+        }
+    }
+
+    /// How this run fits every family.
+    pub fn fit_options(&self) -> FitOptions {
+        FitOptions {
+            engine: self.train.engine,
+            class_weight: self.train.class_weight,
+        }
+    }
+
+    /// The data file to train on: the configured one or the embedded default.
+    pub fn data_path(&self) -> PathBuf {
+        self.data
+            .path
+            .clone()
+            .unwrap_or_else(|| embedded(DEFAULT_DATA))
+    }
+}
+
+/// Resolve a file shipped in the repository: relative to the working directory
+/// when it exists there, else relative to the crate's own directory.
+pub fn embedded(rel: &str) -> PathBuf {
+    let here = PathBuf::from(rel);
+    if here.exists() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Overwrite `slot` when a value was given (a flag over the TOML, a TOML
+/// field over the defaults).
+pub(crate) fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_forest_tree_section_keeps_forest_defaults() {
+        let c: Config = toml::from_str("[random_forest.tree]\nmin_samples_leaf = 3\n").unwrap();
+        assert_eq!(c.random_forest.tree.min_samples_leaf, 3);
+        assert_eq!(
+            c.random_forest.tree.max_depth,
+            ForestParams::default().tree.max_depth
+        );
+        assert!(
+            toml::from_str::<Config>("[random_forest.tree]\nmax_dept = 3\n").is_err(),
+            "typos are refused"
+        );
+    }
+}
