@@ -19,6 +19,8 @@ pub struct TrainCli {
 }
 
 /// Extra tasks of `churn-train`.
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum TrainCommand {
     /// Write a synthetic bank customer table (the generator behind data/).

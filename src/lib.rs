@@ -13,6 +13,9 @@
 //! call the library; every error is an [`error::Error`] with file, column and
 //! row context.
 
+// Parameter checks are written `!(x >= 0.0)` on purpose: NaN fails them.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 pub mod artifact;
 pub mod clean;
 pub mod cli;

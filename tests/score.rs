@@ -619,3 +619,90 @@ fn no_model_corrupted_model_and_other_version_are_clear_errors() {
         "{e}"
     );
 }
+
+/// Run `cmd` with a standard output whose reader is already gone (as after
+/// `| head -1` has read its line): the write fails with a broken pipe.
+fn with_closed_stdout(cmd: &mut std::process::Command) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    cmd.stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_both_binaries_quietly_with_exit_0() {
+    let d = common::tempdir();
+    let data = shared("datasets/bank_churn.csv");
+    let model = bank_model().1.to_str().unwrap();
+    let runs = d.path().join("runs");
+    let out = with_closed_stdout(
+        score_cmd()
+            .args([
+                "--model",
+                model,
+                "--data",
+                data.to_str().unwrap(),
+                "--out",
+                "-",
+                "-q",
+            ])
+            .arg("--runs-dir")
+            .arg(&runs),
+    );
+    assert!(
+        out.status.success(),
+        "churn-score --out -: {:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "no message: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The same job to a reader that stays proves the output is large enough
+    // to have hit the closed pipe above.
+    let full = score_cmd()
+        .args([
+            "--model",
+            model,
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            "-",
+            "-q",
+        ])
+        .arg("--runs-dir")
+        .arg(&runs)
+        .output()
+        .unwrap();
+    assert!(
+        full.status.success() && full.stdout.len() > 1 << 16,
+        "{} bytes",
+        full.stdout.len()
+    );
+
+    let experiments = bank_model().0.path().join("experiments");
+    for args in [vec!["compare"], vec!["compare", "--json"]] {
+        let out = with_closed_stdout(common::train_cmd().args(&args).arg(&experiments));
+        assert!(
+            out.status.success(),
+            "churn-train {args:?}: {:?} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "no message: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // An error that is not a closed pipe still fails.
+    let bad = common::train_cmd()
+        .args(["compare", "/nonexistent/runs"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}

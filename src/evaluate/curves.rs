@@ -3,6 +3,9 @@
 
 use super::metrics::order_desc;
 
+/// Points (x, y) of a line chart.
+pub type Curve = Vec<(f64, f64)>;
+
 /// Precision–recall points (recall, precision), one per distinct score.
 pub fn pr_curve(y: &[u8], p: &[f64]) -> Vec<(f64, f64)> {
     let pos = y.iter().filter(|&&v| v == 1).count().max(1) as f64;
@@ -95,7 +98,7 @@ pub fn histograms(y: &[u8], p: &[f64], bins: usize) -> (Vec<f64>, Vec<f64>) {
 /// of churners and of non-churners, and the point of the largest gap. The
 /// gap is taken only between distinct scores (as in
 /// [`ks`](super::metrics::ks)), so the marked value equals the reported KS.
-pub fn ks_curves(y: &[u8], p: &[f64]) -> (Vec<(f64, f64)>, Vec<(f64, f64)>, (f64, f64, f64)) {
+pub fn ks_curves(y: &[u8], p: &[f64]) -> (Curve, Curve, (f64, f64, f64)) {
     let pos = y.iter().filter(|&&v| v == 1).count().max(1) as f64;
     let neg = (y.len() as f64 - pos).max(1.0);
     let n = y.len().max(1) as f64;

@@ -116,7 +116,7 @@ fn read_record<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> std::io::Result
         let n = reader.read_until(b'\n', buf)?;
         total += n;
         quotes += buf[start..].iter().filter(|&&b| b == b'"').count();
-        if n == 0 || quotes % 2 == 0 {
+        if n == 0 || quotes.is_multiple_of(2) {
             return Ok(total);
         }
     }

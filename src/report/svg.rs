@@ -117,9 +117,7 @@ fn fmt_num(v: f64) -> String {
         format!("{:.1}M", v / 1e6)
     } else if v.abs() >= 1e4 {
         format!("{:.0}k", v / 1e3)
-    } else if v.abs() >= 1000.0 {
-        format!("{v:.0}")
-    } else if v.fract().abs() < 1e-9 {
+    } else if v.abs() >= 1000.0 || v.fract().abs() < 1e-9 {
         format!("{v:.0}")
     } else {
         format!("{v:.2}")

@@ -67,7 +67,7 @@ pub fn validate(artifact: &Artifact, raw: &RawTable) -> Result<Batch> {
     let label_col = raw.column(&artifact.target);
     let mut labels = label_col.map(|_| Vec::with_capacity(n));
     if let (Some(col), Some(out)) = (label_col, labels.as_mut()) {
-        for r in 0..n {
+        for (r, reason) in reason.iter_mut().enumerate().take(n) {
             let v = col.text(r).map(|t| match schema::parse_cell(Some(&t)) {
                 Cell::Number(x) => schema::format_number(x),
                 _ => t,
@@ -77,7 +77,7 @@ pub fn validate(artifact: &Artifact, raw: &RawTable) -> Result<Batch> {
                 Some(v) if v == artifact.negative_label => out.push(0),
                 other => {
                     out.push(0);
-                    reason[r].get_or_insert_with(|| {
+                    reason.get_or_insert_with(|| {
                         format!(
                             "column '{}': label {:?} is not one of the training labels",
                             artifact.target,
@@ -136,12 +136,12 @@ fn type_column(
         .find(|h| h.name == col.name)
         .and_then(|h| h.min);
     let mut values = Vec::with_capacity(cells.len());
-    for r in 0..cells.len() {
+    for (r, reason) in reason.iter_mut().enumerate().take(cells.len()) {
         let x = match cells.cell(r) {
             Cell::Missing => f64::NAN,
             Cell::Number(x) => {
                 if x < 0.0 && min.is_some_and(|m| m >= 0.0) {
-                    reason[r].get_or_insert_with(|| {
+                    reason.get_or_insert_with(|| {
                         format!(
                             "column '{}': negative value {x} (never negative in training)",
                             col.name
@@ -151,7 +151,7 @@ fn type_column(
                 x
             }
             Cell::Text(t) => {
-                reason[r]
+                reason
                     .get_or_insert_with(|| format!("column '{}': '{t}' is not a number", col.name));
                 f64::NAN
             }

@@ -83,6 +83,8 @@ fn format_rows(s: &Scored, reasons: &Reasons, rows: &[usize]) -> Vec<u8> {
     b
 }
 
+// One per job: the size of the Parquet writer variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Sink {
     Csv(Box<dyn Write + Send>),
     Parquet(polars::io::parquet::write::BatchedWriter<File>),
