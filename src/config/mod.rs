@@ -2,6 +2,7 @@
 //! file (`--config`), overlaid by command-line flags; validated once, before
 //! any data is read, so a typo fails in milliseconds rather than after a fit.
 
+pub use crate::clean::DataConfig;
 use crate::error::{Error, Result};
 pub use crate::evaluate::threshold::ThresholdRule;
 pub use crate::models::{
@@ -29,48 +30,6 @@ pub struct Config {
     pub random_forest: ForestParams,
     pub logistic_regression: LogisticParams,
     pub score: ScoreConfig,
-}
-
-/// Which file to read and what its columns mean.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct DataConfig {
-    /// Customer table (CSV or Parquet). `None` = the embedded default.
-    pub path: Option<PathBuf>,
-    /// Label column.
-    pub target: String,
-    /// The label value meaning "churned", when it cannot be inferred.
-    pub positive: Option<String>,
-    /// Customer id column (never a feature; used to de-duplicate and in outputs).
-    pub id: Option<String>,
-    /// Columns to leave out of the model.
-    pub drop: Vec<String>,
-    /// Numeric-looking columns to treat as categories (codes).
-    pub categorical: Vec<String>,
-    /// CSV delimiter; detected from the header line when unset.
-    pub delimiter: Option<char>,
-    /// Snapshot / period column (e.g. `2024-06`): never a feature; the report
-    /// shows results per period. Detected by name (period, snapshot, month, date) when unset.
-    pub period: Option<String>,
-    /// Columns to break results down by in the report (customer groups).
-    /// Empty: categorical features with at most 12 levels, a tenure band, the value tier.
-    pub groups: Vec<String>,
-}
-
-impl Default for DataConfig {
-    fn default() -> Self {
-        DataConfig {
-            path: None,
-            target: "churned".into(),
-            positive: None,
-            id: None,
-            drop: vec![],
-            categorical: vec![],
-            delimiter: None,
-            period: None,
-            groups: vec![],
-        }
-    }
 }
 
 /// The training run.
