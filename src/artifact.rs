@@ -9,6 +9,7 @@
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::evaluate::metrics::Metrics;
+use crate::fairness::{AttributeSpec, Role};
 use crate::features::{FeaturePipeline, InputSpec};
 use crate::models::FittedModel;
 use crate::reference::ScoringReference;
@@ -64,6 +65,10 @@ pub struct Artifact {
     pub pipeline: FeaturePipeline,
     pub model: FittedModel,
     pub scoring: ScoringReference,
+    /// Protected and sensitive columns: reported per group at scoring, and
+    /// never cited as a reason even when one is a feature.
+    #[serde(default)]
+    pub fairness: Vec<AttributeSpec>,
     /// SHA-256 of the JSON of `pipeline`, `model` and `scoring`.
     pub checksum: String,
 }
@@ -86,6 +91,13 @@ impl Artifact {
                 },
             })
             .collect()
+    }
+
+    /// Is input `name` a protected attribute (kept as a feature on purpose)?
+    pub fn is_protected(&self, name: &str) -> bool {
+        self.fairness
+            .iter()
+            .any(|a| a.name == name && a.role != Role::Sensitive)
     }
 
     /// Compute the checksum of the fitted parts (`path` names the artifact

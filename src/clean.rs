@@ -6,6 +6,7 @@
 //! fold by [`crate::features::FeaturePipeline`] to avoid leakage.
 
 use crate::error::{Error, Result};
+use crate::fairness::{Attribute, AttributeSpec, FairnessConfig, Role};
 use crate::features::{FeatureData, FeatureTable};
 use crate::ingest::schema::{self, Inferred};
 use crate::ingest::{RawColumn, RawTable};
@@ -88,6 +89,13 @@ pub struct DataReport {
     pub excluded_columns: Vec<Excluded>,
     pub numeric_features: Vec<String>,
     pub categorical_features: Vec<String>,
+    /// Protected attributes: kept for the fairness report, not features.
+    pub protected: Vec<String>,
+    /// Protected attributes kept as features on purpose (`--allow-protected`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protected_allowed: Vec<String>,
+    /// Sensitive attributes (age-like): features, reported per group.
+    pub sensitive: Vec<String>,
 }
 
 /// A cleaned dataset: features, 0/1 labels (1 = churned), customer ids.
@@ -99,13 +107,15 @@ pub struct Dataset {
     pub ids: Vec<String>,
     /// Snapshot / period of every row, when the data has a period column.
     pub period: Option<Vec<String>>,
+    /// Protected and sensitive columns, each row's group (fairness report).
+    pub attributes: Vec<Attribute>,
     pub report: DataReport,
 }
 
 /// Clean `raw` for training according to `cfg`. Takes the table so each
 /// column's text is freed as soon as it is converted: on large files the
 /// text cells and the features are then never all in memory together.
-pub fn clean(mut raw: RawTable, cfg: &DataConfig) -> Result<Dataset> {
+pub fn clean(mut raw: RawTable, cfg: &DataConfig, fairness: &FairnessConfig) -> Result<Dataset> {
     let raw = &mut raw;
     let src = raw.source.as_str();
     if raw.n_rows() == 0 {
@@ -129,6 +139,9 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig) -> Result<Dataset> {
         .chain(&cfg.id)
         .chain(&cfg.period)
         .chain(&cfg.groups)
+        .chain(&fairness.protected)
+        .chain(&fairness.allow_protected)
+        .chain(&fairness.sensitive)
     {
         if raw.index_of(name).is_none() {
             return Err(Error::at(
@@ -190,6 +203,7 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig) -> Result<Dataset> {
     });
 
     let mut table = FeatureTable::default();
+    let mut attributes = Vec::new();
     for (i, name) in raw.names.iter().enumerate() {
         if i == target_idx {
             continue;
@@ -204,6 +218,32 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig) -> Result<Dataset> {
                 reason: "period column (results are reported per period)".into(),
             });
             continue;
+        }
+        let role = (Some(name) != id_col.as_ref())
+            .then(|| fairness.role(name))
+            .flatten();
+        if let Some(role) = role {
+            let cells: Vec<Option<String>> = (0..col.len()).map(|r| col.text(r)).collect();
+            let spec = AttributeSpec {
+                name: name.clone(),
+                role,
+            };
+            attributes.push(Attribute {
+                spec,
+                groups: crate::fairness::group_labels(name, &cells),
+            });
+            match role {
+                Role::Protected => {
+                    report.protected.push(name.clone());
+                    report.excluded_columns.push(Excluded {
+                        name: name.clone(),
+                        reason: "protected: not a feature".into(),
+                    });
+                    continue;
+                }
+                Role::ProtectedAllowed => report.protected_allowed.push(name.clone()),
+                Role::Sensitive => report.sensitive.push(name.clone()),
+            }
         }
         if let Some(reason) = exclusion(name, &col, cfg, id_col.as_deref()) {
             report.excluded_columns.push(Excluded {
@@ -245,6 +285,7 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig) -> Result<Dataset> {
         y,
         ids,
         period,
+        attributes,
         report,
     })
 }
@@ -297,6 +338,7 @@ pub fn conform(raw: &RawTable, train: &Dataset) -> Result<Dataset> {
         y,
         ids,
         period: None,
+        attributes: Vec::new(),
         report,
     })
 }

@@ -108,6 +108,11 @@ pub struct TrainArgs {
     /// features with at most 12 levels, a tenure band, the value tier].
     #[arg(long, value_delimiter = ',')]
     pub groups: Option<Vec<String>>,
+    /// Protected attributes to keep as features on purpose (gender, marital
+    /// status … are left out by default); the model card then warns, and
+    /// reason codes still never cite them.
+    #[arg(long, value_delimiter = ',')]
+    pub allow_protected: Option<Vec<String>>,
     /// TOML file that can set every option; flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -157,6 +162,7 @@ impl TrainArgs {
         set(&mut d.delimiter, self.delimiter.map(Some));
         set(&mut d.period, self.period.map(Some));
         set(&mut d.groups, self.groups);
+        set(&mut c.fairness.allow_protected, self.allow_protected);
         let t = &mut c.train;
         set(&mut t.models, self.models);
         set(&mut t.folds, self.folds);

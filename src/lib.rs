@@ -23,6 +23,7 @@ pub mod compare;
 pub mod config;
 pub mod error;
 pub mod evaluate;
+pub mod fairness;
 pub mod features;
 pub mod ingest;
 pub mod io;

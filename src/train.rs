@@ -31,7 +31,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     let path = cfg.data_path();
     progress.stage(format!("reading {}", path.display()));
     let raw = ingest::read_table(&path, cfg.data.delimiter)?;
-    let data = clean::clean(raw, &cfg.data)?;
+    let data = clean::clean(raw, &cfg.data, &cfg.fairness)?;
     let r = &data.report;
     progress.stage(format!(
         "{} rows ({} duplicates removed), churn rate {:.1}%, {} numeric + {} categorical features, {} columns excluded",
@@ -129,6 +129,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         pipeline,
         model,
         scoring,
+        fairness: data.attributes.iter().map(|a| a.spec.clone()).collect(),
         checksum: String::new(),
     };
     let file_name = format!("{run_id}.{}", artifact::EXTENSION);
@@ -171,7 +172,7 @@ const PREDICT_REPEATS: usize = 5;
 /// tuned on the test scores themselves would flatter the result.
 pub fn holdout(cfg: &Config, test: &std::path::Path) -> Result<Vec<HoldoutResult>> {
     let train_raw = ingest::read_table(&cfg.data_path(), cfg.data.delimiter)?;
-    let train = clean::clean(train_raw, &cfg.data)?;
+    let train = clean::clean(train_raw, &cfg.data, &cfg.fairness)?;
     let test = clean::conform(&ingest::read_table(test, cfg.data.delimiter)?, &train)?;
     let all: Vec<usize> = (0..train.y.len()).collect();
     let threshold = match cfg.train.threshold_rule {

@@ -5,6 +5,7 @@
 pub use crate::clean::DataConfig;
 use crate::error::{Error, Result};
 pub use crate::evaluate::threshold::ThresholdRule;
+pub use crate::fairness::FairnessConfig;
 pub use crate::models::{
     ClassWeight, Criterion, Engine, ForestParams, LogisticParams, ModelKind, TreeParams,
 };
@@ -30,6 +31,7 @@ pub struct Config {
     pub random_forest: ForestParams,
     pub logistic_regression: LogisticParams,
     pub score: ScoreConfig,
+    pub fairness: FairnessConfig,
 }
 
 /// The training run.

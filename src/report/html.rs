@@ -27,6 +27,12 @@ pub fn render(
         .unwrap_or(&results[0]);
     let y = &data.y;
     let mut page = Page::new(&format!("Churn model training run {}", artifact.run_id));
+    if !data.report.protected_allowed.is_empty() {
+        page.note(&format!(
+            "WARNING: {}.",
+            super::fairness::allowed_warning(&data.report)
+        ));
+    }
     page.note(&format!(
         "Data {} ({} rows, sha256 {}), {}-fold stratified cross-validation, seed {}. Best model by {}: {} (threshold {:.4}, rule {}). All figures are out-of-fold.",
         artifact.data.file, artifact.data.rows, &artifact.data.sha256[..16], metrics.folds, metrics.seed, metrics.select_metric, metrics.best_model, best.threshold, metrics.threshold_rule
@@ -244,6 +250,12 @@ pub fn render(
         None => page.note("The data has no period or snapshot column (set data.period): results across time periods need snapshots; use `churn-train holdout` to evaluate on a later period."),
     }
 
+    super::fairness::section(
+        &mut page,
+        &metrics.fairness,
+        "Out-of-fold scores of the saved model at its threshold.",
+    );
+
     page.section("data", "Data report");
     let r = &data.report;
     let mut dr = vec![
@@ -280,7 +292,7 @@ pub fn render(
         _ => serde_json::to_string(&cfg.logistic_regression),
     }
     .map_err(|e| crate::Error::Internal(format!("model card parameters: {e}")))?;
-    let card = vec![
+    let mut card = vec![
         vec!["intended use".into(), "Churn early warning: rank customers by risk of leaving, assign warning levels and retention actions. Not for credit, pricing or other decisions about individuals.".into()],
         vec!["model".into(), format!("{} (engine {:?})", artifact.model_name, cfg.train.engine)],
         vec!["parameters".into(), params],
@@ -294,6 +306,16 @@ pub fn render(
         vec!["created".into(), artifact.created_at.clone()],
         vec!["known limits".into(), "Trained on one snapshot: performance on later periods must be checked (holdout, drift PSI). Probabilities of deep trees are less calibrated (see the calibration chart). Group results with few customers are noisy.".into()],
     ];
+    card.insert(
+        8,
+        vec!["protected attributes".into(), super::fairness::card_line(r)],
+    );
+    if !r.protected_allowed.is_empty() {
+        card.insert(
+            0,
+            vec!["WARNING".into(), super::fairness::allowed_warning(r)],
+        );
+    }
     page.table("model-card-table", &["", ""], &card);
     Ok(page.finish())
 }

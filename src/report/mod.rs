@@ -2,6 +2,7 @@
 //! report.md, report.html, roc.svg, ks.svg and oof.csv under `experiments/<run-id>/`. Reports only
 //! read results; they never change them.
 
+pub mod fairness;
 pub mod figures;
 pub mod groups;
 pub mod html;
@@ -14,6 +15,7 @@ use crate::clean::Dataset;
 use crate::error::Result;
 use crate::evaluate::cv::CvResult;
 use crate::evaluate::metrics::{mean_std, Metrics, METRIC_NAMES};
+use crate::fairness::figures::ColumnFairness;
 use crate::io::{csv_field, with_atomic_writer, write_atomic, write_json};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -48,6 +50,9 @@ pub struct MetricsFile {
     pub rows: usize,
     pub positive_rate: f64,
     pub models: BTreeMap<String, ModelMetrics>,
+    /// Per protected or sensitive column, the best model's out-of-fold
+    /// figures per group at the threshold (see [`crate::fairness`]).
+    pub fairness: BTreeMap<String, ColumnFairness>,
 }
 
 impl MetricsFile {
@@ -89,8 +94,29 @@ impl MetricsFile {
             rows: data.y.len(),
             positive_rate: data.report.positive_rate,
             models,
+            fairness: fairness_of(results, art, data),
         }
     }
+}
+
+/// The fairness figures of the saved model's out-of-fold scores.
+fn fairness_of(
+    results: &[CvResult],
+    art: &Artifact,
+    data: &Dataset,
+) -> BTreeMap<String, ColumnFairness> {
+    let Some(best) = results.iter().find(|r| r.kind.name() == art.model_name) else {
+        return BTreeMap::new();
+    };
+    let warning = art.scoring.warning;
+    crate::fairness::report(
+        &data.attributes,
+        &data.table,
+        Some(&data.y),
+        &best.oof,
+        best.threshold,
+        |p| warning.level(p),
+    )
 }
 
 /// run.json: when the run happened. Kept out of metrics.json so that the

@@ -27,10 +27,17 @@ pub struct Reason {
 }
 
 /// P(churn) and up to three reasons per row (fewer when fewer inputs push
-/// the score up), from one pass of the model over each row.
+/// the score up), from one pass of the model over each row. A protected
+/// attribute kept as a feature (`--allow-protected`) is never a reason.
 pub fn predict_explain(artifact: &Artifact, x: &Array2<f64>) -> Vec<(f64, [Option<Reason>; 3])> {
     let owner = artifact.pipeline.column_inputs();
     let n_inputs = artifact.pipeline.inputs.len();
+    let cited: Vec<bool> = artifact
+        .pipeline
+        .inputs
+        .iter()
+        .map(|i| !artifact.is_protected(i.name()))
+        .collect();
     let x = x.as_standard_layout();
     let p = x.ncols().max(1);
     let flat = x.as_slice().unwrap_or(&[]);
@@ -49,22 +56,32 @@ pub fn predict_explain(artifact: &Artifact, x: &Array2<f64>) -> Vec<(f64, [Optio
             probs
                 .into_iter()
                 .zip(contrib.chunks_exact(p))
-                .map(|(prob, c)| (prob, top_three(&owner, c, &mut by_input)))
+                .map(|(prob, c)| (prob, top_three(&owner, &cited, c, &mut by_input)))
                 .collect()
         })
         .collect();
     blocks.into_iter().flatten().collect()
 }
 
-/// The three inputs with the largest positive contributions (summed over
-/// each input's encoded columns, in `by_input`); ties go to the earlier input.
-fn top_three(owner: &[usize], contrib: &[f64], by_input: &mut [f64]) -> [Option<Reason>; 3] {
+/// The three `cited` inputs with the largest positive contributions (summed
+/// over each input's encoded columns, in `by_input`); ties go to the
+/// earlier input.
+fn top_three(
+    owner: &[usize],
+    cited: &[bool],
+    contrib: &[f64],
+    by_input: &mut [f64],
+) -> [Option<Reason>; 3] {
     by_input.iter_mut().for_each(|v| *v = 0.0);
     for (j, c) in contrib.iter().enumerate() {
         by_input[owner[j]] += c;
     }
     let mut top: [Option<usize>; 3] = [None; 3];
-    for (k, &v) in by_input.iter().enumerate().filter(|(_, &v)| v > 1e-6) {
+    for (k, &v) in by_input
+        .iter()
+        .enumerate()
+        .filter(|&(k, &v)| v > 1e-6 && cited[k])
+    {
         if let Some(pos) = top.iter().position(|t| t.is_none_or(|t| v > by_input[t])) {
             top[pos..].rotate_right(1);
             top[pos] = Some(k);
@@ -182,11 +199,21 @@ mod tests {
         // inputs: 0 (one column), 1 (two one-hot columns), 2, 3
         let owner = [0, 1, 1, 2, 3];
         let mut by_input = vec![0.0; 4];
-        let top = top_three(&owner, &[0.05, 0.04, 0.03, -0.2, 0.06], &mut by_input);
+        let all = [true; 4];
+        let top = top_three(&owner, &all, &[0.05, 0.04, 0.03, -0.2, 0.06], &mut by_input);
         let inputs: Vec<Option<u32>> = top.iter().map(|r| r.map(|r| r.input)).collect();
         assert_eq!(inputs, vec![Some(1), Some(3), Some(0)]);
         assert!((top[0].unwrap().contribution - 0.07).abs() < 1e-12);
-        let few = top_three(&owner, &[0.0, 0.0, 0.0, -0.1, 0.02], &mut by_input);
+        let few = top_three(&owner, &all, &[0.0, 0.0, 0.0, -0.1, 0.02], &mut by_input);
         assert_eq!(few.map(|r| r.map(|r| r.input)), [Some(3), None, None]);
+        // A protected input is never a reason, however much it contributes.
+        let protected_1 = [true, false, true, true];
+        let top = top_three(
+            &owner,
+            &protected_1,
+            &[0.05, 0.04, 0.03, -0.2, 0.06],
+            &mut by_input,
+        );
+        assert_eq!(top.map(|r| r.map(|r| r.input)), [Some(3), Some(0), None]);
     }
 }

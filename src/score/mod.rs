@@ -147,6 +147,7 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         eval: EvalRows::default(),
         rejects,
         previous,
+        fairness: Default::default(),
     };
 
     if let Err(e) = stream(&mut job, &parts, &progress, &mut writer, &mut totals) {
@@ -168,8 +169,10 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         eval,
         rejects,
         previous,
+        fairness,
     } = totals;
     summary.rows_rejected = rejects.finish()?;
+    summary.fairness = fairness.finish();
     summary.warning_cutoffs = Some(s.warning.unwrap_or(art.scoring.warning));
     let (score_psi, features) = drift.finish(&art.scoring);
     summary.drift = Some(DriftSummary {
@@ -214,6 +217,7 @@ struct Totals {
     eval: EvalRows,
     rejects: csv_log::CsvLog,
     previous: Option<Migration>,
+    fairness: crate::fairness::BatchFairness,
 }
 
 impl Totals {
@@ -250,6 +254,14 @@ impl Totals {
         }
         self.eval.add(scored);
         self.summary.add(scored);
+        let labels = scored.label.as_deref();
+        self.fairness.add(
+            &v.batch.attributes,
+            &scored.probability,
+            &scored.flag,
+            &scored.level,
+            labels,
+        );
         Ok(())
     }
 }

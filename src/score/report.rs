@@ -22,6 +22,7 @@ pub fn render(art: &Artifact, s: &Summary, labelled: Option<(&EvalRows, &Evaluat
     level_tier(&mut page, s);
     drift(&mut page, s);
     evaluation(&mut page, labelled);
+    crate::report::fairness::section(&mut page, &s.fairness, "This batch's scores at the model's threshold (label-based figures only when the batch has labels).");
     migration(&mut page, s);
     rows(&mut page, s);
     page.finish()

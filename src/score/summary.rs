@@ -50,6 +50,10 @@ pub struct Summary {
     pub value_tiers: String,
     pub drift: Option<DriftSummary>,
     pub migration: Option<MigrationSummary>,
+    /// Per protected or sensitive column present in the batch: the figures
+    /// per group (label-based ones only for a labelled batch).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub fairness: BTreeMap<String, crate::fairness::figures::ColumnFairness>,
 }
 
 /// Per-level observed churn in eval.json.

@@ -8,6 +8,7 @@
 
 use crate::artifact::{Artifact, ColumnSchema};
 use crate::error::{Error, Result};
+use crate::fairness::{group_labels, Attribute};
 use crate::features::{FeatureData, FeatureTable};
 use crate::ingest::schema::{self, Cell};
 use crate::ingest::RawTable;
@@ -28,6 +29,9 @@ pub struct Batch {
     pub ids: Vec<String>,
     /// 0/1 labels when the label column is present.
     pub labels: Option<Vec<u8>>,
+    /// The artifact's protected and sensitive columns present in the chunk:
+    /// each valid row's group, for the batch's fairness figures.
+    pub attributes: Vec<Attribute>,
     pub rejects: Vec<Reject>,
 }
 
@@ -112,10 +116,23 @@ pub fn validate(artifact: &Artifact, raw: &RawTable) -> Result<Batch> {
         table.push(name, select(data, &keep));
     }
     let labels = labels.map(|l| keep.iter().map(|&r| l[r]).collect());
+    let attributes = artifact
+        .fairness
+        .iter()
+        .filter_map(|spec| {
+            let col = raw.column(&spec.name)?;
+            let cells: Vec<Option<String>> = keep.iter().map(|&r| col.text(r)).collect();
+            Some(Attribute {
+                spec: spec.clone(),
+                groups: group_labels(&spec.name, &cells),
+            })
+        })
+        .collect();
     Ok(Batch {
         table,
         ids,
         labels,
+        attributes,
         rejects,
     })
 }

@@ -1,0 +1,134 @@
+//! Proxies: a feature so strongly associated with a protected attribute
+//! that dropping the attribute alone would not keep it out of the model.
+//! Association is Cramér's V between the attribute's groups and the
+//! feature (numbers cut into quintiles, missing its own bin), 0 = none,
+//! 1 = one determines the other. Features at or above [`PROXY_V`] are
+//! flagged for reviewers to decide; nothing is dropped automatically.
+
+use crate::features::{FeatureData, FeatureTable};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Cramér's V at or above which a feature is flagged as a possible proxy
+/// (a "strong" association in the usual reading of V).
+pub const PROXY_V: f64 = 0.3;
+
+/// A feature associated with a protected attribute.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Proxy {
+    pub feature: String,
+    pub cramers_v: f64,
+}
+
+/// Cramér's V of two labelings of the same rows.
+pub fn cramers_v(a: &[u32], b: &[u32]) -> f64 {
+    let n = a.len() as f64;
+    let (ra, rb) = (
+        a.iter().max().map_or(0, |m| m + 1) as usize,
+        b.iter().max().map_or(0, |m| m + 1) as usize,
+    );
+    if n == 0.0 || ra < 2 || rb < 2 {
+        return 0.0;
+    }
+    let mut table = vec![0.0; ra * rb];
+    let (mut row, mut col) = (vec![0.0; ra], vec![0.0; rb]);
+    for (&i, &j) in a.iter().zip(b) {
+        table[i as usize * rb + j as usize] += 1.0;
+        row[i as usize] += 1.0;
+        col[j as usize] += 1.0;
+    }
+    let (ra_used, rb_used) = (
+        row.iter().filter(|&&c| c > 0.0).count(),
+        col.iter().filter(|&&c| c > 0.0).count(),
+    );
+    if ra_used < 2 || rb_used < 2 {
+        return 0.0;
+    }
+    let mut chi2 = 0.0;
+    for i in 0..ra {
+        for j in 0..rb {
+            let e = row[i] * col[j] / n;
+            if e > 0.0 {
+                chi2 += (table[i * rb + j] - e).powi(2) / e;
+            }
+        }
+    }
+    (chi2 / (n * (ra_used.min(rb_used) - 1) as f64)).sqrt()
+}
+
+/// Dense codes of text labels.
+pub fn codes(labels: &[String]) -> Vec<u32> {
+    let mut seen: HashMap<&str, u32> = HashMap::new();
+    labels
+        .iter()
+        .map(|l| {
+            let next = seen.len() as u32;
+            *seen.entry(l.as_str()).or_insert(next)
+        })
+        .collect()
+}
+
+/// A feature's bins: quintiles of numbers (missing last), or its levels.
+fn feature_codes(data: &FeatureData) -> Vec<u32> {
+    match data {
+        FeatureData::Numeric(v) => {
+            let mut sorted: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+            sorted.sort_by(f64::total_cmp);
+            let edges: Vec<f64> = (1..5)
+                .filter_map(|q| sorted.get(q * sorted.len() / 5).copied())
+                .collect();
+            v.iter()
+                .map(|&x| {
+                    if x.is_nan() {
+                        5
+                    } else {
+                        edges.partition_point(|&e| e <= x) as u32
+                    }
+                })
+                .collect()
+        }
+        FeatureData::Categorical(v) => {
+            let labels: Vec<String> = v.iter().map(|c| c.clone().unwrap_or_default()).collect();
+            codes(&labels)
+        }
+    }
+}
+
+/// Features of `table` whose association with the groups `labels` reaches
+/// [`PROXY_V`], strongest first (`skip`: the attribute itself, when it is a feature).
+pub fn proxies(table: &FeatureTable, labels: &[String], skip: &str) -> Vec<Proxy> {
+    let groups = codes(labels);
+    let mut out: Vec<Proxy> = table
+        .names
+        .iter()
+        .zip(&table.columns)
+        .filter(|(n, _)| n.as_str() != skip)
+        .map(|(n, c)| Proxy {
+            feature: n.clone(),
+            cramers_v: cramers_v(&groups, &feature_codes(c)),
+        })
+        .filter(|p| p.cramers_v >= PROXY_V)
+        .collect();
+    out.sort_by(|a, b| b.cramers_v.total_cmp(&a.cramers_v));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cramers_v_is_one_for_a_copy_and_near_zero_for_independence() {
+        let a: Vec<u32> = (0..1000).map(|i| (i % 3) as u32).collect();
+        assert!((cramers_v(&a, &a) - 1.0).abs() < 1e-12);
+        let b: Vec<u32> = (0..1000).map(|i| ((i / 3) % 2) as u32).collect();
+        assert!(cramers_v(&a, &b) < 0.05, "{}", cramers_v(&a, &b));
+        // Hand count: 2×2 table [[30, 10], [10, 30]]: χ² = 20, V = sqrt(20/80) = 0.5.
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for (i, j, k) in [(0, 0, 30), (0, 1, 10), (1, 0, 10), (1, 1, 30)] {
+            x.extend(std::iter::repeat_n(i, k));
+            y.extend(std::iter::repeat_n(j, k));
+        }
+        assert!((cramers_v(&x, &y) - 0.5).abs() < 1e-12);
+    }
+}
