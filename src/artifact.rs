@@ -69,6 +69,9 @@ pub struct Artifact {
     /// never cited as a reason even when one is a feature.
     #[serde(default)]
     pub fairness: Vec<AttributeSpec>,
+    /// How the training table was built from raw logs (none for a flat table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<crate::logs::LogFeatures>,
     /// SHA-256 of the JSON of `pipeline`, `model` and `scoring`.
     pub checksum: String,
 }

@@ -96,6 +96,10 @@ pub struct DataReport {
     pub protected_allowed: Vec<String>,
     /// Sensitive attributes (age-like): features, reported per group.
     pub sensitive: Vec<String>,
+    /// A table built from raw logs: rows left out of each log and why, the
+    /// log's dates, customers per snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<crate::logs::LogReport>,
 }
 
 /// A cleaned dataset: features, 0/1 labels (1 = churned), customer ids.
@@ -110,6 +114,41 @@ pub struct Dataset {
     /// Protected and sensitive columns, each row's group (fairness report).
     pub attributes: Vec<Attribute>,
     pub report: DataReport,
+}
+
+impl Dataset {
+    /// The rows `rows` (in that order) as a dataset of their own; the
+    /// cleaning report is the whole table's.
+    pub fn subset(&self, rows: &[usize]) -> Dataset {
+        let pick = |v: &[String]| rows.iter().map(|&i| v[i].clone()).collect::<Vec<_>>();
+        let mut table = FeatureTable::default();
+        for (name, col) in self.table.names.iter().zip(&self.table.columns) {
+            let data = match col {
+                FeatureData::Numeric(v) => {
+                    FeatureData::Numeric(rows.iter().map(|&i| v[i]).collect())
+                }
+                FeatureData::Categorical(v) => {
+                    FeatureData::Categorical(rows.iter().map(|&i| v[i].clone()).collect())
+                }
+            };
+            table.push(name.clone(), data);
+        }
+        Dataset {
+            table,
+            y: rows.iter().map(|&i| self.y[i]).collect(),
+            ids: pick(&self.ids),
+            period: self.period.as_deref().map(pick),
+            attributes: self
+                .attributes
+                .iter()
+                .map(|a| Attribute {
+                    spec: a.spec.clone(),
+                    groups: pick(&a.groups),
+                })
+                .collect(),
+            report: self.report.clone(),
+        }
+    }
 }
 
 /// Clean `raw` for training according to `cfg`. Takes the table so each
@@ -162,7 +201,7 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig, fairness: &FairnessConfig) -> 
             })
             .cloned()
     });
-    let keep = dedupe(raw, id_col.as_deref());
+    let keep = dedupe(raw, id_col.as_deref(), period_col.as_deref());
     let mut report = DataReport {
         file: src.to_string(),
         rows_read: raw.n_rows(),
@@ -419,13 +458,21 @@ fn detect_id(raw: &RawTable, target_idx: usize) -> Option<String> {
 }
 
 /// Rows to keep: the first occurrence of each id (all rows without an id column).
-fn dedupe(raw: &RawTable, id: Option<&str>) -> Vec<usize> {
+/// Rows to keep: the first of each id — of each (id, period) when there is
+/// a period column, since stacked snapshots repeat every customer.
+fn dedupe(raw: &RawTable, id: Option<&str>, period: Option<&str>) -> Vec<usize> {
     let Some(col) = id.and_then(|c| raw.column(c)) else {
         return (0..raw.n_rows()).collect();
     };
+    let period = period.and_then(|c| raw.column(c));
     let mut seen = HashSet::new();
     (0..raw.n_rows())
-        .filter(|&r| col.text(r).is_none_or(|v| seen.insert(v)))
+        .filter(|&r| {
+            col.text(r).is_none_or(|v| {
+                let p = period.and_then(|p| p.text(r)).unwrap_or_default();
+                seen.insert((v, p))
+            })
+        })
         .collect()
 }
 

@@ -3,6 +3,7 @@
 
 use crate::config::{set, ClassWeight, Config, Engine, ModelKind, ThresholdRule};
 use crate::error::Result;
+use crate::logs::{ChurnRule, LogsConfig, Validation};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -23,8 +24,13 @@ pub struct TrainCli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum TrainCommand {
-    /// Write a synthetic bank customer table (the generator behind data/).
+    /// Write a synthetic bank customer table (the generator behind data/),
+    /// or with --logs a synthetic bank's customer, transaction and event logs.
     Generate(GenerateArgs),
+    /// Build the point-in-time feature table (one row per customer and
+    /// as-of date, with the label when its window is inside the log) from
+    /// raw logs and write it, for inspection or reuse.
+    Features(FeaturesArgs),
     /// Out-of-time / hold-out evaluation: fit each model on --data, score
     /// --test, print fit time, predict speed and metrics as JSON lines.
     Holdout(HoldoutArgs),
@@ -58,19 +64,102 @@ pub struct HoldoutArgs {
     pub args: TrainArgs,
 }
 
+/// The log files and snapshot dates of a log-based run (training, scoring
+/// and `features`); each overrides the `[logs]` section of `--config`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct LogInputArgs {
+    /// Customer table of a raw-log run (customer_id, open_date, static attributes).
+    #[arg(long)]
+    pub customers: Option<PathBuf>,
+    /// Transaction log (customer_id, timestamp, amount [, revenue, cost, balance]).
+    #[arg(long)]
+    pub transactions: Option<PathBuf>,
+    /// Event log (customer_id, timestamp, kind).
+    #[arg(long)]
+    pub events: Option<PathBuf>,
+    /// As-of date(s), YYYY-MM-DD: features use log rows strictly before it.
+    #[arg(long = "as-of", value_delimiter = ',')]
+    pub as_of: Option<Vec<String>>,
+    /// strftime format of log dates that are not ISO (e.g. %y%m%d).
+    #[arg(long)]
+    pub date_format: Option<String>,
+    /// Label window after each as-of date [default: 90d].
+    #[arg(long)]
+    pub horizon: Option<String>,
+}
+
+impl LogInputArgs {
+    /// Apply these flags over `logs`.
+    pub fn apply(self, logs: &mut LogsConfig) {
+        set(&mut logs.customers, self.customers.map(Some));
+        set(&mut logs.transactions, self.transactions.map(Some));
+        set(&mut logs.events, self.events.map(Some));
+        set(&mut logs.as_of, self.as_of);
+        set(&mut logs.date_format, self.date_format.map(Some));
+        set(&mut logs.horizon, self.horizon);
+    }
+}
+
+/// Options of `churn-train features`.
+#[derive(Debug, Args)]
+pub struct FeaturesArgs {
+    #[command(flatten)]
+    pub logs: LogInputArgs,
+    /// Snapshot range instead of --as-of: START..END:monthly.
+    #[arg(long)]
+    pub snapshots: Option<String>,
+    /// Churn rule of the label: inactive, closed or drop:X [default: inactive].
+    #[arg(long)]
+    pub churn_rule: Option<ChurnRule>,
+    /// Build the features as this model's training did (its RFM cut points
+    /// and log settings) instead of fitting the cut points on this table.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// TOML file with a [logs] section; flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Output file (.csv or .parquet).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+impl FeaturesArgs {
+    /// `[logs]` of `--config` ← these flags; the model and output file.
+    pub fn resolve(self) -> Result<(LogsConfig, Option<PathBuf>, PathBuf)> {
+        let mut logs = Config::load(self.config.as_deref())?.logs;
+        self.logs.apply(&mut logs);
+        set(&mut logs.snapshots, self.snapshots.map(Some));
+        set(&mut logs.churn_rule, self.churn_rule);
+        if !logs.is_set() {
+            return Err(crate::error::Error::Config(
+                "features need --customers and --transactions".into(),
+            ));
+        }
+        logs.validate()?;
+        Ok((logs, self.model, self.out))
+    }
+}
+
 /// Options of `churn-train generate`.
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// Number of customers.
+    /// Number of customers of the flat table.
     #[arg(long, default_value_t = 20_000)]
     pub rows: usize,
+    /// Write raw logs (customers.csv, transactions.parquet, events.csv and
+    /// the planted hazard) into the --out folder instead of a flat table.
+    #[arg(long)]
+    pub logs: bool,
+    /// Number of customers of the logs (with --logs).
+    #[arg(long, default_value_t = 20_000)]
+    pub customers: usize,
     /// Random seed.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
     /// Leave out the label column (a scoring batch).
     #[arg(long)]
     pub no_label: bool,
-    /// Output file (CSV).
+    /// Output file (CSV), or folder with --logs.
     #[arg(long, default_value = crate::config::DEFAULT_DATA)]
     pub out: PathBuf,
 }
@@ -113,6 +202,20 @@ pub struct TrainArgs {
     /// reason codes still never cite them.
     #[arg(long, value_delimiter = ',')]
     pub allow_protected: Option<Vec<String>>,
+    #[command(flatten)]
+    pub logs: LogInputArgs,
+    /// Snapshot range instead of (or besides) --as-of: START..END:monthly.
+    #[arg(long)]
+    pub snapshots: Option<String>,
+    /// What churned means in the window after an as-of date: inactive (no
+    /// transaction), closed (account-close event) or drop:X (amount down by
+    /// more than X) [default: inactive].
+    #[arg(long)]
+    pub churn_rule: Option<ChurnRule>,
+    /// kfold (grouped by customer) or out-of-time (test on the latest
+    /// snapshot) [default: kfold].
+    #[arg(long, value_enum)]
+    pub validation: Option<Validation>,
     /// TOML file that can set every option; flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -174,6 +277,14 @@ impl TrainArgs {
         set(&mut t.out, self.out);
         set(&mut t.model_dir, self.model_dir);
         t.quiet |= self.quiet;
+        self.logs.apply(&mut c.logs);
+        set(&mut c.logs.snapshots, self.snapshots.map(Some));
+        set(&mut c.logs.churn_rule, self.churn_rule);
+        set(&mut c.logs.validation, self.validation);
+        if c.logs.is_set() {
+            let logs = c.logs.clone();
+            logs.apply_to(&mut c.data);
+        }
         c.validate_train()?;
         Ok(c)
     }
@@ -216,6 +327,8 @@ pub struct ScoreArgs {
     /// Where run folders go [default: experiments].
     #[arg(long = "runs-dir")]
     pub runs_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub logs: LogInputArgs,
     /// TOML file that can set every option ([score] section); flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -240,6 +353,7 @@ impl ScoreArgs {
         s.quiet |= self.quiet;
         set(&mut c.data.delimiter, self.delimiter.map(Some));
         set(&mut c.score.runs_dir, self.runs_dir.map(Some));
+        self.logs.apply(&mut c.logs);
         c.validate_score()?;
         Ok(c)
     }

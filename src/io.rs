@@ -21,6 +21,26 @@ where
     file.commit()
 }
 
+/// Is this a Parquet file (by extension)?
+pub fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"))
+}
+
+/// Write a polars frame as CSV or, for a `.parquet` path, Parquet — atomically.
+pub fn write_frame(path: &Path, frame: &mut polars::prelude::DataFrame) -> Result<()> {
+    use polars::prelude::{CsvWriter, ParquetWriter, SerWriter};
+    let parquet = is_parquet(path);
+    with_atomic_writer(path, |w| {
+        let done = if parquet {
+            ParquetWriter::new(w).finish(frame).map(|_| ())
+        } else {
+            CsvWriter::new(w).finish(frame)
+        };
+        done.map_err(|e| std::io::Error::other(e.to_string()))
+    })
+}
+
 /// A file written bit by bit to a temporary sibling, renamed into place by
 /// [`AtomicFile::commit`]; dropped uncommitted, it leaves nothing behind —
 /// not even the directories it had to create.

@@ -27,6 +27,7 @@ pub mod fairness;
 pub mod features;
 pub mod ingest;
 pub mod io;
+pub mod logs;
 pub mod models;
 pub mod progress;
 pub mod reference;

@@ -9,7 +9,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+/// The crate's `src/`: the manifest folder cargo runs the test in (a target
+/// folder shared between clones may hold a binary compiled elsewhere).
+fn src() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from)
+        .join("src")
+}
 
 /// Every `.rs` file under `dir`.
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -70,13 +76,14 @@ fn imports(code: &str) -> BTreeSet<String> {
 
 /// (file relative to src/, its top-level module, what it imports).
 fn graph() -> Vec<(String, String, BTreeSet<String>)> {
+    let src = src();
     let mut all = Vec::new();
-    files(Path::new(SRC), &mut all);
+    files(&src, &mut all);
     all.sort();
     all.iter()
         .filter_map(|p| {
             let rel = p
-                .strip_prefix(SRC)
+                .strip_prefix(&src)
                 .unwrap()
                 .to_string_lossy()
                 .replace('\\', "/");

@@ -136,7 +136,9 @@ fn bank_churn_auc_floors() {
     );
     assert!(rf >= 0.85, "random forest AUC {rf}");
     assert!(dt >= 0.82, "decision tree AUC {dt}");
-    assert!(lr >= 0.76, "logistic AUC {lr}");
+    // Gender is protected and out of the model by default (issue 19): measured 0.757
+    // without it, 0.766 with `--allow-protected Gender`.
+    assert!(lr >= 0.75, "logistic AUC {lr}");
     let report = std::fs::read_to_string(run_dir(d.path()).join("data_report.json")).unwrap();
     for id in ["Surname", "CustomerId", "RowNumber"] {
         assert!(

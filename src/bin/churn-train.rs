@@ -18,9 +18,17 @@ fn main() -> ExitCode {
     churn::runtime::init();
     let cli = TrainCli::parse();
     let result = match cli.command {
+        Some(TrainCommand::Generate(g)) if g.logs => {
+            churn::synth::logs::generate(&g.out, g.customers, g.seed)
+        }
         Some(TrainCommand::Generate(g)) => {
             churn::synth::generate(&g.out, g.rows, g.seed, !g.no_label)
         }
+        Some(TrainCommand::Features(f)) => f.resolve().and_then(|(logs, model, out)| {
+            let (rows, cols) = churn::train::features::write(&logs, model.as_deref(), &out)?;
+            eprintln!("{}: {rows} rows, {cols} columns", out.display());
+            Ok(())
+        }),
         Some(TrainCommand::Holdout(h)) => h
             .args
             .resolve()

@@ -6,6 +6,7 @@ pub use crate::clean::DataConfig;
 use crate::error::{Error, Result};
 pub use crate::evaluate::threshold::ThresholdRule;
 pub use crate::fairness::FairnessConfig;
+pub use crate::logs::LogsConfig;
 pub use crate::models::{
     ClassWeight, Criterion, Engine, ForestParams, LogisticParams, ModelKind, TreeParams,
 };
@@ -32,6 +33,7 @@ pub struct Config {
     pub logistic_regression: LogisticParams,
     pub score: ScoreConfig,
     pub fairness: FairnessConfig,
+    pub logs: LogsConfig,
 }
 
 /// The training run.
@@ -102,6 +104,7 @@ impl Config {
         self.random_forest.check(ModelKind::RandomForest.name())?;
         self.logistic_regression
             .check(ModelKind::LogisticRegression.name())?;
+        self.logs.validate()?;
         // Training fits the value tiers and CLV scoring will use.
         self.score.validate()
     }
@@ -109,6 +112,20 @@ impl Config {
     /// Check every scoring value once, before any work starts (the
     /// training sections are not used by a scoring job).
     pub fn validate_score(&self) -> Result<()> {
+        if self.logs.is_set() {
+            if self.score.data.is_some() {
+                return Err(Error::Config(
+                    "score either --data or raw logs (--customers, --transactions), not both"
+                        .into(),
+                ));
+            }
+            if self.logs.as_of.len() != 1 || self.logs.snapshots.is_some() {
+                return Err(Error::Config(
+                    "scoring from logs needs exactly one --as-of date".into(),
+                ));
+            }
+            self.logs.validate()?;
+        }
         self.score.validate()
     }
 

@@ -22,6 +22,9 @@ pub struct CvResult {
     pub oof_metrics: Metrics,
     pub fold_metrics: Vec<Metrics>,
     pub seconds: f64,
+    /// Metrics on a later, held-out snapshot (out-of-time validation), of
+    /// the family fitted on every cross-validated row, at `threshold`.
+    pub out_of_time: Option<Metrics>,
 }
 
 /// How a cross-validation fits and thresholds every family.
@@ -97,5 +100,6 @@ pub fn cross_validate(
         oof_metrics,
         fold_metrics,
         seconds: start.elapsed().as_secs_f64(),
+        out_of_time: None,
     })
 }

@@ -89,11 +89,7 @@ impl RawTable {
     }
 }
 
-/// Is this a Parquet file (by extension)?
-pub fn is_parquet(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"))
-}
+pub use crate::io::is_parquet;
 
 /// Read a whole CSV or Parquet file.
 pub fn read_table(path: &Path, delimiter: Option<char>) -> Result<RawTable> {
@@ -190,10 +186,16 @@ pub fn parse_csv_typed(
             return from_dataframe(source, df, first_row);
         }
     }
-    let df = csv_options(sep)
-        .into_reader_with_file_handle(Cursor::new(&bytes[..]))
+    let df = text_frame(source, &bytes, sep, first_row)?;
+    from_dataframe(source, df, first_row)
+}
+
+/// CSV bytes as a frame of text columns; a ragged record is named by row.
+fn text_frame(source: &str, bytes: &[u8], sep: u8, first_row: usize) -> Result<DataFrame> {
+    csv_options(sep)
+        .into_reader_with_file_handle(Cursor::new(bytes))
         .finish()
-        .map_err(|e| match ragged_record(&bytes, sep) {
+        .map_err(|e| match ragged_record(bytes, sep) {
             Some((record, fields, expected)) => {
                 let message = format!("{fields} fields where the header has {expected}");
                 Error::Data {
@@ -204,8 +206,25 @@ pub fn parse_csv_typed(
                 }
             }
             None => Error::polars(source, e),
-        })?;
-    from_dataframe(source, df, first_row)
+        })
+}
+
+/// Read a whole file as a polars frame: CSV with every column as text,
+/// Parquet with its own types (the log readers type columns themselves).
+pub fn read_frame(path: &Path, delimiter: Option<char>) -> Result<DataFrame> {
+    let source = path.display().to_string();
+    if is_parquet(path) {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        return ParquetReader::new(file)
+            .finish()
+            .map_err(|e| Error::polars(&source, e));
+    }
+    let bytes = strip_bom(std::fs::read(path).map_err(|e| Error::io(path, e))?);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::data(&source, "the file is empty"));
+    }
+    let sep = resolve_delimiter(&source, &bytes, delimiter)?;
+    text_frame(&source, &bytes, sep, 1)
 }
 
 /// How every CSV is read: a header, every column as text unless overridden.

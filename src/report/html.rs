@@ -54,6 +54,26 @@ pub fn render(
         })
         .collect();
     page.table("metrics-table", &head, &rows);
+    if results.iter().any(|r| r.out_of_time.is_some()) {
+        page.section("out-of-time", "Out-of-time: the latest snapshot, held out");
+        page.note("Each family fitted on every earlier snapshot, scored on the latest one at its cross-validated threshold: the figures to expect on the next, unseen period. The tables above and below are out-of-fold on the earlier snapshots.");
+        let rows: Vec<Vec<String>> = results
+            .iter()
+            .filter_map(|r| {
+                let m = r.out_of_time.as_ref()?;
+                Some(
+                    std::iter::once(r.kind.name().to_string())
+                        .chain(
+                            METRIC_NAMES
+                                .iter()
+                                .map(|n| f4(m.get(n).unwrap_or(f64::NAN))),
+                        )
+                        .collect(),
+                )
+            })
+            .collect();
+        page.table("out-of-time-table", &head, &rows);
+    }
 
     page.section("curves", "Discrimination");
     let all: Vec<(&str, &[f64])> = results

@@ -34,6 +34,9 @@ pub struct Spread {
 pub struct ModelMetrics {
     pub oof: Metrics,
     pub folds: BTreeMap<String, Spread>,
+    /// On the latest snapshot, held out (`--validation out-of-time`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_of_time: Option<Metrics>,
 }
 
 /// metrics.json (see the README for the schema).
@@ -79,6 +82,7 @@ impl MetricsFile {
                     ModelMetrics {
                         oof: r.oof_metrics.clone(),
                         folds,
+                        out_of_time: r.out_of_time.clone(),
                     },
                 )
             })

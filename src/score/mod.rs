@@ -11,6 +11,7 @@ pub mod act;
 pub mod csv_log;
 pub mod drift;
 pub mod explain;
+pub mod from_logs;
 pub mod input;
 pub mod migration;
 pub mod report;
@@ -66,23 +67,29 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         Some(path) => Playbook::load(path)?,
         None => Playbook::shipped()?,
     };
-    let data = s
-        .data
-        .clone()
-        .unwrap_or_else(|| embedded(DEFAULT_SCORE_DATA));
-    let parts = input::parts(&data)?;
-    for part in &parts {
-        if let Some(names) = input::header(part, cfg.data.delimiter)? {
-            validate::check_columns(&art, &part.display().to_string(), &names)?;
-        }
-    }
-
     let (_, stamp) = artifact::format_time(artifact::now_epoch());
     let runs_root = s.runs_dir();
     let runs_root_existed = runs_root.exists();
     let run_dir = runs_root.join(crate::io::unique_name(&format!("score-{stamp}"), |n| {
         runs_root.join(n).exists()
     }));
+    let from_logs = match cfg.logs.is_set() {
+        true => Some(from_logs::features(cfg, &art, &run_dir, &progress)?),
+        false => None,
+    };
+    let data = match &from_logs {
+        Some((path, _)) => path.clone(),
+        None => s
+            .data
+            .clone()
+            .unwrap_or_else(|| embedded(DEFAULT_SCORE_DATA)),
+    };
+    let parts = input::parts(&data)?;
+    for part in &parts {
+        if let Some(names) = input::header(part, cfg.data.delimiter)? {
+            validate::check_columns(&art, &part.display().to_string(), &names)?;
+        }
+    }
     let previous = s
         .previous
         .as_deref()
@@ -138,6 +145,7 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         model_run_id: art.run_id.clone(),
         model_name: art.model_name.clone(),
         value_tiers,
+        logs: from_logs.as_ref().map(|(_, r)| r.clone()),
         ..Summary::default()
     };
     let rejects = csv_log::CsvLog::new(&run_dir.join("rejects.csv"), "source,row,reason");
@@ -156,6 +164,9 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         // made) when dropped; with two of them, the run folder may be left
         // empty by whichever goes first.
         drop(totals);
+        if let Some((features, _)) = &from_logs {
+            let _ = std::fs::remove_file(features);
+        }
         let _ = std::fs::remove_dir(&run_dir);
         if !runs_root_existed {
             let _ = std::fs::remove_dir(runs_root);

@@ -33,6 +33,10 @@ pub struct MigrationSummary {
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Summary {
     pub model_run_id: String,
+    /// Scored from raw logs: rows left out of each log and why, the log's
+    /// dates, the snapshot's customers (the features are in features.parquet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logs: Option<crate::logs::LogReport>,
     pub model_name: String,
     pub rows_read: usize,
     pub rows_scored: usize,

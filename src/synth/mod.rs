@@ -11,6 +11,8 @@
 //! non-linearly (peaks around 50-60). About 20% churn. A few duplicate rows,
 //! blanks and missing incomes exercise the cleaning steps.
 
+pub mod logs;
+
 use crate::error::Result;
 use crate::io::with_atomic_writer;
 use rand::{Rng, SeedableRng};
@@ -58,12 +60,12 @@ pub const COLUMNS: [&str; 24] = [
     "churned",
 ];
 
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
+pub(crate) fn normal(rng: &mut ChaCha8Rng) -> f64 {
     let (u, v): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
     (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
 }
 
-fn poisson(rng: &mut ChaCha8Rng, lambda: f64) -> u32 {
+pub(crate) fn poisson(rng: &mut ChaCha8Rng, lambda: f64) -> u32 {
     let l = (-lambda).exp();
     let (mut k, mut p) = (0, 1.0);
     loop {

@@ -4,12 +4,16 @@
 //! Nothing is written until every model has been fitted and evaluated, so a
 //! failed run leaves no half-made model or run folder behind.
 
+pub mod features;
+
 use crate::artifact::{self, Artifact};
+use crate::clean::Dataset;
 use crate::config::{Config, ModelKind};
 use crate::error::{Error, Result};
 use crate::evaluate::cv::{cross_validate, CvResult, CvSettings};
 use crate::evaluate::metrics::Metrics;
 use crate::features::{FeaturePipeline, TransformStats};
+use crate::logs::{self, Validation};
 use crate::progress::Progress;
 use crate::reference::{ReferenceParams, ScoringReference};
 use crate::report::{self, MetricsFile};
@@ -25,13 +29,50 @@ pub struct TrainOutcome {
     pub results: Vec<CvResult>,
 }
 
+/// The training table: the flat file, or the snapshot table built from raw
+/// logs (with how it was built, for the artifact and the data report).
+fn read_input(
+    cfg: &Config,
+    progress: &Progress,
+) -> Result<(ingest::RawTable, PathBuf, Option<logs::Built>)> {
+    if cfg.logs.is_set() {
+        let built = logs::training_table(&cfg.logs, &|m| progress.stage(m))?;
+        let source = cfg.logs.transactions.clone().unwrap_or_default();
+        return Ok((built.table.clone(), source, Some(built)));
+    }
+    let path = cfg.data_path();
+    progress.stage(format!("reading {}", path.display()));
+    Ok((ingest::read_table(&path, cfg.data.delimiter)?, path, None))
+}
+
+/// With `--validation out-of-time`, the rows of the earlier snapshots (to
+/// cross-validate) and of the latest one (held out); else `None`.
+fn out_of_time_split(cfg: &Config, data: &Dataset) -> Result<Option<(Dataset, Dataset)>> {
+    if !cfg.logs.is_set() || cfg.logs.validation != Validation::OutOfTime {
+        return Ok(None);
+    }
+    let period = data
+        .period
+        .as_ref()
+        .ok_or_else(|| Error::Config("out-of-time validation needs snapshots".into()))?;
+    // ISO dates: text order is time order.
+    let latest = period.iter().max().cloned().unwrap_or_default();
+    let (late, early): (Vec<usize>, Vec<usize>) =
+        (0..period.len()).partition(|&i| period[i] == latest);
+    if early.is_empty() {
+        return Err(Error::Config(
+            "out-of-time validation needs at least two as-of dates (--as-of D1 --as-of D2 or --snapshots)".into(),
+        ));
+    }
+    Ok(Some((data.subset(&early), data.subset(&late))))
+}
+
 /// Run a whole training job.
 pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     let progress = Progress::new(cfg.train.quiet);
-    let path = cfg.data_path();
-    progress.stage(format!("reading {}", path.display()));
-    let raw = ingest::read_table(&path, cfg.data.delimiter)?;
-    let data = clean::clean(raw, &cfg.data, &cfg.fairness)?;
+    let (raw, path, built) = read_input(cfg, &progress)?;
+    let mut data = clean::clean(raw, &cfg.data, &cfg.fairness)?;
+    data.report.logs = built.as_ref().map(|b| b.report.clone());
     let r = &data.report;
     progress.stage(format!(
         "{} rows ({} duplicates removed), churn rate {:.1}%, {} numeric + {} categorical features, {} columns excluded",
@@ -42,17 +83,30 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         r.categorical_features.len(),
         r.excluded_columns.len()
     ));
-    let folds = split::stratified_kfold(&data.y, cfg.train.folds, cfg.train.seed)?;
+    let held_out = out_of_time_split(cfg, &data)?;
+    let cv_data = held_out.as_ref().map_or(&data, |(early, _)| early);
+    let folds = split::kfold(&cv_data.y, &cv_data.ids, cfg.train.folds, cfg.train.seed)?;
 
     let mut kinds = cfg.train.models.clone();
     kinds.dedup();
     let mut results = Vec::new();
     for &kind in &kinds {
         let bar = progress.bar(kind.name(), cfg.train.folds * cfg.family(kind).steps());
-        let res = cross_validate(cfg.family(kind), cv_settings(cfg), &data, &folds, &|| {
+        let mut res = cross_validate(cfg.family(kind), cv_settings(cfg), cv_data, &folds, &|| {
             bar.inc(1)
         })?;
         bar.finish_and_clear();
+        if let Some((early, late)) = &held_out {
+            let p = fit_predict(cfg, kind, early, late)?;
+            let m = Metrics::compute(&late.y, &p, res.threshold);
+            progress.stage(format!(
+                "{:<20} out-of-time AUC {:.4} on the latest snapshot ({} rows)",
+                kind.name(),
+                m.roc_auc,
+                late.y.len()
+            ));
+            res.out_of_time = Some(m);
+        }
         progress.stage(format!(
             "{:<20} AUC {:.4}  KS {:.4}  F1 {:.4}  ({:.1} s)",
             kind.name(),
@@ -130,6 +184,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         model,
         scoring,
         fairness: data.attributes.iter().map(|a| a.spec.clone()).collect(),
+        logs: built.map(|b| b.features),
         checksum: String::new(),
     };
     let file_name = format!("{run_id}.{}", artifact::EXTENSION);
@@ -137,8 +192,10 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     art.checksum = art.compute_checksum(&model_path)?;
 
     let run_dir = cfg.train.out.join(&run_id);
-    let metrics = MetricsFile::new(&results, &art, &data, cfg);
-    report::write_run(&run_dir, &data, &results, &art, &metrics)?;
+    // Reports are of the cross-validated rows (all of them, or the earlier
+    // snapshots under out-of-time validation, whose figures are beside).
+    let metrics = MetricsFile::new(&results, &art, cv_data, cfg);
+    report::write_run(&run_dir, cv_data, &results, &art, &metrics)?;
     art.save(&model_path)?;
     crate::io::replace_symlink(&cfg.train.model_dir.join("latest"), &file_name)?;
     progress.stage(format!("model: {}", model_path.display()));
@@ -174,7 +231,6 @@ pub fn holdout(cfg: &Config, test: &std::path::Path) -> Result<Vec<HoldoutResult
     let train_raw = ingest::read_table(&cfg.data_path(), cfg.data.delimiter)?;
     let train = clean::clean(train_raw, &cfg.data, &cfg.fairness)?;
     let test = clean::conform(&ingest::read_table(test, cfg.data.delimiter)?, &train)?;
-    let all: Vec<usize> = (0..train.y.len()).collect();
     let threshold = match cfg.train.threshold_rule {
         crate::config::ThresholdRule::Fixed(t) => t,
         _ => 0.5,
@@ -182,18 +238,8 @@ pub fn holdout(cfg: &Config, test: &std::path::Path) -> Result<Vec<HoldoutResult
     let mut out = Vec::new();
     for &kind in &cfg.train.models {
         let start = std::time::Instant::now();
-        let pipeline = FeaturePipeline::fit(&train.table, &all, models::needs_scaling(kind));
-        let x = pipeline.transform(&train.table, &all, &mut TransformStats::default());
-        let model = models::fit(
-            cfg.family(kind),
-            cfg.fit_options(),
-            x.view(),
-            &train.y,
-            cfg.train.seed,
-            &|| {},
-        )?;
+        let (pipeline, model) = fit_all(cfg, kind, &train)?;
         let fit_seconds = start.elapsed().as_secs_f64();
-        drop(x);
         // Prediction (with its preprocessing) is timed as the median of a
         // few calls: one call on a small table lasts milliseconds, and a
         // single scheduling hiccup would halve the rate.
@@ -201,8 +247,7 @@ pub fn holdout(cfg: &Config, test: &std::path::Path) -> Result<Vec<HoldoutResult
         let mut p = Vec::new();
         for _ in 0..PREDICT_REPEATS {
             let start = std::time::Instant::now();
-            let xt = pipeline.transform_all(&test.table, &mut TransformStats::default());
-            p = model.predict_proba(xt.view());
+            p = predict(&pipeline, &model, &test);
             times.push(start.elapsed().as_secs_f64().max(1e-9));
         }
         times.sort_by(f64::total_cmp);
@@ -221,12 +266,50 @@ pub fn holdout(cfg: &Config, test: &std::path::Path) -> Result<Vec<HoldoutResult
     Ok(out)
 }
 
+/// Fit family `kind` (feature pipeline and model) on every row of `train`.
+fn fit_all(
+    cfg: &Config,
+    kind: ModelKind,
+    train: &Dataset,
+) -> Result<(FeaturePipeline, models::FittedModel)> {
+    let all: Vec<usize> = (0..train.y.len()).collect();
+    let pipeline = FeaturePipeline::fit(&train.table, &all, models::needs_scaling(kind));
+    let x = pipeline.transform(&train.table, &all, &mut TransformStats::default());
+    let model = models::fit(
+        cfg.family(kind),
+        cfg.fit_options(),
+        x.view(),
+        &train.y,
+        cfg.train.seed,
+        &|| {},
+    )?;
+    Ok((pipeline, model))
+}
+
+/// P(churn) of every row of `test`.
+fn predict(pipeline: &FeaturePipeline, model: &models::FittedModel, test: &Dataset) -> Vec<f64> {
+    let x = pipeline.transform_all(&test.table, &mut TransformStats::default());
+    model.predict_proba(x.view())
+}
+
+/// Fit `kind` on `train`, score `test`.
+fn fit_predict(cfg: &Config, kind: ModelKind, train: &Dataset, test: &Dataset) -> Result<Vec<f64>> {
+    let (pipeline, model) = fit_all(cfg, kind, train)?;
+    Ok(predict(&pipeline, &model, test))
+}
+
 /// The model with the best value of `metric` (ties: the earlier model).
 pub fn select(results: &[CvResult], metric: &str) -> Result<ModelKind> {
     let higher = Metrics::higher_is_better(metric)
         .ok_or_else(|| Error::Config(format!("unknown select_metric '{metric}'")))?;
+    // Out-of-time figures, when there are any, are the more honest ones.
     let key = |r: &CvResult| {
-        let v = r.oof_metrics.get(metric).unwrap_or(f64::NAN);
+        let v = r
+            .out_of_time
+            .as_ref()
+            .unwrap_or(&r.oof_metrics)
+            .get(metric)
+            .unwrap_or(f64::NAN);
         if v.is_nan() {
             f64::NEG_INFINITY
         } else if higher {

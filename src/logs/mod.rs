@@ -1,0 +1,379 @@
+//! Point-in-time customer tables from a bank's raw logs: a customer table,
+//! a transaction log and an event log (logins, branch visits, complaints,
+//! overdue notices, product openings and closures, account closures) become
+//! one row per customer and as-of date, with the churn label of the window
+//! after it.
+//!
+//! Why a stage of its own: a bank has logs, not a labelled table, and the
+//! one thing that must never happen is the future leaking into a feature.
+//! Every feature of snapshot D uses only log rows dated strictly before D;
+//! the label uses only rows in [D, D + horizon). The output is an ordinary
+//! [`RawTable`](crate::ingest::RawTable) with `customer_id`, `as_of`, the
+//! features and `churned`, so cleaning, cross-validation, the model
+//! families, the artifact and the scoring flow are the ones a flat table
+//! goes through: one feature pipeline for training, scoring and serving.
+//!
+//! Aggregation is polars lazy group-bys over the whole log (no per-row loop
+//! in Rust). Feature names are stable and defined in the README.
+
+pub mod aggregate;
+pub mod dates;
+pub mod label;
+pub mod read;
+pub mod rfm;
+
+use crate::error::{Error, Result};
+use dates::Day;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+pub use read::{LogReport, Logs};
+pub use rfm::RfmCuts;
+
+/// Column names the log tables are read with (`[logs.columns]`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogColumns {
+    /// Customer id, in all three files.
+    pub customer_id: String,
+    /// Account opening date (customer table).
+    pub open_date: String,
+    /// Date or date-time of a transaction or event.
+    pub timestamp: String,
+    /// Transaction amount (≥ 0; the direction, if any, is in `kind`).
+    pub amount: String,
+    /// Optional per-transaction revenue and cost (profitability).
+    pub revenue: String,
+    pub cost: String,
+    /// Optional account balance after the transaction.
+    pub balance: String,
+    /// Event kind (event log).
+    pub event_kind: String,
+}
+
+impl Default for LogColumns {
+    fn default() -> Self {
+        LogColumns {
+            customer_id: "customer_id".into(),
+            open_date: "open_date".into(),
+            timestamp: "timestamp".into(),
+            amount: "amount".into(),
+            revenue: "revenue".into(),
+            cost: "cost".into(),
+            balance: "balance".into(),
+            event_kind: "kind".into(),
+        }
+    }
+}
+
+/// Which event kinds mean what (`[logs.kinds]`, compared case-insensitively).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventKinds {
+    pub login: Vec<String>,
+    pub branch_visit: Vec<String>,
+    pub complaint: Vec<String>,
+    pub overdue: Vec<String>,
+    pub product_open: Vec<String>,
+    pub product_close: Vec<String>,
+    pub account_close: Vec<String>,
+}
+
+impl Default for EventKinds {
+    fn default() -> Self {
+        let v = |s: &[&str]| s.iter().map(|s| s.to_string()).collect();
+        EventKinds {
+            login: v(&["login", "online_login", "app_login"]),
+            branch_visit: v(&["branch_visit", "branch"]),
+            complaint: v(&["complaint"]),
+            overdue: v(&["overdue", "overdue_notice"]),
+            product_open: v(&["product_open", "product_opened"]),
+            product_close: v(&["product_close", "product_closed"]),
+            account_close: v(&["account_close", "closed", "account_closed"]),
+        }
+    }
+}
+
+/// What "churned" means in the window after the as-of date.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum ChurnRule {
+    /// No transaction in the window.
+    Inactive,
+    /// An account-close event in the window.
+    Closed,
+    /// Window amount below (1 − X) × the same-length window before.
+    Drop(f64),
+}
+
+impl std::str::FromStr for ChurnRule {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim() {
+            "inactive" => Ok(ChurnRule::Inactive),
+            "closed" => Ok(ChurnRule::Closed),
+            other => match other.strip_prefix("drop:").map(str::parse::<f64>) {
+                Some(Ok(x)) if x > 0.0 && x <= 1.0 => Ok(ChurnRule::Drop(x)),
+                _ => Err(Error::Config(format!(
+                    "churn rule '{s}': expected inactive, closed or drop:X with 0 < X ≤ 1"
+                ))),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for ChurnRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChurnRule::Inactive => write!(f, "inactive"),
+            ChurnRule::Closed => write!(f, "closed"),
+            ChurnRule::Drop(x) => write!(f, "drop:{x}"),
+        }
+    }
+}
+
+impl TryFrom<String> for ChurnRule {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<ChurnRule> for String {
+    fn from(r: ChurnRule) -> String {
+        r.to_string()
+    }
+}
+
+/// How a log-based training run is validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Validation {
+    /// Stratified k-fold over all snapshots, grouped by customer.
+    Kfold,
+    /// k-fold over all snapshots but the latest; the latest is the test set.
+    OutOfTime,
+}
+
+/// The `[logs]` section: where the logs are and how to read them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogsConfig {
+    pub customers: Option<PathBuf>,
+    pub transactions: Option<PathBuf>,
+    pub events: Option<PathBuf>,
+    /// As-of dates (YYYY-MM-DD).
+    pub as_of: Vec<String>,
+    /// `START..END:monthly` (instead of, or besides, `as_of`).
+    pub snapshots: Option<String>,
+    /// Label window length: `90d`, `12w`.
+    pub horizon: String,
+    pub churn_rule: ChurnRule,
+    pub validation: Validation,
+    /// CSV delimiter of the log files [default: detected per file].
+    pub delimiter: Option<char>,
+    /// strftime format of dates that are not ISO (e.g. `%y%m%d`).
+    pub date_format: Option<String>,
+    pub columns: LogColumns,
+    pub kinds: EventKinds,
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        LogsConfig {
+            customers: None,
+            transactions: None,
+            events: None,
+            as_of: Vec::new(),
+            snapshots: None,
+            horizon: "90d".into(),
+            churn_rule: ChurnRule::Inactive,
+            validation: Validation::Kfold,
+            delimiter: None,
+            date_format: None,
+            columns: LogColumns::default(),
+            kinds: EventKinds::default(),
+        }
+    }
+}
+
+/// Columns of every log-built table that are not features.
+pub const ID: &str = "customer_id";
+pub const AS_OF: &str = "as_of";
+pub const LABEL: &str = "churned";
+
+impl LogsConfig {
+    /// Is a log source configured (instead of a flat customer table)?
+    pub fn is_set(&self) -> bool {
+        self.customers.is_some() || self.transactions.is_some()
+    }
+
+    /// Label window in days.
+    pub fn horizon_days(&self) -> Result<i32> {
+        dates::parse_days(&self.horizon)
+    }
+
+    /// The as-of dates, sorted, without repeats.
+    pub fn dates(&self) -> Result<Vec<Day>> {
+        let mut days = self
+            .as_of
+            .iter()
+            .map(|s| dates::parse_as_of(s))
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(spec) = &self.snapshots {
+            days.extend(dates::snapshots(spec)?);
+        }
+        days.sort_unstable();
+        days.dedup();
+        Ok(days)
+    }
+
+    /// Check the section: both files, at least one as-of date, a horizon.
+    pub fn validate(&self) -> Result<()> {
+        if !self.is_set() {
+            return Ok(());
+        }
+        if self.customers.is_none() || self.transactions.is_none() {
+            return Err(Error::Config(
+                "logs need both --customers and --transactions".into(),
+            ));
+        }
+        self.horizon_days()?;
+        if self.dates()?.is_empty() {
+            return Err(Error::Config(
+                "logs need an as-of date: --as-of YYYY-MM-DD or --snapshots START..END:monthly"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The flat-table settings a log-built table is cleaned with: the label,
+    /// the customer id (never a feature, groups the folds), the snapshot
+    /// (a period: results per snapshot), and the RFM cell (an output, not a
+    /// feature: its three scores are).
+    pub fn apply_to(&self, data: &mut crate::clean::DataConfig) {
+        data.path = self.transactions.clone();
+        data.target = LABEL.into();
+        data.positive = None;
+        data.id = Some(ID.into());
+        data.period = Some(AS_OF.into());
+        if !data.drop.iter().any(|d| d == rfm::CELL) {
+            data.drop.push(rfm::CELL.into());
+        }
+    }
+}
+
+/// What training stores about how its table was built from logs, so that
+/// scoring rebuilds the same features: the reading settings (in the run's
+/// `[logs]` config), the horizon and rule, and the fitted RFM cut points.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LogFeatures {
+    pub horizon_days: i32,
+    pub churn_rule: ChurnRule,
+    /// The training snapshots.
+    pub as_of: Vec<String>,
+    pub rfm: RfmCuts,
+}
+
+/// Build the table of snapshots `days` from `logs`: features, and the label
+/// when `labels` (an error when a window reaches past the log), RFM scores
+/// with `cuts` or, when `None`, cut points fitted on this table.
+pub fn build_table(
+    logs: &Logs,
+    cfg: &LogsConfig,
+    days: &[Day],
+    labels: bool,
+    cuts: Option<&RfmCuts>,
+) -> Result<(
+    polars::prelude::DataFrame,
+    RfmCuts,
+    Vec<read::SnapshotCounts>,
+)> {
+    let horizon = cfg.horizon_days()?;
+    let mut frames = Vec::with_capacity(days.len());
+    let mut counts = Vec::with_capacity(days.len());
+    for &d in days {
+        logs.check_as_of(d)?;
+        let label = if labels {
+            Some(label::Window::new(logs, d, horizon, cfg.churn_rule)?)
+        } else {
+            None
+        };
+        let (frame, c) = aggregate::snapshot(logs, d, label.as_ref())?;
+        frames.push(frame);
+        counts.push(c);
+    }
+    let table = aggregate::stack(&logs.source, frames)?;
+    let cuts = match cuts {
+        Some(c) => c.clone(),
+        None => RfmCuts::fit(&logs.source, &table)?,
+    };
+    let table = cuts.apply(&logs.source, table)?;
+    Ok((table, cuts, counts))
+}
+
+/// A training table built from logs.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub table: crate::ingest::RawTable,
+    pub features: LogFeatures,
+    pub report: LogReport,
+}
+
+/// Read the logs `cfg` names and build the labelled table of its as-of
+/// dates; `say` reports progress.
+pub fn training_table(cfg: &LogsConfig, say: &dyn Fn(String)) -> Result<Built> {
+    say(format!(
+        "reading logs {}",
+        cfg.transactions
+            .as_deref()
+            .unwrap_or(std::path::Path::new(""))
+            .display()
+    ));
+    let logs = Logs::read(cfg)?;
+    let days = cfg.dates()?;
+    let (frame, cuts, counts) = build_table(&logs, cfg, &days, true, None)?;
+    let mut report = logs.report.clone();
+    report.snapshots = counts;
+    let t = &report.transactions;
+    say(format!(
+        "log {} to {}: {} of {} transactions used; {} snapshot(s), {} customer rows",
+        report.first_date,
+        report.last_date,
+        t.rows_used,
+        t.rows_read,
+        days.len(),
+        frame.height()
+    ));
+    let table = crate::ingest::from_dataframe(&logs.source, frame, 1)?;
+    Ok(Built {
+        table,
+        features: LogFeatures {
+            horizon_days: cfg.horizon_days()?,
+            churn_rule: cfg.churn_rule,
+            as_of: days.iter().map(|&d| dates::iso(d)).collect(),
+            rfm: cuts,
+        },
+        report,
+    })
+}
+
+/// Build the feature table of `cfg`'s as-of dates for `churn-train
+/// features` or for scoring: with the label when every window is inside
+/// the log (`labels`: `None` = when possible), RFM with `cuts` (a model's)
+/// or fitted on this table.
+pub fn feature_table(
+    cfg: &LogsConfig,
+    labels: Option<bool>,
+    cuts: Option<&RfmCuts>,
+) -> Result<(polars::prelude::DataFrame, LogReport)> {
+    let logs = Logs::read(cfg)?;
+    let days = cfg.dates()?;
+    let horizon = cfg.horizon_days()?;
+    let labels = labels.unwrap_or_else(|| days.iter().all(|&d| d + horizon <= logs.last_day + 1));
+    let (frame, _, counts) = build_table(&logs, cfg, &days, labels, cuts)?;
+    let mut report = logs.report.clone();
+    report.snapshots = counts;
+    Ok((frame, report))
+}

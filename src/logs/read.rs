@@ -1,0 +1,475 @@
+//! Reading the three log files into typed polars frames: customer ids as
+//! text, dates as day numbers, amounts as numbers, event kinds as codes.
+//! A row that cannot be used (no id, a date or amount that does not parse,
+//! a negative amount, a customer id the customer table lacks, a repeated
+//! customer) is counted by reason in [`LogReport`] and left out — never
+//! silently used, never a panic.
+
+use super::dates::{iso, Day};
+use super::{EventKinds, LogsConfig};
+use crate::error::{Error, Result};
+use crate::ingest;
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Why rows of one file were left out, and how many were used.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FileCounts {
+    pub file: String,
+    pub rows_read: usize,
+    pub rows_used: usize,
+    pub missing_id: usize,
+    pub bad_date: usize,
+    pub bad_amount: usize,
+    pub negative_amount: usize,
+    pub unknown_customer: usize,
+    /// Customer table only: a repeated customer id (the first row is kept).
+    pub duplicate_id: usize,
+    /// Event log only: kinds none of `[logs.kinds]` names (kept, unused).
+    pub other_kind: usize,
+}
+
+/// Customers of one snapshot.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SnapshotCounts {
+    pub as_of: String,
+    /// Customers in the snapshot.
+    pub customers: usize,
+    /// Opened on or after the as-of date: not in the snapshot.
+    pub not_yet_open: usize,
+    /// Closed (account-close event) before the as-of date: left out.
+    pub closed_before: usize,
+    /// Positives under the churn rule (when labelled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub churned: Option<usize>,
+}
+
+/// What reading the logs found (data_report.json, summary.json).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LogReport {
+    pub customers: FileCounts,
+    pub transactions: FileCounts,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<FileCounts>,
+    pub first_date: String,
+    pub last_date: String,
+    pub snapshots: Vec<SnapshotCounts>,
+}
+
+/// Event kind codes in the typed event frame.
+pub mod kind {
+    pub const OTHER: u8 = 0;
+    pub const LOGIN: u8 = 1;
+    pub const BRANCH: u8 = 2;
+    pub const COMPLAINT: u8 = 3;
+    pub const OVERDUE: u8 = 4;
+    pub const PRODUCT_OPEN: u8 = 5;
+    pub const PRODUCT_CLOSE: u8 = 6;
+    pub const ACCOUNT_CLOSE: u8 = 7;
+}
+
+/// The logs, typed and checked.
+#[derive(Debug, Clone)]
+pub struct Logs {
+    /// The transaction file, named in errors about the whole log.
+    pub source: String,
+    /// `customer_id`, `open_day`, `cust_seq`, then the static attributes.
+    pub customers: DataFrame,
+    /// `customer_id`, `day`, `amount` [, `revenue`, `cost`] [, `balance`],
+    /// in date order (file order within a day).
+    pub transactions: DataFrame,
+    /// `customer_id`, `day`, `event` (a [`kind`] code), in date order.
+    pub events: Option<DataFrame>,
+    pub has_balance: bool,
+    pub has_profit: bool,
+    pub first_day: Day,
+    pub last_day: Day,
+    pub report: LogReport,
+}
+
+/// Internal column names of the typed frames.
+pub const DAY: &str = "day";
+pub const AMOUNT: &str = "amount";
+pub const EVENT: &str = "event";
+pub const OPEN_DAY: &str = "open_day";
+pub const SEQ: &str = "cust_seq";
+const REASON: &str = "reason";
+
+/// Why a row is left out (0 = used), in the order reasons are checked.
+const MISSING_ID: u8 = 1;
+const BAD_DATE: u8 = 2;
+const BAD_AMOUNT: u8 = 3;
+const NEGATIVE: u8 = 4;
+
+impl Logs {
+    /// Read and type the files `cfg` names.
+    pub fn read(cfg: &LogsConfig) -> Result<Logs> {
+        let need = |p: &Option<std::path::PathBuf>, what: &str| {
+            p.clone()
+                .ok_or_else(|| Error::Config(format!("logs need --{what}")))
+        };
+        let (cust_path, txn_path) = (
+            need(&cfg.customers, "customers")?,
+            need(&cfg.transactions, "transactions")?,
+        );
+        let c = &cfg.columns;
+        let (customers, cust_counts) = read_customers(&cust_path, cfg)?;
+        let ids = customers.clone().lazy().select([col(super::ID)]);
+
+        let txn_src = txn_path.display().to_string();
+        let raw = ingest::read_frame(&txn_path, cfg.delimiter)?;
+        for name in [&c.customer_id, &c.timestamp, &c.amount] {
+            require(&raw, &txn_src, name)?;
+        }
+        let has_balance = raw.column(&c.balance).is_ok();
+        let has_profit = raw.column(&c.revenue).is_ok() && raw.column(&c.cost).is_ok();
+        let mut cols = vec![
+            id_expr(&c.customer_id),
+            day_expr(&raw, &c.timestamp, cfg.date_format.as_deref()),
+            number(&c.amount).alias(AMOUNT),
+        ];
+        if has_profit {
+            cols.push(number(&c.revenue).alias("revenue"));
+            cols.push(number(&c.cost).alias("cost"));
+        }
+        if has_balance {
+            cols.push(number(&c.balance).alias("balance"));
+        }
+        let reason = when(col(super::ID).is_null())
+            .then(lit(MISSING_ID))
+            .when(col(DAY).is_null())
+            .then(lit(BAD_DATE))
+            .when(col(AMOUNT).is_null())
+            .then(lit(BAD_AMOUNT))
+            .when(col(AMOUNT).lt(lit(0.0)))
+            .then(lit(NEGATIVE))
+            .otherwise(lit(0u8));
+        let (transactions, txn_counts) = checked(&txn_src, raw, cols, reason, ids.clone())?;
+        if transactions.height() == 0 {
+            return Err(Error::data(
+                &txn_src,
+                "the transaction log has no usable rows (see the counts in data_report.json)",
+            ));
+        }
+
+        let (events, ev_counts) = match &cfg.events {
+            None => (None, None),
+            Some(path) => {
+                let src = path.display().to_string();
+                let raw = ingest::read_frame(path, cfg.delimiter)?;
+                for name in [&c.customer_id, &c.timestamp, &c.event_kind] {
+                    require(&raw, &src, name)?;
+                }
+                let cols = vec![
+                    id_expr(&c.customer_id),
+                    day_expr(&raw, &c.timestamp, cfg.date_format.as_deref()),
+                    kind_expr(&c.event_kind, &cfg.kinds).alias(EVENT),
+                ];
+                let reason = when(col(super::ID).is_null())
+                    .then(lit(MISSING_ID))
+                    .when(col(DAY).is_null())
+                    .then(lit(BAD_DATE))
+                    .otherwise(lit(0u8));
+                let (frame, mut counts) = checked(&src, raw, cols, reason, ids)?;
+                counts.other_kind = count_where(&src, &frame, col(EVENT).eq(lit(kind::OTHER)))?;
+                (Some(frame), Some(counts))
+            }
+        };
+
+        let span = |f: &DataFrame| -> Result<(Option<i32>, Option<i32>)> {
+            let d = f.column(DAY).map_err(|e| Error::polars(&txn_src, e))?;
+            let d = d.i32().map_err(|e| Error::polars(&txn_src, e))?;
+            Ok((d.min(), d.max()))
+        };
+        let (mut first, mut last) = span(&transactions)?;
+        if let Some(ev) = &events {
+            let (f, l) = span(ev)?;
+            first = first.into_iter().chain(f).min();
+            last = last.into_iter().chain(l).max();
+        }
+        let (Some(first_day), Some(last_day)) = (first, last) else {
+            return Err(Error::data(&txn_src, "the log has no dated rows"));
+        };
+        Ok(Logs {
+            source: txn_src,
+            customers,
+            transactions,
+            events,
+            has_balance,
+            has_profit,
+            first_day,
+            last_day,
+            report: LogReport {
+                customers: cust_counts,
+                transactions: txn_counts,
+                events: ev_counts,
+                first_date: iso(first_day),
+                last_date: iso(last_day),
+                snapshots: Vec::new(),
+            },
+        })
+    }
+
+    /// An as-of date must leave some history before it and may be at most
+    /// the day after the log's last date (scoring "today").
+    pub fn check_as_of(&self, d: Day) -> Result<()> {
+        if d <= self.first_day || d > self.last_day + 1 {
+            return Err(Error::data(
+                &self.source,
+                format!(
+                    "as-of date {} is outside the log, which runs from {} to {}",
+                    iso(d),
+                    iso(self.first_day),
+                    iso(self.last_day)
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Error unless the frame has column `name`.
+fn require(df: &DataFrame, src: &str, name: &str) -> Result<()> {
+    if df.column(name).is_err() {
+        return Err(Error::at(
+            src,
+            name,
+            None,
+            "required column is missing (map it in [logs.columns])",
+        ));
+    }
+    Ok(())
+}
+
+/// The id as trimmed text, null when empty.
+fn id_expr(name: &str) -> Expr {
+    let s = col(name)
+        .cast(DataType::String)
+        .str()
+        .strip_chars(lit(NULL));
+    when(s.clone().eq(lit("")))
+        .then(lit(NULL).cast(DataType::String))
+        .otherwise(s)
+        .alias(super::ID)
+}
+
+/// A number column (text cells parsed; a cell that does not parse is null).
+fn number(name: &str) -> Expr {
+    let c = col(name);
+    c.cast(DataType::String)
+        .str()
+        .strip_chars(lit(NULL))
+        .cast(DataType::Float64)
+}
+
+/// The date part of a strftime format: what precedes a time of day.
+fn date_part(format: &str) -> &str {
+    ["%H", "%I", "%T", "%R"]
+        .iter()
+        .filter_map(|t| format.find(t))
+        .min()
+        .map_or(format, |i| format[..i].trim_end_matches([' ', 'T', ',']))
+}
+
+/// A date or date-time column as a day number (null when it does not
+/// parse). Typed dates are converted; text is parsed with `format` (its
+/// date part), or as ISO `YYYY-MM-DD` with anything after it (a time, a
+/// zone) ignored.
+fn day_expr(df: &DataFrame, name: &str, format: Option<&str>) -> Expr {
+    let c = col(name);
+    let dtype = df
+        .column(name)
+        .map(|c| c.dtype().clone())
+        .unwrap_or(DataType::String);
+    let day = match dtype {
+        DataType::Date => c.cast(DataType::Int32),
+        dt if dt.is_temporal() => c.cast(DataType::Date).cast(DataType::Int32),
+        _ => {
+            let options = StrptimeOptions {
+                format: Some(date_part(format.unwrap_or("%Y-%m-%d")).into()),
+                strict: false,
+                exact: false,
+                cache: true,
+            };
+            c.cast(DataType::String)
+                .str()
+                .strip_chars(lit(NULL))
+                .str()
+                .to_date(options)
+                .cast(DataType::Int32)
+        }
+    };
+    day.alias(DAY)
+}
+
+/// Event kind → [`kind`] code (case-insensitive; unknown kinds → OTHER).
+fn kind_expr(name: &str, kinds: &EventKinds) -> Expr {
+    let k = col(name)
+        .cast(DataType::String)
+        .str()
+        .strip_chars(lit(NULL))
+        .str()
+        .to_lowercase();
+    let any = |names: &[String]| {
+        names
+            .iter()
+            .map(|n| k.clone().eq(lit(n.to_lowercase())))
+            .reduce(|a, b| a.or(b))
+            .unwrap_or(lit(false))
+    };
+    let groups = [
+        (&kinds.login, kind::LOGIN),
+        (&kinds.branch_visit, kind::BRANCH),
+        (&kinds.complaint, kind::COMPLAINT),
+        (&kinds.overdue, kind::OVERDUE),
+        (&kinds.product_open, kind::PRODUCT_OPEN),
+        (&kinds.product_close, kind::PRODUCT_CLOSE),
+        (&kinds.account_close, kind::ACCOUNT_CLOSE),
+    ];
+    let mut expr = lit(kind::OTHER);
+    for (names, code) in groups.iter().rev() {
+        expr = when(any(names)).then(lit(*code)).otherwise(expr);
+    }
+    expr
+}
+
+/// Number of rows of `df` where `mask` holds.
+fn count_where(src: &str, df: &DataFrame, mask: Expr) -> Result<usize> {
+    let out = df
+        .clone()
+        .lazy()
+        .select([mask.cast(DataType::UInt64).sum().alias("n")])
+        .collect()
+        .map_err(|e| Error::polars(src, e))?;
+    let n = out
+        .column("n")
+        .and_then(|c| c.u64().map(|v| v.get(0).unwrap_or(0)))
+        .map_err(|e| Error::polars(src, e))?;
+    Ok(n as usize)
+}
+
+/// Type `raw` with `cols`, count and drop the rows `reason` rejects, then
+/// those whose customer is not in `ids`; date order, file order within a day.
+fn checked(
+    src: &str,
+    raw: DataFrame,
+    cols: Vec<Expr>,
+    reason: Expr,
+    ids: LazyFrame,
+) -> Result<(DataFrame, FileCounts)> {
+    let rows_read = raw.height();
+    let typed = raw
+        .lazy()
+        .with_row_index("row", None)
+        .select(std::iter::once(col("row")).chain(cols).collect::<Vec<_>>())
+        .with_column(reason.alias(REASON))
+        .collect()
+        .map_err(|e| Error::polars(src, e))?;
+    let by = |code: u8| count_where(src, &typed, col(REASON).eq(lit(code)));
+    let mut counts = FileCounts {
+        file: src.to_string(),
+        rows_read,
+        missing_id: by(MISSING_ID)?,
+        bad_date: by(BAD_DATE)?,
+        bad_amount: by(BAD_AMOUNT)?,
+        negative_amount: by(NEGATIVE)?,
+        ..FileCounts::default()
+    };
+    let known = ids.with_column(lit(true).alias("known"));
+    let joined = typed
+        .lazy()
+        .filter(col(REASON).eq(lit(0u8)))
+        .drop(by_name([REASON], true, false))
+        .left_join(known, col(super::ID), col(super::ID))
+        .collect()
+        .map_err(|e| Error::polars(src, e))?;
+    counts.unknown_customer = count_where(src, &joined, col("known").is_null())?;
+    let used = joined
+        .lazy()
+        .filter(col("known").is_not_null())
+        .sort([DAY, "row"], SortMultipleOptions::default())
+        .drop(by_name(["known", "row"], true, false))
+        .collect()
+        .map_err(|e| Error::polars(src, e))?;
+    counts.rows_used = used.height();
+    Ok((used, counts))
+}
+
+/// The customer table: id, opening day, row order, static attributes.
+fn read_customers(path: &Path, cfg: &LogsConfig) -> Result<(DataFrame, FileCounts)> {
+    let src = path.display().to_string();
+    let c = &cfg.columns;
+    let raw = ingest::read_frame(path, cfg.delimiter)?;
+    require(&raw, &src, &c.customer_id)?;
+    require(&raw, &src, &c.open_date)?;
+    let rows_read = raw.height();
+    let statics: Vec<Expr> = raw
+        .get_column_names()
+        .into_iter()
+        .filter(|n| n.as_str() != c.customer_id && n.as_str() != c.open_date)
+        .filter(|n| ![super::ID, super::AS_OF, super::LABEL].contains(&n.as_str()))
+        .map(|n| col(n.clone()))
+        .collect();
+    let mut cols = vec![
+        id_expr(&c.customer_id),
+        day_expr(&raw, &c.open_date, cfg.date_format.as_deref()).alias(OPEN_DAY),
+    ];
+    cols.extend(statics);
+    let typed = raw
+        .lazy()
+        .with_row_index(SEQ, None)
+        .select(std::iter::once(col(SEQ)).chain(cols).collect::<Vec<_>>())
+        .collect()
+        .map_err(|e| Error::polars(&src, e))?;
+    let mut counts = FileCounts {
+        file: src.clone(),
+        rows_read,
+        missing_id: count_where(&src, &typed, col(super::ID).is_null())?,
+        bad_date: count_where(
+            &src,
+            &typed,
+            col(super::ID).is_not_null().and(col(OPEN_DAY).is_null()),
+        )?,
+        ..FileCounts::default()
+    };
+    let valid = typed
+        .lazy()
+        .filter(
+            col(super::ID)
+                .is_not_null()
+                .and(col(OPEN_DAY).is_not_null()),
+        )
+        .collect()
+        .map_err(|e| Error::polars(&src, e))?;
+    // A repeated id keeps its first row: mark first occurrences (the
+    // customer table, one row per customer, not the log).
+    let ids = valid
+        .column(super::ID)
+        .and_then(|c| c.str().cloned())
+        .map_err(|e| Error::polars(&src, e))?;
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    let first: BooleanChunked = ids
+        .iter()
+        .map(|id| Some(seen.insert(id.unwrap_or_default().to_string())))
+        .collect();
+    let customers = valid.filter(&first).map_err(|e| Error::polars(&src, e))?;
+    counts.duplicate_id = valid.height() - customers.height();
+    counts.rows_used = customers.height();
+    if customers.height() == 0 {
+        return Err(Error::data(&src, "the customer table has no usable rows"));
+    }
+    Ok((customers, counts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_date_part_of_a_format() {
+        assert_eq!(date_part("%d.%m.%Y %H:%M"), "%d.%m.%Y");
+        assert_eq!(date_part("%Y-%m-%dT%H:%M:%S"), "%Y-%m-%d");
+        assert_eq!(date_part("%y%m%d"), "%y%m%d");
+    }
+}
