@@ -97,6 +97,15 @@ impl Artifact {
     }
 
     /// Is input `name` a protected attribute (kept as a feature on purpose)?
+    /// Input columns copied into scores.csv (the RFM cell and lifecycle
+    /// stage of a model trained on logs).
+    pub fn passthrough(&self) -> &'static [&'static str] {
+        match self.logs {
+            Some(_) => &crate::logs::PASSTHROUGH,
+            None => &[],
+        }
+    }
+
     pub fn is_protected(&self, name: &str) -> bool {
         self.fairness
             .iter()

@@ -282,12 +282,28 @@ impl TrainArgs {
         set(&mut c.logs.churn_rule, self.churn_rule);
         set(&mut c.logs.validation, self.validation);
         if c.logs.is_set() {
-            let logs = c.logs.clone();
-            logs.apply_to(&mut c.data);
+            log_defaults(&mut c)?;
         }
         c.validate_train()?;
         Ok(c)
     }
+}
+
+/// A table built from logs: its label, id and snapshot columns; value tiers
+/// on RFM measures unless configured (value: amount in 365 days, M score,
+/// tenure; activity: transactions in 90 days, R and F scores); CLV's label
+/// periods from the horizon (in months).
+fn log_defaults(c: &mut Config) -> Result<()> {
+    let logs = c.logs.clone();
+    logs.apply_to(&mut c.data);
+    let s = &mut c.score;
+    if s.value_columns.is_empty() && s.activity_columns.is_empty() {
+        let v = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+        s.value_columns = v(&["txn_amount_365d", "m_score", "tenure_days"]);
+        s.activity_columns = v(&["txn_count_90d", "r_score", "f_score"]);
+    }
+    s.clv.label_periods = (f64::from(logs.horizon_days()?) / 30.4375).max(1.0 / 30.0);
+    Ok(())
 }
 
 /// Score customers with a saved churn model: probability, warning level,

@@ -201,6 +201,8 @@ impl Default for LogsConfig {
 pub const ID: &str = "customer_id";
 pub const AS_OF: &str = "as_of";
 pub const LABEL: &str = "churned";
+/// Columns of a log-built table that scoring copies into scores.csv.
+pub const PASSTHROUGH: [&str; 2] = [rfm::CELL, aggregate::LIFECYCLE];
 
 impl LogsConfig {
     /// Is a log source configured (instead of a flat customer table)?

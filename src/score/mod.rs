@@ -322,7 +322,9 @@ fn stream(
                     let mut stats = TransformStats::default();
                     // The ids move to the scores (the batch keeps its table for drift and reasons).
                     let ids = std::mem::take(&mut v.batch.ids);
-                    Some((job.score(&v.batch, ids, &mut stats)?, stats))
+                    let mut scored = job.score(&v.batch, ids, &mut stats)?;
+                    scored.extra = std::mem::take(&mut v.batch.extra);
+                    Some((scored, stats))
                 };
                 // A closed channel means the writer stopped on an error, which
                 // joining it returns.

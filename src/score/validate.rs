@@ -33,6 +33,9 @@ pub struct Batch {
     /// each valid row's group, for the batch's fairness figures.
     pub attributes: Vec<Attribute>,
     pub rejects: Vec<Reject>,
+    /// Columns copied to the scores as they are (a log-built table's
+    /// `rfm_cell`, `lifecycle_stage`), each valid row's text.
+    pub extra: Vec<(String, Vec<String>)>,
 }
 
 /// Every schema column that `names` lacks, or an error listing them.
@@ -128,12 +131,22 @@ pub fn validate(artifact: &Artifact, raw: &RawTable) -> Result<Batch> {
             })
         })
         .collect();
+    let extra = artifact
+        .passthrough()
+        .iter()
+        .filter_map(|&name| {
+            let col = raw.column(name)?;
+            let cells = keep.iter().map(|&r| col.text(r).unwrap_or_default()).collect();
+            Some((name.to_string(), cells))
+        })
+        .collect();
     Ok(Batch {
         table,
         ids,
         labels,
         attributes,
         rejects,
+        extra,
     })
 }
 

@@ -25,6 +25,8 @@ pub struct Scored {
     pub action: Vec<Arc<str>>,
     pub owner: Vec<Arc<str>>,
     pub contact_days: Vec<u32>,
+    /// Input columns copied as they are (see `Artifact::passthrough`).
+    pub extra: Vec<(String, Vec<String>)>,
     pub label: Option<Vec<u8>>,
 }
 
@@ -75,6 +77,10 @@ fn format_rows(s: &Scored, reasons: &Reasons, rows: &[usize]) -> Vec<u8> {
             csv_field(&s.owner[i]),
             s.contact_days[i]
         );
+        for (_, v) in &s.extra {
+            b.push(b',');
+            b.extend_from_slice(csv_field(&v[i]).as_bytes());
+        }
         if let Some(l) = &s.label {
             let _ = write!(b, ",{},{}", l[i], (l[i] == s.flag[i]) as u8);
         }
@@ -156,6 +162,9 @@ impl ScoreWriter {
         };
         if !self.header_done {
             write!(w, "{}", COLUMNS.join(","))?;
+            for (name, _) in &s.extra {
+                write!(w, ",{}", csv_field(name))?;
+            }
             if s.label.is_some() {
                 write!(w, ",label,correct")?;
             }
@@ -204,6 +213,9 @@ impl ScoreWriter {
             "contact_within_days".into(),
             s.contact_days.clone(),
         ));
+        for (name, v) in &s.extra {
+            cols.push(Column::new(name.as_str().into(), v.clone()));
+        }
         if let Some(l) = &s.label {
             cols.push(Column::new(
                 "label".into(),
