@@ -289,13 +289,23 @@ impl TrainArgs {
     }
 }
 
-/// A table built from logs: its label, id and snapshot columns; value tiers
+/// A table built from logs: its label, the customer id (never a feature,
+/// groups the folds), the snapshot (a period: results per snapshot), the
+/// RFM cell (an output, not a feature: its three scores are); value tiers
 /// on RFM measures unless configured (value: amount in 365 days, M score,
 /// tenure; activity: transactions in 90 days, R and F scores); CLV's label
 /// periods from the horizon (in months).
 fn log_defaults(c: &mut Config) -> Result<()> {
     let logs = c.logs.clone();
-    logs.apply_to(&mut c.data);
+    let data = &mut c.data;
+    data.path = logs.transactions.clone();
+    data.target = crate::logs::LABEL.into();
+    data.positive = None;
+    data.id = Some(crate::logs::ID.into());
+    data.period = Some(crate::logs::AS_OF.into());
+    if !data.drop.iter().any(|d| d == crate::logs::rfm::CELL) {
+        data.drop.push(crate::logs::rfm::CELL.into());
+    }
     let s = &mut c.score;
     if s.value_columns.is_empty() && s.activity_columns.is_empty() {
         let v = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();

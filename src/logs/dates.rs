@@ -101,7 +101,7 @@ pub fn snapshots(spec: &str) -> Result<Vec<Day>> {
         return Err(bad("END is before START"));
     }
     let next: Box<dyn Fn(Day, u32) -> Day> = match step.trim() {
-        "monthly" => Box::new(move |s, k| add_months(s, k)),
+        "monthly" => Box::new(add_months),
         "weekly" => Box::new(|s, k| s + 7 * k as i32),
         other => {
             let n = parse_days(other).map_err(|_| bad("unknown period"))?;

@@ -69,9 +69,9 @@ impl Window {
                     ])
                     .select([
                         col(ID),
-                        col("after")
-                            .lt(lit(1.0 - x) * col("before"))
-                            .cast(DataType::UInt8)
+                        when(col("after").lt(lit(1.0 - x) * col("before")))
+                            .then(lit(1u8))
+                            .otherwise(lit(0u8))
                             .alias(LABEL),
                     ])
             }

@@ -249,21 +249,6 @@ impl LogsConfig {
         }
         Ok(())
     }
-
-    /// The flat-table settings a log-built table is cleaned with: the label,
-    /// the customer id (never a feature, groups the folds), the snapshot
-    /// (a period: results per snapshot), and the RFM cell (an output, not a
-    /// feature: its three scores are).
-    pub fn apply_to(&self, data: &mut crate::clean::DataConfig) {
-        data.path = self.transactions.clone();
-        data.target = LABEL.into();
-        data.positive = None;
-        data.id = Some(ID.into());
-        data.period = Some(AS_OF.into());
-        if !data.drop.iter().any(|d| d == rfm::CELL) {
-            data.drop.push(rfm::CELL.into());
-        }
-    }
 }
 
 /// What training stores about how its table was built from logs, so that

@@ -136,7 +136,10 @@ pub fn validate(artifact: &Artifact, raw: &RawTable) -> Result<Batch> {
         .iter()
         .filter_map(|&name| {
             let col = raw.column(name)?;
-            let cells = keep.iter().map(|&r| col.text(r).unwrap_or_default()).collect();
+            let cells = keep
+                .iter()
+                .map(|&r| col.text(r).unwrap_or_default())
+                .collect();
             Some((name.to_string(), cells))
         })
         .collect();
