@@ -8,7 +8,7 @@ pub mod schema;
 
 use crate::error::{Error, Result};
 use polars::prelude::*;
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 use std::path::Path;
 
 /// One column as read: text cells (CSV; kept in polars' compact string
@@ -219,13 +219,35 @@ pub fn read_frame(path: &Path, delimiter: Option<char>) -> Result<DataFrame> {
             .finish()
             .map_err(|e| Error::polars(&source, e));
     }
-    let bytes = strip_bom(std::fs::read(path).map_err(|e| Error::io(path, e))?);
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    // The delimiter is decided on the file's start; polars then reads the
+    // file itself (memory-mapped), so a large log is never also held as bytes.
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    Read::take(
+        std::fs::File::open(path).map_err(|e| Error::io(path, e))?,
+        HEAD_BYTES as u64,
+    )
+    .read_to_end(&mut head)
+    .map_err(|e| Error::io(path, e))?;
+    let head = strip_bom(head);
+    if head.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::data(&source, "the file is empty"));
     }
-    let sep = resolve_delimiter(&source, &bytes, delimiter)?;
-    text_frame(&source, &bytes, sep, 1)
+    let sep = resolve_delimiter(&source, &head, delimiter)?;
+    match csv_options(sep)
+        .try_into_reader_with_file_path(Some(path.into()))
+        .and_then(|r| r.finish())
+    {
+        Ok(df) => Ok(df),
+        // The error path reads the bytes to name the ragged record.
+        Err(_) => {
+            let bytes = strip_bom(std::fs::read(path).map_err(|e| Error::io(path, e))?);
+            text_frame(&source, &bytes, sep, 1)
+        }
+    }
 }
+
+/// Bytes read to decide a log file's delimiter.
+const HEAD_BYTES: usize = 64 << 10;
 
 /// How every CSV is read: a header, every column as text unless overridden.
 fn csv_options(sep: u8) -> CsvReadOptions {

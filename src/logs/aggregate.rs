@@ -28,7 +28,7 @@
 
 use super::dates::{iso, Day};
 use super::label::Window;
-use super::read::{kind, Logs, SnapshotCounts, AMOUNT, DAY, EVENT, OPEN_DAY, SEQ};
+use super::read::{kind, Logs, SnapshotCounts, AMOUNT, DAY, EVENT, OPEN_DAY, ROW, SEQ};
 use super::{AS_OF, ID, LABEL};
 use crate::error::{Error, Result};
 use polars::prelude::*;
@@ -76,13 +76,7 @@ fn transaction_features(logs: &Logs, d: Day) -> LazyFrame {
     aggs.push(count(within(d, TREND, 2 * TREND)).alias("txn_count_prev_90d"));
     aggs.push(amount(within(d, TREND, 2 * TREND)).alias("txn_amount_prev_90d"));
     if logs.has_balance {
-        aggs.push(col("balance").last().alias("balance"));
-        aggs.push(
-            col("balance")
-                .filter(ago(d).gt(lit(TREND)))
-                .last()
-                .alias("balance_90d_ago"),
-        );
+        aggs.push(latest_balance().alias("balance"));
     }
     if logs.has_profit {
         aggs.push(
@@ -98,12 +92,27 @@ fn transaction_features(logs: &Logs, d: Day) -> LazyFrame {
                 .alias("cost_365d"),
         );
     }
-    logs.transactions
+    let txn = logs.transactions.clone().lazy();
+    let features = txn
         .clone()
-        .lazy()
         .filter(col(DAY).lt(lit(d)))
-        .group_by([col(ID)])
-        .agg(aggs)
+        .group_by([col(SEQ)])
+        .agg(aggs);
+    if !logs.has_balance {
+        return features;
+    }
+    let earlier = txn
+        .filter(col(DAY).lt(lit(d - TREND)))
+        .group_by([col(SEQ)])
+        .agg([latest_balance().alias("balance_90d_ago")]);
+    features.left_join(earlier, col(SEQ), col(SEQ))
+}
+
+/// The balance of a customer's latest row: latest date, then latest in
+/// file order (no sort of the log: the arg-max of a (day, row) key).
+fn latest_balance() -> Expr {
+    let key = col(DAY).cast(DataType::Int64) * lit(1i64 << 32) + col(ROW).cast(DataType::Int64);
+    col("balance").get(key.arg_max(), true)
 }
 
 /// Per-customer aggregates of the events before D.
@@ -135,7 +144,7 @@ fn event_features(events: &DataFrame, d: Day) -> LazyFrame {
         .clone()
         .lazy()
         .filter(col(DAY).lt(lit(d)))
-        .group_by([col(ID)])
+        .group_by([col(SEQ)])
         .agg(aggs)
 }
 
@@ -190,9 +199,9 @@ pub fn snapshot(
         .clone()
         .lazy()
         .filter(col(OPEN_DAY).lt(lit(d)));
-    let mut lf = opened.left_join(transaction_features(logs, d), col(ID), col(ID));
+    let mut lf = opened.left_join(transaction_features(logs, d), col(SEQ), col(SEQ));
     if let Some(ev) = &logs.events {
-        lf = lf.left_join(event_features(ev, d), col(ID), col(ID));
+        lf = lf.left_join(event_features(ev, d), col(SEQ), col(SEQ));
     }
     let zero: Vec<Expr> = zero_filled(logs)
         .iter()

@@ -7,8 +7,8 @@
 //! day of the log is in both and none is in neither.
 
 use super::dates::{iso, Day};
-use super::read::{kind, Logs, AMOUNT, DAY, EVENT};
-use super::{ChurnRule, ID, LABEL};
+use super::read::{kind, Logs, AMOUNT, DAY, EVENT, SEQ};
+use super::{ChurnRule, LABEL};
 use crate::error::{Error, Result};
 use polars::prelude::*;
 
@@ -43,9 +43,9 @@ impl Window {
         let labels = match rule {
             ChurnRule::Inactive => txn
                 .filter(in_window)
-                .group_by([col(ID)])
+                .group_by([col(SEQ)])
                 .agg([col(DAY).count().alias("n")])
-                .select([col(ID), lit(0u8).alias(LABEL)]),
+                .select([col(SEQ), lit(0u8).alias(LABEL)]),
             ChurnRule::Closed => {
                 let Some(ev) = &logs.events else {
                     return Err(Error::Config(
@@ -55,20 +55,20 @@ impl Window {
                 ev.clone()
                     .lazy()
                     .filter(in_window.and(col(EVENT).eq(lit(kind::ACCOUNT_CLOSE))))
-                    .group_by([col(ID)])
+                    .group_by([col(SEQ)])
                     .agg([col(DAY).count().alias("n")])
-                    .select([col(ID), lit(1u8).alias(LABEL)])
+                    .select([col(SEQ), lit(1u8).alias(LABEL)])
             }
             ChurnRule::Drop(x) => {
                 let before = col(DAY).gt_eq(lit(d - horizon)).and(col(DAY).lt(lit(d)));
                 txn.filter(col(DAY).gt_eq(lit(d - horizon)).and(col(DAY).lt(lit(end))))
-                    .group_by([col(ID)])
+                    .group_by([col(SEQ)])
                     .agg([
                         col(AMOUNT).filter(in_window).sum().alias("after"),
                         col(AMOUNT).filter(before).sum().alias("before"),
                     ])
                     .select([
-                        col(ID),
+                        col(SEQ),
                         when(col("after").lt(lit(1.0 - x) * col("before")))
                             .then(lit(1u8))
                             .otherwise(lit(0u8))
@@ -83,7 +83,7 @@ impl Window {
     /// `features` with the label column added.
     pub fn join(&self, features: LazyFrame) -> LazyFrame {
         features
-            .left_join(self.labels.clone(), col(ID), col(ID))
+            .left_join(self.labels.clone(), col(SEQ), col(SEQ))
             .with_column(col(LABEL).fill_null(lit(self.absent)))
     }
 }

@@ -74,12 +74,15 @@ pub mod kind {
 pub struct Logs {
     /// The transaction file, named in errors about the whole log.
     pub source: String,
-    /// `customer_id`, `open_day`, `cust_seq`, then the static attributes.
+    /// `cust_seq` (the customer's row number), `customer_id`, `open_day`,
+    /// then the static attributes.
     pub customers: DataFrame,
-    /// `customer_id`, `day`, `amount` [, `revenue`, `cost`] [, `balance`],
-    /// in date order (file order within a day).
+    /// `cust_seq`, `row` (file order), `day`, `amount` [, `revenue`,
+    /// `cost`] [, `balance`]. Logs are keyed by the customer's row number,
+    /// not the id text: grouping and joining on integers is what makes
+    /// tens of millions of rows cheap.
     pub transactions: DataFrame,
-    /// `customer_id`, `day`, `event` (a [`kind`] code), in date order.
+    /// `cust_seq`, `row`, `day`, `event` (a [`kind`] code).
     pub events: Option<DataFrame>,
     pub has_balance: bool,
     pub has_profit: bool,
@@ -94,6 +97,8 @@ pub const AMOUNT: &str = "amount";
 pub const EVENT: &str = "event";
 pub const OPEN_DAY: &str = "open_day";
 pub const SEQ: &str = "cust_seq";
+/// File order of a log row.
+pub const ROW: &str = "row";
 const REASON: &str = "reason";
 
 /// Why a row is left out (0 = used), in the order reasons are checked.
@@ -115,7 +120,7 @@ impl Logs {
         );
         let c = &cfg.columns;
         let (customers, cust_counts) = read_customers(&cust_path, cfg)?;
-        let ids = customers.clone().lazy().select([col(super::ID)]);
+        let ids = customers.clone().lazy().select([col(super::ID), col(SEQ)]);
 
         let txn_src = txn_path.display().to_string();
         let raw = ingest::read_frame(&txn_path, cfg.delimiter)?;
@@ -127,14 +132,14 @@ impl Logs {
         let mut cols = vec![
             id_expr(&c.customer_id),
             day_expr(&raw, &c.timestamp, cfg.date_format.as_deref()),
-            number(&c.amount).alias(AMOUNT),
+            number(&raw, &c.amount).alias(AMOUNT),
         ];
         if has_profit {
-            cols.push(number(&c.revenue).alias("revenue"));
-            cols.push(number(&c.cost).alias("cost"));
+            cols.push(number(&raw, &c.revenue).alias("revenue"));
+            cols.push(number(&raw, &c.cost).alias("cost"));
         }
         if has_balance {
-            cols.push(number(&c.balance).alias("balance"));
+            cols.push(number(&raw, &c.balance).alias("balance"));
         }
         let reason = when(col(super::ID).is_null())
             .then(lit(MISSING_ID))
@@ -164,7 +169,7 @@ impl Logs {
                 let cols = vec![
                     id_expr(&c.customer_id),
                     day_expr(&raw, &c.timestamp, cfg.date_format.as_deref()),
-                    kind_expr(&c.event_kind, &cfg.kinds).alias(EVENT),
+                    kind_expr(&src, &raw, &c.event_kind, &cfg.kinds)?.alias(EVENT),
                 ];
                 let reason = when(col(super::ID).is_null())
                     .then(lit(MISSING_ID))
@@ -254,13 +259,18 @@ fn id_expr(name: &str) -> Expr {
         .alias(super::ID)
 }
 
-/// A number column (text cells parsed; a cell that does not parse is null).
-fn number(name: &str) -> Expr {
+/// A number column: typed numbers as they are, text cells parsed (a cell
+/// that does not parse is null).
+fn number(df: &DataFrame, name: &str) -> Expr {
     let c = col(name);
-    c.cast(DataType::String)
-        .str()
-        .strip_chars(lit(NULL))
-        .cast(DataType::Float64)
+    match df.column(name).map(|c| c.dtype().clone()) {
+        Ok(dt) if dt.is_primitive_numeric() => c.cast(DataType::Float64),
+        _ => c
+            .cast(DataType::String)
+            .str()
+            .strip_chars(lit(NULL))
+            .cast(DataType::Float64),
+    }
 }
 
 /// The date part of a strftime format: what precedes a time of day.
@@ -286,38 +296,28 @@ fn day_expr(df: &DataFrame, name: &str, format: Option<&str>) -> Expr {
         DataType::Date => c.cast(DataType::Int32),
         dt if dt.is_temporal() => c.cast(DataType::Date).cast(DataType::Int32),
         _ => {
+            let text = c.cast(DataType::String).str().strip_chars(lit(NULL));
+            // An exact parse is the fast one: ISO text is cut to its date;
+            // a format with a time of day is matched on its date part only.
+            let (text, format, exact) = match format {
+                None => (text.str().slice(lit(0), lit(10)), "%Y-%m-%d", true),
+                Some(f) => (text, date_part(f), date_part(f) == f),
+            };
             let options = StrptimeOptions {
-                format: Some(date_part(format.unwrap_or("%Y-%m-%d")).into()),
+                format: Some(format.into()),
                 strict: false,
-                exact: false,
+                exact,
                 cache: true,
             };
-            c.cast(DataType::String)
-                .str()
-                .strip_chars(lit(NULL))
-                .str()
-                .to_date(options)
-                .cast(DataType::Int32)
+            text.str().to_date(options).cast(DataType::Int32)
         }
     };
     day.alias(DAY)
 }
 
-/// Event kind → [`kind`] code (case-insensitive; unknown kinds → OTHER).
-fn kind_expr(name: &str, kinds: &EventKinds) -> Expr {
-    let k = col(name)
-        .cast(DataType::String)
-        .str()
-        .strip_chars(lit(NULL))
-        .str()
-        .to_lowercase();
-    let any = |names: &[String]| {
-        names
-            .iter()
-            .map(|n| k.clone().eq(lit(n.to_lowercase())))
-            .reduce(|a, b| a.or(b))
-            .unwrap_or(lit(false))
-    };
+/// The [`kind`] code of a kind as written (trimmed, any case).
+fn classify(kind: &str, kinds: &EventKinds) -> u8 {
+    let k = kind.trim().to_lowercase();
     let groups = [
         (&kinds.login, kind::LOGIN),
         (&kinds.branch_visit, kind::BRANCH),
@@ -327,11 +327,45 @@ fn kind_expr(name: &str, kinds: &EventKinds) -> Expr {
         (&kinds.product_close, kind::PRODUCT_CLOSE),
         (&kinds.account_close, kind::ACCOUNT_CLOSE),
     ];
-    let mut expr = lit(kind::OTHER);
-    for (names, code) in groups.iter().rev() {
-        expr = when(any(names)).then(lit(*code)).otherwise(expr);
+    groups
+        .iter()
+        .find(|(names, _)| names.iter().any(|n| n.to_lowercase() == k))
+        .map_or(kind::OTHER, |&(_, code)| code)
+}
+
+/// Event kind → [`kind`] code (unknown kinds → OTHER). The distinct kinds
+/// as written are classified once here, so the log's column is only
+/// compared with the few spellings that mean something (no lower-cased copy
+/// of tens of millions of cells).
+fn kind_expr(src: &str, raw: &DataFrame, name: &str, kinds: &EventKinds) -> Result<Expr> {
+    let text = col(name).cast(DataType::String);
+    let distinct = raw
+        .clone()
+        .lazy()
+        .select([text.clone().unique().alias("k")])
+        .collect()
+        .map_err(|e| Error::polars(src, e))?;
+    let distinct = distinct
+        .column("k")
+        .and_then(|c| c.str().cloned())
+        .map_err(|e| Error::polars(src, e))?;
+    let mut by_code: std::collections::BTreeMap<u8, Vec<String>> = Default::default();
+    for v in distinct.iter().flatten() {
+        let code = classify(v, kinds);
+        if code != kind::OTHER {
+            by_code.entry(code).or_default().push(v.to_string());
+        }
     }
-    expr
+    let mut expr = lit(kind::OTHER);
+    for (code, spellings) in by_code.into_iter().rev() {
+        let any = spellings
+            .into_iter()
+            .map(|v| text.clone().eq(lit(v)))
+            .reduce(|a, b| a.or(b))
+            .unwrap_or(lit(false));
+        expr = when(any).then(lit(code)).otherwise(expr);
+    }
+    Ok(expr)
 }
 
 /// Number of rows of `df` where `mask` holds.
@@ -350,7 +384,8 @@ fn count_where(src: &str, df: &DataFrame, mask: Expr) -> Result<usize> {
 }
 
 /// Type `raw` with `cols`, count and drop the rows `reason` rejects, then
-/// those whose customer is not in `ids`; date order, file order within a day.
+/// those whose customer is not in `ids` (`customer_id`, `cust_seq`); the
+/// rows are keyed by `cust_seq` from then on.
 fn checked(
     src: &str,
     raw: DataFrame,
@@ -361,8 +396,8 @@ fn checked(
     let rows_read = raw.height();
     let typed = raw
         .lazy()
-        .with_row_index("row", None)
-        .select(std::iter::once(col("row")).chain(cols).collect::<Vec<_>>())
+        .with_row_index(ROW, None)
+        .select(std::iter::once(col(ROW)).chain(cols).collect::<Vec<_>>())
         .with_column(reason.alias(REASON))
         .collect()
         .map_err(|e| Error::polars(src, e))?;
@@ -376,20 +411,18 @@ fn checked(
         negative_amount: by(NEGATIVE)?,
         ..FileCounts::default()
     };
-    let known = ids.with_column(lit(true).alias("known"));
     let joined = typed
         .lazy()
         .filter(col(REASON).eq(lit(0u8)))
         .drop(by_name([REASON], true, false))
-        .left_join(known, col(super::ID), col(super::ID))
+        .left_join(ids, col(super::ID), col(super::ID))
+        .drop(by_name([super::ID], true, false))
         .collect()
         .map_err(|e| Error::polars(src, e))?;
-    counts.unknown_customer = count_where(src, &joined, col("known").is_null())?;
+    counts.unknown_customer = count_where(src, &joined, col(SEQ).is_null())?;
     let used = joined
         .lazy()
-        .filter(col("known").is_not_null())
-        .sort([DAY, "row"], SortMultipleOptions::default())
-        .drop(by_name(["known", "row"], true, false))
+        .filter(col(SEQ).is_not_null())
         .collect()
         .map_err(|e| Error::polars(src, e))?;
     counts.rows_used = used.height();
