@@ -230,6 +230,30 @@ fn scoring_builds_the_features_that_churn_train_features_builds() {
         unlabelled(built.clone()).get_column_names()
     );
     assert!(unlabelled(scored).equals_missing(&unlabelled(built)));
+    // A failed scoring job (no event log for a model trained with one; a
+    // date past the log) writes nothing, not even the built features.
+    for (drop_events, date) in [(true, as_of), (false, "2031-01-01")] {
+        let runs = d.path().join("failed_runs");
+        let mut args = log_args(&logs);
+        if drop_events {
+            args.truncate(4);
+        }
+        let o = score_cmd()
+            .arg("--model")
+            .arg(&model)
+            .args(&args)
+            .args(["--as-of", date, "-q", "--runs-dir"])
+            .arg(&runs)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.starts_with("error:") && err.lines().count() == 1,
+            "{err}"
+        );
+        assert!(!runs.exists(), "{err}");
+    }
     // Every scored customer was in the snapshot, once.
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();

@@ -1,8 +1,8 @@
 //! Scoring from raw logs: the snapshot's features are built with the
 //! artifact's own log settings (column mapping, event kinds, date format)
-//! and its training RFM cut points, written to the run folder as
-//! `features.parquet` (what was scored, for audit), and that file is then
-//! scored by the unchanged flow — tiers, warning levels, reasons, actions,
+//! and its training RFM cut points, written to a temporary Parquet file
+//! that the unchanged flow scores (and that joins the run folder as
+//! `features.parquet`, what was scored, when the run succeeds) — tiers, warning levels, reasons, actions,
 //! drift and rejects are the flat table's.
 //!
 //! The label is never attached: scoring does not look past the as-of date,
@@ -45,13 +45,32 @@ pub fn settings(cfg: &Config, art: &Artifact) -> Result<LogsConfig> {
     Ok(l)
 }
 
-/// Build the snapshot's features into `run_dir/features.parquet`.
-pub fn features(
-    cfg: &Config,
-    art: &Artifact,
-    run_dir: &Path,
-    progress: &Progress,
-) -> Result<(PathBuf, LogReport)> {
+/// A snapshot's features, built from logs, waiting to be scored.
+pub struct LogFeatures {
+    dir: crate::io::TempDir,
+    pub report: LogReport,
+}
+
+/// The features' file name, in the temporary folder and the run folder.
+const FILE: &str = "features.parquet";
+
+impl LogFeatures {
+    /// The Parquet file to score.
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join(FILE)
+    }
+
+    /// Copy the scored features into the run folder (atomically).
+    pub fn keep(&self, run_dir: &Path) -> Result<()> {
+        let from = self.path();
+        crate::io::with_atomic_writer(&run_dir.join(FILE), |w| {
+            std::io::copy(&mut std::fs::File::open(&from)?, w).map(|_| ())
+        })
+    }
+}
+
+/// Build the snapshot's features into a temporary Parquet file.
+pub fn features(cfg: &Config, art: &Artifact, progress: &Progress) -> Result<LogFeatures> {
     let l = settings(cfg, art)?;
     let cuts = art.logs.as_ref().map(|f| &f.rfm);
     progress.stage(format!(
@@ -59,7 +78,7 @@ pub fn features(
         l.as_of.join(",")
     ));
     let (mut frame, report) = logs::feature_table(&l, Some(false), cuts)?;
-    let path = run_dir.join("features.parquet");
-    crate::io::write_frame(&path, &mut frame)?;
-    Ok((path, report))
+    let dir = crate::io::TempDir::new()?;
+    crate::io::write_frame(&dir.path().join(FILE), &mut frame)?;
+    Ok(LogFeatures { dir, report })
 }

@@ -73,12 +73,14 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     let run_dir = runs_root.join(crate::io::unique_name(&format!("score-{stamp}"), |n| {
         runs_root.join(n).exists()
     }));
+    // Features built from logs wait in a temporary folder (removed on any
+    // failure) and join the run folder only when the run succeeds.
     let from_logs = match cfg.logs.is_set() {
-        true => Some(from_logs::features(cfg, &art, &run_dir, &progress)?),
+        true => Some(from_logs::features(cfg, &art, &progress)?),
         false => None,
     };
     let data = match &from_logs {
-        Some((path, _)) => path.clone(),
+        Some(f) => f.path(),
         None => s
             .data
             .clone()
@@ -145,7 +147,7 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         model_run_id: art.run_id.clone(),
         model_name: art.model_name.clone(),
         value_tiers,
-        logs: from_logs.as_ref().map(|(_, r)| r.clone()),
+        logs: from_logs.as_ref().map(|f| f.report.clone()),
         ..Summary::default()
     };
     let rejects = csv_log::CsvLog::new(&run_dir.join("rejects.csv"), "source,row,reason");
@@ -164,9 +166,6 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         // made) when dropped; with two of them, the run folder may be left
         // empty by whichever goes first.
         drop(totals);
-        if let Some((features, _)) = &from_logs {
-            let _ = std::fs::remove_file(features);
-        }
         let _ = std::fs::remove_dir(&run_dir);
         if !runs_root_existed {
             let _ = std::fs::remove_dir(runs_root);
@@ -200,6 +199,9 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         write_json(&run_dir.join("eval.json"), ev)?;
     }
     write_json(&run_dir.join("summary.json"), &summary)?;
+    if let Some(f) = &from_logs {
+        f.keep(&run_dir)?;
+    }
     let labelled = evaluation.as_ref().map(|ev| (&eval, ev));
     write_atomic(
         &run_dir.join("report.html"),
