@@ -217,18 +217,9 @@ pub fn now_epoch() -> u64 {
 
 /// RFC 3339 UTC time of epoch seconds, and a compact form for run ids.
 pub fn format_time(epoch: u64) -> (String, String) {
-    let days = (epoch / 86_400) as i64;
+    let days = (epoch / 86_400) as i32;
     let secs = epoch % 86_400;
-    // Civil-from-days (Howard Hinnant).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + (m <= 2) as i64;
+    let (y, m, d) = crate::logs::dates::to_civil(days);
     let (hh, mm, ss) = (secs / 3600, secs % 3600 / 60, secs % 60);
     (
         format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z"),
