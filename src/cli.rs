@@ -338,6 +338,10 @@ pub struct ScoreArgs {
     /// Customers per chunk (memory is bounded by this) [default: 50000].
     #[arg(long)]
     pub chunk_rows: Option<usize>,
+    /// Fail the job (after writing rejects.csv) when more than this share of
+    /// rows is rejected — a broken extract; 1 disables the guard [default: 0.05].
+    #[arg(long)]
+    pub max_reject_rate: Option<f64>,
     /// Earlier scores file, for tier migration and rising warnings.
     #[arg(long)]
     pub previous: Option<PathBuf>,
@@ -373,6 +377,7 @@ impl ScoreArgs {
         set(&mut s.out, self.out.map(Some));
         set(&mut s.format, self.format);
         set(&mut s.chunk_rows, self.chunk_rows);
+        set(&mut s.max_reject_rate, self.max_reject_rate);
         set(&mut s.previous, self.previous.map(Some));
         set(&mut s.playbook, self.playbook.map(Some));
         s.refit_segments |= self.refit_segments;

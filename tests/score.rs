@@ -223,18 +223,19 @@ fn missing_columns_are_listed_and_nothing_is_written() {
 }
 
 #[test]
-fn a_broken_record_in_a_later_chunk_stops_the_job_naming_its_row() {
+fn a_broken_extract_fails_after_writing_its_rejects() {
     let d = common::tempdir();
     let mut lines = bank_lines()[..40].to_vec();
-    // a rejected row in the first chunk: its rejects file must not survive either
+    let clean = lines[..20].join("\n") + "\n";
+    // 2 of 39 rows rejected (5.1% > the default 5%): a bad value and a ragged record
     let mut cells: Vec<&str> = lines[3].split(',').collect();
     cells[3] = "abc";
     lines[3] = cells.join(",");
     lines[25].push_str(",1,2");
     let p = write(d.path(), "ragged.csv", &(lines.join("\n") + "\n"));
-    // and an earlier run where everyone was green, so warning rises are written too
+    // and an earlier run where everyone was green, so warning rises would be written too
     let earlier = common::tempdir();
-    let good = write(earlier.path(), "good.csv", &(lines[..20].join("\n") + "\n"));
+    let good = write(earlier.path(), "good.csv", &clean);
     let prev = earlier.path().join("prev.csv");
     assert!(
         score(
@@ -270,13 +271,24 @@ fn a_broken_record_in_a_later_chunk_stops_the_job_naming_its_row() {
     let (ok, _, err) = score(d.path(), &args);
     assert!(!ok);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("2 of 39 rows rejected"), "{err}");
+    assert!(err.contains("max-reject-rate 0.05"), "{err}");
+    assert!(!out.exists(), "scores written");
+    // The run folder keeps only rejects.csv: the cause.
+    let run = only_run(d.path());
+    let kept: Vec<String> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(kept, ["rejects.csv"]);
+    let rejects = std::fs::read_to_string(run.join("rejects.csv")).unwrap();
     assert!(
-        err.contains("ragged.csv, row 25: 16 fields where the header has 14"),
-        "{err}"
+        rejects.contains(",3,") && rejects.contains(",25,"),
+        "{rejects}"
     );
     assert!(
-        !out.exists() && !d.path().join("runs").exists(),
-        "wrote outputs"
+        rejects.contains("16 fields where the header has 14"),
+        "{rejects}"
     );
     let tmp_left = std::fs::read_dir(d.path())
         .unwrap()
@@ -289,6 +301,68 @@ fn a_broken_record_in_a_later_chunk_stops_the_job_naming_its_row() {
         })
         .count();
     assert_eq!(tmp_left, 0, "a temporary file was left behind");
+
+    // --max-reject-rate 1: the same batch is scored, the bad rows rejected.
+    std::fs::remove_dir_all(d.path().join("runs")).unwrap();
+    let mut lenient = args.to_vec();
+    lenient.extend(["--max-reject-rate", "1"]);
+    let (ok, _, err) = score(d.path(), &lenient);
+    assert!(ok, "{err}");
+    let summary = json(&only_run(d.path()).join("summary.json"));
+    assert_eq!(summary["rows_scored"], 37);
+    assert_eq!(summary["rows_rejected"], 2);
+}
+
+#[test]
+fn a_broken_line_never_stops_the_batch() {
+    // The example: 10,000 rows, row 5000 has one field too many (the
+    // last line of the first chunk), row 5001 a quoted surname spanning two
+    // lines, row 10,000 (the last line) is not UTF-8.
+    let d = common::tempdir();
+    let lines = bank_lines();
+    let mut bytes = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let mut l = l.clone().into_bytes();
+        match i {
+            5000 => l.extend_from_slice(b",7"),
+            5001 => {
+                let text = String::from_utf8(l).unwrap();
+                let f: Vec<&str> = text.split(',').collect();
+                l = format!("{},{},\"{}\nJr.\",{}", f[0], f[1], f[2], f[3..].join(","))
+                    .into_bytes();
+            }
+            10_000 => l.splice(20..20, [0xff, 0xfe]).for_each(drop),
+            _ => {}
+        }
+        bytes.extend_from_slice(&l);
+        bytes.push(b'\n');
+    }
+    let p = d.path().join("extract.csv");
+    std::fs::write(&p, bytes).unwrap();
+    let (ok, _, err) = score(
+        d.path(),
+        &["--data", p.to_str().unwrap(), "--chunk-rows", "5000", "-q"],
+    );
+    assert!(ok, "{err}");
+    let run = only_run(d.path());
+    let summary = json(&run.join("summary.json"));
+    assert_eq!(summary["rows_read"], 10_000);
+    assert_eq!(summary["rows_scored"], 9_998);
+    assert_eq!(summary["rows_rejected"], 2);
+    let rejects = std::fs::read_to_string(run.join("rejects.csv")).unwrap();
+    let rows: Vec<&str> = rejects
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    assert_eq!(rows, ["5000", "10000"], "{rejects}");
+    assert!(
+        rejects.contains("15 fields where the header has 14"),
+        "{rejects}"
+    );
+    assert!(rejects.contains("UTF-8"), "{rejects}");
+    let scores = std::fs::read_to_string(run.join("scores.csv")).unwrap();
+    assert_eq!(scores.lines().count(), 1 + 9_998);
 }
 
 #[test]

@@ -47,6 +47,9 @@ pub struct ScoreConfig {
     pub out: Option<PathBuf>,
     pub format: OutputFormat,
     pub chunk_rows: usize,
+    /// A batch with a larger share of rejected rows fails (a broken
+    /// extract), after writing rejects.csv; 1 disables the guard.
+    pub max_reject_rate: f64,
     /// Earlier scores, for tier migration.
     pub previous: Option<PathBuf>,
     pub playbook: Option<PathBuf>,
@@ -74,6 +77,7 @@ impl Default for ScoreConfig {
             out: None,
             format: OutputFormat::Csv,
             chunk_rows: 50_000,
+            max_reject_rate: 0.05,
             previous: None,
             playbook: None,
             refit_segments: false,
@@ -99,6 +103,12 @@ impl ScoreConfig {
     pub fn validate(&self) -> Result<()> {
         if self.chunk_rows == 0 {
             return Err(Error::Config("score.chunk_rows must be at least 1".into()));
+        }
+        if !(0.0..=1.0).contains(&self.max_reject_rate) {
+            return Err(Error::Config(format!(
+                "score.max_reject_rate must be between 0 and 1, got {}",
+                self.max_reject_rate
+            )));
         }
         let c = &self.clv;
         if c.periods == 0 || !(c.discount_rate > -1.0) || !(c.label_periods > 0.0) {

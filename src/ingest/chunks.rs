@@ -1,7 +1,13 @@
 //! Streaming CSV in chunks of whole records, so scoring memory stays flat in
 //! the number of rows. Records are cut at newlines outside quotes (a quoted
 //! field may hold newlines); each chunk is parsed by polars with the header.
+//!
+//! A record polars could not parse (wrong field count, unterminated quote,
+//! invalid UTF-8, a NUL byte, longer than [`MAX_RECORD_BYTES`]) is set aside
+//! with its row number and reason ([`RawTable::skipped`]) and the records
+//! after it are read as usual — at a chunk's end as anywhere else.
 
+use super::record::{self, MAX_COLUMNS, MAX_RECORD_BYTES, MAX_RECORD_LINES};
 use super::{parse_csv, parse_csv_typed, resolve_delimiter, RawTable};
 use crate::error::{Error, Result};
 use std::io::BufRead;
@@ -12,11 +18,65 @@ pub struct CsvChunks<R: BufRead> {
     source: String,
     header: Vec<u8>,
     sep: u8,
+    /// Fields of the header.
+    expected: usize,
     chunk_rows: usize,
     next_row: usize,
     done: bool,
+    /// Lines read past an unterminated quote, to be read again (a stack).
+    pending: Vec<Vec<u8>>,
     /// Columns polars may parse as numbers (see [`parse_csv_typed`]).
     numeric: Vec<String>,
+}
+
+/// One line as read.
+enum Line {
+    /// The line, with its newline if it had one.
+    Text(Vec<u8>),
+    /// Longer than [`MAX_RECORD_BYTES`]: skipped up to its newline.
+    TooLong,
+    End,
+}
+
+/// Read one line, holding at most `MAX_RECORD_BYTES` of it.
+fn read_line<R: BufRead>(reader: &mut R) -> std::io::Result<Line> {
+    let mut out = Vec::new();
+    let mut too_long = false;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(match (too_long, out.is_empty()) {
+                (true, _) => Line::TooLong,
+                (false, true) => Line::End,
+                (false, false) => Line::Text(out),
+            });
+        }
+        let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        if !too_long && out.len() + take <= MAX_RECORD_BYTES {
+            out.extend_from_slice(&buf[..take]);
+        } else {
+            too_long = true;
+            out = Vec::new();
+        }
+        reader.consume(take);
+        if done {
+            return Ok(if too_long {
+                Line::TooLong
+            } else {
+                Line::Text(out)
+            });
+        }
+    }
+}
+
+/// A record as assembled from lines.
+enum Record {
+    Text(Vec<u8>),
+    Bad(String),
+    End,
 }
 
 impl<R: BufRead> CsvChunks<R> {
@@ -27,26 +87,52 @@ impl<R: BufRead> CsvChunks<R> {
         delimiter: Option<char>,
         chunk_rows: usize,
     ) -> Result<Self> {
-        let mut header = Vec::new();
-        read_record(&mut reader, &mut header).map_err(|e| Error::io(source, e))?;
+        let mut header = match read_line(&mut reader).map_err(|e| Error::io(source, e))? {
+            Line::Text(h) => h,
+            Line::End => Vec::new(),
+            Line::TooLong => {
+                return Err(Error::data(
+                    source,
+                    format!(
+                        "the header line is longer than {} MiB: not a CSV file",
+                        MAX_RECORD_BYTES >> 20
+                    ),
+                ))
+            }
+        };
         if header.starts_with(b"\xef\xbb\xbf") {
             header.drain(..3);
         }
         if header.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::data(source, "the file is empty (no header line)"));
         }
+        if header.contains(&0) || std::str::from_utf8(&header).is_err() {
+            return Err(Error::data(
+                source,
+                "the header line is not UTF-8 text (binary data, not a CSV file)",
+            ));
+        }
         if !header.ends_with(b"\n") {
             header.push(b'\n');
         }
         let sep = resolve_delimiter(source, &header, delimiter)?;
+        let expected = record::fields(&header, sep).0;
+        if expected > MAX_COLUMNS {
+            return Err(Error::data(
+                source,
+                format!("{expected} columns: more than the {MAX_COLUMNS} a table may have"),
+            ));
+        }
         Ok(CsvChunks {
             reader,
             source: source.to_string(),
             header,
             sep,
+            expected,
             chunk_rows: chunk_rows.max(1),
             next_row: 1,
             done: false,
+            pending: Vec::new(),
             numeric: Vec::new(),
         })
     }
@@ -61,6 +147,62 @@ impl<R: BufRead> CsvChunks<R> {
     pub fn header_names(&self) -> Result<Vec<String>> {
         Ok(parse_csv(&self.source, self.header.clone(), self.sep, 1)?.names)
     }
+
+    fn line(&mut self) -> std::io::Result<Line> {
+        match self.pending.pop() {
+            Some(l) => Ok(Line::Text(l)),
+            None => read_line(&mut self.reader),
+        }
+    }
+
+    /// The next record: lines joined while a quote is open. A quote still
+    /// open at the end of the input, or after [`MAX_RECORD_LINES`] lines or
+    /// [`MAX_RECORD_BYTES`], or closed into a record that does not parse,
+    /// makes the first line a bad record; the lines after it are read again.
+    fn record(&mut self) -> std::io::Result<Record> {
+        let first = match self.line()? {
+            Line::End => return Ok(Record::End),
+            Line::TooLong => {
+                return Ok(Record::Bad(format!(
+                    "a line longer than {} MiB",
+                    MAX_RECORD_BYTES >> 20
+                )))
+            }
+            Line::Text(l) => l,
+        };
+        let mut quotes = first.iter().filter(|&&b| b == b'"').count();
+        if quotes % 2 == 0 {
+            return Ok(Record::Text(first));
+        }
+        let mut more: Vec<Vec<u8>> = Vec::new();
+        let mut bytes = first.len();
+        loop {
+            if more.len() + 1 >= MAX_RECORD_LINES || bytes > MAX_RECORD_BYTES {
+                break;
+            }
+            match self.line()? {
+                Line::Text(l) => {
+                    quotes += l.iter().filter(|&&b| b == b'"').count();
+                    bytes += l.len();
+                    more.push(l);
+                    if quotes % 2 == 0 {
+                        let mut all = first.clone();
+                        more.iter().for_each(|l| all.extend_from_slice(l));
+                        // A quote closed lines later by another broken
+                        // line is no multi-line field: keep the lines.
+                        if record::problem(&all, self.sep, self.expected).is_none() {
+                            return Ok(Record::Text(all));
+                        }
+                        break;
+                    }
+                }
+                Line::TooLong | Line::End => break,
+            }
+        }
+        // Unterminated: only the first line is bad.
+        self.pending.extend(more.into_iter().rev());
+        Ok(Record::Bad("unterminated quote".into()))
+    }
 }
 
 impl<R: BufRead> Iterator for CsvChunks<R> {
@@ -71,54 +213,47 @@ impl<R: BufRead> Iterator for CsvChunks<R> {
             return None;
         }
         let mut buf = self.header.clone();
-        let mut rows = 0;
+        let (mut rows, mut numbers, mut skipped) = (0, Vec::new(), Vec::new());
+        let first = self.next_row;
         while rows < self.chunk_rows {
-            let start = buf.len();
-            match read_record(&mut self.reader, &mut buf) {
+            let row = self.next_row + rows;
+            match self.record() {
                 Err(e) => return Some(Err(Error::io(&self.source, e))),
-                Ok(0) => {
+                Ok(Record::End) => {
                     self.done = true;
                     break;
                 }
-                Ok(_) => {
-                    if buf[start..].iter().all(u8::is_ascii_whitespace) {
-                        buf.truncate(start);
+                Ok(Record::Bad(reason)) => skipped.push((row, reason)),
+                Ok(Record::Text(mut r)) => {
+                    if r.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    if !buf.ends_with(b"\n") {
-                        buf.push(b'\n');
+                    if !r.ends_with(b"\n") {
+                        r.push(b'\n');
                     }
-                    rows += 1;
+                    match record::problem(&r, self.sep, self.expected) {
+                        Some(reason) => skipped.push((row, reason)),
+                        None => {
+                            buf.extend_from_slice(&r);
+                            numbers.push(row);
+                        }
+                    }
                 }
             }
+            rows += 1;
         }
         if rows == 0 {
             return None;
         }
-        let first = self.next_row;
         self.next_row += rows;
-        Some(parse_csv_typed(
-            &self.source,
-            buf,
-            self.sep,
-            first,
-            &self.numeric,
-        ))
-    }
-}
-
-/// Append one record (one or more lines, while a quote is open) to `buf`.
-fn read_record<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-    let mut total = 0;
-    let mut quotes = 0usize;
-    loop {
-        let start = buf.len();
-        let n = reader.read_until(b'\n', buf)?;
-        total += n;
-        quotes += buf[start..].iter().filter(|&&b| b == b'"').count();
-        if n == 0 || quotes.is_multiple_of(2) {
-            return Ok(total);
-        }
+        let table = parse_csv_typed(&self.source, buf, self.sep, first, &self.numeric);
+        Some(table.map(|mut t| {
+            if !skipped.is_empty() {
+                t.rows = Some(numbers);
+                t.skipped = skipped;
+            }
+            t
+        }))
     }
 }
 
@@ -138,5 +273,33 @@ mod tests {
         assert_eq!(chunks[0].n_rows(), 2);
         assert_eq!(chunks[0].columns[1].text(0).as_deref(), Some("a\nb"));
         assert_eq!(chunks[1].first_row, 3);
+    }
+
+    #[test]
+    fn bad_records_are_set_aside_and_reading_goes_on() {
+        // Row 2 ragged, row 3 opens a quote it never closes, row 5 has a NUL,
+        // row 6 is not UTF-8; a chunk of 3 ends on the bad row 3.
+        let csv = b"id,note\n1,a\n2,b,extra\n3,\"open\n4,d\n5,\0\n6,\xff\n7,\"x\ny\"\n";
+        let chunks: Vec<_> = CsvChunks::new(&csv[..], "t.csv", None, 3)
+            .unwrap()
+            .map(|c| c.unwrap())
+            .collect();
+        let rows: Vec<usize> = chunks
+            .iter()
+            .flat_map(|c| (0..c.n_rows()).map(|r| c.row(r)))
+            .collect();
+        assert_eq!(rows, [1, 4, 7]);
+        let skipped: Vec<(usize, String)> = chunks.iter().flat_map(|c| c.skipped.clone()).collect();
+        let at: Vec<usize> = skipped.iter().map(|s| s.0).collect();
+        assert_eq!(at, [2, 3, 5, 6]);
+        assert!(skipped[0].1.contains("3 fields where the header has 2"));
+        assert!(skipped[1].1.contains("unterminated quote"));
+        assert!(skipped[2].1.contains("NUL"));
+        assert!(skipped[3].1.contains("UTF-8"));
+        let last = chunks.last().unwrap();
+        assert_eq!(
+            last.columns[1].text(last.n_rows() - 1).as_deref(),
+            Some("x\ny")
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! scoring interpret the same file the same way.
 
 pub mod chunks;
+pub mod record;
 pub mod schema;
 
 use crate::error::{Error, Result};
@@ -73,11 +74,23 @@ pub struct RawTable {
     pub columns: Vec<RawColumn>,
     /// Data-row number (1-based, header excluded) of this table's first row.
     pub first_row: usize,
+    /// Row numbers of the rows, when records were set aside between them
+    /// (else row `r` is `first_row + r`).
+    pub rows: Option<Vec<usize>>,
+    /// Records that could not be parsed: (row number, reason).
+    pub skipped: Vec<(usize, String)>,
 }
 
 impl RawTable {
     pub fn n_rows(&self) -> usize {
         self.columns.first().map_or(0, RawColumn::len)
+    }
+
+    /// The data-row number of row `r`.
+    pub fn row(&self, r: usize) -> usize {
+        self.rows
+            .as_ref()
+            .map_or(self.first_row + r, |rows| rows[r])
     }
 
     pub fn index_of(&self, name: &str) -> Option<usize> {
@@ -145,9 +158,21 @@ pub fn read_csv_chunked(
         columns: vec![RawColumn::Text(StringChunked::default()); names.len()],
         names,
         first_row: 1,
+        rows: None,
+        skipped: Vec::new(),
     };
     for chunk in chunks {
-        for (all, part) in table.columns.iter_mut().zip(chunk?.columns) {
+        let chunk = chunk?;
+        // Training stops at a broken record, naming it as scoring would.
+        if let Some((row, why)) = chunk.skipped.first() {
+            return Err(Error::Data {
+                file: source.clone(),
+                column: None,
+                row: Some(*row),
+                message: why.clone(),
+            });
+        }
+        for (all, part) in table.columns.iter_mut().zip(chunk.columns) {
             if let (RawColumn::Text(all), RawColumn::Text(part)) = (all, part) {
                 all.append_owned(part)
                     .map_err(|e| Error::polars(&source, e))?;
@@ -195,16 +220,13 @@ fn text_frame(source: &str, bytes: &[u8], sep: u8, first_row: usize) -> Result<D
     csv_options(sep)
         .into_reader_with_file_handle(Cursor::new(bytes))
         .finish()
-        .map_err(|e| match ragged_record(bytes, sep) {
-            Some((record, fields, expected)) => {
-                let message = format!("{fields} fields where the header has {expected}");
-                Error::Data {
-                    file: source.into(),
-                    column: None,
-                    row: Some(first_row + record - 1),
-                    message,
-                }
-            }
+        .map_err(|e| match first_bad_record(bytes, sep) {
+            Some((record, message)) => Error::Data {
+                file: source.into(),
+                column: None,
+                row: Some(first_row + record - 1),
+                message,
+            },
             None => Error::polars(source, e),
         })
 }
@@ -261,35 +283,38 @@ fn csv_options(sep: u8) -> CsvReadOptions {
         .with_raise_if_empty(true)
 }
 
-/// The first data record (1-based) whose field count differs from the
-/// header's, with both counts: the row a "more fields than the schema"
-/// parse error is about. Quotes may hold separators and newlines.
-fn ragged_record(bytes: &[u8], sep: u8) -> Option<(usize, usize, usize)> {
-    let (mut record, mut fields, mut quoted, mut expected) = (0usize, 1usize, false, None);
-    let mut blank = true;
-    for &b in bytes {
+/// The first data record (1-based) that cannot be parsed — wrong field
+/// count, unterminated quote, invalid UTF-8, a NUL byte — with the reason
+/// ([`record::problem`]). Quotes may hold separators and newlines.
+fn first_bad_record(bytes: &[u8], sep: u8) -> Option<(usize, String)> {
+    let (mut start, mut quoted, mut expected, mut record) = (0, false, None, 0usize);
+    for (i, &b) in bytes.iter().enumerate() {
         match b {
             b'"' => quoted = !quoted,
             b'\n' if !quoted => {
+                let r = &bytes[start..=i];
+                start = i + 1;
                 match expected {
-                    None => expected = Some(fields),
-                    Some(e) if !blank && fields != e => return Some((record, fields, e)),
-                    _ => {}
+                    None => expected = Some(record::fields(r, sep).0),
+                    Some(_) if r.iter().all(u8::is_ascii_whitespace) => {}
+                    Some(e) => {
+                        record += 1;
+                        if let Some(why) = record::problem(r, sep, e) {
+                            return Some((record, why));
+                        }
+                    }
                 }
-                record += 1;
-                (fields, blank) = (1, true);
-                continue;
             }
-            c if c == sep && !quoted => fields += 1,
             _ => {}
         }
-        if !b.is_ascii_whitespace() {
-            blank = false;
-        }
     }
-    expected
-        .filter(|&e| !blank && fields != e)
-        .map(|e| (record, fields, e))
+    let rest = &bytes[start..];
+    match expected {
+        Some(e) if !rest.iter().all(u8::is_ascii_whitespace) => {
+            record::problem(rest, sep, e).map(|why| (record + 1, why))
+        }
+        _ => None,
+    }
 }
 
 /// Decide the CSV delimiter: the configured one, or the most frequent of
@@ -379,6 +404,8 @@ pub fn from_dataframe(source: &str, df: DataFrame, first_row: usize) -> Result<R
         names,
         columns,
         first_row,
+        rows: None,
+        skipped: Vec::new(),
     })
 }
 

@@ -146,7 +146,7 @@ pub fn for_each_validated(
                         let batch = validate::validate(artifact, &raw)?;
                         Ok(Validated {
                             part,
-                            rows_read: raw.n_rows(),
+                            rows_read: raw.n_rows() + raw.skipped.len(),
                             batch,
                         })
                     });

@@ -172,7 +172,6 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         }
         return Err(e);
     }
-    writer.finish()?;
     let Totals {
         mut summary,
         drift,
@@ -182,6 +181,23 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         fairness,
     } = totals;
     summary.rows_rejected = rejects.finish()?;
+    // A broken extract: keep rejects.csv (the cause), write no scores.
+    let read = summary.rows_read.max(1) as f64;
+    if summary.rows_rejected as f64 > s.max_reject_rate * read {
+        writer.abandon();
+        return Err(Error::data(
+            data.display(),
+            format!(
+                "{} of {} rows rejected ({:.1}%), more than --max-reject-rate {}: the extract looks broken; no scores written, reasons in {}",
+                summary.rows_rejected,
+                summary.rows_read,
+                100.0 * summary.rows_rejected as f64 / read,
+                s.max_reject_rate,
+                run_dir.join("rejects.csv").display()
+            ),
+        ));
+    }
+    writer.finish()?;
     summary.fairness = fairness.finish();
     summary.warning_cutoffs = Some(s.warning.unwrap_or(art.scoring.warning));
     let (score_psi, features) = drift.finish(&art.scoring);

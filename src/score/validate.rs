@@ -96,22 +96,29 @@ pub fn validate(artifact: &Artifact, raw: &RawTable) -> Result<Batch> {
         }
     }
     let keep: Vec<usize> = (0..n).filter(|&r| reason[r].is_none()).collect();
-    let rejects = (0..n)
+    let unparsed = raw.skipped.iter().map(|(row, why)| Reject {
+        row: *row,
+        source: raw.source.clone(),
+        reason: format!("unreadable record: {why}"),
+    });
+    let mut rejects: Vec<Reject> = (0..n)
         .filter_map(|r| {
             reason[r].take().map(|reason| Reject {
-                row: raw.first_row + r,
+                row: raw.row(r),
                 source: raw.source.clone(),
                 reason,
             })
         })
+        .chain(unparsed)
         .collect();
+    rejects.sort_by_key(|r| r.row);
     let id_col = artifact.id_column.as_deref().and_then(|c| raw.column(c));
     let ids = keep
         .iter()
         .map(|&r| {
             id_col
                 .and_then(|c| c.text(r))
-                .unwrap_or_else(|| (raw.first_row + r).to_string())
+                .unwrap_or_else(|| raw.row(r).to_string())
         })
         .collect();
     let mut table = FeatureTable::default();
