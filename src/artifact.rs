@@ -20,7 +20,8 @@ use std::io::Read;
 use std::path::Path;
 
 pub const FORMAT: &str = "churn-model";
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: the checksum covers the whole artifact (1: only the fitted parts).
+pub const FORMAT_VERSION: u32 = 2;
 /// File extension of artifacts.
 pub const EXTENSION: &str = "model.json";
 
@@ -72,7 +73,7 @@ pub struct Artifact {
     /// How the training table was built from raw logs (none for a flat table).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs: Option<crate::logs::LogFeatures>,
-    /// SHA-256 of the JSON of `pipeline`, `model` and `scoring`.
+    /// SHA-256 of the artifact's JSON without this field.
     pub checksum: String,
 }
 
@@ -96,7 +97,6 @@ impl Artifact {
             .collect()
     }
 
-    /// Is input `name` a protected attribute (kept as a feature on purpose)?
     /// Input columns copied into scores.csv (the RFM cell and lifecycle
     /// stage of a model trained on logs).
     pub fn passthrough(&self) -> &'static [&'static str] {
@@ -106,18 +106,22 @@ impl Artifact {
         }
     }
 
+    /// Is input `name` a protected attribute (kept as a feature on purpose)?
     pub fn is_protected(&self, name: &str) -> bool {
         self.fairness
             .iter()
             .any(|a| a.name == name && a.role != Role::Sensitive)
     }
 
-    /// Compute the checksum of the fitted parts (`path` names the artifact
-    /// in the error, should they fail to serialise).
-    pub fn compute_checksum(&self, path: &Path) -> Result<String> {
-        let body = serde_json::to_string(&(&self.pipeline, &self.model, &self.scoring))
-            .map_err(|e| Error::artifact(path, e))?;
-        Ok(hex(&Sha256::digest(body.as_bytes())))
+    /// The SHA-256 of everything the artifact holds but the checksum
+    /// itself — threshold, schema, configuration, pipeline, model, scoring
+    /// reference — so any edit is caught at load (`path` names the artifact
+    /// in the error, should it fail to serialise).
+    pub fn compute_checksum(&mut self, path: &Path) -> Result<String> {
+        let kept = std::mem::take(&mut self.checksum);
+        let body = serde_json::to_string(&*self).map_err(|e| Error::artifact(path, e));
+        self.checksum = kept;
+        Ok(hex(&Sha256::digest(body?.as_bytes())))
     }
 
     /// Write atomically to `path`.
@@ -143,8 +147,11 @@ impl Artifact {
             .get("format_version")
             .and_then(|v| v.as_u64())
             .unwrap_or(0);
+        if version > FORMAT_VERSION as u64 {
+            return Err(Error::artifact(path, format!("written by a newer churn (model format version {version}); this build reads version {FORMAT_VERSION}: upgrade churn to a release that reads version {version}")));
+        }
         if version != FORMAT_VERSION as u64 {
-            return Err(Error::artifact(path, format!("format version {version}; this build reads version {FORMAT_VERSION}: retrain or use a matching churn release")));
+            return Err(Error::artifact(path, format!("model format version {version} is older than this build's {FORMAT_VERSION}: retrain the model with this release")));
         }
         let mut a: Artifact = serde_json::from_value(value)
             .map_err(|e| Error::artifact(path, format!("corrupted ({e})")))?;

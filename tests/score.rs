@@ -651,13 +651,56 @@ fn no_model_corrupted_model_and_other_version_are_clear_errors() {
     );
 
     let text = std::fs::read_to_string(&bank_model().1).unwrap();
+    let version = format!("\"format_version\":{}", churn::artifact::FORMAT_VERSION);
+    assert!(text.contains(&version));
     let bad = write(
         d.path(),
         "v9.model.json",
-        &text.replacen("\"format_version\":1", "\"format_version\":9", 1),
+        &text.replacen(&version, "\"format_version\":9", 1),
     );
     let e = Artifact::load(&bad).unwrap_err().to_string();
-    assert!(e.contains("format version 9"), "{e}");
+    assert!(
+        e.contains("newer churn (model format version 9)") && e.contains("reads version 9"),
+        "{e}"
+    );
+    let old = write(
+        d.path(),
+        "v1.model.json",
+        &text.replacen(&version, "\"format_version\":1", 1),
+    );
+    let e = Artifact::load(&old).unwrap_err().to_string();
+    assert!(
+        e.contains("version 1 is older") && e.contains("retrain"),
+        "{e}"
+    );
+    // Tampering outside the fitted parts is caught too: the threshold, and
+    // a split threshold of a tree node.
+    let threshold = format!(
+        "\"threshold\":{}",
+        Artifact::load(&bank_model().1).unwrap().threshold
+    );
+    assert!(text.contains(&threshold), "{threshold}");
+    // A tree's nodes are base64: change one character of the first tree.
+    let at = text.find("\"trees\":[\"").unwrap() + 20;
+    let c = &text[at..at + 1];
+    let node = format!(
+        "{}{}{}",
+        &text[..at],
+        if c == "A" { "B" } else { "A" },
+        &text[at + 1..]
+    );
+    for (what, tampered) in [
+        (
+            "threshold",
+            text.replacen(&threshold, "\"threshold\":0.01", 1),
+        ),
+        ("node", node),
+    ] {
+        assert_ne!(tampered, text, "{what}");
+        let p = write(d.path(), "tampered.model.json", &tampered);
+        let e = Artifact::load(&p).unwrap_err().to_string();
+        assert!(e.contains("checksum mismatch"), "{what}: {e}");
+    }
     let cut = write(d.path(), "cut.model.json", &text[..text.len() / 2]);
     assert!(Artifact::load(&cut)
         .unwrap_err()
