@@ -46,6 +46,10 @@ pub fn list(dir: &Path, tolerance: f64) -> Result<Vec<RunRow>> {
     // Each run's out-of-fold metrics of its best model, for the change column.
     let mut oof: Vec<Value> = Vec::new();
     for entry in entries.flatten() {
+        // A hidden folder is a run still being written (or killed while it was).
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
         let path = entry.path().join("metrics.json");
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;

@@ -69,10 +69,11 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     };
     let (_, stamp) = artifact::format_time(artifact::now_epoch());
     let runs_root = s.runs_dir();
-    let runs_root_existed = runs_root.exists();
     let run_dir = runs_root.join(crate::io::unique_name(&format!("score-{stamp}"), |n| {
         runs_root.join(n).exists()
     }));
+    // The run folder is this job's own: any failure removes it whole.
+    let mut cleanup = RunFolderGuard::new(&run_dir, runs_root);
     // Features built from logs wait in a temporary folder (removed on any
     // failure) and join the run folder only when the run succeeds.
     let from_logs = match cfg.logs.is_set() {
@@ -162,14 +163,6 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
 
     if let Err(e) = stream(&mut job, &parts, &progress, &mut writer, &mut totals) {
         writer.abandon();
-        // The side files remove their temporary files (and the folders they
-        // made) when dropped; with two of them, the run folder may be left
-        // empty by whichever goes first.
-        drop(totals);
-        let _ = std::fs::remove_dir(&run_dir);
-        if !runs_root_existed {
-            let _ = std::fs::remove_dir(runs_root);
-        }
         return Err(e);
     }
     let Totals {
@@ -185,6 +178,7 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     let read = summary.rows_read.max(1) as f64;
     if summary.rows_rejected as f64 > s.max_reject_rate * read {
         writer.abandon();
+        cleanup.keep();
         return Err(Error::data(
             data.display(),
             format!(
@@ -232,11 +226,45 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         crate::io::print_stdout(&table)?;
     }
     progress.stage(format!("outputs: {}", run_dir.display()));
+    cleanup.keep();
     Ok(ScoreOutcome {
         run_dir,
         scores: target,
         summary,
     })
+}
+
+/// Removes a scoring run's folder (and the runs root it created) unless
+/// the run kept it: a failed job leaves no partial outputs.
+struct RunFolderGuard {
+    dir: PathBuf,
+    root: Option<PathBuf>,
+    keep: bool,
+}
+
+impl RunFolderGuard {
+    fn new(dir: &Path, root: &Path) -> Self {
+        RunFolderGuard {
+            dir: dir.to_path_buf(),
+            root: (!root.exists()).then(|| root.to_path_buf()),
+            keep: false,
+        }
+    }
+
+    fn keep(&mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for RunFolderGuard {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.dir);
+            if let Some(root) = &self.root {
+                let _ = std::fs::remove_dir(root);
+            }
+        }
+    }
 }
 
 /// What the batch adds up to across chunks (all but the scores file).

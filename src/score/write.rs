@@ -251,19 +251,28 @@ impl ScoreWriter {
     /// Flush and move the file into place.
     pub fn finish(self) -> Result<()> {
         let target = self.target.clone().unwrap_or_else(|| "<stdout>".into());
-        match self.sink {
-            Sink::Csv(mut w) => w.flush().map_err(|e| Error::io(&target, e))?,
-            Sink::Parquet(w) => {
-                w.finish().map_err(|e| Error::format(&target, e))?;
+        let tmp = self.tmp.clone();
+        let flushed = match self.sink {
+            Sink::Csv(mut w) => w.flush().map_err(|e| Error::io(&target, e)),
+            Sink::Parquet(w) => w
+                .finish()
+                .map(|_| ())
+                .map_err(|e| Error::format(&target, e)),
+            Sink::Pending => Ok(()),
+        };
+        let moved = flushed.and_then(|()| match (&tmp, &self.target) {
+            (Some(tmp), Some(path)) if tmp.exists() => {
+                std::fs::rename(tmp, path).map_err(|e| Error::io(path, e))
             }
-            Sink::Pending => {}
-        }
-        if let (Some(tmp), Some(path)) = (&self.tmp, &self.target) {
-            if tmp.exists() {
-                std::fs::rename(tmp, path).map_err(|e| Error::io(path, e))?;
+            _ => Ok(()),
+        });
+        // A failed flush (a full disk) leaves no partial file behind.
+        if moved.is_err() {
+            if let Some(tmp) = &tmp {
+                let _ = std::fs::remove_file(tmp);
             }
         }
-        Ok(())
+        moved
     }
 
     /// Remove the temporary file after a failure.

@@ -195,8 +195,18 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     // Reports are of the cross-validated rows (all of them, or the earlier
     // snapshots under out-of-time validation, whose figures are beside).
     let metrics = MetricsFile::new(&results, &art, cv_data, cfg);
-    report::write_run(&run_dir, cv_data, &results, &art, &metrics)?;
-    art.save(&model_path)?;
+    // Crash safety: the run folder is written under a hidden name and
+    // renamed into place after the model is saved, so a killed run leaves
+    // no half-written run folder that `compare` would list, and `latest`
+    // always points to a complete artifact (the old one or the new one).
+    let staging = cfg.train.out.join(format!(".{run_id}.partial"));
+    let published = report::write_run(&staging, cv_data, &results, &art, &metrics)
+        .and_then(|()| art.save(&model_path))
+        .and_then(|()| std::fs::rename(&staging, &run_dir).map_err(|e| Error::io(&run_dir, e)));
+    if let Err(e) = published {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
     crate::io::replace_symlink(&cfg.train.model_dir.join("latest"), &file_name)?;
     progress.stage(format!("model: {}", model_path.display()));
     progress.stage(format!("run:   {}", run_dir.display()));
