@@ -38,8 +38,11 @@ enum Line {
     End,
 }
 
-/// Read one line, holding at most `MAX_RECORD_BYTES` of it.
-fn read_line<R: BufRead>(reader: &mut R) -> std::io::Result<Line> {
+/// Read one line, holding at most `MAX_RECORD_BYTES` of it; a longer line
+/// is skipped to its newline, or with `stop_long` not read further at all
+/// (a header that long means the file is no CSV: a 10 GB file of zeros is
+/// then not read to its end).
+fn read_line<R: BufRead>(reader: &mut R, stop_long: bool) -> std::io::Result<Line> {
     let mut out = Vec::new();
     let mut too_long = false;
     loop {
@@ -60,6 +63,9 @@ fn read_line<R: BufRead>(reader: &mut R) -> std::io::Result<Line> {
         } else {
             too_long = true;
             out = Vec::new();
+            if stop_long {
+                return Ok(Line::TooLong);
+            }
         }
         reader.consume(take);
         if done {
@@ -87,7 +93,7 @@ impl<R: BufRead> CsvChunks<R> {
         delimiter: Option<char>,
         chunk_rows: usize,
     ) -> Result<Self> {
-        let mut header = match read_line(&mut reader).map_err(|e| Error::io(source, e))? {
+        let mut header = match read_line(&mut reader, true).map_err(|e| Error::io(source, e))? {
             Line::Text(h) => h,
             Line::End => Vec::new(),
             Line::TooLong => {
@@ -151,7 +157,7 @@ impl<R: BufRead> CsvChunks<R> {
     fn line(&mut self) -> std::io::Result<Line> {
         match self.pending.pop() {
             Some(l) => Ok(Line::Text(l)),
-            None => read_line(&mut self.reader),
+            None => read_line(&mut self.reader, false),
         }
     }
 

@@ -358,6 +358,16 @@ pub fn strip_bom(mut bytes: Vec<u8>) -> Vec<u8> {
 /// Convert a polars frame to raw columns: strings stay text, numbers become
 /// f64, anything else is rendered as text.
 pub fn from_dataframe(source: &str, df: DataFrame, first_row: usize) -> Result<RawTable> {
+    if df.width() > record::MAX_COLUMNS {
+        return Err(Error::data(
+            source,
+            format!(
+                "{} columns: more than the {} a table may have",
+                df.width(),
+                record::MAX_COLUMNS
+            ),
+        ));
+    }
     let mut names = Vec::with_capacity(df.width());
     let mut columns = Vec::with_capacity(df.width());
     for col in df.columns() {
