@@ -47,7 +47,7 @@ impl Playbook {
     }
 
     /// A playbook from TOML text; `source` names it in errors.
-    fn parse(text: &str, source: &str) -> Result<Playbook> {
+    pub fn parse(text: &str, source: &str) -> Result<Playbook> {
         let p: Playbook = toml::from_str(text)
             .map_err(|e| Error::Config(format!("{source}: {}", e.message())))?;
         for lvl in ["red", "orange", "yellow", "green"] {
