@@ -297,42 +297,66 @@ fn check_scalar_lanes(forest: &Forest, x: &Array2<f64>, rows: usize) -> Vec<u8> 
 }
 
 #[test]
-fn vector_walk_gives_the_scalar_walks_bits() {
+fn vector_walks_give_the_scalar_walks_bits() {
     let (forest, x) = deep_forest();
     let p = x.ncols();
+    let paths: Vec<simd::Path> = [simd::Path::Avx512, simd::Path::Avx2]
+        .into_iter()
+        .filter(|path| {
+            let ok = path.supported();
+            if !ok {
+                eprintln!(
+                    "SKIPPED: the {} walk vs the scalar walk (this CPU lacks it); the other paths were checked",
+                    path.name()
+                );
+            }
+            ok
+        })
+        .collect();
     // Fewer rows than one group of lanes, exactly one, one more, several groups.
     for rows in [1, 7, 8, 9, 15, 16, 17, 33, 600] {
         let binned = check_scalar_lanes(&forest, &x, rows);
-        if !simd::available() {
-            continue;
-        }
-        for tree in &forest.trees {
-            let (mut acc, mut sums) = (vec![0.0; rows], vec![0f32; rows * p]);
-            assert!(simd::walk(
-                tree,
-                rows,
-                p,
-                &binned,
-                &mut acc,
-                Some(&mut sums)
-            ));
-            let (mut acc_s, mut sums_s) = (vec![0.0; rows], vec![0f32; rows * p]);
-            tree.walk_rows(
-                rows,
-                |r, f| binned[r * p + f],
-                |r, n, next| sums_s[r * p + n.feature as usize] += tree.nodes[next].value - n.value,
-                |r, i| acc_s[r] += tree.nodes[i].value as f64,
-            );
-            assert_eq!(acc, acc_s, "{rows} rows: leaf values");
-            assert_eq!(sums, sums_s, "{rows} rows: path contributions");
-            let mut acc_p = vec![0.0; rows];
-            assert!(simd::walk(tree, rows, p, &binned, &mut acc_p, None));
-            assert_eq!(acc_p, acc_s, "{rows} rows: predicting only");
+        for &path in &paths {
+            for tree in &forest.trees {
+                let (mut acc, mut sums) = (vec![0.0; rows], vec![0f32; rows * p]);
+                assert!(simd::walk_with(
+                    path,
+                    tree,
+                    rows,
+                    p,
+                    &binned,
+                    &mut acc,
+                    Some(&mut sums)
+                ));
+                let (mut acc_s, mut sums_s) = (vec![0.0; rows], vec![0f32; rows * p]);
+                tree.walk_rows(
+                    rows,
+                    |r, f| binned[r * p + f],
+                    |r, n, next| {
+                        sums_s[r * p + n.feature as usize] += tree.nodes[next].value - n.value
+                    },
+                    |r, i| acc_s[r] += tree.nodes[i].value as f64,
+                );
+                let name = path.name();
+                assert_eq!(acc, acc_s, "{name}, {rows} rows: leaf values");
+                assert_eq!(sums, sums_s, "{name}, {rows} rows: path contributions");
+                let mut acc_p = vec![0.0; rows];
+                assert!(simd::walk_with(
+                    path, tree, rows, p, &binned, &mut acc_p, None
+                ));
+                assert_eq!(acc_p, acc_s, "{name}, {rows} rows: predicting only");
+            }
         }
     }
-    if !simd::available() {
-        eprintln!("SKIPPED: vector walk vs scalar walk (this CPU has no AVX-512); the scalar lane walk was checked against the one-row walk");
-    }
+    assert!(!simd::walk_with(
+        simd::Path::Scalar,
+        &forest.trees[0],
+        1,
+        p,
+        &[0; 64],
+        &mut [0.0],
+        None
+    ));
 }
 
 #[test]

@@ -29,17 +29,34 @@ out=experiments/bench/score_results.md
   echo "100-tree random forest trained on the embedded data, $(nproc) cores, chunk 50,000 rows."
   echo "Machine: $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs). Date: $(date -u +%F)."
   echo
-  echo "| customers | input MB | wall s | rows/s | peak RSS MiB |"
-  echo "|---:|---:|---:|---:|---:|"
+  echo "One row per tree walk, forced with CHURN_SIMD on the same machine in the same run"
+  echo "(every walk gives the same scores, byte for byte: tests/engine.rs, tests/score.rs);"
+  echo "a walk the CPU lacks is listed as n/a."
+  echo
+  echo "| customers | walk | input MB | wall s | rows/s | peak RSS MiB |"
+  echo "|---:|---|---:|---:|---:|---:|"
 } > "$out"
+# Which walk a forced path really runs on this CPU (summary.json says).
+"$B/churn-train" generate --rows 1000 --seed 1 --no-label --out "$W/probe.csv"
+actual_walk() {
+  rm -rf "$W/probe_runs"
+  CHURN_SIMD="$1" "$B/churn-score" --model "$W/models/latest" --data "$W/probe.csv" --out "$W/probe_scores.csv" --runs-dir "$W/probe_runs" -q
+  python3 -c "import json,glob; print(json.load(open(glob.glob('$W/probe_runs/*/summary.json')[0]))['walk'])"
+}
 for n in "${SIZES[@]}"; do
   f="$W/customers_$n.csv"
   [ -f "$f" ] || "$B/churn-train" generate --rows "$n" --seed 99 --no-label --out "$f"
-  /usr/bin/time -v "$B/churn-score" --model "$W/models/latest" --data "$f" --out "$W/scores_$n.csv" --runs-dir "$W/runs" -q 2> "$W/time_$n.txt"
-  wall=$(grep 'Elapsed' "$W/time_$n.txt" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
-  rss=$(grep 'Maximum resident' "$W/time_$n.txt" | awk '{print $NF}')
   mb=$(( $(stat -c %s "$f") / 1048576 ))
-  python3 -c "print(f'| {$n:,} | $mb | {$wall:.1f} | {$n/$wall:,.0f} | {$rss/1024:.0f} |')" >> "$out"
-  rm -f "$W/scores_$n.csv"
+  for walk in avx512 avx2 scalar; do
+    if [ "$(actual_walk "$walk")" != "$walk" ]; then
+      echo "| ${n} | $walk | $mb | n/a (CPU lacks it) | | |" >> "$out"
+      continue
+    fi
+    CHURN_SIMD="$walk" /usr/bin/time -v "$B/churn-score" --model "$W/models/latest" --data "$f" --out "$W/scores_$n.csv" --runs-dir "$W/runs" -q 2> "$W/time_$n.txt"
+    wall=$(grep 'Elapsed' "$W/time_$n.txt" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
+    rss=$(grep 'Maximum resident' "$W/time_$n.txt" | awk '{print $NF}')
+    python3 -c "print(f'| {$n:,} | $walk | $mb | {$wall:.1f} | {$n/$wall:,.0f} | {$rss/1024:.0f} |')" >> "$out"
+    rm -f "$W/scores_$n.csv"
+  done
 done
 cat "$out"

@@ -59,8 +59,9 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     let to_stdout = s.out.as_deref() == Some(Path::new("-"));
     let progress = Progress::new(s.quiet);
     let art = Artifact::load(&s.model)?;
+    let walk = crate::models::engine::simd::selected().name();
     progress.stage(format!(
-        "model {} ({}, trained {})",
+        "model {} ({}, trained {}); tree walk: {walk}",
         art.run_id, art.model_name, art.created_at
     ));
     let playbook = match &s.playbook {
@@ -148,6 +149,7 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         model_run_id: art.run_id.clone(),
         model_name: art.model_name.clone(),
         value_tiers,
+        walk: walk.into(),
         logs: from_logs.as_ref().map(|f| f.report.clone()),
         ..Summary::default()
     };

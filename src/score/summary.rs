@@ -33,6 +33,8 @@ pub struct MigrationSummary {
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Summary {
     pub model_run_id: String,
+    /// How forests were walked: `avx512`, `avx2` or `scalar` (`CHURN_SIMD`).
+    pub walk: String,
     /// Scored from raw logs: rows left out of each log and why, the log's
     /// dates, the snapshot's customers (the features are in features.parquet).
     #[serde(skip_serializing_if = "Option::is_none")]
