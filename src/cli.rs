@@ -213,7 +213,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub churn_rule: Option<ChurnRule>,
     /// kfold (grouped by customer) or out-of-time (test on the latest
-    /// snapshot) [default: kfold].
+    /// snapshot or period) [default: kfold].
     #[arg(long, value_enum)]
     pub validation: Option<Validation>,
     /// TOML file that can set every option; flags override it.

@@ -374,3 +374,41 @@ fn toml_config_is_overridden_by_flags() {
     let bad = write(d.path(), "bad.toml", "[train]\nfoldz = 3\n");
     fails_cleanly(&["--config", bad.to_str().unwrap()], "foldz");
 }
+
+#[test]
+fn out_of_time_validation_on_a_flat_table_with_periods() {
+    let d = tmp();
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/customers.csv"),
+    )
+    .unwrap();
+    let mut out = String::new();
+    for (i, line) in text.lines().take(6001).enumerate() {
+        let period = match i {
+            0 => "period",
+            1..=2000 => "2024-01",
+            2001..=4000 => "2024-02",
+            _ => "2024-03",
+        };
+        out += &format!("{line},{period}\n");
+    }
+    let data = write(d.path(), "periods.csv", &out);
+    train(
+        d.path(),
+        &[
+            "--data",
+            data.to_str().unwrap(),
+            "--validation",
+            "out-of-time",
+            "--models",
+            "logistic_regression",
+        ],
+    );
+    let m = metrics(d.path());
+    let lr = &m["models"]["logistic_regression"];
+    assert!(lr["out_of_time"]["roc_auc"].as_f64().unwrap() > 0.7);
+    // Cross-validated on the two earlier periods only (4,000 rows less the
+    // few duplicate customers the generator plants).
+    let rows = m["rows"].as_u64().unwrap();
+    assert!((3950..=4000).contains(&rows), "{rows}");
+}

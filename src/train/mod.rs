@@ -45,17 +45,20 @@ fn read_input(
     Ok((ingest::read_table(&path, cfg.data.delimiter)?, path, None))
 }
 
-/// With `--validation out-of-time`, the rows of the earlier snapshots (to
-/// cross-validate) and of the latest one (held out); else `None`.
+/// With `--validation out-of-time`, the rows of the earlier snapshots or
+/// periods (to cross-validate) and of the latest one (held out); else `None`.
 fn out_of_time_split(cfg: &Config, data: &Dataset) -> Result<Option<(Dataset, Dataset)>> {
-    if !cfg.logs.is_set() || cfg.logs.validation != Validation::OutOfTime {
+    if cfg.logs.validation != Validation::OutOfTime {
         return Ok(None);
     }
-    let period = data
-        .period
-        .as_ref()
-        .ok_or_else(|| Error::Config("out-of-time validation needs snapshots".into()))?;
-    // ISO dates: text order is time order.
+    let period = data.period.as_ref().ok_or_else(|| {
+        Error::Config(
+            "out-of-time validation needs snapshots: log as-of dates, or a period column (--period)"
+                .into(),
+        )
+    })?;
+    // The latest period is the greatest as text: ISO dates and YYYY-MM
+    // (the as-of dates of a log run) sort in time order.
     let latest = period.iter().max().cloned().unwrap_or_default();
     let (late, early): (Vec<usize>, Vec<usize>) =
         (0..period.len()).partition(|&i| period[i] == latest);
@@ -238,6 +241,11 @@ const PREDICT_REPEATS: usize = 5;
 /// Threshold metrics use `fixed:T` when that is the rule, else 0.5: a rule
 /// tuned on the test scores themselves would flatter the result.
 pub fn holdout(cfg: &Config, test: &std::path::Path) -> Result<Vec<HoldoutResult>> {
+    if cfg.logs.is_set() {
+        return Err(Error::Config(
+            "holdout takes flat tables; from logs use --validation out-of-time".into(),
+        ));
+    }
     let train_raw = ingest::read_table(&cfg.data_path(), cfg.data.delimiter)?;
     let train = clean::clean(train_raw, &cfg.data, &cfg.fairness)?;
     let test = clean::conform(&ingest::read_table(test, cfg.data.delimiter)?, &train)?;
