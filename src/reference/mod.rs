@@ -14,7 +14,7 @@ pub mod value;
 
 use crate::error::Result;
 use crate::features::{FeatureData, FeatureTable};
-use segment::SegmentModel;
+use segment::{SegmentModel, SegmentSample};
 use serde::{Deserialize, Serialize};
 use value::ClvConfig;
 
@@ -276,13 +276,13 @@ impl ScoringReference {
             None
         } else {
             let clv = value::clvs(params.clv, table, scores);
-            Some(SegmentModel::fit(
-                table,
-                &clv,
-                value,
-                activity,
-                params.seed,
-            )?)
+            Some(if clv.len() > segment::REFIT_SAMPLE_ROWS {
+                let mut sample = SegmentSample::of_columns(value, activity, params.seed);
+                sample.add(table, &clv)?;
+                sample.fit(params.seed)?
+            } else {
+                SegmentModel::fit(table, &clv, value, activity, params.seed)?
+            })
         };
         Ok(ScoringReference {
             warning: WarningCutoffs::derive(threshold, scores, base_rate),
