@@ -15,19 +15,7 @@ fn model() -> &'static (TempDir, PathBuf) {
     static MODEL: OnceLock<(TempDir, PathBuf)> = OnceLock::new();
     MODEL.get_or_init(|| {
         let d = tempdir();
-        let data = shared("datasets/bank_churn.csv");
-        train(
-            d.path(),
-            &[
-                "--data",
-                data.to_str().unwrap(),
-                "--target",
-                "Exited",
-                "--models",
-                "logistic_regression",
-            ],
-        );
-        let m = d.path().join("models/latest");
+        let m = train_bank(d.path(), &["--models", "logistic_regression"]);
         (d, m)
     })
 }

@@ -14,19 +14,7 @@ fn bank_model() -> &'static (common::TempDir, PathBuf) {
     static MODEL: OnceLock<(common::TempDir, PathBuf)> = OnceLock::new();
     MODEL.get_or_init(|| {
         let d = common::tempdir();
-        let data = shared("datasets/bank_churn.csv");
-        train(
-            d.path(),
-            &[
-                "--data",
-                data.to_str().unwrap(),
-                "--target",
-                "Exited",
-                "--models",
-                "random_forest",
-            ],
-        );
-        let model = d.path().join("models/latest");
+        let model = train_bank(d.path(), &["--models", "random_forest"]);
         (d, model)
     })
 }

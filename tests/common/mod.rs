@@ -78,3 +78,13 @@ pub use churn::io::TempDir;
 pub fn tempdir() -> TempDir {
     TempDir::new().expect("create a temporary folder")
 }
+
+/// Train `churn-train` on the shared bank table (target `Exited`) into
+/// `dir` with these extra arguments; the path of `models/latest`.
+pub fn train_bank(dir: &Path, extra: &[&str]) -> PathBuf {
+    let data = shared("datasets/bank_churn.csv");
+    let mut args = vec!["--data", data.to_str().unwrap(), "--target", "Exited"];
+    args.extend_from_slice(extra);
+    train(dir, &args);
+    dir.join("models/latest")
+}
