@@ -69,6 +69,19 @@ impl Node {
     }
 }
 
+/// Ask the CPU to fetch the node at `p` into cache: a lane's next node is
+/// known a whole round (seven other lanes) before it is read.
+#[inline(always)]
+fn prefetch(p: *const Node) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// Rows walked together by [`Tree::walk_rows`].
 pub const LANES: usize = 8;
 
@@ -132,6 +145,7 @@ impl Tree {
                     let next = n.next(bin(r, n.feature as usize));
                     step(r, n, next);
                     at[k] = next;
+                    prefetch(self.nodes.as_ptr().wrapping_add(next));
                 }
             }};
         }
