@@ -477,20 +477,22 @@ fn refit_segments_fits_on_the_whole_batch_not_its_first_chunk() {
 }
 
 #[test]
-fn scores_are_identical_whatever_the_thread_count() {
+fn scores_are_identical_whatever_the_thread_count_and_tree_walk() {
     let d = common::tempdir();
     let lines = bank_lines();
     let text: String = lines[..3001].iter().map(|l| format!("{l}\n")).collect();
     let p = write(d.path(), "month.csv", &text);
-    let run = |threads: &str| {
-        let out = d.path().join(format!("scores_{threads}.csv"));
+    let run_with = |threads: &str, walk: &str| {
+        let out = d.path().join(format!("scores_{threads}_{walk}.csv"));
+        let runs = d.path().join(format!("runs{threads}{walk}"));
         let status = score_cmd()
             .env("RAYON_NUM_THREADS", threads)
+            .env("CHURN_SIMD", walk)
             .args([
                 "--model",
                 bank_model().1.to_str().unwrap(),
                 "--runs-dir",
-                d.path().join(format!("runs{threads}")).to_str().unwrap(),
+                runs.to_str().unwrap(),
             ])
             .args([
                 "--data",
@@ -504,14 +506,33 @@ fn scores_are_identical_whatever_the_thread_count() {
             .status()
             .unwrap();
         assert!(status.success());
-        std::fs::read(out).unwrap()
+        let summary = std::fs::read_dir(&runs)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let summary = json(&summary.join("summary.json"));
+        (
+            std::fs::read(out).unwrap(),
+            summary["walk"].as_str().unwrap().to_string(),
+        )
     };
+    let run = |threads: &str| run_with(threads, "avx512").0;
     let one = run("1");
     assert_eq!(String::from_utf8_lossy(&one).lines().count(), 3001);
     assert!(
         one == run("2") && one == run("3"),
         "scores differ with the thread count"
     );
+    // Every walk this CPU has gives the same bytes; summary.json names it.
+    for walk in ["avx512", "avx2", "scalar"] {
+        let (scores, ran) = run_with("2", walk);
+        assert_eq!(scores, one, "scores differ on the {ran} walk");
+        if ran != walk {
+            eprintln!("SKIPPED: the {walk} walk (this CPU lacks it; {ran} ran instead)");
+        }
+    }
 }
 
 #[test]

@@ -49,7 +49,7 @@ for n in "${SIZES[@]}"; do
   mb=$(( $(stat -c %s "$f") / 1048576 ))
   for walk in avx512 avx2 scalar; do
     if [ "$(actual_walk "$walk")" != "$walk" ]; then
-      echo "| ${n} | $walk | $mb | n/a (CPU lacks it) | | |" >> "$out"
+      python3 -c "print(f'| {$n:,} | $walk | $mb | n/a (CPU lacks it) | | |')" >> "$out"
       continue
     fi
     CHURN_SIMD="$walk" /usr/bin/time -v "$B/churn-score" --model "$W/models/latest" --data "$f" --out "$W/scores_$n.csv" --runs-dir "$W/runs" -q 2> "$W/time_$n.txt"
