@@ -457,8 +457,7 @@ fn detect_id(raw: &RawTable, target_idx: usize) -> Option<String> {
     })
 }
 
-/// Rows to keep: the first occurrence of each id (all rows without an id column).
-/// Rows to keep: the first of each id — of each (id, period) when there is
+/// Rows to keep (all rows without an id column): the first of each id — of each (id, period) when there is
 /// a period column, since stacked snapshots repeat every customer.
 fn dedupe(raw: &RawTable, id: Option<&str>, period: Option<&str>) -> Vec<usize> {
     let Some(col) = id.and_then(|c| raw.column(c)) else {
@@ -468,8 +467,8 @@ fn dedupe(raw: &RawTable, id: Option<&str>, period: Option<&str>) -> Vec<usize> 
     let mut seen = HashSet::new();
     (0..raw.n_rows())
         .filter(|&r| {
-            col.text(r).is_none_or(|v| {
-                let p = period.and_then(|p| p.text(r)).unwrap_or_default();
+            col.text_ref(r).is_none_or(|v| {
+                let p = period.and_then(|p| p.text_ref(r)).unwrap_or_default();
                 seen.insert((v, p))
             })
         })
@@ -484,10 +483,26 @@ fn select_rows(col: &RawColumn, rows: &[usize]) -> RawColumn {
 }
 
 fn distinct_count(col: &RawColumn) -> usize {
-    (0..col.len())
-        .map(|r| col.text(r))
-        .collect::<HashSet<_>>()
-        .len()
+    match col {
+        RawColumn::Text(_) => (0..col.len())
+            .map(|r| col.text_ref(r))
+            .collect::<HashSet<_>>()
+            .len(),
+        // Numbers are distinct as their text is: by bits, one NaN.
+        RawColumn::Number(v) => v
+            .iter()
+            .map(|x| {
+                x.map(|x| {
+                    if x.is_nan() {
+                        f64::NAN.to_bits()
+                    } else {
+                        x.to_bits()
+                    }
+                })
+            })
+            .collect::<HashSet<_>>()
+            .len(),
+    }
 }
 
 fn all_integers(col: &RawColumn) -> bool {

@@ -53,6 +53,19 @@ impl RawColumn {
         }
     }
 
+    /// [`RawColumn::text`] without copying a text cell (hashing a million
+    /// cells then allocates nothing).
+    pub fn text_ref(&self, row: usize) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            RawColumn::Text(v) => v
+                .get(row)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(std::borrow::Cow::Borrowed),
+            RawColumn::Number(v) => v[row].map(|x| std::borrow::Cow::Owned(x.to_string())),
+        }
+    }
+
     /// The cell as text (numbers formatted), `None` when empty.
     pub fn text(&self, row: usize) -> Option<String> {
         match self {
