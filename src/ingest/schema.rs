@@ -24,12 +24,15 @@ pub fn parse_cell(raw: Option<&str>) -> Cell<'_> {
     let Some(s) = raw.map(str::trim) else {
         return Cell::Missing;
     };
-    if s.is_empty() || is_na(s) {
+    if s.is_empty() {
         return Cell::Missing;
     }
+    // Numbers first: most cells are numbers, and every NA marker that
+    // parses as one (nan, inf, infinity) is not finite, so missing anyway.
     match s.parse::<f64>() {
         Ok(x) if x.is_finite() => Cell::Number(x),
         Ok(_) => Cell::Missing,
+        Err(_) if is_na(s) => Cell::Missing,
         Err(_) => Cell::Text(s),
     }
 }
