@@ -247,10 +247,36 @@ fn text_frame(source: &str, bytes: &[u8], sep: u8, first_row: usize) -> Result<D
 /// Read a whole file as a polars frame: CSV with every column as text,
 /// Parquet with its own types (the log readers type columns themselves).
 pub fn read_frame(path: &Path, delimiter: Option<char>) -> Result<DataFrame> {
+    read_frame_columns(path, delimiter, None)
+}
+
+/// [`read_frame`], reading only the columns of `wanted` the file has (a
+/// log's unused columns are never parsed or held; a wanted column the file
+/// lacks is simply absent, for the caller to name).
+pub fn read_frame_columns(
+    path: &Path,
+    delimiter: Option<char>,
+    wanted: Option<&[&str]>,
+) -> Result<DataFrame> {
     let source = path.display().to_string();
+    let keep = |names: Vec<String>| -> Option<Vec<String>> {
+        wanted.map(|w| {
+            names
+                .into_iter()
+                .filter(|n| w.contains(&n.as_str()))
+                .collect()
+        })
+    };
     if is_parquet(path) {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        return ParquetReader::new(file)
+        let open = || std::fs::File::open(path).map_err(|e| Error::io(path, e));
+        let names = ParquetReader::new(open()?)
+            .schema()
+            .map_err(|e| Error::polars(&source, e))?
+            .iter_names()
+            .map(|n| n.to_string())
+            .collect();
+        return ParquetReader::new(open()?)
+            .with_columns(keep(names))
             .finish()
             .map_err(|e| Error::polars(&source, e));
     }
@@ -268,7 +294,18 @@ pub fn read_frame(path: &Path, delimiter: Option<char>) -> Result<DataFrame> {
         return Err(Error::data(&source, "the file is empty"));
     }
     let sep = resolve_delimiter(&source, &head, delimiter)?;
-    match csv_options(sep)
+    let mut options = csv_options(sep);
+    if wanted.is_some() {
+        let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
+        let names = parse_csv(&source, [first, b"\n"].concat(), sep, 1)?.names;
+        let columns: Vec<PlSmallStr> = keep(names)
+            .unwrap_or_default()
+            .into_iter()
+            .map(PlSmallStr::from)
+            .collect();
+        options = options.with_columns(Some(columns.into()));
+    }
+    match options
         .try_into_reader_with_file_path(Some(path.into()))
         .and_then(|r| r.finish())
     {

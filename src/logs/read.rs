@@ -123,7 +123,13 @@ impl Logs {
         let ids = customers.clone().lazy().select([col(super::ID), col(SEQ)]);
 
         let txn_src = txn_path.display().to_string();
-        let raw = ingest::read_frame(&txn_path, cfg.delimiter)?;
+        let optional = [&c.revenue, &c.cost, &c.balance];
+        let wanted: Vec<&str> = [&c.customer_id, &c.timestamp, &c.amount]
+            .into_iter()
+            .chain(optional)
+            .map(String::as_str)
+            .collect();
+        let raw = ingest::read_frame_columns(&txn_path, cfg.delimiter, Some(&wanted))?;
         for name in [&c.customer_id, &c.timestamp, &c.amount] {
             require(&raw, &txn_src, name)?;
         }
@@ -162,7 +168,8 @@ impl Logs {
             None => (None, None),
             Some(path) => {
                 let src = path.display().to_string();
-                let raw = ingest::read_frame(path, cfg.delimiter)?;
+                let wanted = [&c.customer_id, &c.timestamp, &c.event_kind].map(String::as_str);
+                let raw = ingest::read_frame_columns(path, cfg.delimiter, Some(&wanted))?;
                 for name in [&c.customer_id, &c.timestamp, &c.event_kind] {
                     require(&raw, &src, name)?;
                 }
