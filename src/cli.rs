@@ -159,9 +159,23 @@ pub struct GenerateArgs {
     /// Leave out the label column (a scoring batch).
     #[arg(long)]
     pub no_label: bool,
-    /// Output file (CSV), or folder with --logs.
-    #[arg(long, default_value = crate::config::DEFAULT_DATA)]
-    pub out: PathBuf,
+    /// Output file (CSV) [default: data/customers.csv], or folder with
+    /// --logs [default: data/logs].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+impl GenerateArgs {
+    /// Where the output goes: the flag, or the embedded data's place.
+    pub fn out(&self) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| {
+            match self.logs {
+                true => crate::config::DEFAULT_LOGS,
+                false => crate::config::DEFAULT_DATA,
+            }
+            .into()
+        })
+    }
 }
 
 /// Options of a training run.

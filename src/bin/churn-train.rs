@@ -19,10 +19,10 @@ fn main() -> ExitCode {
     let cli = TrainCli::parse();
     let result = match cli.command {
         Some(TrainCommand::Generate(g)) if g.logs => {
-            churn::synth::logs::generate(&g.out, g.customers, g.seed)
+            churn::synth::logs::generate(&g.out(), g.customers, g.seed)
         }
         Some(TrainCommand::Generate(g)) => {
-            churn::synth::generate(&g.out, g.rows, g.seed, !g.no_label)
+            churn::synth::generate(&g.out(), g.rows, g.seed, !g.no_label)
         }
         Some(TrainCommand::Features(f)) => f.resolve().and_then(|(logs, model, out)| {
             let (rows, cols) = churn::train::features::write(&logs, model.as_deref(), &out)?;

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 
 /// The embedded default customer table (made by [`crate::synth`]).
 pub const DEFAULT_DATA: &str = "data/customers.csv";
+/// The embedded sample of raw logs (`generate --logs`).
+pub const DEFAULT_LOGS: &str = "data/logs";
 /// The embedded default scoring batch (same generator, other seed, no label).
 pub const DEFAULT_SCORE_DATA: &str = "data/score_sample.csv";
 /// The default playbook shipped in `data/`.
