@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::evaluate::metrics::Metrics;
 use crate::fairness::{AttributeSpec, Role};
 use crate::features::{FeaturePipeline, InputSpec};
-use crate::models::FittedModel;
+use crate::models::{Calibrator, FittedModel};
 use crate::reference::ScoringReference;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -65,6 +65,10 @@ pub struct Artifact {
     pub config: Config,
     pub pipeline: FeaturePipeline,
     pub model: FittedModel,
+    /// Applied to the model's probabilities before thresholds and warning
+    /// levels (`--calibrate`; none by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibrator>,
     pub scoring: ScoringReference,
     /// Protected and sensitive columns: reported per group at scoring, and
     /// never cited as a reason even when one is a feature.
@@ -107,6 +111,22 @@ impl Artifact {
     }
 
     /// Is input `name` a protected attribute (kept as a feature on purpose)?
+    /// The calibrated probability of a model score (unchanged without a
+    /// calibrator).
+    #[inline]
+    pub fn calibrated(&self, p: f64) -> f64 {
+        self.calibration.as_ref().map_or(p, |c| c.apply(p))
+    }
+
+    /// P(churn) of every encoded row, calibrated as the run was.
+    pub fn probabilities(&self, x: ndarray::ArrayView2<f64>) -> Vec<f64> {
+        let mut p = self.model.predict_proba(x);
+        if let Some(c) = &self.calibration {
+            c.apply_all(&mut p);
+        }
+        p
+    }
+
     pub fn is_protected(&self, name: &str) -> bool {
         self.fairness
             .iter()

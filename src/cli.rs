@@ -1,7 +1,7 @@
 //! Command-line flags of both binaries (clap derive). Each flag overrides the
 //! matching field of [`Config`]; `resolve` applies them over the TOML file.
 
-use crate::config::{set, ClassWeight, Config, Engine, ModelKind, ThresholdRule};
+use crate::config::{set, Calibration, ClassWeight, Config, Engine, ModelKind, ThresholdRule};
 use crate::error::Result;
 use crate::logs::{ChurnRule, LogsConfig, Validation};
 use clap::{Args, Parser, Subcommand};
@@ -34,6 +34,10 @@ pub enum TrainCommand {
     /// Out-of-time / hold-out evaluation: fit each model on --data, score
     /// --test, print fit time, predict speed and metrics as JSON lines.
     Holdout(HoldoutArgs),
+    /// Random search over a family's hyperparameters, every trial scored by
+    /// the run's stratified cross-validation; writes tune.csv and the best
+    /// configuration as a TOML file --config accepts.
+    Tune(TuneArgs),
     /// List the training runs under a folder, newest first, with data
     /// fingerprint, best model and key metrics; flag drops against the
     /// previous run.
@@ -52,6 +56,52 @@ pub struct CompareArgs {
     /// Print JSON lines instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Options of `churn-train tune`.
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// Trials (parameter draws) per family.
+    #[arg(long, default_value_t = 20)]
+    pub trials: usize,
+    /// Stop starting new trials after this long: 90s, 10m, 1h [default: none].
+    #[arg(long)]
+    pub budget: Option<String>,
+    #[command(flatten)]
+    pub args: TrainArgs,
+}
+
+impl TuneArgs {
+    /// The trial count and the time budget in seconds.
+    pub fn limits(&self) -> Result<(usize, Option<f64>)> {
+        if self.trials == 0 {
+            return Err(crate::error::Error::Config(
+                "--trials must be at least 1".into(),
+            ));
+        }
+        let budget = self.budget.as_deref().map(parse_duration).transpose()?;
+        Ok((self.trials, budget))
+    }
+}
+
+/// "90s", "10m", "1h" or plain seconds.
+fn parse_duration(s: &str) -> Result<f64> {
+    let (num, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c),
+        _ => (s, 's'),
+    };
+    let scale = match unit {
+        's' => 1.0,
+        'm' => 60.0,
+        'h' => 3600.0,
+        _ => 0.0,
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && scale > 0.0 => Ok(v * scale),
+        _ => Err(crate::error::Error::Config(format!(
+            "--budget '{s}': expected a duration like 90s, 10m or 1h"
+        ))),
+    }
 }
 
 /// Options of `churn-train holdout`.
@@ -233,7 +283,9 @@ pub struct TrainArgs {
     /// TOML file that can set every option; flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Models to fit [default: all three].
+    /// Models to fit: decision_tree, random_forest, logistic_regression,
+    /// gradient_boosting, and the fusions vote and stack over the others
+    /// [default: the four single-model families].
     #[arg(long, value_delimiter = ',')]
     pub models: Option<Vec<ModelKind>>,
     /// Cross-validation folds [default: 5].
@@ -254,6 +306,10 @@ pub struct TrainArgs {
     /// Tree backend: native, linfa or smartcore [default: native].
     #[arg(long)]
     pub engine: Option<Engine>,
+    /// Calibrate probabilities on the out-of-fold scores: none, sigmoid
+    /// (Platt) or isotonic [default: none].
+    #[arg(long, value_enum)]
+    pub calibrate: Option<Calibration>,
     /// Run folder root [default: experiments].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -288,6 +344,7 @@ impl TrainArgs {
         set(&mut t.select_metric, self.select_metric);
         set(&mut t.class_weight, self.class_weight);
         set(&mut t.engine, self.engine);
+        set(&mut t.calibrate, self.calibrate);
         set(&mut t.out, self.out);
         set(&mut t.model_dir, self.model_dir);
         t.quiet |= self.quiet;

@@ -152,7 +152,7 @@ fn linfa_fit_and_predict_traits() {
         class_weight: churn::models::ClassWeight::None,
     };
     let via_fit = churn::models::fit(
-        churn::models::FamilyParams::RandomForest(&spec),
+        &churn::models::FamilyParams::RandomForest(&spec),
         opts,
         x.view(),
         &y,

@@ -76,7 +76,7 @@ fn default_run_writes_every_output() {
     assert_eq!(oof.lines().count(), used + 1);
     assert_eq!(
         oof.lines().next().unwrap(),
-        "id,label,decision_tree,random_forest,logistic_regression"
+        "id,label,fold,decision_tree,random_forest,logistic_regression,gradient_boosting"
     );
     // identifiers and names are excluded, never features
     let excluded: Vec<&str> = report["excluded_columns"]

@@ -33,6 +33,10 @@ fn main() -> ExitCode {
             .args
             .resolve()
             .and_then(|cfg| json_lines(&churn::train::holdout(&cfg, &h.test)?)),
+        Some(TrainCommand::Tune(t)) => t.limits().and_then(|(trials, budget)| {
+            let cfg = t.args.resolve()?;
+            churn::train::tune::run(&cfg, trials, budget).map(|_| ())
+        }),
         Some(TrainCommand::Compare(c)) => {
             churn::compare::list(&c.dir, c.tolerance).and_then(|rows| {
                 if c.json {

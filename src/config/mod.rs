@@ -8,7 +8,8 @@ pub use crate::evaluate::threshold::ThresholdRule;
 pub use crate::fairness::FairnessConfig;
 pub use crate::logs::LogsConfig;
 pub use crate::models::{
-    ClassWeight, Criterion, Engine, ForestParams, LogisticParams, ModelKind, TreeParams,
+    BoostingParams, Calibration, ClassWeight, Criterion, Engine, EnsembleParams, ForestParams,
+    LogisticParams, ModelKind, TreeParams,
 };
 use crate::models::{FamilyParams, FitOptions};
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,8 @@ pub struct Config {
     pub decision_tree: TreeParams,
     pub random_forest: ForestParams,
     pub logistic_regression: LogisticParams,
+    pub gradient_boosting: BoostingParams,
+    pub ensemble: EnsembleParams,
     pub score: ScoreConfig,
     pub fairness: FairnessConfig,
     pub logs: LogsConfig,
@@ -54,6 +57,8 @@ pub struct TrainConfig {
     pub class_weight: ClassWeight,
     /// Tree backend for decision_tree and random_forest.
     pub engine: Engine,
+    /// Probability calibration fitted on the out-of-fold scores.
+    pub calibrate: Calibration,
     pub quiet: bool,
 }
 
@@ -69,6 +74,7 @@ impl Default for TrainConfig {
             model_dir: "models".into(),
             class_weight: ClassWeight::None,
             engine: Engine::Native,
+            calibrate: Calibration::None,
             quiet: false,
         }
     }
@@ -106,6 +112,9 @@ impl Config {
         self.random_forest.check(ModelKind::RandomForest.name())?;
         self.logistic_regression
             .check(ModelKind::LogisticRegression.name())?;
+        self.gradient_boosting
+            .check(ModelKind::GradientBoosting.name())?;
+        self.ensemble.check("ensemble", &t.models)?;
         self.logs.validate()?;
         // Training fits the value tiers and CLV scoring will use.
         self.score.validate()
@@ -139,6 +148,17 @@ impl Config {
             ModelKind::LogisticRegression => {
                 FamilyParams::LogisticRegression(&self.logistic_regression)
             }
+            ModelKind::GradientBoosting => FamilyParams::GradientBoosting(&self.gradient_boosting),
+            ModelKind::Vote | ModelKind::Stack => FamilyParams::Ensemble {
+                kind,
+                bases: self
+                    .ensemble
+                    .resolve(&self.train.models)
+                    .into_iter()
+                    .map(|b| self.family(b))
+                    .collect(),
+                inner_folds: self.ensemble.inner_folds,
+            },
         }
     }
 

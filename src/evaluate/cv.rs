@@ -8,7 +8,7 @@ use super::threshold::ThresholdRule;
 use crate::clean::Dataset;
 use crate::error::Result;
 use crate::features::{FeaturePipeline, TransformStats};
-use crate::models::{self, FamilyParams, FitOptions, ModelKind};
+use crate::models::{self, Calibration, Calibrator, FamilyParams, FitOptions, ModelKind};
 use crate::split::Fold;
 use rayon::prelude::*;
 
@@ -25,6 +25,23 @@ pub struct CvResult {
     /// Metrics on a later, held-out snapshot (out-of-time validation), of
     /// the family fitted on every cross-validated row, at `threshold`.
     pub out_of_time: Option<Metrics>,
+    /// Rounds early stopping chose in each fold (gradient boosting with
+    /// early stopping; else empty).
+    pub rounds: Vec<usize>,
+    /// With `--calibrate` (`oof`, `oof_metrics` and `fold_metrics` are then
+    /// of the calibrated scores).
+    pub calibration: Option<Calibrated>,
+}
+
+/// What calibration did to a family's out-of-fold scores.
+#[derive(Debug, Clone)]
+pub struct Calibrated {
+    /// Fitted on every out-of-fold score: the one saved with the model.
+    pub calibrator: Calibrator,
+    /// Out-of-fold metrics before calibration.
+    pub before: Metrics,
+    /// Out-of-fold scores before calibration.
+    pub raw_oof: Vec<f64>,
 }
 
 /// How a cross-validation fits and thresholds every family.
@@ -34,6 +51,7 @@ pub struct CvSettings {
     /// Fold k fits with seed `seed + k`.
     pub seed: u64,
     pub threshold_rule: ThresholdRule,
+    pub calibrate: Calibration,
 }
 
 /// Cross-validate the family `params` over `folds`; `on_step` ticks as work completes.
@@ -45,8 +63,9 @@ pub fn cross_validate(
     on_step: &(dyn Fn() + Sync),
 ) -> Result<CvResult> {
     let kind = params.kind();
+    let params = &params;
     let start = std::time::Instant::now();
-    let fit_fold = |k: usize, fold: &Fold| -> Result<Vec<f64>> {
+    let fit_fold = |k: usize, fold: &Fold| -> Result<(Vec<f64>, Option<usize>)> {
         let pipe = FeaturePipeline::fit(&data.table, &fold.train, models::needs_scaling(kind));
         let mut stats = TransformStats::default();
         let x_train = pipe.transform(&data.table, &fold.train, &mut stats);
@@ -60,13 +79,13 @@ pub fn cross_validate(
             cv.seed.wrapping_add(k as u64),
             on_step,
         )?;
-        Ok(model.predict_proba(x_test.view()))
+        Ok((model.predict_proba(x_test.view()), model.chosen_rounds()))
     };
     // A forest already fills every core within a fit (and holds its binned
     // copy of the rows), so its folds run one after another; the other
     // families fit on one thread, so their folds run in parallel. Each fold
     // has its own seed, so the result is the same either way.
-    let scores: Vec<Vec<f64>> = if kind == ModelKind::RandomForest {
+    let scores: Vec<(Vec<f64>, Option<usize>)> = if params.parallel_within(data.y.len()) {
         folds
             .iter()
             .enumerate()
@@ -80,9 +99,12 @@ pub fn cross_validate(
             .collect::<Result<_>>()?
     };
     let mut oof = vec![0.0; data.y.len()];
-    for (fold, p) in folds.iter().zip(scores) {
+    let mut rounds = Vec::new();
+    for (fold, (p, r)) in folds.iter().zip(scores) {
         fold.test.iter().zip(p).for_each(|(&i, p)| oof[i] = p);
+        rounds.extend(r);
     }
+    let calibration = calibrate(cv, &data.y, folds, &mut oof);
     let threshold = threshold::choose(cv.threshold_rule, &data.y, &oof);
     let oof_metrics = Metrics::compute(&data.y, &oof, threshold);
     let fold_metrics = folds
@@ -101,5 +123,30 @@ pub fn cross_validate(
         fold_metrics,
         seconds: start.elapsed().as_secs_f64(),
         out_of_time: None,
+        rounds,
+        calibration,
+    })
+}
+
+/// With `cv.calibrate`, replace the out-of-fold scores by calibrated ones
+/// and return the calibrator fitted on all of them with the metrics before.
+/// The reported scores are cross-fitted: fold k's are calibrated by a
+/// calibrator fitted on the other folds' scores, so no score is calibrated
+/// with its own label.
+fn calibrate(cv: CvSettings, y: &[u8], folds: &[Fold], oof: &mut [f64]) -> Option<Calibrated> {
+    let all = Calibrator::fit(cv.calibrate, y, oof)?;
+    let before_threshold = threshold::choose(cv.threshold_rule, y, oof);
+    let before = Metrics::compute(y, oof, before_threshold);
+    let raw = oof.to_vec();
+    for fold in folds {
+        let yo: Vec<u8> = fold.train.iter().map(|&i| y[i]).collect();
+        let po: Vec<f64> = fold.train.iter().map(|&i| raw[i]).collect();
+        let c = Calibrator::fit(cv.calibrate, &yo, &po).unwrap_or_else(|| all.clone());
+        fold.test.iter().for_each(|&i| oof[i] = c.apply(raw[i]));
+    }
+    Some(Calibrated {
+        calibrator: all,
+        before,
+        raw_oof: raw,
     })
 }

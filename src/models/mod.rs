@@ -9,7 +9,10 @@
 //! backends. A new family adds a folder, a [`ModelKind`], a
 //! [`FamilyParams`] variant and a [`FittedModel`] variant.
 
+pub mod boosting;
+pub mod calibration;
 pub mod engine;
+pub mod ensemble;
 pub mod external;
 pub mod forest;
 pub mod learner;
@@ -17,7 +20,10 @@ pub mod logistic;
 pub mod tree;
 
 use crate::error::Result;
-use engine::Forest;
+pub use boosting::params::BoostingParams;
+pub use calibration::{Calibration, Calibrator};
+use engine::{Boosted, Forest};
+pub use ensemble::{Ensemble, EnsembleParams};
 use external::{Backend, Bagging, ExternalForest};
 pub use forest::params::{ForestParams, MaxFeatures};
 pub use learner::{Learner, ValidLearner};
@@ -48,14 +54,26 @@ pub enum ModelKind {
     DecisionTree,
     RandomForest,
     LogisticRegression,
+    GradientBoosting,
+    /// Mean of the other models' probabilities.
+    Vote,
+    /// Logistic meta-model on the other models' out-of-fold logits.
+    Stack,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 3] = [
+    /// The single-model families (a run's default).
+    pub const ALL: [ModelKind; 4] = [
         ModelKind::DecisionTree,
         ModelKind::RandomForest,
         ModelKind::LogisticRegression,
+        ModelKind::GradientBoosting,
     ];
+
+    /// Is this a fusion of other models (vote, stack)?
+    pub fn is_ensemble(self) -> bool {
+        matches!(self, ModelKind::Vote | ModelKind::Stack)
+    }
 
     /// The name used in files, reports and as the configuration section.
     pub fn name(self) -> &'static str {
@@ -63,6 +81,9 @@ impl ModelKind {
             ModelKind::DecisionTree => "decision_tree",
             ModelKind::RandomForest => "random_forest",
             ModelKind::LogisticRegression => "logistic_regression",
+            ModelKind::GradientBoosting => "gradient_boosting",
+            ModelKind::Vote => "vote",
+            ModelKind::Stack => "stack",
         }
     }
 }
@@ -90,29 +111,71 @@ pub enum ClassWeight {
 }
 
 /// The hyperparameters of one family, as configured.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum FamilyParams<'a> {
     DecisionTree(&'a TreeParams),
     RandomForest(&'a ForestParams),
     LogisticRegression(&'a LogisticParams),
+    GradientBoosting(&'a BoostingParams),
+    /// A vote or stack over base families; a stack's meta-model learns
+    /// from `inner_folds`-fold out-of-fold probabilities.
+    Ensemble {
+        kind: ModelKind,
+        bases: Vec<FamilyParams<'a>>,
+        inner_folds: usize,
+    },
 }
 
 impl FamilyParams<'_> {
-    pub fn kind(self) -> ModelKind {
+    pub fn kind(&self) -> ModelKind {
         match self {
             FamilyParams::DecisionTree(_) => ModelKind::DecisionTree,
             FamilyParams::RandomForest(_) => ModelKind::RandomForest,
             FamilyParams::LogisticRegression(_) => ModelKind::LogisticRegression,
+            FamilyParams::GradientBoosting(_) => ModelKind::GradientBoosting,
+            FamilyParams::Ensemble { kind, .. } => *kind,
         }
     }
 
-    /// Work units a fit reports through its progress tick (trees).
-    pub fn steps(self) -> usize {
+    /// Work units a fit reports through its progress tick (trees, rounds).
+    pub fn steps(&self) -> usize {
         match self {
             FamilyParams::RandomForest(f) => f.n_trees,
+            FamilyParams::GradientBoosting(b) => b.n_rounds,
+            FamilyParams::Ensemble {
+                kind,
+                bases,
+                inner_folds,
+            } => {
+                let fits = if *kind == ModelKind::Stack {
+                    inner_folds + 1
+                } else {
+                    1
+                };
+                fits * bases.iter().map(FamilyParams::steps).sum::<usize>()
+            }
             _ => 1,
         }
     }
+
+    /// Does this family fill every core within one fit (so its
+    /// cross-validation folds are better run one after another)?
+    pub fn parallel_within(&self, rows: usize) -> bool {
+        match self {
+            FamilyParams::RandomForest(_) | FamilyParams::Ensemble { .. } => true,
+            FamilyParams::GradientBoosting(_) => rows >= 100_000,
+            _ => false,
+        }
+    }
+}
+
+/// The unit of a model's contributions to a row's score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Probability points (trees, forests, a vote).
+    Probability,
+    /// Log-odds (logistic regression, gradient boosting, a stack).
+    LogOdds,
 }
 
 /// How a run fits every family: the tree backend and the class weights.
@@ -122,16 +185,20 @@ pub struct FitOptions {
     pub class_weight: ClassWeight,
 }
 
-/// Does this family want standardised inputs?
+/// Does this family want standardised inputs? (An ensemble standardises
+/// for its logistic members; trees split the same either way.)
 pub fn needs_scaling(kind: ModelKind) -> bool {
-    kind == ModelKind::LogisticRegression
+    matches!(
+        kind,
+        ModelKind::LogisticRegression | ModelKind::Vote | ModelKind::Stack
+    )
 }
 
 /// Fit one family with its hyperparameters `params` on `x` and 0/1 labels
 /// `y` (1 = churn). `on_step` is called as work completes (trees), for
 /// progress bars.
 pub fn fit(
-    params: FamilyParams,
+    params: &FamilyParams,
     opts: FitOptions,
     x: ArrayView2<f64>,
     y: &[u8],
@@ -162,24 +229,44 @@ pub fn fit(
     }
     let data = DatasetBase::new(x, y.iter().map(|&v| v == 1).collect::<Array1<bool>>());
     let class_weight = class_weights(opts.class_weight, y);
-    let learner = |p| {
-        Learner::new(p, kind.name())
-            .class_weight(class_weight)
-            .seed(seed)
-            .on_step(on_step)
-    };
+    // One learner per family type: the run's weights, seed and progress tick.
+    macro_rules! learner {
+        ($p:expr) => {
+            Learner::new($p, kind.name())
+                .class_weight(class_weight)
+                .seed(seed)
+                .on_step(on_step)
+        };
+    }
     Ok(match params {
         FamilyParams::DecisionTree(t) => {
-            FittedModel::DecisionTree(learner(&ForestParams::single_tree(*t)).fit(&data)?)
+            FittedModel::DecisionTree(learner!(&ForestParams::single_tree(**t)).fit(&data)?)
         }
-        FamilyParams::RandomForest(f) => FittedModel::RandomForest(learner(f).fit(&data)?),
+        FamilyParams::RandomForest(f) => FittedModel::RandomForest(learner!(*f).fit(&data)?),
         FamilyParams::LogisticRegression(l) => {
-            let m = Learner::new(l, kind.name())
+            let m = Learner::new(*l, kind.name())
                 .seed(seed)
                 .on_step(on_step)
                 .fit(&data)?;
             FittedModel::LogisticRegression(m)
         }
+        FamilyParams::GradientBoosting(b) => {
+            FittedModel::GradientBoosting(learner!(*b).fit(&data)?)
+        }
+        FamilyParams::Ensemble {
+            kind,
+            bases,
+            inner_folds,
+        } => FittedModel::Ensemble(Ensemble::fit(
+            *kind,
+            bases,
+            *inner_folds,
+            opts,
+            x,
+            y,
+            seed,
+            on_step,
+        )?),
     })
 }
 
@@ -203,6 +290,9 @@ pub enum FittedModel {
     DecisionTree(Forest),
     RandomForest(Forest),
     LogisticRegression(Logistic),
+    GradientBoosting(Boosted),
+    /// A vote or a stack over fitted base models.
+    Ensemble(Ensemble),
     /// A tree or forest grown by linfa-trees or smartcore (`--engine`).
     External {
         kind: ModelKind,
@@ -216,7 +306,26 @@ impl FittedModel {
             FittedModel::DecisionTree(_) => ModelKind::DecisionTree,
             FittedModel::RandomForest(_) => ModelKind::RandomForest,
             FittedModel::LogisticRegression(_) => ModelKind::LogisticRegression,
+            FittedModel::GradientBoosting(_) => ModelKind::GradientBoosting,
+            FittedModel::Ensemble(e) => e.kind,
             FittedModel::External { kind, .. } => *kind,
+        }
+    }
+
+    /// The unit of [`FittedModel::explain_row`]'s contributions.
+    pub fn contribution_unit(&self) -> Unit {
+        match self {
+            FittedModel::LogisticRegression(_) | FittedModel::GradientBoosting(_) => Unit::LogOdds,
+            FittedModel::Ensemble(e) if e.kind == ModelKind::Stack => Unit::LogOdds,
+            _ => Unit::Probability,
+        }
+    }
+
+    /// Rounds early stopping chose (gradient boosting with early stopping).
+    pub fn chosen_rounds(&self) -> Option<usize> {
+        match self {
+            FittedModel::GradientBoosting(b) => b.early_stopping.as_ref().map(|e| e.best_rounds),
+            _ => None,
         }
     }
 
@@ -225,19 +334,24 @@ impl FittedModel {
         match self {
             FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => f.predict_proba(x),
             FittedModel::LogisticRegression(m) => m.predict_proba(x),
+            FittedModel::GradientBoosting(b) => b.predict_proba(x),
+            FittedModel::Ensemble(e) => e.predict_proba(x),
             FittedModel::External { forest, .. } => forest.predict_proba(x),
         }
     }
 
     /// P(churn) of one encoded row (exactly as `predict_proba`), and how much
     /// each encoded feature pushes it up, written into `contrib`
-    /// (probability points for trees, log-odds for logistic regression).
+    /// (in [`FittedModel::contribution_unit`]).
     pub fn explain_row(&self, x: &[f64], contrib: &mut [f64]) -> f64 {
         match self {
             FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => {
                 f.explain_row(x, contrib)
             }
             FittedModel::LogisticRegression(m) => m.explain_row(x, contrib),
+            FittedModel::GradientBoosting(_) | FittedModel::Ensemble(_) => {
+                self.explain_block(x, x.len(), contrib)[0]
+            }
             FittedModel::External { forest, .. } => forest.explain_row(x, contrib),
         }
     }
@@ -249,6 +363,8 @@ impl FittedModel {
             FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => {
                 f.explain_block(flat, p, contrib)
             }
+            FittedModel::GradientBoosting(b) => b.explain_block(flat, p, contrib),
+            FittedModel::Ensemble(e) => e.explain_block(flat, p, contrib),
             _ => flat
                 .chunks_exact(p)
                 .zip(contrib.chunks_exact_mut(p))
@@ -263,6 +379,8 @@ impl FittedModel {
         match self {
             FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => Some(f.n_features),
             FittedModel::LogisticRegression(m) => Some(m.coefficients.len()),
+            FittedModel::GradientBoosting(b) => Some(b.n_features),
+            FittedModel::Ensemble(e) => e.bases.iter().find_map(FittedModel::n_features),
             FittedModel::External { .. } => None,
         }
     }
@@ -271,6 +389,8 @@ impl FittedModel {
     pub fn importances(&self) -> Vec<f64> {
         match self {
             FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => f.importances.clone(),
+            FittedModel::GradientBoosting(b) => b.importances.clone(),
+            FittedModel::Ensemble(e) => e.importances(),
             FittedModel::LogisticRegression(m) => {
                 let total: f64 = m
                     .coefficients

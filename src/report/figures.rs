@@ -84,14 +84,23 @@ pub fn ks_chart(y: &[u8], p: &[f64]) -> String {
     )
 }
 
-/// Reliability curve and its table (bin counts).
-pub fn calibration(page: &mut Page, y: &[u8], p: &[f64], name: &str) {
+/// Reliability curve and its table (bin counts) of scores `p`; `before`,
+/// when given, draws the uncalibrated scores' curve beside it.
+pub fn calibration(page: &mut Page, y: &[u8], p: &[f64], name: &str, before: Option<&[f64]>) {
     let cal = curves::calibration(y, p, 10);
     let pts: Vec<(f64, f64)> = cal.iter().map(|b| (b.predicted, b.observed)).collect();
+    let mut series = vec![(name.to_string(), pts)];
+    if let Some(raw) = before {
+        let raw_cal = curves::calibration(y, raw, 10);
+        series.push((
+            format!("{name} before calibration"),
+            raw_cal.iter().map(|b| (b.predicted, b.observed)).collect(),
+        ));
+    }
     let chart = svg::lines(
         "Calibration (reliability)",
         &unit_axes("mean predicted probability", "observed churn rate"),
-        &[(name.to_string(), pts)],
+        &series,
         &[diagonal("perfect")],
     );
     page.figure(

@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::evaluate::curves;
 use crate::evaluate::cv::CvResult;
 use crate::evaluate::metrics::METRIC_NAMES;
+use crate::models::{FittedModel, ModelKind};
 
 /// Render the training report.
 pub fn render(
@@ -133,7 +134,43 @@ pub fn render(
             &[(1.0, "1 = random".into())],
         ),
     );
-    figures::calibration(&mut page, y, &best.oof, best.kind.name());
+    figures::calibration(
+        &mut page,
+        y,
+        &best.oof,
+        best.kind.name(),
+        best.calibration.as_ref().map(|c| c.raw_oof.as_slice()),
+    );
+    let calibrated: Vec<Vec<String>> = results
+        .iter()
+        .filter_map(|r| {
+            let c = r.calibration.as_ref()?;
+            Some(vec![
+                r.kind.name().to_string(),
+                f4(c.before.brier),
+                f4(r.oof_metrics.brier),
+                f4(c.before.log_loss),
+                f4(r.oof_metrics.log_loss),
+            ])
+        })
+        .collect();
+    if !calibrated.is_empty() {
+        page.note(&format!(
+            "Probabilities calibrated ({}) on the out-of-fold scores; each fold's scores by a calibrator fitted on the other folds' (the saved model carries one fitted on all of them).",
+            calibration_name(artifact.config.train.calibrate)
+        ));
+        page.table(
+            "calibration-effect-table",
+            &[
+                "model",
+                "Brier before",
+                "Brier after",
+                "log loss before",
+                "log loss after",
+            ],
+            &calibrated,
+        );
+    }
     let (h1, h0) = curves::histograms(y, &best.oof, 20);
     let bins: Vec<String> = (0..20)
         .map(|b| {
@@ -306,10 +343,12 @@ pub fn render(
 
     page.section("model-card", "Model card");
     let cfg = &artifact.config;
-    let params = match artifact.model_name.as_str() {
-        "decision_tree" => serde_json::to_string(&cfg.decision_tree),
-        "random_forest" => serde_json::to_string(&cfg.random_forest),
-        _ => serde_json::to_string(&cfg.logistic_regression),
+    let params = match artifact.model.kind() {
+        ModelKind::DecisionTree => serde_json::to_string(&cfg.decision_tree),
+        ModelKind::RandomForest => serde_json::to_string(&cfg.random_forest),
+        ModelKind::LogisticRegression => serde_json::to_string(&cfg.logistic_regression),
+        ModelKind::GradientBoosting => serde_json::to_string(&cfg.gradient_boosting),
+        ModelKind::Vote | ModelKind::Stack => serde_json::to_string(&cfg.ensemble),
     }
     .map_err(|e| crate::Error::Internal(format!("model card parameters: {e}")))?;
     let mut card = vec![
@@ -330,6 +369,23 @@ pub fn render(
         8,
         vec!["protected attributes".into(), super::fairness::card_line(r)],
     );
+    card.insert(
+        3,
+        vec!["structure".into(), model_structure(&artifact.model)],
+    );
+    card.insert(
+        4,
+        vec![
+            "calibration".into(),
+            match &artifact.calibration {
+                Some(_) => format!(
+                    "{}, fitted on the out-of-fold scores; applied before the threshold and warning levels",
+                    calibration_name(cfg.train.calibrate)
+                ),
+                None => "none (scores are the model's own probabilities)".into(),
+            },
+        ],
+    );
     if !r.protected_allowed.is_empty() {
         card.insert(
             0,
@@ -338,4 +394,64 @@ pub fn render(
     }
     page.table("model-card-table", &["", ""], &card);
     Ok(page.finish())
+}
+
+fn calibration_name(c: crate::models::Calibration) -> &'static str {
+    match c {
+        crate::models::Calibration::None => "none",
+        crate::models::Calibration::Sigmoid => "sigmoid (Platt)",
+        crate::models::Calibration::Isotonic => "isotonic",
+    }
+}
+
+/// What the saved model is made of, for the model card.
+fn model_structure(model: &FittedModel) -> String {
+    match model {
+        FittedModel::GradientBoosting(b) => {
+            let stop = if b.cv_rounds.is_empty() {
+                "early stopping off".to_string()
+            } else {
+                format!(
+                    "early stopping chose {} rounds in the folds; refitted on every row with their median",
+                    b.cv_rounds.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")
+                )
+            };
+            format!(
+                "{} boosting rounds (trees), learning rate {}; {stop}; reasons in log-odds",
+                b.trees.len(),
+                b.learning_rate
+            )
+        }
+        FittedModel::Ensemble(e) => {
+            let names: Vec<String> = e
+                .bases
+                .iter()
+                .enumerate()
+                .map(|(i, b)| match e.weights.get(i) {
+                    Some(w) => format!("{} (meta coefficient {w:.3})", b.kind().name()),
+                    None => b.kind().name().to_string(),
+                })
+                .collect();
+            format!(
+                "{} over {}{}",
+                e.kind.name(),
+                names.join(", "),
+                if e.kind == ModelKind::Stack {
+                    format!("; meta intercept {:.3}; reasons in log-odds", e.intercept)
+                } else {
+                    "; mean of probabilities; reasons in probability points".into()
+                }
+            )
+        }
+        FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => {
+            format!("{} tree(s); reasons in probability points", f.trees.len())
+        }
+        FittedModel::LogisticRegression(m) => format!(
+            "{} coefficients on standardised inputs; reasons in log-odds",
+            m.coefficients.len()
+        ),
+        FittedModel::External { kind, .. } => {
+            format!("{} grown by an external engine", kind.name())
+        }
+    }
 }

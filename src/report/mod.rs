@@ -17,6 +17,7 @@ use crate::evaluate::cv::CvResult;
 use crate::evaluate::metrics::{mean_std, Metrics, METRIC_NAMES};
 use crate::fairness::figures::ColumnFairness;
 use crate::io::{csv_field, with_atomic_writer, write_atomic, write_json};
+use crate::split::Fold;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,6 +38,14 @@ pub struct ModelMetrics {
     /// On the latest snapshot, held out (`--validation out-of-time`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_of_time: Option<Metrics>,
+    /// Gradient boosting with early stopping: the rounds each fold chose
+    /// (the saved model is refitted with their median).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<usize>,
+    /// With `--calibrate`: the out-of-fold metrics before calibration
+    /// (`oof` and `folds` are of the calibrated scores).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncalibrated: Option<Metrics>,
 }
 
 /// metrics.json (see the README for the schema).
@@ -83,6 +92,8 @@ impl MetricsFile {
                         oof: r.oof_metrics.clone(),
                         folds,
                         out_of_time: r.out_of_time.clone(),
+                        rounds: r.rounds.clone(),
+                        uncalibrated: r.calibration.as_ref().map(|c| c.before.clone()),
                     },
                 )
             })
@@ -136,6 +147,7 @@ pub struct RunInfo {
 pub fn write_run(
     dir: &Path,
     data: &Dataset,
+    folds: &[Fold],
     results: &[CvResult],
     artifact: &Artifact,
     metrics: &MetricsFile,
@@ -148,7 +160,7 @@ pub fn write_run(
     };
     write_json(&dir.join("run.json"), &info)?;
     write_json(&dir.join("data_report.json"), &data.report)?;
-    write_oof(&dir.join("oof.csv"), data, results)?;
+    write_oof(&dir.join("oof.csv"), data, folds, results)?;
     let all: Vec<(&str, &[f64])> = results
         .iter()
         .map(|r| (r.kind.name(), r.oof.as_slice()))
@@ -175,15 +187,27 @@ pub fn write_run(
     )
 }
 
-fn write_oof(path: &Path, data: &Dataset, results: &[CvResult]) -> Result<()> {
+/// oof.csv: per cross-validated row its id, label, the fold that held it
+/// out (1-based: a validator can refit any fold) and each model's score.
+fn write_oof(path: &Path, data: &Dataset, folds: &[Fold], results: &[CvResult]) -> Result<()> {
+    let mut fold_of = vec![0usize; data.y.len()];
+    for (k, f) in folds.iter().enumerate() {
+        f.test.iter().for_each(|&i| fold_of[i] = k + 1);
+    }
     with_atomic_writer(path, |w| {
-        write!(w, "id,label")?;
+        write!(w, "id,label,fold")?;
         for r in results {
             write!(w, ",{}", r.kind.name())?;
         }
         writeln!(w)?;
         for i in 0..data.y.len() {
-            write!(w, "{},{}", csv_field(&data.ids[i]), data.y[i])?;
+            write!(
+                w,
+                "{},{},{}",
+                csv_field(&data.ids[i]),
+                data.y[i],
+                fold_of[i]
+            )?;
             for r in results {
                 write!(w, ",{}", r.oof[i])?;
             }

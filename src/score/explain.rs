@@ -2,13 +2,17 @@
 //! up the most, as readable text like `IsActiveMember=0 (+0.12)`.
 //!
 //! Contributions come from the model itself — path contributions for trees
-//! and forests (in probability points), coefficient × standardised value for
-//! logistic regression (in log-odds) — and are summed over the one-hot
-//! columns of an input, so a category reads as one reason.
+//! and forests (in probability points), for gradient boosting (in log-odds),
+//! coefficient × standardised value for logistic regression (in log-odds),
+//! the base models' combined for a vote or stack (see
+//! [`crate::models::ensemble`]) — and are summed over the one-hot columns
+//! of an input, so a category reads as one reason. Log-odds reasons say so
+//! in their text.
 
 use crate::artifact::Artifact;
 use crate::features::{FeatureData, FeatureTable};
 use crate::ingest::schema::push_number;
+use crate::models::Unit;
 use ndarray::Array2;
 use rayon::prelude::*;
 
@@ -56,7 +60,10 @@ pub fn predict_explain(artifact: &Artifact, x: &Array2<f64>) -> Vec<(f64, [Optio
             probs
                 .into_iter()
                 .zip(contrib.chunks_exact(p))
-                .map(|(prob, c)| (prob, top_three(&owner, &cited, c, &mut by_input)))
+                .map(|(prob, c)| {
+                    let prob = artifact.calibrated(prob);
+                    (prob, top_three(&owner, &cited, c, &mut by_input))
+                })
                 .collect()
         })
         .collect();
@@ -99,6 +106,9 @@ fn top_three(
 /// raw column (looked up once per chunk).
 pub struct Reasons<'a> {
     inputs: Vec<(&'a str, Option<&'a FeatureData>)>,
+    /// Written after each contribution: " log-odds" for models that explain
+    /// in log-odds; nothing for probability points.
+    unit: &'static str,
 }
 
 impl<'a> Reasons<'a> {
@@ -110,10 +120,15 @@ impl<'a> Reasons<'a> {
                 .iter()
                 .map(|s| (s.name(), table.get(s.name())))
                 .collect(),
+            unit: match artifact.model.contribution_unit() {
+                Unit::LogOdds => " log-odds",
+                Unit::Probability => "",
+            },
         }
     }
 
-    /// Append reason `r` of row `i` as `name=value (+0.123)` (nothing for none).
+    /// Append reason `r` of row `i` as `name=value (+0.123)`, or
+    /// `name=value (+0.123 log-odds)` (nothing for none).
     pub fn push(&self, s: &mut String, i: usize, r: Option<Reason>) {
         let Some(r) = r else { return };
         let (name, data) = self.inputs[r.input as usize];
@@ -126,6 +141,7 @@ impl<'a> Reasons<'a> {
         }
         s.push_str(" (+");
         push_fixed3(s, r.contribution);
+        s.push_str(self.unit);
         s.push(')');
     }
 }
@@ -172,6 +188,7 @@ mod tests {
         );
         let reasons = Reasons {
             inputs: vec![("age", table.get("age")), ("region", table.get("region"))],
+            unit: "",
         };
         let text = |i, input, contribution| {
             let mut s = String::new();

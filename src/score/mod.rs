@@ -500,11 +500,7 @@ fn refit_segments(
         let x = art
             .pipeline
             .transform_all(table, &mut TransformStats::default());
-        let clv = value::clvs(
-            &art.config.score.clv,
-            table,
-            &art.model.predict_proba(x.view()),
-        );
+        let clv = value::clvs(&art.config.score.clv, table, &art.probabilities(x.view()));
         sample
             .get_or_insert_with(|| {
                 SegmentSample::new(art.scoring.segments.as_ref(), table, art.seed)

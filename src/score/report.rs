@@ -174,7 +174,7 @@ fn evaluation(page: &mut Page, labelled: Option<(&EvalRows, &Evaluation)>) {
             &[],
         ),
     );
-    figures::calibration(page, &rows.y, &rows.p, "model");
+    figures::calibration(page, &rows.y, &rows.p, "model", None);
     let level_rows: Vec<Vec<String>> = LEVELS
         .iter()
         .filter_map(|l| {

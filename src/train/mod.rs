@@ -5,6 +5,7 @@
 //! failed run leaves no half-made model or run folder behind.
 
 pub mod features;
+pub mod tune;
 
 use crate::artifact::{self, Artifact};
 use crate::clean::Dataset;
@@ -70,10 +71,26 @@ fn out_of_time_split(cfg: &Config, data: &Dataset) -> Result<Option<(Dataset, Da
     Ok(Some((data.subset(&early), data.subset(&late))))
 }
 
-/// Run a whole training job.
-pub fn run(cfg: &Config) -> Result<TrainOutcome> {
-    let progress = Progress::new(cfg.train.quiet);
-    let (raw, path, built) = read_input(cfg, &progress)?;
+/// The cleaned training rows, the out-of-time split (cross-validated
+/// earlier rows, held-out latest rows) when asked for, and the folds.
+type Prepared = (Dataset, Option<(Dataset, Dataset)>, Vec<split::Fold>);
+
+/// Read, clean and fold the training data as a run does.
+fn prepare(cfg: &Config, progress: &Progress) -> Result<Prepared> {
+    let (data, _, _) = read_clean(cfg, progress)?;
+    let held_out = out_of_time_split(cfg, &data)?;
+    let cv_data = held_out.as_ref().map_or(&data, |(early, _)| early);
+    let folds = split::kfold(&cv_data.y, &cv_data.ids, cfg.train.folds, cfg.train.seed)?;
+    Ok((data, held_out, folds))
+}
+
+/// The cleaned training table, the file it came from and, from logs, how
+/// it was built.
+fn read_clean(
+    cfg: &Config,
+    progress: &Progress,
+) -> Result<(Dataset, PathBuf, Option<logs::Built>)> {
+    let (raw, path, built) = read_input(cfg, progress)?;
     let mut data = clean::clean(raw, &cfg.data, &cfg.fairness)?;
     data.report.logs = built.as_ref().map(|b| b.report.clone());
     let r = &data.report;
@@ -86,6 +103,13 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         r.categorical_features.len(),
         r.excluded_columns.len()
     ));
+    Ok((data, path, built))
+}
+
+/// Run a whole training job.
+pub fn run(cfg: &Config) -> Result<TrainOutcome> {
+    let progress = Progress::new(cfg.train.quiet);
+    let (data, path, built) = read_clean(cfg, &progress)?;
     let held_out = out_of_time_split(cfg, &data)?;
     let cv_data = held_out.as_ref().map_or(&data, |(early, _)| early);
     let folds = split::kfold(&cv_data.y, &cv_data.ids, cfg.train.folds, cfg.train.seed)?;
@@ -100,7 +124,10 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         })?;
         bar.finish_and_clear();
         if let Some((early, late)) = &held_out {
-            let p = fit_predict(cfg, kind, early, late)?;
+            let mut p = fit_predict(cfg, kind, early, late)?;
+            if let Some(c) = &res.calibration {
+                c.calibrator.apply_all(&mut p);
+            }
             let m = Metrics::compute(&late.y, &p, res.threshold);
             progress.stage(format!(
                 "{:<20} out-of-time AUC {:.4} on the latest snapshot ({} rows)",
@@ -134,9 +161,10 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     let all: Vec<usize> = (0..data.y.len()).collect();
     let pipeline = FeaturePipeline::fit(&data.table, &all, models::needs_scaling(best));
     let x = pipeline.transform(&data.table, &all, &mut TransformStats::default());
-    let bar = progress.bar("refit", cfg.family(best).steps());
-    let model = models::fit(
-        cfg.family(best),
+    let refit_cfg = refit_config(cfg, best_res);
+    let bar = progress.bar("refit", refit_cfg.family(best).steps());
+    let mut model = models::fit(
+        &refit_cfg.family(best),
         cfg.fit_options(),
         x.view(),
         &data.y,
@@ -144,7 +172,14 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         &|| bar.inc(1),
     )?;
     bar.finish_and_clear();
-    let scores = model.predict_proba(x.view());
+    if let models::FittedModel::GradientBoosting(b) = &mut model {
+        b.cv_rounds = best_res.rounds.clone();
+    }
+    let calibration = best_res.calibration.as_ref().map(|c| c.calibrator.clone());
+    let mut scores = model.predict_proba(x.view());
+    if let Some(c) = &calibration {
+        c.apply_all(&mut scores);
+    }
     let scoring = ScoringReference::build(
         reference_params(cfg),
         &data.table,
@@ -185,6 +220,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         config: cfg.clone(),
         pipeline,
         model,
+        calibration,
         scoring,
         fairness: data.attributes.iter().map(|a| a.spec.clone()).collect(),
         logs: built.map(|b| b.features),
@@ -203,7 +239,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     // no half-written run folder that `compare` would list, and `latest`
     // always points to a complete artifact (the old one or the new one).
     let staging = cfg.train.out.join(format!(".{run_id}.partial"));
-    let published = report::write_run(&staging, cv_data, &results, &art, &metrics)
+    let published = report::write_run(&staging, cv_data, &folds, &results, &art, &metrics)
         .and_then(|()| art.save(&model_path))
         .and_then(|()| std::fs::rename(&staging, &run_dir).map_err(|e| Error::io(&run_dir, e)));
     if let Err(e) = published {
@@ -294,7 +330,7 @@ fn fit_all(
     let pipeline = FeaturePipeline::fit(&train.table, &all, models::needs_scaling(kind));
     let x = pipeline.transform(&train.table, &all, &mut TransformStats::default());
     let model = models::fit(
-        cfg.family(kind),
+        &cfg.family(kind),
         cfg.fit_options(),
         x.view(),
         &train.y,
@@ -352,7 +388,28 @@ fn cv_settings(cfg: &Config) -> CvSettings {
         fit: cfg.fit_options(),
         seed: cfg.train.seed,
         threshold_rule: cfg.train.threshold_rule,
+        calibrate: cfg.train.calibrate,
     }
+}
+
+/// The configuration the saved model is refitted with: with early
+/// stopping, gradient boosting runs the median of the rounds the folds chose
+/// (on every row, with no validation share held back).
+fn refit_config(cfg: &Config, res: &CvResult) -> Config {
+    let mut c = cfg.clone();
+    if !res.rounds.is_empty() {
+        let mut r = res.rounds.clone();
+        r.sort_unstable();
+        let n = r.len();
+        let median = if n % 2 == 1 {
+            r[n / 2]
+        } else {
+            (r[n / 2 - 1] + r[n / 2]).div_ceil(2)
+        };
+        c.gradient_boosting.n_rounds = median.max(1);
+        c.gradient_boosting.early_stopping_rounds = 0;
+    }
+    c
 }
 
 /// What the scoring reference is built with, from the run's settings.

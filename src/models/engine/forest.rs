@@ -7,10 +7,9 @@
 
 use super::bins::BinCuts;
 use super::simd;
-use super::tree::{Grower, Node, Tree};
+use super::tree::{self, Grower, Node, Tree};
 use crate::error::{Error, Result};
 use crate::models::forest::params::ForestParams;
-use base64::Engine as _;
 use ndarray::ArrayView2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -138,31 +137,9 @@ impl Forest {
     /// Churn probability of every row of `x` (parallel over batches of rows).
     /// `x` has the training columns (the feature pipeline guarantees it).
     pub fn predict_proba(&self, x: ArrayView2<f64>) -> Vec<f64> {
-        assert_eq!(
-            x.ncols(),
-            self.n_features,
-            "forest fitted on {} features",
-            self.n_features
-        );
-        let x = x.as_standard_layout();
-        let p = x.ncols().max(1);
-        let flat = x.as_slice().unwrap_or(&[]);
-        let mut out = vec![0.0f64; x.nrows()];
-        let batch = x
-            .nrows()
-            .div_ceil(rayon::current_num_threads())
-            .clamp(PREDICT_BATCH, PREDICT_BATCH_MAX);
-        out.par_chunks_mut(batch)
-            .zip(flat.par_chunks(batch * p))
-            .for_each_init(Vec::new, |binned, (chunk, raw)| {
-                self.cuts.bin_rows(raw, p, binned);
-                binned.resize(binned.len() + simd::BIN_PADDING, 0);
-                for tree in &self.trees {
-                    walk_tree(tree, chunk.len(), p, binned, chunk, None);
-                }
-                let k = self.trees.len() as f64;
-                chunk.iter_mut().for_each(|o| *o /= k);
-            });
+        let mut out = leaf_sums(&self.cuts, &self.trees, self.n_features, x);
+        let k = self.trees.len() as f64;
+        out.iter_mut().for_each(|o| *o /= k);
         out
     }
 
@@ -180,22 +157,7 @@ impl Forest {
     /// share each tree's nodes in cache. Per row the sums run in the same
     /// order, so the results are identical.
     pub fn explain_block(&self, flat: &[f64], p: usize, contrib: &mut [f64]) -> Vec<f64> {
-        assert_eq!(
-            p, self.n_features,
-            "forest fitted on {} features",
-            self.n_features
-        );
-        let mut binned = Vec::new();
-        self.cuts.bin_rows(flat, p, &mut binned);
-        binned.resize(binned.len() + simd::BIN_PADDING, 0);
-        let rows = flat.len() / p.max(1);
-        let mut acc = vec![0.0f64; rows];
-        // Contributions add up in f32, the nodes' own precision, so that the
-        // vector walk and the scalar one agree to the bit.
-        let mut sums = vec![0.0f32; rows * p];
-        for tree in &self.trees {
-            walk_tree(tree, rows, p, &binned, &mut acc, Some(&mut sums));
-        }
+        let (mut acc, sums) = explain_sums(&self.cuts, &self.trees, self.n_features, flat, p);
         let k = self.trees.len() as f64;
         contrib
             .iter_mut()
@@ -204,6 +166,65 @@ impl Forest {
         acc.iter_mut().for_each(|a| *a /= k);
         acc
     }
+}
+
+/// Each row's sum of leaf values over `trees` (binned with `cuts`), in tree
+/// order, parallel over batches of rows. `x` has `n_features` columns (the
+/// feature pipeline guarantees it).
+pub(crate) fn leaf_sums(
+    cuts: &BinCuts,
+    trees: &[Tree],
+    n_features: usize,
+    x: ArrayView2<f64>,
+) -> Vec<f64> {
+    assert_eq!(
+        x.ncols(),
+        n_features,
+        "trees fitted on {n_features} features"
+    );
+    let x = x.as_standard_layout();
+    let p = x.ncols().max(1);
+    let flat = x.as_slice().unwrap_or(&[]);
+    let mut out = vec![0.0f64; x.nrows()];
+    let batch = x
+        .nrows()
+        .div_ceil(rayon::current_num_threads())
+        .clamp(PREDICT_BATCH, PREDICT_BATCH_MAX);
+    out.par_chunks_mut(batch)
+        .zip(flat.par_chunks(batch * p))
+        .for_each_init(Vec::new, |binned, (chunk, raw)| {
+            cuts.bin_rows(raw, p, binned);
+            binned.resize(binned.len() + simd::BIN_PADDING, 0);
+            for tree in trees {
+                walk_tree(tree, chunk.len(), p, binned, chunk, None);
+            }
+        });
+    out
+}
+
+/// For consecutive rows of `flat` (`p` values each): each row's sum of leaf
+/// values over `trees`, summed in the same order as [`leaf_sums`], and its
+/// path contributions summed over trees (`rows × p`). Contributions add up
+/// in f32, the nodes' own precision, so that the vector walk and the scalar
+/// one agree to the bit.
+pub(crate) fn explain_sums(
+    cuts: &BinCuts,
+    trees: &[Tree],
+    n_features: usize,
+    flat: &[f64],
+    p: usize,
+) -> (Vec<f64>, Vec<f32>) {
+    assert_eq!(p, n_features, "trees fitted on {n_features} features");
+    let mut binned = Vec::new();
+    cuts.bin_rows(flat, p, &mut binned);
+    binned.resize(binned.len() + simd::BIN_PADDING, 0);
+    let rows = flat.len() / p.max(1);
+    let mut acc = vec![0.0f64; rows];
+    let mut sums = vec![0.0f32; rows * p];
+    for tree in trees {
+        walk_tree(tree, rows, p, &binned, &mut acc, Some(&mut sums));
+    }
+    (acc, sums)
 }
 
 /// Walk `rows` binned rows (row-major, `p` a row, padded for the vector
@@ -236,9 +257,8 @@ pub fn walk_tree(
     }
 }
 
-/// Compact stored form: each tree is base64 of 12-byte little-endian node
-/// records (feature u16, bin u8, missing_left u8, left u32, value f32;
-/// left = 0 marks a leaf); thresholds are the stored cut points.
+/// Compact stored form: trees as [`Tree::encode`] writes them; thresholds
+/// are the stored cut points.
 #[derive(Serialize, Deserialize)]
 struct ForestRepr {
     n_features: usize,
@@ -249,31 +269,15 @@ struct ForestRepr {
     trees: Vec<String>,
 }
 
-const NODE_FORMAT: &str = "feature:u16le,bin:u8,missing_left:u8,left:u32le,value:f32le";
-
 impl From<Forest> for ForestRepr {
     fn from(f: Forest) -> ForestRepr {
-        let trees = f
-            .trees
-            .iter()
-            .map(|t| {
-                let mut b = Vec::with_capacity(t.nodes.len() * 12);
-                for (i, n) in t.nodes.iter().enumerate() {
-                    b.extend_from_slice(&n.feature.to_le_bytes());
-                    b.push(n.bin);
-                    b.push(n.missing_left as u8);
-                    b.extend_from_slice(&(if n.is_leaf(i) { 0 } else { n.left }).to_le_bytes());
-                    b.extend_from_slice(&n.value.to_le_bytes());
-                }
-                base64::engine::general_purpose::STANDARD.encode(b)
-            })
-            .collect();
+        let trees = f.trees.iter().map(Tree::encode).collect();
         ForestRepr {
             n_features: f.n_features,
             cuts: f.cuts,
             importances: f.importances,
             oob_auc: f.oob_auc,
-            node_format: NODE_FORMAT.into(),
+            node_format: tree::NODE_FORMAT.into(),
             trees,
         }
     }
@@ -282,43 +286,7 @@ impl From<Forest> for ForestRepr {
 impl TryFrom<ForestRepr> for Forest {
     type Error = String;
     fn try_from(r: ForestRepr) -> std::result::Result<Forest, String> {
-        if r.node_format != NODE_FORMAT || r.cuts.cuts.len() != r.n_features {
-            return Err("unknown tree node format".into());
-        }
-        let mut trees = Vec::with_capacity(r.trees.len());
-        for s in &r.trees {
-            let b = base64::engine::general_purpose::STANDARD
-                .decode(s)
-                .map_err(|e| format!("tree data: {e}"))?;
-            if b.len() % 12 != 0 {
-                return Err("tree data has a partial node".into());
-            }
-            let n_nodes = b.len() / 12;
-            let mut nodes = Vec::with_capacity(n_nodes);
-            for (i, c) in b.chunks_exact(12).enumerate() {
-                let feature = u16::from_le_bytes([c[0], c[1]]);
-                let left = u32::from_le_bytes([c[4], c[5], c[6], c[7]]);
-                let bad_child = left as usize <= i
-                    || left as usize + 1 >= n_nodes
-                    || feature as usize >= r.n_features;
-                if left != 0 && (bad_child || c[2] == 0) {
-                    return Err("tree data is corrupted".into());
-                }
-                let value = f32::from_le_bytes([c[8], c[9], c[10], c[11]]);
-                nodes.push(if left == 0 {
-                    Node::leaf(i, value)
-                } else {
-                    Node {
-                        feature,
-                        bin: c[2],
-                        missing_left: c[3] != 0,
-                        left,
-                        value,
-                    }
-                });
-            }
-            trees.push(Tree { nodes });
-        }
+        let trees = decode_trees(&r.node_format, &r.cuts, r.n_features, &r.trees)?;
         Ok(Forest {
             n_features: r.n_features,
             cuts: r.cuts,
@@ -327,4 +295,18 @@ impl TryFrom<ForestRepr> for Forest {
             oob_auc: r.oob_auc,
         })
     }
+}
+
+/// Stored trees back into trees, checking that they fit `n_features` and
+/// the cut points.
+pub(crate) fn decode_trees(
+    node_format: &str,
+    cuts: &BinCuts,
+    n_features: usize,
+    trees: &[String],
+) -> std::result::Result<Vec<Tree>, String> {
+    if node_format != tree::NODE_FORMAT || cuts.cuts.len() != n_features {
+        return Err("unknown tree node format".into());
+    }
+    trees.iter().map(|s| Tree::decode(s, n_features)).collect()
 }

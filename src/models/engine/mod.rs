@@ -1,4 +1,5 @@
-//! The native tree engine: histogram decision trees and random forests.
+//! The native tree engine: histogram decision trees, random forests and
+//! gradient boosting ([`boost`]).
 //!
 //! Why our own: linfa-trees and smartcore are over 10x slower than
 //! scikit-learn here and give labels, not probabilities. The engine bins
@@ -14,10 +15,12 @@
 //! [`TreeParams`](crate::models::TreeParams) as they are.
 
 pub mod bins;
+pub mod boost;
 pub mod forest;
 pub mod simd;
 pub mod tree;
 
+pub use boost::Boosted;
 pub use forest::Forest;
 use linfa::traits::PredictInplace;
 use ndarray::{Array1, ArrayBase, Data, Ix2};

@@ -1,0 +1,698 @@
+//! Gradient boosting on the histogram engine: binary log-loss, second
+//! order, leaf-wise trees (LightGBM's algorithm).
+//!
+//! Why on our engine rather than a binding: the binned matrix, the learned
+//! missing direction, deterministic parallel histograms and the vector walk
+//! with path contributions are already here, and a boosted model then scores,
+//! explains and serialises exactly like a forest.
+//!
+//! Each round computes every row's gradient g = w·(p − y) and hessian
+//! h = w·p(1 − p) at the current log-odds, then grows one tree: the leaf
+//! whose best split gains most, G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ),
+//! splits next until `num_leaves`. Only the smaller child's histogram is
+//! built (its rows' gradients first gathered in row order); the larger one
+//! is the parent's minus it. A node holds −η·G/(H+λ), so a leaf is the
+//! tree's output and the change along a path is a contribution in log-odds.
+//! Histograms are summed feature by feature in row order, so a model is the
+//! same to the bit on any number of threads; the binned matrix, the row
+//! lists and the gradient arrays are allocated once per fit.
+
+use super::bins::{BinCuts, BinnedMatrix};
+use super::forest::{decode_trees, explain_sums, leaf_sums};
+use super::tree::{self, heavy_first, Node, Tree};
+use crate::error::{Error, Result};
+use crate::models::boosting::params::BoostingParams;
+use ndarray::ArrayView2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Rows × candidate features in a node above which its histogram is built
+/// in parallel over features.
+const PARALLEL_WORK: usize = 1 << 17;
+
+/// (gradient sum, hessian sum, rows)
+type GStat = [f64; 3];
+
+/// What early stopping found on a fit's validation rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EarlyStop {
+    /// Rounds kept: the round with the lowest validation log loss.
+    pub best_rounds: usize,
+    /// Rounds grown before stopping.
+    pub rounds_run: usize,
+    pub validation_rows: usize,
+    pub validation_log_loss: f64,
+}
+
+/// A fitted boosted model: P(churn) = sigmoid(init + Σ tree outputs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "BoostedRepr", try_from = "BoostedRepr")]
+pub struct Boosted {
+    pub n_features: usize,
+    pub cuts: BinCuts,
+    pub trees: Vec<Tree>,
+    /// Starting log-odds: the (weighted) churn odds of the training rows.
+    pub init: f64,
+    pub learning_rate: f64,
+    /// Split gain per feature, normalised to sum 1.
+    pub importances: Vec<f64>,
+    /// Early stopping on this fit's own validation share, when on.
+    pub early_stopping: Option<EarlyStop>,
+    /// Rounds early stopping chose in each cross-validation fold (set by
+    /// the training flow on the refitted model; its round count is their median).
+    pub cv_rounds: Vec<usize>,
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+impl Boosted {
+    /// Fit on `x` (rows × features, NaN = missing) and 0/1 labels `y`, rows
+    /// of class c weighted `class_weight[c]` (churners also by
+    /// `scale_pos_weight`). `on_round` is called once per round (progress).
+    pub fn fit(
+        spec: &BoostingParams,
+        class_weight: [f64; 2],
+        x: ArrayView2<f64>,
+        y: &[u8],
+        seed: u64,
+        on_round: &(dyn Fn() + Sync),
+    ) -> Result<Boosted> {
+        let (n, p) = x.dim();
+        if n == 0 || p == 0 || p > u16::MAX as usize || y.len() != n || n > u32::MAX as usize {
+            return Err(Error::Model(format!(
+                "cannot boost on {n} rows × {p} features with {} labels",
+                y.len()
+            )));
+        }
+        let cuts = BinCuts::fit(x, spec.max_bins);
+        let bins = cuts.transform(x);
+        let (train, valid) = if spec.early_stopping_rounds > 0 {
+            validation_split(y, spec.validation_share, seed)
+        } else {
+            ((0..n as u32).collect(), Vec::new())
+        };
+        let w: Vec<f32> = y
+            .iter()
+            .map(|&c| {
+                let spw = if c == 1 { spec.scale_pos_weight } else { 1.0 };
+                (class_weight[c as usize] * spw) as f32
+            })
+            .collect();
+        let (sw, swy) = train.iter().fold((0.0, 0.0), |(a, b), &r| {
+            let r = r as usize;
+            (a + w[r] as f64, b + (w[r] * y[r] as f32) as f64)
+        });
+        if !(swy > 0.0 && swy < sw) {
+            return Err(Error::Model(
+                "gradient boosting needs churners and stayers among the training rows".into(),
+            ));
+        }
+        let init = (swy / (sw - swy)).ln();
+        let mut f = vec![init; n];
+        let (mut g, mut h) = (vec![0.0f32; n], vec![0.0f32; n]);
+        let grower = Leafwise::new(&bins, spec);
+        let mut work = Work::default();
+        let bagging = spec.bagging_freq > 0 && spec.bagging_fraction < 1.0;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let k = ((spec.feature_fraction * p as f64).round() as usize).clamp(1, p);
+        let mut feats: Vec<usize> = (0..p).collect();
+        let (mut bag, mut rest) = (train.clone(), valid.clone());
+        let mut trees: Vec<Tree> = Vec::with_capacity(spec.n_rounds);
+        let mut gains: Vec<Vec<(usize, f64)>> = Vec::with_capacity(spec.n_rounds);
+        let (mut best_loss, mut best_rounds) = (f64::INFINITY, 0);
+        for round in 0..spec.n_rounds {
+            if bagging && round % spec.bagging_freq == 0 {
+                let mut pool = train.clone();
+                let draw = ((spec.bagging_fraction * pool.len() as f64).round() as usize)
+                    .clamp(1, pool.len());
+                for i in 0..draw {
+                    let j = rng.random_range(i..pool.len());
+                    pool.swap(i, j);
+                }
+                bag = pool[..draw].to_vec();
+                bag.sort_unstable();
+                rest = pool[draw..].to_vec();
+                rest.extend_from_slice(&valid);
+                rest.sort_unstable();
+            }
+            g.par_iter_mut()
+                .zip(h.par_iter_mut())
+                .enumerate()
+                .with_min_len(4096)
+                .for_each(|(r, (gr, hr))| {
+                    let q = sigmoid(f[r]);
+                    *gr = (w[r] as f64 * (q - y[r] as f64)) as f32;
+                    *hr = (w[r] as f64 * (q * (1.0 - q)).max(1e-16)) as f32;
+                });
+            let candidates = if k < p {
+                for i in 0..k {
+                    let j = rng.random_range(i..p);
+                    feats.swap(i, j);
+                }
+                let mut c = feats[..k].to_vec();
+                c.sort_unstable();
+                c
+            } else {
+                feats.clone()
+            };
+            work.rows.clear();
+            work.rows.extend_from_slice(&bag);
+            let (tree, leaves, tree_gains) = grower.grow(&mut work, &g, &h, &candidates);
+            for (start, end, value) in leaves {
+                for &r in &work.rows[start..end] {
+                    f[r as usize] += value as f64;
+                }
+            }
+            for &r in &rest {
+                let r = r as usize;
+                f[r] += tree.nodes[tree.leaf_of(|c| bins.column(c)[r])].value as f64;
+            }
+            trees.push(tree);
+            gains.push(tree_gains);
+            on_round();
+            if !valid.is_empty() {
+                let loss = log_loss(valid.iter().map(|&r| (y[r as usize], f[r as usize])));
+                if loss < best_loss {
+                    (best_loss, best_rounds) = (loss, round + 1);
+                } else if round + 1 - best_rounds >= spec.early_stopping_rounds {
+                    break;
+                }
+            }
+        }
+        let early_stopping = (!valid.is_empty()).then(|| EarlyStop {
+            best_rounds,
+            rounds_run: trees.len(),
+            validation_rows: valid.len(),
+            validation_log_loss: best_loss,
+        });
+        if !valid.is_empty() {
+            trees.truncate(best_rounds);
+            gains.truncate(best_rounds);
+        }
+        let mut importances = vec![0.0; p];
+        for (feature, gain) in gains.into_iter().flatten() {
+            importances[feature] += gain;
+        }
+        let total: f64 = importances.iter().sum();
+        if total > 0.0 {
+            importances.iter_mut().for_each(|v| *v /= total);
+        }
+        Ok(Boosted {
+            n_features: p,
+            cuts,
+            trees,
+            init,
+            learning_rate: spec.learning_rate,
+            importances,
+            early_stopping,
+            cv_rounds: Vec::new(),
+        })
+    }
+
+    /// Log-odds of churn of every row of `x`.
+    pub fn predict_log_odds(&self, x: ArrayView2<f64>) -> Vec<f64> {
+        let mut out = leaf_sums(&self.cuts, &self.trees, self.n_features, x);
+        out.iter_mut().for_each(|s| *s += self.init);
+        out
+    }
+
+    /// P(churn) of every row of `x` (parallel over batches of rows).
+    pub fn predict_proba(&self, x: ArrayView2<f64>) -> Vec<f64> {
+        let mut out = self.predict_log_odds(x);
+        out.iter_mut().for_each(|z| *z = sigmoid(*z));
+        out
+    }
+
+    /// The log-odds before any split: the start plus every tree's root.
+    /// `bias + Σ contributions` of a row is its log-odds.
+    pub fn bias(&self) -> f64 {
+        self.init
+            + self
+                .trees
+                .iter()
+                .map(|t| t.nodes[0].value as f64)
+                .sum::<f64>()
+    }
+
+    /// P(churn) of consecutive rows of `flat` (`p` values each; exactly as
+    /// [`Boosted::predict_proba`]) and their path contributions in log-odds
+    /// (`contrib`, likewise): each split credits its feature with the change
+    /// in node output along the row's path.
+    pub fn explain_block(&self, flat: &[f64], p: usize, contrib: &mut [f64]) -> Vec<f64> {
+        let (acc, sums) = explain_sums(&self.cuts, &self.trees, self.n_features, flat, p);
+        contrib
+            .iter_mut()
+            .zip(&sums)
+            .for_each(|(c, &s)| *c = s as f64);
+        acc.into_iter().map(|s| sigmoid(s + self.init)).collect()
+    }
+}
+
+/// Mean log loss of (label, log-odds) pairs.
+fn log_loss(pairs: impl Iterator<Item = (u8, f64)>) -> f64 {
+    let (mut sum, mut n) = (0.0, 0usize);
+    for (y, z) in pairs {
+        // −log sigmoid(±z), computed without overflow.
+        let m = if y == 1 { -z } else { z };
+        sum += m.max(0.0) + (-m.abs()).exp().ln_1p();
+        n += 1;
+    }
+    sum / n.max(1) as f64
+}
+
+/// A stratified, seeded share of the rows held out for early stopping:
+/// (training rows, validation rows), each in row order.
+fn validation_split(y: &[u8], share: f64, seed: u64) -> (Vec<u32>, Vec<u32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(7);
+    let (mut train, mut valid) = (Vec::new(), Vec::new());
+    for class in [0u8, 1] {
+        let mut rows: Vec<u32> = (0..y.len() as u32)
+            .filter(|&r| y[r as usize] == class)
+            .collect();
+        let take = if rows.len() >= 2 {
+            ((share * rows.len() as f64).round() as usize).clamp(1, rows.len() - 1)
+        } else {
+            0
+        };
+        for i in 0..take {
+            let j = rng.random_range(i..rows.len());
+            rows.swap(i, j);
+        }
+        valid.extend_from_slice(&rows[..take]);
+        train.extend_from_slice(&rows[take..]);
+    }
+    train.sort_unstable();
+    valid.sort_unstable();
+    (train, valid)
+}
+
+/// Buffers a fit reuses round after round.
+#[derive(Default)]
+struct Work {
+    /// The round's rows, partitioned leaf by leaf as the tree grows.
+    rows: Vec<u32>,
+    scratch: Vec<u32>,
+    /// A node's gradients and hessians gathered in its row order.
+    ordered: Vec<(f32, f32)>,
+    /// Histogram buffers not in use.
+    pool: Vec<Vec<GStat>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    feature: usize,
+    bin: u8,
+    missing_left: bool,
+    gain: f64,
+    left: GStat,
+}
+
+/// A leaf of the growing tree.
+struct Open {
+    node: usize,
+    start: usize,
+    end: usize,
+    depth: usize,
+    sum: GStat,
+    hist: Vec<GStat>,
+    split: Option<Split>,
+}
+
+/// Grows leaf-wise trees over one binned matrix.
+struct Leafwise<'a> {
+    bins: &'a BinnedMatrix,
+    spec: &'a BoostingParams,
+    offsets: Vec<usize>,
+}
+
+impl<'a> Leafwise<'a> {
+    fn new(bins: &'a BinnedMatrix, spec: &'a BoostingParams) -> Self {
+        let mut offsets = vec![0];
+        for &nb in &bins.n_bins {
+            offsets.push(offsets.last().copied().unwrap_or(0) + nb);
+        }
+        Leafwise {
+            bins,
+            spec,
+            offsets,
+        }
+    }
+
+    /// −η·G/(H+λ): a node's output.
+    fn value(&self, s: &GStat) -> f32 {
+        let d = s[1] + self.spec.lambda_l2;
+        if d > 0.0 {
+            (-self.spec.learning_rate * s[0] / d) as f32
+        } else {
+            0.0
+        }
+    }
+
+    /// Histogram of `rows` over `feats` into `hist` (other features' bins
+    /// are left as they were and never read).
+    fn build(
+        &self,
+        hist: &mut [GStat],
+        feats: &[usize],
+        rows: &[u32],
+        g: &[f32],
+        h: &[f32],
+        ordered: &mut Vec<(f32, f32)>,
+    ) {
+        ordered.clear();
+        ordered.extend(rows.iter().map(|&r| (g[r as usize], h[r as usize])));
+        let ordered = &ordered[..];
+        let fill = |f: usize, out: &mut [GStat]| {
+            out.iter_mut().for_each(|e| *e = [0.0; 3]);
+            let col = self.bins.column(f);
+            for (&r, &(gr, hr)) in rows.iter().zip(ordered) {
+                let e = &mut out[col[r as usize] as usize];
+                e[0] += gr as f64;
+                e[1] += hr as f64;
+                e[2] += 1.0;
+            }
+        };
+        if rows.len() * feats.len() < PARALLEL_WORK {
+            for &f in feats {
+                fill(f, &mut hist[self.offsets[f]..self.offsets[f + 1]]);
+            }
+            return;
+        }
+        // Disjoint slices of the histogram, one per candidate feature.
+        let mut slices = Vec::with_capacity(feats.len());
+        let (mut rest, mut at) = (hist, 0);
+        for &f in feats {
+            let (_, tail) = rest.split_at_mut(self.offsets[f] - at);
+            let (mine, tail) = tail.split_at_mut(self.offsets[f + 1] - self.offsets[f]);
+            slices.push((f, mine));
+            rest = tail;
+            at = self.offsets[f + 1];
+        }
+        slices.into_par_iter().for_each(|(f, out)| fill(f, out));
+    }
+
+    /// The best split of a leaf with histogram `hist` and totals `sum`.
+    fn best(&self, hist: &[GStat], sum: &GStat, feats: &[usize], depth: usize) -> Option<Split> {
+        let sp = self.spec;
+        if (sp.max_depth > 0 && depth >= sp.max_depth) || sum[2] < 2.0 * sp.min_data_in_leaf as f64
+        {
+            return None;
+        }
+        let lambda = sp.lambda_l2;
+        let score = |s: &GStat| s[0] * s[0] / (s[1] + lambda);
+        let parent = score(sum);
+        let min_data = sp.min_data_in_leaf as f64;
+        let mut best: Option<Split> = None;
+        for &f in feats {
+            let h = &hist[self.offsets[f]..self.offsets[f + 1]];
+            let miss = h[0];
+            let mut cum = [0.0; 3];
+            for b in 1..h.len() {
+                cum = add(&cum, &h[b]);
+                if h[b][2] == 0.0 && b + 1 < h.len() {
+                    continue;
+                }
+                for missing_left in [false, true] {
+                    if missing_left && miss[2] == 0.0 {
+                        continue;
+                    }
+                    let left = if missing_left { add(&cum, &miss) } else { cum };
+                    let right = sub(sum, &left);
+                    if left[2] < min_data
+                        || right[2] < min_data
+                        || left[1] < sp.min_sum_hessian
+                        || right[1] < sp.min_sum_hessian
+                    {
+                        continue;
+                    }
+                    let gain = score(&left) + score(&right) - parent;
+                    if best.is_none_or(|s| gain > s.gain) {
+                        best = Some(Split {
+                            feature: f,
+                            bin: b as u8,
+                            missing_left,
+                            gain,
+                            left,
+                        });
+                    }
+                }
+            }
+        }
+        best.filter(|s| s.gain > sp.min_gain_to_split && s.gain > 1e-12)
+    }
+
+    /// Grow one tree on `work.rows` with gradients `g` and hessians `h`,
+    /// splitting on `feats`. Returns the tree, each leaf's rows as a range
+    /// of `work.rows` with its output, and each split's (feature, gain).
+    fn grow(
+        &self,
+        work: &mut Work,
+        g: &[f32],
+        h: &[f32],
+        feats: &[usize],
+    ) -> (Tree, Vec<(usize, usize, f32)>, Vec<(usize, f64)>) {
+        let total_bins = *self.offsets.last().unwrap_or(&0);
+        let take =
+            |pool: &mut Vec<Vec<GStat>>| pool.pop().unwrap_or_else(|| vec![[0.0; 3]; total_bins]);
+        let mut hist = take(&mut work.pool);
+        self.build(&mut hist, feats, &work.rows, g, h, &mut work.ordered);
+        let sum = work.ordered.iter().fold([0.0; 3], |a, &(gr, hr)| {
+            [a[0] + gr as f64, a[1] + hr as f64, a[2] + 1.0]
+        });
+        let mut nodes = vec![Node::leaf(0, self.value(&sum))];
+        let mut rows_in = vec![sum[2]];
+        let mut gains = Vec::new();
+        let split = self.best(&hist, &sum, feats, 0);
+        let mut open = vec![Open {
+            node: 0,
+            start: 0,
+            end: work.rows.len(),
+            depth: 0,
+            sum,
+            hist,
+            split,
+        }];
+        let mut leaves = 1;
+        while leaves < self.spec.num_leaves {
+            // The leaf whose split gains most (ties: the earlier node).
+            let mut pick: Option<usize> = None;
+            for (i, o) in open.iter().enumerate() {
+                if let Some(s) = o.split {
+                    if pick.is_none_or(|j| {
+                        let b = open[j].split.map_or(f64::NEG_INFINITY, |b| b.gain);
+                        s.gain > b || (s.gain == b && o.node < open[j].node)
+                    }) {
+                        pick = Some(i);
+                    }
+                }
+            }
+            let Some(i) = pick else { break };
+            let o = open.remove(i);
+            let Some(s) = o.split else { break };
+            let col = self.bins.column(s.feature);
+            let goes_left = |r: u32| {
+                let b = col[r as usize];
+                if b == 0 {
+                    s.missing_left
+                } else {
+                    b <= s.bin
+                }
+            };
+            let mid = o.start
+                + stable_partition(&mut work.rows[o.start..o.end], &mut work.scratch, goes_left);
+            let right_sum = sub(&o.sum, &s.left);
+            let left_id = nodes.len();
+            nodes.push(Node::leaf(left_id, self.value(&s.left)));
+            nodes.push(Node::leaf(left_id + 1, self.value(&right_sum)));
+            rows_in.extend([s.left[2], right_sum[2]]);
+            let n = &mut nodes[o.node];
+            n.feature = s.feature as u16;
+            n.bin = s.bin;
+            n.missing_left = s.missing_left;
+            n.left = left_id as u32;
+            gains.push((s.feature, s.gain));
+            let left_small = mid - o.start <= o.end - mid;
+            let (small_rows, large_rows) = if left_small {
+                (o.start..mid, mid..o.end)
+            } else {
+                (mid..o.end, o.start..mid)
+            };
+            let mut small = take(&mut work.pool);
+            self.build(
+                &mut small,
+                feats,
+                &work.rows[small_rows.clone()],
+                g,
+                h,
+                &mut work.ordered,
+            );
+            let mut large = o.hist;
+            for &f in feats {
+                let (a, b) = (self.offsets[f], self.offsets[f + 1]);
+                large[a..b]
+                    .iter_mut()
+                    .zip(&small[a..b])
+                    .for_each(|(l, s)| *l = sub(l, s));
+            }
+            let (small_sum, large_sum, small_node, large_node) = if left_small {
+                (s.left, right_sum, left_id, left_id + 1)
+            } else {
+                (right_sum, s.left, left_id + 1, left_id)
+            };
+            let depth = o.depth + 1;
+            for (node, range, sum, hist) in [
+                (small_node, small_rows, small_sum, small),
+                (large_node, large_rows, large_sum, large),
+            ] {
+                let split = self.best(&hist, &sum, feats, depth);
+                open.push(Open {
+                    node,
+                    start: range.start,
+                    end: range.end,
+                    depth,
+                    sum,
+                    hist,
+                    split,
+                });
+            }
+            leaves += 1;
+        }
+        let mut out = Vec::with_capacity(open.len());
+        for o in open {
+            out.push((o.start, o.end, nodes[o.node].value));
+            work.pool.push(o.hist);
+        }
+        let tree = Tree {
+            nodes: heavy_first(&nodes, &rows_in),
+        };
+        (tree, out, gains)
+    }
+}
+
+fn add(a: &GStat, b: &GStat) -> GStat {
+    [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
+}
+
+fn sub(a: &GStat, b: &GStat) -> GStat {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+
+/// Move the rows for which `pred` holds to the front, keeping the order on
+/// both sides (rows stay ascending, so histogram passes read the binned
+/// columns forwards); returns how many moved.
+fn stable_partition(
+    rows: &mut [u32],
+    scratch: &mut Vec<u32>,
+    mut pred: impl FnMut(u32) -> bool,
+) -> usize {
+    scratch.clear();
+    let mut k = 0;
+    for i in 0..rows.len() {
+        let r = rows[i];
+        if pred(r) {
+            rows[k] = r;
+            k += 1;
+        } else {
+            scratch.push(r);
+        }
+    }
+    rows[k..].copy_from_slice(scratch);
+    k
+}
+
+/// Stored form: trees as [`Tree::encode`] writes them.
+#[derive(Serialize, Deserialize)]
+struct BoostedRepr {
+    n_features: usize,
+    cuts: BinCuts,
+    init: f64,
+    learning_rate: f64,
+    importances: Vec<f64>,
+    early_stopping: Option<EarlyStop>,
+    cv_rounds: Vec<usize>,
+    node_format: String,
+    trees: Vec<String>,
+}
+
+impl From<Boosted> for BoostedRepr {
+    fn from(b: Boosted) -> BoostedRepr {
+        BoostedRepr {
+            n_features: b.n_features,
+            init: b.init,
+            learning_rate: b.learning_rate,
+            importances: b.importances,
+            early_stopping: b.early_stopping,
+            cv_rounds: b.cv_rounds,
+            node_format: tree::NODE_FORMAT.into(),
+            trees: b.trees.iter().map(Tree::encode).collect(),
+            cuts: b.cuts,
+        }
+    }
+}
+
+impl TryFrom<BoostedRepr> for Boosted {
+    type Error = String;
+    fn try_from(r: BoostedRepr) -> std::result::Result<Boosted, String> {
+        let trees = decode_trees(&r.node_format, &r.cuts, r.n_features, &r.trees)?;
+        if !r.init.is_finite() {
+            return Err("boosted model: start log-odds is not finite".into());
+        }
+        Ok(Boosted {
+            n_features: r.n_features,
+            cuts: r.cuts,
+            trees,
+            init: r.init,
+            learning_rate: r.learning_rate,
+            importances: r.importances,
+            early_stopping: r.early_stopping,
+            cv_rounds: r.cv_rounds,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_partition_keeps_order_on_both_sides() {
+        let mut rows: Vec<u32> = (0..20).collect();
+        let mut scratch = Vec::new();
+        let k = stable_partition(&mut rows, &mut scratch, |r| r % 3 == 0);
+        assert_eq!(k, 7);
+        assert_eq!(&rows[..k], &[0, 3, 6, 9, 12, 15, 18]);
+        assert!(rows[k..].windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn validation_split_is_stratified_and_disjoint() {
+        let y: Vec<u8> = (0..1000).map(|i| (i % 5 == 0) as u8).collect();
+        let (train, valid) = validation_split(&y, 0.1, 3);
+        assert_eq!(train.len() + valid.len(), 1000);
+        assert_eq!(valid.iter().filter(|&&r| y[r as usize] == 1).count(), 20);
+        assert_eq!(valid.len(), 100);
+        let mut all: Vec<u32> = train.iter().chain(&valid).copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 1000);
+    }
+
+    #[test]
+    fn log_loss_matches_the_direct_formula() {
+        let pairs = [(1u8, 0.3), (0, -1.2), (1, 4.0), (0, 2.5)];
+        let direct: f64 = pairs
+            .iter()
+            .map(|&(y, z)| {
+                let p = sigmoid(z);
+                -(if y == 1 { p.ln() } else { (1.0 - p).ln() })
+            })
+            .sum::<f64>()
+            / 4.0;
+        assert!((log_loss(pairs.into_iter()) - direct).abs() < 1e-12);
+    }
+}
