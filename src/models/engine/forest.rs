@@ -6,8 +6,8 @@
 //! Probabilities are leaf churn shares averaged over trees.
 
 use super::bins::BinCuts;
-use super::simd;
 use super::tree::{self, Grower, Node, Tree};
+use super::{levels, simd};
 use crate::error::{Error, Result};
 use crate::models::forest::params::ForestParams;
 use ndarray::ArrayView2;
@@ -24,6 +24,10 @@ use serde::{Deserialize, Serialize};
 const PREDICT_BATCH: usize = 256;
 /// Most rows per prediction batch (bounds the binned copy).
 const PREDICT_BATCH_MAX: usize = 1 << 18;
+/// Trees of at most this many nodes (gradient boosting's 31 leaves, shallow
+/// decision trees) are walked level by level ([`Tree::walk_levels`]);
+/// bigger ones lane by lane, where a row's path length varies too much.
+const LEVEL_WALK_NODES: usize = 255;
 
 /// A fitted forest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -229,9 +233,9 @@ pub(crate) fn explain_sums(
 
 /// Walk `rows` binned rows (row-major, `p` a row, padded for the vector
 /// walk) through `tree`, adding each row's leaf value to `acc[r]` and, with
-/// `sums`, its path contributions to `sums[r * p + feature]`: sixteen rows
-/// per vector instruction where the CPU has AVX-512 ([`simd`]), else the
-/// scalar walk; both give the same bits.
+/// `sums`, its path contributions to `sums[r * p + feature]`. Small trees
+/// level by level; others sixteen (AVX-512) or eight (AVX2) rows per vector
+/// instruction ([`simd`]), else the scalar lane walk; all give the same bits.
 pub fn walk_tree(
     tree: &Tree,
     rows: usize,
@@ -240,10 +244,14 @@ pub fn walk_tree(
     acc: &mut [f64],
     mut sums: Option<&mut [f32]>,
 ) {
+    let bin = |r: usize, f: usize| binned[r * p + f];
+    if tree.nodes.len() <= LEVEL_WALK_NODES {
+        levels::walk(tree, rows, p, binned, acc, sums);
+        return;
+    }
     if simd::walk(tree, rows, p, binned, acc, sums.as_deref_mut()) {
         return;
     }
-    let bin = |r: usize, f: usize| binned[r * p + f];
     let leaf = |r: usize, i: usize| acc[r] += tree.nodes[i].value as f64;
     // Two walks, so that predicting does not test for `sums` at every step.
     match sums {

@@ -165,6 +165,61 @@ impl Tree {
         }
     }
 
+    /// The longest root-to-leaf path (edges).
+    pub fn depth(&self) -> usize {
+        let mut depth = vec![0usize; self.nodes.len()];
+        let mut deepest = 0;
+        // Children always sit after their parent, so one forward pass works.
+        for i in 0..self.nodes.len() {
+            let n = &self.nodes[i];
+            if !n.is_leaf(i) {
+                let (l, d) = (n.left as usize, depth[i] + 1);
+                depth[l] = d;
+                depth[l + 1] = d;
+                deepest = deepest.max(d);
+            }
+        }
+        deepest
+    }
+
+    /// Walk rows `0..n_rows` level by level: every row of a block moves one
+    /// level down per pass, `depth` passes in all (a leaf points to itself,
+    /// so a row that reached its leaf stays there; stopping a block early
+    /// once no row moved was measured slower). No leaf tests, no lane
+    /// refills, and the rows of a pass are independent loads: for small,
+    /// shallow trees (boosting's) this is several times faster than
+    /// [`Tree::walk_rows`]. `step(r, node, next)` sees every move (also a
+    /// leaf's move to itself, with equal values: a path contribution of
+    /// exactly 0); `leaf(r, i)` each row's leaf, once.
+    #[inline(always)]
+    pub fn walk_levels(
+        &self,
+        n_rows: usize,
+        depth: usize,
+        bin: impl Fn(usize, usize) -> u8,
+        mut step: impl FnMut(usize, &Node, usize),
+        mut leaf: impl FnMut(usize, usize),
+    ) {
+        const BLOCK: usize = 64;
+        let mut at = [0u32; BLOCK];
+        for start in (0..n_rows).step_by(BLOCK) {
+            let len = BLOCK.min(n_rows - start);
+            at[..len].iter_mut().for_each(|a| *a = 0);
+            for _ in 0..depth {
+                for (k, a) in at[..len].iter_mut().enumerate() {
+                    let r = start + k;
+                    let n = &self.nodes[*a as usize];
+                    let next = n.next(bin(r, n.feature as usize));
+                    step(r, n, next);
+                    *a = next as u32;
+                }
+            }
+            for (k, &a) in at[..len].iter().enumerate() {
+                leaf(start + k, a as usize);
+            }
+        }
+    }
+
     /// Churn probability for row `r` of a column-major binned matrix.
     #[inline]
     pub fn predict_binned(&self, bins: &BinnedMatrix, r: usize) -> f32 {
@@ -608,6 +663,33 @@ mod tests {
         let value = |t: &Tree, row: &[u8; 2]| t.nodes[t.leaf_of(|f| row[f])].value;
         for row in all_rows() {
             assert_eq!(value(&before, &row), value(&after, &row), "row {row:?}");
+        }
+    }
+
+    #[test]
+    fn level_walk_reaches_the_lane_walks_leaves_with_the_same_contributions() {
+        let tree = Tree { nodes: sample().0 };
+        assert_eq!(tree.depth(), 2);
+        for n in [1, 7, 63, 64, 65, 200] {
+            let rows: Vec<[u8; 2]> = all_rows().into_iter().cycle().take(n).collect();
+            let walk = |levels: bool| {
+                let (mut leaves, mut sums) = (vec![usize::MAX; n], vec![0f32; n * 2]);
+                let bin = |r: usize, f: usize| rows[r][f];
+                let step = |r: usize, nd: &Node, next: usize| {
+                    sums[r * 2 + nd.feature as usize] += tree.nodes[next].value - nd.value
+                };
+                let leaf = |r: usize, i: usize| leaves[r] = i;
+                if levels {
+                    tree.walk_levels(n, tree.depth(), bin, step, leaf);
+                } else {
+                    tree.walk_rows(n, bin, step, leaf);
+                }
+                (leaves, sums)
+            };
+            let (a, b) = (walk(true), walk(false));
+            assert_eq!(a.0, b.0, "{n} rows: leaves");
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a.1), bits(&b.1), "{n} rows: contributions");
         }
     }
 
