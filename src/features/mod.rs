@@ -116,45 +116,51 @@ pub struct TransformStats {
 impl FeaturePipeline {
     /// Learn the transform from `rows` of `table` only.
     pub fn fit(table: &FeatureTable, rows: &[usize], standardize: bool) -> FeaturePipeline {
-        let mut inputs = Vec::with_capacity(table.names.len());
-        for (name, col) in table.names.iter().zip(&table.columns) {
-            let name = name.clone();
-            inputs.push(match col {
-                FeatureData::Numeric(v) => {
-                    let mut present: Vec<f64> =
-                        rows.iter().map(|&r| v[r]).filter(|x| !x.is_nan()).collect();
-                    let indicator = present.len() < rows.len();
-                    InputSpec::Numeric {
-                        name,
-                        median: median(&mut present),
-                        indicator,
-                    }
-                }
-                FeatureData::Categorical(v) => {
-                    let mut counts: HashMap<&str, usize> = HashMap::new();
-                    let mut missing = false;
-                    for &r in rows {
-                        match &v[r] {
-                            Some(s) => *counts.entry(s.as_str()).or_default() += 1,
-                            None => missing = true,
+        // Columns are learned in parallel (a median is a selection over
+        // every training row); collect keeps their order.
+        let inputs: Vec<InputSpec> = table
+            .names
+            .par_iter()
+            .zip(&table.columns)
+            .map(|(name, col)| {
+                let name = name.clone();
+                match col {
+                    FeatureData::Numeric(v) => {
+                        let mut present: Vec<f64> =
+                            rows.iter().map(|&r| v[r]).filter(|x| !x.is_nan()).collect();
+                        let indicator = present.len() < rows.len();
+                        InputSpec::Numeric {
+                            name,
+                            median: median(&mut present),
+                            indicator,
                         }
                     }
-                    let mut levels: Vec<(&str, usize)> = counts.into_iter().collect();
-                    levels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-                    let other = levels.len() > MAX_LEVELS;
-                    levels.truncate(MAX_LEVELS);
-                    let mut levels: Vec<String> =
-                        levels.into_iter().map(|(s, _)| s.to_string()).collect();
-                    levels.sort();
-                    InputSpec::Categorical {
-                        name,
-                        levels,
-                        other,
-                        missing,
+                    FeatureData::Categorical(v) => {
+                        let mut counts: HashMap<&str, usize> = HashMap::new();
+                        let mut missing = false;
+                        for &r in rows {
+                            match &v[r] {
+                                Some(s) => *counts.entry(s.as_str()).or_default() += 1,
+                                None => missing = true,
+                            }
+                        }
+                        let mut levels: Vec<(&str, usize)> = counts.into_iter().collect();
+                        levels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+                        let other = levels.len() > MAX_LEVELS;
+                        levels.truncate(MAX_LEVELS);
+                        let mut levels: Vec<String> =
+                            levels.into_iter().map(|(s, _)| s.to_string()).collect();
+                        levels.sort();
+                        InputSpec::Categorical {
+                            name,
+                            levels,
+                            other,
+                            missing,
+                        }
                     }
                 }
-            });
-        }
+            })
+            .collect();
         let names = encoded_names(&inputs);
         let mut pipe = FeaturePipeline {
             inputs,
@@ -368,18 +374,20 @@ fn encoded_names(inputs: &[InputSpec]) -> Vec<String> {
     names
 }
 
-/// Median of the values (0 when there are none); sorts in place.
+/// Median of the values (0 when there are none); reorders them. A
+/// selection, not a sort: linear time, the same value.
 pub fn median(v: &mut [f64]) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
-    v.sort_by(f64::total_cmp);
     let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
+    let odd = v.len() % 2 == 1;
+    let (below, &mut hi, _) = v.select_nth_unstable_by(m, f64::total_cmp);
+    if odd {
+        return hi;
     }
+    let lo = below.iter().copied().max_by(f64::total_cmp).unwrap_or(hi);
+    (lo + hi) / 2.0
 }
 
 impl Scaler {
