@@ -221,7 +221,9 @@ fn boosting_stacking_and_isotonic_calibration_on_the_bank_data() {
     let out = score_cmd()
         .args(["--model", model.to_str().unwrap(), "--data", data])
         .arg("--out")
-        .arg(dir.path().join("scores"))
+        .arg(dir.path().join("scores.csv"))
+        .arg("--runs-dir")
+        .arg(dir.path().join("runs"))
         .arg("-q")
         .output()
         .unwrap();
@@ -263,7 +265,9 @@ fn gradient_boosting_auc_on_the_shared_tables() {
                 data.to_str().unwrap(),
             ])
             .arg("--out")
-            .arg(dir.path().join("scores"))
+            .arg(dir.path().join("scores.csv"))
+            .arg("--runs-dir")
+            .arg(dir.path().join("runs"))
             .arg("-q")
             .output()
             .unwrap();
@@ -272,8 +276,7 @@ fn gradient_boosting_auc_on_the_shared_tables() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let scores = find_file(&dir.path().join("scores"), "scores.csv");
-        let text = std::fs::read_to_string(scores).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("scores.csv")).unwrap();
         assert!(
             text.lines()
                 .skip(1)

@@ -3,9 +3,9 @@
 //! one calibrator, stored in the artifact and applied in scoring before
 //! thresholds and warning levels.
 //!
-//! `sigmoid` is Platt scaling on the score's logit, P = sigmoid(a·logit(p)
-//! + b), fitted by Newton's method on Platt's smoothed targets (so a = 1,
-//! b = 0 leaves scores unchanged). `isotonic` is the pool-adjacent-violators
+//! `sigmoid` is Platt scaling on the score's logit, P = sigmoid(a·logit(p) +
+//! b), fitted by Newton's method on Platt's smoothed targets (so a = 1, b = 0
+//! leaves scores unchanged). `isotonic` is the pool-adjacent-violators
 //! fit of the observed churn rate as a non-decreasing function of the
 //! score, read between fitted points by linear interpolation and clipped at
 //! the ends (as scikit-learn's IsotonicRegression with `out_of_bounds="clip"`).

@@ -200,14 +200,8 @@ fn write_oof(path: &Path, data: &Dataset, folds: &[Fold], results: &[CvResult]) 
             write!(w, ",{}", r.kind.name())?;
         }
         writeln!(w)?;
-        for i in 0..data.y.len() {
-            write!(
-                w,
-                "{},{},{}",
-                csv_field(&data.ids[i]),
-                data.y[i],
-                fold_of[i]
-            )?;
+        for (i, fold) in fold_of.iter().enumerate() {
+            write!(w, "{},{},{fold}", csv_field(&data.ids[i]), data.y[i])?;
             for r in results {
                 write!(w, ",{}", r.oof[i])?;
             }

@@ -131,7 +131,8 @@ mod tests {
 
     #[test]
     fn impossible_values_name_their_key() {
-        let cases: [(&str, fn(&mut BoostingParams)); 5] = [
+        type Case = (&'static str, fn(&mut BoostingParams));
+        let cases: [Case; 5] = [
             ("num_leaves", |p| p.num_leaves = 1),
             ("learning_rate", |p| p.learning_rate = 0.0),
             ("bagging_fraction", |p| p.bagging_fraction = 1.5),

@@ -188,7 +188,7 @@ impl Boosted {
                 }
             }
         }
-        let early_stopping = (!valid.is_empty()).then(|| EarlyStop {
+        let early_stopping = (!valid.is_empty()).then_some(EarlyStop {
             best_rounds,
             rounds_run: trees.len(),
             validation_rows: valid.len(),
@@ -328,6 +328,10 @@ struct Open {
     split: Option<Split>,
 }
 
+/// A grown tree, each leaf's rows as a range of the round's rows with its
+/// output, and each split's (feature, gain).
+type Grown = (Tree, Vec<(usize, usize, f32)>, Vec<(usize, f64)>);
+
 /// Grows leaf-wise trees over one binned matrix.
 struct Leafwise<'a> {
     bins: &'a BinnedMatrix,
@@ -460,13 +464,7 @@ impl<'a> Leafwise<'a> {
     /// Grow one tree on `work.rows` with gradients `g` and hessians `h`,
     /// splitting on `feats`. Returns the tree, each leaf's rows as a range
     /// of `work.rows` with its output, and each split's (feature, gain).
-    fn grow(
-        &self,
-        work: &mut Work,
-        g: &[f32],
-        h: &[f32],
-        feats: &[usize],
-    ) -> (Tree, Vec<(usize, usize, f32)>, Vec<(usize, f64)>) {
+    fn grow(&self, work: &mut Work, g: &[f32], h: &[f32], feats: &[usize]) -> Grown {
         let total_bins = *self.offsets.last().unwrap_or(&0);
         let take =
             |pool: &mut Vec<Vec<HStat>>| pool.pop().unwrap_or_else(|| vec![[0.0; 2]; total_bins]);
