@@ -36,3 +36,48 @@ impl Progress {
         bar
     }
 }
+
+/// Wall-clock seconds of a job's phases, in order (run.json `phases`, the
+/// per-phase training benchmark).
+#[derive(Debug, Clone)]
+pub struct Phases {
+    since: std::time::Instant,
+    pub marks: Vec<PhaseTime>,
+}
+
+/// One phase and its wall-clock seconds.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PhaseTime {
+    pub phase: &'static str,
+    pub seconds: f64,
+}
+
+impl Default for Phases {
+    fn default() -> Self {
+        Phases {
+            since: std::time::Instant::now(),
+            marks: Vec::new(),
+        }
+    }
+}
+
+impl Phases {
+    /// Close phase `phase`: the time since the previous mark (or the start).
+    pub fn mark(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        self.marks.push(PhaseTime {
+            phase,
+            seconds: (now - self.since).as_secs_f64(),
+        });
+        self.since = now;
+    }
+
+    /// `read 1.2 s, clean 0.4 s, …` for the stage log.
+    pub fn summary(&self) -> String {
+        self.marks
+            .iter()
+            .map(|m| format!("{} {:.2} s", m.phase, m.seconds))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

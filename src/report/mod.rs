@@ -17,6 +17,7 @@ use crate::evaluate::cv::CvResult;
 use crate::evaluate::metrics::{mean_std, Metrics, METRIC_NAMES};
 use crate::fairness::figures::ColumnFairness;
 use crate::io::{csv_field, with_atomic_writer, write_atomic, write_json};
+use crate::progress::PhaseTime;
 use crate::split::Fold;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -141,6 +142,20 @@ pub struct RunInfo {
     pub run_id: String,
     pub created_at: String,
     pub model_name: String,
+    /// Wall-clock seconds per phase of the job: read, clean,
+    /// cross_validation, refit, reference, reports, save.
+    pub phases: Vec<PhaseTime>,
+}
+
+/// run.json, written last (it holds the time the reports took).
+pub fn write_run_info(dir: &Path, artifact: &Artifact, phases: &[PhaseTime]) -> Result<()> {
+    let info = RunInfo {
+        run_id: artifact.run_id.clone(),
+        created_at: artifact.created_at.clone(),
+        model_name: artifact.model_name.clone(),
+        phases: phases.to_vec(),
+    };
+    write_json(&dir.join("run.json"), &info)
 }
 
 /// Write every run output into `dir`.
@@ -153,12 +168,6 @@ pub fn write_run(
     metrics: &MetricsFile,
 ) -> Result<()> {
     write_json(&dir.join("metrics.json"), metrics)?;
-    let info = RunInfo {
-        run_id: artifact.run_id.clone(),
-        created_at: artifact.created_at.clone(),
-        model_name: artifact.model_name.clone(),
-    };
-    write_json(&dir.join("run.json"), &info)?;
     write_json(&dir.join("data_report.json"), &data.report)?;
     write_oof(&dir.join("oof.csv"), data, folds, results)?;
     let all: Vec<(&str, &[f64])> = results

@@ -15,7 +15,7 @@ use crate::evaluate::cv::{cross_validate, CvResult, CvSettings};
 use crate::evaluate::metrics::Metrics;
 use crate::features::{FeaturePipeline, TransformStats};
 use crate::logs::{self, Validation};
-use crate::progress::Progress;
+use crate::progress::{Phases, Progress};
 use crate::reference::{ReferenceParams, ScoringReference};
 use crate::report::{self, MetricsFile};
 use crate::{clean, ingest, models, split};
@@ -77,7 +77,7 @@ type Prepared = (Dataset, Option<(Dataset, Dataset)>, Vec<split::Fold>);
 
 /// Read, clean and fold the training data as a run does.
 fn prepare(cfg: &Config, progress: &Progress) -> Result<Prepared> {
-    let (data, _, _) = read_clean(cfg, progress)?;
+    let (data, _, _) = read_clean(cfg, progress, &mut Phases::default())?;
     let held_out = out_of_time_split(cfg, &data)?;
     let cv_data = held_out.as_ref().map_or(&data, |(early, _)| early);
     let folds = split::kfold(&cv_data.y, &cv_data.ids, cfg.train.folds, cfg.train.seed)?;
@@ -89,9 +89,12 @@ fn prepare(cfg: &Config, progress: &Progress) -> Result<Prepared> {
 fn read_clean(
     cfg: &Config,
     progress: &Progress,
+    phases: &mut Phases,
 ) -> Result<(Dataset, PathBuf, Option<logs::Built>)> {
     let (raw, path, built) = read_input(cfg, progress)?;
+    phases.mark("read");
     let mut data = clean::clean(raw, &cfg.data, &cfg.fairness)?;
+    phases.mark("clean");
     data.report.logs = built.as_ref().map(|b| b.report.clone());
     let r = &data.report;
     progress.stage(format!(
@@ -109,7 +112,8 @@ fn read_clean(
 /// Run a whole training job.
 pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     let progress = Progress::new(cfg.train.quiet);
-    let (data, path, built) = read_clean(cfg, &progress)?;
+    let mut phases = Phases::default();
+    let (data, path, built) = read_clean(cfg, &progress, &mut phases)?;
     let held_out = out_of_time_split(cfg, &data)?;
     let cv_data = held_out.as_ref().map_or(&data, |(early, _)| early);
     let folds = split::kfold(&cv_data.y, &cv_data.ids, cfg.train.folds, cfg.train.seed)?;
@@ -147,6 +151,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         ));
         results.push(res);
     }
+    phases.mark("cross_validation");
     let best = select(&results, &cfg.train.select_metric)?;
     let best_res = results
         .iter()
@@ -172,6 +177,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         &|| bar.inc(1),
     )?;
     bar.finish_and_clear();
+    phases.mark("refit");
     if let models::FittedModel::GradientBoosting(b) = &mut model {
         b.cv_rounds = best_res.rounds.clone();
     }
@@ -230,6 +236,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     let model_path = cfg.train.model_dir.join(&file_name);
     art.checksum = art.compute_checksum(&model_path)?;
 
+    phases.mark("reference");
     let run_dir = cfg.train.out.join(&run_id);
     // Reports are of the cross-validated rows (all of them, or the earlier
     // snapshots under out-of-time validation, whose figures are beside).
@@ -240,13 +247,21 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     // always points to a complete artifact (the old one or the new one).
     let staging = cfg.train.out.join(format!(".{run_id}.partial"));
     let published = report::write_run(&staging, cv_data, &folds, &results, &art, &metrics)
-        .and_then(|()| art.save(&model_path))
+        .and_then(|()| {
+            phases.mark("reports");
+            art.save(&model_path)
+        })
+        .and_then(|()| {
+            phases.mark("save");
+            report::write_run_info(&staging, &art, &phases.marks)
+        })
         .and_then(|()| std::fs::rename(&staging, &run_dir).map_err(|e| Error::io(&run_dir, e)));
     if let Err(e) = published {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(e);
     }
     crate::io::replace_symlink(&cfg.train.model_dir.join("latest"), &file_name)?;
+    progress.stage(format!("phases: {}", phases.summary()));
     progress.stage(format!("model: {}", model_path.display()));
     progress.stage(format!("run:   {}", run_dir.display()));
     Ok(TrainOutcome {
