@@ -121,20 +121,8 @@ impl Dataset {
     /// cleaning report is the whole table's.
     pub fn subset(&self, rows: &[usize]) -> Dataset {
         let pick = |v: &[String]| rows.iter().map(|&i| v[i].clone()).collect::<Vec<_>>();
-        let mut table = FeatureTable::default();
-        for (name, col) in self.table.names.iter().zip(&self.table.columns) {
-            let data = match col {
-                FeatureData::Numeric(v) => {
-                    FeatureData::Numeric(rows.iter().map(|&i| v[i]).collect())
-                }
-                FeatureData::Categorical(v) => {
-                    FeatureData::Categorical(rows.iter().map(|&i| v[i].clone()).collect())
-                }
-            };
-            table.push(name.clone(), data);
-        }
         Dataset {
-            table,
+            table: self.table.select(rows),
             y: rows.iter().map(|&i| self.y[i]).collect(),
             ids: pick(&self.ids),
             period: self.period.as_deref().map(pick),
@@ -383,7 +371,7 @@ pub fn conform(raw: &RawTable, train: &Dataset) -> Result<Dataset> {
 }
 
 /// Why a column is not a feature, if it is not.
-fn exclusion(name: &str, col: &RawColumn, cfg: &DataConfig, id: Option<&str>) -> Option<String> {
+pub(crate) fn exclusion(name: &str, col: &RawColumn, cfg: &DataConfig, id: Option<&str>) -> Option<String> {
     if Some(name) == id {
         return Some("customer id".into());
     }

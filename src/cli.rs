@@ -38,10 +38,105 @@ pub enum TrainCommand {
     /// the run's stratified cross-validation; writes tune.csv and the best
     /// configuration as a TOML file --config accepts.
     Tune(TuneArgs),
+    /// Fit next-best-offer models: one propensity model per catalog product
+    /// from a holdings panel (--period) or a snapshot, an out-of-time
+    /// backtest against a popularity baseline, offers.csv for the latest
+    /// period, and the offers artifact churn-score applies.
+    Offers(OffersArgs),
     /// List the training runs under a folder, newest first, with data
     /// fingerprint, best model and key metrics; flag drops against the
     /// previous run.
     Compare(CompareArgs),
+}
+
+/// Options of `churn-train offers`.
+#[derive(Debug, Args)]
+pub struct OffersArgs {
+    /// Holdings panel or customer table, CSV or Parquet [default: the
+    /// embedded data/holdings/holdings.csv, with --id customer_id --period
+    /// period --risk-column risk_profile].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Customer id column (required with --data).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Period column: the data is a panel (one row per customer and period)
+    /// and the target is "took up the product by the next period". Without
+    /// it, propensity is "holds the product" (a weaker fallback).
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Product catalog (TOML) [default: data/products.toml].
+    #[arg(long)]
+    pub products: Option<PathBuf>,
+    /// Risk questionnaire column (1-5, C1-C5 or the level names); customers
+    /// without an answer get the catalog's estimate.
+    #[arg(long)]
+    pub risk_column: Option<String>,
+    /// Where the run folder goes [default: experiments].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Where the offers artifact and models/offers-latest go [default: models].
+    #[arg(long)]
+    pub model_dir: Option<PathBuf>,
+    /// Random seed (folds, models).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// CSV delimiter [default: detected].
+    #[arg(long)]
+    pub delimiter: Option<char>,
+    /// No progress output.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// A resolved `churn-train offers` job.
+#[derive(Debug, Clone)]
+pub struct OffersJob {
+    pub data: PathBuf,
+    pub id: String,
+    pub period: Option<String>,
+    pub products: PathBuf,
+    pub risk_column: Option<String>,
+    pub out: PathBuf,
+    pub model_dir: PathBuf,
+    pub seed: u64,
+    pub delimiter: Option<char>,
+    pub quiet: bool,
+}
+
+impl OffersArgs {
+    /// Flags → job: the embedded panel's columns when --data is not given.
+    pub fn resolve(self) -> Result<OffersJob> {
+        use crate::config::{embedded, DEFAULT_HOLDINGS, DEFAULT_PRODUCTS};
+        let (data, id, period, risk_column) = match self.data {
+            Some(d) => (
+                d,
+                self.id.ok_or_else(|| {
+                    crate::error::Error::Config("offers: --data needs --id COL".into())
+                })?,
+                self.period,
+                self.risk_column,
+            ),
+            None => (
+                embedded(&format!("{DEFAULT_HOLDINGS}/holdings.csv")),
+                self.id.unwrap_or_else(|| "customer_id".into()),
+                self.period.or_else(|| Some("period".into())),
+                self.risk_column.or_else(|| Some("risk_profile".into())),
+            ),
+        };
+        Ok(OffersJob {
+            data,
+            id,
+            period,
+            products: self.products.unwrap_or_else(|| embedded(DEFAULT_PRODUCTS)),
+            risk_column,
+            out: self.out.unwrap_or_else(|| "experiments".into()),
+            model_dir: self.model_dir.unwrap_or_else(|| "models".into()),
+            seed: self.seed,
+            delimiter: self.delimiter,
+            quiet: self.quiet,
+        })
+    }
 }
 
 /// Options of `churn-train compare`.
@@ -200,9 +295,14 @@ pub struct GenerateArgs {
     /// the planted hazard) into the --out folder instead of a flat table.
     #[arg(long)]
     pub logs: bool,
-    /// Number of customers of the logs (with --logs).
-    #[arg(long, default_value_t = 20_000)]
-    pub customers: usize,
+    /// Write a monthly panel of product holdings (holdings.csv, latest.csv)
+    /// into the --out folder instead of a flat table.
+    #[arg(long, conflicts_with = "logs")]
+    pub holdings: bool,
+    /// Number of customers of the logs or the holdings panel
+    /// [default: 20000 with --logs, 2500 with --holdings].
+    #[arg(long)]
+    pub customers: Option<usize>,
     /// Random seed.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
@@ -210,7 +310,7 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub no_label: bool,
     /// Output file (CSV) [default: data/customers.csv], or folder with
-    /// --logs [default: data/logs].
+    /// --logs [default: data/logs] or --holdings [default: data/holdings].
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -219,9 +319,12 @@ impl GenerateArgs {
     /// Where the output goes: the flag, or the embedded data's place.
     pub fn out(&self) -> PathBuf {
         self.out.clone().unwrap_or_else(|| {
-            match self.logs {
-                true => crate::config::DEFAULT_LOGS,
-                false => crate::config::DEFAULT_DATA,
+            if self.logs {
+                crate::config::DEFAULT_LOGS
+            } else if self.holdings {
+                crate::config::DEFAULT_HOLDINGS
+            } else {
+                crate::config::DEFAULT_DATA
             }
             .into()
         })

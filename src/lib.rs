@@ -29,6 +29,7 @@ pub mod ingest;
 pub mod io;
 pub mod logs;
 pub mod models;
+pub mod offers;
 pub mod progress;
 pub mod reference;
 pub mod report;

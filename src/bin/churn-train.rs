@@ -19,7 +19,10 @@ fn main() -> ExitCode {
     let cli = TrainCli::parse();
     let result = match cli.command {
         Some(TrainCommand::Generate(g)) if g.logs => {
-            churn::synth::logs::generate(&g.out(), g.customers, g.seed)
+            churn::synth::logs::generate(&g.out(), g.customers.unwrap_or(20_000), g.seed)
+        }
+        Some(TrainCommand::Generate(g)) if g.holdings => {
+            churn::synth::holdings::generate(&g.out(), g.customers.unwrap_or(2_500), g.seed)
         }
         Some(TrainCommand::Generate(g)) => {
             churn::synth::generate(&g.out(), g.rows, g.seed, !g.no_label)
@@ -37,6 +40,9 @@ fn main() -> ExitCode {
             let cfg = t.args.resolve()?;
             churn::train::tune::run(&cfg, trials, budget).map(|_| ())
         }),
+        Some(TrainCommand::Offers(o)) => o
+            .resolve()
+            .and_then(|job| churn::train::offers::run(&job).map(|_| ())),
         Some(TrainCommand::Compare(c)) => {
             churn::compare::list(&c.dir, c.tolerance).and_then(|rows| {
                 if c.json {

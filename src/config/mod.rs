@@ -19,6 +19,10 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_DATA: &str = "data/customers.csv";
 /// The embedded sample of raw logs (`generate --logs`).
 pub const DEFAULT_LOGS: &str = "data/logs";
+/// The embedded product-holdings panel (`churn-train offers`).
+pub const DEFAULT_HOLDINGS: &str = "data/holdings";
+/// The embedded product catalog.
+pub const DEFAULT_PRODUCTS: &str = "data/products.toml";
 /// The embedded default scoring batch (same generator, other seed, no label).
 pub const DEFAULT_SCORE_DATA: &str = "data/score_sample.csv";
 /// The default playbook shipped in `data/`.

@@ -36,6 +36,16 @@ impl FeatureData {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The cells of `rows`, in that order.
+    pub fn select(&self, rows: &[usize]) -> FeatureData {
+        match self {
+            FeatureData::Numeric(v) => FeatureData::Numeric(rows.iter().map(|&r| v[r]).collect()),
+            FeatureData::Categorical(v) => {
+                FeatureData::Categorical(rows.iter().map(|&r| v[r].clone()).collect())
+            }
+        }
+    }
 }
 
 /// Named input columns, before encoding.
@@ -53,6 +63,14 @@ impl FeatureTable {
 
     pub fn n_rows(&self) -> usize {
         self.columns.first().map_or(0, FeatureData::len)
+    }
+
+    /// The rows `rows` of every column, in that order.
+    pub fn select(&self, rows: &[usize]) -> FeatureTable {
+        FeatureTable {
+            names: self.names.clone(),
+            columns: self.columns.iter().map(|c| c.select(rows)).collect(),
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&FeatureData> {

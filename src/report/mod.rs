@@ -7,6 +7,7 @@ pub mod figures;
 pub mod groups;
 pub mod html;
 pub mod markdown;
+pub mod offers;
 pub mod page;
 pub mod svg;
 

@@ -205,10 +205,5 @@ fn select(data: FeatureData, keep: &[usize]) -> FeatureData {
     if keep.len() == data.len() {
         return data;
     }
-    match data {
-        FeatureData::Numeric(v) => FeatureData::Numeric(keep.iter().map(|&r| v[r]).collect()),
-        FeatureData::Categorical(v) => {
-            FeatureData::Categorical(keep.iter().map(|&r| v[r].clone()).collect())
-        }
-    }
+    data.select(keep)
 }

@@ -11,6 +11,7 @@
 //! non-linearly (peaks around 50-60). About 20% churn. A few duplicate rows,
 //! blanks and missing incomes exercise the cleaning steps.
 
+pub mod holdings;
 pub mod logs;
 
 use crate::error::Result;
@@ -95,14 +96,28 @@ pub fn generate(out: &Path, rows: usize, seed: u64, label: bool) -> Result<()> {
                 writeln!(w, "{last}")?;
                 continue;
             }
-            last = row(&mut rng, id_base + i as u64, label);
+            last = row(&mut rng, id_base + i as u64, label).0.join(",");
             writeln!(w, "{last}")?;
         }
         Ok(())
     })
 }
 
-fn row(rng: &mut ChaCha8Rng, id: u64, label: bool) -> String {
+/// What the holdings generator needs of a drawn customer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Person {
+    pub age: f64,
+    pub income: f64,
+    pub balance: f64,
+    pub credit: f64,
+    pub overdue: u32,
+    pub complaints: u32,
+    pub card: u8,
+}
+
+/// One customer: the cells of a row (in [`COLUMNS`] order, the label last
+/// when `label`) and the drawn values behind them.
+pub(crate) fn row(rng: &mut ChaCha8Rng, id: u64, label: bool) -> (Vec<String>, Person) {
     let age = (18.0 + 12.0 * normal(rng).abs() + 30.0 * rng.random::<f64>())
         .min(88.0)
         .round();
@@ -179,11 +194,43 @@ fn row(rng: &mut ChaCha8Rng, id: u64, label: bool) -> String {
         region.to_string()
     };
     let surname = SURNAMES[rng.random_range(0..SURNAMES.len())];
-    let mut s = format!(
-        "C{id},{surname},{age},{gender},{region_txt},{occ},{tenure},{balance},{products},{credit},{card},{active},{income_txt},{recent},{prev},{amount},{days_since},{logins},{visits},{complaints},{overdue},{util:.3},{profit:.2}"
-    );
+    let mut cells: Vec<String> = [
+        format!("C{id}"),
+        surname.to_string(),
+        format!("{age}"),
+        gender.to_string(),
+        region_txt,
+        occ.to_string(),
+        format!("{tenure}"),
+        format!("{balance}"),
+        format!("{products}"),
+        format!("{credit}"),
+        format!("{card}"),
+        format!("{active}"),
+        income_txt,
+        format!("{recent}"),
+        format!("{prev}"),
+        format!("{amount}"),
+        format!("{days_since}"),
+        format!("{logins}"),
+        format!("{visits}"),
+        format!("{complaints}"),
+        format!("{overdue}"),
+        format!("{util:.3}"),
+        format!("{profit:.2}"),
+    ]
+    .into();
     if label {
-        s.push_str(&format!(",{churned}"));
+        cells.push(format!("{churned}"));
     }
-    s
+    let person = Person {
+        age,
+        income,
+        balance,
+        credit,
+        overdue,
+        complaints,
+        card,
+    };
+    (cells, person)
 }

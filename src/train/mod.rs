@@ -5,6 +5,7 @@
 //! failed run leaves no half-made model or run folder behind.
 
 pub mod features;
+pub mod offers;
 pub mod tune;
 
 use crate::artifact::{self, Artifact};

@@ -1,0 +1,180 @@
+//! The offer inputs of a set of customer rows, typed: the attribute
+//! columns the propensity models read, the holding flags, the risk level
+//! (questionnaire or estimate) and what the eligibility rules need (age,
+//! balance, tier). One reader for training's panel and scoring's chunks.
+//!
+//! A holding cell that is not a flag (1/0, yes/no, true/false) and a
+//! number column cell that is not a number make the row invalid with a
+//! reason: training stops on the first one, scoring rejects the row.
+
+use super::catalog::{parse_flag, Catalog};
+use super::risk::{self, parse_level, Capacity};
+use crate::features::{FeatureData, FeatureTable};
+use crate::ingest::schema::{self, Cell};
+use crate::ingest::RawTable;
+
+/// Which columns to read and how.
+pub struct Spec<'a> {
+    pub catalog: &'a Catalog,
+    /// Attribute columns and whether each is numeric.
+    pub attributes: Vec<(String, bool)>,
+    pub risk_column: Option<&'a str>,
+    /// Text in a number column: missing and counted (training) instead of
+    /// a row problem (scoring, as the churn model's columns).
+    pub lenient_numbers: bool,
+}
+
+/// The typed offer inputs of every row of a table.
+#[derive(Debug, Clone, Default)]
+pub struct Rows {
+    pub attributes: FeatureTable,
+    /// Per product (catalog order), per row: 1 = holds it.
+    pub held: Vec<Vec<u8>>,
+    /// Risk-tolerance level 1..=5 per row, and where it came from.
+    pub level: Vec<u8>,
+    pub source: Vec<&'static str>,
+    /// Questionnaire answers that were not a level (the estimate was used).
+    pub invalid_answers: usize,
+    /// Text cells of number columns read as missing (lenient reading).
+    pub coerced: usize,
+    pub age: Vec<f64>,
+    pub balance: Vec<f64>,
+    pub tier: Option<Vec<Option<String>>>,
+}
+
+fn numbers(raw: &RawTable, name: Option<&str>) -> Vec<f64> {
+    let n = raw.n_rows();
+    match name.and_then(|c| raw.column(c)) {
+        Some(col) => schema::to_numeric(col).values,
+        None => vec![f64::NAN; n],
+    }
+}
+
+/// Read `spec`'s columns of `raw`; a row's first problem goes to `reason`
+/// (rows that already have one keep it).
+pub fn read(raw: &RawTable, spec: &Spec, reason: &mut [Option<String>]) -> Rows {
+    let n = raw.n_rows();
+    let mut rows = Rows::default();
+    for (name, numeric) in &spec.attributes {
+        let Some(col) = raw.column(name) else {
+            continue;
+        };
+        let data = if *numeric {
+            let mut v = Vec::with_capacity(n);
+            for (r, why) in reason.iter_mut().enumerate().take(n) {
+                v.push(match col.cell(r) {
+                    Cell::Number(x) => x,
+                    Cell::Missing => f64::NAN,
+                    Cell::Text(_) if spec.lenient_numbers => {
+                        rows.coerced += 1;
+                        f64::NAN
+                    }
+                    Cell::Text(t) => {
+                        why.get_or_insert_with(|| format!("column '{name}': '{t}' is not a number"));
+                        f64::NAN
+                    }
+                });
+            }
+            FeatureData::Numeric(v)
+        } else {
+            FeatureData::Categorical(schema::to_categories(col))
+        };
+        rows.attributes.push(name.clone(), data);
+    }
+    for p in &spec.catalog.products {
+        let mut flags = vec![0u8; n];
+        if let Some(col) = raw.column(&p.column) {
+            for (r, why) in reason.iter_mut().enumerate().take(n) {
+                let text = col.text_ref(r);
+                match text.as_deref().and_then(parse_flag) {
+                    Some(v) => flags[r] = v,
+                    None => {
+                        why.get_or_insert_with(|| {
+                            format!(
+                                "column '{}': '{}' is not a holding flag (1/0, yes/no, true/false)",
+                                p.column,
+                                text.as_deref().unwrap_or("")
+                            )
+                        });
+                    }
+                }
+            }
+        }
+        rows.held.push(flags);
+    }
+    let cols = &spec.catalog.columns;
+    let capacity = [
+        numbers(raw, cols.age.as_deref()),
+        numbers(raw, cols.income.as_deref()),
+        numbers(raw, cols.balance.as_deref()),
+        numbers(raw, cols.tenure.as_deref()),
+        numbers(raw, cols.credit_score.as_deref()),
+        numbers(raw, cols.overdue.as_deref()),
+    ];
+    let answers = spec.risk_column.and_then(|c| raw.column(c));
+    for r in 0..n {
+        let answer = answers.and_then(|c| c.text_ref(r));
+        let given = answer.as_deref().and_then(parse_level);
+        if given.is_none() && answer.as_deref().is_some_and(|a| !a.trim().is_empty()) {
+            rows.invalid_answers += 1;
+        }
+        let (level, source) = match given {
+            Some(l) => (l, risk::QUESTIONNAIRE),
+            None => (
+                spec.catalog.risk.estimate(&Capacity {
+                    age: capacity[0][r],
+                    income: capacity[1][r],
+                    balance: capacity[2][r],
+                    tenure: capacity[3][r],
+                    credit_score: capacity[4][r],
+                    overdue: capacity[5][r],
+                }),
+                risk::ESTIMATED,
+            ),
+        };
+        rows.level.push(level);
+        rows.source.push(source);
+    }
+    let [age, _, balance, ..] = capacity;
+    rows.age = age;
+    rows.balance = balance;
+    rows.tier = cols
+        .tier
+        .as_deref()
+        .and_then(|c| raw.column(c))
+        .map(schema::to_categories);
+    rows
+}
+
+impl Rows {
+    pub fn len(&self) -> usize {
+        self.level.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.level.is_empty()
+    }
+
+    /// The rows `keep`, in that order.
+    pub fn select(&self, keep: &[usize]) -> Rows {
+        let pick = |v: &[f64]| keep.iter().map(|&r| v[r]).collect::<Vec<_>>();
+        Rows {
+            attributes: self.attributes.select(keep),
+            held: self
+                .held
+                .iter()
+                .map(|h| keep.iter().map(|&r| h[r]).collect())
+                .collect(),
+            level: keep.iter().map(|&r| self.level[r]).collect(),
+            source: keep.iter().map(|&r| self.source[r]).collect(),
+            invalid_answers: self.invalid_answers,
+            coerced: self.coerced,
+            age: pick(&self.age),
+            balance: pick(&self.balance),
+            tier: self
+                .tier
+                .as_ref()
+                .map(|t| keep.iter().map(|&r| t[r].clone()).collect()),
+        }
+    }
+}

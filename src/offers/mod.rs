@@ -1,0 +1,206 @@
+//! Product matching: what to offer each customer.
+//!
+//! [`catalog`] holds the products (risk rating R1–R5, holding column,
+//! eligibility), [`risk`] the customer's risk tolerance C1–C5, [`inputs`]
+//! reads both from a table, [`panel`] turns monthly holdings snapshots into
+//! "took up product p by next month" examples, [`fit`] learns one
+//! propensity model per product and backtests the ranking out of time,
+//! and [`rank`] applies suitability (R ≤ C, never a held or ineligible
+//! product) and orders what is left. The fitted [`OffersModel`] is saved
+//! next to the churn model (`models/<run-id>.offers.json`,
+//! `models/offers-latest`) and applied by `churn-score` with the same
+//! feature code.
+
+pub mod catalog;
+pub mod fit;
+pub mod inputs;
+pub mod metrics;
+pub mod panel;
+pub mod rank;
+pub mod risk;
+
+use crate::error::{Error, Result};
+use crate::features::{FeaturePipeline, TransformStats};
+use crate::models::FittedModel;
+use catalog::Catalog;
+use inputs::{Rows, Spec};
+use ndarray::{s, Array2};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+const FORMAT: &str = "churn-offers";
+const FORMAT_VERSION: u32 = 1;
+/// Offers listed per customer in offers.csv.
+pub const TOP: usize = 7;
+/// Offers per customer in the scores.
+pub const SCORED: usize = 3;
+
+/// How a product's propensity is predicted.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Propensity {
+    Model { model: FittedModel },
+    /// Too few take-ups to learn from: every customer gets the base rate.
+    BaseRate { rate: f64 },
+}
+
+/// One product's propensity model and what it was learned from.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProductModel {
+    pub id: String,
+    /// Training examples (customer-months not holding it) and take-ups.
+    pub rows: usize,
+    pub positives: usize,
+    /// Out-of-fold ROC AUC (grouped by customer), when a model was fitted.
+    pub auc: Option<f64>,
+    pub propensity: Propensity,
+}
+
+/// The fitted offers: catalog, feature transform, one model per product.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub struct OffersModel {
+    pub format: String,
+    pub format_version: u32,
+    pub run_id: String,
+    pub created_at: String,
+    /// The catalog, with the rule-input columns as detected in training.
+    pub catalog: Catalog,
+    pub id_column: String,
+    pub risk_column: Option<String>,
+    /// Customer attributes → encoded columns (as the churn models' pipeline).
+    pub pipeline: FeaturePipeline,
+    pub products: Vec<ProductModel>,
+    pub checksum: String,
+}
+
+/// Encoded feature names after the attributes: holdings, changes, level.
+pub fn extra_names(catalog: &Catalog) -> Vec<String> {
+    let ids = || catalog.products.iter().map(|p| p.id.as_str());
+    ids()
+        .map(|id| format!("holds:{id}"))
+        .chain(ids().map(|id| format!("change:{id}")))
+        .chain(["risk_level".to_string()])
+        .collect()
+}
+
+/// The model matrix of `rows`: encoded attributes, holdings, holding
+/// changes against `prev` (per product, the same customers' holdings a
+/// period before; NaN or `None` when unknown) and the risk level.
+pub fn matrix(
+    pipe: &FeaturePipeline,
+    rows: &Rows,
+    prev: Option<&[Vec<f64>]>,
+    stats: &mut TransformStats,
+) -> Array2<f64> {
+    let n = rows.len();
+    let (w, k) = (pipe.width(), rows.held.len());
+    let mut x = Array2::from_elem((n, w + 2 * k + 1), f64::NAN);
+    if w > 0 {
+        x.slice_mut(s![.., ..w])
+            .assign(&pipe.transform_all(&rows.attributes, stats));
+    }
+    for (p, held) in rows.held.iter().enumerate() {
+        for r in 0..n {
+            x[[r, w + p]] = held[r] as f64;
+            if let Some(prev) = prev {
+                x[[r, w + k + p]] = held[r] as f64 - prev[p][r];
+            }
+        }
+    }
+    for r in 0..n {
+        x[[r, w + 2 * k]] = rows.level[r] as f64;
+    }
+    x
+}
+
+impl Propensity {
+    pub fn predict(&self, x: ndarray::ArrayView2<f64>) -> Vec<f64> {
+        match self {
+            Propensity::Model { model } => model.predict_proba(x),
+            Propensity::BaseRate { rate } => vec![*rate; x.nrows()],
+        }
+    }
+}
+
+impl OffersModel {
+    /// The columns scoring reads, typed as in training.
+    pub fn spec(&self) -> Spec<'_> {
+        Spec {
+            catalog: &self.catalog,
+            attributes: self
+                .pipeline
+                .inputs
+                .iter()
+                .map(|i| {
+                    let numeric = matches!(i, crate::features::InputSpec::Numeric { .. });
+                    (i.name().to_string(), numeric)
+                })
+                .collect(),
+            risk_column: self.risk_column.as_deref(),
+            lenient_numbers: false,
+        }
+    }
+
+    /// Every column a batch needs for offers.
+    pub fn required_columns(&self) -> Vec<String> {
+        let mut cols: Vec<String> = self.spec().attributes.into_iter().map(|a| a.0).collect();
+        cols.extend(self.catalog.products.iter().map(|p| p.column.clone()));
+        cols
+    }
+
+    /// Per product (catalog order), every row's propensity.
+    pub fn propensities(&self, rows: &Rows, prev: Option<&[Vec<f64>]>) -> Vec<Vec<f64>> {
+        let x = matrix(&self.pipeline, rows, prev, &mut TransformStats::default());
+        self.products
+            .iter()
+            .map(|m| m.propensity.predict(x.view()))
+            .collect()
+    }
+
+    fn checksum_of(&mut self, path: &Path) -> Result<String> {
+        let kept = std::mem::take(&mut self.checksum);
+        let body = serde_json::to_string(&*self).map_err(|e| Error::artifact(path, e));
+        self.checksum = kept;
+        Ok(crate::artifact::hex(&Sha256::digest(body?.as_bytes())))
+    }
+
+    /// Stamp the checksum and write atomically to `path`.
+    pub fn save(&mut self, path: &Path) -> Result<()> {
+        self.format = FORMAT.into();
+        self.format_version = FORMAT_VERSION;
+        self.checksum = self.checksum_of(path)?;
+        let text = serde_json::to_string(self).map_err(|e| Error::artifact(path, e))?;
+        crate::io::write_atomic(path, text.as_bytes())
+    }
+
+    /// Load and verify an offers artifact.
+    pub fn load(path: &Path) -> Result<OffersModel> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut m: OffersModel = serde_json::from_str(&text).map_err(|e| {
+            Error::artifact(path, format!("corrupted or not an offers model ({e})"))
+        })?;
+        if m.format != FORMAT || m.format_version != FORMAT_VERSION {
+            return Err(Error::artifact(
+                path,
+                format!(
+                    "not a version {FORMAT_VERSION} offers model (format {} {})",
+                    m.format, m.format_version
+                ),
+            ));
+        }
+        if m.checksum_of(path)? != m.checksum {
+            return Err(Error::artifact(path, "corrupted: checksum mismatch"));
+        }
+        let ids: Vec<&str> = m.catalog.products.iter().map(|p| p.id.as_str()).collect();
+        let models: Vec<&str> = m.products.iter().map(|p| p.id.as_str()).collect();
+        if ids != models || !m.pipeline.is_consistent() {
+            return Err(Error::artifact(
+                path,
+                "inconsistent: the product models do not match the catalog",
+            ));
+        }
+        m.catalog.check().map_err(|e| Error::artifact(path, e))?;
+        Ok(m)
+    }
+}

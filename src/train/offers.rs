@@ -1,0 +1,222 @@
+//! `churn-train offers`: catalog → panel → propensity models → backtest →
+//! offers for the latest period → run folder + offers artifact.
+//!
+//! As a churn training run, nothing is written until every model is
+//! fitted; the run folder is written under a hidden name and renamed into
+//! place, and `models/offers-latest` moves only after the artifact is saved.
+
+use crate::artifact;
+use crate::cli::OffersJob;
+use crate::error::{Error, Result};
+use crate::io::{csv_field, write_atomic, write_json};
+use crate::offers::catalog::Catalog;
+use crate::offers::fit::{self, FitSettings};
+use crate::offers::metrics::{OffersMetrics, ProductLine};
+use crate::offers::panel;
+use crate::offers::rank;
+use crate::offers::{OffersModel, Propensity, TOP};
+use crate::progress::Progress;
+use crate::report::offers as page;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// What an offers run produced.
+#[derive(Debug)]
+pub struct OffersOutcome {
+    pub run_dir: PathBuf,
+    pub model_path: PathBuf,
+    pub metrics: OffersMetrics,
+}
+
+/// Run `churn-train offers`.
+pub fn run(job: &OffersJob) -> Result<OffersOutcome> {
+    let progress = Progress::new(job.quiet);
+    let mut catalog = Catalog::load(&job.products)?;
+    progress.stage(format!("reading {}", job.data.display()));
+    let raw = crate::ingest::read_table(&job.data, job.delimiter)?;
+    catalog.columns.detect(&raw.names);
+    let panel = panel::build(
+        &raw,
+        &catalog,
+        &job.id,
+        job.period.as_deref(),
+        job.risk_column.as_deref(),
+    )?;
+    drop(raw);
+    let r = &panel.report;
+    progress.stage(format!(
+        "{} rows, {} customers, {} period(s), {} transitions; {} products",
+        r.rows,
+        r.customers,
+        r.periods.len(),
+        r.transitions,
+        catalog.products.len()
+    ));
+    let settings = FitSettings {
+        seed: job.seed,
+        ..FitSettings::default()
+    };
+    let backtest = match panel.snapshot {
+        true => None,
+        false => {
+            progress.stage("backtest: refit on earlier periods, rank the last period's customers");
+            fit::backtest(&panel, &catalog, &settings)?
+        }
+    };
+    if let Some(b) = &backtest {
+        progress.stage(format!(
+            "backtest {}: MAP@7 {:.4} vs popularity {:.4} ({:.2}x), hit@3 {:.3} vs {:.3}",
+            b.period,
+            b.model.map_at_7,
+            b.popularity.map_at_7,
+            b.map_lift,
+            b.model.hit_at_3,
+            b.popularity.hit_at_3
+        ));
+    }
+    progress.stage("fitting one propensity model per product (3-fold CV by customer)");
+    let (pipeline, _, x) = fit::design(&panel, &panel.transitions);
+    let products = fit::fit_products(&panel, &catalog, &panel.transitions, &x, &settings, true)?;
+    drop(x);
+
+    let (created_at, stamp) = artifact::format_time(artifact::now_epoch());
+    let run_id = crate::io::unique_name(&format!("offers-{stamp}"), |id| {
+        job.out.join(id).exists() || job.model_dir.join(format!("{id}.offers.json")).exists()
+    });
+    let mut model = OffersModel {
+        format: String::new(),
+        format_version: 0,
+        run_id: run_id.clone(),
+        created_at,
+        catalog,
+        id_column: job.id.clone(),
+        risk_column: job.risk_column.clone(),
+        pipeline,
+        products,
+        checksum: String::new(),
+    };
+    // Offers for the latest period.
+    let latest: Vec<usize> = panel.latest.iter().map(|l| l.0).collect();
+    let rows = panel.rows.select(&latest);
+    let prev: Vec<Vec<f64>> = panel
+        .rows
+        .held
+        .iter()
+        .map(|h| {
+            panel
+                .latest
+                .iter()
+                .map(|l| l.1.map_or(f64::NAN, |r| h[r] as f64))
+                .collect()
+        })
+        .collect();
+    let props = model.propensities(&rows, (!panel.snapshot).then_some(&prev[..]));
+    let held = fit::held_by_row(&rows);
+    let cat = &model.catalog;
+    let mut csv = String::from("id,rank,product,score,propensity\n");
+    let mut offered_top3 = vec![0usize; cat.products.len()];
+    let mut by_stage: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    let mut risk_levels: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut offered, mut none) = (0, 0);
+    for (r, &row) in latest.iter().enumerate() {
+        let c = fit::profile(cat, &rows, r, None, None, &held[r]);
+        let p: Vec<f64> = props.iter().map(|v| v[r]).collect();
+        let ranked = rank::rank(cat, &c, &p, TOP);
+        *risk_levels
+            .entry(format!("C{} {}", rows.level[r], rows.source[r]))
+            .or_default() += 1;
+        if ranked.is_empty() {
+            none += 1;
+        } else {
+            offered += 1;
+        }
+        let stage = c.stage.unwrap_or("unknown").to_string();
+        for (k, (prod, score)) in ranked.iter().enumerate() {
+            csv += &format!(
+                "{},{},{},{score},{}\n",
+                csv_field(&panel.ids[row]),
+                k + 1,
+                cat.products[*prod].id,
+                p[*prod]
+            );
+            if k < 3 {
+                offered_top3[*prod] += 1;
+                *by_stage
+                    .entry(stage.clone())
+                    .or_default()
+                    .entry(cat.products[*prod].id.clone())
+                    .or_default() += 1;
+            }
+        }
+    }
+    let metrics = OffersMetrics {
+        run_id: run_id.clone(),
+        target: if panel.snapshot {
+            "holds the product (no --period: weaker fallback)"
+        } else {
+            "took the product up by the next period"
+        },
+        ranking: if cat.uses_margins() {
+            "expected value: propensity x margin"
+        } else {
+            "propensity (some products have no margin)"
+        },
+        products: model
+            .products
+            .iter()
+            .zip(&cat.products)
+            .zip(&offered_top3)
+            .map(|((m, p), &top3)| ProductLine {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                risk: p.risk,
+                category: p.category.clone(),
+                model: match m.propensity {
+                    Propensity::Model { .. } => "gradient_boosting",
+                    Propensity::BaseRate { .. } => "base_rate (too few take-ups)",
+                },
+                rows: m.rows,
+                positives: m.positives,
+                take_up_rate: m.positives as f64 / m.rows.max(1) as f64,
+                roc_auc_oof: m.auc,
+                offered_top3: top3,
+            })
+            .collect(),
+        panel: panel.report.clone(),
+        backtest,
+        risk_levels,
+        top3_by_stage: by_stage,
+        customers_offered: offered,
+        customers_without_offer: none,
+    };
+
+    let file_name = format!("{run_id}.offers.json");
+    let model_path = job.model_dir.join(&file_name);
+    let run_dir = job.out.join(&run_id);
+    let staging = job.out.join(format!(".{run_id}.partial"));
+    std::fs::create_dir_all(&job.model_dir).map_err(|e| Error::io(&job.model_dir, e))?;
+    let published = std::fs::create_dir_all(&staging)
+        .map_err(|e| Error::io(&staging, e))
+        .and_then(|()| write_atomic(&staging.join("offers.csv"), csv.as_bytes()))
+        .and_then(|()| write_json(&staging.join("offers_metrics.json"), &metrics))
+        .and_then(|()| {
+            write_atomic(
+                &staging.join("report.html"),
+                page::render(&metrics).as_bytes(),
+            )
+        })
+        .and_then(|()| model.save(&model_path))
+        .and_then(|()| std::fs::rename(&staging, &run_dir).map_err(|e| Error::io(&run_dir, e)));
+    if let Err(e) = published {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    crate::io::replace_symlink(&job.model_dir.join("offers-latest"), &file_name)?;
+    progress.stage(format!("offers model: {}", model_path.display()));
+    progress.stage(format!("run:          {}", run_dir.display()));
+    Ok(OffersOutcome {
+        run_dir,
+        model_path,
+        metrics,
+    })
+}
