@@ -371,7 +371,12 @@ pub fn conform(raw: &RawTable, train: &Dataset) -> Result<Dataset> {
 }
 
 /// Why a column is not a feature, if it is not.
-pub(crate) fn exclusion(name: &str, col: &RawColumn, cfg: &DataConfig, id: Option<&str>) -> Option<String> {
+pub(crate) fn exclusion(
+    name: &str,
+    col: &RawColumn,
+    cfg: &DataConfig,
+    id: Option<&str>,
+) -> Option<String> {
     if Some(name) == id {
         return Some("customer id".into());
     }

@@ -525,6 +525,14 @@ pub struct ScoreArgs {
     /// Refit the value tiers on this batch instead of using the model's.
     #[arg(long)]
     pub refit_segments: bool,
+    /// Offers artifact (from `churn-train offers`): adds the risk level and
+    /// the top 3 suitable offers per customer [default: offers-latest beside
+    /// the model, when present and the batch has its columns].
+    #[arg(long, conflicts_with = "no_offers")]
+    pub offers: Option<PathBuf>,
+    /// Score without offers.
+    #[arg(long)]
+    pub no_offers: bool,
     /// CSV delimiter [default: detected].
     #[arg(long)]
     pub delimiter: Option<char>,
@@ -554,7 +562,9 @@ impl ScoreArgs {
         set(&mut s.max_reject_rate, self.max_reject_rate);
         set(&mut s.previous, self.previous.map(Some));
         set(&mut s.playbook, self.playbook.map(Some));
+        set(&mut s.offers, self.offers.map(Some));
         s.refit_segments |= self.refit_segments;
+        s.no_offers |= self.no_offers;
         s.quiet |= self.quiet;
         set(&mut c.data.delimiter, self.delimiter.map(Some));
         set(&mut c.score.runs_dir, self.runs_dir.map(Some));

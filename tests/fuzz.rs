@@ -343,7 +343,7 @@ fn fuzz_scoring_rows_against_a_fixed_model() {
             return;
         };
         for raw in chunks.flatten() {
-            let Ok(batch) = churn::score::validate::validate(&art, &raw) else {
+            let Ok(batch) = churn::score::validate::validate(&art, None, &raw) else {
                 continue;
             };
             let x = art

@@ -53,6 +53,10 @@ pub struct ScoreConfig {
     /// Earlier scores, for tier migration.
     pub previous: Option<PathBuf>,
     pub playbook: Option<PathBuf>,
+    /// Offers artifact (`None`: the model folder's `offers-latest` when present).
+    pub offers: Option<PathBuf>,
+    /// Score without offers even when an offers artifact is present.
+    pub no_offers: bool,
     /// Refit the value tiers on this batch instead of using the stored ones.
     pub refit_segments: bool,
     /// Value features for tiers (empty: detected from the column names).
@@ -80,6 +84,8 @@ impl Default for ScoreConfig {
             max_reject_rate: 0.05,
             previous: None,
             playbook: None,
+            offers: None,
+            no_offers: false,
             refit_segments: false,
             value_columns: vec![],
             activity_columns: vec![],

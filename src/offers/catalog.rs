@@ -66,24 +66,30 @@ const CANDIDATES: [(&str, &[&str]); 6] = [
     ("age", &["age", "customer_age"]),
     (
         "income",
-        &["estimated_income", "income", "estimatedsalary", "salary", "annual_income"],
+        &[
+            "estimated_income",
+            "income",
+            "estimatedsalary",
+            "salary",
+            "annual_income",
+        ],
     ),
     ("balance", &["balance", "aum", "total_balance", "assets"]),
     ("tenure", &["tenure_months", "tenure"]),
     ("credit_score", &["credit_score", "creditscore"]),
-    ("overdue", &["overdue_payments_12m", "overdue_payments", "overdue"]),
+    (
+        "overdue",
+        &["overdue_payments_12m", "overdue_payments", "overdue"],
+    ),
 ];
 
 impl Columns {
     /// Fill unset inputs from the data's column names.
     pub fn detect(&mut self, names: &[String]) {
         let find = |cands: &[&str]| {
-            cands.iter().find_map(|c| {
-                names
-                    .iter()
-                    .find(|n| n.eq_ignore_ascii_case(c))
-                    .cloned()
-            })
+            cands
+                .iter()
+                .find_map(|c| names.iter().find(|n| n.eq_ignore_ascii_case(c)).cloned())
         };
         for (key, cands) in CANDIDATES {
             let slot = match key {
@@ -225,7 +231,7 @@ impl Catalog {
     /// column; the error names the first product whose column is missing.
     pub fn check_columns(&self, source: &str, names: &[String]) -> Result<()> {
         for p in &self.products {
-            if !names.iter().any(|n| *n == p.column) {
+            if !names.contains(&p.column) {
                 return Err(Error::at(
                     source,
                     &p.column,
@@ -250,8 +256,8 @@ pub fn parse_flag(cell: &str) -> Option<u8> {
         "1" | "yes" | "y" | "true" => Some(1),
         "0" | "no" | "n" | "false" => Some(0),
         _ => match t.parse::<f64>() {
-            Ok(x) if x == 1.0 => Some(1),
-            Ok(x) if x == 0.0 => Some(0),
+            Ok(1.0) => Some(1),
+            Ok(0.0) => Some(0),
             _ => None,
         },
     }
@@ -271,7 +277,10 @@ mod tests {
         let one = "[[product]]\nid = \"card\"\nname = \"Card\"\ncolumn = \"has_card\"\nrisk = 1\n";
         assert!(parse(one).is_ok());
         let e = parse(&one.replace("risk = 1", "risk = 6")).unwrap_err();
-        assert!(e.contains("product 'card'") && e.contains("outside 1-5"), "{e}");
+        assert!(
+            e.contains("product 'card'") && e.contains("outside 1-5"),
+            "{e}"
+        );
         let e = parse(&format!("{one}{one}")).unwrap_err();
         assert!(e.contains("duplicate"), "{e}");
         let e = parse(&one.replace("risk = 1", "risk = 1\ncolour = \"red\"")).unwrap_err();
@@ -282,7 +291,14 @@ mod tests {
 
     #[test]
     fn flags_accept_the_usual_spellings_only() {
-        for (t, v) in [("1", 1), ("0", 0), ("Yes", 1), ("no", 0), ("TRUE", 1), ("1.0", 1)] {
+        for (t, v) in [
+            ("1", 1),
+            ("0", 0),
+            ("Yes", 1),
+            ("no", 0),
+            ("TRUE", 1),
+            ("1.0", 1),
+        ] {
             assert_eq!(parse_flag(t), Some(v), "{t}");
         }
         for t in ["2", "", "maybe", "0.5"] {

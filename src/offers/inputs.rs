@@ -70,7 +70,9 @@ pub fn read(raw: &RawTable, spec: &Spec, reason: &mut [Option<String>]) -> Rows 
                         f64::NAN
                     }
                     Cell::Text(t) => {
-                        why.get_or_insert_with(|| format!("column '{name}': '{t}' is not a number"));
+                        why.get_or_insert_with(|| {
+                            format!("column '{name}': '{t}' is not a number")
+                        });
                         f64::NAN
                     }
                 });
@@ -112,6 +114,7 @@ pub fn read(raw: &RawTable, spec: &Spec, reason: &mut [Option<String>]) -> Rows 
         numbers(raw, cols.overdue.as_deref()),
     ];
     let answers = spec.risk_column.and_then(|c| raw.column(c));
+    let at = |k: usize, r: usize| capacity[k][r];
     for r in 0..n {
         let answer = answers.and_then(|c| c.text_ref(r));
         let given = answer.as_deref().and_then(parse_level);
@@ -122,12 +125,12 @@ pub fn read(raw: &RawTable, spec: &Spec, reason: &mut [Option<String>]) -> Rows 
             Some(l) => (l, risk::QUESTIONNAIRE),
             None => (
                 spec.catalog.risk.estimate(&Capacity {
-                    age: capacity[0][r],
-                    income: capacity[1][r],
-                    balance: capacity[2][r],
-                    tenure: capacity[3][r],
-                    credit_score: capacity[4][r],
-                    overdue: capacity[5][r],
+                    age: at(0, r),
+                    income: at(1, r),
+                    balance: at(2, r),
+                    tenure: at(3, r),
+                    credit_score: at(4, r),
+                    overdue: at(5, r),
                 }),
                 risk::ESTIMATED,
             ),

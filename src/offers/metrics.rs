@@ -39,4 +39,3 @@ pub struct OffersMetrics {
     pub customers_offered: usize,
     pub customers_without_offer: usize,
 }
-

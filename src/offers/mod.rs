@@ -40,9 +40,13 @@ pub const SCORED: usize = 3;
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Propensity {
-    Model { model: FittedModel },
+    Model {
+        model: FittedModel,
+    },
     /// Too few take-ups to learn from: every customer gets the base rate.
-    BaseRate { rate: f64 },
+    BaseRate {
+        rate: f64,
+    },
 }
 
 /// One product's propensity model and what it was learned from.

@@ -91,14 +91,13 @@ pub fn period_key(s: &str) -> Option<(u8, i64)> {
     }
 }
 
+/// Attribute columns (name, numeric?) and excluded columns (name, why).
+type Attributes = (Vec<(String, bool)>, Vec<(String, String)>);
+
 /// The attribute columns of a panel: every column but the id, the period,
 /// holdings, the questionnaire, a tier column, protected attributes and
 /// identifier-like columns; numeric when its cells read as numbers.
-fn attributes(
-    raw: &RawTable,
-    catalog: &Catalog,
-    skip: &[&str],
-) -> (Vec<(String, bool)>, Vec<(String, String)>) {
+fn attributes(raw: &RawTable, catalog: &Catalog, skip: &[&str]) -> Attributes {
     let mut keep = Vec::new();
     let mut excluded = Vec::new();
     let cfg = DataConfig::default();
@@ -181,12 +180,13 @@ pub fn build(
                 ))
             })?;
         keys.push((key.0, key.1, text));
-        let cid = id_col.text(r).ok_or_else(|| {
-            Error::at(src, id, Some(raw.row(r)), "customer id is missing")
-        })?;
+        let cid = id_col
+            .text(r)
+            .ok_or_else(|| Error::at(src, id, Some(raw.row(r)), "customer id is missing"))?;
         ids.push(cid);
     }
-    let mut order: Vec<(i64, String)> = keys.iter().map(|k| (k.1, k.2.trim().to_string())).collect();
+    let mut order: Vec<(i64, String)> =
+        keys.iter().map(|k| (k.1, k.2.trim().to_string())).collect();
     order.sort();
     order.dedup_by(|a, b| a.0 == b.0);
     let index: HashMap<i64, usize> = order.iter().enumerate().map(|(i, k)| (k.0, i)).collect();
@@ -202,10 +202,17 @@ pub fn build(
             vec![None; t_count]
         });
         if let Some(other) = slots[period_of[r]].replace(r) {
-            return Err(Error::at(src, id, Some(raw.row(r)), format!(
-                "customer '{}' appears twice in period '{}' (also row {})",
-                ids[r], periods[period_of[r]], raw.row(other)
-            )));
+            return Err(Error::at(
+                src,
+                id,
+                Some(raw.row(r)),
+                format!(
+                    "customer '{}' appears twice in period '{}' (also row {})",
+                    ids[r],
+                    periods[period_of[r]],
+                    raw.row(other)
+                ),
+            ));
         }
     }
     let mut report = PanelReport {

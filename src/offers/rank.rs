@@ -39,8 +39,7 @@ pub fn eligible(p: &Product, k: usize, c: &Profile) -> bool {
         && known_in(c.age, p.min_age, p.max_age)
         && known_in(c.balance, p.min_balance, None)
         && (p.tiers.is_empty() || c.tier.is_some_and(|t| p.tiers.iter().any(|x| x == t)))
-        && (p.lifecycle.is_empty()
-            || c.stage.is_some_and(|s| p.lifecycle.iter().any(|x| x == s)))
+        && (p.lifecycle.is_empty() || c.stage.is_some_and(|s| p.lifecycle.iter().any(|x| x == s)))
         && (!p.retention || matches!(c.warning, Some("red" | "orange")))
 }
 

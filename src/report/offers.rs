@@ -15,9 +15,11 @@ fn top_rows(groups: &BTreeMap<String, BTreeMap<String, usize>>, k: usize) -> Vec
             let mut v: Vec<(&String, &usize)> = counts.iter().collect();
             v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
             let mut row = vec![g.clone(), total.to_string()];
-            row.extend(v.iter().take(k).map(|(p, n)| {
-                format!("{p} ({:.0}%)", 100.0 * **n as f64 / total.max(1) as f64)
-            }));
+            row.extend(
+                v.iter().take(k).map(|(p, n)| {
+                    format!("{p} ({:.0}%)", 100.0 * **n as f64 / total.max(1) as f64)
+                }),
+            );
             row.resize(k + 2, String::new());
             row
         })
@@ -25,7 +27,12 @@ fn top_rows(groups: &BTreeMap<String, BTreeMap<String, usize>>, k: usize) -> Vec
 }
 
 /// A "Product strategy" table: the top offered products per group.
-pub fn strategy(page: &mut Page, id: &str, what: &str, groups: &BTreeMap<String, BTreeMap<String, usize>>) {
+pub fn strategy(
+    page: &mut Page,
+    id: &str,
+    what: &str,
+    groups: &BTreeMap<String, BTreeMap<String, usize>>,
+) {
     page.table(
         id,
         &[what, "offers", "1st", "2nd", "3rd", "4th"],
@@ -71,7 +78,17 @@ pub fn render(m: &OffersMetrics) -> String {
         .collect();
     page.table(
         "product-table",
-        &["product", "risk", "category", "model", "examples", "take-ups", "rate", "ROC AUC (OOF)", "in top 3"],
+        &[
+            "product",
+            "risk",
+            "category",
+            "model",
+            "examples",
+            "take-ups",
+            "rate",
+            "ROC AUC (OOF)",
+            "in top 3",
+        ],
         &rows,
     );
     page.section("backtest", "Out-of-time backtest");
@@ -98,7 +115,10 @@ pub fn render(m: &OffersMetrics) -> String {
         }
         None => page.note("No backtest: it needs a period column with at least three periods."),
     }
-    page.section("strategy", "Product strategy by life stage (latest period, top 3 offers)");
+    page.section(
+        "strategy",
+        "Product strategy by life stage (latest period, top 3 offers)",
+    );
     strategy(&mut page, "stage-table", "life stage", &m.top3_by_stage);
     page.section("risk", "Risk-tolerance levels (latest period)");
     let levels: Vec<Vec<String>> = m

@@ -123,16 +123,21 @@ pub struct Validated {
 pub fn for_each_validated(
     parts: &[PathBuf],
     artifact: &Artifact,
+    offers: Option<&crate::offers::OffersModel>,
     delimiter: Option<char>,
     chunk_rows: usize,
     mut each: impl FnMut(Validated) -> Result<()>,
 ) -> Result<()> {
-    let numeric: Vec<String> = artifact
+    let mut numeric: Vec<String> = artifact
         .schema
         .iter()
         .filter(|c| c.kind == "numeric")
         .map(|c| c.name.clone())
         .collect();
+    if let Some(m) = offers {
+        let spec = m.spec();
+        numeric.extend(spec.attributes.into_iter().filter(|a| a.1).map(|a| a.0));
+    }
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Validated>>(0);
         scope.spawn(move || {
@@ -143,7 +148,7 @@ pub fn for_each_validated(
                 };
                 for chunk in chunks {
                     let item = chunk.and_then(|raw| {
-                        let batch = validate::validate(artifact, &raw)?;
+                        let batch = validate::validate(artifact, offers, &raw)?;
                         Ok(Validated {
                             part,
                             rows_read: raw.n_rows() + raw.skipped.len(),

@@ -14,6 +14,7 @@ pub mod explain;
 pub mod from_logs;
 pub mod input;
 pub mod migration;
+pub mod offers;
 pub mod report;
 pub mod summary;
 pub mod validate;
@@ -51,6 +52,8 @@ struct Job<'a> {
     artifact: &'a Artifact,
     playbook: Playbook,
     segments: Option<SegmentModel>,
+    offers: Option<&'a crate::offers::OffersModel>,
+    offers_summary: offers::OffersSummary,
 }
 
 /// Run a scoring job.
@@ -89,11 +92,20 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
             .unwrap_or_else(|| embedded(DEFAULT_SCORE_DATA)),
     };
     let parts = input::parts(&data)?;
+    let mut headers = Vec::new();
     for part in &parts {
-        if let Some(names) = input::header(part, cfg.data.delimiter)? {
-            validate::check_columns(&art, &part.display().to_string(), &names)?;
+        match input::header(part, cfg.data.delimiter)? {
+            Some(names) => {
+                validate::check_columns(&art, &part.display().to_string(), &names)?;
+                headers.push((part.display().to_string(), names));
+            }
+            // Standard input shows its columns only as it is read.
+            None if s.offers.is_none() => headers.push(("standard input".into(), vec![])),
+            None => {}
         }
     }
+    let (offers_model, offers_summary) = offers::resolve(s, &headers)?;
+    progress.stage(format!("offers: {}", offers_summary.note));
     let previous = s
         .previous
         .as_deref()
@@ -143,6 +155,8 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         artifact: &art,
         playbook,
         segments,
+        offers: offers_model.as_ref(),
+        offers_summary,
     };
     let mut writer = ScoreWriter::new(target.as_deref(), s.format)?;
     let summary = Summary {
@@ -195,6 +209,7 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     }
     writer.finish()?;
     summary.fairness = fairness.finish();
+    summary.offers = Some(std::mem::take(&mut job.offers_summary));
     summary.warning_cutoffs = Some(s.warning.unwrap_or(art.scoring.warning));
     let (score_psi, features) = drift.finish(&art.scoring);
     summary.drift = Some(DriftSummary {
@@ -341,7 +356,7 @@ fn stream(
     writer: &mut ScoreWriter,
     totals: &mut Totals,
 ) -> Result<()> {
-    let (cfg, art) = (job.cfg, job.artifact);
+    let (cfg, art, offer_model) = (job.cfg, job.artifact, job.offers);
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Done>(0);
         let sink = scope.spawn(move || -> Result<()> {
@@ -357,6 +372,7 @@ fn stream(
         let fed = input::for_each_validated(
             parts,
             art,
+            offer_model,
             cfg.data.delimiter,
             cfg.score.chunk_rows,
             |mut v| {
@@ -371,7 +387,9 @@ fn stream(
                     // The ids move to the scores (the batch keeps its table for drift and reasons).
                     let ids = std::mem::take(&mut v.batch.ids);
                     let mut scored = job.score(&v.batch, ids, &mut stats)?;
-                    scored.extra = std::mem::take(&mut v.batch.extra);
+                    let mut extra = std::mem::take(&mut v.batch.extra);
+                    extra.append(&mut scored.extra);
+                    scored.extra = extra;
                     Some((scored, stats))
                 };
                 // A closed channel means the writer stopped on an error, which
@@ -454,6 +472,9 @@ impl Job<'_> {
             out.owner.push(act.owner.clone());
             out.contact_days.push(act.days);
         }
+        if let (Some(model), Some(rows)) = (self.offers, &batch.offers) {
+            out.extra = offers::apply(model, rows, &tiers, &out.level, &mut self.offers_summary);
+        }
         out.tier = tiers;
         out.reasons = reasons;
         Ok(out)
@@ -492,21 +513,28 @@ fn refit_segments(
     parts: &[PathBuf],
 ) -> Result<(SegmentModel, usize, usize)> {
     let mut sample: Option<SegmentSample> = None;
-    input::for_each_validated(parts, art, cfg.data.delimiter, cfg.score.chunk_rows, |v| {
-        let table = &v.batch.table;
-        if v.batch.ids.is_empty() {
-            return Ok(());
-        }
-        let x = art
-            .pipeline
-            .transform_all(table, &mut TransformStats::default());
-        let clv = value::clvs(&art.config.score.clv, table, &art.probabilities(x.view()));
-        sample
-            .get_or_insert_with(|| {
-                SegmentSample::new(art.scoring.segments.as_ref(), table, art.seed)
-            })
-            .add(table, &clv)
-    })?;
+    input::for_each_validated(
+        parts,
+        art,
+        None,
+        cfg.data.delimiter,
+        cfg.score.chunk_rows,
+        |v| {
+            let table = &v.batch.table;
+            if v.batch.ids.is_empty() {
+                return Ok(());
+            }
+            let x = art
+                .pipeline
+                .transform_all(table, &mut TransformStats::default());
+            let clv = value::clvs(&art.config.score.clv, table, &art.probabilities(x.view()));
+            sample
+                .get_or_insert_with(|| {
+                    SegmentSample::new(art.scoring.segments.as_ref(), table, art.seed)
+                })
+                .add(table, &clv)
+        },
+    )?;
     let sample = sample
         .ok_or_else(|| Error::Config("--refit-segments: the batch has no valid rows".into()))?;
     let (sampled, seen) = (sample.len(), sample.seen());

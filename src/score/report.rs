@@ -24,6 +24,7 @@ pub fn render(art: &Artifact, s: &Summary, labelled: Option<(&EvalRows, &Evaluat
     evaluation(&mut page, labelled);
     crate::report::fairness::section(&mut page, &s.fairness, "This batch's scores at the model's threshold (label-based figures only when the batch has labels).");
     migration(&mut page, s);
+    offers(&mut page, s);
     rows(&mut page, s);
     page.finish()
 }
@@ -265,4 +266,42 @@ fn rows(page: &mut Page, s: &Summary) {
             .map(|(c, n)| vec![format!("imputed cells: {c}"), n.to_string()]),
     );
     page.table("rows-table", &["item", "value"], &rows);
+}
+
+/// Offers: the first offer's product strategy per value tier and warning
+/// level, with expected value.
+fn offers(page: &mut Page, s: &Summary) {
+    let Some(o) = &s.offers else {
+        return;
+    };
+    page.section("offers", "Next-best offers");
+    page.note(&format!(
+        "Offers {}. Customers with an offer: {}; with none suitable: {}. Expected value of the first offers (propensity × margin): {:.0}. Invalid risk answers (estimated instead): {}.",
+        o.note, o.customers_with_offer, o.customers_without_offer, o.expected_value, o.invalid_risk_answers
+    ));
+    if o.model_run_id.is_none() {
+        return;
+    }
+    crate::report::offers::strategy(page, "offers-by-tier", "value tier", &o.first_by_tier);
+    crate::report::offers::strategy(page, "offers-by-level", "warning level", &o.first_by_level);
+    let ev: Vec<Vec<String>> = o
+        .expected_value_by_tier
+        .iter()
+        .map(|(t, v)| vec![t.clone(), format!("{v:.0}")])
+        .collect();
+    page.table(
+        "offers-value",
+        &["value tier", "expected value of first offers"],
+        &ev,
+    );
+    let levels: Vec<Vec<String>> = o
+        .risk_levels
+        .iter()
+        .map(|(k, v)| vec![k.clone(), v.to_string()])
+        .collect();
+    page.table(
+        "offers-risk",
+        &["risk level and source", "customers"],
+        &levels,
+    );
 }

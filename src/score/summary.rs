@@ -56,6 +56,9 @@ pub struct Summary {
     pub value_tiers: String,
     pub drift: Option<DriftSummary>,
     pub migration: Option<MigrationSummary>,
+    /// Risk levels and next-best offers (or why they were not applied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offers: Option<crate::score::offers::OffersSummary>,
     /// Per protected or sensitive column present in the batch: the figures
     /// per group (label-based ones only for a labelled batch).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]

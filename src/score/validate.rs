@@ -36,6 +36,8 @@ pub struct Batch {
     /// Columns copied to the scores as they are (a log-built table's
     /// `rfm_cell`, `lifecycle_stage`), each valid row's text.
     pub extra: Vec<(String, Vec<String>)>,
+    /// The offers' inputs of the valid rows, when offers are applied.
+    pub offers: Option<crate::offers::inputs::Rows>,
 }
 
 /// Every schema column that `names` lacks, or an error listing them.
@@ -56,8 +58,13 @@ pub fn check_columns(artifact: &Artifact, source: &str, names: &[String]) -> Res
     }
 }
 
-/// Type the rows of `raw` per the artifact; bad rows become rejects.
-pub fn validate(artifact: &Artifact, raw: &RawTable) -> Result<Batch> {
+/// Type the rows of `raw` per the artifact (and the offers model, when
+/// offers are applied); bad rows become rejects.
+pub fn validate(
+    artifact: &Artifact,
+    offers: Option<&crate::offers::OffersModel>,
+    raw: &RawTable,
+) -> Result<Batch> {
     check_columns(artifact, &raw.source, &raw.names)?;
     let n = raw.n_rows();
     let mut reason: Vec<Option<String>> = vec![None; n];
@@ -95,6 +102,21 @@ pub fn validate(artifact: &Artifact, raw: &RawTable) -> Result<Batch> {
             }
         }
     }
+    if let Some(m) = offers {
+        let need = m.required_columns();
+        let missing: Vec<&str> = need
+            .iter()
+            .map(String::as_str)
+            .filter(|c| raw.index_of(c).is_none())
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::data(
+                &raw.source,
+                format!("offers: missing column(s): {}", missing.join(", ")),
+            ));
+        }
+    }
+    let offer_rows = offers.map(|m| crate::offers::inputs::read(raw, &m.spec(), &mut reason));
     let keep: Vec<usize> = (0..n).filter(|&r| reason[r].is_none()).collect();
     let unparsed = raw.skipped.iter().map(|(row, why)| Reject {
         row: *row,
@@ -157,6 +179,7 @@ pub fn validate(artifact: &Artifact, raw: &RawTable) -> Result<Batch> {
         attributes,
         rejects,
         extra,
+        offers: offer_rows.map(|o| o.select(&keep)),
     })
 }
 

@@ -167,9 +167,18 @@ pub fn generate(out: &Path, customers: usize, seed: u64) -> Result<()> {
         let mut held = [false; PRODUCTS.len()];
         let mut balance = person.balance;
         for (p, h) in held.iter_mut().enumerate() {
-            let fit = if PRODUCTS[p].1 <= tolerance { 0.0 } else { -4.0 };
-            let prior = if p == 0 { person.card as f64 * 3.0 - 1.5 } else { -2.6 };
-            *h = rng.random::<f64>() < sigmoid(prior + fit + affinity(p, &person, balance, &[false; PRODUCTS.len()]));
+            let fit = if PRODUCTS[p].1 <= tolerance {
+                0.0
+            } else {
+                -4.0
+            };
+            let prior = if p == 0 {
+                person.card as f64 * 3.0 - 1.5
+            } else {
+                -2.6
+            };
+            *h = rng.random::<f64>()
+                < sigmoid(prior + fit + affinity(p, &person, balance, &[false; PRODUCTS.len()]));
         }
         let mut dropped = [false; PRODUCTS.len()];
         let tenure0: f64 = tenure_at.map_or(0.0, |t| cells[t].parse().unwrap_or(0.0));
@@ -185,9 +194,14 @@ pub fn generate(out: &Path, customers: usize, seed: u64) -> Result<()> {
                         dropped[p] = rng.random::<f64>() < 0.015;
                         held[p] = !dropped[p];
                     } else {
-                        let fit = if PRODUCTS[p].1 <= tolerance { 0.0 } else { -4.0 };
+                        let fit = if PRODUCTS[p].1 <= tolerance {
+                            0.0
+                        } else {
+                            -4.0
+                        };
                         let retake = if dropped[p] { 2.5 } else { 0.0 };
-                        let logit = -6.4 + fit + retake + 1.5 * affinity(p, &person, balance, &before);
+                        let logit =
+                            -6.4 + fit + retake + 1.5 * affinity(p, &person, balance, &before);
                         held[p] = rng.random::<f64>() < sigmoid(logit);
                         dropped[p] = false;
                     }
