@@ -285,6 +285,10 @@ impl FeaturesArgs {
     }
 }
 
+const fn churn_months() -> usize {
+    crate::synth::holdings::MONTHS
+}
+
 /// Options of `churn-train generate`.
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
@@ -303,6 +307,9 @@ pub struct GenerateArgs {
     /// [default: 20000 with --logs, 2500 with --holdings].
     #[arg(long)]
     pub customers: Option<usize>,
+    /// Months of the holdings panel (with --holdings).
+    #[arg(long, default_value_t = churn_months())]
+    pub months: usize,
     /// Random seed.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,

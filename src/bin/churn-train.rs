@@ -21,9 +21,12 @@ fn main() -> ExitCode {
         Some(TrainCommand::Generate(g)) if g.logs => {
             churn::synth::logs::generate(&g.out(), g.customers.unwrap_or(20_000), g.seed)
         }
-        Some(TrainCommand::Generate(g)) if g.holdings => {
-            churn::synth::holdings::generate(&g.out(), g.customers.unwrap_or(2_500), g.seed)
-        }
+        Some(TrainCommand::Generate(g)) if g.holdings => churn::synth::holdings::generate(
+            &g.out(),
+            g.customers.unwrap_or(2_500),
+            g.months,
+            g.seed,
+        ),
         Some(TrainCommand::Generate(g)) => {
             churn::synth::generate(&g.out(), g.rows, g.seed, !g.no_label)
         }

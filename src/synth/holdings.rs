@@ -34,7 +34,7 @@ use rand_chacha::ChaCha8Rng;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-/// Months in the panel.
+/// Months in the panel by default.
 pub const MONTHS: usize = 8;
 
 /// The generated products: (holding column, risk rating).
@@ -129,8 +129,10 @@ fn questionnaire(rng: &mut ChaCha8Rng, level: u8) -> String {
     }
 }
 
-/// Write the panel of `customers` customers into the folder `out`.
-pub fn generate(out: &Path, customers: usize, seed: u64) -> Result<()> {
+/// Write the panel of `customers` customers over `months` months into the
+/// folder `out`.
+pub fn generate(out: &Path, customers: usize, months: usize, seed: u64) -> Result<()> {
+    let months_n = months.max(1);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let id_base = 500_000 + (seed % 97) * 1_000_000;
     let base: Vec<&str> = COLUMNS
@@ -152,7 +154,7 @@ pub fn generate(out: &Path, customers: usize, seed: u64) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let tmp = crate::io::TempDir::new()?;
     let month_path = |m: usize| tmp.path().join(format!("month-{m}.csv"));
-    let mut months = (0..MONTHS)
+    let mut months = (0..months_n)
         .map(|m| {
             let path = month_path(m);
             std::fs::File::create(&path)
@@ -252,6 +254,6 @@ pub fn generate(out: &Path, customers: usize, seed: u64) -> Result<()> {
             Ok(())
         })
     };
-    join("holdings.csv", 0..MONTHS)?;
-    join("latest.csv", MONTHS - 1..MONTHS)
+    join("holdings.csv", 0..months_n)?;
+    join("latest.csv", months_n - 1..months_n)
 }
