@@ -510,12 +510,21 @@ pub struct ScoreArgs {
     /// stdin [default: the embedded data/score_sample.csv].
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Scores file, or - for CSV on stdout [default: experiments/score-<id>/scores.csv].
+    /// Scores file, - for CSV on stdout, or a database: sqlite:PATH or
+    /// postgres://USER@HOST:PORT/DB [default: experiments/score-<id>/scores.csv].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Scores file format [default: csv].
     #[arg(long)]
     pub format: Option<crate::config::OutputFormat>,
+    /// Scores table when --out is a database (sqlite:PATH or
+    /// postgres://USER@HOST:PORT/DB) [default: churn_scores].
+    #[arg(long)]
+    pub table: Option<String>,
+    /// Run id: the run folder's name and the database rows' run_id
+    /// [default: score-<time>]; re-running an id replaces its rows.
+    #[arg(long)]
+    pub run_id: Option<String>,
     /// Customers per chunk (memory is bounded by this) [default: 50000].
     #[arg(long)]
     pub chunk_rows: Option<usize>,
@@ -565,6 +574,8 @@ impl ScoreArgs {
         set(&mut s.data, self.data.map(Some));
         set(&mut s.out, self.out.map(Some));
         set(&mut s.format, self.format);
+        set(&mut s.table, self.table);
+        set(&mut s.run_id, self.run_id.map(Some));
         set(&mut s.chunk_rows, self.chunk_rows);
         set(&mut s.max_reject_rate, self.max_reject_rate);
         set(&mut s.previous, self.previous.map(Some));

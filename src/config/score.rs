@@ -35,6 +35,10 @@ pub struct SegmentRule {
     pub yellow: f64,
 }
 
+fn is_default_table(t: &str) -> bool {
+    t == "churn_scores"
+}
+
 /// Everything a scoring job can be told.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -46,6 +50,15 @@ pub struct ScoreConfig {
     /// Score file, or `-` for stdout.
     pub out: Option<PathBuf>,
     pub format: OutputFormat,
+    /// Scores table of a database `out` (`sqlite:PATH`, `postgres://…`).
+    // Fields added after format version 1 are left out of the stored
+    // configuration at their defaults: older artifacts keep their checksum.
+    #[serde(skip_serializing_if = "is_default_table")]
+    pub table: String,
+    /// Run id (the run folder's name and the database rows' run_id);
+    /// `score-<time>` when unset. Re-running an id replaces its rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
     pub chunk_rows: usize,
     /// A batch with a larger share of rejected rows fails (a broken
     /// extract), after writing rejects.csv; 1 disables the guard.
@@ -54,8 +67,10 @@ pub struct ScoreConfig {
     pub previous: Option<PathBuf>,
     pub playbook: Option<PathBuf>,
     /// Offers artifact (`None`: the model folder's `offers-latest` when present).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offers: Option<PathBuf>,
     /// Score without offers even when an offers artifact is present.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub no_offers: bool,
     /// Refit the value tiers on this batch instead of using the stored ones.
     pub refit_segments: bool,
@@ -80,6 +95,8 @@ impl Default for ScoreConfig {
             data: None,
             out: None,
             format: OutputFormat::Csv,
+            table: "churn_scores".into(),
+            run_id: None,
             chunk_rows: 50_000,
             max_reject_rate: 0.05,
             previous: None,
@@ -107,6 +124,14 @@ impl ScoreConfig {
     }
 
     pub fn validate(&self) -> Result<()> {
+        crate::sink::table::check_name(&self.table).map_err(Error::Config)?;
+        if let Some(id) = &self.run_id {
+            if id.is_empty() || id.starts_with('.') || id.contains(['/', '\\']) {
+                return Err(Error::Config(format!(
+                    "--run-id '{id}': a non-empty name without slashes, not starting with a dot"
+                )));
+            }
+        }
         if self.chunk_rows == 0 {
             return Err(Error::Config("score.chunk_rows must be at least 1".into()));
         }

@@ -73,7 +73,10 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     };
     let (_, stamp) = artifact::format_time(artifact::now_epoch());
     let runs_root = s.runs_dir();
-    let run_dir = runs_root.join(crate::io::unique_name(&format!("score-{stamp}"), |n| {
+    let wanted = s.run_id.clone().unwrap_or_else(|| format!("score-{stamp}"));
+    // A re-run of a run id gets a folder of its own (`ID-2`); its database
+    // rows replace the earlier run's, under the id asked for.
+    let run_dir = runs_root.join(crate::io::unique_name(&wanted, |n| {
         runs_root.join(n).exists()
     }));
     // The run folder is this job's own: any failure removes it whole.
@@ -115,7 +118,11 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         OutputFormat::Csv => "csv",
         OutputFormat::Parquet => "parquet",
     };
-    let target = if to_stdout {
+    let db = s
+        .out
+        .as_deref()
+        .and_then(|o| crate::sink::Target::parse(&o.to_string_lossy()));
+    let target = if to_stdout || db.is_some() {
         None
     } else {
         Some(
@@ -158,7 +165,24 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         offers: offers_model.as_ref(),
         offers_summary,
     };
-    let mut writer = ScoreWriter::new(target.as_deref(), s.format)?;
+    let started = std::time::SystemTime::now();
+    let run_id = wanted;
+    let mut writer = match &db {
+        None => Output::File(ScoreWriter::new(target.as_deref(), s.format)?),
+        Some(t) => {
+            progress.stage(format!("scores into {} (table {})", t.display(), s.table));
+            Output::Table(crate::sink::open(
+                t,
+                &s.table,
+                crate::sink::Stamp {
+                    run_id: run_id.clone(),
+                    model_id: art.run_id.clone(),
+                    scored_at: started,
+                    scored_at_text: crate::sink::iso(started),
+                },
+            )?)
+        }
+    };
     let summary = Summary {
         model_run_id: art.run_id.clone(),
         model_name: art.model_name.clone(),
@@ -207,7 +231,8 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
             ),
         ));
     }
-    writer.finish()?;
+    let table = writer.finish()?;
+    summary.output = db.as_ref().map(|t| t.display());
     summary.fairness = fairness.finish();
     summary.offers = Some(std::mem::take(&mut job.offers_summary));
     summary.warning_cutoffs = Some(s.warning.unwrap_or(art.scoring.warning));
@@ -226,6 +251,20 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         write_json(&run_dir.join("eval.json"), ev)?;
     }
     write_json(&run_dir.join("summary.json"), &summary)?;
+    if let Some(table) = table {
+        // The database sees the run last: only a job that wrote every
+        // output commits its rows.
+        let record = crate::sink::RunRecord {
+            model_checksum: art.checksum.clone(),
+            rows_read: summary.rows_read,
+            rows_scored: summary.rows_scored,
+            rows_rejected: summary.rows_rejected,
+            summary_json: serde_json::to_string(&summary)
+                .map_err(|e| Error::format(run_dir.join("summary.json"), e))?,
+            started_at: started,
+        };
+        table.commit(&record)?;
+    }
     if let Some(f) = &from_logs {
         f.keep(&run_dir)?;
     }
@@ -249,6 +288,39 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         scores: target,
         summary,
     })
+}
+
+/// Where the scores go: a file (or stdout), or a database table written in
+/// one transaction that commits after every other output. One per job: the
+/// size of the file variant does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Output {
+    File(ScoreWriter),
+    Table(Box<dyn crate::sink::TableSink>),
+}
+
+impl Output {
+    fn write(&mut self, s: &Scored, reasons: &explain::Reasons) -> Result<()> {
+        match self {
+            Output::File(w) => w.write(s, reasons),
+            Output::Table(t) => t.write(s, reasons),
+        }
+    }
+
+    /// Move a file into place; hand back a table still to commit.
+    fn finish(self) -> Result<Option<Box<dyn crate::sink::TableSink>>> {
+        match self {
+            Output::File(w) => w.finish().map(|()| None),
+            Output::Table(t) => Ok(Some(t)),
+        }
+    }
+
+    /// Drop what was written (a table rolls back when dropped).
+    fn abandon(self) {
+        if let Output::File(w) = self {
+            w.abandon();
+        }
+    }
 }
 
 /// Removes a scoring run's folder (and the runs root it created) unless
@@ -353,7 +425,7 @@ fn stream(
     job: &mut Job,
     parts: &[PathBuf],
     progress: &Progress,
-    writer: &mut ScoreWriter,
+    writer: &mut Output,
     totals: &mut Totals,
 ) -> Result<()> {
     let (cfg, art, offer_model) = (job.cfg, job.artifact, job.offers);

@@ -40,6 +40,9 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logs: Option<crate::logs::LogReport>,
     pub model_name: String,
+    /// The database the scores went to (password masked), when not a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
     pub rows_read: usize,
     pub rows_scored: usize,
     pub rows_rejected: usize,

@@ -1,0 +1,152 @@
+//! Scores into an SQLite file (rusqlite, SQLite compiled in): the embedded
+//! default for a machine with no database server. One `BEGIN IMMEDIATE`
+//! transaction per run (WAL journal, so readers keep reading the previous
+//! state meanwhile); a killed job leaves the journal, which SQLite rolls
+//! back on the next open.
+
+use super::table::{self, Column, Kind, Stamp, Value};
+use super::{RunRecord, TableSink};
+use crate::error::{Error, Result};
+use crate::score::explain::Reasons;
+use crate::score::write::Scored;
+use rusqlite::{params, Connection};
+use std::path::{Path, PathBuf};
+
+pub struct Sqlite {
+    conn: Connection,
+    path: PathBuf,
+    table: String,
+    stamp: Stamp,
+    cols: Option<Vec<Column>>,
+    insert: String,
+}
+
+fn sql_type(k: Kind) -> &'static str {
+    match k {
+        Kind::Text | Kind::Time => "TEXT",
+        Kind::Real => "REAL",
+        Kind::Int => "INTEGER",
+    }
+}
+
+impl Sqlite {
+    pub fn open(path: &Path, table: &str, stamp: Stamp) -> Result<Sqlite> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let conn = Connection::open(path).map_err(|e| Error::format(path, e))?;
+        let s = Sqlite {
+            conn,
+            path: path.to_path_buf(),
+            table: table.to_string(),
+            stamp,
+            cols: None,
+            insert: String::new(),
+        };
+        s.exec("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=30000; BEGIN IMMEDIATE")?;
+        s.exec(&table::runs_statement(sql_type))?;
+        Ok(s)
+    }
+
+    fn err(&self, e: impl ToString) -> Error {
+        Error::format(format!("sqlite:{}", self.path.display()), e)
+    }
+
+    fn exec(&self, sql: &str) -> Result<()> {
+        self.conn.execute_batch(sql).map_err(|e| self.err(e))
+    }
+
+    /// Create or check the scores table for chunks shaped like `s`, and
+    /// clear this run id's earlier rows.
+    fn prepare(&mut self, s: &Scored) -> Result<()> {
+        let cols = table::columns(s);
+        let have: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare(&format!("PRAGMA table_info({})", self.table))
+                .map_err(|e| self.err(e))?;
+            let names = stmt
+                .query_map([], |r| r.get::<_, String>(1))
+                .map_err(|e| self.err(e))?;
+            names
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| self.err(e))?
+        };
+        if have.is_empty() {
+            for sql in
+                table::create_statements(&self.table, &cols, sql_type, "CREATE VIEW IF NOT EXISTS")
+            {
+                self.exec(&sql)?;
+            }
+        } else {
+            table::check_existing(&self.table, &have, &cols)
+                .map_err(|m| Error::data(format!("sqlite:{}", self.path.display()), m))?;
+        }
+        self.conn
+            .execute(
+                &format!("DELETE FROM {} WHERE run_id = ?1", self.table),
+                params![self.stamp.run_id],
+            )
+            .map_err(|e| self.err(e))?;
+        let names: Vec<String> = cols.iter().map(|c| format!("\"{}\"", c.name)).collect();
+        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+        // A customer twice in a batch: the later row wins, as in the file.
+        self.insert = format!(
+            "INSERT OR REPLACE INTO {} ({}) VALUES ({})",
+            self.table,
+            names.join(", "),
+            marks.join(", ")
+        );
+        self.cols = Some(cols);
+        Ok(())
+    }
+}
+
+impl TableSink for Sqlite {
+    fn write(&mut self, s: &Scored, reasons: &Reasons) -> Result<()> {
+        if self.cols.is_none() {
+            self.prepare(s)?;
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(&self.insert)
+            .map_err(|e| Error::format(&self.path, e))?;
+        let at = self.stamp.scored_at_text.as_str();
+        for i in 0..s.ids.len() {
+            let row = table::values(s, reasons, i, &self.stamp);
+            let cells: Vec<rusqlite::types::Value> = row
+                .into_iter()
+                .map(|v| match v {
+                    Value::Text(t) => rusqlite::types::Value::Text(t),
+                    Value::Real(x) => rusqlite::types::Value::Real(x),
+                    Value::Int(x) => rusqlite::types::Value::Integer(x),
+                    Value::Time => rusqlite::types::Value::Text(at.to_string()),
+                })
+                .collect();
+            stmt.execute(rusqlite::params_from_iter(cells))
+                .map_err(|e| Error::format(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    fn commit(self: Box<Self>, run: &RunRecord) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO score_runs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    self.stamp.run_id,
+                    self.stamp.model_id,
+                    run.model_checksum,
+                    self.table,
+                    run.rows_read as i64,
+                    run.rows_scored as i64,
+                    run.rows_rejected as i64,
+                    run.summary_json,
+                    super::iso(run.started_at),
+                    super::iso(std::time::SystemTime::now()),
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        self.exec("COMMIT")
+    }
+}
