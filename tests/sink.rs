@@ -58,6 +58,37 @@ fn csv_scores(path: &Path) -> Vec<(String, String, String, String, String)> {
     v
 }
 
+/// Assert that database rows `id|probability|level|tier|reason_1` hold
+/// exactly the scores of `csv` (one row per id); returns the CSV's rows.
+fn same_as_csv(rows: &str, csv: &Path) -> Vec<(String, String, String, String, String)> {
+    let mut from_db: Vec<(String, String, String, String, String)> = rows
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('|').collect();
+            (
+                f[0].into(),
+                f[1].into(),
+                f[2].into(),
+                f[3].into(),
+                f[4].into(),
+            )
+        })
+        .collect();
+    from_db.sort();
+    let from_csv = csv_scores(csv);
+    assert_eq!(
+        from_db.len(),
+        from_csv.len(),
+        "a re-run replaces, never duplicates"
+    );
+    for (a, b) in from_db.iter().zip(&from_csv) {
+        assert_eq!((&a.0, &a.2, &a.3, &a.4), (&b.0, &b.2, &b.3, &b.4));
+        let (x, y): (f64, f64) = (a.1.parse().unwrap(), b.1.parse().unwrap());
+        assert_eq!(x, y, "{}", a.0);
+    }
+    from_csv
+}
+
 fn sqlite(db: &Path, sql: &str) -> String {
     // The test reads through Python's sqlite3: an independent reader.
     let out = Command::new("python3")
@@ -105,31 +136,7 @@ fn sqlite_holds_the_csv_scores_replaces_a_rerun_and_refuses_other_columns() {
         &db,
         "SELECT id, churn_probability, warning_level, value_tier, reason_1 FROM churn_scores",
     );
-    let mut from_db: Vec<(String, String, String, String, String)> = rows
-        .lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split('|').collect();
-            (
-                f[0].into(),
-                f[1].into(),
-                f[2].into(),
-                f[3].into(),
-                f[4].into(),
-            )
-        })
-        .collect();
-    from_db.sort();
-    let from_csv = csv_scores(&csv);
-    assert_eq!(
-        from_db.len(),
-        from_csv.len(),
-        "a re-run replaces, never duplicates"
-    );
-    for (a, b) in from_db.iter().zip(&from_csv) {
-        assert_eq!((&a.0, &a.2, &a.3, &a.4), (&b.0, &b.2, &b.3, &b.4));
-        let (x, y): (f64, f64) = (a.1.parse().unwrap(), b.1.parse().unwrap());
-        assert_eq!(x, y, "{}", a.0);
-    }
+    let from_csv = same_as_csv(&rows, &csv);
     assert_eq!(
         sqlite(&db, "SELECT run_id, rows_scored FROM score_runs"),
         "nightly|5000\n",
@@ -382,31 +389,7 @@ fn postgres_holds_the_csv_scores_and_survives_a_kill() {
         "crm",
         "SELECT id, churn_probability::text, warning_level, value_tier, reason_1 FROM churn_scores",
     );
-    let mut from_db: Vec<(String, String, String, String, String)> = rows
-        .lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split('|').collect();
-            (
-                f[0].into(),
-                f[1].into(),
-                f[2].into(),
-                f[3].into(),
-                f[4].into(),
-            )
-        })
-        .collect();
-    from_db.sort();
-    let from_csv = csv_scores(&csv);
-    assert_eq!(
-        from_db.len(),
-        from_csv.len(),
-        "a re-run replaces, never duplicates"
-    );
-    for (a, b) in from_db.iter().zip(&from_csv) {
-        assert_eq!((&a.0, &a.2, &a.3, &a.4), (&b.0, &b.2, &b.3, &b.4));
-        let (x, y): (f64, f64) = (a.1.parse().unwrap(), b.1.parse().unwrap());
-        assert_eq!(x, y, "{}", a.0);
-    }
+    same_as_csv(&rows, &csv);
     let run = std::fs::read_dir(d.join("runs"))
         .unwrap()
         .filter_map(|e| e.ok())

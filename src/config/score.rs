@@ -35,6 +35,22 @@ pub struct SegmentRule {
     pub yellow: f64,
 }
 
+/// A scores table name (`--table`): letters, digits, underscores.
+fn check_table_name(name: &str) -> Result<()> {
+    let ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 60;
+    match ok {
+        true => Ok(()),
+        false => Err(Error::Config(format!(
+            "--table '{name}': use letters, digits and underscores (at most 60, not starting with a digit)"
+        ))),
+    }
+}
+
 fn is_default_table(t: &str) -> bool {
     t == "churn_scores"
 }
@@ -124,7 +140,7 @@ impl ScoreConfig {
     }
 
     pub fn validate(&self) -> Result<()> {
-        crate::sink::table::check_name(&self.table).map_err(Error::Config)?;
+        check_table_name(&self.table)?;
         if let Some(id) = &self.run_id {
             if id.is_empty() || id.starts_with('.') || id.contains(['/', '\\']) {
                 return Err(Error::Config(format!(

@@ -303,7 +303,7 @@ impl Output {
     fn write(&mut self, s: &Scored, reasons: &explain::Reasons) -> Result<()> {
         match self {
             Output::File(w) => w.write(s, reasons),
-            Output::Table(t) => t.write(s, reasons),
+            Output::Table(t) => t.write(&write::table_columns(s), write::table_rows(s, reasons)),
         }
     }
 

@@ -15,9 +15,7 @@ pub mod sqlite;
 pub mod table;
 
 use crate::error::Result;
-use crate::score::explain::Reasons;
-use crate::score::write::Scored;
-pub use table::Stamp;
+pub use table::{Column, Kind, Stamp, Value};
 
 /// A database target of `--out`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,8 +76,10 @@ pub struct RunRecord {
 
 /// A scores table being written in one transaction.
 pub trait TableSink: Send {
-    /// Add a scored chunk (invisible to readers until [`TableSink::commit`]).
-    fn write(&mut self, s: &Scored, reasons: &Reasons) -> Result<()>;
+    /// Add a scored chunk: its columns (the same for every chunk of a run)
+    /// and rows of values in that order; invisible to readers until
+    /// [`TableSink::commit`].
+    fn write(&mut self, cols: &[Column], rows: Vec<Vec<Value>>) -> Result<()>;
     /// Record the run in `score_runs` and commit. Dropping a sink without
     /// committing rolls everything back.
     fn commit(self: Box<Self>, run: &RunRecord) -> Result<()>;
@@ -87,7 +87,6 @@ pub trait TableSink: Send {
 
 /// Open `target` for a run stamped `stamp`, into table `table`.
 pub fn open(target: &Target, table: &str, stamp: Stamp) -> Result<Box<dyn TableSink>> {
-    table::check_name(table).map_err(crate::error::Error::Config)?;
     Ok(match target {
         Target::Sqlite(path) => Box::new(sqlite::Sqlite::open(path, table, stamp)?),
         Target::Postgres(url) => Box::new(postgres::Postgres::open(url, table, stamp)?),

@@ -12,8 +12,6 @@
 use super::table::{self, Column, Kind, Stamp, Value};
 use super::{mask_password, RunRecord, TableSink};
 use crate::error::{Error, Result};
-use crate::score::explain::Reasons;
-use crate::score::write::Scored;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Config, NoTls};
@@ -96,8 +94,8 @@ impl Postgres {
         Error::format(&self.shown, e.to_string())
     }
 
-    fn prepare(&mut self, s: &Scored) -> Result<()> {
-        let cols = table::columns(s);
+    fn prepare(&mut self, cols: &[Column]) -> Result<()> {
+        let cols = table::with_stamp(cols);
         let have: Vec<String> = self
             .client
             .query(
@@ -135,9 +133,9 @@ impl Postgres {
 }
 
 impl TableSink for Postgres {
-    fn write(&mut self, s: &Scored, reasons: &Reasons) -> Result<()> {
+    fn write(&mut self, cols: &[Column], rows: Vec<Vec<Value>>) -> Result<()> {
         if self.cols.is_none() {
-            self.prepare(s)?;
+            self.prepare(cols)?;
         }
         let cols = self.cols.clone().unwrap_or_default();
         let mut types = vec![Type::INT8];
@@ -153,19 +151,27 @@ impl TableSink for Postgres {
         let mut w = BinaryCopyInWriter::new(sink, &types);
         let at = self.stamp.scored_at;
         let mut failed = None;
-        for i in 0..s.ids.len() {
+        for row in rows {
             self.seq += 1;
-            let row = table::values(s, reasons, i, &self.stamp);
+            let stamp = [
+                Value::Text(self.stamp.run_id.clone()),
+                Value::Text(self.stamp.model_id.clone()),
+                Value::Time,
+            ];
             let boxed: Vec<Box<dyn ToSql + Sync>> =
                 std::iter::once(Box::new(self.seq) as Box<dyn ToSql + Sync>)
-                    .chain(row.into_iter().map(|v| -> Box<dyn ToSql + Sync> {
-                        match v {
-                            Value::Text(t) => Box::new(t),
-                            Value::Real(x) => Box::new(x),
-                            Value::Int(x) => Box::new(x),
-                            Value::Time => Box::new(at),
-                        }
-                    }))
+                    .chain(
+                        row.into_iter()
+                            .chain(stamp)
+                            .map(|v| -> Box<dyn ToSql + Sync> {
+                                match v {
+                                    Value::Text(t) => Box::new(t),
+                                    Value::Real(x) => Box::new(x),
+                                    Value::Int(x) => Box::new(x),
+                                    Value::Time => Box::new(at),
+                                }
+                            }),
+                    )
                     .collect();
             let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
             if let Err(e) = w.write(&refs) {

@@ -7,8 +7,6 @@
 use super::table::{self, Column, Kind, Stamp, Value};
 use super::{RunRecord, TableSink};
 use crate::error::{Error, Result};
-use crate::score::explain::Reasons;
-use crate::score::write::Scored;
 use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
 
@@ -56,10 +54,10 @@ impl Sqlite {
         self.conn.execute_batch(sql).map_err(|e| self.err(e))
     }
 
-    /// Create or check the scores table for chunks shaped like `s`, and
-    /// clear this run id's earlier rows.
-    fn prepare(&mut self, s: &Scored) -> Result<()> {
-        let cols = table::columns(s);
+    /// Create or check the scores table for `cols`, and clear this run
+    /// id's earlier rows.
+    fn prepare(&mut self, cols: &[Column]) -> Result<()> {
+        let cols = table::with_stamp(cols);
         let have: Vec<String> = {
             let mut stmt = self
                 .conn
@@ -103,24 +101,29 @@ impl Sqlite {
 }
 
 impl TableSink for Sqlite {
-    fn write(&mut self, s: &Scored, reasons: &Reasons) -> Result<()> {
+    fn write(&mut self, cols: &[Column], rows: Vec<Vec<Value>>) -> Result<()> {
         if self.cols.is_none() {
-            self.prepare(s)?;
+            self.prepare(cols)?;
         }
         let mut stmt = self
             .conn
             .prepare_cached(&self.insert)
             .map_err(|e| Error::format(&self.path, e))?;
-        let at = self.stamp.scored_at_text.as_str();
-        for i in 0..s.ids.len() {
-            let row = table::values(s, reasons, i, &self.stamp);
+        let st = &self.stamp;
+        for row in rows {
+            let stamp = [
+                Value::Text(st.run_id.clone()),
+                Value::Text(st.model_id.clone()),
+                Value::Time,
+            ];
             let cells: Vec<rusqlite::types::Value> = row
                 .into_iter()
+                .chain(stamp)
                 .map(|v| match v {
                     Value::Text(t) => rusqlite::types::Value::Text(t),
                     Value::Real(x) => rusqlite::types::Value::Real(x),
                     Value::Int(x) => rusqlite::types::Value::Integer(x),
-                    Value::Time => rusqlite::types::Value::Text(at.to_string()),
+                    Value::Time => rusqlite::types::Value::Text(st.scored_at_text.clone()),
                 })
                 .collect();
             stmt.execute(rusqlite::params_from_iter(cells))

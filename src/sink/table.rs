@@ -1,10 +1,7 @@
-//! The scores table as SQL sees it: the scores.csv columns with their
-//! types, plus `run_id`, `model_id` and `scored_at`, and each scored row as
-//! typed values. Shared by the SQLite and PostgreSQL sinks, so both hold
-//! exactly what scores.csv holds.
+//! The scores table as SQL sees it: the columns the scoring flow hands over
+//! (scores.csv's, typed) plus `run_id`, `model_id` and `scored_at`, which
+//! the sink stamps on every row. Shared by the SQLite and PostgreSQL sinks.
 
-use crate::score::explain::{Reason, Reasons};
-use crate::score::write::{Scored, COLUMNS};
 use std::time::SystemTime;
 
 /// A column's SQL type.
@@ -43,84 +40,20 @@ pub enum Value {
     Time,
 }
 
-/// The table's columns for chunks shaped like `s`.
-pub fn columns(s: &Scored) -> Vec<Column> {
-    let kind = |name: &str| match name {
-        "churn_probability" | "clv" => Kind::Real,
-        "churn_flag" | "contact_within_days" | "label" | "correct" => Kind::Int,
-        _ => Kind::Text,
-    };
-    let mut names: Vec<String> = COLUMNS.iter().map(|c| c.to_string()).collect();
-    names.extend(s.extra.iter().map(|(n, _)| n.clone()));
-    if s.label.is_some() {
-        names.extend(["label".to_string(), "correct".to_string()]);
-    }
-    let mut cols: Vec<Column> = names
-        .into_iter()
-        .map(|name| Column {
-            kind: kind(&name),
-            name,
-        })
-        .collect();
+/// The scores columns followed by the stamp columns every row gets.
+pub fn with_stamp(cols: &[Column]) -> Vec<Column> {
+    let mut all = cols.to_vec();
     for (name, kind) in [
         ("run_id", Kind::Text),
         ("model_id", Kind::Text),
         ("scored_at", Kind::Time),
     ] {
-        cols.push(Column {
+        all.push(Column {
             name: name.into(),
             kind,
         });
     }
-    cols
-}
-
-/// Row `i` of `s` as values, in [`columns`] order.
-pub fn values(s: &Scored, reasons: &Reasons, i: usize, stamp: &Stamp) -> Vec<Value> {
-    let reason = |r: Option<Reason>| {
-        let mut t = String::new();
-        reasons.push(&mut t, i, r);
-        Value::Text(t)
-    };
-    let mut v = vec![
-        Value::Text(s.ids[i].clone()),
-        Value::Real(s.probability[i]),
-        Value::Int(s.flag[i] as i64),
-        Value::Text(s.level[i].to_string()),
-        Value::Text(s.tier[i].to_string()),
-        Value::Real((s.clv[i] * 100.0).round() / 100.0),
-        reason(s.reasons[i][0]),
-        reason(s.reasons[i][1]),
-        reason(s.reasons[i][2]),
-        Value::Text(s.action[i].to_string()),
-        Value::Text(s.owner[i].to_string()),
-        Value::Int(s.contact_days[i] as i64),
-    ];
-    v.extend(s.extra.iter().map(|(_, col)| Value::Text(col[i].clone())));
-    if let Some(l) = &s.label {
-        v.push(Value::Int(l[i] as i64));
-        v.push(Value::Int((l[i] == s.flag[i]) as i64));
-    }
-    v.push(Value::Text(stamp.run_id.clone()));
-    v.push(Value::Text(stamp.model_id.clone()));
-    v.push(Value::Time);
-    v
-}
-
-/// A table name a user may pass (`--table`): letters, digits, underscores.
-pub fn check_name(name: &str) -> Result<(), String> {
-    let ok = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && name.len() <= 60;
-    match ok {
-        true => Ok(()),
-        false => Err(format!(
-            "--table '{name}': use letters, digits and underscores (at most 60, not starting with a digit)"
-        )),
-    }
+    all
 }
 
 /// `CREATE` statements of the scores table, its indexes and the latest view
