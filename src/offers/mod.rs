@@ -153,6 +153,13 @@ impl OffersModel {
         cols
     }
 
+    /// The required columns a batch with columns `names` lacks.
+    pub fn missing_columns(&self, names: &[String]) -> Vec<String> {
+        let mut need = self.required_columns();
+        need.retain(|c| !names.contains(c));
+        need
+    }
+
     /// Per product (catalog order), every row's propensity.
     pub fn propensities(&self, rows: &Rows, prev: Option<&[Vec<f64>]>) -> Vec<Vec<f64>> {
         let x = matrix(&self.pipeline, rows, prev, &mut TransformStats::default());

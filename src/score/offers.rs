@@ -59,13 +59,8 @@ pub fn resolve(
         }
     };
     let model = OffersModel::load(&path)?;
-    let need = model.required_columns();
     for (source, names) in headers {
-        let missing: Vec<&str> = need
-            .iter()
-            .map(String::as_str)
-            .filter(|c| !names.iter().any(|n| n == c))
-            .collect();
+        let missing = model.missing_columns(names);
         if missing.is_empty() {
             continue;
         }

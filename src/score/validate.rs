@@ -103,12 +103,7 @@ pub fn validate(
         }
     }
     if let Some(m) = offers {
-        let need = m.required_columns();
-        let missing: Vec<&str> = need
-            .iter()
-            .map(String::as_str)
-            .filter(|c| raw.index_of(c).is_none())
-            .collect();
+        let missing = m.missing_columns(&raw.names);
         if !missing.is_empty() {
             return Err(Error::data(
                 &raw.source,
