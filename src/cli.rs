@@ -1,7 +1,9 @@
 //! Command-line flags of both binaries (clap derive). Each flag overrides the
 //! matching field of [`Config`]; `resolve` applies them over the TOML file.
 
-use crate::config::{set, Calibration, ClassWeight, Config, Engine, ModelKind, ThresholdRule};
+use crate::config::{
+    set, Calibration, ClassWeight, Config, Engine, ModelKind, ServeConfig, ThresholdRule,
+};
 use crate::error::Result;
 use crate::logs::{ChurnRule, LogsConfig, Validation};
 use clap::{Args, Parser, Subcommand};
@@ -501,8 +503,10 @@ fn log_defaults(c: &mut Config) -> Result<()> {
 /// value tier, CLV, reasons and recommended action per customer, plus a batch
 /// summary, drift report and (with labels) an offline evaluation.
 #[derive(Debug, Parser, Default)]
-#[command(name = "churn-score", version)]
+#[command(name = "churn-score", version, args_conflicts_with_subcommands = true)]
 pub struct ScoreArgs {
+    #[command(subcommand)]
+    pub command: Option<ScoreCommand>,
     /// Model artifact [default: models/latest].
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -563,6 +567,74 @@ pub struct ScoreArgs {
     /// No progress or table output.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// Extra tasks of `churn-score`.
+#[derive(Debug, Subcommand)]
+pub enum ScoreCommand {
+    /// Serve scores over HTTP: POST /v1/score and MLflow's /invocations
+    /// answer with each customer's scores.csv fields, computed by the same
+    /// code as the batch job; GET /healthz, /v1/model, /metrics. SIGHUP or
+    /// a changed model file reloads the model; SIGTERM stops gracefully.
+    Serve(ServeArgs),
+}
+
+/// Options of `churn-score serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Model artifact; a changed file (or `latest` link) is reloaded [default: models/latest].
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub addr: Option<String>,
+    /// Request-handling threads [default: one per CPU].
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Largest request body in bytes; larger requests get 413 [default: 1048576].
+    #[arg(long)]
+    pub max_body: Option<usize>,
+    /// Seconds between looks at the model file for a new artifact; 0 reloads
+    /// only on SIGHUP [default: 2].
+    #[arg(long)]
+    pub reload_every: Option<f64>,
+    /// Playbook TOML [default: data/playbook.toml, else the copy compiled in].
+    #[arg(long)]
+    pub playbook: Option<PathBuf>,
+    /// Offers artifact; requests must then carry its columns [default:
+    /// offers-latest beside the model, applied to requests that carry its columns].
+    #[arg(long, conflicts_with = "no_offers")]
+    pub offers: Option<PathBuf>,
+    /// Serve without offers.
+    #[arg(long)]
+    pub no_offers: bool,
+    /// TOML file ([score] section: warning overrides, segments, CLV); flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// No access log (startup, reload and shutdown lines are still written).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl ServeArgs {
+    /// The scoring settings (defaults ← TOML ← flags) and the service's own.
+    pub fn resolve(self) -> Result<(Config, ServeConfig)> {
+        let mut c = Config::load(self.config.as_deref())?;
+        let s = &mut c.score;
+        set(&mut s.model, self.model);
+        set(&mut s.playbook, self.playbook.map(Some));
+        set(&mut s.offers, self.offers.map(Some));
+        s.no_offers |= self.no_offers;
+        c.validate_score()?;
+        let mut v = ServeConfig::default();
+        set(&mut v.addr, self.addr);
+        set(&mut v.workers, self.workers);
+        set(&mut v.max_body, self.max_body);
+        set(&mut v.reload_every, self.reload_every);
+        v.access_log = !self.quiet;
+        v.validate()?;
+        Ok((c, v))
+    }
 }
 
 impl ScoreArgs {

@@ -35,6 +35,7 @@ pub mod reference;
 pub mod report;
 pub mod runtime;
 pub mod score;
+pub mod serve;
 pub mod sink;
 pub mod split;
 pub mod stats;

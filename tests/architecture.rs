@@ -175,8 +175,10 @@ fn top_level_modules_have_no_import_cycle() {
 
 #[test]
 fn arrows_point_down() {
-    // Flows are imported by nobody but themselves (and the binaries).
-    let flows = ["train", "score"];
+    // Flows are imported by nobody but themselves (and the binaries); the
+    // service is a front end over the scoring flow's core, its one importer.
+    let flows = ["train", "score", "serve"];
+    let front_end = |top: &str, m: &str| top == "serve" && m == "score";
     // What a model may never reach for.
     let above_models = [
         "evaluate",
@@ -193,7 +195,7 @@ fn arrows_point_down() {
     let mut broken = Vec::new();
     for (file, top, imports) in graph() {
         for m in &imports {
-            if flows.contains(&m.as_str()) && *m != top {
+            if flows.contains(&m.as_str()) && *m != top && !front_end(&top, m) {
                 broken.push(format!("{file} imports the {m} flow"));
             }
             if top == "models" && above_models.contains(&m.as_str()) {

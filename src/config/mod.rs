@@ -85,7 +85,9 @@ impl Default for TrainConfig {
 }
 
 mod score;
+mod serve;
 pub use score::{ClvConfig, OutputFormat, ScoreConfig, SegmentRule};
+pub use serve::ServeConfig;
 
 impl Config {
     /// Defaults overlaid by the TOML file at `path`, if any.

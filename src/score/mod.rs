@@ -16,6 +16,7 @@ pub mod input;
 pub mod migration;
 pub mod offers;
 pub mod report;
+pub mod scorer;
 pub mod summary;
 pub mod validate;
 pub mod write;
@@ -30,10 +31,10 @@ use crate::io::{write_atomic, write_json};
 use crate::progress::Progress;
 use crate::reference::segment::{SegmentModel, SegmentSample};
 use crate::reference::value;
-use act::{Levels, Playbook};
+
 use migration::Migration;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+
 use summary::{DriftSummary, EvalRows, Summary};
 use write::{ScoreWriter, Scored};
 
@@ -44,16 +45,6 @@ pub struct ScoreOutcome {
     /// The scores file (`None` for stdout).
     pub scores: Option<PathBuf>,
     pub summary: Summary,
-}
-
-/// Everything fixed for the whole job.
-struct Job<'a> {
-    cfg: &'a Config,
-    artifact: &'a Artifact,
-    playbook: Playbook,
-    segments: Option<SegmentModel>,
-    offers: Option<&'a crate::offers::OffersModel>,
-    offers_summary: offers::OffersSummary,
 }
 
 /// Run a scoring job.
@@ -67,10 +58,6 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         "model {} ({}, trained {}); tree walk: {walk}",
         art.run_id, art.model_name, art.created_at
     ));
-    let playbook = match &s.playbook {
-        Some(path) => Playbook::load(path)?,
-        None => Playbook::shipped()?,
-    };
     let (_, stamp) = artifact::format_time(artifact::now_epoch());
     let runs_root = s.runs_dir();
     let wanted = s.run_id.clone().unwrap_or_else(|| format!("score-{stamp}"));
@@ -107,7 +94,7 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
             None => {}
         }
     }
-    let (offers_model, offers_summary) = offers::resolve(s, &headers)?;
+    let (offers_model, mut offers_summary) = offers::resolve(s, &headers)?;
     progress.stage(format!("offers: {}", offers_summary.note));
     let previous = s
         .previous
@@ -157,14 +144,8 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
             ),
         ),
     };
-    let mut job = Job {
-        cfg,
-        artifact: &art,
-        playbook,
-        segments,
-        offers: offers_model.as_ref(),
-        offers_summary,
-    };
+    let scorer = scorer::Scorer::new(s, art, segments, offers_model)?;
+    let art = &scorer.artifact;
     let started = std::time::SystemTime::now();
     let run_id = wanted;
     let mut writer = match &db {
@@ -201,7 +182,8 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         fairness: Default::default(),
     };
 
-    if let Err(e) = stream(&mut job, &parts, &progress, &mut writer, &mut totals) {
+    let job = (cfg, &scorer, &mut offers_summary);
+    if let Err(e) = stream(job, &parts, &progress, &mut writer, &mut totals) {
         writer.abandon();
         return Err(e);
     }
@@ -234,7 +216,7 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     let table = writer.finish()?;
     summary.output = db.as_ref().map(|t| t.display());
     summary.fairness = fairness.finish();
-    summary.offers = Some(std::mem::take(&mut job.offers_summary));
+    summary.offers = Some(offers_summary);
     summary.warning_cutoffs = Some(s.warning.unwrap_or(art.scoring.warning));
     let (score_psi, features) = drift.finish(&art.scoring);
     summary.drift = Some(DriftSummary {
@@ -271,7 +253,7 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     let labelled = evaluation.as_ref().map(|ev| (&eval, ev));
     write_atomic(
         &run_dir.join("report.html"),
-        report::render(&art, &summary, labelled).as_bytes(),
+        report::render(art, &summary, labelled).as_bytes(),
     )?;
     let table = summary.table();
     if to_stdout {
@@ -422,13 +404,13 @@ type Done = (input::Validated, Option<(Scored, TransformStats)>);
 /// hand-over waits for the next stage to take the chunk, so at most three
 /// chunks are in memory, and chunks are written in order.
 fn stream(
-    job: &mut Job,
+    (cfg, scorer, offers_summary): (&Config, &scorer::Scorer, &mut offers::OffersSummary),
     parts: &[PathBuf],
     progress: &Progress,
     writer: &mut Output,
     totals: &mut Totals,
 ) -> Result<()> {
-    let (cfg, art, offer_model) = (job.cfg, job.artifact, job.offers);
+    let (art, offer_model) = (&scorer.artifact, scorer.offers.as_ref());
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Done>(0);
         let sink = scope.spawn(move || -> Result<()> {
@@ -458,7 +440,7 @@ fn stream(
                     let mut stats = TransformStats::default();
                     // The ids move to the scores (the batch keeps its table for drift and reasons).
                     let ids = std::mem::take(&mut v.batch.ids);
-                    let mut scored = job.score(&v.batch, ids, &mut stats)?;
+                    let mut scored = scorer.score(&v.batch, ids, &mut stats, offers_summary)?;
                     let mut extra = std::mem::take(&mut v.batch.extra);
                     extra.append(&mut scored.extra);
                     scored.extra = extra;
@@ -476,103 +458,6 @@ fn stream(
             .unwrap_or_else(|_| Err(Error::Internal("the score writer panicked".into())));
         written.and(fed)
     })
-}
-
-impl Job<'_> {
-    /// Predict, explain, segment and act on one validated chunk (whose
-    /// customer `ids` the scores take over).
-    fn score(
-        &mut self,
-        batch: &validate::Batch,
-        ids: Vec<String>,
-        stats: &mut TransformStats,
-    ) -> Result<Scored> {
-        let art = self.artifact;
-        let x = art.pipeline.transform_all(&batch.table, stats);
-        let (p, reasons): (Vec<f64>, Vec<_>) =
-            explain::predict_explain(art, &x).into_iter().unzip();
-        let s = &self.cfg.score;
-        let clv = value::clvs(&s.clv, &batch.table, &p);
-        // Tiers use the CLV definition they were fitted with (the artifact's).
-        let tier_clv = if s.clv == art.config.score.clv {
-            clv.clone()
-        } else {
-            value::clvs(&art.config.score.clv, &batch.table, &p)
-        };
-        if self.segments.is_none() && s.refit_segments {
-            // Standard input is read once: its first chunk stands in for the batch.
-            let mut sample =
-                SegmentSample::new(art.scoring.segments.as_ref(), &batch.table, art.seed);
-            sample.add(&batch.table, &tier_clv)?;
-            self.segments = Some(sample.fit(art.seed)?);
-        }
-        let tiers = match &self.segments {
-            Some(seg) => seg.assign(&batch.table, &tier_clv)?,
-            None => vec![Arc::from("unsegmented"); p.len()],
-        };
-        let levels = Levels {
-            global: s.warning.unwrap_or(art.scoring.warning),
-            rules: &s.segments,
-        };
-        let mut out = Scored {
-            ids,
-            label: batch.labels.clone(),
-            ..Scored::default()
-        };
-        // The playbook is searched once per (level, tier) pair met, not per
-        // customer; tiers are shared names, so a pair is found by address.
-        let mut seen: Vec<Act> = Vec::new();
-        for i in 0..p.len() {
-            let level = levels.level(&batch.table, i, p[i], &tiers[i]);
-            let known = seen
-                .iter()
-                .position(|a| std::ptr::eq(a.level, level) && Arc::ptr_eq(&a.tier, &tiers[i]));
-            let k = known.unwrap_or_else(|| {
-                seen.push(Act::new(
-                    self.playbook.find(level, &tiers[i]),
-                    level,
-                    &tiers[i],
-                ));
-                seen.len() - 1
-            });
-            let act = &seen[k];
-            out.probability.push(p[i]);
-            out.flag.push((p[i] >= art.threshold) as u8);
-            out.level.push(level);
-            out.clv.push(clv[i]);
-            out.action.push(act.action.clone());
-            out.owner.push(act.owner.clone());
-            out.contact_days.push(act.days);
-        }
-        if let (Some(model), Some(rows)) = (self.offers, &batch.offers) {
-            out.extra = offers::apply(model, rows, &tiers, &out.level, &mut self.offers_summary);
-        }
-        out.tier = tiers;
-        out.reasons = reasons;
-        Ok(out)
-    }
-}
-
-/// The playbook's answer for one (warning level, value tier) pair.
-struct Act {
-    level: &'static str,
-    tier: Arc<str>,
-    action: Arc<str>,
-    owner: Arc<str>,
-    days: u32,
-}
-
-impl Act {
-    fn new(rule: Option<&act::PlaybookRule>, level: &'static str, tier: &Arc<str>) -> Act {
-        let text = |f: fn(&act::PlaybookRule) -> &str| Arc::from(rule.map_or("", f));
-        Act {
-            level,
-            tier: tier.clone(),
-            action: text(|r| &r.action),
-            owner: text(|r| &r.owner),
-            days: rule.map_or(0, |r| r.contact_within_days),
-        }
-    }
 }
 
 /// `--refit-segments` on files: a first pass predicts every customer (for

@@ -1,0 +1,65 @@
+//! Settings of the scoring service (`churn-score serve`): where it listens,
+//! how many workers it runs, the largest request body it reads and how
+//! often it looks for a new model. What it scores with (model, playbook,
+//! offers, warning overrides, CLV) is the `[score]` section, shared with
+//! the batch job so both answer alike.
+
+use crate::error::{Error, Result};
+
+/// How the service runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServeConfig {
+    /// Address to listen on (`127.0.0.1:8080`).
+    pub addr: String,
+    /// Request-handling threads (0: one per CPU).
+    pub workers: usize,
+    /// Largest request body read, in bytes; a larger one gets 413.
+    pub max_body: usize,
+    /// Seconds between looks at the model file for a new artifact (0: only on SIGHUP).
+    pub reload_every: f64,
+    /// One line per request on stderr.
+    pub access_log: bool,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            addr: "127.0.0.1:8080".into(),
+            workers: 0,
+            max_body: 1 << 20,
+            reload_every: 2.0,
+            access_log: true,
+        }
+    }
+}
+
+impl ServeConfig {
+    /// Checked once, before the model is read.
+    pub fn validate(&self) -> Result<()> {
+        if self.addr.parse::<std::net::SocketAddr>().is_err() {
+            return Err(Error::Config(format!(
+                "--addr '{}': give an IP address and port, e.g. 127.0.0.1:8080",
+                self.addr
+            )));
+        }
+        if self.max_body < 1024 {
+            return Err(Error::Config(format!(
+                "--max-body {}: at least 1024 bytes",
+                self.max_body
+            )));
+        }
+        if !(self.reload_every.is_finite() && self.reload_every >= 0.0) {
+            return Err(Error::Config(format!(
+                "--reload-every {}: seconds, 0 or more",
+                self.reload_every
+            )));
+        }
+        if self.workers > 1024 {
+            return Err(Error::Config(format!(
+                "--workers {}: at most 1024",
+                self.workers
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,169 @@
+//! The scoring core: one validated batch of customers → their scores
+//! (probability, flag, warning level, value tier, CLV, reasons, action and,
+//! when an offers model applies, risk level and offers).
+//!
+//! The batch job (files, stdout, a database table) and the HTTP service
+//! call this one function, so a customer gets the same answer from every
+//! front end. A [`Scorer`] owns everything fixed for its model (the
+//! artifact, the playbook, the value tiers, the offers model), so the
+//! service can share one behind an `Arc` and swap it whole on a reload.
+
+use super::act::{self, Levels, Playbook};
+use super::offers::{self, OffersSummary};
+use super::validate::Batch;
+use super::write::Scored;
+use crate::artifact::Artifact;
+use crate::config::ScoreConfig;
+use crate::error::Result;
+use crate::features::TransformStats;
+use crate::offers::OffersModel;
+use crate::reference::segment::{SegmentModel, SegmentSample};
+use crate::reference::value;
+use std::sync::{Arc, OnceLock};
+
+/// A model ready to score: the artifact and what scoring adds to it.
+pub struct Scorer {
+    pub artifact: Artifact,
+    /// The scoring settings (CLV, warning overrides, segment rules).
+    pub settings: ScoreConfig,
+    pub playbook: Playbook,
+    /// Value tiers: the model's, or refitted on the batch.
+    pub segments: Option<SegmentModel>,
+    pub offers: Option<OffersModel>,
+    /// Tiers fitted on the first chunk of standard input
+    /// (`--refit-segments` when the batch can be read only once).
+    first_chunk_segments: OnceLock<SegmentModel>,
+}
+
+impl Scorer {
+    /// A scorer for `artifact` with the playbook `settings` name (else the
+    /// shipped one).
+    pub fn new(
+        settings: &ScoreConfig,
+        artifact: Artifact,
+        segments: Option<SegmentModel>,
+        offers: Option<OffersModel>,
+    ) -> Result<Scorer> {
+        let playbook = match &settings.playbook {
+            Some(path) => Playbook::load(path)?,
+            None => Playbook::shipped()?,
+        };
+        Ok(Scorer {
+            artifact,
+            settings: settings.clone(),
+            playbook,
+            segments,
+            offers,
+            first_chunk_segments: OnceLock::new(),
+        })
+    }
+
+    /// Predict, explain, segment and act on one validated batch (whose
+    /// customer `ids` the scores take over); offers are added when the
+    /// batch carries their inputs. Unseen categories and imputed cells are
+    /// counted in `stats`, offers in `offers_summary`.
+    pub fn score(
+        &self,
+        batch: &Batch,
+        ids: Vec<String>,
+        stats: &mut TransformStats,
+        offers_summary: &mut OffersSummary,
+    ) -> Result<Scored> {
+        let art = &self.artifact;
+        let x = art.pipeline.transform_all(&batch.table, stats);
+        let (p, reasons): (Vec<f64>, Vec<_>) =
+            super::explain::predict_explain(art, &x).into_iter().unzip();
+        let s = &self.settings;
+        let clv = value::clvs(&s.clv, &batch.table, &p);
+        // Tiers use the CLV definition they were fitted with (the artifact's).
+        let tier_clv = if s.clv == art.config.score.clv {
+            clv.clone()
+        } else {
+            value::clvs(&art.config.score.clv, &batch.table, &p)
+        };
+        let segments = match &self.segments {
+            Some(seg) => Some(seg),
+            None if s.refit_segments => Some(self.first_chunk(batch, &tier_clv)?),
+            None => None,
+        };
+        let tiers = match segments {
+            Some(seg) => seg.assign(&batch.table, &tier_clv)?,
+            None => vec![Arc::from("unsegmented"); p.len()],
+        };
+        let levels = Levels {
+            global: s.warning.unwrap_or(art.scoring.warning),
+            rules: &s.segments,
+        };
+        let mut out = Scored {
+            ids,
+            label: batch.labels.clone(),
+            ..Scored::default()
+        };
+        // The playbook is searched once per (level, tier) pair met, not per
+        // customer; tiers are shared names, so a pair is found by address.
+        let mut seen: Vec<Act> = Vec::new();
+        for i in 0..p.len() {
+            let level = levels.level(&batch.table, i, p[i], &tiers[i]);
+            let known = seen
+                .iter()
+                .position(|a| std::ptr::eq(a.level, level) && Arc::ptr_eq(&a.tier, &tiers[i]));
+            let k = known.unwrap_or_else(|| {
+                seen.push(Act::new(
+                    self.playbook.find(level, &tiers[i]),
+                    level,
+                    &tiers[i],
+                ));
+                seen.len() - 1
+            });
+            let act = &seen[k];
+            out.probability.push(p[i]);
+            out.flag.push((p[i] >= art.threshold) as u8);
+            out.level.push(level);
+            out.clv.push(clv[i]);
+            out.action.push(act.action.clone());
+            out.owner.push(act.owner.clone());
+            out.contact_days.push(act.days);
+        }
+        if let (Some(model), Some(rows)) = (&self.offers, &batch.offers) {
+            out.extra = offers::apply(model, rows, &tiers, &out.level, offers_summary);
+        }
+        out.tier = tiers;
+        out.reasons = reasons;
+        Ok(out)
+    }
+
+    /// The tiers fitted on the first batch this scorer saw (standard input
+    /// is read once: its first chunk stands in for the batch).
+    fn first_chunk(&self, batch: &Batch, tier_clv: &[f64]) -> Result<&SegmentModel> {
+        if let Some(seg) = self.first_chunk_segments.get() {
+            return Ok(seg);
+        }
+        let art = &self.artifact;
+        let mut sample = SegmentSample::new(art.scoring.segments.as_ref(), &batch.table, art.seed);
+        sample.add(&batch.table, tier_clv)?;
+        let fitted = sample.fit(art.seed)?;
+        Ok(self.first_chunk_segments.get_or_init(|| fitted))
+    }
+}
+
+/// The playbook's answer for one (warning level, value tier) pair.
+struct Act {
+    level: &'static str,
+    tier: Arc<str>,
+    action: Arc<str>,
+    owner: Arc<str>,
+    days: u32,
+}
+
+impl Act {
+    fn new(rule: Option<&act::PlaybookRule>, level: &'static str, tier: &Arc<str>) -> Act {
+        let text = |f: fn(&act::PlaybookRule) -> &str| Arc::from(rule.map_or("", f));
+        Act {
+            level,
+            tier: tier.clone(),
+            action: text(|r| &r.action),
+            owner: text(|r| &r.owner),
+            days: rule.map_or(0, |r| r.contact_within_days),
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! One request's answer: the customers read from the body are validated
+//! by the batch job's [`validate`](crate::score::validate::validate) and
+//! scored by its [`Scorer`](crate::score::scorer::Scorer); each result
+//! holds the fields of a scores.csv row (and the offers' fields when an
+//! offers model applies), typed as in the database table.
+
+use super::model::Loaded;
+use super::request::{self, FieldError, Needs, Refused, Shape};
+use crate::features::TransformStats;
+use crate::score::explain::Reasons;
+use crate::score::validate;
+use crate::score::write::{table_columns, table_rows};
+use crate::sink::Value;
+use serde_json::{Map, Value as Json};
+
+/// A scored request.
+pub struct Answer {
+    /// The response body.
+    pub body: Vec<u8>,
+    pub probabilities: Vec<f64>,
+    pub stats: TransformStats,
+}
+
+/// Score the customers of `body` with `model`.
+pub fn answer(model: &Loaded, body: &[u8], shape: Shape) -> Result<Answer, Refused> {
+    let scorer = &model.scorer;
+    let art = &scorer.artifact;
+    let offers = scorer.offers.as_ref();
+    let mut required: Vec<&str> = model.required.iter().map(String::as_str).collect();
+    let offer_columns = offers.map(|m| m.required_columns()).unwrap_or_default();
+    if model.offers_required {
+        required.extend(offer_columns.iter().map(String::as_str));
+    }
+    let needs = Needs {
+        required,
+        numeric: model.numeric.iter().map(String::as_str).collect(),
+    };
+    let raw = request::parse(body, shape, &needs)?;
+    // Offers found beside the model apply to requests that carry their inputs.
+    let offers = offers.filter(|m| m.missing_columns(&raw.names).is_empty());
+    let mut batch =
+        validate::validate(art, offers, &raw).map_err(|e| Refused::bad(e.to_string()))?;
+    if !batch.rejects.is_empty() {
+        let errors = batch
+            .rejects
+            .iter()
+            .take(request::MAX_ERRORS)
+            .map(|r| field_error(r.row, &r.reason))
+            .collect();
+        return Err(Refused::fields(errors));
+    }
+    let mut stats = TransformStats::default();
+    let ids = std::mem::take(&mut batch.ids);
+    let mut scored = scorer
+        .score(&batch, ids, &mut stats, &mut Default::default())
+        .map_err(|e| Refused {
+            status: 500,
+            message: format!("scoring failed: {e}"),
+            errors: vec![],
+        })?;
+    let mut extra = std::mem::take(&mut batch.extra);
+    extra.append(&mut scored.extra);
+    scored.extra = extra;
+    let columns = table_columns(&scored);
+    let rows = table_rows(&scored, &Reasons::new(art, &batch.table));
+    let results: Vec<Json> = rows
+        .into_iter()
+        .map(|row| {
+            let mut m = Map::with_capacity(columns.len());
+            for (c, v) in columns.iter().zip(row) {
+                m.insert(c.name.clone(), json(v));
+            }
+            Json::Object(m)
+        })
+        .collect();
+    let body = match shape {
+        Shape::Customers => serde_json::json!({"model_id": art.run_id, "results": results}),
+        Shape::Mlflow => serde_json::json!({"predictions": results}),
+    };
+    Ok(Answer {
+        body: serde_json::to_vec(&body).unwrap_or_default(),
+        probabilities: scored.probability,
+        stats,
+    })
+}
+
+fn json(v: Value) -> Json {
+    match v {
+        Value::Text(t) => Json::String(t),
+        Value::Real(x) => serde_json::Number::from_f64(x).map_or(Json::Null, Json::Number),
+        Value::Int(i) => Json::from(i),
+        Value::Time => Json::Null,
+    }
+}
+
+/// A validation reason (`column 'Age': 'abc' is not a number`) as a field error.
+fn field_error(customer: usize, reason: &str) -> FieldError {
+    let field = reason
+        .strip_prefix("column '")
+        .and_then(|r| r.split_once("': "));
+    match field {
+        Some((f, rest)) => FieldError {
+            customer,
+            field: Some(f.to_string()),
+            reason: rest.to_string(),
+        },
+        None => FieldError {
+            customer,
+            field: None,
+            reason: reason.to_string(),
+        },
+    }
+}
+
+/// The JSON body of a refusal.
+pub fn refusal_body(r: &Refused) -> Vec<u8> {
+    let errors: Vec<Json> = r
+        .errors
+        .iter()
+        .map(|e| serde_json::json!({"customer": e.customer, "field": e.field, "reason": e.reason}))
+        .collect();
+    let body = serde_json::json!({"error": r.message, "errors": errors});
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_name_their_field() {
+        let e = field_error(4, "column 'Age': 'x' is not a number");
+        assert_eq!(
+            (e.customer, e.field.as_deref(), e.reason.as_str()),
+            (4, Some("Age"), "'x' is not a number")
+        );
+        assert_eq!(field_error(0, "offers: odd").field, None);
+    }
+}

@@ -1,0 +1,303 @@
+//! The scoring service (`churn-score serve`): an HTTP front end over the
+//! batch job's scoring core, for screens that ask about one customer at a
+//! time (a call centre: "how likely is this customer to leave, and what do
+//! we offer?") and tools that speak MLflow's serving protocol.
+//!
+//! A request's customers go through the same validation and the same
+//! [`Scorer`](crate::score::scorer::Scorer) as a batch file, so a customer
+//! gets the same probability, level, tier and reasons from either. Bad
+//! input is answered, never fatal: malformed JSON → 400, a body over the
+//! limit → 413, a missing field, wrong type or impossible value → 422 naming
+//! the customer index and field; a panic in scoring (a bug) → 500 and the
+//! service goes on. SIGHUP or a changed model file loads and checks a new
+//! model and swaps it in whole (a broken one is refused); SIGTERM stops
+//! accepting connections and lets requests in flight finish.
+
+pub mod answer;
+pub mod metrics;
+pub mod model;
+pub mod request;
+
+use crate::config::{Config, ScoreConfig, ServeConfig};
+use crate::error::{Error, Result};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use metrics::Metrics;
+use model::{Current, Loaded, Stamp};
+use request::Shape;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What every request handler shares.
+struct App {
+    current: Current,
+    metrics: Metrics,
+    settings: ScoreConfig,
+    serve: ServeConfig,
+}
+
+/// Customers in a request, for the access log.
+#[derive(Clone, Copy)]
+struct Customers(usize);
+
+/// Serve until SIGTERM or Ctrl-C.
+pub fn run(cfg: &Config, serve: &ServeConfig) -> Result<()> {
+    let loaded = Loaded::load(&cfg.score)?;
+    let workers = match serve.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("starting the service's threads: {e}")))?;
+    let app = Arc::new(App {
+        current: Current::new(loaded),
+        metrics: Metrics::default(),
+        settings: cfg.score.clone(),
+        serve: serve.clone(),
+    });
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&serve.addr)
+            .await
+            .map_err(|e| Error::Config(format!("--addr {}: {e}", serve.addr)))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| Error::Config(format!("--addr {}: {e}", serve.addr)))?;
+        let model = app.current.get();
+        log(&format!(
+            "serving model {} ({}) from {} on http://{local} with {workers} workers; tree walk: {}; body limit {} bytes",
+            model.model_id(),
+            model.scorer.artifact.model_name,
+            app.settings.model.display(),
+            crate::models::engine::simd::selected().name(),
+            serve.max_body
+        ));
+        drop(model);
+        tokio::spawn(watch(app.clone()));
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        axum::serve(listener, router(app))
+            .with_graceful_shutdown(stop_signal())
+            .await
+            .map_err(|e| Error::Internal(format!("the service stopped: {e}")))?;
+        log("stopped: no new connections, requests in flight answered");
+        Ok(())
+    })
+}
+
+fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/v1/score", post(score))
+        .route("/invocations", post(invocations))
+        .route("/healthz", get(healthz))
+        .route("/v1/model", get(model_card))
+        .route("/metrics", get(metrics_page))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), access))
+        .with_state(app)
+}
+
+/// A startup, reload or shutdown line on stderr.
+fn log(message: &str) {
+    eprintln!("{} churn-score serve: {message}", now());
+}
+
+fn now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    crate::artifact::format_time(secs).0
+}
+
+fn respond(status: u16, content_type: &'static str, body: Vec<u8>) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    r
+}
+
+fn json_error(status: u16, message: &str) -> Response {
+    let body = serde_json::json!({ "error": message, "errors": [] });
+    respond(
+        status,
+        "application/json",
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+}
+
+async fn score(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    handle(&app, &headers, body, Shape::Customers).await
+}
+
+async fn invocations(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    handle(&app, &headers, body, Shape::Mlflow).await
+}
+
+async fn handle(app: &App, headers: &HeaderMap, body: Body, shape: Shape) -> Response {
+    let limit = app.serve.max_body;
+    let too_large = || json_error(413, &format!("the body is larger than {limit} bytes"));
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return too_large();
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return too_large();
+    };
+    let model = app.current.get();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        answer::answer(&model, &bytes, shape)
+    }));
+    match outcome {
+        Ok(Ok(a)) => {
+            app.metrics.scored(&a.probabilities, &a.stats.unseen);
+            let mut r = respond(200, "application/json", a.body);
+            r.extensions_mut().insert(Customers(a.probabilities.len()));
+            r
+        }
+        Ok(Err(refused)) => {
+            if refused.status == 422 {
+                let mut who: Vec<usize> = refused.errors.iter().map(|e| e.customer).collect();
+                who.dedup();
+                app.metrics.refused(who.len());
+            }
+            respond(
+                refused.status,
+                "application/json",
+                answer::refusal_body(&refused),
+            )
+        }
+        Err(_) => json_error(
+            500,
+            "internal error while scoring (logged); the service goes on",
+        ),
+    }
+}
+
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    let body = serde_json::json!({"status": "ok", "model_id": app.current.get().model_id()});
+    respond(
+        200,
+        "application/json",
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+}
+
+async fn model_card(State(app): State<Arc<App>>) -> Response {
+    respond(200, "application/json", app.current.get().card.clone())
+}
+
+async fn metrics_page(State(app): State<Arc<App>>) -> Response {
+    let page = app.metrics.render(app.current.get().model_id());
+    respond(200, "text/plain; version=0.0.4", page.into_bytes())
+}
+
+async fn not_found() -> Response {
+    json_error(
+        404,
+        "no such endpoint: POST /v1/score, POST /invocations, GET /healthz, GET /v1/model, GET /metrics",
+    )
+}
+
+/// Count every request (whatever answered it) and write its access-log line.
+async fn access(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let response = next.run(req).await;
+    let seconds = start.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    app.metrics
+        .request(metrics::endpoint(&path), status, seconds);
+    if app.serve.access_log {
+        let customers = response.extensions().get::<Customers>().map_or(0, |c| c.0);
+        // The path is cut and quoted: a request cannot forge log lines.
+        let shown: String = path.chars().take(100).collect();
+        eprintln!(
+            "{} {method} {shown:?} {status} {:.3}ms customers={customers}",
+            now(),
+            seconds * 1e3
+        );
+    }
+    response
+}
+
+/// SIGTERM or Ctrl-C.
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = recv(&mut term) => {}
+    }
+    log("stopping (signal received)");
+}
+
+async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+    match s {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Reload on SIGHUP, or when the model file (or the link's target) changes.
+async fn watch(app: Arc<App>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = signal(SignalKind::hangup()).ok();
+    let path = app.settings.model.clone();
+    let mut stamp = Stamp::of(&path);
+    let every = app.serve.reload_every;
+    loop {
+        let why = tokio::select! {
+            _ = recv(&mut hup) => "SIGHUP",
+            _ = tokio::time::sleep(Duration::from_secs_f64(if every > 0.0 { every } else { 3600.0 })) => {
+                if every == 0.0 || Stamp::of(&path) == stamp {
+                    continue;
+                }
+                "the model file changed"
+            }
+        };
+        // Stamped before loading: a refused file is not retried until it changes again.
+        stamp = Stamp::of(&path);
+        let settings = app.settings.clone();
+        let loaded = tokio::task::spawn_blocking(move || Loaded::load(&settings)).await;
+        let old = app.current.get().model_id().to_string();
+        match loaded {
+            Ok(Ok(m)) => {
+                log(&format!(
+                    "{why}: now serving model {} (was {old})",
+                    m.model_id()
+                ));
+                app.current.swap(m);
+                app.metrics.reload(true);
+            }
+            Ok(Err(e)) => {
+                log(&format!(
+                    "{why}: new model refused, still serving {old}: {e}"
+                ));
+                app.metrics.reload(false);
+            }
+            Err(e) => {
+                log(&format!(
+                    "{why}: new model refused, still serving {old}: {e}"
+                ));
+                app.metrics.reload(false);
+            }
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! Request bodies → the [`RawTable`] the batch job's validation reads, so a
+//! customer sent as JSON is typed, checked and scored exactly as the same
+//! customer in a CSV file.
+//!
+//! Three shapes are read: ours (`{"customers": [{column: value, …}, …]}`)
+//! and MLflow's `dataframe_records` and `dataframe_split`. A value becomes
+//! the text a CSV cell would hold: a string as it is, a number in its
+//! shortest round-trip form, `null` an empty cell (a missing value, imputed
+//! as in batch), a boolean `1`/`0` in a numeric column and `true`/`false`
+//! elsewhere. An absent required field, an array or an object is the
+//! caller's mistake and is named (customer index, field) in the answer.
+
+use crate::ingest::{RawColumn, RawTable};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// The body shapes an endpoint reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `POST /v1/score`: `{"customers": [...]}`.
+    Customers,
+    /// `POST /invocations`: `dataframe_records` or `dataframe_split`.
+    Mlflow,
+}
+
+/// One problem with one customer of a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    /// 0-based index of the customer in the request.
+    pub customer: usize,
+    pub field: Option<String>,
+    pub reason: String,
+}
+
+/// Why a request is refused: 400 (not a request we read) or 422 (a
+/// request whose customers cannot be scored as sent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refused {
+    pub status: u16,
+    pub message: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl Refused {
+    pub fn bad(message: impl Into<String>) -> Refused {
+        Refused {
+            status: 400,
+            message: message.into(),
+            errors: vec![],
+        }
+    }
+
+    pub fn fields(errors: Vec<FieldError>) -> Refused {
+        let n = errors.len();
+        Refused {
+            status: 422,
+            message: format!(
+                "{n} problem(s) with the customers sent; nothing was scored (first: {})",
+                errors.first().map_or(String::new(), describe)
+            ),
+            errors,
+        }
+    }
+}
+
+/// `customer 3, field 'Age': …`.
+pub fn describe(e: &FieldError) -> String {
+    match &e.field {
+        Some(f) => format!("customer {}, field '{f}': {}", e.customer, e.reason),
+        None => format!("customer {}: {}", e.customer, e.reason),
+    }
+}
+
+/// At most this many field errors are listed in one answer.
+pub const MAX_ERRORS: usize = 100;
+
+/// What a request must carry: the fields every customer needs and which
+/// of them are numeric (for booleans).
+pub struct Needs<'a> {
+    pub required: Vec<&'a str>,
+    pub numeric: Vec<&'a str>,
+}
+
+/// Read a request body into a table of customers, in request order.
+pub fn parse(body: &[u8], shape: Shape, needs: &Needs) -> Result<RawTable, Refused> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| Refused::bad(format!("the body is not valid JSON: {e}")))?;
+    let Value::Object(mut top) = value else {
+        return Err(Refused::bad("the body must be a JSON object"));
+    };
+    let mut columns = Columns::default();
+    match shape {
+        Shape::Customers => match top.remove("customers") {
+            Some(Value::Array(records)) => columns.records(records, needs)?,
+            Some(_) => return Err(Refused::bad("\"customers\" must be an array of objects")),
+            None => return Err(Refused::bad("expected {\"customers\": [{...}, ...]}")),
+        },
+        Shape::Mlflow => {
+            if let Some(v) = top.remove("dataframe_records") {
+                let Value::Array(records) = v else {
+                    return Err(Refused::bad(
+                        "\"dataframe_records\" must be an array of objects",
+                    ));
+                };
+                columns.records(records, needs)?;
+            } else if let Some(v) = top.remove("dataframe_split") {
+                columns.split(v, needs)?;
+            } else {
+                return Err(Refused::bad(
+                    "expected \"dataframe_records\" or \"dataframe_split\" (MLflow's pandas formats)",
+                ));
+            }
+        }
+    }
+    Ok(columns.table())
+}
+
+/// Cells gathered column by column.
+#[derive(Default)]
+struct Columns {
+    names: Vec<String>,
+    index: HashMap<String, usize>,
+    cells: Vec<Vec<Option<String>>>,
+    rows: usize,
+    errors: Vec<FieldError>,
+}
+
+impl Columns {
+    fn column(&mut self, name: &str) -> usize {
+        if let Some(&k) = self.index.get(name) {
+            return k;
+        }
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), self.names.len() - 1);
+        self.cells.push(vec![None; self.rows]);
+        self.names.len() - 1
+    }
+
+    fn set(&mut self, row: usize, name: &str, v: &Value, needs: &Needs) {
+        let numeric = needs.numeric.contains(&name);
+        let text = match v {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) if numeric => Some(if *b { "1" } else { "0" }.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Array(_) | Value::Object(_) => {
+                self.error(
+                    row,
+                    Some(name),
+                    "expected a string, number, boolean or null".into(),
+                );
+                None
+            }
+        };
+        let k = self.column(name);
+        self.cells[k][row] = text;
+    }
+
+    fn error(&mut self, customer: usize, field: Option<&str>, reason: String) {
+        self.errors.push(FieldError {
+            customer,
+            field: field.map(str::to_string),
+            reason,
+        });
+    }
+
+    fn new_row(&mut self) -> usize {
+        for c in &mut self.cells {
+            c.push(None);
+        }
+        self.rows += 1;
+        self.rows - 1
+    }
+
+    fn records(&mut self, records: Vec<Value>, needs: &Needs) -> Result<(), Refused> {
+        for rec in records {
+            let row = self.new_row();
+            let Value::Object(map) = rec else {
+                self.error(row, None, "expected an object of fields".into());
+                continue;
+            };
+            for (k, v) in &map {
+                self.set(row, k, v, needs);
+            }
+            for f in &needs.required {
+                if !map.contains_key(*f) {
+                    self.error(
+                        row,
+                        Some(f),
+                        "missing (send null for an unknown value)".into(),
+                    );
+                }
+            }
+        }
+        self.done()
+    }
+
+    fn split(&mut self, v: Value, needs: &Needs) -> Result<(), Refused> {
+        let bad = || {
+            Refused::bad(
+                "\"dataframe_split\" must be {\"columns\": [names], \"data\": [[values], ...]}",
+            )
+        };
+        let Value::Object(mut split) = v else {
+            return Err(bad());
+        };
+        let (Some(Value::Array(cols)), Some(Value::Array(data))) =
+            (split.remove("columns"), split.remove("data"))
+        else {
+            return Err(bad());
+        };
+        let names: Vec<String> = cols
+            .into_iter()
+            .map(|c| match c {
+                Value::String(s) => Ok(s),
+                _ => Err(bad()),
+            })
+            .collect::<Result<_, _>>()?;
+        let missing: Vec<&str> = needs
+            .required
+            .iter()
+            .copied()
+            .filter(|f| !names.iter().any(|n| n == f))
+            .collect();
+        for row in data {
+            let r = self.new_row();
+            match row {
+                Value::Array(values) if values.len() == names.len() => {
+                    for (name, v) in names.iter().zip(&values) {
+                        self.set(r, name, v, needs);
+                    }
+                }
+                Value::Array(values) => self.error(
+                    r,
+                    None,
+                    format!("{} values for {} columns", values.len(), names.len()),
+                ),
+                _ => self.error(r, None, "expected an array of values".into()),
+            }
+            for f in &missing {
+                self.error(
+                    r,
+                    Some(f),
+                    "missing (send null for an unknown value)".into(),
+                );
+            }
+        }
+        self.done()
+    }
+
+    fn done(&mut self) -> Result<(), Refused> {
+        if self.rows == 0 {
+            return Err(Refused::bad("no customers in the request"));
+        }
+        match self.errors.is_empty() {
+            true => Ok(()),
+            false => {
+                let mut errors = std::mem::take(&mut self.errors);
+                errors.truncate(MAX_ERRORS);
+                Err(Refused::fields(errors))
+            }
+        }
+    }
+
+    fn table(self) -> RawTable {
+        RawTable {
+            source: "request".into(),
+            names: self.names,
+            columns: self
+                .cells
+                .iter()
+                .map(|c| RawColumn::from_strings(c))
+                .collect(),
+            first_row: 0,
+            rows: None,
+            skipped: vec![],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn needs() -> Needs<'static> {
+        Needs {
+            required: vec!["age", "plan"],
+            numeric: vec!["age", "active"],
+        }
+    }
+
+    fn text(t: &RawTable, col: &str, row: usize) -> Option<String> {
+        t.column(col).unwrap().text(row)
+    }
+
+    #[test]
+    fn customers_and_both_mlflow_shapes_read_alike() {
+        let ours = br#"{"customers":[{"age":41.5,"plan":"gold","active":true},{"age":null,"plan":"basic","active":false}]}"#;
+        let records = br#"{"dataframe_records":[{"age":41.5,"plan":"gold","active":true},{"age":null,"plan":"basic","active":false}]}"#;
+        let split = br#"{"dataframe_split":{"columns":["age","plan","active"],"data":[[41.5,"gold",true],[null,"basic",false]]}}"#;
+        let a = parse(ours, Shape::Customers, &needs()).unwrap();
+        for t in [
+            parse(records, Shape::Mlflow, &needs()).unwrap(),
+            parse(split, Shape::Mlflow, &needs()).unwrap(),
+            a.clone(),
+        ] {
+            assert_eq!(t.n_rows(), 2);
+            assert_eq!(text(&t, "age", 0).as_deref(), Some("41.5"));
+            assert_eq!(text(&t, "age", 1), None, "null is a missing cell");
+            assert_eq!(text(&t, "plan", 1).as_deref(), Some("basic"));
+            assert_eq!(text(&t, "active", 0).as_deref(), Some("1"));
+            assert_eq!(t.row(1), 1, "rows are the request's 0-based indexes");
+        }
+        // The same body is not read by the other endpoint.
+        assert_eq!(
+            parse(ours, Shape::Mlflow, &needs()).unwrap_err().status,
+            400
+        );
+    }
+
+    #[test]
+    fn mistakes_name_the_customer_and_field() {
+        let body =
+            br#"{"customers":[{"age":30,"plan":"gold"},{"plan":"x"},{"age":[1],"plan":"y"},7]}"#;
+        let e = parse(body, Shape::Customers, &needs()).unwrap_err();
+        assert_eq!(e.status, 422);
+        let got: Vec<(usize, Option<&str>)> = e
+            .errors
+            .iter()
+            .map(|f| (f.customer, f.field.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(1, Some("age")), (2, Some("age")), (3, None)],
+            "{e:?}"
+        );
+        assert!(
+            e.message.contains("customer 1, field 'age': missing"),
+            "{}",
+            e.message
+        );
+        for bad in [
+            &b"{"[..],
+            b"[]",
+            b"{\"customers\":{}}",
+            b"{\"customers\":[]}",
+            b"{\"dataframe_split\":{\"columns\":[1],\"data\":[]}}",
+        ] {
+            let shape = match bad.starts_with(b"{\"dataframe") {
+                true => Shape::Mlflow,
+                false => Shape::Customers,
+            };
+            assert_eq!(parse(bad, shape, &needs()).unwrap_err().status, 400);
+        }
+        let short = br#"{"dataframe_split":{"columns":["age","plan"],"data":[[1]]}}"#;
+        let e = parse(short, Shape::Mlflow, &needs()).unwrap_err();
+        assert_eq!((e.status, e.errors[0].customer), (422, 0));
+    }
+}
