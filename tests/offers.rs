@@ -137,32 +137,6 @@ fn no_offer_is_ever_unsuitable_ineligible_or_held() {
     assert!(offers > customers, "the property ran on real offers");
 }
 
-/// Split a CSV line, honouring quoted fields.
-fn fields(line: &str) -> Vec<String> {
-    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let head = fields(lines.next().unwrap());
-    (head, lines.map(fields).collect())
-}
-
 fn col(head: &[String], name: &str) -> usize {
     head.iter()
         .position(|h| h == name)

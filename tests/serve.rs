@@ -1,0 +1,504 @@
+//! The scoring service (issue 17), driven over real HTTP on 127.0.0.1 as a
+//! CRM screen would: the same customers scored by the batch job, the
+//! SQLite sink and the service agree field for field; bad requests are
+//! answered (400/413/422 naming customer and field), thousands of random
+//! and truncated bodies never stop it; a new model is picked up, a broken
+//! one refused; SIGTERM stops it cleanly.
+
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::*;
+
+/// A running `churn-score serve`; killed when dropped.
+struct Service {
+    child: Child,
+    addr: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Service {
+    fn start(model: &Path, extra: &[&str]) -> Service {
+        let mut child = score_cmd()
+            .args(["serve", "--model", model.to_str().unwrap()])
+            .args(["--addr", "127.0.0.1:0"])
+            .args(extra)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let line = line.unwrap_or_default();
+                if let Some(at) = line.split("on http://").nth(1) {
+                    let _ = tx.send(at.split(' ').next().unwrap_or("").to_string());
+                }
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the service did not start: {}", log.lock().unwrap()));
+        Service { child, addr, log }
+    }
+
+    fn call(&self, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+        http(&self.addr, method, path, body, &[])
+    }
+
+    fn json(&self, method: &str, path: &str, body: &Value) -> (u16, Value) {
+        let (status, text) = self.call(method, path, body.to_string().as_bytes());
+        let v = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{status} {path}: not JSON ({e}): {text}"));
+        (status, v)
+    }
+
+    fn model_id(&self) -> String {
+        let (_, v) = self.json("GET", "/healthz", &Value::Null);
+        v["model_id"].as_str().unwrap().to_string()
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Wait up to 30 s for `check`.
+    fn wait_for(&self, what: &str, check: impl Fn(&Service) -> bool) {
+        let start = Instant::now();
+        while !check(self) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "waited 30 s for {what}; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 exchange on a fresh connection: (status, body). A
+/// connection the server closes early (a refused large body) still gives
+/// the answer it sent.
+fn http(addr: &str, method: &str, path: &str, body: &[u8], head: &[&str]) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Type: application/json\r\n");
+    if head.is_empty() {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    for h in head {
+        req.push_str(h);
+        req.push_str("\r\n");
+    }
+    req.push_str("\r\n");
+    let _ = s.write_all(req.as_bytes()).and_then(|()| s.write_all(body));
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP answer to {method} {path}: {text:?}"));
+    let body = text.split_once("\r\n\r\n").map_or("", |b| b.1).to_string();
+    (status, body)
+}
+
+/// The customers of a CSV file as JSON objects: every cell as the text it
+/// is, except on odd rows, where cells that are numbers are sent as JSON
+/// numbers (both must score alike) and empty cells as null.
+fn customers(head: &[String], rows: &[Vec<String>]) -> Vec<Value> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let m: serde_json::Map<String, Value> = head
+                .iter()
+                .zip(r)
+                .map(|(h, c)| {
+                    let v = match (i % 2, c.parse::<f64>()) {
+                        (1, _) if c.trim().is_empty() => Value::Null,
+                        (1, Ok(x)) if x.is_finite() => json!(x),
+                        _ => json!(c),
+                    };
+                    (h.clone(), v)
+                })
+                .collect();
+            Value::Object(m)
+        })
+        .collect()
+}
+
+/// The text of a result field as scores.csv writes it.
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+#[test]
+fn batch_database_and_service_give_the_same_scores() {
+    let dir = tempdir();
+    let d = dir.path();
+    train(d, &["--models", "random_forest", "--folds", "2"]);
+    train(d, &["offers"]);
+    let model = d.join("models/latest");
+    let data = "data/holdings/latest.csv";
+    let csv = d.join("scores.csv");
+    let db = d.join("crm.db");
+    for out in [
+        csv.to_str().unwrap().to_string(),
+        format!("sqlite:{}", db.display()),
+    ] {
+        let o = score_cmd()
+            .args(["--model", model.to_str().unwrap(), "--data", data, "-q"])
+            .arg("--runs-dir")
+            .arg(d.join("runs"))
+            .args(["--out", &out])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let (h, batch) = read_csv(&csv);
+    let fields = [
+        "churn_probability",
+        "churn_flag",
+        "warning_level",
+        "value_tier",
+        "clv",
+        "reason_1",
+        "reason_2",
+        "reason_3",
+        "action",
+        "owner",
+        "contact_within_days",
+        "risk_level",
+        "offer_1",
+        "offer_2",
+        "offer_3",
+    ];
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+
+    // The service, in requests of 100 customers and one-customer requests.
+    let svc = Service::start(&model, &["--quiet"]);
+    let (ih, inputs) = read_csv(Path::new(data));
+    let sent = customers(&ih, &inputs);
+    let mut served: Vec<Value> = Vec::new();
+    for chunk in sent.chunks(100) {
+        let (status, v) = svc.json("POST", "/v1/score", &json!({ "customers": chunk }));
+        assert_eq!(status, 200, "{v}");
+        served.extend(v["results"].as_array().unwrap().iter().cloned());
+    }
+    for (i, one) in sent.iter().take(20).enumerate() {
+        let (status, v) = svc.json(
+            "POST",
+            "/invocations",
+            &json!({ "dataframe_records": [one] }),
+        );
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(
+            v["predictions"][0], served[i],
+            "one customer alone, customer {i}"
+        );
+    }
+    assert_eq!(served.len(), batch.len());
+    let mut offered = 0;
+    for (row, res) in batch.iter().zip(&served) {
+        assert_eq!(text(&res["id"]), row[0]);
+        for f in fields {
+            let (a, b) = (text(&res[f]), row[col(f)].clone());
+            match f {
+                "churn_probability" | "clv" => assert_eq!(
+                    a.parse::<f64>().unwrap(),
+                    b.parse::<f64>().unwrap(),
+                    "{f} of {}",
+                    row[0]
+                ),
+                _ => assert_eq!(a, b, "{f} of {}", row[0]),
+            }
+        }
+        offered += !row[col("offer_1")].is_empty() as usize;
+    }
+    assert!(
+        offered > 100,
+        "offers were compared ({offered} customers with one)"
+    );
+
+    // The database rows, read by Python's sqlite3 (an independent reader).
+    let out = Command::new("python3")
+        .args(["-c", "import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute('select id, churn_probability, warning_level, value_tier, reason_1, reason_2, reason_3, offer_1 from churn_scores'): print('|'.join('' if x is None else repr(x) if isinstance(x,float) else str(x) for x in r))"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let by_id: HashMap<String, &Value> = served.iter().map(|r| (text(&r["id"]), r)).collect();
+    let rows = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(rows.lines().count(), served.len());
+    for line in rows.lines() {
+        let f: Vec<&str> = line.split('|').collect();
+        let r = by_id[f[0]];
+        assert_eq!(
+            f[1].parse::<f64>().unwrap(),
+            r["churn_probability"].as_f64().unwrap()
+        );
+        for (k, name) in [
+            "warning_level",
+            "value_tier",
+            "reason_1",
+            "reason_2",
+            "reason_3",
+            "offer_1",
+        ]
+        .iter()
+        .enumerate()
+        {
+            assert_eq!(f[k + 2], text(&r[*name]), "{name} of {}", f[0]);
+        }
+    }
+}
+
+#[test]
+fn bad_requests_are_answered_and_never_stop_the_service() {
+    let dir = tempdir();
+    let d = dir.path();
+    train(d, &["--models", "decision_tree", "--folds", "2"]);
+    let svc = Service::start(
+        &d.join("models/latest"),
+        &["--max-body", "65536", "--quiet"],
+    );
+    let (h, rows) = read_csv(Path::new("data/score_sample.csv"));
+    let good = customers(&h, &rows[..2]);
+
+    // A wrong type, an impossible value and a missing field: 422, named.
+    let mut bad = good.clone();
+    bad[0]["age"] = json!("forty");
+    bad[1]["balance"] = json!(-5);
+    bad[1].as_object_mut().unwrap().remove("tenure_months");
+    let (status, v) = svc.json("POST", "/v1/score", &json!({ "customers": bad }));
+    assert_eq!(status, 422, "{v}");
+    let named: Vec<(u64, &str)> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["customer"].as_u64().unwrap(),
+                e["field"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(named.contains(&(1, "tenure_months")), "{v}");
+    let mut typed = good.clone();
+    typed[0]["age"] = json!("forty");
+    typed[1]["balance"] = json!(-5);
+    let (status, v) = svc.json("POST", "/v1/score", &json!({ "customers": typed }));
+    assert_eq!(status, 422, "{v}");
+    let named: Vec<(u64, String)> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["customer"].as_u64().unwrap(), text(&e["field"])))
+        .collect();
+    assert_eq!(named, vec![(0, "age".into()), (1, "balance".into())], "{v}");
+    let mut nested = good.clone();
+    nested[1]["region"] = json!({"a": 1});
+    let (status, v) = svc.json("POST", "/v1/score", &json!({ "customers": nested }));
+    assert_eq!(
+        (status, v["errors"][0]["field"].as_str()),
+        (422, Some("region"))
+    );
+
+    // An unseen category is scored (as in batch) and counted.
+    let mut unseen = good.clone();
+    unseen[0]["region"] = json!("Atlantis");
+    let (status, v) = svc.json("POST", "/v1/score", &json!({ "customers": unseen }));
+    assert_eq!(status, 200, "{v}");
+    // Malformed JSON, an empty list, an unknown endpoint.
+    assert_eq!(svc.call("POST", "/v1/score", b"{\"customers\": [").0, 400);
+    assert_eq!(svc.call("POST", "/v1/score", b"{\"customers\": []}").0, 400);
+    assert_eq!(svc.call("GET", "/v2/nothing", b"").0, 404);
+    assert_eq!(svc.call("GET", "/v1/score", b"").0, 405);
+    // Over the limit, declared or streamed in chunks: 413.
+    let big = vec![b' '; 70_000];
+    assert_eq!(svc.call("POST", "/v1/score", &big).0, 413);
+    let mut chunked = format!("{:x}\r\n", big.len()).into_bytes();
+    chunked.extend_from_slice(&big);
+    chunked.extend_from_slice(b"\r\n0\r\n\r\n");
+    let (status, _) = http(
+        &svc.addr,
+        "POST",
+        "/v1/score",
+        &chunked,
+        &["Transfer-Encoding: chunked"],
+    );
+    assert_eq!(status, 413);
+
+    // A few thousand random, truncated and mutated bodies.
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+    let valid = json!({ "customers": good }).to_string().into_bytes();
+    let oddities = [
+        json!(null),
+        json!([1, 2]),
+        json!({"x": []}),
+        json!(true),
+        json!(-1e308),
+        json!(""),
+        json!("\u{0000}"),
+        json!(1e-320),
+        json!(u64::MAX),
+    ];
+    let mut seen: HashMap<u16, usize> = HashMap::new();
+    for i in 0..3000 {
+        let body: Vec<u8> = match i % 4 {
+            0 => (0..rng.random_range(0..300))
+                .map(|_| rng.random::<u8>())
+                .collect(),
+            1 => valid[..rng.random_range(0..valid.len())].to_vec(),
+            2 => {
+                let mut v = json!({ "customers": good });
+                let keys: Vec<String> = h.clone();
+                let k = &keys[rng.random_range(0..keys.len())];
+                v["customers"][rng.random_range(0..2)][k] =
+                    oddities[rng.random_range(0..oddities.len())].clone();
+                v.to_string().into_bytes()
+            }
+            _ => {
+                let mut b = valid.clone();
+                for _ in 0..rng.random_range(1..5) {
+                    let at = rng.random_range(0..b.len());
+                    b[at] = rng.random();
+                }
+                b
+            }
+        };
+        let path = if i % 7 == 0 {
+            "/invocations"
+        } else {
+            "/v1/score"
+        };
+        let (status, answer) = svc.call("POST", path, &body);
+        assert!(
+            [200, 400, 422].contains(&status),
+            "body {:?} got {status}: {answer}",
+            String::from_utf8_lossy(&body)
+        );
+        assert!(serde_json::from_str::<Value>(&answer).is_ok(), "{answer}");
+        *seen.entry(status).or_default() += 1;
+    }
+    assert!(seen.len() == 3, "every kind of answer was met: {seen:?}");
+    assert_eq!(svc.model_id(), svc.model_id(), "still serving");
+    let (_, page) = svc.call("GET", "/metrics", b"");
+    assert!(
+        page.contains("churn_unseen_categories_total{column=\"region\"} 1"),
+        "{page}"
+    );
+    assert!(page.contains("churn_http_requests_total{endpoint=\"/v1/score\",status=\"422\"}"));
+    assert!(page.contains("churn_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
+}
+
+#[test]
+fn new_models_are_picked_up_broken_ones_refused_and_sigterm_stops_cleanly() {
+    let dir = tempdir();
+    let d = dir.path();
+    train(d, &["--models", "decision_tree", "--folds", "2"]);
+    let latest = d.join("models/latest");
+    let first = std::fs::read_link(&latest).unwrap();
+    let svc = Service::start(&latest, &["--reload-every", "0.2"]);
+    let a = svc.model_id();
+    let (status, card) = svc.json("GET", "/v1/model", &Value::Null);
+    assert_eq!(status, 200);
+    assert!(card["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["name"] == "age"));
+
+    // A new training run moves `latest`: the service follows it.
+    train(d, &["--models", "logistic_regression", "--folds", "2"]);
+    svc.wait_for("the new model", |s| s.model_id() != a);
+    let b = svc.model_id();
+    assert!(svc
+        .log()
+        .contains(&format!("now serving model {b} (was {a})")));
+
+    // A corrupted artifact behind `latest`: refused, the old one serves on.
+    let good = std::fs::read_to_string(d.join("models").join(std::fs::read_link(&latest).unwrap()))
+        .unwrap();
+    let broken = good.replacen("\"threshold\":", "\"threshold\":0.0001,\"x\":", 1);
+    std::fs::write(d.join("models/broken.model.json"), broken).unwrap();
+    let tmp = d.join("models/.latest.tmp");
+    std::os::unix::fs::symlink("broken.model.json", &tmp).unwrap();
+    std::fs::rename(&tmp, &latest).unwrap();
+    svc.wait_for("the refusal", |s| s.log().contains("new model refused"));
+    assert_eq!(svc.model_id(), b);
+    let (_, page) = svc.call("GET", "/metrics", b"");
+    assert!(
+        page.contains("churn_model_reloads_total{result=\"refused\"} 1"),
+        "{page}"
+    );
+    assert!(
+        page.contains("churn_model_reloads_total{result=\"ok\"} 1"),
+        "{page}"
+    );
+
+    // SIGHUP reloads at once (here: back to the first model).
+    std::os::unix::fs::symlink(&first, &tmp).unwrap();
+    std::fs::rename(&tmp, &latest).unwrap();
+    svc.signal("-HUP");
+    svc.wait_for("the first model again", |s| s.model_id() == a);
+
+    // SIGTERM: a clean stop.
+    let mut svc = svc;
+    svc.signal("-TERM");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = svc.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        svc.log().contains("stopped: no new connections"),
+        "{}",
+        svc.log()
+    );
+}
