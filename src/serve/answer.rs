@@ -11,7 +11,7 @@ use crate::score::explain::Reasons;
 use crate::score::validate;
 use crate::score::write::{table_columns, table_rows};
 use crate::sink::Value;
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 /// A scored request.
 pub struct Answer {
@@ -63,34 +63,52 @@ pub fn answer(model: &Loaded, body: &[u8], shape: Shape) -> Result<Answer, Refus
     scored.extra = extra;
     let columns = table_columns(&scored);
     let rows = table_rows(&scored, &Reasons::new(art, &batch.table));
-    let results: Vec<Json> = rows
-        .into_iter()
-        .map(|row| {
-            let mut m = Map::with_capacity(columns.len());
-            for (c, v) in columns.iter().zip(row) {
-                m.insert(c.name.clone(), json(v));
-            }
-            Json::Object(m)
-        })
+    let mut out = Vec::with_capacity(64 + rows.len() * 512);
+    match shape {
+        Shape::Customers => {
+            out.extend_from_slice(b"{\"model_id\":");
+            write_json(&mut out, &art.run_id);
+            out.extend_from_slice(b",\"results\":[");
+        }
+        Shape::Mlflow => out.extend_from_slice(b"{\"predictions\":["),
+    }
+    // Keys are written once, escaped; each result is one object.
+    let keys: Vec<Vec<u8>> = columns
+        .iter()
+        .map(|c| serde_json::to_vec(&c.name).unwrap_or_default())
         .collect();
-    let body = match shape {
-        Shape::Customers => serde_json::json!({"model_id": art.run_id, "results": results}),
-        Shape::Mlflow => serde_json::json!({"predictions": results}),
-    };
+    for (i, row) in rows.into_iter().enumerate() {
+        out.push(if i == 0 { b'{' } else { b',' });
+        if i > 0 {
+            out.push(b'{');
+        }
+        for (j, v) in row.into_iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&keys[j]);
+            out.push(b':');
+            match v {
+                Value::Text(t) => write_json(&mut out, &t),
+                Value::Real(x) if x.is_finite() => write_json(&mut out, &x),
+                Value::Int(n) => write_json(&mut out, &n),
+                Value::Real(_) | Value::Time => out.extend_from_slice(b"null"),
+            }
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}");
+    let body = out;
     Ok(Answer {
-        body: serde_json::to_vec(&body).unwrap_or_default(),
+        body,
         probabilities: scored.probability,
         stats,
     })
 }
 
-fn json(v: Value) -> Json {
-    match v {
-        Value::Text(t) => Json::String(t),
-        Value::Real(x) => serde_json::Number::from_f64(x).map_or(Json::Null, Json::Number),
-        Value::Int(i) => Json::from(i),
-        Value::Time => Json::Null,
-    }
+/// Append `v` as JSON (writing into a vector cannot fail).
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    let _ = serde_json::to_writer(&mut *out, v);
 }
 
 /// A validation reason (`column 'Age': 'abc' is not a number`) as a field error.

@@ -121,28 +121,38 @@ struct Columns {
     names: Vec<String>,
     index: HashMap<String, usize>,
     cells: Vec<Vec<Option<String>>>,
+    /// Per column: numeric in the model (booleans become 1/0), required,
+    /// and the last row (+1) that sent it (null counts as sent).
+    numeric: Vec<bool>,
+    required: Vec<bool>,
+    sent: Vec<usize>,
     rows: usize,
     errors: Vec<FieldError>,
 }
 
 impl Columns {
-    fn column(&mut self, name: &str) -> usize {
+    fn column(&mut self, name: &str, needs: &Needs) -> usize {
         if let Some(&k) = self.index.get(name) {
             return k;
         }
         self.names.push(name.to_string());
         self.index.insert(name.to_string(), self.names.len() - 1);
         self.cells.push(vec![None; self.rows]);
+        self.numeric.push(needs.numeric.contains(&name));
+        self.required.push(needs.required.contains(&name));
+        self.sent.push(0);
         self.names.len() - 1
     }
 
-    fn set(&mut self, row: usize, name: &str, v: &Value, needs: &Needs) {
-        let numeric = needs.numeric.contains(&name);
+    /// Set a cell of the current row (`rows - 1`).
+    fn set(&mut self, name: &str, v: Value, needs: &Needs) {
+        let row = self.rows - 1;
+        let k = self.column(name, needs);
         let text = match v {
             Value::Null => None,
-            Value::String(s) => Some(s.clone()),
+            Value::String(s) => Some(s),
             Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) if numeric => Some(if *b { "1" } else { "0" }.to_string()),
+            Value::Bool(b) if self.numeric[k] => Some(if b { "1" } else { "0" }.to_string()),
             Value::Bool(b) => Some(b.to_string()),
             Value::Array(_) | Value::Object(_) => {
                 self.error(
@@ -153,8 +163,32 @@ impl Columns {
                 None
             }
         };
-        let k = self.column(name);
         self.cells[k][row] = text;
+        self.sent[k] = self.rows;
+    }
+
+    /// Name every required field the current row did not send.
+    fn check_required(&mut self, needs: &Needs) {
+        let row = self.rows - 1;
+        let sent = (0..self.names.len())
+            .filter(|&k| self.required[k] && self.sent[k] == self.rows)
+            .count();
+        if sent == needs.required.len() {
+            return;
+        }
+        for f in &needs.required {
+            let here = self
+                .index
+                .get(*f)
+                .is_some_and(|&k| self.sent[k] == self.rows);
+            if !here {
+                self.error(
+                    row,
+                    Some(f),
+                    "missing (send null for an unknown value)".into(),
+                );
+            }
+        }
     }
 
     fn error(&mut self, customer: usize, field: Option<&str>, reason: String) {
@@ -180,18 +214,10 @@ impl Columns {
                 self.error(row, None, "expected an object of fields".into());
                 continue;
             };
-            for (k, v) in &map {
-                self.set(row, k, v, needs);
+            for (k, v) in map {
+                self.set(&k, v, needs);
             }
-            for f in &needs.required {
-                if !map.contains_key(*f) {
-                    self.error(
-                        row,
-                        Some(f),
-                        "missing (send null for an unknown value)".into(),
-                    );
-                }
-            }
+            self.check_required(needs);
         }
         self.done()
     }
@@ -217,18 +243,12 @@ impl Columns {
                 _ => Err(bad()),
             })
             .collect::<Result<_, _>>()?;
-        let missing: Vec<&str> = needs
-            .required
-            .iter()
-            .copied()
-            .filter(|f| !names.iter().any(|n| n == f))
-            .collect();
         for row in data {
             let r = self.new_row();
             match row {
                 Value::Array(values) if values.len() == names.len() => {
-                    for (name, v) in names.iter().zip(&values) {
-                        self.set(r, name, v, needs);
+                    for (name, v) in names.iter().zip(values) {
+                        self.set(name, v, needs);
                     }
                 }
                 Value::Array(values) => self.error(
@@ -238,13 +258,7 @@ impl Columns {
                 ),
                 _ => self.error(r, None, "expected an array of values".into()),
             }
-            for f in &missing {
-                self.error(
-                    r,
-                    Some(f),
-                    "missing (send null for an unknown value)".into(),
-                );
-            }
+            self.check_required(needs);
         }
         self.done()
     }

@@ -235,7 +235,8 @@ pub(crate) fn explain_sums(
 /// walk) through `tree`, adding each row's leaf value to `acc[r]` and, with
 /// `sums`, its path contributions to `sums[r * p + feature]`. Small trees
 /// level by level; others sixteen (AVX-512) or eight (AVX2) rows per vector
-/// instruction ([`simd`]), else the scalar lane walk; all give the same bits.
+/// instruction ([`simd`]) when there are at least [`simd::MIN_ROWS`] rows,
+/// else the scalar lane walk; all give the same bits.
 pub fn walk_tree(
     tree: &Tree,
     rows: usize,
@@ -249,7 +250,7 @@ pub fn walk_tree(
         levels::walk(tree, rows, p, binned, acc, sums);
         return;
     }
-    if simd::walk(tree, rows, p, binned, acc, sums.as_deref_mut()) {
+    if rows >= simd::MIN_ROWS && simd::walk(tree, rows, p, binned, acc, sums.as_deref_mut()) {
         return;
     }
     let leaf = |r: usize, i: usize| acc[r] += tree.nodes[i].value as f64;
