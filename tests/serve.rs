@@ -188,23 +188,13 @@ fn batch_database_and_service_give_the_same_scores() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
     let (h, batch) = read_csv(&csv);
-    let fields = [
-        "churn_probability",
-        "churn_flag",
-        "warning_level",
-        "value_tier",
-        "clv",
-        "reason_1",
-        "reason_2",
-        "reason_3",
-        "action",
-        "owner",
-        "contact_within_days",
-        "risk_level",
-        "offer_1",
-        "offer_2",
-        "offer_3",
-    ];
+    // Every scores.csv column but the id (compared first), and the offers'.
+    let offer_fields = ["risk_level", "offer_1", "offer_2", "offer_3"];
+    let fields: Vec<&str> = churn::score::write::COLUMNS[1..]
+        .iter()
+        .copied()
+        .chain(offer_fields)
+        .collect();
     let col = |name: &str| h.iter().position(|c| c == name).unwrap();
 
     // The service, in requests of 100 customers and one-customer requests.
@@ -233,7 +223,7 @@ fn batch_database_and_service_give_the_same_scores() {
     let mut offered = 0;
     for (row, res) in batch.iter().zip(&served) {
         assert_eq!(text(&res["id"]), row[0]);
-        for f in fields {
+        for &f in &fields {
             let (a, b) = (text(&res[f]), row[col(f)].clone());
             match f {
                 "churn_probability" | "clv" => assert_eq!(

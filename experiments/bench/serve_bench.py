@@ -1,0 +1,141 @@
+"""The scoring service under load (issue 17): churn-score serve against the
+Python stack a team would otherwise deploy (serve_bench_app.py: FastAPI on
+uvicorn with 2 worker processes, a scikit-learn forest of 100 trees), in one
+run on one machine, both on 127.0.0.1 with 2 workers.
+
+Load: our own generator (loadgen.rs, keep-alive connections paced to a
+total rate; latency counted from when a request was due). Single-customer
+requests at increasing rates, then as fast as answers come; then batches
+of 1,000 customers as fast as answers come. Each step is bounded in time
+(STEP seconds). The load generator runs on the same 2 cores (it takes
+~13% of them at the highest rate).
+
+churn-score serve runs as deployed: default settings, access log on,
+written to a file; its model is churn-train --models random_forest on the
+embedded data/customers.csv. The bodies are customers of the embedded
+data/score_sample.csv.
+
+Usage: python serve_bench.py CHURN_TRAIN CHURN_SCORE LOADGEN WORKDIR
+Writes serve_results.md and .json next to this script."""
+import json, os, platform, signal, subprocess, sys, time, csv
+from pathlib import Path
+from urllib.request import urlopen
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+STEP = float(os.environ.get("STEP", "5"))
+CONNS = 32
+CHURN_RATES = [2000, 5000, 10000, 15000, 20000, 0]
+PY_RATES = [200, 500, 1000, 0]
+
+
+def cpu():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def wait_up(port, proc, secs=120):
+    t0 = time.time()
+    while time.time() - t0 < secs:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the service on {port} exited with {proc.returncode}")
+        try:
+            urlopen(f"http://127.0.0.1:{port}/healthz" if port != PY_PORT else f"http://127.0.0.1:{port}/docs", timeout=1)
+            return
+        except Exception:
+            time.sleep(0.3)
+    raise RuntimeError(f"the service on {port} did not start")
+
+
+def load(loadgen, port, body, conns, rate, secs=STEP):
+    out = subprocess.run([loadgen, f"127.0.0.1:{port}", "/v1/score", str(body), str(conns), str(secs), str(rate)],
+                         capture_output=True, text=True, check=True)
+    r = json.loads(out.stdout)
+    r["rate"] = rate
+    return r
+
+
+def bodies(work):
+    rows = list(csv.DictReader(open(ROOT / "data/score_sample.csv")))
+
+    def conv(v):
+        if v.strip() == "":
+            return None
+        try:
+            return float(v)
+        except ValueError:
+            return v
+    one, batch = work / "one.json", work / "batch.json"
+    one.write_text(json.dumps({"customers": [{k: conv(v) for k, v in rows[0].items()}]}))
+    batch.write_text(json.dumps({"customers": [{k: conv(v) for k, v in r.items()} for r in rows[:1000]]}))
+    return one, batch
+
+
+def bench(name, cmd, port, loadgen, one, batch, rates, cwd=None, log=None):
+    proc = subprocess.Popen(cmd, cwd=cwd, stderr=log or subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    try:
+        wait_up(port, proc)
+        load(loadgen, port, one, 4, 0, 2)  # warm-up
+        single = [load(loadgen, port, one, CONNS, r) for r in rates]
+        many = load(loadgen, port, batch, 4, 0, 2 * STEP)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    return {"name": name, "single": single, "batch_1000": many}
+
+
+PY_PORT = 18091
+
+
+def main():
+    train, score, loadgen, work = sys.argv[1:5]
+    work = Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    subprocess.run([train, "-q", "--models", "random_forest", "--folds", "2", "--out", str(work / "exp"),
+                    "--model-dir", str(work / "models")], check=True, cwd=ROOT)
+    one, batch = bodies(work)
+    with open(work / "access.log", "w") as log:
+        churn = bench("churn-score serve", [score, "serve", "--model", str(work / "models/latest"), "--addr",
+                      "127.0.0.1:18090", "--workers", "2"], 18090, loadgen, one, batch, CHURN_RATES, ROOT, log)
+    py = bench("FastAPI + uvicorn (2 workers) + scikit-learn", [sys.executable, "-m", "uvicorn", "serve_bench_app:app",
+               "--host", "127.0.0.1", "--port", str(PY_PORT), "--workers", "2", "--log-level", "warning",
+               "--no-access-log"], PY_PORT, loadgen, one, batch, PY_RATES, HERE)
+    result = {"cpu": cpu(), "cores": os.cpu_count(), "step_seconds": STEP, "connections": CONNS,
+              "runs": [churn, py]}
+    (HERE / "serve_results.json").write_text(json.dumps(result, indent=2))
+    best = lambda run: max(s["rps"] for s in run["single"])
+    ok = lambda run: [s for s in run["single"] if s["p99_ms"] < 5 and s["non_2xx"] == 0 and s["errors"] == 0]
+    lines = [
+        "# Scoring service under load (issue 17)", "",
+        f"CPU: {result['cpu']}, {result['cores']} cores; load generator on the same cores; "
+        f"{STEP:g} s per step, {CONNS} keep-alive connections for single customers, 4 for batches.",
+        "Reproduce: `bash experiments/bench/serve_bench.sh`.", "",
+        "| service | load | target rate/s | requests/s | customers/s | p50 ms | p99 ms | max ms | non-2xx | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in (churn, py):
+        for s in run["single"]:
+            rate = "max" if s["rate"] == 0 else f"{s['rate']:,}"
+            lines.append(f"| {run['name']} | 1 customer | {rate} | {s['rps']:,.0f} | {s['rps']:,.0f} | {s['p50_ms']:.2f} | "
+                         f"{s['p99_ms']:.2f} | {s['max_ms']:.2f} | {s['non_2xx']} | {s['errors']} |")
+        b = run["batch_1000"]
+        lines.append(f"| {run['name']} | 1,000 customers | max | {b['rps']:,.1f} | {b['rps'] * 1000:,.0f} | {b['p50_ms']:.1f} | "
+                     f"{b['p99_ms']:.1f} | {b['max_ms']:.1f} | {b['non_2xx']} | {b['errors']} |")
+    c_ok = max((s["rps"] for s in ok(churn)), default=0)
+    ratio = best(churn) / max(best(py), 1e-9)
+    bratio = churn["batch_1000"]["rps"] / max(py["batch_1000"]["rps"], 1e-9)
+    lines += ["",
+              f"- Highest single-customer rate churn sustained with p99 < 5 ms: **{c_ok:,.0f} requests/s** "
+              f"(goal 20,000: {'met' if c_ok >= 20000 else 'NOT MET'}).",
+              f"- Single-customer throughput, churn / Python: **{ratio:.1f}x** (goal 10x: {'met' if ratio >= 10 else 'NOT MET'}); "
+              f"batches of 1,000: **{bratio:.1f}x**.",
+              "- churn answers with probability, flag, warning level, value tier, CLV, three reasons, action, owner "
+              "and contact days; the Python service with the probability only.", ""]
+    (HERE / "serve_results.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
