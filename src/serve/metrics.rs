@@ -130,7 +130,8 @@ impl Metrics {
     }
 
     /// The Prometheus text page.
-    pub fn render(&self, model_id: &str) -> String {
+    /// (`dropped`: access-log lines the log writer could not keep up with.)
+    pub fn render(&self, model_id: &str, dropped: u64) -> String {
         let mut out = String::with_capacity(4096);
         let _ = writeln!(
             out,
@@ -184,6 +185,12 @@ impl Metrics {
                 );
             }
         }
+        counter(
+            &mut out,
+            "churn_access_log_dropped_total",
+            "Access-log lines dropped because the log writer fell behind.",
+            dropped,
+        );
         let _ = writeln!(out, "# HELP churn_model_reloads_total Model reloads by result.\n# TYPE churn_model_reloads_total counter");
         for (result, n) in ["ok", "refused"].iter().zip(&self.reloads) {
             let _ = writeln!(
@@ -216,7 +223,7 @@ mod tests {
         m.scored(&[0.05, 0.95], &BTreeMap::from([("Geo\"x".to_string(), 2)]));
         m.refused(3);
         m.reload(false);
-        let page = m.render("run-1");
+        let page = m.render("run-1", 0);
         for line in [
             "churn_http_requests_total{endpoint=\"/v1/score\",status=\"200\"} 2",
             "churn_http_requests_total{endpoint=\"/v1/score\",status=\"422\"} 1",

@@ -13,6 +13,7 @@
 //! model and swaps it in whole (a broken one is refused); SIGTERM stops
 //! accepting connections and lets requests in flight finish.
 
+pub mod access_log;
 pub mod answer;
 pub mod metrics;
 pub mod model;
@@ -37,6 +38,7 @@ use std::time::{Duration, Instant};
 struct App {
     current: Current,
     metrics: Metrics,
+    access: access_log::AccessLog,
     settings: ScoreConfig,
     serve: ServeConfig,
 }
@@ -60,6 +62,7 @@ pub fn run(cfg: &Config, serve: &ServeConfig) -> Result<()> {
     let app = Arc::new(App {
         current: Current::new(loaded),
         metrics: Metrics::default(),
+        access: access_log::AccessLog::new(serve.access_log),
         settings: cfg.score.clone(),
         serve: serve.clone(),
     });
@@ -84,10 +87,11 @@ pub fn run(cfg: &Config, serve: &ServeConfig) -> Result<()> {
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        axum::serve(listener, router(app))
+        axum::serve(listener, router(app.clone()))
             .with_graceful_shutdown(stop_signal())
             .await
             .map_err(|e| Error::Internal(format!("the service stopped: {e}")))?;
+        app.access.flush();
         log("stopped: no new connections, requests in flight answered");
         Ok(())
     })
@@ -107,14 +111,7 @@ fn router(app: Arc<App>) -> Router {
 
 /// A startup, reload or shutdown line on stderr.
 fn log(message: &str) {
-    eprintln!("{} churn-score serve: {message}", now());
-}
-
-fn now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    crate::artifact::format_time(secs).0
+    eprintln!("{} churn-score serve: {message}", access_log::now());
 }
 
 fn respond(status: u16, content_type: &'static str, body: Vec<u8>) -> Response {
@@ -201,7 +198,9 @@ async fn model_card(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn metrics_page(State(app): State<Arc<App>>) -> Response {
-    let page = app.metrics.render(app.current.get().model_id());
+    let page = app
+        .metrics
+        .render(app.current.get().model_id(), app.access.dropped());
     respond(200, "text/plain; version=0.0.4", page.into_bytes())
 }
 
@@ -222,15 +221,15 @@ async fn access(State(app): State<Arc<App>>, req: Request, next: Next) -> Respon
     let status = response.status().as_u16();
     app.metrics
         .request(metrics::endpoint(&path), status, seconds);
-    if app.serve.access_log {
+    if app.access.enabled() {
         let customers = response.extensions().get::<Customers>().map_or(0, |c| c.0);
         // The path is cut and quoted: a request cannot forge log lines.
         let shown: String = path.chars().take(100).collect();
-        eprintln!(
-            "{} {method} {shown:?} {status} {:.3}ms customers={customers}",
-            now(),
+        app.access.write(format!(
+            "{} {method} {shown:?} {status} {:.3}ms customers={customers}\n",
+            access_log::now(),
             seconds * 1e3
-        );
+        ));
     }
     response
 }

@@ -119,6 +119,19 @@ impl Tree {
         mut step: impl FnMut(usize, &Node, usize),
         mut leaf: impl FnMut(usize, usize),
     ) {
+        if n_rows == 1 {
+            // One row (a service request): nothing to interleave with.
+            let mut i = 0;
+            loop {
+                let n = &self.nodes[i];
+                if n.is_leaf(i) {
+                    return leaf(0, i);
+                }
+                let next = n.next(bin(0, n.feature as usize));
+                step(0, n, next);
+                i = next;
+            }
+        }
         const IDLE: usize = usize::MAX;
         let mut row = [IDLE; LANES];
         let mut at = [0usize; LANES];
