@@ -16,6 +16,10 @@ use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Config, NoTls};
 
+/// Sort memory for moving a run out of staging (the server default, 4 MB,
+/// sends a million-row sort to disk).
+const WORK_MEM: &str = "256MB";
+
 pub struct Postgres {
     client: Client,
     shown: String,
@@ -190,19 +194,21 @@ impl TableSink for Postgres {
     fn commit(mut self: Box<Self>, run: &RunRecord) -> Result<()> {
         if let Some(cols) = &self.cols {
             let names: Vec<String> = cols.iter().map(|c| format!("\"{}\"", c.name)).collect();
-            let updates: Vec<String> = names
-                .iter()
-                .filter(|n| *n != "\"id\"" && *n != "\"run_id\"")
-                .map(|n| format!("{n} = EXCLUDED.{n}"))
-                .collect();
             let sql = format!("DELETE FROM {t} WHERE run_id = $1; ", t = self.table);
             self.client
                 .execute(sql.trim_end_matches("; "), &[&self.stamp.run_id])
                 .map_err(|e| self.err(e))?;
             // A customer twice in a batch: the later row wins, as in the file.
+            // The sort for it gets more memory (this transaction only).
+            let updates: Vec<String> = names
+                .iter()
+                .filter(|n| *n != "\"id\"" && *n != "\"run_id\"")
+                .map(|n| format!("{n} = EXCLUDED.{n}"))
+                .collect();
             self.client
                 .batch_execute(&format!(
-                    "INSERT INTO {t} ({c}) SELECT DISTINCT ON (id) {c} FROM churn_staging \
+                    "SET LOCAL work_mem = '{WORK_MEM}'; \
+                     INSERT INTO {t} ({c}) SELECT DISTINCT ON (id) {c} FROM churn_staging \
                      ORDER BY id, seq DESC ON CONFLICT (id, run_id) DO UPDATE SET {u}",
                     t = self.table,
                     c = names.join(", "),

@@ -77,12 +77,14 @@ pub fn create_statements(
             )
         })
         .collect();
+    // The primary key is the index on the customer id: its leading column
+    // serves `WHERE id = …` and the latest view. A second index on id alone
+    // cost PostgreSQL 2.4 s of a 1M-row run and bought nothing.
     vec![
         format!(
             "CREATE TABLE IF NOT EXISTS {table} ({}, PRIMARY KEY (id, run_id))",
             defs.join(", ")
         ),
-        format!("CREATE INDEX IF NOT EXISTS {table}_id ON {table} (id)"),
         format!("CREATE INDEX IF NOT EXISTS {table}_warning_level ON {table} (warning_level)"),
         // Each customer's newest row: no later row (by time, then run id).
         format!(
