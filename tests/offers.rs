@@ -278,6 +278,31 @@ fn scoring_adds_risk_levels_and_suitable_offers() {
         rows.len() as u64
     );
     assert!(o["first_by_tier"].as_object().unwrap().len() >= 2);
+    // Offer rates per fairness group (gender is protected): the share of
+    // each group's customers with a first offer, from scores.csv.
+    let g = &s["fairness"]["gender"]["groups"];
+    let gender = col(&lh, "gender");
+    for (group, figures) in g.as_object().unwrap() {
+        let members: Vec<&Vec<String>> = rows
+            .iter()
+            .filter(|r| by_id[r[0].as_str()][gender] == *group)
+            .collect();
+        let with = members
+            .iter()
+            .filter(|r| !r[col(&h, "offer_1")].is_empty())
+            .count();
+        let rate = figures["offer_rate"].as_f64().unwrap();
+        assert!(
+            (rate - with as f64 / members.len() as f64).abs() < 1e-12,
+            "{group}"
+        );
+    }
+    assert!(
+        s["fairness"]["gender"]["offer_rate_ratio"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
     assert!(std::fs::read_to_string(run.join("report.html"))
         .unwrap()
         .contains("offers-by-tier"));

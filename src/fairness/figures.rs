@@ -33,6 +33,9 @@ pub struct GroupFigures {
     pub precision: Option<f64>,
     /// Share of the group at each warning level.
     pub levels: BTreeMap<String, f64>,
+    /// Share of the group offered at least one product (scoring with offers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offer_rate: Option<f64>,
     /// Fewer than [`MIN_GROUP_ROWS`] rows: shown, not flagged.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub small: bool,
@@ -51,6 +54,10 @@ pub struct ColumnFairness {
     /// Highest − lowest true positive rate, over groups of at least 30 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub equal_opportunity_gap: Option<f64>,
+    /// Lowest offer rate ÷ highest, over groups of at least 30 rows
+    /// (scoring with offers): are offers withheld from a group?
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offer_rate_ratio: Option<f64>,
     /// Why some groups take no part in the summary figures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -68,6 +75,9 @@ struct Tally {
     tp: usize,
     fp: usize,
     levels: BTreeMap<&'static str, usize>,
+    /// Customers whose offers are known, and those offered at least one.
+    offers_known: usize,
+    offered: usize,
 }
 
 /// Running counts per group, so a scoring job adds chunk after chunk and
@@ -105,6 +115,14 @@ impl Tallies {
         *t.levels.entry(level).or_default() += 1;
     }
 
+    /// One customer of `group` whose offers are known: offered any product?
+    pub fn add_offer(&mut self, group: &str, offered: bool) {
+        if let Some(t) = self.groups.get_mut(group) {
+            t.offers_known += 1;
+            t.offered += offered as usize;
+        }
+    }
+
     /// The figures of the groups added so far.
     pub fn finish(&self, role: super::Role) -> ColumnFairness {
         let ratio = |a: usize, b: usize| (self.labelled && b > 0).then(|| a as f64 / b as f64);
@@ -126,6 +144,8 @@ impl Tallies {
                         .iter()
                         .map(|(l, &c)| (l.to_string(), c as f64 / n))
                         .collect(),
+                    offer_rate: (t.offers_known > 0)
+                        .then(|| t.offered as f64 / t.offers_known as f64),
                     small: t.rows < MIN_GROUP_ROWS,
                 };
                 (g.clone(), figures)
@@ -144,6 +164,8 @@ impl Tallies {
             .map(|(lo, hi)| if hi > 0.0 { lo / hi } else { 1.0 });
         let equal_opportunity_gap =
             spread(large.iter().filter_map(|g| g.tpr).collect()).map(|(lo, hi)| hi - lo);
+        let offer_rate_ratio = spread(large.iter().filter_map(|g| g.offer_rate).collect())
+            .map(|(lo, hi)| if hi > 0.0 { lo / hi } else { 1.0 });
         let small: Vec<&str> = groups
             .iter()
             .filter(|(_, g)| g.small)
@@ -158,6 +180,7 @@ impl Tallies {
             disparate_impact,
             four_fifths_flag: disparate_impact.is_some_and(|d| d < FOUR_FIFTHS),
             equal_opportunity_gap,
+            offer_rate_ratio,
             note,
             proxies: Vec::new(),
         }

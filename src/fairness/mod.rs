@@ -128,6 +128,18 @@ impl BatchFairness {
         }
     }
 
+    /// Add one chunk's offers: whether each row (after [`BatchFairness::add`]
+    /// of the same rows) was offered at least one product.
+    pub fn add_offers(&mut self, attributes: &[Attribute], offered: &[bool]) {
+        for a in attributes {
+            if let Some((_, t)) = self.columns.get_mut(&a.spec.name) {
+                for (g, &o) in a.groups.iter().zip(offered) {
+                    t.add_offer(g, o);
+                }
+            }
+        }
+    }
+
     /// The figures of the batch so far.
     pub fn finish(&self) -> BTreeMap<String, ColumnFairness> {
         self.columns

@@ -38,6 +38,12 @@ pub fn section(page: &mut Page, fairness: &BTreeMap<String, ColumnFairness>, wha
             },
             opt(f.equal_opportunity_gap)
         );
+        if let Some(r) = f.offer_rate_ratio {
+            summary += &format!(
+                " Offer rate ratio (lowest ÷ highest share offered a product) {}.",
+                f4(r)
+            );
+        }
         if !f.proxies.is_empty() {
             let p: Vec<String> = f
                 .proxies
@@ -72,6 +78,7 @@ pub fn section(page: &mut Page, fairness: &BTreeMap<String, ColumnFairness>, wha
                     opt(v.tpr),
                     opt(v.fpr),
                     opt(v.precision),
+                    opt(v.offer_rate),
                     levels.join(", "),
                 ]
             })
@@ -85,6 +92,7 @@ pub fn section(page: &mut Page, fairness: &BTreeMap<String, ColumnFairness>, wha
             "TPR",
             "FPR",
             "precision",
+            "offered",
             "warning levels",
         ];
         page.table(&format!("fairness-table-{k}"), &head, &rows);

@@ -390,6 +390,10 @@ impl Totals {
             &scored.level,
             labels,
         );
+        if let Some((_, first)) = scored.extra.iter().find(|(n, _)| n == "offer_1") {
+            let offered: Vec<bool> = first.iter().map(|o| !o.is_empty()).collect();
+            self.fairness.add_offers(&v.batch.attributes, &offered);
+        }
         Ok(())
     }
 }
