@@ -72,10 +72,13 @@ pub fn codes(labels: &[String]) -> Vec<u32> {
 fn feature_codes(data: &FeatureData) -> Vec<u32> {
     match data {
         FeatureData::Numeric(v) => {
-            let mut sorted: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
-            sorted.sort_by(f64::total_cmp);
+            // Quintile edges by selection, not a sort (the same values: the
+            // k-th smallest is the k-th smallest), one pass per edge.
+            let mut present: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+            let n = present.len();
             let edges: Vec<f64> = (1..5)
-                .filter_map(|q| sorted.get(q * sorted.len() / 5).copied())
+                .filter(|q| q * n / 5 < n)
+                .map(|q| *present.select_nth_unstable_by(q * n / 5, f64::total_cmp).1)
                 .collect();
             v.iter()
                 .map(|&x| {
@@ -88,14 +91,17 @@ fn feature_codes(data: &FeatureData) -> Vec<u32> {
                 .collect()
         }
         FeatureData::Categorical(v) => {
-            let labels: Vec<String> = v.iter().map(|c| c.clone().unwrap_or_default()).collect();
-            codes(&labels)
+            let mut seen: HashMap<&str, u32> = HashMap::new();
+            v.iter()
+                .map(|c| {
+                    let next = seen.len() as u32;
+                    *seen.entry(c.as_deref().unwrap_or_default()).or_insert(next)
+                })
+                .collect()
         }
     }
 }
 
-/// Features of `table` whose association with the groups `labels` reaches
-/// [`PROXY_V`], strongest first (`skip`: the attribute itself, when it is a feature).
 pub fn proxies(table: &FeatureTable, labels: &[String], skip: &str) -> Vec<Proxy> {
     let groups = codes(labels);
     let mut out: Vec<Proxy> = table

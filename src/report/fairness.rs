@@ -56,6 +56,8 @@ pub fn section(page: &mut Page, fairness: &BTreeMap<String, ColumnFairness>, wha
             summary += &format!(" Note: {note}.");
         }
         page.note(&summary);
+        // The offer rate is a column only when offers were applied.
+        let offers = f.groups.values().any(|g| g.offer_rate.is_some());
         let rows: Vec<Vec<String>> = f
             .groups
             .iter()
@@ -78,12 +80,14 @@ pub fn section(page: &mut Page, fairness: &BTreeMap<String, ColumnFairness>, wha
                     opt(v.tpr),
                     opt(v.fpr),
                     opt(v.precision),
-                    opt(v.offer_rate),
-                    levels.join(", "),
                 ]
+                .into_iter()
+                .chain(offers.then(|| opt(v.offer_rate)))
+                .chain([levels.join(", ")])
+                .collect()
             })
             .collect();
-        let head = [
+        let head: Vec<&str> = [
             "group",
             "rows",
             "churn rate",
@@ -92,9 +96,11 @@ pub fn section(page: &mut Page, fairness: &BTreeMap<String, ColumnFairness>, wha
             "TPR",
             "FPR",
             "precision",
-            "offered",
-            "warning levels",
-        ];
+        ]
+        .into_iter()
+        .chain(offers.then_some("offered"))
+        .chain(["warning levels"])
+        .collect();
         page.table(&format!("fairness-table-{k}"), &head, &rows);
         let groups: Vec<String> = f.groups.keys().cloned().collect();
         let mut series = vec![(

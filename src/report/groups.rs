@@ -5,10 +5,12 @@
 use crate::artifact::Artifact;
 use crate::clean::Dataset;
 use crate::error::Result;
-use crate::evaluate::metrics::Metrics;
+use crate::evaluate::metrics;
 use crate::features::FeatureData;
 use crate::ingest::schema::format_number;
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Most levels a categorical column may have to be a group column by default.
 const MAX_GROUP_LEVELS: usize = 12;
@@ -25,40 +27,70 @@ pub struct GroupRow {
     pub recall: f64,
 }
 
-/// Metrics of scores `p` within each distinct value of `labels`.
-pub fn breakdown(labels: &[String], y: &[u8], p: &[f64], threshold: f64) -> Vec<GroupRow> {
+/// Metrics of scores `p` within each distinct value of `labels` (only those
+/// the table shows: two sorts a group, not the four of every metric).
+pub fn breakdown<S: AsRef<str>>(
+    labels: &[S],
+    y: &[u8],
+    p: &[f64],
+    threshold: f64,
+) -> Vec<GroupRow> {
     let mut idx: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, l) in labels.iter().enumerate() {
-        idx.entry(l.as_str()).or_default().push(i);
+        idx.entry(l.as_ref()).or_default().push(i);
     }
     idx.into_iter()
         .map(|(g, rows)| {
             let yy: Vec<u8> = rows.iter().map(|&i| y[i]).collect();
             let pp: Vec<f64> = rows.iter().map(|&i| p[i]).collect();
-            let m = Metrics::compute(&yy, &pp, threshold);
+            let c = metrics::confusion(&yy, &pp, threshold);
+            let div = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
             GroupRow {
                 group: g.to_string(),
                 size: rows.len(),
                 churn_rate: yy.iter().filter(|&&v| v == 1).count() as f64 / rows.len() as f64,
-                roc_auc: m.roc_auc,
-                ks: m.ks,
-                precision: m.precision,
-                recall: m.recall,
+                roc_auc: crate::stats::roc_auc(&yy, &pp),
+                ks: metrics::ks(&yy, &pp).0,
+                precision: div(c.tp, c.tp + c.fp),
+                recall: div(c.tp, c.tp + c.fn_),
             }
         })
         .collect()
 }
 
 /// Tenure band of a tenure value: months when the column says so or runs past 15, else years.
-fn tenure_band(v: f64, months: bool) -> String {
+fn tenure_band(v: f64, months: bool) -> &'static str {
     let years = if months { v / 12.0 } else { v };
     match years {
-        y if y.is_nan() => "missing".into(),
-        y if y < 1.0 => "< 1 year".into(),
-        y if y < 3.0 => "1-3 years".into(),
-        y if y < 5.0 => "3-5 years".into(),
-        _ => "5+ years".into(),
+        y if y.is_nan() => "missing",
+        y if y < 1.0 => "< 1 year",
+        y if y < 3.0 => "1-3 years",
+        y if y < 5.0 => "3-5 years",
+        _ => "5+ years",
     }
+}
+
+/// Every row's group label, interned: rows of one group share its name
+/// (one allocation a group, not a row: a 10M-row run has five such columns).
+pub type Labels = Vec<Arc<str>>;
+
+fn intern<'a>(cells: impl Iterator<Item = Cow<'a, str>>) -> Labels {
+    let mut names: HashMap<Cow<'a, str>, Arc<str>> = HashMap::new();
+    cells
+        .map(|c| match names.get(&c) {
+            Some(a) => a.clone(),
+            None => {
+                let a: Arc<str> = Arc::from(c.as_ref());
+                names.insert(c, a.clone());
+                a
+            }
+        })
+        .collect()
+}
+
+/// Text labels (a period column), interned.
+pub fn labels_of(labels: &[String]) -> Labels {
+    intern(labels.iter().map(|l| Cow::Borrowed(l.as_str())))
 }
 
 /// The group columns of a run and every row's group: configured columns, or
@@ -67,25 +99,19 @@ pub fn group_columns(
     data: &Dataset,
     artifact: &Artifact,
     oof_best: &[f64],
-) -> Result<Vec<(String, Vec<String>)>> {
+) -> Result<Vec<(String, Labels)>> {
     let cfg = &artifact.config.data;
     let t = &data.table;
-    let as_labels = |col: &FeatureData| -> Vec<String> {
+    let as_labels = |col: &FeatureData| -> Labels {
         match col {
-            FeatureData::Numeric(v) => v
-                .iter()
-                .map(|x| {
-                    if x.is_nan() {
-                        "missing".into()
-                    } else {
-                        format_number(*x)
-                    }
-                })
-                .collect(),
-            FeatureData::Categorical(v) => v
-                .iter()
-                .map(|x| x.clone().unwrap_or_else(|| "missing".into()))
-                .collect(),
+            FeatureData::Numeric(v) => intern(v.iter().map(|x| match x.is_nan() {
+                true => Cow::Borrowed("missing"),
+                false => Cow::Owned(format_number(*x)),
+            })),
+            FeatureData::Categorical(v) => intern(
+                v.iter()
+                    .map(|x| Cow::Borrowed(x.as_deref().unwrap_or("missing"))),
+            ),
         }
     };
     let mut out = Vec::new();
@@ -119,16 +145,13 @@ pub fn group_columns(
                 > 15.0;
         out.push((
             "tenure band".into(),
-            v.iter().map(|&x| tenure_band(x, months)).collect(),
+            intern(v.iter().map(|&x| Cow::Borrowed(tenure_band(x, months)))),
         ));
     }
     if let Some(seg) = &artifact.scoring.segments {
         let clv = crate::reference::value::clvs(&artifact.config.score.clv, t, oof_best);
         let tiers = seg.assign(t, &clv)?;
-        out.push((
-            "value tier".into(),
-            tiers.iter().map(|t| t.to_string()).collect(),
-        ));
+        out.push(("value tier".into(), tiers));
     }
     Ok(out)
 }

@@ -2,7 +2,7 @@
 //! asks for, plus a model card, in one self-contained file.
 
 use super::figures::{self, unit_axes};
-use super::groups::{breakdown, group_columns};
+use super::groups::{breakdown, group_columns, labels_of};
 use super::markdown::top_features;
 use super::page::{f4, Page};
 use super::svg;
@@ -272,7 +272,7 @@ pub fn render(
         "precision",
         "recall",
     ];
-    let group_rows = |labels: &[String]| -> Vec<Vec<String>> {
+    let group_rows = |labels: &[std::sync::Arc<str>]| -> Vec<Vec<String>> {
         breakdown(labels, y, &best.oof, best.threshold)
             .into_iter()
             .map(|g| {
@@ -303,7 +303,7 @@ pub fn render(
     }
     page.section("periods", "Results by period");
     match &data.period {
-        Some(p) => page.table("period-table", &group_head, &group_rows(p)),
+        Some(p) => page.table("period-table", &group_head, &group_rows(&labels_of(p))),
         None => page.note("The data has no period or snapshot column (set data.period): results across time periods need snapshots; use `churn-train holdout` to evaluate on a later period."),
     }
 
