@@ -89,6 +89,31 @@ fn same_as_csv(rows: &str, csv: &Path) -> Vec<(String, String, String, String, S
     from_csv
 }
 
+/// Score 600,000 generated customers into `out` as run `run_id` and SIGKILL
+/// the job 2.5 s in (asserting it was still running).
+fn kill_mid_batch(d: &Path, m: &Path, out: &str, run_id: &str) {
+    let big = d.join("big.csv");
+    let g = train_cmd()
+        .args(["generate", "--rows", "600000", "--seed", "3", "--no-label", "--out"])
+        .arg(&big)
+        .output()
+        .unwrap();
+    assert!(g.status.success());
+    let mut child = score_cmd()
+        .args(["--model", m.to_str().unwrap(), "--data", big.to_str().unwrap(), "-q"])
+        .args(["--out", out, "--run-id", run_id, "--runs-dir"])
+        .arg(d.join("runs"))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the big batch must still be running when killed"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
+
 fn sqlite(db: &Path, sql: &str) -> String {
     // The test reads through Python's sqlite3: an independent reader.
     let out = Command::new("python3")
@@ -173,38 +198,7 @@ fn a_killed_sqlite_run_leaves_the_previous_state() {
         &["--out", &target, "--run-id", "a"],
     );
     assert!(out.status.success());
-    let big = d.join("big.csv");
-    let g = train_cmd()
-        .args([
-            "generate",
-            "--rows",
-            "600000",
-            "--seed",
-            "3",
-            "--no-label",
-            "--out",
-        ])
-        .arg(&big)
-        .output()
-        .unwrap();
-    assert!(g.status.success());
-    let mut child = score_cmd()
-        .args([
-            "--model",
-            m.to_str().unwrap(),
-            "--data",
-            big.to_str().unwrap(),
-            "-q",
-        ])
-        .args(["--out", &target, "--run-id", "b", "--runs-dir"])
-        .arg(d.join("runs"))
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(2500));
-    let finished = child.try_wait().unwrap().is_some();
-    assert!(!finished, "the big batch must still be running when killed");
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    kill_mid_batch(d, &m, &target, "b");
     assert_eq!(sqlite(&db, "PRAGMA integrity_check").trim(), "ok");
     assert_eq!(
         sqlite(&db, "SELECT DISTINCT run_id FROM churn_scores"),
@@ -408,41 +402,7 @@ fn postgres_holds_the_csv_scores_and_survives_a_kill() {
         .contains("hunter2"));
 
     // SIGKILL in the middle of a large batch: the previous state stays.
-    let big = d.join("big.csv");
-    assert!(train_cmd()
-        .args([
-            "generate",
-            "--rows",
-            "600000",
-            "--seed",
-            "3",
-            "--no-label",
-            "--out"
-        ])
-        .arg(&big)
-        .output()
-        .unwrap()
-        .status
-        .success());
-    let mut child = score_cmd()
-        .args([
-            "--model",
-            m.to_str().unwrap(),
-            "--data",
-            big.to_str().unwrap(),
-            "-q",
-        ])
-        .args(["--out", &url, "--run-id", "n2", "--runs-dir"])
-        .arg(d.join("runs"))
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(2500));
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "still running when killed"
-    );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_mid_batch(d, &m, &url, "n2");
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(
         pg.psql("crm", "SELECT DISTINCT run_id FROM churn_scores"),
