@@ -94,13 +94,27 @@ fn same_as_csv(rows: &str, csv: &Path) -> Vec<(String, String, String, String, S
 fn kill_mid_batch(d: &Path, m: &Path, out: &str, run_id: &str) {
     let big = d.join("big.csv");
     let g = train_cmd()
-        .args(["generate", "--rows", "600000", "--seed", "3", "--no-label", "--out"])
+        .args([
+            "generate",
+            "--rows",
+            "600000",
+            "--seed",
+            "3",
+            "--no-label",
+            "--out",
+        ])
         .arg(&big)
         .output()
         .unwrap();
     assert!(g.status.success());
     let mut child = score_cmd()
-        .args(["--model", m.to_str().unwrap(), "--data", big.to_str().unwrap(), "-q"])
+        .args([
+            "--model",
+            m.to_str().unwrap(),
+            "--data",
+            big.to_str().unwrap(),
+            "-q",
+        ])
         .args(["--out", out, "--run-id", run_id, "--runs-dir"])
         .arg(d.join("runs"))
         .spawn()
