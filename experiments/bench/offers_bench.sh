@@ -5,10 +5,7 @@
 # Usage: experiments/bench/offers_bench.sh [N ...]   (default 250000 1000000)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/churn-target}"
-VENV="${BENCH_VENV:-/tmp/churn-bench-venv}"
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/pip" install -q -r experiments/bench/requirements.txt
+. experiments/bench/venv.sh
 cargo build --release -q
 R="$CARGO_TARGET_DIR/release"
 "$VENV/bin/python" experiments/bench/offers_bench.py "$R/churn-train" "$R/churn-score" "${BENCH_DIR:-/tmp/churn-offers-bench}" "$@"

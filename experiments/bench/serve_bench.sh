@@ -6,10 +6,7 @@
 # runs serve_bench.py, writes serve_results.md / .json.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/churn-target}"
-VENV="${BENCH_VENV:-/tmp/churn-bench-venv}"
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/pip" install -q -r experiments/bench/requirements.txt
+. experiments/bench/venv.sh
 cargo build --release -q --bins --example loadgen
 R="$CARGO_TARGET_DIR/release"
 W="${BENCH_DIR:-/tmp/churn-serve-bench}"
