@@ -4,9 +4,6 @@
 # Usage: experiments/bench/train_phases.sh [N ...]   (default 1000000)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/churn-target}"
-VENV="${BENCH_VENV:-/tmp/churn-bench-venv}"
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/pip" install -q -r experiments/bench/requirements.txt
+. experiments/bench/venv.sh
 cargo build --release --all-targets -q
 "$VENV/bin/python" experiments/bench/train_phases.py "$CARGO_TARGET_DIR/release/churn-train" "${BENCH_DIR:-/tmp/churn-phases-bench}" "$@"

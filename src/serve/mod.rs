@@ -43,6 +43,10 @@ struct App {
     serve: ServeConfig,
 }
 
+/// Bodies larger than this (about 100 customers) are scored off the
+/// request-handling threads' hot path (`block_in_place`).
+const LARGE_BODY: usize = 64 * 1024;
+
 /// Customers in a request, for the access log.
 #[derive(Clone, Copy)]
 struct Customers(usize);
@@ -155,9 +159,17 @@ async fn handle(app: &App, headers: &HeaderMap, body: Body, shape: Shape) -> Res
         return too_large();
     };
     let model = app.current.get();
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        answer::answer(&model, &bytes, shape)
-    }));
+    let run = || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            answer::answer(&model, &bytes, shape)
+        }))
+    };
+    // A large batch keeps its thread for milliseconds: the runtime hands
+    // this worker's other requests to a new one meanwhile.
+    let outcome = match bytes.len() > LARGE_BODY {
+        true => tokio::task::block_in_place(run),
+        false => run(),
+    };
     match outcome {
         Ok(Ok(a)) => {
             app.metrics.scored(&a.probabilities, &a.stats.unseen);
