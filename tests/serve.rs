@@ -243,18 +243,11 @@ fn batch_database_and_service_give_the_same_scores() {
     );
 
     // The database rows, read by Python's sqlite3 (an independent reader).
-    let out = Command::new("python3")
-        .args(["-c", "import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute('select id, churn_probability, warning_level, value_tier, reason_1, reason_2, reason_3, offer_1 from churn_scores'): print('|'.join('' if x is None else repr(x) if isinstance(x,float) else str(x) for x in r))"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let by_id: HashMap<String, &Value> = served.iter().map(|r| (text(&r["id"]), r)).collect();
-    let rows = String::from_utf8(out.stdout).unwrap();
+    let rows = sqlite(
+        &db,
+        "SELECT id, churn_probability, warning_level, value_tier, reason_1, reason_2, reason_3, offer_1 FROM churn_scores",
+    );
     assert_eq!(rows.lines().count(), served.len());
     for line in rows.lines() {
         let f: Vec<&str> = line.split('|').collect();

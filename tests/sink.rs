@@ -128,21 +128,6 @@ fn kill_mid_batch(d: &Path, m: &Path, out: &str, run_id: &str) {
     child.wait().unwrap();
 }
 
-fn sqlite(db: &Path, sql: &str) -> String {
-    // The test reads through Python's sqlite3: an independent reader.
-    let out = Command::new("python3")
-        .args(["-c", &format!("import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute({sql:?}): print('|'.join('' if x is None else repr(x) if isinstance(x,float) else str(x) for x in r))")])
-        .arg(db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[test]
 fn sqlite_holds_the_csv_scores_replaces_a_rerun_and_refuses_other_columns() {
     let dir = tempdir();

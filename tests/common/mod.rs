@@ -114,3 +114,20 @@ pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let head = fields(lines.next().unwrap());
     (head, lines.map(fields).collect())
 }
+
+/// Rows of an SQL query on an SQLite file, `|`-separated, read through
+/// Python's sqlite3 (an independent reader); floats as Python's repr.
+pub fn sqlite(db: &Path, sql: &str) -> String {
+    // The test reads through Python's sqlite3: an independent reader.
+    let out = Command::new("python3")
+        .args(["-c", &format!("import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute({sql:?}): print('|'.join('' if x is None else repr(x) if isinstance(x,float) else str(x) for x in r))")])
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
