@@ -4,10 +4,15 @@
 //! them beside the other metrics.
 
 /// Row indices by descending score; ties keep their original order.
+///
+/// Scores are sorted together with their indices: a comparator that looks
+/// scores up by index misses the cache on every comparison once the scores
+/// outgrow it (ROC and KS charts went from 0.05 s at 1M rows to 0.9 s at
+/// 3M). Breaking ties by index gives the stable order without a stable sort.
 pub fn order_desc(p: &[f64]) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..p.len()).collect();
-    idx.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
-    idx
+    let mut keyed: Vec<(f64, usize)> = p.iter().copied().zip(0..).collect();
+    keyed.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 /// ROC curve points (fpr, tpr, threshold), one per distinct score, starting at (0, 0).
