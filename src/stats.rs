@@ -41,7 +41,12 @@ pub fn roc_curve(y: &[u8], p: &[f64]) -> Vec<(f64, f64, f64)> {
 
 /// Area under the ROC curve (ties count half), NaN with one class only.
 pub fn roc_auc(y: &[u8], p: &[f64]) -> f64 {
-    let curve = roc_curve(y, p);
+    auc_of(&roc_curve(y, p), y)
+}
+
+/// [`roc_auc`] from a curve [`roc_curve`] already built for labels `y`
+/// (one ranking serves the AUC and the KS).
+pub fn auc_of(curve: &[(f64, f64, f64)], y: &[u8]) -> f64 {
     let pos = y.iter().filter(|&&v| v == 1).count();
     if pos == 0 || pos == y.len() {
         return f64::NAN;

@@ -62,7 +62,9 @@ impl Metrics {
         let precision = div(c.tp, c.tp + c.fp);
         let recall = div(c.tp, c.tp + c.fn_);
         let f1 = div(2 * c.tp, 2 * c.tp + c.fp + c.fn_);
-        let (ks, ks_score) = ks(y, p);
+        // One ranking for the ROC AUC and the KS.
+        let curve = roc_curve(y, p);
+        let (ks, ks_score) = ks_of(&curve);
         let capture = capture_rate(y, p, 0.1);
         let base = div(y.iter().filter(|&&v| v == 1).count(), y.len());
         let k = top_count(y.len(), 0.1);
@@ -71,7 +73,7 @@ impl Metrics {
             precision,
             recall,
             f1,
-            roc_auc: roc_auc(y, p),
+            roc_auc: crate::stats::auc_of(&curve, y),
             pr_auc: average_precision(y, p),
             ks,
             ks_score,
@@ -134,15 +136,18 @@ pub fn confusion(y: &[u8], p: &[f64], threshold: f64) -> Confusion {
 
 /// KS statistic and the score where it is reached.
 pub fn ks(y: &[u8], p: &[f64]) -> (f64, f64) {
-    roc_curve(y, p)
-        .into_iter()
-        .fold((0.0, f64::NAN), |best, (fpr, tpr, t)| {
-            if tpr - fpr > best.0 {
-                (tpr - fpr, t)
-            } else {
-                best
-            }
-        })
+    ks_of(&roc_curve(y, p))
+}
+
+/// [`ks`] from a curve [`roc_curve`] already built.
+pub fn ks_of(curve: &[(f64, f64, f64)]) -> (f64, f64) {
+    curve.iter().fold((0.0, f64::NAN), |best, &(fpr, tpr, t)| {
+        if tpr - fpr > best.0 {
+            (tpr - fpr, t)
+        } else {
+            best
+        }
+    })
 }
 
 /// Average precision: Σ (R_k − R_{k−1}) P_k over descending distinct thresholds.

@@ -28,7 +28,7 @@ pub struct GroupRow {
 }
 
 /// Metrics of scores `p` within each distinct value of `labels` (only those
-/// the table shows: two sorts a group, not the four of every metric).
+/// the table shows: one ranking a group, not the four of every metric).
 pub fn breakdown<S: AsRef<str>>(
     labels: &[S],
     y: &[u8],
@@ -44,13 +44,14 @@ pub fn breakdown<S: AsRef<str>>(
             let yy: Vec<u8> = rows.iter().map(|&i| y[i]).collect();
             let pp: Vec<f64> = rows.iter().map(|&i| p[i]).collect();
             let c = metrics::confusion(&yy, &pp, threshold);
+            let curve = crate::stats::roc_curve(&yy, &pp);
             let div = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
             GroupRow {
                 group: g.to_string(),
                 size: rows.len(),
                 churn_rate: yy.iter().filter(|&&v| v == 1).count() as f64 / rows.len() as f64,
-                roc_auc: crate::stats::roc_auc(&yy, &pp),
-                ks: metrics::ks(&yy, &pp).0,
+                roc_auc: crate::stats::auc_of(&curve, &yy),
+                ks: metrics::ks_of(&curve).0,
                 precision: div(c.tp, c.tp + c.fp),
                 recall: div(c.tp, c.tp + c.fn_),
             }
