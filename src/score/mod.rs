@@ -390,7 +390,7 @@ impl Totals {
             &scored.level,
             labels,
         );
-        if let Some((_, first)) = scored.extra.iter().find(|(n, _)| n == "offer_1") {
+        if let Some((_, first)) = scored.extra.iter().find(|(n, _)| n == offers::FIRST_OFFER) {
             let offered: Vec<bool> = first.iter().map(|o| !o.is_empty()).collect();
             self.fairness.add_offers(&v.batch.attributes, &offered);
         }

@@ -13,6 +13,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The columns offers add to the scores; the first offer is `COLUMNS[2]`.
+pub const COLUMNS: [&str; 5] = [
+    "risk_level",
+    "risk_level_source",
+    "offer_1",
+    "offer_2",
+    "offer_3",
+];
+/// The column of each customer's first offer.
+pub const FIRST_OFFER: &str = COLUMNS[2];
+
 /// The offers block of summary.json.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct OffersSummary {
@@ -144,12 +155,5 @@ pub fn apply(
         summary.expected_value += ev;
         *summary.expected_value_by_tier.entry(tier).or_default() += ev;
     }
-    let names = [
-        "risk_level",
-        "risk_level_source",
-        "offer_1",
-        "offer_2",
-        "offer_3",
-    ];
-    names.iter().map(|s| s.to_string()).zip(cols).collect()
+    COLUMNS.iter().map(|s| s.to_string()).zip(cols).collect()
 }

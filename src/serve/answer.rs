@@ -5,7 +5,7 @@
 //! offers model applies), typed as in the database table.
 
 use super::model::Loaded;
-use super::request::{self, FieldError, Needs, Refused, Shape};
+use super::request::{self, FieldError, Refused, Shape};
 use crate::features::TransformStats;
 use crate::score::explain::Reasons;
 use crate::score::validate;
@@ -25,19 +25,12 @@ pub struct Answer {
 pub fn answer(model: &Loaded, body: &[u8], shape: Shape) -> Result<Answer, Refused> {
     let scorer = &model.scorer;
     let art = &scorer.artifact;
-    let offers = scorer.offers.as_ref();
-    let mut required: Vec<&str> = model.required.iter().map(String::as_str).collect();
-    let offer_columns = offers.map(|m| m.required_columns()).unwrap_or_default();
-    if model.offers_required {
-        required.extend(offer_columns.iter().map(String::as_str));
-    }
-    let needs = Needs {
-        required,
-        numeric: model.numeric.iter().map(String::as_str).collect(),
-    };
-    let raw = request::parse(body, shape, &needs)?;
+    let raw = request::parse(body, shape, &model.needs)?;
     // Offers found beside the model apply to requests that carry their inputs.
-    let offers = offers.filter(|m| m.missing_columns(&raw.names).is_empty());
+    let offers = scorer
+        .offers
+        .as_ref()
+        .filter(|_| model.offer_inputs.iter().all(|c| raw.names.contains(c)));
     let mut batch =
         validate::validate(art, offers, &raw).map_err(|e| Refused::bad(e.to_string()))?;
     if !batch.rejects.is_empty() {

@@ -266,6 +266,14 @@ async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
     }
 }
 
+/// A new model that failed its checks: logged and counted; the old serves on.
+fn refused(app: &App, why: &str, old: &str, e: &dyn std::fmt::Display) {
+    log(&format!(
+        "{why}: new model refused, still serving {old}: {e}"
+    ));
+    app.metrics.reload(false);
+}
+
 /// Reload on SIGHUP, or when the model file (or the link's target) changes.
 async fn watch(app: Arc<App>) {
     use tokio::signal::unix::{signal, SignalKind};
@@ -297,18 +305,8 @@ async fn watch(app: Arc<App>) {
                 app.current.swap(m);
                 app.metrics.reload(true);
             }
-            Ok(Err(e)) => {
-                log(&format!(
-                    "{why}: new model refused, still serving {old}: {e}"
-                ));
-                app.metrics.reload(false);
-            }
-            Err(e) => {
-                log(&format!(
-                    "{why}: new model refused, still serving {old}: {e}"
-                ));
-                app.metrics.reload(false);
-            }
+            Ok(Err(e)) => refused(&app, why, &old, &e),
+            Err(e) => refused(&app, why, &old, &e),
         }
     }
 }

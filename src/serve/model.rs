@@ -7,6 +7,7 @@
 //! flight finish on the model they started with; a model that fails its
 //! checks is refused and the old one keeps serving.
 
+use super::request::Needs;
 use crate::artifact::Artifact;
 use crate::config::ScoreConfig;
 use crate::error::{Error, Result};
@@ -21,13 +22,13 @@ use std::time::SystemTime;
 /// A checked model ready to serve.
 pub struct Loaded {
     pub scorer: Scorer,
-    /// `--offers` was given: every request must carry the offers' columns.
-    pub offers_required: bool,
     /// `GET /v1/model`, rendered once.
     pub card: Vec<u8>,
-    /// The fields of the schema, for request parsing.
-    pub required: Vec<String>,
-    pub numeric: Vec<String>,
+    /// What every request must carry: the schema's fields, and the offers'
+    /// when `--offers` was given.
+    pub needs: Needs,
+    /// The offers model's inputs: offers apply to requests carrying them all.
+    pub offer_inputs: Vec<String>,
 }
 
 impl Loaded {
@@ -38,23 +39,28 @@ impl Loaded {
         settings.refit_segments = false;
         let artifact = Artifact::load(&settings.model)?;
         let (offers, _) = score_offers::resolve(&settings, &[])?;
-        let offers_required = settings.offers.is_some() && offers.is_some();
-        let segments = artifact.scoring.segments.clone();
-        let required: Vec<String> = artifact.schema.iter().map(|c| c.name.clone()).collect();
+        let offer_inputs = offers
+            .as_ref()
+            .map(|m| m.required_columns())
+            .unwrap_or_default();
+        let mut required: Vec<String> = artifact.schema.iter().map(|c| c.name.clone()).collect();
+        if settings.offers.is_some() {
+            required.extend(offer_inputs.iter().cloned());
+        }
         let numeric = artifact
             .schema
             .iter()
             .filter(|c| c.kind == "numeric")
             .map(|c| c.name.clone())
             .collect();
+        let segments = artifact.scoring.segments.clone();
         let card = card(&artifact, &settings.model, offers.as_ref())?;
         let scorer = Scorer::new(&settings, artifact, segments, offers)?;
         let loaded = Loaded {
             scorer,
-            offers_required,
             card,
-            required,
-            numeric,
+            needs: Needs { required, numeric },
+            offer_inputs,
         };
         loaded.probe(&settings.model)?;
         Ok(loaded)
@@ -67,14 +73,20 @@ impl Loaded {
     /// Score one customer with every input missing.
     fn probe(&self, path: &Path) -> Result<()> {
         let empty: [Option<&str>; 1] = [None];
+        let names: Vec<String> = self
+            .scorer
+            .artifact
+            .schema
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
         let table = RawTable {
             source: "probe".into(),
-            names: self.required.clone(),
-            columns: self
-                .required
+            columns: names
                 .iter()
                 .map(|_| RawColumn::from_strings(&empty))
                 .collect(),
+            names,
             first_row: 0,
             rows: None,
             skipped: vec![],

@@ -75,10 +75,10 @@ pub fn describe(e: &FieldError) -> String {
 pub const MAX_ERRORS: usize = 100;
 
 /// What a request must carry: the fields every customer needs and which
-/// of them are numeric (for booleans).
-pub struct Needs<'a> {
-    pub required: Vec<&'a str>,
-    pub numeric: Vec<&'a str>,
+/// of them are numeric (for booleans). Fixed per model: built when it loads.
+pub struct Needs {
+    pub required: Vec<String>,
+    pub numeric: Vec<String>,
 }
 
 /// Read a request body into a table of customers, in request order.
@@ -138,8 +138,8 @@ impl Columns {
         self.names.push(name.to_string());
         self.index.insert(name.to_string(), self.names.len() - 1);
         self.cells.push(vec![None; self.rows]);
-        self.numeric.push(needs.numeric.contains(&name));
-        self.required.push(needs.required.contains(&name));
+        self.numeric.push(needs.numeric.iter().any(|n| n == name));
+        self.required.push(needs.required.iter().any(|n| n == name));
         self.sent.push(0);
         self.names.len() - 1
     }
@@ -179,7 +179,7 @@ impl Columns {
         for f in &needs.required {
             let here = self
                 .index
-                .get(*f)
+                .get(f.as_str())
                 .is_some_and(|&k| self.sent[k] == self.rows);
             if !here {
                 self.error(
@@ -297,10 +297,11 @@ impl Columns {
 mod tests {
     use super::*;
 
-    fn needs() -> Needs<'static> {
+    fn needs() -> Needs {
+        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
         Needs {
-            required: vec!["age", "plan"],
-            numeric: vec!["age", "active"],
+            required: own(&["age", "plan"]),
+            numeric: own(&["age", "active"]),
         }
     }
 

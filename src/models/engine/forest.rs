@@ -250,7 +250,7 @@ pub fn walk_tree(
         levels::walk(tree, rows, p, binned, acc, sums);
         return;
     }
-    if rows >= simd::MIN_ROWS && simd::walk(tree, rows, p, binned, acc, sums.as_deref_mut()) {
+    if simd::walk(tree, rows, p, binned, acc, sums.as_deref_mut()) {
         return;
     }
     let leaf = |r: usize, i: usize| acc[r] += tree.nodes[i].value as f64;

@@ -99,8 +99,9 @@ pub fn selected() -> Path {
 /// [`BIN_PADDING`] bytes) through `tree`: adds each row's leaf value to
 /// `acc[r]` and, with `sums`, each step's change in node value to
 /// `sums[r * p + feature]` (the path contributions). Returns false, having
-/// done nothing, when the selected path is the scalar one or the sizes
-/// overflow 32-bit offsets; the caller then walks with [`Tree::walk_rows`].
+/// done nothing, when the selected path is the scalar one, there are fewer
+/// than [`MIN_ROWS`] rows or the sizes overflow 32-bit offsets; the caller
+/// then walks with [`Tree::walk_rows`].
 pub fn walk(
     tree: &Tree,
     rows: usize,
@@ -109,7 +110,7 @@ pub fn walk(
     acc: &mut [f64],
     sums: Option<&mut [f32]>,
 ) -> bool {
-    walk_with(selected(), tree, rows, p, binned, acc, sums)
+    rows >= MIN_ROWS && walk_with(selected(), tree, rows, p, binned, acc, sums)
 }
 
 /// [`walk`] on a given path (tests compare every path the CPU has); false
