@@ -1,0 +1,173 @@
+//! Flags of `churn-score`: the batch job and `serve`. Each resolves into
+//! the one [`Config`] (and, for the service, its [`ServeConfig`]).
+
+use super::LogInputArgs;
+use crate::config::{set, Config, ServeConfig};
+use crate::error::Result;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Score customers with a saved churn model: probability, warning level,
+/// value tier, CLV, reasons and recommended action per customer, plus a batch
+/// summary, drift report and (with labels) an offline evaluation.
+#[derive(Debug, Parser, Default)]
+#[command(name = "churn-score", version, args_conflicts_with_subcommands = true)]
+pub struct ScoreArgs {
+    #[command(subcommand)]
+    pub command: Option<ScoreCommand>,
+    /// Model artifact [default: models/latest].
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Customers: a CSV/Parquet file, a directory of parts, or - for CSV on
+    /// stdin [default: the embedded data/score_sample.csv].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Scores file, - for CSV on stdout, or a database: sqlite:PATH or
+    /// postgres://USER@HOST:PORT/DB [default: experiments/score-<id>/scores.csv].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Scores file format [default: csv].
+    #[arg(long)]
+    pub format: Option<crate::config::OutputFormat>,
+    /// Scores table when --out is a database (sqlite:PATH or
+    /// postgres://USER@HOST:PORT/DB) [default: churn_scores].
+    #[arg(long)]
+    pub table: Option<String>,
+    /// Run id: the run folder's name and the database rows' run_id
+    /// [default: score-<time>]; re-running an id replaces its rows.
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Customers per chunk (memory is bounded by this) [default: 50000].
+    #[arg(long)]
+    pub chunk_rows: Option<usize>,
+    /// Fail the job (after writing rejects.csv) when more than this share of
+    /// rows is rejected — a broken extract; 1 disables the guard [default: 0.05].
+    #[arg(long)]
+    pub max_reject_rate: Option<f64>,
+    /// Earlier scores file, for tier migration and rising warnings.
+    #[arg(long)]
+    pub previous: Option<PathBuf>,
+    /// Playbook TOML (warning level × tier → action) [default: data/playbook.toml, else the copy compiled in].
+    #[arg(long)]
+    pub playbook: Option<PathBuf>,
+    /// Refit the value tiers on this batch instead of using the model's.
+    #[arg(long)]
+    pub refit_segments: bool,
+    /// Offers artifact (from `churn-train offers`): adds the risk level and
+    /// the top 3 suitable offers per customer [default: offers-latest beside
+    /// the model, when present and the batch has its columns].
+    #[arg(long, conflicts_with = "no_offers")]
+    pub offers: Option<PathBuf>,
+    /// Score without offers.
+    #[arg(long)]
+    pub no_offers: bool,
+    /// CSV delimiter [default: detected].
+    #[arg(long)]
+    pub delimiter: Option<char>,
+    /// Where run folders go [default: experiments].
+    #[arg(long = "runs-dir")]
+    pub runs_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub logs: LogInputArgs,
+    /// TOML file that can set every option ([score] section); flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// No progress or table output.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Extra tasks of `churn-score`.
+#[derive(Debug, Subcommand)]
+pub enum ScoreCommand {
+    /// Serve scores over HTTP: POST /v1/score and MLflow's /invocations
+    /// answer with each customer's scores.csv fields, computed by the same
+    /// code as the batch job; GET /healthz, /v1/model, /metrics. SIGHUP or
+    /// a changed model file reloads the model; SIGTERM stops gracefully.
+    Serve(ServeArgs),
+}
+
+/// Options of `churn-score serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Model artifact; a changed file (or `latest` link) is reloaded [default: models/latest].
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub addr: Option<String>,
+    /// Request-handling threads [default: one per CPU].
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Largest request body in bytes; larger requests get 413 [default: 1048576].
+    #[arg(long)]
+    pub max_body: Option<usize>,
+    /// Seconds between looks at the model file for a new artifact; 0 reloads
+    /// only on SIGHUP [default: 2].
+    #[arg(long)]
+    pub reload_every: Option<f64>,
+    /// Playbook TOML [default: data/playbook.toml, else the copy compiled in].
+    #[arg(long)]
+    pub playbook: Option<PathBuf>,
+    /// Offers artifact; requests must then carry its columns [default:
+    /// offers-latest beside the model, applied to requests that carry its columns].
+    #[arg(long, conflicts_with = "no_offers")]
+    pub offers: Option<PathBuf>,
+    /// Serve without offers.
+    #[arg(long)]
+    pub no_offers: bool,
+    /// TOML file ([score] section: warning overrides, segments, CLV); flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// No access log (startup, reload and shutdown lines are still written).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl ServeArgs {
+    /// The scoring settings (defaults ← TOML ← flags) and the service's own.
+    pub fn resolve(self) -> Result<(Config, ServeConfig)> {
+        let mut c = Config::load(self.config.as_deref())?;
+        let s = &mut c.score;
+        set(&mut s.model, self.model);
+        set(&mut s.playbook, self.playbook.map(Some));
+        set(&mut s.offers, self.offers.map(Some));
+        s.no_offers |= self.no_offers;
+        c.validate_score()?;
+        let mut v = ServeConfig::default();
+        set(&mut v.addr, self.addr);
+        set(&mut v.workers, self.workers);
+        set(&mut v.max_body, self.max_body);
+        set(&mut v.reload_every, self.reload_every);
+        v.access_log = !self.quiet;
+        v.validate()?;
+        Ok((c, v))
+    }
+}
+
+impl ScoreArgs {
+    /// Defaults ← TOML (`--config`) ← these flags, validated.
+    pub fn resolve(self) -> Result<Config> {
+        let mut c = Config::load(self.config.as_deref())?;
+        let s = &mut c.score;
+        set(&mut s.model, self.model);
+        set(&mut s.data, self.data.map(Some));
+        set(&mut s.out, self.out.map(Some));
+        set(&mut s.format, self.format);
+        set(&mut s.table, self.table);
+        set(&mut s.run_id, self.run_id.map(Some));
+        set(&mut s.chunk_rows, self.chunk_rows);
+        set(&mut s.max_reject_rate, self.max_reject_rate);
+        set(&mut s.previous, self.previous.map(Some));
+        set(&mut s.playbook, self.playbook.map(Some));
+        set(&mut s.offers, self.offers.map(Some));
+        s.refit_segments |= self.refit_segments;
+        s.no_offers |= self.no_offers;
+        s.quiet |= self.quiet;
+        set(&mut c.data.delimiter, self.delimiter.map(Some));
+        set(&mut c.score.runs_dir, self.runs_dir.map(Some));
+        self.logs.apply(&mut c.logs);
+        c.validate_score()?;
+        Ok(c)
+    }
+}
