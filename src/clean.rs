@@ -180,15 +180,10 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig, fairness: &FairnessConfig) -> 
         }
     }
     let id_col = cfg.id.clone().or_else(|| detect_id(raw, target_idx));
-    let period_col = cfg.period.clone().or_else(|| {
-        raw.names
-            .iter()
-            .find(|n| {
-                ["period", "snapshot", "snapshot_date", "month", "date"]
-                    .contains(&n.to_ascii_lowercase().as_str())
-            })
-            .cloned()
-    });
+    let period_col = cfg
+        .period
+        .clone()
+        .or_else(|| raw.names.iter().find(|n| is_period_name(n)).cloned());
     let keep = dedupe(raw, id_col.as_deref(), period_col.as_deref());
     let mut report = DataReport {
         file: src.to_string(),
@@ -200,11 +195,16 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig, fairness: &FairnessConfig) -> 
         id_column: id_col.clone(),
         ..DataReport::default()
     };
-    let subset = |col: &RawColumn| select_rows(col, &keep);
+    // Without duplicates every row is kept: columns are then moved, not copied.
+    let all_kept = keep.len() == raw.n_rows();
+    let subset = |col: RawColumn| match all_kept {
+        true => col,
+        false => select_rows(&col, &keep),
+    };
     let (y, pos, neg) = labels(
         src,
         &cfg.target,
-        &subset(&raw.columns[target_idx]),
+        &subset(raw.columns[target_idx].clone()),
         &keep,
         cfg.positive.as_deref(),
     )?;
@@ -229,75 +229,65 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig, fairness: &FairnessConfig) -> 
             .collect()
     });
 
+    // Columns are judged in parallel (each is independent), then reported
+    // in the file's order.
+    let columns: Vec<(&String, RawColumn)> = raw
+        .names
+        .iter()
+        .zip(std::mem::take(&mut raw.columns))
+        .enumerate()
+        .filter(|(i, _)| *i != target_idx)
+        .map(|(_, (name, col))| (name, col))
+        .collect();
+    let judged: Vec<(&String, Judged)> = {
+        use rayon::prelude::*;
+        columns
+            .into_par_iter()
+            .map(|(name, col)| {
+                let col = subset(col);
+                let period = Some(name) == period_col.as_ref();
+                let j = judge_column(name, &col, period, id_col.as_deref(), cfg, fairness);
+                (name, j)
+            })
+            .collect()
+    };
     let mut table = FeatureTable::default();
     let mut attributes = Vec::new();
-    for (i, name) in raw.names.iter().enumerate() {
-        if i == target_idx {
-            continue;
-        }
-        let col = subset(&std::mem::replace(
-            &mut raw.columns[i],
-            RawColumn::Number(Vec::new()),
-        ));
-        if Some(name) == period_col.as_ref() {
-            report.excluded_columns.push(Excluded {
-                name: name.clone(),
-                reason: "period column (results are reported per period)".into(),
-            });
-            continue;
-        }
-        let role = (Some(name) != id_col.as_ref())
-            .then(|| fairness.role(name))
-            .flatten();
-        if let Some(role) = role {
-            let cells: Vec<Option<String>> = (0..col.len()).map(|r| col.text(r)).collect();
-            let spec = AttributeSpec {
-                name: name.clone(),
-                role,
-            };
-            attributes.push(Attribute {
-                spec,
-                groups: crate::fairness::group_labels(name, &cells),
-            });
-            match role {
-                Role::Protected => {
-                    report.protected.push(name.clone());
-                    report.excluded_columns.push(Excluded {
-                        name: name.clone(),
-                        reason: "protected: not a feature".into(),
-                    });
-                    continue;
-                }
+    for (name, j) in judged {
+        if let Some(a) = j.attribute {
+            match a.spec.role {
+                Role::Protected => report.protected.push(name.clone()),
                 Role::ProtectedAllowed => report.protected_allowed.push(name.clone()),
                 Role::Sensitive => report.sensitive.push(name.clone()),
             }
+            attributes.push(a);
         }
-        if let Some(reason) = exclusion(name, &col, cfg, id_col.as_deref()) {
-            report.excluded_columns.push(Excluded {
-                name: name.clone(),
-                reason,
-            });
-            continue;
-        }
-        let as_category = cfg.categorical.contains(name) || schema::infer(&col) == Inferred::Text;
-        let data = if as_category {
-            let cats = schema::to_categories(&col);
-            let missing = cats.iter().filter(|c| c.is_none()).count();
-            if missing > 0 {
-                report.missing_category_cells.insert(name.clone(), missing);
+        let data = match j.kind {
+            Kind::Excluded(reason) => {
+                report.excluded_columns.push(Excluded {
+                    name: name.clone(),
+                    reason,
+                });
+                continue;
             }
-            report.categorical_features.push(name.clone());
-            FeatureData::Categorical(cats)
-        } else {
-            let n = schema::to_numeric(&col);
-            if n.coerced > 0 {
-                report.coerced_cells.insert(name.clone(), n.coerced);
+            Kind::Categorical(cats) => {
+                let missing = cats.iter().filter(|c| c.is_none()).count();
+                if missing > 0 {
+                    report.missing_category_cells.insert(name.clone(), missing);
+                }
+                report.categorical_features.push(name.clone());
+                FeatureData::Categorical(cats)
             }
-            if n.missing > 0 {
-                report.imputed_cells.insert(name.clone(), n.missing);
+            Kind::Numeric(n) => {
+                if n.coerced > 0 {
+                    report.coerced_cells.insert(name.clone(), n.coerced);
+                }
+                if n.missing > 0 {
+                    report.imputed_cells.insert(name.clone(), n.missing);
+                }
+                report.numeric_features.push(name.clone());
+                FeatureData::Numeric(n.values)
             }
-            report.numeric_features.push(name.clone());
-            FeatureData::Numeric(n.values)
         };
         table.push(name.clone(), data);
     }
@@ -315,6 +305,57 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig, fairness: &FairnessConfig) -> 
         attributes,
         report,
     })
+}
+
+/// What cleaning makes of one column: a fairness attribute (protected and
+/// sensitive columns), and a feature or the reason it is not one.
+struct Judged {
+    attribute: Option<Attribute>,
+    kind: Kind,
+}
+
+enum Kind {
+    Excluded(String),
+    Categorical(Vec<Option<String>>),
+    Numeric(schema::NumericColumn),
+}
+
+fn judge_column(
+    name: &str,
+    col: &RawColumn,
+    period: bool,
+    id: Option<&str>,
+    cfg: &DataConfig,
+    fairness: &FairnessConfig,
+) -> Judged {
+    let excluded = |reason: &str| Kind::Excluded(reason.into());
+    if period {
+        return Judged {
+            attribute: None,
+            kind: excluded("period column (results are reported per period)"),
+        };
+    }
+    let role = (Some(name) != id).then(|| fairness.role(name)).flatten();
+    let attribute = role.map(|role| {
+        let cells: Vec<Option<String>> = (0..col.len()).map(|r| col.text(r)).collect();
+        Attribute {
+            spec: AttributeSpec {
+                name: name.to_string(),
+                role,
+            },
+            groups: crate::fairness::group_labels(name, &cells),
+        }
+    });
+    let kind = if role == Some(Role::Protected) {
+        excluded("protected: not a feature")
+    } else if let Some(reason) = exclusion(name, col, cfg, id) {
+        Kind::Excluded(reason)
+    } else if cfg.categorical.iter().any(|c| c == name) || schema::infer(col) == Inferred::Text {
+        Kind::Categorical(schema::to_categories(col))
+    } else {
+        Kind::Numeric(schema::to_numeric(col))
+    };
+    Judged { attribute, kind }
 }
 
 /// Read another table (a later period, a hold-out file) with the column kinds
@@ -442,11 +483,47 @@ pub fn is_name_like(name: &str) -> bool {
         || name.ends_with("ID")
 }
 
+/// A column name taken for the period when none is configured.
+fn is_period_name(name: &str) -> bool {
+    ["period", "snapshot", "snapshot_date", "month", "date"]
+        .contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// A column name that may hold the customer id (see [`detect_id`]).
+fn is_id_name(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    l.ends_with("id") || is_name_like(name) && l.contains("id")
+}
+
+/// The columns of a training table that may be read as numbers (see
+/// [`crate::ingest::read_table_typed`]): every column but those whose text
+/// cleaning keeps — the target, the id and period (configured or by name),
+/// configured categories, protected and sensitive attributes (group
+/// labels). A column left out here is read as text and judged by its cells
+/// as before; one read as numbers holds exactly the cells its text gives.
+pub fn typed_columns(names: &[String], cfg: &DataConfig, fairness: &FairnessConfig) -> Vec<String> {
+    let listed = |l: &Option<String>, n: &String| l.as_ref() == Some(n);
+    names
+        .iter()
+        .filter(|n| {
+            **n != cfg.target
+                && !listed(&cfg.id, n)
+                && !listed(&cfg.period, n)
+                && !cfg.categorical.contains(n)
+                && !is_id_name(n)
+                && !is_name_like(n)
+                && !cfg.drop.contains(n)
+                && !is_period_name(n)
+                && fairness.role(n).is_none()
+        })
+        .cloned()
+        .collect()
+}
+
 fn detect_id(raw: &RawTable, target_idx: usize) -> Option<String> {
     raw.names.iter().enumerate().find_map(|(i, n)| {
         let col = &raw.columns[i];
-        let idish = n.to_ascii_lowercase().ends_with("id")
-            || is_name_like(n) && n.to_ascii_lowercase().contains("id");
+        let idish = is_id_name(n);
         // Mostly distinct: a few repeated ids are duplicates to remove, not a reason to doubt the id.
         let n_rows = col.len() as f64;
         (i != target_idx
@@ -457,6 +534,12 @@ fn detect_id(raw: &RawTable, target_idx: usize) -> Option<String> {
     })
 }
 
+/// An empty set with a fast fixed-seed hash (ids and cells; nothing depends
+/// on its order).
+fn fast_set<T>() -> HashSet<T, foldhash::fast::FixedState> {
+    HashSet::with_hasher(foldhash::fast::FixedState::default())
+}
+
 /// Rows to keep (all rows without an id column): the first of each id — of each (id, period) when there is
 /// a period column, since stacked snapshots repeat every customer.
 fn dedupe(raw: &RawTable, id: Option<&str>, period: Option<&str>) -> Vec<usize> {
@@ -464,7 +547,7 @@ fn dedupe(raw: &RawTable, id: Option<&str>, period: Option<&str>) -> Vec<usize> 
         return (0..raw.n_rows()).collect();
     };
     let period = period.and_then(|c| raw.column(c));
-    let mut seen = HashSet::new();
+    let mut seen = fast_set();
     (0..raw.n_rows())
         .filter(|&r| {
             col.text_ref(r).is_none_or(|v| {
@@ -511,7 +594,7 @@ fn distinct_up_to(col: &RawColumn, max_repeats: usize) -> Option<usize> {
         cells: impl Iterator<Item = T>,
         max_repeats: usize,
     ) -> Option<usize> {
-        let mut seen = HashSet::new();
+        let mut seen = fast_set();
         let mut repeats = 0;
         for c in cells {
             if !seen.insert(c) {

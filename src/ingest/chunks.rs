@@ -145,8 +145,13 @@ impl<R: BufRead> CsvChunks<R> {
 
     /// Parse these columns as numbers (scoring: the schema's numeric inputs).
     pub fn with_numeric(mut self, columns: Vec<String>) -> Self {
-        self.numeric = columns;
+        self.set_numeric(columns);
         self
+    }
+
+    /// Change the columns parsed as numbers from the next chunk on.
+    pub fn set_numeric(&mut self, columns: Vec<String>) {
+        self.numeric = columns;
     }
 
     /// Column names of the header (as polars reads them).

@@ -44,7 +44,10 @@ fn read_input(
     }
     let path = cfg.data_path();
     progress.stage(format!("reading {}", path.display()));
-    Ok((ingest::read_table(&path, cfg.data.delimiter)?, path, None))
+    let raw = ingest::read_table_typed(&path, cfg.data.delimiter, &|names| {
+        clean::typed_columns(names, &cfg.data, &cfg.fairness)
+    })?;
+    Ok((raw, path, None))
 }
 
 /// With `--validation out-of-time`, the rows of the earlier snapshots or
@@ -298,7 +301,9 @@ pub fn holdout(cfg: &Config, test: &std::path::Path) -> Result<Vec<HoldoutResult
             "holdout takes flat tables; from logs use --validation out-of-time".into(),
         ));
     }
-    let train_raw = ingest::read_table(&cfg.data_path(), cfg.data.delimiter)?;
+    let train_raw = ingest::read_table_typed(&cfg.data_path(), cfg.data.delimiter, &|names| {
+        clean::typed_columns(names, &cfg.data, &cfg.fairness)
+    })?;
     let train = clean::clean(train_raw, &cfg.data, &cfg.fairness)?;
     let test = clean::conform(&ingest::read_table(test, cfg.data.delimiter)?, &train)?;
     let threshold = match cfg.train.threshold_rule {
