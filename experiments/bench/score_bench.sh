@@ -59,4 +59,23 @@ for n in "${SIZES[@]}"; do
     rm -f "$W/scores_$n.csv"
   done
 done
+# Issue 18's goal, from the rows above: each walk's rows/s against avx512's.
+python3 - "$out" <<'PY'
+import re, sys
+path = sys.argv[1]
+rows = {}
+for line in open(path):
+    m = re.match(r"\| ([\d,]+) \| (\w+) \| \d+ \| [\d.]+ \| ([\d,]+) \|", line)
+    if m:
+        rows.setdefault(m[1], {})[m[2]] = float(m[3].replace(",", ""))
+notes = []
+for n, r in rows.items():
+    if "avx512" in r:
+        parts = [f"{w} {r[w] / r['avx512']:.0%}" for w in ("avx2", "scalar") if w in r]
+        notes.append(f"- {n} customers: " + ", ".join(parts) + " of the avx512 walk's rows/s.")
+if notes:
+    with open(path, "a") as f:
+        f.write("\nGoal (issue 18): avx2 >= 70% and scalar >= 40% of the avx512 walk's rows/s.\n")
+        f.write("\n".join(notes) + "\n")
+PY
 cat "$out"
