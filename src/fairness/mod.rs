@@ -60,7 +60,7 @@ pub fn group_labels(name: &str, cells: &[Option<String>]) -> Vec<String> {
         return cells.iter().map(text).collect();
     }
     let mut sorted = numbers;
-    sorted.sort_by(f64::total_cmp);
+    sorted.sort_unstable_by(f64::total_cmp);
     let edges: Vec<f64> = (1..4).map(|q| sorted[q * sorted.len() / 4]).collect();
     cells
         .iter()

@@ -40,7 +40,7 @@ fn quintiles(src: &str, table: &DataFrame, name: &str) -> Result<[f64; 4]> {
             "no customer in the snapshot: RFM cut points cannot be fitted",
         ));
     }
-    v.sort_by(f64::total_cmp);
+    v.sort_unstable_by(f64::total_cmp);
     Ok([0.2, 0.4, 0.6, 0.8]
         .map(|q| v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1]))
 }

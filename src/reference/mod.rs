@@ -40,12 +40,15 @@ impl WarningCutoffs {
     /// threshold, if higher), yellow from the base churn rate (above-average
     /// risk) up to the threshold.
     pub fn derive(threshold: f64, scores: &[f64], base_rate: f64) -> WarningCutoffs {
+        // The 95th-percentile score: the element a full sort would put at
+        // that index, found by selection.
         let mut s = scores.to_vec();
-        s.sort_by(f64::total_cmp);
-        let q95 = s
-            .get(((s.len() as f64) * 0.95) as usize)
-            .copied()
-            .unwrap_or(threshold);
+        let k = ((s.len() as f64) * 0.95) as usize;
+        let q95 = if k < s.len() {
+            *s.select_nth_unstable_by(k, f64::total_cmp).1
+        } else {
+            threshold
+        };
         WarningCutoffs {
             red: q95.max(threshold),
             orange: threshold,
@@ -88,7 +91,7 @@ impl Histogram {
     /// Reference histogram of numeric values (NaN = missing): decile edges.
     pub fn numeric(name: &str, values: &[f64]) -> Histogram {
         let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
-        v.sort_by(f64::total_cmp);
+        v.sort_unstable_by(f64::total_cmp);
         let mut edges: Vec<f64> = Vec::new();
         for q in 1..DRIFT_BINS {
             if let Some(&e) = v.get(q * v.len() / DRIFT_BINS) {
@@ -118,9 +121,9 @@ impl Histogram {
         let mut levels: Vec<String> = values
             .iter()
             .flatten()
-            .cloned()
-            .collect::<std::collections::BTreeSet<_>>()
+            .collect::<std::collections::BTreeSet<&String>>()
             .into_iter()
+            .cloned()
             .collect();
         levels.truncate(crate::features::MAX_LEVELS);
         let mut h = Histogram {

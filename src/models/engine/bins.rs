@@ -108,7 +108,7 @@ impl BinCuts {
 
 /// Cut points of one feature from its (non-missing) values.
 fn feature_cuts(v: &mut [f64], max_bins: usize) -> Vec<f64> {
-    v.sort_by(f64::total_cmp);
+    v.sort_unstable_by(f64::total_cmp);
     let mut distinct: Vec<f64> = Vec::new();
     for &x in v.iter() {
         if distinct.last() != Some(&x) {
