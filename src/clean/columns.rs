@@ -1,0 +1,221 @@
+//! Which columns are what: identifiers and names (never features), the
+//! id and period columns, constant and nearly-distinct columns, and which
+//! columns training may read as numbers. Rules by name come first, so a
+//! column is judged the same way whatever its cells hold.
+
+use super::DataConfig;
+use crate::fairness::FairnessConfig;
+use crate::ingest::schema::{self, Inferred};
+use crate::ingest::{RawColumn, RawTable};
+use std::collections::HashSet;
+
+/// Share of distinct values above which a text column is an identifier or free text.
+const DISTINCT_SHARE: f64 = 0.9;
+
+/// Why a column is not a feature, if it is not.
+pub(crate) fn exclusion(
+    name: &str,
+    col: &RawColumn,
+    cfg: &DataConfig,
+    id: Option<&str>,
+) -> Option<String> {
+    if Some(name) == id {
+        return Some("customer id".into());
+    }
+    if cfg.drop.iter().any(|d| d == name) {
+        return Some("dropped by configuration".into());
+    }
+    if cfg.categorical.iter().any(|c| c == name) {
+        return None;
+    }
+    if is_name_like(name) {
+        return Some("identifier or personal name".into());
+    }
+    let n = col.len();
+    if is_constant(col) {
+        return Some("constant".into());
+    }
+    match schema::infer(col) {
+        Inferred::Text
+            if n >= 20
+                && distinct_up_to(col, (n as f64 * (1.0 - DISTINCT_SHARE)).ceil() as usize)
+                    .is_some_and(|d| d as f64 > DISTINCT_SHARE * n as f64) =>
+        {
+            Some("identifier or free text (nearly all values distinct)".into())
+        }
+        Inferred::Numeric if n >= 100 && all_integers(col) && distinct_up_to(col, 0) == Some(n) => {
+            Some("identifier (distinct integer per row)".into())
+        }
+        _ => None,
+    }
+}
+
+/// Column names that denote people or records rather than behaviour.
+pub fn is_name_like(name: &str) -> bool {
+    let l = name.to_ascii_lowercase().replace([' ', '-'], "_");
+    let exact = [
+        "id",
+        "name",
+        "surname",
+        "first_name",
+        "last_name",
+        "firstname",
+        "lastname",
+        "full_name",
+        "fullname",
+        "email",
+        "e_mail",
+        "phone",
+        "phone_number",
+        "mobile",
+        "address",
+        "street",
+        "rownumber",
+        "row_number",
+        "index",
+        "ssn",
+        "iban",
+        "account_number",
+    ];
+    exact.contains(&l.as_str())
+        || l.ends_with("_id")
+        || l.ends_with("_name")
+        || name.ends_with("Id")
+        || name.ends_with("ID")
+}
+
+/// A column name taken for the period when none is configured.
+pub(super) fn is_period_name(name: &str) -> bool {
+    ["period", "snapshot", "snapshot_date", "month", "date"]
+        .contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// A column name that may hold the customer id (see [`detect_id`]).
+fn is_id_name(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    l.ends_with("id") || is_name_like(name) && l.contains("id")
+}
+
+/// The columns of a training table that may be read as numbers (see
+/// [`crate::ingest::read_table_typed`]): every column but those whose text
+/// cleaning keeps — the target, the id and period (configured or by name),
+/// configured categories, protected and sensitive attributes (group
+/// labels). A column left out here is read as text and judged by its cells
+/// as before; one read as numbers holds exactly the cells its text gives.
+pub fn typed_columns(names: &[String], cfg: &DataConfig, fairness: &FairnessConfig) -> Vec<String> {
+    let listed = |l: &Option<String>, n: &String| l.as_ref() == Some(n);
+    names
+        .iter()
+        .filter(|n| {
+            **n != cfg.target
+                && !listed(&cfg.id, n)
+                && !listed(&cfg.period, n)
+                && !cfg.categorical.contains(n)
+                && !is_id_name(n)
+                && !is_name_like(n)
+                && !cfg.drop.contains(n)
+                && !is_period_name(n)
+                && fairness.role(n).is_none()
+        })
+        .cloned()
+        .collect()
+}
+
+pub(super) fn detect_id(raw: &RawTable, target_idx: usize) -> Option<String> {
+    raw.names.iter().enumerate().find_map(|(i, n)| {
+        let col = &raw.columns[i];
+        let idish = is_id_name(n);
+        // Mostly distinct: a few repeated ids are duplicates to remove, not a reason to doubt the id.
+        let n_rows = col.len() as f64;
+        (i != target_idx
+            && idish
+            && distinct_up_to(col, (0.05 * n_rows).floor() as usize)
+                .is_some_and(|d| d as f64 >= 0.95 * n_rows))
+        .then(|| n.clone())
+    })
+}
+
+/// An empty set with a fast fixed-seed hash (ids and cells; nothing depends
+/// on its order).
+fn fast_set<T>() -> HashSet<T, foldhash::fast::FixedState> {
+    HashSet::with_hasher(foldhash::fast::FixedState::default())
+}
+
+/// Rows to keep (all rows without an id column): the first of each id — of each (id, period) when there is
+/// a period column, since stacked snapshots repeat every customer.
+pub(super) fn dedupe(raw: &RawTable, id: Option<&str>, period: Option<&str>) -> Vec<usize> {
+    let Some(col) = id.and_then(|c| raw.column(c)) else {
+        return (0..raw.n_rows()).collect();
+    };
+    let period = period.and_then(|c| raw.column(c));
+    let mut seen = fast_set();
+    (0..raw.n_rows())
+        .filter(|&r| {
+            col.text_ref(r).is_none_or(|v| {
+                let p = period.and_then(|p| p.text_ref(r)).unwrap_or_default();
+                seen.insert((v, p))
+            })
+        })
+        .collect()
+}
+
+pub(super) fn select_rows(col: &RawColumn, rows: &[usize]) -> RawColumn {
+    match col {
+        RawColumn::Text(v) => RawColumn::Text(rows.iter().map(|&r| v.get(r)).collect()),
+        RawColumn::Number(v) => RawColumn::Number(rows.iter().map(|&r| v[r]).collect()),
+    }
+}
+
+/// A number cell's identity: by bits, every NaN alike, missing as `None`.
+fn number_key(x: Option<f64>) -> Option<u64> {
+    x.map(|x| {
+        if x.is_nan() {
+            f64::NAN.to_bits()
+        } else {
+            x.to_bits()
+        }
+    })
+}
+
+/// Does the column hold at most one distinct value (missing counts as one)?
+fn is_constant(col: &RawColumn) -> bool {
+    match col {
+        RawColumn::Text(_) => (1..col.len()).all(|r| col.text_ref(r) == col.text_ref(0)),
+        RawColumn::Number(v) => v.iter().all(|&x| number_key(x) == number_key(v[0])),
+    }
+}
+
+/// The number of distinct values (missing counts as one), or `None` as
+/// soon as more than `max_repeats` cells repeat an earlier value. The rules
+/// only ask whether a column is (nearly) distinct on every row, so a column
+/// of a few values is answered after a few rows instead of hashing every
+/// cell (on 1M rows the full counts were a tenth of a training job).
+fn distinct_up_to(col: &RawColumn, max_repeats: usize) -> Option<usize> {
+    fn count<T: std::hash::Hash + Eq>(
+        cells: impl Iterator<Item = T>,
+        max_repeats: usize,
+    ) -> Option<usize> {
+        let mut seen = fast_set();
+        let mut repeats = 0;
+        for c in cells {
+            if !seen.insert(c) {
+                repeats += 1;
+                if repeats > max_repeats {
+                    return None;
+                }
+            }
+        }
+        Some(seen.len())
+    }
+    match col {
+        RawColumn::Text(_) => count((0..col.len()).map(|r| col.text_ref(r)), max_repeats),
+        RawColumn::Number(v) => count(v.iter().map(|&x| number_key(x)), max_repeats),
+    }
+}
+
+fn all_integers(col: &RawColumn) -> bool {
+    schema::to_numeric(col)
+        .values
+        .iter()
+        .all(|x| x.is_nan() || x.fract() == 0.0)
+}
