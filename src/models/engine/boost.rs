@@ -30,7 +30,9 @@ use serde::{Deserialize, Serialize};
 
 /// Rows × candidate features in a node above which its histogram is built
 /// in parallel over features.
-const PARALLEL_WORK: usize = 1 << 17;
+const PARALLEL_WORK: usize = 1 << 15;
+/// Rows of a node above which its gradients are gathered in parallel.
+const PARALLEL_GATHER: usize = 1 << 16;
 
 /// A node's (gradient sum, hessian sum, rows).
 type GStat = [f64; 3];
@@ -374,7 +376,12 @@ impl<'a> Leafwise<'a> {
         ordered: &mut Vec<(f32, f32)>,
     ) {
         ordered.clear();
-        ordered.extend(rows.iter().map(|&r| (g[r as usize], h[r as usize])));
+        let pair = |&r: &u32| (g[r as usize], h[r as usize]);
+        if rows.len() >= PARALLEL_GATHER {
+            ordered.par_extend(rows.par_iter().map(pair));
+        } else {
+            ordered.extend(rows.iter().map(pair));
+        }
         let ordered = &ordered[..];
         // Disjoint slices of the histogram, one per candidate feature.
         let mut slices: Vec<(&[u8], &mut [HStat])> = Vec::with_capacity(feats.len());
@@ -624,8 +631,27 @@ fn sub(a: &GStat, b: &GStat) -> GStat {
 fn stable_partition(
     rows: &mut [u32],
     scratch: &mut Vec<u32>,
-    mut pred: impl FnMut(u32) -> bool,
+    pred: impl Fn(u32) -> bool + Sync,
 ) -> usize {
+    if rows.len() >= PARALLEL_GATHER {
+        // Blocks partitioned in parallel, then their left parts and their
+        // right parts laid out in block order: the same order as one pass.
+        let parts: Vec<(Vec<u32>, Vec<u32>)> = rows
+            .par_chunks(PARALLEL_GATHER / 4)
+            .map(|block| block.iter().partition(|&&r| pred(r)))
+            .collect();
+        let mut at = 0;
+        for (left, _) in &parts {
+            rows[at..at + left.len()].copy_from_slice(left);
+            at += left.len();
+        }
+        let k = at;
+        for (_, right) in &parts {
+            rows[at..at + right.len()].copy_from_slice(right);
+            at += right.len();
+        }
+        return k;
+    }
     scratch.clear();
     let mut k = 0;
     for i in 0..rows.len() {
@@ -703,6 +729,15 @@ mod tests {
         assert_eq!(k, 7);
         assert_eq!(&rows[..k], &[0, 3, 6, 9, 12, 15, 18]);
         assert!(rows[k..].windows(2).all(|w| w[0] < w[1]));
+        // Large enough for the parallel blocks: the same result as one pass.
+        let n = 3 * PARALLEL_GATHER as u32 + 17;
+        let pred = |r: u32| (r * 2_654_435_761) % 7 < 3;
+        let mut big: Vec<u32> = (0..n).collect();
+        let k = stable_partition(&mut big, &mut scratch, pred);
+        let (left, right): (Vec<u32>, Vec<u32>) = (0..n).partition(|&r| pred(r));
+        assert_eq!(k, left.len());
+        assert_eq!(&big[..k], &left[..]);
+        assert_eq!(&big[k..], &right[..]);
     }
 
     #[test]
