@@ -17,6 +17,7 @@
 pub mod bins;
 pub mod boost;
 pub mod forest;
+mod leafwise;
 pub mod levels;
 pub mod simd;
 pub mod tree;
