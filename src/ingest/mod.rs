@@ -4,12 +4,17 @@
 //! scoring interpret the same file the same way.
 
 pub mod chunks;
+mod frame;
 pub mod record;
 pub mod schema;
+mod typed;
+
+pub use frame::{read_frame, read_frame_columns};
+use typed::{append, number_columns, numbers_where_possible, sniff_numeric};
 
 use crate::error::{Error, Result};
 use polars::prelude::*;
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 use std::path::Path;
 
 /// One column as read: text cells (CSV; kept in polars' compact string
@@ -162,42 +167,6 @@ pub fn read_table_typed(
     parse_csv_typed(&source, bytes, sep, 1, &numeric)
 }
 
-/// Records read to decide which columns are numbers (see [`sniff_numeric`]).
-const SNIFF_RECORDS: usize = 1_000;
-
-/// The columns of `candidates` whose cells in the file's first records are
-/// all numbers or missing: the ones worth asking polars to type, since one
-/// text cell makes polars refuse a whole parse (which then falls back to
-/// text and [`schema::parse_cell`]). Only a guess: a later text cell in such
-/// a column is still read, and judged, as text.
-fn sniff_numeric(source: &str, bytes: &[u8], sep: u8, candidates: &[String]) -> Vec<String> {
-    if candidates.is_empty() {
-        return Vec::new();
-    }
-    let end = bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, &b)| b == b'\n')
-        .nth(SNIFF_RECORDS)
-        .map_or(bytes.len(), |(i, _)| i + 1);
-    match parse_csv_typed(source, bytes[..end].to_vec(), sep, 1, candidates) {
-        Ok(head) => number_columns(&head, candidates),
-        // A cut through a quoted field: let the whole parse decide.
-        Err(_) => candidates.to_vec(),
-    }
-}
-
-/// The columns of `candidates` that `table` holds as numbers.
-fn number_columns(table: &RawTable, candidates: &[String]) -> Vec<String> {
-    table
-        .names
-        .iter()
-        .zip(&table.columns)
-        .filter(|(n, c)| matches!(c, RawColumn::Number(_)) && candidates.contains(n))
-        .map(|(n, _)| n.clone())
-        .collect()
-}
-
 /// CSV files larger than this are parsed in chunks of rows (see
 /// [`read_csv_chunked`]).
 const CHUNKED_ABOVE_BYTES: u64 = 64 << 20;
@@ -261,57 +230,6 @@ pub fn read_csv_chunked(
     Ok(table)
 }
 
-/// Join a chunk's column to the column so far. A column read as numbers in
-/// some chunks and as text in others (a chunk with a cell that is no
-/// number) becomes text, its numbers written as the shortest text that
-/// reads back to the same number ("1.50" becomes "1.5"), so every cell
-/// still types as it did.
-fn append(all: &mut RawColumn, part: RawColumn) -> PolarsResult<()> {
-    fn as_text(v: &[Option<f64>]) -> StringChunked {
-        v.iter().map(|x| x.map(|x| x.to_string())).collect()
-    }
-    match (&mut *all, part) {
-        (RawColumn::Number(a), RawColumn::Number(p)) => a.extend(p),
-        (RawColumn::Text(a), RawColumn::Text(p)) => a.append_owned(p)?,
-        (RawColumn::Text(a), RawColumn::Number(p)) => a.append_owned(as_text(&p))?,
-        (RawColumn::Number(a), RawColumn::Text(p)) => {
-            let mut text = as_text(a);
-            text.append_owned(p)?;
-            *all = RawColumn::Text(text);
-        }
-    }
-    Ok(())
-}
-
-/// Columns of `numeric` still held as text (their chunk had a cell polars
-/// would not read as a number: a blank with spaces, "N/A") become numbers
-/// when every cell is a number or missing by [`schema::parse_cell`]: the
-/// same cells as the text gives, without the text. A column with a text
-/// cell stays text, for validation and cleaning to judge.
-fn numbers_where_possible(table: &mut RawTable, numeric: &[String]) {
-    use rayon::prelude::*;
-    let wanted: Vec<bool> = table.names.iter().map(|n| numeric.contains(n)).collect();
-    table
-        .columns
-        .par_iter_mut()
-        .zip(wanted)
-        .filter(|(_, wanted)| *wanted)
-        .for_each(|(col, _)| {
-            let RawColumn::Text(cells) = col else {
-                return;
-            };
-            let mut out = Vec::with_capacity(cells.len());
-            for c in cells.iter() {
-                match schema::parse_cell(c) {
-                    schema::Cell::Number(x) => out.push(Some(x)),
-                    schema::Cell::Missing => out.push(None),
-                    schema::Cell::Text(_) => return,
-                }
-            }
-            *col = RawColumn::Number(out);
-        });
-}
-
 /// Parse CSV bytes (header line included) into a table of text cells.
 pub fn parse_csv(source: &str, bytes: Vec<u8>, sep: u8, first_row: usize) -> Result<RawTable> {
     parse_csv_typed(source, bytes, sep, first_row, &[])
@@ -365,83 +283,6 @@ fn text_frame(source: &str, bytes: &[u8], sep: u8, first_row: usize) -> Result<D
             None => Error::polars(source, e),
         })
 }
-
-/// Read a whole file as a polars frame: CSV with every column as text,
-/// Parquet with its own types (the log readers type columns themselves).
-pub fn read_frame(path: &Path, delimiter: Option<char>) -> Result<DataFrame> {
-    read_frame_columns(path, delimiter, None)
-}
-
-/// [`read_frame`], reading only the columns of `wanted` the file has (a
-/// log's unused columns are never parsed or held; a wanted column the file
-/// lacks is simply absent, for the caller to name).
-pub fn read_frame_columns(
-    path: &Path,
-    delimiter: Option<char>,
-    wanted: Option<&[&str]>,
-) -> Result<DataFrame> {
-    let source = path.display().to_string();
-    let keep = |names: Vec<String>| -> Option<Vec<String>> {
-        wanted.map(|w| {
-            names
-                .into_iter()
-                .filter(|n| w.contains(&n.as_str()))
-                .collect()
-        })
-    };
-    if is_parquet(path) {
-        let open = || std::fs::File::open(path).map_err(|e| Error::io(path, e));
-        let names = ParquetReader::new(open()?)
-            .schema()
-            .map_err(|e| Error::polars(&source, e))?
-            .iter_names()
-            .map(|n| n.to_string())
-            .collect();
-        return ParquetReader::new(open()?)
-            .with_columns(keep(names))
-            .finish()
-            .map_err(|e| Error::polars(&source, e));
-    }
-    // The delimiter is decided on the file's start; polars then reads the
-    // file itself (memory-mapped), so a large log is never also held as bytes.
-    let mut head = Vec::with_capacity(HEAD_BYTES);
-    Read::take(
-        std::fs::File::open(path).map_err(|e| Error::io(path, e))?,
-        HEAD_BYTES as u64,
-    )
-    .read_to_end(&mut head)
-    .map_err(|e| Error::io(path, e))?;
-    let head = strip_bom(head);
-    if head.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::data(&source, "the file is empty"));
-    }
-    let sep = resolve_delimiter(&source, &head, delimiter)?;
-    let mut options = csv_options(sep);
-    if wanted.is_some() {
-        let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
-        let names = parse_csv(&source, [first, b"\n"].concat(), sep, 1)?.names;
-        let columns: Vec<PlSmallStr> = keep(names)
-            .unwrap_or_default()
-            .into_iter()
-            .map(PlSmallStr::from)
-            .collect();
-        options = options.with_columns(Some(columns.into()));
-    }
-    match options
-        .try_into_reader_with_file_path(Some(path.into()))
-        .and_then(|r| r.finish())
-    {
-        Ok(df) => Ok(df),
-        // The error path reads the bytes to name the ragged record.
-        Err(_) => {
-            let bytes = strip_bom(std::fs::read(path).map_err(|e| Error::io(path, e))?);
-            text_frame(&source, &bytes, sep, 1)
-        }
-    }
-}
-
-/// Bytes read to decide a log file's delimiter.
-const HEAD_BYTES: usize = 64 << 10;
 
 /// How every CSV is read: a header, every column as text unless overridden.
 fn csv_options(sep: u8) -> CsvReadOptions {

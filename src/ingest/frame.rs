@@ -1,0 +1,85 @@
+//! Whole files as polars frames, for the log readers: CSV with every column
+//! as text (or only the wanted ones), Parquet with its own types.
+
+use super::{csv_options, is_parquet, parse_csv, resolve_delimiter, strip_bom, text_frame};
+use crate::error::{Error, Result};
+use polars::prelude::*;
+use std::io::Read;
+use std::path::Path;
+
+/// Read a whole file as a polars frame: CSV with every column as text,
+/// Parquet with its own types (the log readers type columns themselves).
+pub fn read_frame(path: &Path, delimiter: Option<char>) -> Result<DataFrame> {
+    read_frame_columns(path, delimiter, None)
+}
+
+/// [`read_frame`], reading only the columns of `wanted` the file has (a
+/// log's unused columns are never parsed or held; a wanted column the file
+/// lacks is simply absent, for the caller to name).
+pub fn read_frame_columns(
+    path: &Path,
+    delimiter: Option<char>,
+    wanted: Option<&[&str]>,
+) -> Result<DataFrame> {
+    let source = path.display().to_string();
+    let keep = |names: Vec<String>| -> Option<Vec<String>> {
+        wanted.map(|w| {
+            names
+                .into_iter()
+                .filter(|n| w.contains(&n.as_str()))
+                .collect()
+        })
+    };
+    if is_parquet(path) {
+        let open = || std::fs::File::open(path).map_err(|e| Error::io(path, e));
+        let names = ParquetReader::new(open()?)
+            .schema()
+            .map_err(|e| Error::polars(&source, e))?
+            .iter_names()
+            .map(|n| n.to_string())
+            .collect();
+        return ParquetReader::new(open()?)
+            .with_columns(keep(names))
+            .finish()
+            .map_err(|e| Error::polars(&source, e));
+    }
+    // The delimiter is decided on the file's start; polars then reads the
+    // file itself (memory-mapped), so a large log is never also held as bytes.
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    Read::take(
+        std::fs::File::open(path).map_err(|e| Error::io(path, e))?,
+        HEAD_BYTES as u64,
+    )
+    .read_to_end(&mut head)
+    .map_err(|e| Error::io(path, e))?;
+    let head = strip_bom(head);
+    if head.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::data(&source, "the file is empty"));
+    }
+    let sep = resolve_delimiter(&source, &head, delimiter)?;
+    let mut options = csv_options(sep);
+    if wanted.is_some() {
+        let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
+        let names = parse_csv(&source, [first, b"\n"].concat(), sep, 1)?.names;
+        let columns: Vec<PlSmallStr> = keep(names)
+            .unwrap_or_default()
+            .into_iter()
+            .map(PlSmallStr::from)
+            .collect();
+        options = options.with_columns(Some(columns.into()));
+    }
+    match options
+        .try_into_reader_with_file_path(Some(path.into()))
+        .and_then(|r| r.finish())
+    {
+        Ok(df) => Ok(df),
+        // The error path reads the bytes to name the ragged record.
+        Err(_) => {
+            let bytes = strip_bom(std::fs::read(path).map_err(|e| Error::io(path, e))?);
+            text_frame(&source, &bytes, sep, 1)
+        }
+    }
+}
+
+/// Bytes read to decide a log file's delimiter.
+const HEAD_BYTES: usize = 64 << 10;
