@@ -116,3 +116,30 @@ impl From<linfa::Error> for Error {
         Error::Model(e.to_string())
     }
 }
+
+/// What is wrong with a row: the column at fault, when one is (the service
+/// names it as the field), and the problem.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowProblem {
+    pub column: Option<String>,
+    pub problem: String,
+}
+
+impl RowProblem {
+    /// A problem with the cell of `column`.
+    pub fn at(column: &str, problem: impl Into<String>) -> RowProblem {
+        RowProblem {
+            column: Some(column.to_string()),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for RowProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.column {
+            Some(c) => write!(f, "column '{c}': {}", self.problem),
+            None => f.write_str(&self.problem),
+        }
+    }
+}

@@ -429,7 +429,7 @@ fn bad_panels_and_catalogs_give_clear_errors() {
 
     let cases: Vec<(&str, std::path::PathBuf, std::path::PathBuf)> = vec![
         (
-            "column 'has_a': 'maybe' is not a holding flag",
+            "column 'has_a', row 2: 'maybe' is not a holding flag",
             panel(d, "p2.csv", |l| {
                 l[2] = l[2]
                     .replacen(",1,0", ",maybe,0", 1)

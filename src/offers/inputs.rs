@@ -9,6 +9,7 @@
 
 use super::catalog::{parse_flag, Catalog};
 use super::risk::{self, parse_level, Capacity};
+use crate::error::RowProblem;
 use crate::features::{FeatureData, FeatureTable};
 use crate::ingest::schema::{self, Cell};
 use crate::ingest::RawTable;
@@ -52,7 +53,7 @@ fn numbers(raw: &RawTable, name: Option<&str>) -> Vec<f64> {
 
 /// Read `spec`'s columns of `raw`; a row's first problem goes to `reason`
 /// (rows that already have one keep it).
-pub fn read(raw: &RawTable, spec: &Spec, reason: &mut [Option<String>]) -> Rows {
+pub fn read(raw: &RawTable, spec: &Spec, reason: &mut [Option<RowProblem>]) -> Rows {
     let n = raw.n_rows();
     let mut rows = Rows::default();
     for (name, numeric) in &spec.attributes {
@@ -71,7 +72,7 @@ pub fn read(raw: &RawTable, spec: &Spec, reason: &mut [Option<String>]) -> Rows 
                     }
                     Cell::Text(t) => {
                         why.get_or_insert_with(|| {
-                            format!("column '{name}': '{t}' is not a number")
+                            RowProblem::at(name, format!("'{t}' is not a number"))
                         });
                         f64::NAN
                     }
@@ -92,10 +93,12 @@ pub fn read(raw: &RawTable, spec: &Spec, reason: &mut [Option<String>]) -> Rows 
                     Some(v) => flags[r] = v,
                     None => {
                         why.get_or_insert_with(|| {
-                            format!(
-                                "column '{}': '{}' is not a holding flag (1/0, yes/no, true/false)",
-                                p.column,
-                                text.as_deref().unwrap_or("")
+                            RowProblem::at(
+                                &p.column,
+                                format!(
+                                    "'{}' is not a holding flag (1/0, yes/no, true/false)",
+                                    text.as_deref().unwrap_or("")
+                                ),
                             )
                         });
                     }

@@ -158,12 +158,13 @@ pub fn build(
     };
     let mut reason = vec![None; n];
     let rows = inputs::read(raw, &spec, &mut reason);
-    if let Some(r) = reason.iter().position(Option::is_some) {
+    if let Some((r, Some(why))) = reason.iter_mut().enumerate().find(|(_, w)| w.is_some()) {
+        let why = why.clone();
         return Err(Error::Data {
             file: src.into(),
-            column: None,
+            column: why.column,
             row: Some(raw.row(r)),
-            message: reason[r].take().unwrap_or_default(),
+            message: why.problem,
         });
     }
     // Periods: one kind, in time order.

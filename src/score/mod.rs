@@ -363,7 +363,7 @@ impl Totals {
                     "{},{},{}",
                     csv_field(&r.source),
                     r.row,
-                    csv_field(&r.reason)
+                    csv_field(&r.reason())
                 )?;
             }
             Ok(())

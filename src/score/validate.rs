@@ -7,7 +7,7 @@
 //! reason, and the run continues: rows read = rows scored + rows rejected.
 
 use crate::artifact::{Artifact, ColumnSchema};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RowProblem};
 use crate::fairness::{group_labels, Attribute};
 use crate::features::{FeatureData, FeatureTable};
 use crate::ingest::schema::{self, Cell};
@@ -19,7 +19,14 @@ pub struct Reject {
     /// Data-row number in its source (1-based, header excluded).
     pub row: usize,
     pub source: String,
-    pub reason: String,
+    pub why: RowProblem,
+}
+
+impl Reject {
+    /// The reason as the rejects file writes it: `column 'X': problem`.
+    pub fn reason(&self) -> String {
+        self.why.to_string()
+    }
 }
 
 /// The valid rows of a chunk, typed per the schema.
@@ -67,7 +74,7 @@ pub fn validate(
 ) -> Result<Batch> {
     check_columns(artifact, &raw.source, &raw.names)?;
     let n = raw.n_rows();
-    let mut reason: Vec<Option<String>> = vec![None; n];
+    let mut reason: Vec<Option<RowProblem>> = vec![None; n];
     let mut typed: Vec<(String, FeatureData)> = Vec::with_capacity(artifact.schema.len());
     for col in &artifact.schema {
         let cells = raw
@@ -92,10 +99,12 @@ pub fn validate(
                 other => {
                     out.push(0);
                     reason.get_or_insert_with(|| {
-                        format!(
-                            "column '{}': label {:?} is not one of the training labels",
-                            artifact.target,
-                            other.unwrap_or_default()
+                        RowProblem::at(
+                            &artifact.target,
+                            format!(
+                                "label {:?} is not one of the training labels",
+                                other.unwrap_or_default()
+                            ),
                         )
                     });
                 }
@@ -116,14 +125,17 @@ pub fn validate(
     let unparsed = raw.skipped.iter().map(|(row, why)| Reject {
         row: *row,
         source: raw.source.clone(),
-        reason: format!("unreadable record: {why}"),
+        why: RowProblem {
+            column: None,
+            problem: format!("unreadable record: {why}"),
+        },
     });
     let mut rejects: Vec<Reject> = (0..n)
         .filter_map(|r| {
-            reason[r].take().map(|reason| Reject {
+            reason[r].take().map(|why| Reject {
                 row: raw.row(r),
                 source: raw.source.clone(),
-                reason,
+                why,
             })
         })
         .chain(unparsed)
@@ -182,7 +194,7 @@ fn type_column(
     artifact: &Artifact,
     col: &ColumnSchema,
     cells: &crate::ingest::RawColumn,
-    reason: &mut [Option<String>],
+    reason: &mut [Option<RowProblem>],
 ) -> FeatureData {
     if col.kind == "categorical" {
         return FeatureData::Categorical(schema::to_categories(cells));
@@ -200,17 +212,18 @@ fn type_column(
             Cell::Number(x) => {
                 if x < 0.0 && min.is_some_and(|m| m >= 0.0) {
                     reason.get_or_insert_with(|| {
-                        format!(
-                            "column '{}': negative value {x} (never negative in training)",
-                            col.name
+                        RowProblem::at(
+                            &col.name,
+                            format!("negative value {x} (never negative in training)"),
                         )
                     });
                 }
                 x
             }
             Cell::Text(t) => {
-                reason
-                    .get_or_insert_with(|| format!("column '{}': '{t}' is not a number", col.name));
+                reason.get_or_insert_with(|| {
+                    RowProblem::at(&col.name, format!("'{t}' is not a number"))
+                });
                 f64::NAN
             }
         };

@@ -38,7 +38,7 @@ pub fn answer(model: &Loaded, body: &[u8], shape: Shape) -> Result<Answer, Refus
             .rejects
             .iter()
             .take(request::MAX_ERRORS)
-            .map(|r| field_error(r.row, &r.reason))
+            .map(|r| field_error(r.row, &r.why))
             .collect();
         return Err(Refused::fields(errors));
     }
@@ -104,22 +104,12 @@ fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
     let _ = serde_json::to_writer(&mut *out, v);
 }
 
-/// A validation reason (`column 'Age': 'abc' is not a number`) as a field error.
-fn field_error(customer: usize, reason: &str) -> FieldError {
-    let field = reason
-        .strip_prefix("column '")
-        .and_then(|r| r.split_once("': "));
-    match field {
-        Some((f, rest)) => FieldError {
-            customer,
-            field: Some(f.to_string()),
-            reason: rest.to_string(),
-        },
-        None => FieldError {
-            customer,
-            field: None,
-            reason: reason.to_string(),
-        },
+/// A validation problem as a field error: its column is the field.
+fn field_error(customer: usize, why: &crate::error::RowProblem) -> FieldError {
+    FieldError {
+        customer,
+        field: why.column.clone(),
+        reason: why.problem.clone(),
     }
 }
 
@@ -140,11 +130,17 @@ mod tests {
 
     #[test]
     fn reasons_name_their_field() {
-        let e = field_error(4, "column 'Age': 'x' is not a number");
+        let why = crate::error::RowProblem::at("Age", "'x' is not a number");
+        assert_eq!(why.to_string(), "column 'Age': 'x' is not a number");
+        let e = field_error(4, &why);
         assert_eq!(
             (e.customer, e.field.as_deref(), e.reason.as_str()),
             (4, Some("Age"), "'x' is not a number")
         );
-        assert_eq!(field_error(0, "offers: odd").field, None);
+        let record = crate::error::RowProblem {
+            column: None,
+            problem: "unreadable record: unterminated quote".into(),
+        };
+        assert_eq!(field_error(0, &record).field, None);
     }
 }
