@@ -1,7 +1,7 @@
 //! Whole files as polars frames, for the log readers: CSV with every column
 //! as text (or only the wanted ones), Parquet with its own types.
 
-use super::{csv_options, is_parquet, parse_csv, resolve_delimiter, strip_bom, text_frame};
+use super::{csv_options, header_names, is_parquet, resolve_delimiter, strip_bom, text_frame};
 use crate::error::{Error, Result};
 use polars::prelude::*;
 use std::io::Read;
@@ -59,8 +59,7 @@ pub fn read_frame_columns(
     let sep = resolve_delimiter(&source, &head, delimiter)?;
     let mut options = csv_options(sep);
     if wanted.is_some() {
-        let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
-        let names = parse_csv(&source, [first, b"\n"].concat(), sep, 1)?.names;
+        let names = header_names(&source, &head, sep)?;
         let columns: Vec<PlSmallStr> = keep(names)
             .unwrap_or_default()
             .into_iter()

@@ -157,12 +157,9 @@ pub fn read_table_typed(
         return Err(Error::data(&source, "the file is empty"));
     }
     let sep = resolve_delimiter(&source, &bytes, delimiter)?;
-    let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     // A header that does not parse on its own (a quoted newline) is read
     // as text with the rest; the whole parse then names the problem.
-    let names = parse_csv(&source, [first, b"\n"].concat(), sep, 1)
-        .map(|t| t.names)
-        .unwrap_or_default();
+    let names = header_names(&source, &bytes, sep).unwrap_or_default();
     let numeric = sniff_numeric(&source, &bytes, sep, &numeric(&names));
     parse_csv_typed(&source, bytes, sep, 1, &numeric)
 }
@@ -282,6 +279,12 @@ fn text_frame(source: &str, bytes: &[u8], sep: u8, first_row: usize) -> Result<D
             },
             None => Error::polars(source, e),
         })
+}
+
+/// The column names of the header line at the start of `bytes`.
+fn header_names(source: &str, bytes: &[u8], sep: u8) -> Result<Vec<String>> {
+    let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    Ok(parse_csv(source, [first, b"\n"].concat(), sep, 1)?.names)
 }
 
 /// How every CSV is read: a header, every column as text unless overridden.

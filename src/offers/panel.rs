@@ -158,8 +158,11 @@ pub fn build(
     };
     let mut reason = vec![None; n];
     let rows = inputs::read(raw, &spec, &mut reason);
-    if let Some((r, Some(why))) = reason.iter_mut().enumerate().find(|(_, w)| w.is_some()) {
-        let why = why.clone();
+    if let Some((r, why)) = reason
+        .iter_mut()
+        .enumerate()
+        .find_map(|(r, w)| w.take().map(|w| (r, w)))
+    {
         return Err(Error::Data {
             file: src.into(),
             column: why.column,

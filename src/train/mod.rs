@@ -44,10 +44,15 @@ fn read_input(
     }
     let path = cfg.data_path();
     progress.stage(format!("reading {}", path.display()));
-    let raw = ingest::read_table_typed(&path, cfg.data.delimiter, &|names| {
+    Ok((read_training_table(cfg, &path)?, path, None))
+}
+
+/// The flat training table at `path`, its columns whose text cleaning never
+/// needs read as numbers ([`clean::typed_columns`]).
+fn read_training_table(cfg: &Config, path: &std::path::Path) -> Result<ingest::RawTable> {
+    ingest::read_table_typed(path, cfg.data.delimiter, &|names| {
         clean::typed_columns(names, &cfg.data, &cfg.fairness)
-    })?;
-    Ok((raw, path, None))
+    })
 }
 
 /// With `--validation out-of-time`, the rows of the earlier snapshots or
@@ -301,9 +306,7 @@ pub fn holdout(cfg: &Config, test: &std::path::Path) -> Result<Vec<HoldoutResult
             "holdout takes flat tables; from logs use --validation out-of-time".into(),
         ));
     }
-    let train_raw = ingest::read_table_typed(&cfg.data_path(), cfg.data.delimiter, &|names| {
-        clean::typed_columns(names, &cfg.data, &cfg.fairness)
-    })?;
+    let train_raw = read_training_table(cfg, &cfg.data_path())?;
     let train = clean::clean(train_raw, &cfg.data, &cfg.fairness)?;
     let test = clean::conform(&ingest::read_table(test, cfg.data.delimiter)?, &train)?;
     let threshold = match cfg.train.threshold_rule {
