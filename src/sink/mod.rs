@@ -1,8 +1,9 @@
 //! Where scores go besides a file: a database table a CRM reads.
 //!
 //! `--out sqlite:PATH` writes into an SQLite file (embedded, no server);
-//! `--out postgres://USER@HOST:PORT/DB` into PostgreSQL (binary COPY into a
-//! staging table, then one upsert). Both write a run in **one
+//! `--out postgres://USER@HOST:PORT/DB` into PostgreSQL (binary COPY into
+//! the table, through a staging table and an upsert only for a customer
+//! who comes twice in a batch). Both write a run in **one
 //! transaction**: rows become visible only when the whole job has
 //! succeeded (its outputs and summary written), so a failed or killed job
 //! leaves the previous state untouched, and re-running a run id replaces
@@ -10,7 +11,10 @@
 //! (other columns: an error before anything is written). Credentials never
 //! leave this module: targets are shown with the password masked.
 
+mod copy;
 pub mod postgres;
+mod pump;
+mod seen;
 pub mod sqlite;
 pub mod table;
 

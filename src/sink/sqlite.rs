@@ -19,6 +19,12 @@ pub struct Sqlite {
     insert: String,
 }
 
+const DIALECT: table::Dialect = table::Dialect {
+    sql_type,
+    create_view: "CREATE VIEW IF NOT EXISTS",
+    codes: "",
+};
+
 fn sql_type(k: Kind) -> &'static str {
     match k {
         Kind::Text | Kind::Time => "TEXT",
@@ -71,9 +77,7 @@ impl Sqlite {
                 .map_err(|e| self.err(e))?
         };
         if have.is_empty() {
-            for sql in
-                table::create_statements(&self.table, &cols, sql_type, "CREATE VIEW IF NOT EXISTS")
-            {
+            for sql in table::create_statements(&self.table, &cols, &DIALECT) {
                 self.exec(&sql)?;
             }
         } else {

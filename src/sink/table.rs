@@ -56,23 +56,32 @@ pub fn with_stamp(cols: &[Column]) -> Vec<Column> {
     all
 }
 
-/// `CREATE` statements of the scores table, its indexes and the latest view
-/// (`sql_type` maps a kind to the database's type; `create_view` is the
-/// database's "create the view unless it exists" phrase).
-pub fn create_statements(
-    table: &str,
-    cols: &[Column],
-    sql_type: fn(Kind) -> &'static str,
-    create_view: &str,
-) -> Vec<String> {
+/// What differs between the databases' SQL.
+pub struct Dialect {
+    /// A kind's column type.
+    pub sql_type: fn(Kind) -> &'static str,
+    /// The "create the view unless it exists" phrase.
+    pub create_view: &'static str,
+    /// Appended to the type of the indexed text columns (customer id, run
+    /// id, warning level): they hold codes, which compare byte by byte
+    /// (PostgreSQL's `COLLATE "C"`: its index upkeep then compares with
+    /// memcmp, not the locale's rules).
+    pub codes: &'static str,
+}
+
+/// `CREATE` statements of the scores table, its indexes and the latest view.
+pub fn create_statements(table: &str, cols: &[Column], sql: &Dialect) -> Vec<String> {
     let defs: Vec<String> = cols
         .iter()
         .map(|c| {
-            let not_null = matches!(c.name.as_str(), "id" | "run_id" | "model_id" | "scored_at");
+            let name = c.name.as_str();
+            let not_null = matches!(name, "id" | "run_id" | "model_id" | "scored_at");
+            let code = matches!(name, "id" | "run_id" | "warning_level") && c.kind == Kind::Text;
             format!(
-                "\"{}\" {}{}",
+                "\"{}\" {}{}{}",
                 c.name,
-                sql_type(c.kind),
+                (sql.sql_type)(c.kind),
+                if code { sql.codes } else { "" },
                 if not_null { " NOT NULL" } else { "" }
             )
         })
@@ -88,9 +97,10 @@ pub fn create_statements(
         format!("CREATE INDEX IF NOT EXISTS {table}_warning_level ON {table} (warning_level)"),
         // Each customer's newest row: no later row (by time, then run id).
         format!(
-            "{create_view} {table}_latest AS SELECT s.* FROM {table} s WHERE NOT EXISTS \
+            "{} {table}_latest AS SELECT s.* FROM {table} s WHERE NOT EXISTS \
              (SELECT 1 FROM {table} t WHERE t.id = s.id AND (t.scored_at > s.scored_at \
-             OR (t.scored_at = s.scored_at AND t.run_id > s.run_id)))"
+             OR (t.scored_at = s.scored_at AND t.run_id > s.run_id)))",
+            sql.create_view
         ),
     ]
 }
