@@ -1,17 +1,22 @@
 //! A small HTTP/1.1 load generator for the service benchmark (`cargo run
 //! --release --example loadgen`): keep-alive connections, each sending one
 //! request at a time, paced to a total rate (0: as fast as answers come).
+//! One OS thread per connection, paced with the system's sleep (tens of
+//! microseconds late at most): an async runtime's 1 ms timer tick sent the
+//! requests due within each millisecond together, so a paced step measured
+//! bursts of its own making.
 //! Latency is measured from when a request was *due*, not when it was
 //! sent, so a server that falls behind is charged for the queue it built
 //! (no coordinated omission). Only 127.0.0.1 is accepted: it is a
 //! benchmark tool, not a way to load someone else's server.
 //!
-//! Usage: loadgen ADDR PATH BODY_FILE CONNECTIONS SECONDS RATE [THREADS]
+//! Usage: loadgen ADDR PATH BODY_FILE CONNECTIONS SECONDS RATE
 //! Prints one JSON line: requests, non-2xx, errors, seconds, rps, p50/p90/p99/max ms.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 struct Tally {
     latencies_us: Vec<u32>,
@@ -22,7 +27,7 @@ struct Tally {
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     if a.len() < 7 {
-        eprintln!("usage: loadgen ADDR PATH BODY_FILE CONNECTIONS SECONDS RATE [THREADS]");
+        eprintln!("usage: loadgen ADDR PATH BODY_FILE CONNECTIONS SECONDS RATE");
         std::process::exit(2);
     }
     let addr = a[1].clone();
@@ -34,7 +39,6 @@ fn main() {
     let conns: usize = a[4].parse().expect("connections");
     let seconds: f64 = a[5].parse().expect("seconds");
     let rate: f64 = a[6].parse().expect("rate");
-    let threads: usize = a.get(7).map_or(1, |t| t.parse().expect("threads"));
     let mut request = format!(
         "POST {} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         a[2],
@@ -42,31 +46,20 @@ fn main() {
     )
     .into_bytes();
     request.extend_from_slice(&body);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (tallies, took) = rt.block_on(async move {
-        let request = std::sync::Arc::new(request);
-        let start = Instant::now() + Duration::from_millis(50);
-        let end = start + Duration::from_secs_f64(seconds);
-        let interval = (rate > 0.0).then(|| Duration::from_secs_f64(conns as f64 / rate));
-        let tasks: Vec<_> = (0..conns)
-            .map(|c| {
-                let (request, addr) = (request.clone(), addr.clone());
-                // Connections start spread over one interval.
-                let offset =
-                    interval.map_or(Duration::ZERO, |i| i.mul_f64(c as f64 / conns as f64));
-                tokio::spawn(connection(addr, request, start + offset, end, interval))
-            })
-            .collect();
-        let mut all = Vec::new();
-        for t in tasks {
-            all.push(t.await.unwrap());
-        }
-        (all, start.elapsed())
-    });
+    let request = Arc::new(request);
+    let start = Instant::now() + Duration::from_millis(50);
+    let end = start + Duration::from_secs_f64(seconds);
+    let interval = (rate > 0.0).then(|| Duration::from_secs_f64(conns as f64 / rate));
+    let threads: Vec<_> = (0..conns)
+        .map(|c| {
+            let (request, addr) = (request.clone(), addr.clone());
+            // Connections start spread over one interval.
+            let offset = interval.map_or(Duration::ZERO, |i| i.mul_f64(c as f64 / conns as f64));
+            std::thread::spawn(move || connection(&addr, &request, start + offset, end, interval))
+        })
+        .collect();
+    let tallies: Vec<Tally> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let took = start.elapsed();
     let mut lat: Vec<u32> = tallies
         .iter()
         .flat_map(|t| t.latencies_us.iter().copied())
@@ -90,9 +83,16 @@ fn main() {
     );
 }
 
-async fn connection(
-    addr: String,
-    request: std::sync::Arc<Vec<u8>>,
+fn sleep_until(t: Instant) {
+    let now = Instant::now();
+    if t > now {
+        std::thread::sleep(t - now);
+    }
+}
+
+fn connection(
+    addr: &str,
+    request: &[u8],
     first: Instant,
     end: Instant,
     interval: Option<Duration>,
@@ -102,31 +102,30 @@ async fn connection(
         non_2xx: 0,
         errors: 0,
     };
-    let mut stream = None;
+    let mut stream: Option<TcpStream> = None;
     let mut buf = vec![0u8; 1 << 16];
     let mut due = first;
-    tokio::time::sleep_until(first.into()).await;
+    sleep_until(first);
     while Instant::now() < end {
-        if interval.is_some() {
-            tokio::time::sleep_until(due.into()).await;
-        } else {
-            due = Instant::now();
+        match interval {
+            Some(_) => sleep_until(due),
+            None => due = Instant::now(),
         }
         if stream.is_none() {
-            match TcpStream::connect(&addr).await {
+            match TcpStream::connect(addr) {
                 Ok(s) => {
                     let _ = s.set_nodelay(true);
                     stream = Some(s);
                 }
                 Err(_) => {
                     t.errors += 1;
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    std::thread::sleep(Duration::from_millis(10));
                     continue;
                 }
             }
         }
         let s = stream.as_mut().unwrap();
-        match exchange(s, &request, &mut buf).await {
+        match exchange(s, request, &mut buf) {
             Ok(status) => {
                 t.latencies_us
                     .push(due.elapsed().as_micros().min(u32::MAX as u128) as u32);
@@ -145,14 +144,14 @@ async fn connection(
 }
 
 /// Send one request and read its whole answer; the status code.
-async fn exchange(s: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) -> std::io::Result<u16> {
-    s.write_all(request).await?;
+fn exchange(s: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) -> std::io::Result<u16> {
+    s.write_all(request)?;
     let mut have = 0;
     loop {
         if have == buf.len() {
             buf.resize(buf.len() * 2, 0);
         }
-        let n = s.read(&mut buf[have..]).await?;
+        let n = s.read(&mut buf[have..])?;
         if n == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
@@ -176,7 +175,7 @@ async fn exchange(s: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>) -> std::
             if have == buf.len() {
                 buf.resize(total.max(buf.len() * 2), 0);
             }
-            let n = s.read(&mut buf[have..]).await?;
+            let n = s.read(&mut buf[have..])?;
             if n == 0 {
                 return Err(std::io::ErrorKind::UnexpectedEof.into());
             }

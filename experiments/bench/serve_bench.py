@@ -106,7 +106,10 @@ def main():
               "runs": [churn, py]}
     (HERE / "serve_results.json").write_text(json.dumps(result, indent=2))
     best = lambda run: max(s["rps"] for s in run["single"])
-    ok = lambda run: [s for s in run["single"] if s["p99_ms"] < 5 and s["non_2xx"] == 0 and s["errors"] == 0]
+    # Sustained: a paced step (latency counted from when each request was
+    # due) that kept up with its rate, with p99 < 5 ms and no failures.
+    ok = lambda run: [s for s in run["single"] if s["rate"] > 0 and s["rps"] >= 0.98 * s["rate"]
+                      and s["p99_ms"] < 5 and s["non_2xx"] == 0 and s["errors"] == 0]
     lines = [
         "# Scoring service under load (issue 17)", "",
         f"CPU: {result['cpu']}, {result['cores']} cores; load generator on the same cores; "
@@ -123,12 +126,16 @@ def main():
         b = run["batch_1000"]
         lines.append(f"| {run['name']} | 1,000 customers | max | {b['rps']:,.1f} | {b['rps'] * 1000:,.0f} | {b['p50_ms']:.1f} | "
                      f"{b['p99_ms']:.1f} | {b['max_ms']:.1f} | {b['non_2xx']} | {b['errors']} |")
-    c_ok = max((s["rps"] for s in ok(churn)), default=0)
+    c_ok = max((s["rate"] for s in ok(churn)), default=0)
+    flat = next(s for s in churn["single"] if s["rate"] == 0)
     ratio = best(churn) / max(best(py), 1e-9)
     bratio = churn["batch_1000"]["rps"] / max(py["batch_1000"]["rps"], 1e-9)
     lines += ["",
-              f"- Highest single-customer rate churn sustained with p99 < 5 ms: **{c_ok:,.0f} requests/s** "
+              f"- Highest paced single-customer rate churn sustained with p99 < 5 ms: **{c_ok:,.0f} requests/s** "
               f"(goal 20,000: {'met' if c_ok >= 20000 else 'NOT MET'}).",
+              f"- Flat out (each connection sends its next request when the answer arrives; latency from sending): "
+              f"{flat['rps']:,.0f} requests/s at p99 {flat['p99_ms']:.2f} ms. Paced steps near that rate queue: "
+              "their p99 counts the wait from when each request was due.",
               f"- Single-customer throughput, churn / Python: **{ratio:.1f}x** (goal 10x: {'met' if ratio >= 10 else 'NOT MET'}); "
               f"batches of 1,000: **{bratio:.1f}x**.",
               "- churn answers with probability, flag, warning level, value tier, CLV, three reasons, action, owner "

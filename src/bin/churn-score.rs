@@ -4,6 +4,12 @@ use churn::cli::{ScoreArgs, ScoreCommand};
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc: the service allocates and frees small buffers on every
+/// request, often on another thread than the one that made them; glibc's
+/// allocator then takes the other arena's lock.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     churn::runtime::init();
     let mut args = ScoreArgs::parse();

@@ -237,7 +237,7 @@ async fn access(State(app): State<Arc<App>>, req: Request, next: Next) -> Respon
         let customers = response.extensions().get::<Customers>().map_or(0, |c| c.0);
         // The path is cut and quoted: a request cannot forge log lines.
         let shown: String = path.chars().take(100).collect();
-        app.access.write(format!(
+        app.access.write(&format!(
             "{} {method} {shown:?} {status} {:.3}ms customers={customers}\n",
             access_log::now(),
             seconds * 1e3

@@ -59,7 +59,7 @@ impl Loaded {
         let loaded = Loaded {
             scorer,
             card,
-            needs: Needs { required, numeric },
+            needs: Needs::new(required, numeric),
             offer_inputs,
         };
         loaded.probe(&settings.model)?;

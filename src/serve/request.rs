@@ -11,8 +11,10 @@
 //! caller's mistake and is named (customer index, field) in the answer.
 
 use crate::ingest::{RawColumn, RawTable};
-use serde_json::Value;
+use serde_json::{Number, Value};
 use std::collections::HashMap;
+
+type Map<V> = HashMap<String, V, foldhash::fast::FixedState>;
 
 /// The body shapes an endpoint reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,10 +77,40 @@ pub fn describe(e: &FieldError) -> String {
 pub const MAX_ERRORS: usize = 100;
 
 /// What a request must carry: the fields every customer needs and which
-/// of them are numeric (for booleans). Fixed per model: built when it loads.
+/// of them are numeric (booleans become 1/0; a column of numbers stays
+/// numbers, as the batch job's typed read keeps them). Fixed per model:
+/// built when it loads.
 pub struct Needs {
     pub required: Vec<String>,
-    pub numeric: Vec<String>,
+    /// Per field named in either list: (numeric, required).
+    kinds: Map<(bool, bool)>,
+}
+
+impl Needs {
+    pub fn new(required: Vec<String>, numeric: Vec<String>) -> Needs {
+        let mut kinds = Map::default();
+        for n in &numeric {
+            kinds.entry(n.clone()).or_insert((false, false)).0 = true;
+        }
+        for r in &required {
+            kinds.entry(r.clone()).or_insert((false, false)).1 = true;
+        }
+        Needs { required, kinds }
+    }
+
+    /// (numeric, required) of a field.
+    fn kind(&self, name: &str) -> (bool, bool) {
+        self.kinds.get(name).copied().unwrap_or_default()
+    }
+}
+
+/// A cell as sent: a JSON number is kept as the number it was (its text,
+/// when it lands in a text column, is serde_json's, as before).
+#[derive(Clone)]
+enum Cell {
+    Null,
+    Num(Number),
+    Text(String),
 }
 
 /// Read a request body into a table of customers, in request order.
@@ -119,8 +151,8 @@ pub fn parse(body: &[u8], shape: Shape, needs: &Needs) -> Result<RawTable, Refus
 #[derive(Default)]
 struct Columns {
     names: Vec<String>,
-    index: HashMap<String, usize>,
-    cells: Vec<Vec<Option<String>>>,
+    index: Map<usize>,
+    cells: Vec<Vec<Cell>>,
     /// Per column: numeric in the model (booleans become 1/0), required,
     /// and the last row (+1) that sent it (null counts as sent).
     numeric: Vec<bool>,
@@ -137,9 +169,10 @@ impl Columns {
         }
         self.names.push(name.to_string());
         self.index.insert(name.to_string(), self.names.len() - 1);
-        self.cells.push(vec![None; self.rows]);
-        self.numeric.push(needs.numeric.iter().any(|n| n == name));
-        self.required.push(needs.required.iter().any(|n| n == name));
+        self.cells.push(vec![Cell::Null; self.rows]);
+        let (numeric, required) = needs.kind(name);
+        self.numeric.push(numeric);
+        self.required.push(required);
         self.sent.push(0);
         self.names.len() - 1
     }
@@ -148,22 +181,22 @@ impl Columns {
     fn set(&mut self, name: &str, v: Value, needs: &Needs) {
         let row = self.rows - 1;
         let k = self.column(name, needs);
-        let text = match v {
-            Value::Null => None,
-            Value::String(s) => Some(s),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) if self.numeric[k] => Some(if b { "1" } else { "0" }.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
+        let cell = match v {
+            Value::Null => Cell::Null,
+            Value::String(s) => Cell::Text(s),
+            Value::Number(n) => Cell::Num(n),
+            Value::Bool(b) if self.numeric[k] => Cell::Num(Number::from(u8::from(b))),
+            Value::Bool(b) => Cell::Text(b.to_string()),
             Value::Array(_) | Value::Object(_) => {
                 self.error(
                     row,
                     Some(name),
                     "expected a string, number, boolean or null".into(),
                 );
-                None
+                Cell::Null
             }
         };
-        self.cells[k][row] = text;
+        self.cells[k][row] = cell;
         self.sent[k] = self.rows;
     }
 
@@ -201,7 +234,7 @@ impl Columns {
 
     fn new_row(&mut self) -> usize {
         for c in &mut self.cells {
-            c.push(None);
+            c.push(Cell::Null);
         }
         self.rows += 1;
         self.rows - 1
@@ -283,8 +316,9 @@ impl Columns {
             names: self.names,
             columns: self
                 .cells
-                .iter()
-                .map(|c| RawColumn::from_strings(c))
+                .into_iter()
+                .zip(&self.numeric)
+                .map(|(c, &numeric)| column(c, numeric))
                 .collect(),
             first_row: 0,
             rows: None,
@@ -293,16 +327,38 @@ impl Columns {
     }
 }
 
+/// A numeric field whose cells are all numbers (or null) becomes a number
+/// column, as in the batch job's typed read; any other a text column.
+fn column(cells: Vec<Cell>, numeric: bool) -> RawColumn {
+    if numeric && cells.iter().all(|c| !matches!(c, Cell::Text(_))) {
+        return RawColumn::Number(
+            cells
+                .iter()
+                .map(|c| match c {
+                    Cell::Num(n) => n.as_f64(),
+                    _ => None,
+                })
+                .collect(),
+        );
+    }
+    let text: Vec<Option<String>> = cells
+        .into_iter()
+        .map(|c| match c {
+            Cell::Null => None,
+            Cell::Num(n) => Some(n.to_string()),
+            Cell::Text(t) => Some(t),
+        })
+        .collect();
+    RawColumn::from_strings(&text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn needs() -> Needs {
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-        Needs {
-            required: own(&["age", "plan"]),
-            numeric: own(&["age", "active"]),
-        }
+        Needs::new(own(&["age", "plan"]), own(&["age", "active"]))
     }
 
     fn text(t: &RawTable, col: &str, row: usize) -> Option<String> {
