@@ -25,11 +25,8 @@ const PREDICT_BATCH: usize = 256;
 /// Most rows per prediction batch (bounds the binned copy).
 const PREDICT_BATCH_MAX: usize = 1 << 18;
 /// Trees of at most this many nodes (gradient boosting's 31 leaves, shallow
-/// decision trees) are walked level by level ([`Tree::walk_levels`]) unless
-/// the AVX-512 walk runs: measured on 100 boosted trees and 100k rows, the
-/// 16-lane walk predicts 1.06M rows/s against the level walk's 0.95M, while
-/// the AVX2 and scalar lane walks (0.71M, 0.85M) lose to it. Bigger trees go
-/// lane by lane, where a row's path length varies too much.
+/// decision trees) are walked level by level ([`Tree::walk_levels`]);
+/// bigger ones lane by lane, where a row's path length varies too much.
 const LEVEL_WALK_NODES: usize = 255;
 
 /// A fitted forest.
@@ -249,16 +246,11 @@ pub fn walk_tree(
     mut sums: Option<&mut [f32]>,
 ) {
     let bin = |r: usize, f: usize| binned[r * p + f];
-    let small = tree.nodes.len() <= LEVEL_WALK_NODES;
-    if small && simd::selected() != simd::Path::Avx512 {
+    if tree.nodes.len() <= LEVEL_WALK_NODES {
         levels::walk(tree, rows, p, binned, acc, sums);
         return;
     }
     if simd::walk(tree, rows, p, binned, acc, sums.as_deref_mut()) {
-        return;
-    }
-    if small {
-        levels::walk(tree, rows, p, binned, acc, sums);
         return;
     }
     let leaf = |r: usize, i: usize| acc[r] += tree.nodes[i].value as f64;
