@@ -126,6 +126,14 @@ pub struct RowProblem {
 }
 
 impl RowProblem {
+    /// A problem with the whole record (no one column).
+    pub fn record(problem: impl Into<String>) -> RowProblem {
+        RowProblem {
+            column: None,
+            problem: problem.into(),
+        }
+    }
+
     /// A problem with the cell of `column`.
     pub fn at(column: &str, problem: impl Into<String>) -> RowProblem {
         RowProblem {

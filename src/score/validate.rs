@@ -125,10 +125,7 @@ pub fn validate(
     let unparsed = raw.skipped.iter().map(|(row, why)| Reject {
         row: *row,
         source: raw.source.clone(),
-        why: RowProblem {
-            column: None,
-            problem: format!("unreadable record: {why}"),
-        },
+        why: RowProblem::record(format!("unreadable record: {why}")),
     });
     let mut rejects: Vec<Reject> = (0..n)
         .filter_map(|r| {

@@ -137,10 +137,7 @@ mod tests {
             (e.customer, e.field.as_deref(), e.reason.as_str()),
             (4, Some("Age"), "'x' is not a number")
         );
-        let record = crate::error::RowProblem {
-            column: None,
-            problem: "unreadable record: unterminated quote".into(),
-        };
+        let record = crate::error::RowProblem::record("unreadable record: unterminated quote");
         assert_eq!(field_error(0, &record).field, None);
     }
 }

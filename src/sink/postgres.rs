@@ -19,9 +19,9 @@
 //! appears in a message.
 
 use super::copy;
-use super::pump::{Into, Pump};
+use super::pump::{Dest, Pump};
 use super::seen::Seen;
-use super::table::{self, Column, Kind, Stamp, Value};
+use super::table::{self, Column, Kind, Stamp, Value, STAMP_FIELDS};
 use super::{mask_password, RunRecord, TableSink};
 use crate::error::{Error, Result};
 use postgres::{Client, Config, NoTls};
@@ -43,8 +43,8 @@ pub struct Postgres {
     /// The table's columns (scores and stamp), once the first chunk came.
     cols: Option<Vec<Column>>,
     /// Ids written so far (may say "seen" wrongly, never "new" wrongly).
-    seen: Option<Seen>,
-    /// The stamp's three cells (run id, model id, scored at), encoded.
+    seen: Seen,
+    /// The stamp's cells (run id, model id, scored at), encoded once.
     stamp_cells: Vec<u8>,
     /// Rows sent to staging so far (their order: the later row wins).
     staged: i64,
@@ -102,6 +102,16 @@ impl Postgres {
         client
             .batch_execute(&format!("BEGIN; {}", table::runs_statement(sql_type)))
             .map_err(|e| fail(&e))?;
+        let at = copy::pg_micros(stamp.scored_at);
+        let mut stamp_cells = Vec::new();
+        let cells: [Value; STAMP_FIELDS] = [
+            Value::Text(stamp.run_id.clone()),
+            Value::Text(stamp.model_id.clone()),
+            Value::Time,
+        ];
+        for v in &cells {
+            copy::field(&mut stamp_cells, v, at);
+        }
         Ok(Postgres {
             client: Some(client),
             pump: None,
@@ -109,8 +119,9 @@ impl Postgres {
             table: table.to_string(),
             stamp,
             cols: None,
-            seen: None,
-            stamp_cells: Vec::new(),
+            // Zeroed pages are only mapped once written.
+            seen: Seen::default(),
+            stamp_cells,
             staged: 0,
         })
     }
@@ -185,23 +196,13 @@ impl Postgres {
             format!("COPY {table} ({names}) FROM STDIN BINARY"),
             format!("COPY {STAGING} (seq, {names}) FROM STDIN BINARY"),
         ];
-        let at = copy::pg_micros(self.stamp.scored_at);
-        self.stamp_cells.clear();
-        for v in [
-            Value::Text(self.stamp.run_id.clone()),
-            Value::Text(self.stamp.model_id.clone()),
-            Value::Time,
-        ] {
-            copy::field(&mut self.stamp_cells, &v, at);
-        }
         self.cols = Some(cols);
-        self.seen = Some(Seen::default());
         self.pump = self.client.take().map(|c| Pump::start(c, copy_sql));
         Ok(())
     }
 
     /// Queue encoded rows for the pump; its error when it stopped.
-    fn send(&mut self, into: Into, bytes: Vec<u8>) -> Result<()> {
+    fn send(&mut self, into: Dest, bytes: Vec<u8>) -> Result<()> {
         if bytes.is_empty() || self.pump.as_ref().is_some_and(|p| p.send(into, bytes)) {
             return Ok(());
         }
@@ -221,22 +222,27 @@ impl TableSink for Postgres {
             self.prepare(cols)?;
         }
         let id_at = cols.iter().position(|c| c.name == "id");
-        let seen = self.seen.get_or_insert_with(Seen::default);
         let (mut new, mut again) = (Vec::with_capacity(rows.len() * 160), Vec::new());
         for row in &rows {
             let maybe_seen = match id_at.and_then(|i| row.get(i)) {
-                Some(Value::Text(id)) => seen.insert(id),
+                Some(Value::Text(id)) => self.seen.insert(id),
                 _ => true,
             };
             if maybe_seen {
                 self.staged += 1;
-                copy::row(&mut again, Some(self.staged), row, &self.stamp_cells, 3);
+                copy::row(
+                    &mut again,
+                    Some(self.staged),
+                    row,
+                    &self.stamp_cells,
+                    STAMP_FIELDS,
+                );
             } else {
-                copy::row(&mut new, None, row, &self.stamp_cells, 3);
+                copy::row(&mut new, None, row, &self.stamp_cells, STAMP_FIELDS);
             }
         }
-        self.send(Into::Table, new)?;
-        self.send(Into::Staging, again)
+        self.send(Dest::Table, new)?;
+        self.send(Dest::Staging, again)
     }
 
     fn commit(mut self: Box<Self>, run: &RunRecord) -> Result<()> {

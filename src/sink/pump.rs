@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 
 /// Where a batch of encoded rows goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Into {
+pub enum Dest {
     /// The scores table.
     Table,
     /// The staging table of rows whose id may have come before.
@@ -28,7 +28,7 @@ const QUEUE: usize = 2;
 const PIECE: usize = 64 * 1024;
 
 pub struct Pump {
-    tx: SyncSender<(Into, Vec<u8>)>,
+    tx: SyncSender<(Dest, Vec<u8>)>,
     handle: JoinHandle<(Client, Result<(), String>)>,
 }
 
@@ -47,7 +47,7 @@ impl Pump {
 
     /// Queue a batch; `false` when the thread stopped on an error (which
     /// [`Pump::stop`] returns).
-    pub fn send(&self, into: Into, bytes: Vec<u8>) -> bool {
+    pub fn send(&self, into: Dest, bytes: Vec<u8>) -> bool {
         self.tx.send((into, bytes)).is_ok()
     }
 
@@ -63,7 +63,7 @@ impl Pump {
 
 fn run(
     client: &mut Client,
-    rx: &Receiver<(Into, Vec<u8>)>,
+    rx: &Receiver<(Dest, Vec<u8>)>,
     copy_sql: &[String; 2],
 ) -> Result<(), String> {
     let text = |e: &dyn std::fmt::Display| e.to_string();

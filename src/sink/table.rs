@@ -40,14 +40,18 @@ pub enum Value {
     Time,
 }
 
+/// Columns of the stamp every row gets.
+pub const STAMP_FIELDS: usize = 3;
+
 /// The scores columns followed by the stamp columns every row gets.
 pub fn with_stamp(cols: &[Column]) -> Vec<Column> {
     let mut all = cols.to_vec();
-    for (name, kind) in [
+    let stamp: [(&str, Kind); STAMP_FIELDS] = [
         ("run_id", Kind::Text),
         ("model_id", Kind::Text),
         ("scored_at", Kind::Time),
-    ] {
+    ];
+    for (name, kind) in stamp {
         all.push(Column {
             name: name.into(),
             kind,
