@@ -3,17 +3,56 @@
 //! imports the evaluation stage. [`crate::evaluate::metrics`] re-exports
 //! them beside the other metrics.
 
-/// Row indices by descending score; ties keep their original order.
+/// Row indices by descending score (`f64::total_cmp`); ties keep their
+/// original order.
 ///
-/// Scores are sorted together with their indices: a comparator that looks
-/// scores up by index misses the cache on every comparison once the scores
-/// outgrow it (ROC and KS charts went from 0.05 s at 1M rows to 0.9 s at
-/// 3M). Breaking ties by index gives the stable order without a stable sort.
+/// A stable least-significant-digit radix sort of the scores' order-keeping
+/// bit patterns, 16 bits a pass, passing over digits every score shares
+/// (a comparison sort of a million scores was ~0.1 s, and a training run
+/// ranks the same out-of-fold scores for every metric and chart).
 pub fn order_desc(p: &[f64]) -> Vec<usize> {
-    let mut keyed: Vec<(f64, usize)> = p.iter().copied().zip(0..).collect();
-    keyed.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    keyed.into_iter().map(|(_, i)| i).collect()
+    // Fewer rows: a comparison sort beats clearing the digit counts.
+    // Descending total order as ascending u64: flip what total_cmp would
+    // put first to the end.
+    let key = |x: f64| {
+        let b = x.to_bits();
+        !(if b >> 63 == 1 { !b } else { b | 1 << 63 })
+    };
+    let keys: Vec<u64> = p.iter().map(|&x| key(x)).collect();
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    if p.len() < RADIX_FROM {
+        order.sort_by_key(|&i| keys[i]);
+        return order;
+    }
+    let mut next = vec![0usize; p.len()];
+    let (all_or, all_and) = keys
+        .iter()
+        .fold((0u64, u64::MAX), |(o, a), &k| (o | k, a & k));
+    for shift in (0..64).step_by(16) {
+        if ((all_or ^ all_and) >> shift) & 0xffff == 0 {
+            continue; // every key has this digit
+        }
+        let digit = |i: usize| ((keys[i] >> shift) & 0xffff) as usize;
+        let mut start = vec![0usize; 1 << 16];
+        for &i in &order {
+            start[digit(i)] += 1;
+        }
+        let mut sum = 0;
+        for s in start.iter_mut() {
+            (*s, sum) = (sum, sum + *s);
+        }
+        for &i in &order {
+            let d = digit(i);
+            next[start[d]] = i;
+            start[d] += 1;
+        }
+        std::mem::swap(&mut order, &mut next);
+    }
+    order
 }
+
+/// Rows from which [`order_desc`] sorts by radix.
+const RADIX_FROM: usize = 1 << 14;
 
 /// ROC curve points (fpr, tpr, threshold), one per distinct score, starting at (0, 0).
 pub fn roc_curve(y: &[u8], p: &[f64]) -> Vec<(f64, f64, f64)> {
@@ -55,4 +94,36 @@ pub fn auc_of(curve: &[(f64, f64, f64)], y: &[u8]) -> f64 {
         .windows(2)
         .map(|w| (w[1].0 - w[0].0) * (w[1].1 + w[0].1) / 2.0)
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_desc_is_the_stable_comparison_order() {
+        let mut p: Vec<f64> = (0..40_000u64)
+            .map(|i| ((i * 2_654_435_761) % 997) as f64 / 97.0 - 3.0)
+            .collect();
+        p.extend([
+            0.0,
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e-300,
+            -1e300,
+        ]);
+        p.extend([0.5; 7]);
+        let want_of = |p: &[f64]| {
+            let mut want: Vec<usize> = (0..p.len()).collect();
+            want.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+            want
+        };
+        let want = want_of(&p);
+        assert_eq!(order_desc(&p), want);
+        assert_eq!(order_desc(&p[..100]), want_of(&p[..100]));
+        assert_eq!(order_desc(&[]), Vec::<usize>::new());
+        assert_eq!(order_desc(&[0.3; 4]), vec![0, 1, 2, 3]);
+    }
 }

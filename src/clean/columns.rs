@@ -121,42 +121,78 @@ pub fn typed_columns(names: &[String], cfg: &DataConfig, fairness: &FairnessConf
         .collect()
 }
 
-pub(super) fn detect_id(raw: &RawTable, target_idx: usize) -> Option<String> {
+/// The customer id column, detected by name and by its cells (mostly
+/// distinct), with its [`Firsts`] (so de-duplicating by it hashes its cells
+/// no second time).
+pub(super) fn detect_id(raw: &RawTable, target_idx: usize) -> Option<(String, Firsts)> {
     raw.names.iter().enumerate().find_map(|(i, n)| {
+        if i == target_idx || !is_id_name(n) {
+            return None;
+        }
         let col = &raw.columns[i];
-        let idish = is_id_name(n);
-        // Mostly distinct: a few repeated ids are duplicates to remove, not a reason to doubt the id.
-        let n_rows = col.len() as f64;
-        (i != target_idx
-            && idish
-            && distinct_up_to(col, (0.05 * n_rows).floor() as usize)
-                .is_some_and(|d| d as f64 >= 0.95 * n_rows))
-        .then(|| n.clone())
+        let firsts = Firsts::of(col, None);
+        // Mostly distinct: a few repeated ids are duplicates to remove, not
+        // a reason to doubt the id (missing counts as one value).
+        (firsts.distinct as f64 >= 0.95 * col.len() as f64).then(|| (n.clone(), firsts))
     })
 }
 
-/// An empty set with a fast fixed-seed hash (ids and cells; nothing depends
-/// on its order).
+/// Which rows hold the first occurrence of their id (of their id and
+/// period, with a period column): the rows de-duplicating keeps.
+pub(super) struct Firsts {
+    /// Rows kept, in row order: the first of each id, and every row
+    /// without an id.
+    pub keep: Vec<usize>,
+    /// Distinct ids, missing counting as one.
+    pub distinct: usize,
+}
+
+impl Firsts {
+    /// Found by sorting (hash, row) pairs, hashed and sorted in parallel;
+    /// rows whose hashes are equal are told apart by their text, so the
+    /// answer is exact. (A hash set of a million ids was a third of the
+    /// cleaning time; the sort is a few times faster.)
+    pub fn of(col: &RawColumn, period: Option<&RawColumn>) -> Firsts {
+        use rayon::prelude::*;
+        use std::hash::BuildHasher;
+        let key = |r: usize| Some((col.text_ref(r)?, period.and_then(|p| p.text_ref(r))));
+        let hasher = foldhash::fast::FixedState::default();
+        let mut hashed: Vec<(u64, usize)> = (0..col.len())
+            .into_par_iter()
+            .filter_map(|r| key(r).map(|k| (hasher.hash_one(k), r)))
+            .collect();
+        let missing = hashed.len() < col.len();
+        hashed.par_sort_unstable();
+        let mut repeat = vec![false; col.len()];
+        for group in hashed.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
+            // Equal hashes: order by text, then row; the first row of each
+            // run of equal text is the first occurrence.
+            let mut rows: Vec<usize> = group.iter().map(|&(_, r)| r).collect();
+            rows.sort_by_cached_key(|&r| (key(r), r));
+            for w in rows.windows(2) {
+                repeat[w[1]] = key(w[0]) == key(w[1]);
+            }
+        }
+        let keep: Vec<usize> = (0..col.len()).filter(|&r| !repeat[r]).collect();
+        let distinct = keep.len() - (col.len() - hashed.len()) + missing as usize;
+        Firsts { keep, distinct }
+    }
+}
+
+/// An empty set with a fast fixed-seed hash (cells; nothing depends on its
+/// order).
 fn fast_set<T>() -> HashSet<T, foldhash::fast::FixedState> {
     HashSet::with_hasher(foldhash::fast::FixedState::default())
 }
 
-/// Rows to keep (all rows without an id column): the first of each id — of each (id, period) when there is
-/// a period column, since stacked snapshots repeat every customer.
+/// Rows to keep (all rows without an id column): the first of each id — of
+/// each (id, period) when there is a period column, since stacked snapshots
+/// repeat every customer.
 pub(super) fn dedupe(raw: &RawTable, id: Option<&str>, period: Option<&str>) -> Vec<usize> {
-    let Some(col) = id.and_then(|c| raw.column(c)) else {
-        return (0..raw.n_rows()).collect();
-    };
-    let period = period.and_then(|c| raw.column(c));
-    let mut seen = fast_set();
-    (0..raw.n_rows())
-        .filter(|&r| {
-            col.text_ref(r).is_none_or(|v| {
-                let p = period.and_then(|p| p.text_ref(r)).unwrap_or_default();
-                seen.insert((v, p))
-            })
-        })
-        .collect()
+    match id.and_then(|c| raw.column(c)) {
+        Some(col) => Firsts::of(col, period.and_then(|c| raw.column(c))).keep,
+        None => (0..raw.n_rows()).collect(),
+    }
 }
 
 pub(super) fn select_rows(col: &RawColumn, rows: &[usize]) -> RawColumn {
@@ -166,15 +202,13 @@ pub(super) fn select_rows(col: &RawColumn, rows: &[usize]) -> RawColumn {
     }
 }
 
-/// A number cell's identity: by bits, every NaN alike, missing as `None`.
-fn number_key(x: Option<f64>) -> Option<u64> {
-    x.map(|x| {
-        if x.is_nan() {
-            f64::NAN.to_bits()
-        } else {
-            x.to_bits()
-        }
-    })
+/// A number cell's identity: by bits, every missing cell (not finite) alike.
+fn number_key(x: f64) -> u64 {
+    if x.is_finite() {
+        x.to_bits()
+    } else {
+        f64::NAN.to_bits()
+    }
 }
 
 /// Does the column hold at most one distinct value (missing counts as one)?

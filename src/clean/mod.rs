@@ -184,12 +184,24 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig, fairness: &FairnessConfig) -> 
             ));
         }
     }
-    let id_col = cfg.id.clone().or_else(|| detect_id(raw, target_idx));
     let period_col = cfg
         .period
         .clone()
         .or_else(|| raw.names.iter().find(|n| is_period_name(n)).cloned());
-    let keep = dedupe(raw, id_col.as_deref(), period_col.as_deref());
+    let (id_col, keep) = match cfg.id.clone() {
+        Some(id) => {
+            let keep = dedupe(raw, Some(&id), period_col.as_deref());
+            (Some(id), keep)
+        }
+        None => match detect_id(raw, target_idx) {
+            Some((id, firsts)) if period_col.is_none() => (Some(id), firsts.keep),
+            Some((id, _)) => {
+                let keep = dedupe(raw, Some(&id), period_col.as_deref());
+                (Some(id), keep)
+            }
+            None => (None, dedupe(raw, None, None)),
+        },
+    };
     let mut report = DataReport {
         file: src.to_string(),
         rows_read: raw.n_rows(),
@@ -341,15 +353,12 @@ fn judge_column(
         };
     }
     let role = (Some(name) != id).then(|| fairness.role(name)).flatten();
-    let attribute = role.map(|role| {
-        let cells: Vec<Option<String>> = (0..col.len()).map(|r| col.text(r)).collect();
-        Attribute {
-            spec: AttributeSpec {
-                name: name.to_string(),
-                role,
-            },
-            groups: crate::fairness::group_labels(name, &cells),
-        }
+    let attribute = role.map(|role| Attribute {
+        spec: AttributeSpec {
+            name: name.to_string(),
+            role,
+        },
+        groups: crate::fairness::group_labels(name, col, None),
     });
     let kind = if role == Some(Role::Protected) {
         excluded("protected: not a feature")
@@ -430,14 +439,8 @@ mod tests {
         assert_eq!((y, p.as_str()), (vec![1, 0, 0], "Yes"));
         let (y, _, _) = labels("f", "t", &text(&["1.0", "0", "1"]), &[0, 1, 2], None).unwrap();
         assert_eq!(y, vec![1, 0, 1]);
-        let (y, _, _) = labels(
-            "f",
-            "t",
-            &RawColumn::Number(vec![Some(0.0), Some(1.0)]),
-            &[0, 1],
-            None,
-        )
-        .unwrap();
+        let (y, _, _) =
+            labels("f", "t", &RawColumn::Number(vec![0.0, 1.0]), &[0, 1], None).unwrap();
         assert_eq!(y, vec![0, 1]);
         let e = labels("f", "t", &text(&["a", "b", "c"]), &[0, 1, 2], None)
             .unwrap_err()

@@ -84,7 +84,8 @@ struct Tally {
 /// keeps a few numbers per group, not a row per customer.
 #[derive(Debug, Clone, Default)]
 pub struct Tallies {
-    groups: BTreeMap<String, Tally>,
+    /// By group (hashed: a lookup per customer; figures come out sorted).
+    groups: std::collections::HashMap<String, Tally, foldhash::fast::FixedState>,
     labelled: bool,
 }
 

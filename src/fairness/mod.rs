@@ -13,6 +13,7 @@ pub mod figures;
 pub mod proxy;
 
 use crate::features::FeatureTable;
+use crate::ingest::{interned::Interned, RawColumn};
 pub use attributes::{FairnessConfig, Role};
 use figures::{ColumnFairness, Tallies};
 use serde::{Deserialize, Serialize};
@@ -38,44 +39,52 @@ const MAX_VALUES: usize = 12;
 
 /// The group of every cell of column `name` (`None` = missing): an age's
 /// band, a value, or for many distinct numbers their quartile range.
-pub fn group_labels(name: &str, cells: &[Option<String>]) -> Vec<String> {
-    let number = |c: &Option<String>| c.as_deref().and_then(|t| t.trim().parse::<f64>().ok());
+pub fn group_labels(name: &str, col: &RawColumn, rows: Option<&[usize]>) -> Vec<String> {
+    // Each distinct cell is named once (see Interned), then copied per row.
+    let cells = Interned::of(col, rows);
+    let number = |r: usize| col.text(r).and_then(|t| t.parse::<f64>().ok());
     if attributes::is_age(name) {
-        return cells
+        return cells.map(|r| attributes::age_band(number(r).unwrap_or(f64::NAN)).to_string());
+    }
+    let text = |r: usize| col.text(r).unwrap_or_else(|| "missing".into());
+    let counts = cells.counts();
+    let (mut distinct, mut present) = (0, 0);
+    let mut numbers: Vec<(f64, usize)> = Vec::new();
+    for (&r, &n) in cells.firsts.iter().zip(&counts) {
+        if col.text(r).is_some() {
+            distinct += 1;
+            present += n;
+        }
+        numbers.extend(number(r).map(|x| (x, n)));
+    }
+    let numeric: usize = numbers.iter().map(|&(_, n)| n).sum();
+    if distinct <= MAX_VALUES || numeric < present {
+        return cells.map(text);
+    }
+    numbers.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    // The value at position `k` of the sorted cells (counts repeat a value).
+    let at = |k: usize| {
+        let mut seen = 0;
+        numbers
             .iter()
-            .map(|c| attributes::age_band(number(c).unwrap_or(f64::NAN)).to_string())
-            .collect();
-    }
-    let text = |c: &Option<String>| {
-        c.as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .unwrap_or("missing")
-            .to_string()
+            .find(|&&(_, n)| {
+                seen += n;
+                seen > k
+            })
+            .map_or(f64::NAN, |&(x, _)| x)
     };
-    let distinct: std::collections::BTreeSet<&str> =
-        cells.iter().flatten().map(|s| s.trim()).collect();
-    let numbers: Vec<f64> = cells.iter().filter_map(number).collect();
-    if distinct.len() <= MAX_VALUES || numbers.len() < cells.iter().flatten().count() {
-        return cells.iter().map(text).collect();
-    }
-    let mut sorted = numbers;
-    sorted.sort_unstable_by(f64::total_cmp);
-    let edges: Vec<f64> = (1..4).map(|q| sorted[q * sorted.len() / 4]).collect();
-    cells
-        .iter()
-        .map(|c| match number(c) {
-            None => "missing".to_string(),
-            Some(x) => {
-                let k = edges.partition_point(|&e| e < x);
-                match k {
-                    0 => format!("≤{}", edges[0]),
-                    3 => format!(">{}", edges[2]),
-                    _ => format!("{}–{}", edges[k - 1], edges[k]),
-                }
+    let edges: Vec<f64> = (1..4).map(|q| at(q * numeric / 4)).collect();
+    cells.map(|r| match number(r) {
+        None => "missing".to_string(),
+        Some(x) => {
+            let k = edges.partition_point(|&e| e < x);
+            match k {
+                0 => format!("≤{}", edges[0]),
+                3 => format!(">{}", edges[2]),
+                _ => format!("{}–{}", edges[k - 1], edges[k]),
             }
-        })
-        .collect()
+        }
+    })
 }
 
 /// The fairness figures of every attribute for scores `p` (out-of-fold in

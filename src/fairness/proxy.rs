@@ -9,6 +9,9 @@ use crate::features::{FeatureData, FeatureTable};
 use serde::Serialize;
 use std::collections::HashMap;
 
+/// A map with a fast fixed-seed hash (codes of a million cells).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
 /// Cramér's V at or above which a feature is flagged as a possible proxy
 /// (a "strong" association in the usual reading of V).
 pub const PROXY_V: f64 = 0.3;
@@ -58,7 +61,7 @@ pub fn cramers_v(a: &[u32], b: &[u32]) -> f64 {
 
 /// Dense codes of text labels.
 pub fn codes(labels: &[String]) -> Vec<u32> {
-    let mut seen: HashMap<&str, u32> = HashMap::new();
+    let mut seen: FastMap<&str, u32> = HashMap::default();
     labels
         .iter()
         .map(|l| {
@@ -91,7 +94,7 @@ fn feature_codes(data: &FeatureData) -> Vec<u32> {
                 .collect()
         }
         FeatureData::Categorical(v) => {
-            let mut seen: HashMap<&str, u32> = HashMap::new();
+            let mut seen: FastMap<&str, u32> = HashMap::default();
             v.iter()
                 .map(|c| {
                     let next = seen.len() as u32;
@@ -104,9 +107,10 @@ fn feature_codes(data: &FeatureData) -> Vec<u32> {
 
 pub fn proxies(table: &FeatureTable, labels: &[String], skip: &str) -> Vec<Proxy> {
     let groups = codes(labels);
+    use rayon::prelude::*;
     let mut out: Vec<Proxy> = table
         .names
-        .iter()
+        .par_iter()
         .zip(&table.columns)
         .filter(|(n, _)| n.as_str() != skip)
         .map(|(n, c)| Proxy {

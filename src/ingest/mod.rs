@@ -5,9 +5,11 @@
 
 pub mod chunks;
 mod frame;
+pub mod interned;
 pub mod record;
 pub mod schema;
 mod typed;
+mod whole;
 
 pub use frame::{read_frame, read_frame_columns};
 use typed::{append, number_columns, numbers_where_possible, sniff_numeric};
@@ -18,11 +20,12 @@ use std::io::Cursor;
 use std::path::Path;
 
 /// One column as read: text cells (CSV; kept in polars' compact string
-/// array, not one allocation per cell) or numbers (typed Parquet columns).
+/// array, not one allocation per cell) or numbers (columns polars typed),
+/// where a missing cell is NaN — like NaN and ±inf, it reads as missing.
 #[derive(Debug, Clone)]
 pub enum RawColumn {
     Text(StringChunked),
-    Number(Vec<Option<f64>>),
+    Number(Vec<f64>),
 }
 
 impl RawColumn {
@@ -52,9 +55,10 @@ impl RawColumn {
     pub fn cell(&self, row: usize) -> schema::Cell<'_> {
         match self {
             RawColumn::Text(v) => schema::parse_cell(v.get(row)),
-            RawColumn::Number(v) => v[row]
-                .filter(|x| x.is_finite())
-                .map_or(schema::Cell::Missing, schema::Cell::Number),
+            RawColumn::Number(v) => match v[row] {
+                x if x.is_finite() => schema::Cell::Number(x),
+                _ => schema::Cell::Missing,
+            },
         }
     }
 
@@ -67,7 +71,7 @@ impl RawColumn {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(std::borrow::Cow::Borrowed),
-            RawColumn::Number(v) => v[row].map(|x| std::borrow::Cow::Owned(x.to_string())),
+            RawColumn::Number(v) => finite(v[row]).map(|x| std::borrow::Cow::Owned(x.to_string())),
         }
     }
 
@@ -78,9 +82,14 @@ impl RawColumn {
                 .get(row)
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty()),
-            RawColumn::Number(v) => v[row].map(|x| x.to_string()),
+            RawColumn::Number(v) => finite(v[row]).map(|x| x.to_string()),
         }
     }
+}
+
+/// A number cell's value, `None` when missing (not finite).
+pub fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
 }
 
 /// A table as read from one file (or one chunk of it).
@@ -149,6 +158,9 @@ pub fn read_table_typed(
         .map_err(|e| Error::io(path, e))?
         .len();
     if size > CHUNKED_ABOVE_BYTES {
+        if let Some(table) = whole::read(path, delimiter, numeric)? {
+            return Ok(table);
+        }
         return read_csv_chunked(path, delimiter, READ_CHUNK_ROWS, numeric);
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
@@ -384,35 +396,15 @@ pub fn from_dataframe(source: &str, df: DataFrame, first_row: usize) -> Result<R
             ),
         ));
     }
-    let mut names = Vec::with_capacity(df.width());
-    let mut columns = Vec::with_capacity(df.width());
-    for col in df.columns() {
-        let name = col.name().trim().to_string();
-        let s = col.as_materialized_series();
-        let raw = if s.dtype().is_primitive_numeric() || s.dtype() == &DataType::Boolean {
-            let f = s
-                .cast(&DataType::Float64)
-                .map_err(|e| Error::polars(source, e))?;
-            RawColumn::Number(
-                f.f64()
-                    .map_err(|e| Error::polars(source, e))?
-                    .iter()
-                    .collect(),
-            )
-        } else {
-            let t = s
-                .cast(&DataType::String)
-                .map_err(|e| Error::polars(source, e))?;
-            RawColumn::Text(
-                t.str()
-                    .map_err(|e| Error::polars(source, e))?
-                    .rechunk()
-                    .into_owned(),
-            )
-        };
-        names.push(name);
-        columns.push(raw);
-    }
+    // Columns convert in parallel, each dropped as it is converted.
+    use rayon::prelude::*;
+    let (names, columns): (Vec<String>, Vec<RawColumn>) = df
+        .into_columns()
+        .into_par_iter()
+        .map(|col| Ok((col.name().trim().to_string(), raw_column(source, col)?)))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
     if let Some(dup) = names
         .iter()
         .enumerate()
@@ -433,6 +425,41 @@ pub fn from_dataframe(source: &str, df: DataFrame, first_row: usize) -> Result<R
         rows: None,
         skipped: Vec::new(),
     })
+}
+
+/// One polars column as a raw column: numbers (and booleans) as f64 with
+/// NaN for a null, copied chunk by chunk; anything else as text.
+fn raw_column(source: &str, col: Column) -> Result<RawColumn> {
+    let s = col.as_materialized_series();
+    if s.dtype().is_primitive_numeric() || s.dtype() == &DataType::Boolean {
+        let f = s
+            .cast(&DataType::Float64)
+            .map_err(|e| Error::polars(source, e))?;
+        let f = f.f64().map_err(|e| Error::polars(source, e))?;
+        let mut out = Vec::with_capacity(f.len());
+        for arr in f.downcast_iter() {
+            match arr.validity().filter(|v| v.unset_bits() > 0) {
+                None => out.extend_from_slice(arr.values()),
+                Some(valid) => out.extend(arr.values().iter().zip(valid.iter()).map(|(&x, ok)| {
+                    if ok {
+                        x
+                    } else {
+                        f64::NAN
+                    }
+                })),
+            }
+        }
+        return Ok(RawColumn::Number(out));
+    }
+    let t = s
+        .cast(&DataType::String)
+        .map_err(|e| Error::polars(source, e))?;
+    Ok(RawColumn::Text(
+        t.str()
+            .map_err(|e| Error::polars(source, e))?
+            .rechunk()
+            .into_owned(),
+    ))
 }
 
 #[cfg(test)]

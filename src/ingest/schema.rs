@@ -104,8 +104,8 @@ pub fn to_numeric(col: &RawColumn) -> NumericColumn {
     };
     match col {
         RawColumn::Number(v) => {
-            for x in v {
-                let x = x.filter(|x| x.is_finite());
+            for &x in v {
+                let x = super::finite(x);
                 out.missing += x.is_none() as usize;
                 out.values.push(x.unwrap_or(f64::NAN));
             }
@@ -133,19 +133,14 @@ pub fn to_numeric(col: &RawColumn) -> NumericColumn {
 
 /// Read a column as categories: trimmed text, `None` when missing.
 pub fn to_categories(col: &RawColumn) -> Vec<Option<String>> {
-    match col {
-        RawColumn::Text(v) => v
-            .iter()
-            .map(|c| match parse_cell(c) {
-                Cell::Missing => None,
-                Cell::Number(_) | Cell::Text(_) => c.map(|s| s.trim().to_string()),
-            })
-            .collect(),
-        RawColumn::Number(v) => v
-            .iter()
-            .map(|x| x.filter(|x| x.is_finite()).map(format_number))
-            .collect(),
-    }
+    // Each distinct cell is parsed once (see Interned), then copied per row.
+    super::interned::Interned::of(col, None).map(|r| match col {
+        RawColumn::Text(v) => match parse_cell(v.get(r)) {
+            Cell::Missing => None,
+            Cell::Number(_) | Cell::Text(_) => v.get(r).map(|s| s.trim().to_string()),
+        },
+        RawColumn::Number(v) => super::finite(v[r]).map(format_number),
+    })
 }
 
 /// Format a number the way a category level is written (`2` not `2.0`).

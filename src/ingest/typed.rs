@@ -52,8 +52,10 @@ pub(super) fn number_columns(table: &RawTable, candidates: &[String]) -> Vec<Str
 /// reads back to the same number ("1.50" becomes "1.5"), so every cell
 /// still types as it did.
 pub(super) fn append(all: &mut RawColumn, part: RawColumn) -> PolarsResult<()> {
-    fn as_text(v: &[Option<f64>]) -> StringChunked {
-        v.iter().map(|x| x.map(|x| x.to_string())).collect()
+    fn as_text(v: &[f64]) -> StringChunked {
+        v.iter()
+            .map(|&x| super::finite(x).map(|x| x.to_string()))
+            .collect()
     }
     match (&mut *all, part) {
         (RawColumn::Number(a), RawColumn::Number(p)) => a.extend(p),
@@ -88,8 +90,8 @@ pub(super) fn numbers_where_possible(table: &mut RawTable, numeric: &[String]) {
             let mut out = Vec::with_capacity(cells.len());
             for c in cells.iter() {
                 match schema::parse_cell(c) {
-                    schema::Cell::Number(x) => out.push(Some(x)),
-                    schema::Cell::Missing => out.push(None),
+                    schema::Cell::Number(x) => out.push(x),
+                    schema::Cell::Missing => out.push(f64::NAN),
                     schema::Cell::Text(_) => return,
                 }
             }

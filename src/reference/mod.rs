@@ -16,6 +16,7 @@ use crate::error::Result;
 use crate::features::{FeatureData, FeatureTable};
 use segment::{SegmentModel, SegmentSample};
 use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
 use value::ClvConfig;
 
 /// PSI above this is flagged `watch`.
@@ -91,16 +92,23 @@ impl Histogram {
     /// Reference histogram of numeric values (NaN = missing): decile edges.
     pub fn numeric(name: &str, values: &[f64]) -> Histogram {
         let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
-        v.sort_unstable_by(f64::total_cmp);
+        let min = v.iter().copied().min_by(f64::total_cmp);
+        // The deciles of the sorted values, found by selection (each in
+        // the part above the last; a million values no longer sorted per
+        // column): the same elements a sort would put there.
         let mut edges: Vec<f64> = Vec::new();
+        let (n, mut from) = (v.len(), 0);
         for q in 1..DRIFT_BINS {
-            if let Some(&e) = v.get(q * v.len() / DRIFT_BINS) {
-                if edges.last() != Some(&e) {
-                    edges.push(e);
-                }
+            let k = q * n / DRIFT_BINS;
+            if k >= n {
+                continue;
+            }
+            let e = *v[from..].select_nth_unstable_by(k - from, f64::total_cmp).1;
+            from = k;
+            if edges.last() != Some(&e) {
+                edges.push(e);
             }
         }
-        let min = v.first().copied();
         let mut h = Histogram {
             name: name.into(),
             edges,
@@ -121,10 +129,12 @@ impl Histogram {
         let mut levels: Vec<String> = values
             .iter()
             .flatten()
-            .collect::<std::collections::BTreeSet<&String>>()
+            .map(String::as_str)
+            .collect::<HashSet<&str, foldhash::fast::FixedState>>()
             .into_iter()
-            .cloned()
+            .map(str::to_string)
             .collect();
+        levels.sort_unstable();
         levels.truncate(crate::features::MAX_LEVELS);
         let mut h = Histogram {
             name: name.into(),
@@ -158,10 +168,14 @@ impl Histogram {
     /// Counts of `values` in this histogram's levels (+ other, + missing).
     pub fn category_counts(&self, values: &[Option<String>]) -> Vec<f64> {
         let mut c = vec![0.0; self.levels.len() + 2];
+        // Each distinct value is looked up among the levels once.
+        let mut bins: HashMap<&str, usize, foldhash::fast::FixedState> = HashMap::default();
         for v in values {
             let b = match v {
                 None => self.levels.len() + 1,
-                Some(s) => self.levels.binary_search(s).unwrap_or(self.levels.len()),
+                Some(s) => *bins
+                    .entry(s)
+                    .or_insert_with(|| self.levels.binary_search(s).unwrap_or(self.levels.len())),
             };
             c[b] += 1.0;
         }
@@ -207,9 +221,10 @@ pub struct ScoringReference {
 impl ScoringReference {
     /// Reference histograms of every input column and of the training scores.
     pub fn histograms(table: &FeatureTable) -> Vec<Histogram> {
+        use rayon::prelude::*;
         table
             .names
-            .iter()
+            .par_iter()
             .zip(&table.columns)
             .map(|(n, c)| match c {
                 FeatureData::Numeric(v) => Histogram::numeric(n, v),

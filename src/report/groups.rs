@@ -35,11 +35,13 @@ pub fn breakdown<S: AsRef<str>>(
     p: &[f64],
     threshold: f64,
 ) -> Vec<GroupRow> {
-    let mut idx: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut idx: FastMap<&str, Vec<usize>> = HashMap::default();
     for (i, l) in labels.iter().enumerate() {
         idx.entry(l.as_ref()).or_default().push(i);
     }
-    idx.into_iter()
+    let idx: BTreeMap<&str, Vec<usize>> = idx.into_iter().collect();
+    use rayon::prelude::*;
+    idx.into_par_iter()
         .map(|(g, rows)| {
             let yy: Vec<u8> = rows.iter().map(|&i| y[i]).collect();
             let pp: Vec<f64> = rows.iter().map(|&i| p[i]).collect();
@@ -75,8 +77,11 @@ fn tenure_band(v: f64, months: bool) -> &'static str {
 /// (one allocation a group, not a row: a 10M-row run has five such columns).
 pub type Labels = Vec<Arc<str>>;
 
+/// A map with a fast fixed-seed hash (a lookup per row).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
 fn intern<'a>(cells: impl Iterator<Item = Cow<'a, str>>) -> Labels {
-    let mut names: HashMap<Cow<'a, str>, Arc<str>> = HashMap::new();
+    let mut names: FastMap<Cow<'a, str>, Arc<str>> = HashMap::default();
     cells
         .map(|c| match names.get(&c) {
             Some(a) => a.clone(),
@@ -105,10 +110,21 @@ pub fn group_columns(
     let t = &data.table;
     let as_labels = |col: &FeatureData| -> Labels {
         match col {
-            FeatureData::Numeric(v) => intern(v.iter().map(|x| match x.is_nan() {
-                true => Cow::Borrowed("missing"),
-                false => Cow::Owned(format_number(*x)),
-            })),
+            FeatureData::Numeric(v) => {
+                // Each distinct number is written once.
+                let mut text: FastMap<u64, Arc<str>> = HashMap::default();
+                v.iter()
+                    .map(|x| {
+                        let key = if x.is_nan() { u64::MAX } else { x.to_bits() };
+                        text.entry(key)
+                            .or_insert_with(|| match x.is_nan() {
+                                true => Arc::from("missing"),
+                                false => Arc::from(format_number(*x)),
+                            })
+                            .clone()
+                    })
+                    .collect()
+            }
             FeatureData::Categorical(v) => intern(
                 v.iter()
                     .map(|x| Cow::Borrowed(x.as_deref().unwrap_or("missing"))),
@@ -126,7 +142,8 @@ pub fn group_columns(
     }
     for (name, col) in t.names.iter().zip(&t.columns) {
         if let FeatureData::Categorical(v) = col {
-            let levels: std::collections::HashSet<&Option<String>> = v.iter().collect();
+            let levels: std::collections::HashSet<&Option<String>, foldhash::fast::FixedState> =
+                v.iter().collect();
             if levels.len() <= MAX_GROUP_LEVELS {
                 out.push((name.clone(), as_labels(col)));
             }

@@ -157,10 +157,9 @@ pub fn validate(
         .iter()
         .filter_map(|spec| {
             let col = raw.column(&spec.name)?;
-            let cells: Vec<Option<String>> = keep.iter().map(|&r| col.text(r)).collect();
             Some(Attribute {
                 spec: spec.clone(),
-                groups: group_labels(&spec.name, &cells),
+                groups: group_labels(&spec.name, col, Some(&keep)),
             })
         })
         .collect();

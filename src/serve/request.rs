@@ -335,8 +335,8 @@ fn column(cells: Vec<Cell>, numeric: bool) -> RawColumn {
             cells
                 .iter()
                 .map(|c| match c {
-                    Cell::Num(n) => n.as_f64(),
-                    _ => None,
+                    Cell::Num(n) => n.as_f64().unwrap_or(f64::NAN),
+                    _ => f64::NAN,
                 })
                 .collect(),
         );
