@@ -16,6 +16,7 @@ use crate::features::FeatureTable;
 use crate::ingest::{interned::Interned, RawColumn};
 pub use attributes::{FairnessConfig, Role};
 use figures::{ColumnFairness, Tallies};
+use proxy::Proxy;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -86,7 +87,6 @@ pub fn group_labels(name: &str, col: &RawColumn, rows: Option<&[usize]>) -> Vec<
         }
     })
 }
-
 /// The fairness figures of every attribute for scores `p` (out-of-fold in
 /// training), with labels `y` when known; proxies among the features of
 /// `table` for the protected ones.
@@ -98,12 +98,39 @@ pub fn report(
     threshold: f64,
     level: impl Fn(f64) -> &'static str,
 ) -> BTreeMap<String, ColumnFairness> {
+    let proxies = proxies(attributes, table);
+    report_with(attributes, &proxies, y, p, threshold, level)
+}
+
+/// The possible proxies of each protected attribute among the features of
+/// `table`. They depend on the data alone, so training works them out while
+/// the model's reference is built.
+pub fn proxies(attributes: &[Attribute], table: &FeatureTable) -> BTreeMap<String, Vec<Proxy>> {
+    attributes
+        .iter()
+        .filter(|a| a.spec.role != Role::Sensitive)
+        .map(|a| {
+            let found = proxy::proxies(table, &a.groups, &a.spec.name);
+            (a.spec.name.clone(), found)
+        })
+        .collect()
+}
+
+/// [`report`] with the proxies already found ([`proxies`]).
+pub fn report_with(
+    attributes: &[Attribute],
+    proxies: &BTreeMap<String, Vec<Proxy>>,
+    y: Option<&[u8]>,
+    p: &[f64],
+    threshold: f64,
+    level: impl Fn(f64) -> &'static str,
+) -> BTreeMap<String, ColumnFairness> {
     attributes
         .iter()
         .map(|a| {
             let mut f = figures::column_figures(a.spec.role, &a.groups, y, p, threshold, &level);
-            if a.spec.role != Role::Sensitive {
-                f.proxies = proxy::proxies(table, &a.groups, &a.spec.name);
+            if let Some(found) = proxies.get(&a.spec.name) {
+                f.proxies = found.clone();
             }
             (a.spec.name.clone(), f)
         })

@@ -290,24 +290,33 @@ impl ScoringReference {
                 params.activity_columns.to_vec(),
             )
         };
-        let segments = if value.is_empty() {
-            None
-        } else {
+        let segments = || -> Result<Option<SegmentModel>> {
+            if value.is_empty() {
+                return Ok(None);
+            }
             let clv = value::clvs(params.clv, table, scores);
-            Some(if clv.len() > segment::REFIT_SAMPLE_ROWS {
+            Ok(Some(if clv.len() > segment::REFIT_SAMPLE_ROWS {
                 let mut sample = SegmentSample::of_columns(value, activity, params.seed);
                 sample.add(table, &clv)?;
                 sample.fit(params.seed)?
             } else {
                 SegmentModel::fit(table, &clv, value, activity, params.seed)?
-            })
+            }))
         };
+        // The tiers' k-means runs mostly on one core: the histograms take
+        // the other.
+        let (segments, (features, score)) = rayon::join(segments, || {
+            (
+                Self::histograms(table),
+                Histogram::numeric("churn_probability", scores),
+            )
+        });
         Ok(ScoringReference {
             warning: WarningCutoffs::derive(threshold, scores, base_rate),
-            features: Self::histograms(table),
-            score: Histogram::numeric("churn_probability", scores),
+            features,
+            score,
             base_rate,
-            segments,
+            segments: segments?,
         })
     }
 }

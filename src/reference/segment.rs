@@ -153,10 +153,23 @@ impl SegmentModel {
         value: &[String],
         activity: &[String],
     ) -> Result<Vec<Vec<f64>>> {
+        Ok(Self::column_slices(table, clv, value, activity)?
+            .into_iter()
+            .map(<[f64]>::to_vec)
+            .collect())
+    }
+
+    /// [`SegmentModel::columns`], borrowed.
+    fn column_slices<'a>(
+        table: &'a FeatureTable,
+        clv: &'a [f64],
+        value: &[String],
+        activity: &[String],
+    ) -> Result<Vec<&'a [f64]>> {
         let mut out = Vec::new();
         for name in value.iter().chain(activity) {
             match table.get(name) {
-                Some(FeatureData::Numeric(v)) => out.push(v.clone()),
+                Some(FeatureData::Numeric(v)) => out.push(v.as_slice()),
                 Some(_) => {
                     return Err(Error::Config(format!(
                         "value tier column '{name}' is not numeric"
@@ -169,7 +182,7 @@ impl SegmentModel {
                 }
             }
         }
-        out.push(clv.to_vec());
+        out.push(clv);
         Ok(out)
     }
 
@@ -280,7 +293,7 @@ impl SegmentSample {
 
     /// Offer every customer of a chunk (with its CLV) to the sample.
     pub fn add(&mut self, table: &FeatureTable, clv: &[f64]) -> Result<()> {
-        let cols = SegmentModel::columns(table, clv, &self.value, &self.activity)?;
+        let cols = SegmentModel::column_slices(table, clv, &self.value, &self.activity)?;
         for i in 0..clv.len() {
             let slot = if self.rows.len() < REFIT_SAMPLE_ROWS {
                 self.rows.push(Vec::new());
@@ -289,7 +302,8 @@ impl SegmentSample {
                 self.rng.random_range(0..=self.seen)
             };
             if let Some(row) = self.rows.get_mut(slot) {
-                *row = cols.iter().map(|c| c[i]).collect();
+                row.clear();
+                row.extend(cols.iter().map(|c| c[i]));
             }
             self.seen += 1;
         }

@@ -17,6 +17,7 @@ use crate::error::Result;
 use crate::evaluate::cv::CvResult;
 use crate::evaluate::metrics::{mean_std, Metrics, METRIC_NAMES};
 use crate::fairness::figures::ColumnFairness;
+use crate::fairness::proxy::Proxy;
 use crate::io::{csv_field, with_atomic_writer, write_atomic, write_json};
 use crate::progress::PhaseTime;
 use crate::split::Fold;
@@ -75,6 +76,7 @@ impl MetricsFile {
         art: &Artifact,
         data: &Dataset,
         cfg: &crate::config::Config,
+        proxies: &BTreeMap<String, Vec<Proxy>>,
     ) -> MetricsFile {
         let models = results
             .iter()
@@ -111,7 +113,7 @@ impl MetricsFile {
             rows: data.y.len(),
             positive_rate: data.report.positive_rate,
             models,
-            fairness: fairness_of(results, art, data),
+            fairness: fairness_of(results, art, data, proxies),
         }
     }
 }
@@ -121,14 +123,15 @@ fn fairness_of(
     results: &[CvResult],
     art: &Artifact,
     data: &Dataset,
+    proxies: &BTreeMap<String, Vec<Proxy>>,
 ) -> BTreeMap<String, ColumnFairness> {
     let Some(best) = results.iter().find(|r| r.kind.name() == art.model_name) else {
         return BTreeMap::new();
     };
     let warning = art.scoring.warning;
-    crate::fairness::report(
+    crate::fairness::report_with(
         &data.attributes,
-        &data.table,
+        proxies,
         Some(&data.y),
         &best.oof,
         best.threshold,
@@ -170,7 +173,23 @@ pub fn write_run(
 ) -> Result<()> {
     write_json(&dir.join("metrics.json"), metrics)?;
     write_json(&dir.join("data_report.json"), &data.report)?;
-    write_oof(&dir.join("oof.csv"), data, folds, results)?;
+    // oof.csv (a line per row) is written while the charts and pages are
+    // drawn.
+    let (oof, pages) = rayon::join(
+        || write_oof(&dir.join("oof.csv"), data, folds, results),
+        || write_pages(dir, data, results, artifact, metrics),
+    );
+    oof.and(pages)
+}
+
+/// The charts and the two report pages.
+fn write_pages(
+    dir: &Path,
+    data: &Dataset,
+    results: &[CvResult],
+    artifact: &Artifact,
+    metrics: &MetricsFile,
+) -> Result<()> {
     let all: Vec<(&str, &[f64])> = results
         .iter()
         .map(|r| (r.kind.name(), r.oof.as_slice()))

@@ -195,13 +195,30 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     if let Some(c) = &calibration {
         c.apply_all(&mut scores);
     }
-    let scoring = ScoringReference::build(
-        reference_params(cfg),
-        &data.table,
-        &data.y,
-        &scores,
-        best_res.threshold,
-    )?;
+    // The data file's checksum is read on a core the reference leaves idle.
+    let (scoring, fingerprint, proxies) = std::thread::scope(|s| {
+        let fingerprint = s.spawn(|| {
+            artifact::fingerprint(&path, data.report.rows_read, data.report.columns_read)
+        });
+        // So are the fairness proxies (they depend on the data alone).
+        let (scoring, proxies) = rayon::join(
+            || {
+                ScoringReference::build(
+                    reference_params(cfg),
+                    &data.table,
+                    &data.y,
+                    &scores,
+                    best_res.threshold,
+                )
+            },
+            || crate::fairness::proxies(&cv_data.attributes, &cv_data.table),
+        );
+        let fingerprint = fingerprint
+            .join()
+            .unwrap_or_else(|_| Err(Error::Model("the data checksum failed".into())));
+        (scoring, fingerprint, proxies)
+    });
+    let scoring = scoring?;
 
     let (created_at, stamp) = artifact::format_time(artifact::now_epoch());
     let run_id = crate::io::unique_name(&stamp, |id| {
@@ -231,7 +248,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
             .iter()
             .map(|r| (r.kind.name().to_string(), r.oof_metrics.clone()))
             .collect(),
-        data: artifact::fingerprint(&path, data.report.rows_read, data.report.columns_read)?,
+        data: fingerprint?,
         config: cfg.clone(),
         pipeline,
         model,
@@ -249,7 +266,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     let run_dir = cfg.train.out.join(&run_id);
     // Reports are of the cross-validated rows (all of them, or the earlier
     // snapshots under out-of-time validation, whose figures are beside).
-    let metrics = MetricsFile::new(&results, &art, cv_data, cfg);
+    let metrics = MetricsFile::new(&results, &art, cv_data, cfg, &proxies);
     // Crash safety: the run folder is written under a hidden name and
     // renamed into place after the model is saved, so a killed run leaves
     // no half-written run folder that `compare` would list, and `latest`
