@@ -329,6 +329,12 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
     fails_cleanly(&["--data", one_class.to_str().unwrap()], "only one class");
     fails_cleanly(&["--data", three.to_str().unwrap()], "'x', 'y', 'z'");
     fails_cleanly(&["--data", ids_only.to_str().unwrap()], "no usable feature");
+    // A record short of fields is named, not read as blanks ("the label is blank").
+    let short = write(d.path(), "short.csv", "a,b,churned\n1,2,0\n3,4\n5,6,1\n");
+    fails_cleanly(
+        &["--data", short.to_str().unwrap()],
+        "row 2: 2 fields where the header has 3",
+    );
     fails_cleanly(
         &["--data", one_class.to_str().unwrap(), "--target", "nope"],
         "column 'nope'",

@@ -172,6 +172,16 @@ pub fn read_table_typed(
     // A header that does not parse on its own (a quoted newline) is read
     // as text with the rest; the whole parse then names the problem.
     let names = header_names(&source, &bytes, sep).unwrap_or_default();
+    // A record with too few fields would read as one with blanks: it is
+    // named here, as the record-by-record reader names it.
+    if let Some((record, message)) = first_bad_record(&bytes, sep) {
+        return Err(Error::Data {
+            file: source,
+            column: None,
+            row: Some(record),
+            message,
+        });
+    }
     let numeric = sniff_numeric(&source, &bytes, sep, &numeric(&names));
     parse_csv_typed(&source, bytes, sep, 1, &numeric)
 }
