@@ -77,11 +77,19 @@ fn feature_codes(data: &FeatureData) -> Vec<u32> {
         FeatureData::Numeric(v) => {
             // Quintile edges by selection, not a sort (the same values: the
             // k-th smallest is the k-th smallest), one pass per edge.
+            // Each selection in the part above the last.
             let mut present: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
-            let n = present.len();
+            let (n, mut from) = (present.len(), 0);
             let edges: Vec<f64> = (1..5)
                 .filter(|q| q * n / 5 < n)
-                .map(|q| *present.select_nth_unstable_by(q * n / 5, f64::total_cmp).1)
+                .map(|q| {
+                    let k = q * n / 5;
+                    let e = *present[from..]
+                        .select_nth_unstable_by(k - from, f64::total_cmp)
+                        .1;
+                    from = k;
+                    e
+                })
                 .collect();
             v.iter()
                 .map(|&x| {

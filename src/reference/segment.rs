@@ -237,25 +237,28 @@ impl SegmentModel {
 
     /// The tier of every row of `table` (which holds the segment columns).
     pub fn assign(&self, table: &FeatureTable, clv: &[f64]) -> Result<Vec<Arc<str>>> {
-        let cols = Self::columns(table, clv, &self.value_columns, &self.activity_columns)?;
-        let z = self.standardise(self.matrix_raw(&cols));
+        use rayon::prelude::*;
+        let cols = Self::column_slices(table, clv, &self.value_columns, &self.activity_columns)?;
+        // Each row standardised as `standardise` does and sent to its
+        // nearest centroid, rows in parallel; no matrix of every row.
+        let nearest = |i: usize| {
+            let z: Vec<f64> = cols
+                .iter()
+                .enumerate()
+                .map(|(j, c)| {
+                    let x = if c[i].is_nan() { self.fill[j] } else { c[i] };
+                    (x - self.mean[j]) / self.std[j]
+                })
+                .collect();
+            let d = |c: &Vec<f64>| c.iter().zip(&z).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
+            (0..self.centroids.len())
+                .min_by(|&a, &b| d(&self.centroids[a]).total_cmp(&d(&self.centroids[b])))
+                .unwrap_or(0)
+        };
+        let tiers: Vec<usize> = (0..clv.len()).into_par_iter().map(nearest).collect();
         // Rows share their tier's name (one allocation per tier, not per row).
         let names: Vec<Arc<str>> = self.names.iter().map(|n| Arc::from(n.as_str())).collect();
-        Ok(z.rows()
-            .into_iter()
-            .map(|r| {
-                let d = |c: &Vec<f64>| {
-                    c.iter()
-                        .zip(r.iter())
-                        .map(|(a, b)| (a - b).powi(2))
-                        .sum::<f64>()
-                };
-                let best = (0..self.centroids.len())
-                    .min_by(|&a, &b| d(&self.centroids[a]).total_cmp(&d(&self.centroids[b])))
-                    .unwrap_or(0);
-                names[best].clone()
-            })
-            .collect())
+        Ok(tiers.into_iter().map(|t| names[t].clone()).collect())
     }
 }
 

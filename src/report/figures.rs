@@ -5,7 +5,7 @@
 use super::page::{f4, Page};
 use super::svg::{self, Axes, Mark};
 use crate::evaluate::curves;
-use crate::evaluate::metrics::{roc_auc, roc_curve};
+use crate::evaluate::metrics::roc_curve;
 
 /// Points kept per curve: enough for a smooth line, small files.
 const CURVE_POINTS: usize = 300;
@@ -31,7 +31,12 @@ pub fn diagonal(label: &str) -> Mark {
 
 /// ROC curves of one or more named score vectors over the same labels.
 pub fn roc(page: &mut Page, y: &[u8], scores: &[(&str, &[f64])]) {
-    page.figure("chart-roc", "ROC curves", &roc_chart(y, scores));
+    roc_figure(page, &roc_chart(y, scores));
+}
+
+/// [`roc`] with the chart already drawn ([`roc_chart`]).
+pub fn roc_figure(page: &mut Page, chart: &str) {
+    page.figure("chart-roc", "ROC curves", chart);
 }
 
 /// The ROC chart of [`roc`], as an SVG element.
@@ -39,9 +44,11 @@ pub fn roc_chart(y: &[u8], scores: &[(&str, &[f64])]) -> String {
     let series: Vec<(String, Vec<(f64, f64)>)> = scores
         .iter()
         .map(|(name, p)| {
-            let pts: Vec<(f64, f64)> = roc_curve(y, p).into_iter().map(|c| (c.0, c.1)).collect();
+            let curve = roc_curve(y, p);
+            let auc = crate::stats::auc_of(&curve, y);
+            let pts: Vec<(f64, f64)> = curve.into_iter().map(|c| (c.0, c.1)).collect();
             (
-                format!("{name} AUC {:.3}", roc_auc(y, p)),
+                format!("{name} AUC {auc:.3}"),
                 curves::thin(pts, CURVE_POINTS),
             )
         })
@@ -56,9 +63,14 @@ pub fn roc_chart(y: &[u8], scores: &[(&str, &[f64])]) -> String {
 
 /// KS curve with the maximum gap marked and its value.
 pub fn ks(page: &mut Page, y: &[u8], p: &[f64], name: &str) {
+    ks_figure(page, &ks_chart(y, p), name);
+}
+
+/// [`ks`] with the chart already drawn ([`ks_chart`]).
+pub fn ks_figure(page: &mut Page, chart: &str, name: &str) {
     let caption =
         format!("KS of {name}: cumulative share of each class by score, maximum gap marked");
-    page.figure("chart-ks", &caption, &ks_chart(y, p));
+    page.figure("chart-ks", &caption, chart);
 }
 
 /// The KS chart of [`ks`], as an SVG element.

@@ -6,7 +6,7 @@ use super::groups::{breakdown, group_columns, labels_of};
 use super::markdown::top_features;
 use super::page::{f4, Page};
 use super::svg;
-use super::MetricsFile;
+use super::{Charts, MetricsFile};
 use crate::artifact::Artifact;
 use crate::clean::Dataset;
 use crate::error::Result;
@@ -21,6 +21,7 @@ pub fn render(
     results: &[CvResult],
     artifact: &Artifact,
     metrics: &MetricsFile,
+    charts: &Charts,
 ) -> Result<String> {
     let best = results
         .iter()
@@ -77,12 +78,8 @@ pub fn render(
     }
 
     page.section("curves", "Discrimination");
-    let all: Vec<(&str, &[f64])> = results
-        .iter()
-        .map(|r| (r.kind.name(), r.oof.as_slice()))
-        .collect();
-    figures::roc(&mut page, y, &all);
-    figures::ks(&mut page, y, &best.oof, best.kind.name());
+    figures::roc_figure(&mut page, &charts.roc);
+    figures::ks_figure(&mut page, &charts.ks, best.kind.name());
     let pr: Vec<(String, Vec<(f64, f64)>)> = results
         .iter()
         .map(|r| {

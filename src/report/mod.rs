@@ -182,6 +182,12 @@ pub fn write_run(
     oof.and(pages)
 }
 
+/// The ROC and KS charts: standalone files and figures of report.html.
+pub struct Charts {
+    pub roc: String,
+    pub ks: String,
+}
+
 /// The charts and the two report pages.
 fn write_pages(
     dir: &Path,
@@ -194,25 +200,26 @@ fn write_pages(
         .iter()
         .map(|r| (r.kind.name(), r.oof.as_slice()))
         .collect();
-    write_atomic(
-        &dir.join("roc.svg"),
-        svg::standalone(&figures::roc_chart(&data.y, &all)).as_bytes(),
-    )?;
     let best = results
         .iter()
         .find(|r| r.kind.name() == metrics.best_model)
         .unwrap_or(&results[0]);
+    let charts = Charts {
+        roc: figures::roc_chart(&data.y, &all),
+        ks: figures::ks_chart(&data.y, &best.oof),
+    };
     write_atomic(
-        &dir.join("ks.svg"),
-        svg::standalone(&figures::ks_chart(&data.y, &best.oof)).as_bytes(),
+        &dir.join("roc.svg"),
+        svg::standalone(&charts.roc).as_bytes(),
     )?;
+    write_atomic(&dir.join("ks.svg"), svg::standalone(&charts.ks).as_bytes())?;
     write_atomic(
         &dir.join("report.md"),
         markdown::render(data, results, artifact, metrics).as_bytes(),
     )?;
     write_atomic(
         &dir.join("report.html"),
-        html::render(data, results, artifact, metrics)?.as_bytes(),
+        html::render(data, results, artifact, metrics, &charts)?.as_bytes(),
     )
 }
 
