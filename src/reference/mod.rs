@@ -303,8 +303,8 @@ impl ScoringReference {
                 SegmentModel::fit(table, &clv, value, activity, params.seed)?
             }))
         };
-        // The tiers' k-means runs mostly on one core: the histograms take
-        // the other.
+        // The tiers' k-means (a sample, iterated) and the histograms (every
+        // row, a pass per column) share the cores.
         let (segments, (features, score)) = rayon::join(segments, || {
             (
                 Self::histograms(table),
