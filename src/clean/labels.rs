@@ -2,9 +2,10 @@
 //! yes/no, true/false, churned/retained, or a configured positive label.
 
 use crate::error::{Error, Result};
+use crate::ingest::interned::Interned;
 use crate::ingest::schema;
 use crate::ingest::RawColumn;
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 /// Normalise the label column to 0/1 (1 = churned). Returns labels and the
 /// positive / negative label text.
@@ -16,51 +17,36 @@ pub fn labels(
     positive: Option<&str>,
 ) -> Result<(Vec<u8>, String, String)> {
     // Numbers are normalised so that "1", "1.0" and 1 are one label. Each
-    // cell becomes the index of its label text: a million cells of two
-    // labels then allocate two strings.
-    let mut found: Vec<String> = Vec::new();
-    let mut index: HashMap<String, usize, foldhash::fast::FixedState> = HashMap::default();
-    let mut codes = Vec::with_capacity(col.len());
-    let mut number = String::new();
-    for r in 0..col.len() {
-        let (text, x) = match col {
-            RawColumn::Number(v) => (None, crate::ingest::finite(v[r])),
-            RawColumn::Text(_) => match col.text_ref(r) {
-                Some(t) => match schema::parse_cell(Some(&t)) {
-                    schema::Cell::Number(x) => (None, Some(x)),
-                    _ => (Some(t), None),
-                },
-                None => (None, None),
-            },
-        };
-        let text = match (text, x) {
-            (Some(t), _) => Some(t),
-            (None, Some(x)) => {
-                number.clear();
-                schema::push_number(&mut number, x);
-                Some(std::borrow::Cow::Borrowed(number.as_str()))
-            }
-            (None, None) => None,
-        };
-        let Some(text) = text else {
-            return Err(Error::at(
-                src,
-                target,
-                Some(rows[r] + 1),
-                "the label is blank",
-            ));
-        };
-        let code = match index.get(text.as_ref()) {
-            Some(&c) => c,
-            None => {
-                index.insert(text.to_string(), found.len());
-                found.push(text.into_owned());
-                found.len() - 1
-            }
-        };
-        codes.push(code);
+    // distinct cell is read once (see Interned): a million cells of two
+    // labels then allocate a few strings.
+    let cells = Interned::of(col, None);
+    let label = |r: usize| match col {
+        RawColumn::Number(v) => crate::ingest::finite(v[r]).map(schema::format_number),
+        RawColumn::Text(_) => col.text_ref(r).map(|t| match schema::parse_cell(Some(&t)) {
+            schema::Cell::Number(x) => schema::format_number(x),
+            _ => t.into_owned(),
+        }),
+    };
+    let per_cell: Vec<Option<String>> = cells.firsts.iter().map(|&r| label(r)).collect();
+    if let Some(r) = cells
+        .codes
+        .iter()
+        .position(|&c| per_cell[c as usize].is_none())
+    {
+        return Err(Error::at(
+            src,
+            target,
+            Some(rows[r] + 1),
+            "the label is blank",
+        ));
     }
-    let mut values = found.clone();
+    let mut values: Vec<String> = per_cell
+        .iter()
+        .flatten()
+        .cloned()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     values.sort();
     let shown = || {
         values
@@ -126,7 +112,11 @@ pub fn labels(
         .find(|v| **v != pos)
         .cloned()
         .unwrap_or_default();
-    let y = codes.iter().map(|&c| (found[c] == pos) as u8).collect();
+    let y = cells
+        .codes
+        .iter()
+        .map(|&c| (per_cell[c as usize].as_deref() == Some(pos.as_str())) as u8)
+        .collect();
     Ok((y, pos, neg))
 }
 

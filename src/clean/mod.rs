@@ -230,10 +230,12 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig, fairness: &FairnessConfig) -> 
     report.positive_label = pos;
     report.negative_label = neg;
     let ids = match id_col.as_deref().and_then(|c| raw.column(c)) {
-        Some(c) => keep
-            .iter()
-            .map(|&r| c.text(r).unwrap_or_default())
-            .collect(),
+        Some(c) => {
+            use rayon::prelude::*;
+            keep.par_iter()
+                .map(|&r| c.text(r).unwrap_or_default())
+                .collect()
+        }
         None => keep
             .iter()
             .map(|&r| (raw.first_row + r).to_string())
