@@ -12,12 +12,15 @@ use std::collections::HashSet;
 /// Share of distinct values above which a text column is an identifier or free text.
 const DISTINCT_SHARE: f64 = 0.9;
 
-/// Why a column is not a feature, if it is not.
+/// Why a column is not a feature, if it is not. `kind` is the column's
+/// inferred kind ([`schema::infer`], a pass over every cell), asked for only
+/// when needed; the caller keeps the answer for what it does next.
 pub(crate) fn exclusion(
     name: &str,
     col: &RawColumn,
     cfg: &DataConfig,
     id: Option<&str>,
+    kind: &dyn Fn() -> Inferred,
 ) -> Option<String> {
     if Some(name) == id {
         return Some("customer id".into());
@@ -35,7 +38,7 @@ pub(crate) fn exclusion(
     if is_constant(col) {
         return Some("constant".into());
     }
-    match schema::infer(col) {
+    match kind() {
         Inferred::Text
             if n >= 20
                 && distinct_up_to(col, (n as f64 * (1.0 - DISTINCT_SHARE)).ceil() as usize)

@@ -362,11 +362,13 @@ fn judge_column(
         },
         groups: crate::fairness::group_labels(name, col, None),
     });
+    let inferred = std::cell::OnceCell::new();
+    let infer = || *inferred.get_or_init(|| schema::infer(col));
     let kind = if role == Some(Role::Protected) {
         excluded("protected: not a feature")
-    } else if let Some(reason) = exclusion(name, col, cfg, id) {
+    } else if let Some(reason) = exclusion(name, col, cfg, id, &infer) {
         Kind::Excluded(reason)
-    } else if cfg.categorical.iter().any(|c| c == name) || schema::infer(col) == Inferred::Text {
+    } else if cfg.categorical.iter().any(|c| c == name) || infer() == Inferred::Text {
         Kind::Categorical(schema::to_categories(col))
     } else {
         Kind::Numeric(schema::to_numeric(col))

@@ -102,6 +102,8 @@ fn attributes(raw: &RawTable, catalog: &Catalog, skip: &[&str]) -> Attributes {
     let mut excluded = Vec::new();
     let cfg = DataConfig::default();
     for (name, col) in raw.names.iter().zip(&raw.columns) {
+        let inferred = std::cell::OnceCell::new();
+        let infer = || *inferred.get_or_init(|| schema::infer(col));
         let why = if skip.contains(&name.as_str()) {
             Some("id, period or risk questionnaire".to_string())
         } else if catalog.products.iter().any(|p| p.column == *name) {
@@ -111,11 +113,11 @@ fn attributes(raw: &RawTable, catalog: &Catalog, skip: &[&str]) -> Attributes {
         } else if looks_protected(name) {
             Some("protected attribute".into())
         } else {
-            exclusion(name, col, &cfg, None)
+            exclusion(name, col, &cfg, None, &infer)
         };
         match why {
             Some(w) => excluded.push((name.clone(), w)),
-            None => keep.push((name.clone(), schema::infer(col) == Inferred::Numeric)),
+            None => keep.push((name.clone(), infer() == Inferred::Numeric)),
         }
     }
     (keep, excluded)
