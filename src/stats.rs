@@ -53,6 +53,25 @@ pub fn order_desc(p: &[f64]) -> Vec<usize> {
     pairs.into_iter().map(|(_, i)| i).collect()
 }
 
+/// The values a sort of `values` would put at ranks `q * n / parts`, for
+/// q = 1 .. parts (ranks past the end left out), found by selection, each
+/// in the part above the last: no sort of every value. `values` (no NaN)
+/// is reordered.
+pub fn quantile_cuts(values: &mut [f64], parts: usize) -> Vec<f64> {
+    let (n, mut from) = (values.len(), 0);
+    (1..parts)
+        .map(|q| q * n / parts)
+        .filter(|&k| k < n)
+        .map(|k| {
+            let e = *values[from..]
+                .select_nth_unstable_by(k - from, f64::total_cmp)
+                .1;
+            from = k;
+            e
+        })
+        .collect()
+}
+
 /// Rows from which [`order_desc`] sorts by radix.
 const RADIX_FROM: usize = 1 << 14;
 

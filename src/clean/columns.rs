@@ -6,7 +6,7 @@
 use super::DataConfig;
 use crate::fairness::FairnessConfig;
 use crate::ingest::schema::{self, Inferred};
-use crate::ingest::{RawColumn, RawTable};
+use crate::ingest::{number_key, RawColumn, RawTable};
 use std::collections::HashSet;
 
 /// Share of distinct values above which a text column is an identifier or free text.
@@ -202,15 +202,6 @@ pub(super) fn select_rows(col: &RawColumn, rows: &[usize]) -> RawColumn {
     match col {
         RawColumn::Text(v) => RawColumn::Text(rows.iter().map(|&r| v.get(r)).collect()),
         RawColumn::Number(v) => RawColumn::Number(rows.iter().map(|&r| v[r]).collect()),
-    }
-}
-
-/// A number cell's identity: by bits, every missing cell (not finite) alike.
-fn number_key(x: f64) -> u64 {
-    if x.is_finite() {
-        x.to_bits()
-    } else {
-        f64::NAN.to_bits()
     }
 }
 

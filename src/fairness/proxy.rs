@@ -77,20 +77,8 @@ fn feature_codes(data: &FeatureData) -> Vec<u32> {
         FeatureData::Numeric(v) => {
             // Quintile edges by selection, not a sort (the same values: the
             // k-th smallest is the k-th smallest), one pass per edge.
-            // Each selection in the part above the last.
             let mut present: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
-            let (n, mut from) = (present.len(), 0);
-            let edges: Vec<f64> = (1..5)
-                .filter(|q| q * n / 5 < n)
-                .map(|q| {
-                    let k = q * n / 5;
-                    let e = *present[from..]
-                        .select_nth_unstable_by(k - from, f64::total_cmp)
-                        .1;
-                    from = k;
-                    e
-                })
-                .collect();
+            let edges = crate::stats::quantile_cuts(&mut present, 5);
             v.iter()
                 .map(|&x| {
                     if x.is_nan() {

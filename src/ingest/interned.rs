@@ -38,8 +38,7 @@ impl Interned {
             RawColumn::Number(v) => {
                 let mut seen: HashMap<u64, u32, foldhash::fast::FixedState> = HashMap::default();
                 for i in 0..n {
-                    let x = v[row(i)];
-                    let key = if x.is_finite() { x.to_bits() } else { u64::MAX };
+                    let key = super::number_key(v[row(i)]);
                     out.codes
                         .push(code(&mut seen, key, &mut out.firsts, row(i)));
                 }

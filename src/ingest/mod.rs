@@ -92,6 +92,16 @@ pub fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 
+/// A number cell's identity for hashing: its bits, every missing (not
+/// finite) cell alike.
+pub fn number_key(x: f64) -> u64 {
+    if x.is_finite() {
+        x.to_bits()
+    } else {
+        f64::NAN.to_bits()
+    }
+}
+
 /// A table as read from one file (or one chunk of it).
 #[derive(Debug, Clone)]
 pub struct RawTable {

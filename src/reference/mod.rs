@@ -93,22 +93,10 @@ impl Histogram {
     pub fn numeric(name: &str, values: &[f64]) -> Histogram {
         let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
         let min = v.iter().copied().min_by(f64::total_cmp);
-        // The deciles of the sorted values, found by selection (each in
-        // the part above the last; a million values no longer sorted per
-        // column): the same elements a sort would put there.
-        let mut edges: Vec<f64> = Vec::new();
-        let (n, mut from) = (v.len(), 0);
-        for q in 1..DRIFT_BINS {
-            let k = q * n / DRIFT_BINS;
-            if k >= n {
-                continue;
-            }
-            let e = *v[from..].select_nth_unstable_by(k - from, f64::total_cmp).1;
-            from = k;
-            if edges.last() != Some(&e) {
-                edges.push(e);
-            }
-        }
+        // The deciles of the values, by selection (a million values are
+        // not sorted per column), repeated edges once.
+        let mut edges = crate::stats::quantile_cuts(&mut v, DRIFT_BINS);
+        edges.dedup();
         let mut h = Histogram {
             name: name.into(),
             edges,

@@ -115,8 +115,7 @@ pub fn group_columns(
                 let mut text: FastMap<u64, Arc<str>> = HashMap::default();
                 v.iter()
                     .map(|x| {
-                        let key = if x.is_nan() { u64::MAX } else { x.to_bits() };
-                        text.entry(key)
+                        text.entry(crate::ingest::number_key(*x))
                             .or_insert_with(|| match x.is_nan() {
                                 true => Arc::from("missing"),
                                 false => Arc::from(format_number(*x)),
