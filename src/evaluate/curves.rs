@@ -8,8 +8,12 @@ pub type Curve = Vec<(f64, f64)>;
 
 /// Precision–recall points (recall, precision), one per distinct score.
 pub fn pr_curve(y: &[u8], p: &[f64]) -> Vec<(f64, f64)> {
+    pr_curve_in(y, p, &order_desc(p))
+}
+
+/// [`pr_curve`] with the scores' order ([`order_desc`]) already known.
+pub fn pr_curve_in(y: &[u8], p: &[f64], idx: &[usize]) -> Vec<(f64, f64)> {
     let pos = y.iter().filter(|&&v| v == 1).count().max(1) as f64;
-    let idx = order_desc(p);
     let (mut tp, mut seen) = (0.0, 0.0);
     let mut out = Vec::new();
     for (k, &i) in idx.iter().enumerate() {
@@ -25,10 +29,14 @@ pub fn pr_curve(y: &[u8], p: &[f64]) -> Vec<(f64, f64)> {
 /// Per decile of score (highest first): (cumulative share of churners
 /// captured, lift of the decile = its churn rate / overall churn rate).
 pub fn deciles(y: &[u8], p: &[f64]) -> Vec<(f64, f64)> {
+    deciles_in(y, &order_desc(p))
+}
+
+/// [`deciles`] with the scores' order ([`order_desc`]) already known.
+pub fn deciles_in(y: &[u8], idx: &[usize]) -> Vec<(f64, f64)> {
     let n = y.len();
     let pos = y.iter().filter(|&&v| v == 1).count().max(1) as f64;
     let base = pos / n.max(1) as f64;
-    let idx = order_desc(p);
     let mut out = Vec::new();
     let mut captured = 0.0;
     for d in 0..10 {
@@ -99,13 +107,17 @@ pub fn histograms(y: &[u8], p: &[f64], bins: usize) -> (Vec<f64>, Vec<f64>) {
 /// gap is taken only between distinct scores (as in
 /// [`ks`](super::metrics::ks)), so the marked value equals the reported KS.
 pub fn ks_curves(y: &[u8], p: &[f64]) -> (Curve, Curve, (f64, f64, f64)) {
+    ks_curves_in(y, p, &order_desc(p))
+}
+
+/// [`ks_curves`] with the scores' order ([`order_desc`]) already known.
+pub fn ks_curves_in(y: &[u8], p: &[f64], idx: &[usize]) -> (Curve, Curve, (f64, f64, f64)) {
     let pos = y.iter().filter(|&&v| v == 1).count().max(1) as f64;
     let neg = (y.len() as f64 - pos).max(1.0);
     let n = y.len().max(1) as f64;
     let (mut tp, mut fp) = (0.0, 0.0);
     let (mut c1, mut c0) = (vec![(0.0, 0.0)], vec![(0.0, 0.0)]);
     let mut best = (0.0, 0.0, 0.0);
-    let idx = order_desc(p);
     for (k, &i) in idx.iter().enumerate() {
         if y[i] == 1 {
             tp += 1.0

@@ -33,13 +33,16 @@ pub fn cramers_v(a: &[u32], b: &[u32]) -> f64 {
     if n == 0.0 || ra < 2 || rb < 2 {
         return 0.0;
     }
-    let mut table = vec![0.0; ra * rb];
-    let (mut row, mut col) = (vec![0.0; ra], vec![0.0; rb]);
+    // Whole counts of the cells; the margins are sums of them.
+    let mut cells = vec![0u64; ra * rb];
     for (&i, &j) in a.iter().zip(b) {
-        table[i as usize * rb + j as usize] += 1.0;
-        row[i as usize] += 1.0;
-        col[j as usize] += 1.0;
+        cells[i as usize * rb + j as usize] += 1;
     }
+    let table: Vec<f64> = cells.into_iter().map(|c| c as f64).collect();
+    let row: Vec<f64> = table.chunks(rb).map(|r| r.iter().sum()).collect();
+    let col: Vec<f64> = (0..rb)
+        .map(|j| (0..ra).map(|i| table[i * rb + j]).sum())
+        .collect();
     let (ra_used, rb_used) = (
         row.iter().filter(|&&c| c > 0.0).count(),
         col.iter().filter(|&&c| c > 0.0).count(),
@@ -84,7 +87,7 @@ fn feature_codes(data: &FeatureData) -> Vec<u32> {
                     if x.is_nan() {
                         5
                     } else {
-                        edges.partition_point(|&e| e <= x) as u32
+                        edges.iter().filter(|&&e| e <= x).count() as u32
                     }
                 })
                 .collect()

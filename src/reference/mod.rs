@@ -141,16 +141,18 @@ impl Histogram {
 
     /// Counts of `values` in this histogram's numeric bins (+ missing).
     pub fn numeric_counts(&self, values: &[f64]) -> Vec<f64> {
-        let mut c = vec![0.0; self.edges.len() + 2];
+        // Whole counts (exact, as the sums of ones were), the bin by
+        // comparing with every edge rather than a branchy binary search.
+        let mut c = vec![0u64; self.edges.len() + 2];
         for &x in values {
             let b = if x.is_nan() {
                 self.edges.len() + 1
             } else {
-                self.edges.partition_point(|&e| e < x)
+                self.edges.iter().filter(|&&e| e < x).count()
             };
-            c[b] += 1.0;
+            c[b] += 1;
         }
-        c
+        c.into_iter().map(|n| n as f64).collect()
     }
 
     /// Counts of `values` in this histogram's levels (+ other, + missing).

@@ -5,7 +5,7 @@
 use super::page::{f4, Page};
 use super::svg::{self, Axes, Mark};
 use crate::evaluate::curves;
-use crate::evaluate::metrics::roc_curve;
+use crate::stats::{order_desc, roc_curve_in};
 
 /// Points kept per curve: enough for a smooth line, small files.
 const CURVE_POINTS: usize = 300;
@@ -31,7 +31,8 @@ pub fn diagonal(label: &str) -> Mark {
 
 /// ROC curves of one or more named score vectors over the same labels.
 pub fn roc(page: &mut Page, y: &[u8], scores: &[(&str, &[f64])]) {
-    roc_figure(page, &roc_chart(y, scores));
+    let orders: Vec<Vec<usize>> = scores.iter().map(|(_, p)| order_desc(p)).collect();
+    roc_figure(page, &roc_chart(y, scores, &orders));
 }
 
 /// [`roc`] with the chart already drawn ([`roc_chart`]).
@@ -40,11 +41,13 @@ pub fn roc_figure(page: &mut Page, chart: &str) {
 }
 
 /// The ROC chart of [`roc`], as an SVG element.
-pub fn roc_chart(y: &[u8], scores: &[(&str, &[f64])]) -> String {
+/// `orders` holds each score vector's [`order_desc`].
+pub fn roc_chart(y: &[u8], scores: &[(&str, &[f64])], orders: &[Vec<usize>]) -> String {
     let series: Vec<(String, Vec<(f64, f64)>)> = scores
         .iter()
-        .map(|(name, p)| {
-            let curve = roc_curve(y, p);
+        .zip(orders)
+        .map(|((name, p), order)| {
+            let curve = roc_curve_in(y, p, order);
             let auc = crate::stats::auc_of(&curve, y);
             let pts: Vec<(f64, f64)> = curve.into_iter().map(|c| (c.0, c.1)).collect();
             (
@@ -63,7 +66,7 @@ pub fn roc_chart(y: &[u8], scores: &[(&str, &[f64])]) -> String {
 
 /// KS curve with the maximum gap marked and its value.
 pub fn ks(page: &mut Page, y: &[u8], p: &[f64], name: &str) {
-    ks_figure(page, &ks_chart(y, p), name);
+    ks_figure(page, &ks_chart(y, p, &order_desc(p)), name);
 }
 
 /// [`ks`] with the chart already drawn ([`ks_chart`]).
@@ -74,8 +77,9 @@ pub fn ks_figure(page: &mut Page, chart: &str, name: &str) {
 }
 
 /// The KS chart of [`ks`], as an SVG element.
-pub fn ks_chart(y: &[u8], p: &[f64]) -> String {
-    let (c1, c0, gap) = curves::ks_curves(y, p);
+/// `order` is the scores' [`order_desc`].
+pub fn ks_chart(y: &[u8], p: &[f64], order: &[usize]) -> String {
+    let (c1, c0, gap) = curves::ks_curves_in(y, p, order);
     let series = vec![
         ("churners".to_string(), curves::thin(c1, CURVE_POINTS)),
         ("non-churners".to_string(), curves::thin(c0, CURVE_POINTS)),

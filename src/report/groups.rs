@@ -9,7 +9,7 @@ use crate::evaluate::metrics;
 use crate::features::FeatureData;
 use crate::ingest::schema::format_number;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Most levels a categorical column may have to be a group column by default.
@@ -27,21 +27,25 @@ pub struct GroupRow {
     pub recall: f64,
 }
 
-/// Metrics of scores `p` within each distinct value of `labels` (only those
-/// the table shows: one ranking a group, not the four of every metric).
-pub fn breakdown<S: AsRef<str>>(
-    labels: &[S],
-    y: &[u8],
-    p: &[f64],
-    threshold: f64,
-) -> Vec<GroupRow> {
-    let mut idx: FastMap<&str, Vec<usize>> = HashMap::default();
-    for (i, l) in labels.iter().enumerate() {
-        idx.entry(l.as_ref()).or_default().push(i);
+/// Metrics of scores `p` within each group of `labels` (groups in name
+/// order; only the figures the table shows).
+pub fn breakdown(labels: &Labels, y: &[u8], p: &[f64], threshold: f64) -> Vec<GroupRow> {
+    // Each group's rows, in row order, by one counting pass over the codes.
+    let mut rows: Vec<Vec<usize>> = vec![Vec::new(); labels.names.len()];
+    for (i, &c) in labels.codes.iter().enumerate() {
+        rows[c as usize].push(i);
     }
-    let idx: BTreeMap<&str, Vec<usize>> = idx.into_iter().collect();
+    let mut groups: Vec<(&str, Vec<usize>)> = labels
+        .names
+        .iter()
+        .map(|n| n.as_ref())
+        .zip(rows)
+        .filter(|(_, r)| !r.is_empty())
+        .collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(b.0));
     use rayon::prelude::*;
-    idx.into_par_iter()
+    groups
+        .into_par_iter()
         .map(|(g, rows)| {
             let yy: Vec<u8> = rows.iter().map(|&i| y[i]).collect();
             let pp: Vec<f64> = rows.iter().map(|&i| p[i]).collect();
@@ -73,30 +77,52 @@ fn tenure_band(v: f64, months: bool) -> &'static str {
     }
 }
 
-/// Every row's group label, interned: rows of one group share its name
-/// (one allocation a group, not a row: a 10M-row run has five such columns).
-pub type Labels = Vec<Arc<str>>;
+/// Every row's group: a code per row into the groups' names (distinct),
+/// so grouping a million rows compares numbers, not text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labels {
+    pub codes: Vec<u32>,
+    pub names: Vec<Arc<str>>,
+}
 
 /// A map with a fast fixed-seed hash (a lookup per row).
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
-fn intern<'a>(cells: impl Iterator<Item = Cow<'a, str>>) -> Labels {
-    let mut names: FastMap<Cow<'a, str>, Arc<str>> = HashMap::default();
-    cells
-        .map(|c| match names.get(&c) {
-            Some(a) => a.clone(),
+/// The labels of rows by a key per row (each distinct key named once by
+/// `name`), and how many distinct keys there were. Keys with the same
+/// name are one group.
+fn intern<K: std::hash::Hash + Eq>(
+    keys: impl Iterator<Item = K>,
+    name: impl Fn(&K) -> Cow<'static, str>,
+) -> (Labels, usize) {
+    let mut seen: FastMap<K, u32> = HashMap::default();
+    let mut key_group: Vec<u32> = Vec::new();
+    let mut by_name: FastMap<Cow<'static, str>, u32> = HashMap::default();
+    let mut names: Vec<Arc<str>> = Vec::new();
+    let codes = keys
+        .map(|k| match seen.get(&k) {
+            Some(&c) => key_group[c as usize],
             None => {
-                let a: Arc<str> = Arc::from(c.as_ref());
-                names.insert(c, a.clone());
-                a
+                let n = name(&k);
+                let g = *by_name.entry(n.clone()).or_insert_with(|| {
+                    names.push(Arc::from(n.as_ref()));
+                    names.len() as u32 - 1
+                });
+                seen.insert(k, key_group.len() as u32);
+                key_group.push(g);
+                g
             }
         })
-        .collect()
+        .collect();
+    (Labels { codes, names }, key_group.len())
 }
 
-/// Text labels (a period column), interned.
+/// Text labels (a period column) as groups.
 pub fn labels_of(labels: &[String]) -> Labels {
-    intern(labels.iter().map(|l| Cow::Borrowed(l.as_str())))
+    intern(labels.iter().map(String::as_str), |l| {
+        Cow::Owned(l.to_string())
+    })
+    .0
 }
 
 /// The group columns of a run and every row's group: configured columns, or
@@ -108,43 +134,36 @@ pub fn group_columns(
 ) -> Result<Vec<(String, Labels)>> {
     let cfg = &artifact.config.data;
     let t = &data.table;
-    let as_labels = |col: &FeatureData| -> Labels {
+    // A column's groups and how many distinct cells (a missing one among
+    // them) it has.
+    let as_labels = |col: &FeatureData| -> (Labels, usize) {
         match col {
-            FeatureData::Numeric(v) => {
-                // Each distinct number is written once.
-                let mut text: FastMap<u64, Arc<str>> = HashMap::default();
-                v.iter()
-                    .map(|x| {
-                        text.entry(crate::ingest::number_key(*x))
-                            .or_insert_with(|| match x.is_nan() {
-                                true => Arc::from("missing"),
-                                false => Arc::from(format_number(*x)),
-                            })
-                            .clone()
-                    })
-                    .collect()
-            }
-            FeatureData::Categorical(v) => intern(
-                v.iter()
-                    .map(|x| Cow::Borrowed(x.as_deref().unwrap_or("missing"))),
+            FeatureData::Numeric(v) => intern(
+                v.iter().map(|x| crate::ingest::number_key(*x)),
+                |&k| match f64::from_bits(k) {
+                    x if x.is_nan() => Cow::Borrowed("missing"),
+                    x => Cow::Owned(format_number(x)),
+                },
             ),
+            FeatureData::Categorical(v) => intern(v.iter().map(Option::as_deref), |c| {
+                Cow::Owned(c.unwrap_or("missing").to_string())
+            }),
         }
     };
     let mut out = Vec::new();
     if !cfg.groups.is_empty() {
         for g in &cfg.groups {
             if let Some(col) = t.get(g) {
-                out.push((g.clone(), as_labels(col)));
+                out.push((g.clone(), as_labels(col).0));
             }
         }
         return Ok(out);
     }
     for (name, col) in t.names.iter().zip(&t.columns) {
-        if let FeatureData::Categorical(v) = col {
-            let levels: std::collections::HashSet<&Option<String>, foldhash::fast::FixedState> =
-                v.iter().collect();
-            if levels.len() <= MAX_GROUP_LEVELS {
-                out.push((name.clone(), as_labels(col)));
+        if let FeatureData::Categorical(_) = col {
+            let (labels, levels) = as_labels(col);
+            if levels <= MAX_GROUP_LEVELS {
+                out.push((name.clone(), labels));
             }
         }
     }
@@ -162,13 +181,17 @@ pub fn group_columns(
                 > 15.0;
         out.push((
             "tenure band".into(),
-            intern(v.iter().map(|&x| Cow::Borrowed(tenure_band(x, months)))),
+            intern(v.iter().map(|&x| tenure_band(x, months)), |b| {
+                Cow::Borrowed(b)
+            })
+            .0,
         ));
     }
     if let Some(seg) = &artifact.scoring.segments {
         let clv = crate::reference::value::clvs(&artifact.config.score.clv, t, oof_best);
-        let tiers = seg.assign(t, &clv)?;
-        out.push(("value tier".into(), tiers));
+        let codes = seg.nearest(t, &clv)?;
+        let names = seg.names.iter().map(|n| Arc::from(n.as_str())).collect();
+        out.push(("value tier".into(), Labels { codes, names }));
     }
     Ok(out)
 }

@@ -23,10 +23,11 @@ pub fn render(
     metrics: &MetricsFile,
     charts: &Charts,
 ) -> Result<String> {
-    let best = results
+    let best_at = results
         .iter()
-        .find(|r| r.kind.name() == metrics.best_model)
-        .unwrap_or(&results[0]);
+        .position(|r| r.kind.name() == metrics.best_model)
+        .unwrap_or(0);
+    let (best, best_order) = (&results[best_at], charts.orders[best_at].as_slice());
     let y = &data.y;
     let mut page = Page::new(&format!("Churn model training run {}", artifact.run_id));
     if !data.report.protected_allowed.is_empty() {
@@ -82,10 +83,11 @@ pub fn render(
     figures::ks_figure(&mut page, &charts.ks, best.kind.name());
     let pr: Vec<(String, Vec<(f64, f64)>)> = results
         .iter()
-        .map(|r| {
+        .zip(&charts.orders)
+        .map(|(r, order)| {
             (
                 format!("{} AP {:.3}", r.kind.name(), r.oof_metrics.pr_auc),
-                curves::thin(curves::pr_curve(y, &r.oof), 300),
+                curves::thin(curves::pr_curve_in(y, &r.oof, order), 300),
             )
         })
         .collect();
@@ -101,7 +103,7 @@ pub fn render(
     );
 
     page.section("gains", "Gains, lift and calibration");
-    let dec = curves::deciles(y, &best.oof);
+    let dec = curves::deciles_in(y, best_order);
     let labels: Vec<String> = (1..=10).map(|d| format!("{}", d * 10)).collect();
     let gains: Vec<(f64, f64)> = std::iter::once((0.0, 0.0))
         .chain(
@@ -269,7 +271,7 @@ pub fn render(
         "precision",
         "recall",
     ];
-    let group_rows = |labels: &[std::sync::Arc<str>]| -> Vec<Vec<String>> {
+    let group_rows = |labels: &super::groups::Labels| -> Vec<Vec<String>> {
         breakdown(labels, y, &best.oof, best.threshold)
             .into_iter()
             .map(|g| {

@@ -182,10 +182,15 @@ pub fn write_run(
     oof.and(pages)
 }
 
-/// The ROC and KS charts: standalone files and figures of report.html.
+/// The ROC and KS charts (standalone files and figures of report.html),
+/// and each model's out-of-fold scores in [`order_desc`] order: the
+/// report's curves share one sort of each.
+///
+/// [`order_desc`]: crate::stats::order_desc
 pub struct Charts {
     pub roc: String,
     pub ks: String,
+    pub orders: Vec<Vec<usize>>,
 }
 
 /// The charts and the two report pages.
@@ -202,11 +207,17 @@ fn write_pages(
         .collect();
     let best = results
         .iter()
-        .find(|r| r.kind.name() == metrics.best_model)
-        .unwrap_or(&results[0]);
+        .position(|r| r.kind.name() == metrics.best_model)
+        .unwrap_or(0);
+    use rayon::prelude::*;
+    let orders: Vec<Vec<usize>> = results
+        .par_iter()
+        .map(|r| crate::stats::order_desc(&r.oof))
+        .collect();
     let charts = Charts {
-        roc: figures::roc_chart(&data.y, &all),
-        ks: figures::ks_chart(&data.y, &best.oof),
+        roc: figures::roc_chart(&data.y, &all, &orders),
+        ks: figures::ks_chart(&data.y, &results[best].oof, &orders[best]),
+        orders,
     };
     write_atomic(
         &dir.join("roc.svg"),
