@@ -46,7 +46,9 @@ pub(crate) fn exclusion(
         {
             Some("identifier or free text (nearly all values distinct)".into())
         }
-        Inferred::Numeric if n >= 100 && all_integers(col) && distinct_up_to(col, 0) == Some(n) => {
+        // Distinct first: it stops at the first repeat, where reading
+        // every cell as a number would not.
+        Inferred::Numeric if n >= 100 && distinct_up_to(col, 0) == Some(n) && all_integers(col) => {
             Some("identifier (distinct integer per row)".into())
         }
         _ => None,
@@ -200,7 +202,19 @@ pub(super) fn dedupe(raw: &RawTable, id: Option<&str>, period: Option<&str>) -> 
 
 pub(super) fn select_rows(col: &RawColumn, rows: &[usize]) -> RawColumn {
     match col {
-        RawColumn::Text(v) => RawColumn::Text(rows.iter().map(|&r| v.get(r)).collect()),
+        // A gather of the cells' views: the kept rows share the column's
+        // text buffers, no cell's text is copied.
+        RawColumn::Text(v) => {
+            let idx: Vec<polars::prelude::IdxSize> = rows
+                .iter()
+                .map(|&r| r as polars::prelude::IdxSize)
+                .collect();
+            let idx = polars::prelude::IdxCa::from_vec("rows".into(), idx);
+            match polars::prelude::ChunkTake::take(v, &idx) {
+                Ok(taken) => RawColumn::Text(taken.rechunk().into_owned()),
+                Err(_) => RawColumn::Text(rows.iter().map(|&r| v.get(r)).collect()),
+            }
+        }
         RawColumn::Number(v) => RawColumn::Number(rows.iter().map(|&r| v[r]).collect()),
     }
 }
@@ -242,8 +256,9 @@ fn distinct_up_to(col: &RawColumn, max_repeats: usize) -> Option<usize> {
 }
 
 fn all_integers(col: &RawColumn) -> bool {
-    schema::to_numeric(col)
-        .values
-        .iter()
-        .all(|x| x.is_nan() || x.fract() == 0.0)
+    // Read in place: a cell that is not a number reads as missing.
+    (0..col.len()).all(|r| match col.cell(r) {
+        schema::Cell::Number(x) => x.fract() == 0.0,
+        schema::Cell::Missing | schema::Cell::Text(_) => true,
+    })
 }

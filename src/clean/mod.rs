@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::fairness::{Attribute, AttributeSpec, FairnessConfig, Role};
 use crate::features::{FeatureData, FeatureTable};
 use crate::ingest::schema::{self, Inferred};
-use crate::ingest::{RawColumn, RawTable};
+use crate::ingest::{interned::Interned, RawColumn, RawTable};
 use columns::{dedupe, detect_id, is_period_name, select_rows};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -136,7 +136,7 @@ impl Dataset {
                 .iter()
                 .map(|a| Attribute {
                     spec: a.spec.clone(),
-                    groups: pick(&a.groups),
+                    groups: rows.iter().map(|&i| a.groups[i].clone()).collect(),
                 })
                 .collect(),
             report: self.report.clone(),
@@ -265,7 +265,7 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig, fairness: &FairnessConfig) -> 
             .map(|(name, col)| {
                 let col = subset(col);
                 let period = Some(name) == period_col.as_ref();
-                let j = judge_column(name, &col, period, id_col.as_deref(), cfg, fairness);
+                let j = judge_column(name, col, period, id_col.as_deref(), cfg, fairness);
                 (name, j)
             })
             .collect()
@@ -335,13 +335,13 @@ struct Judged {
 
 enum Kind {
     Excluded(String),
-    Categorical(Vec<Option<String>>),
+    Categorical(Vec<crate::features::Category>),
     Numeric(schema::NumericColumn),
 }
 
 fn judge_column(
     name: &str,
-    col: &RawColumn,
+    col: RawColumn,
     period: bool,
     id: Option<&str>,
     cfg: &DataConfig,
@@ -354,24 +354,37 @@ fn judge_column(
             kind: excluded("period column (results are reported per period)"),
         };
     }
+    // A text column's cells are interned once, for its groups, its kind
+    // and its categories or numbers.
+    let interned = std::cell::OnceCell::new();
+    let cells = || interned.get_or_init(|| Interned::of(&col, None));
     let role = (Some(name) != id).then(|| fairness.role(name)).flatten();
     let attribute = role.map(|role| Attribute {
         spec: AttributeSpec {
             name: name.to_string(),
             role,
         },
-        groups: crate::fairness::group_labels(name, col, None),
+        groups: match col {
+            RawColumn::Text(_) => crate::fairness::group_labels_interned(name, &col, cells()),
+            RawColumn::Number(_) => crate::fairness::group_labels(name, &col, None),
+        },
     });
     let inferred = std::cell::OnceCell::new();
-    let infer = || *inferred.get_or_init(|| schema::infer(col));
+    let infer = || {
+        *inferred.get_or_init(|| match col {
+            RawColumn::Text(_) => schema::infer_interned(&col, cells()),
+            RawColumn::Number(_) => Inferred::Numeric,
+        })
+    };
     let kind = if role == Some(Role::Protected) {
         excluded("protected: not a feature")
-    } else if let Some(reason) = exclusion(name, col, cfg, id, &infer) {
+    } else if let Some(reason) = exclusion(name, &col, cfg, id, &infer) {
         Kind::Excluded(reason)
     } else if cfg.categorical.iter().any(|c| c == name) || infer() == Inferred::Text {
-        Kind::Categorical(schema::to_categories(col))
+        Kind::Categorical(schema::to_categories_interned(&col, cells()))
     } else {
-        Kind::Numeric(schema::to_numeric(col))
+        let cells = matches!(col, RawColumn::Text(_)).then(cells);
+        Kind::Numeric(schema::into_numeric(col, cells))
     };
     Judged { attribute, kind }
 }

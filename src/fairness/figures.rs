@@ -193,7 +193,7 @@ impl Tallies {
 /// when known.
 pub fn column_figures(
     role: super::Role,
-    labels: &[String],
+    labels: &[impl AsRef<str>],
     y: Option<&[u8]>,
     p: &[f64],
     threshold: f64,
@@ -202,7 +202,7 @@ pub fn column_figures(
     let mut t = Tallies::default();
     for (i, g) in labels.iter().enumerate() {
         t.add(
-            g,
+            g.as_ref(),
             p[i],
             p[i] >= threshold,
             level(p[i]),

@@ -18,7 +18,8 @@ pub use attributes::{FairnessConfig, Role};
 use figures::{ColumnFairness, Tallies};
 use proxy::Proxy;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// A protected or sensitive column as the artifact remembers it, so that
 /// scoring reports the same groups and never cites it as a reason.
@@ -32,7 +33,7 @@ pub struct AttributeSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attribute {
     pub spec: AttributeSpec,
-    pub groups: Vec<String>,
+    pub groups: Vec<Arc<str>>,
 }
 
 /// Most distinct values a non-age column is reported by value; beyond, by quartile.
@@ -40,12 +41,29 @@ const MAX_VALUES: usize = 12;
 
 /// The group of every cell of column `name` (`None` = missing): an age's
 /// band, a value, or for many distinct numbers their quartile range.
-pub fn group_labels(name: &str, col: &RawColumn, rows: Option<&[usize]>) -> Vec<String> {
-    // Each distinct cell is named once (see Interned), then copied per row.
-    let cells = Interned::of(col, rows);
+pub fn group_labels(name: &str, col: &RawColumn, rows: Option<&[usize]>) -> Vec<Arc<str>> {
+    if let (true, RawColumn::Number(v)) = (attributes::is_age(name), col) {
+        // A band is a few comparisons, cheaper per row than interning the
+        // cells; rows share their band's name.
+        let mut shared: HashMap<&str, Arc<str>, foldhash::fast::FixedState> = HashMap::default();
+        let n = rows.map_or(v.len(), <[usize]>::len);
+        return (0..n)
+            .map(|i| {
+                let x = v[rows.map_or(i, |r| r[i])];
+                let band = attributes::age_band(crate::ingest::finite(x).unwrap_or(f64::NAN));
+                shared.entry(band).or_insert_with(|| band.into()).clone()
+            })
+            .collect();
+    }
+    group_labels_interned(name, col, &Interned::of(col, rows))
+}
+
+/// [`group_labels`] of cells already interned: each distinct cell is
+/// named once, then shared by the rows holding it.
+pub fn group_labels_interned(name: &str, col: &RawColumn, cells: &Interned) -> Vec<Arc<str>> {
     let number = |r: usize| col.text(r).and_then(|t| t.parse::<f64>().ok());
     if attributes::is_age(name) {
-        return cells.map(|r| attributes::age_band(number(r).unwrap_or(f64::NAN)).to_string());
+        return cells.map(|r| attributes::age_band(number(r).unwrap_or(f64::NAN)).into());
     }
     let text = |r: usize| col.text(r).unwrap_or_else(|| "missing".into());
     let counts = cells.counts();
@@ -60,7 +78,7 @@ pub fn group_labels(name: &str, col: &RawColumn, rows: Option<&[usize]>) -> Vec<
     }
     let numeric: usize = numbers.iter().map(|&(_, n)| n).sum();
     if distinct <= MAX_VALUES || numeric < present {
-        return cells.map(text);
+        return cells.map(|r| text(r).into());
     }
     numbers.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     // The value at position `k` of the sorted cells (counts repeat a value).
@@ -76,13 +94,13 @@ pub fn group_labels(name: &str, col: &RawColumn, rows: Option<&[usize]>) -> Vec<
     };
     let edges: Vec<f64> = (1..4).map(|q| at(q * numeric / 4)).collect();
     cells.map(|r| match number(r) {
-        None => "missing".to_string(),
+        None => "missing".into(),
         Some(x) => {
             let k = edges.partition_point(|&e| e < x);
             match k {
-                0 => format!("≤{}", edges[0]),
-                3 => format!(">{}", edges[2]),
-                _ => format!("{}–{}", edges[k - 1], edges[k]),
+                0 => format!("≤{}", edges[0]).into(),
+                3 => format!(">{}", edges[2]).into(),
+                _ => format!("{}–{}", edges[k - 1], edges[k]).into(),
             }
         }
     })

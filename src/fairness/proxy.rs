@@ -5,7 +5,7 @@
 //! 1 = one determines the other. Features at or above [`PROXY_V`] are
 //! flagged for reviewers to decide; nothing is dropped automatically.
 
-use crate::features::{FeatureData, FeatureTable};
+use crate::features::{FeatureData, FeatureTable, Level};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -63,13 +63,13 @@ pub fn cramers_v(a: &[u32], b: &[u32]) -> f64 {
 }
 
 /// Dense codes of text labels.
-pub fn codes(labels: &[String]) -> Vec<u32> {
+pub fn codes(labels: &[impl AsRef<str>]) -> Vec<u32> {
     let mut seen: FastMap<&str, u32> = HashMap::default();
     labels
         .iter()
         .map(|l| {
             let next = seen.len() as u32;
-            *seen.entry(l.as_str()).or_insert(next)
+            *seen.entry(l.as_ref()).or_insert(next)
         })
         .collect()
 }
@@ -93,18 +93,25 @@ fn feature_codes(data: &FeatureData) -> Vec<u32> {
                 .collect()
         }
         FeatureData::Categorical(v) => {
-            let mut seen: FastMap<&str, u32> = HashMap::default();
+            // Codes by text (missing as the empty text), each distinct
+            // level's text hashed once.
+            let mut by_text: FastMap<&str, u32> = HashMap::default();
+            let mut by_level: FastMap<Option<Level>, u32> = HashMap::default();
             v.iter()
                 .map(|c| {
-                    let next = seen.len() as u32;
-                    *seen.entry(c.as_deref().unwrap_or_default()).or_insert(next)
+                    *by_level.entry(c.as_ref().map(Level)).or_insert_with(|| {
+                        let next = by_text.len() as u32;
+                        *by_text
+                            .entry(c.as_deref().unwrap_or_default())
+                            .or_insert(next)
+                    })
                 })
                 .collect()
         }
     }
 }
 
-pub fn proxies(table: &FeatureTable, labels: &[String], skip: &str) -> Vec<Proxy> {
+pub fn proxies(table: &FeatureTable, labels: &[impl AsRef<str>], skip: &str) -> Vec<Proxy> {
     let groups = codes(labels);
     use rayon::prelude::*;
     let mut out: Vec<Proxy> = table

@@ -22,7 +22,32 @@ pub enum FeatureData {
     /// Numbers, NaN = missing.
     Numeric(Vec<f64>),
     /// Category levels, `None` = missing.
-    Categorical(Vec<Option<String>>),
+    Categorical(Vec<Category>),
+}
+
+/// A categorical cell: its level, shared by every row holding it (a
+/// million cells of a dozen levels are a dozen strings), `None` = missing.
+pub type Category = Option<std::sync::Arc<str>>;
+
+/// A level of a [`Category`] hashed and compared by its shared string's
+/// address: a pass over a million cells looks each distinct string up
+/// once without hashing its text. Two copies of one text are two keys, so
+/// a memo keyed by it must give both the same answer (it looks the text up).
+#[derive(Debug, Clone, Copy)]
+pub struct Level<'a>(pub &'a std::sync::Arc<str>);
+
+impl PartialEq for Level<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(self.0, other.0)
+    }
+}
+
+impl Eq for Level<'_> {}
+
+impl std::hash::Hash for Level<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_usize(std::sync::Arc::as_ptr(self.0) as *const u8 as usize)
+    }
 }
 
 impl FeatureData {
@@ -158,7 +183,7 @@ impl FeaturePipeline {
                         let mut missing = false;
                         for &r in rows {
                             match &v[r] {
-                                Some(s) => *counts.entry(s.as_str()).or_default() += 1,
+                                Some(s) => *counts.entry(s.as_ref()).or_default() += 1,
                                 None => missing = true,
                             }
                         }
@@ -326,18 +351,24 @@ fn encode_input(
             Some(FeatureData::Categorical(v)),
         ) => {
             let n_levels = levels.len();
+            // Each distinct level is looked up among the levels once.
+            let mut found: HashMap<Level, Option<usize>, foldhash::fast::FixedState> =
+                HashMap::default();
             for (i, &r) in rows.iter().enumerate() {
                 let k = match &v[r] {
                     None if *missing => Some(n_levels + *other as usize),
                     None => None,
-                    Some(s) => match levels.binary_search(s) {
-                        Ok(k) => Some(k),
-                        Err(_) if *other => Some(n_levels),
-                        Err(_) => {
-                            count += 1;
-                            None
-                        }
-                    },
+                    Some(s) => {
+                        let k = *found.entry(Level(s)).or_insert_with(|| {
+                            match levels.binary_search_by(|l| l.as_str().cmp(s)) {
+                                Ok(k) => Some(k),
+                                Err(_) if *other => Some(n_levels),
+                                Err(_) => None,
+                            }
+                        });
+                        count += k.is_none() as usize;
+                        k
+                    }
                 };
                 if let Some(k) = k {
                     x[at(i, k)] = 1.0;

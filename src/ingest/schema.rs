@@ -5,6 +5,7 @@
 //! are nearly all numbers (telco `TotalCharges`) is read as numeric; the cells
 //! that did not parse are counted as coerced to missing.
 
+use super::interned::Interned;
 use super::RawColumn;
 
 /// Share of non-missing cells that must parse as numbers for a text column to
@@ -74,18 +75,27 @@ pub enum Inferred {
 
 /// Decide numeric or text from the cells (see [`NUMERIC_SHARE`]).
 pub fn infer(col: &RawColumn) -> Inferred {
-    let RawColumn::Text(cells) = col else {
+    match col {
+        RawColumn::Text(_) => infer_interned(col, &Interned::of(col, None)),
+        RawColumn::Number(_) => Inferred::Numeric,
+    }
+}
+
+/// [`infer`] from the column's cells interned: each distinct cell is
+/// parsed once and counts as often as it occurs.
+pub fn infer_interned(col: &RawColumn, cells: &Interned) -> Inferred {
+    let RawColumn::Text(v) = col else {
         return Inferred::Numeric;
     };
     let (mut numbers, mut present) = (0usize, 0usize);
-    for c in cells.iter() {
-        match parse_cell(c) {
+    for (&r, n) in cells.firsts.iter().zip(cells.counts()) {
+        match parse_cell(v.get(r)) {
             Cell::Missing => {}
             Cell::Number(_) => {
-                numbers += 1;
-                present += 1
+                numbers += n;
+                present += n
             }
-            Cell::Text(_) => present += 1,
+            Cell::Text(_) => present += n,
         }
     }
     if present > 0 && numbers as f64 >= NUMERIC_SHARE * present as f64 {
@@ -131,15 +141,66 @@ pub fn to_numeric(col: &RawColumn) -> NumericColumn {
     out
 }
 
+/// [`to_numeric`] of a column given up: number cells are kept in place;
+/// text cells, interned by `cells` when given, are parsed once per
+/// distinct cell.
+pub fn into_numeric(col: RawColumn, cells: Option<&Interned>) -> NumericColumn {
+    let mut values = match (col, cells) {
+        (RawColumn::Number(v), _) => v,
+        (col, None) => return to_numeric(&col),
+        (col, Some(cells)) => {
+            let RawColumn::Text(v) = &col else {
+                return to_numeric(&col);
+            };
+            let mut out = NumericColumn {
+                values: cells.map(|r| match parse_cell(v.get(r)) {
+                    Cell::Number(x) => x,
+                    Cell::Missing | Cell::Text(_) => f64::NAN,
+                }),
+                missing: 0,
+                coerced: 0,
+            };
+            for (&r, n) in cells.firsts.iter().zip(cells.counts()) {
+                match parse_cell(v.get(r)) {
+                    Cell::Number(_) => {}
+                    Cell::Missing => out.missing += n,
+                    Cell::Text(_) => {
+                        out.missing += n;
+                        out.coerced += n;
+                    }
+                }
+            }
+            return out;
+        }
+    };
+    let mut missing = 0;
+    for x in values.iter_mut() {
+        if !x.is_finite() {
+            *x = f64::NAN;
+            missing += 1;
+        }
+    }
+    NumericColumn {
+        values,
+        missing,
+        coerced: 0,
+    }
+}
+
 /// Read a column as categories: trimmed text, `None` when missing.
-pub fn to_categories(col: &RawColumn) -> Vec<Option<String>> {
-    // Each distinct cell is parsed once (see Interned), then copied per row.
-    super::interned::Interned::of(col, None).map(|r| match col {
+pub fn to_categories(col: &RawColumn) -> Vec<crate::features::Category> {
+    to_categories_interned(col, &Interned::of(col, None))
+}
+
+/// [`to_categories`] from the column's cells interned: each distinct cell
+/// is parsed once, then shared by the rows holding it.
+pub fn to_categories_interned(col: &RawColumn, cells: &Interned) -> Vec<crate::features::Category> {
+    cells.map(|r| match col {
         RawColumn::Text(v) => match parse_cell(v.get(r)) {
             Cell::Missing => None,
-            Cell::Number(_) | Cell::Text(_) => v.get(r).map(|s| s.trim().to_string()),
+            Cell::Number(_) | Cell::Text(_) => v.get(r).map(|s| s.trim().into()),
         },
-        RawColumn::Number(v) => super::finite(v[r]).map(format_number),
+        RawColumn::Number(v) => super::finite(v[r]).map(|x| format_number(x).into()),
     })
 }
 

@@ -88,6 +88,43 @@ fn head(path: &Path) -> Result<Vec<u8>> {
     Ok(head)
 }
 
+/// How many bytes of `bytes` are `a`, and how many are `b`, in one pass:
+/// byte-wide counters over 64-byte lanes (which the compiler turns into
+/// vector compares), emptied before they can overflow. Two filtered counts
+/// took 0.13–0.26 s of a 100 MB file, a core polars' parse wanted; this
+/// takes ~0.05 s.
+fn count_two(bytes: &[u8], a: u8, b: u8) -> (u64, u64) {
+    const LANES: usize = 64;
+    let (mut na, mut nb) = (0u64, 0u64);
+    let mut blocks = bytes.chunks_exact(LANES);
+    // 255 blocks at most per round: a counter gains at most one a block.
+    let mut round: Vec<&[u8]> = Vec::with_capacity(255);
+    loop {
+        round.clear();
+        round.extend(blocks.by_ref().take(255));
+        if round.is_empty() {
+            break;
+        }
+        let (mut ca, mut cb) = ([0u8; LANES], [0u8; LANES]);
+        for block in round
+            .iter()
+            .filter_map(|b| <&[u8; LANES]>::try_from(*b).ok())
+        {
+            for i in 0..LANES {
+                ca[i] += (block[i] == a) as u8;
+                cb[i] += (block[i] == b) as u8;
+            }
+        }
+        na += ca.iter().map(|&c| c as u64).sum::<u64>();
+        nb += cb.iter().map(|&c| c as u64).sum::<u64>();
+    }
+    for &c in blocks.remainder() {
+        na += (c == a) as u64;
+        nb += (c == b) as u64;
+    }
+    (na, nb)
+}
+
 /// What one pass over the file counts outside quotes.
 #[derive(Debug, Default, PartialEq)]
 struct Tally {
@@ -113,8 +150,9 @@ fn tally(path: &Path, sep: u8) -> std::io::Result<Tally> {
         let b = &block[..n];
         t.nul |= b.contains(&0);
         if !t.open_quote && !b.contains(&b'"') {
-            t.separators += b.iter().filter(|&&c| c == sep).count() as u64;
-            t.lines += b.iter().filter(|&&c| c == b'\n').count() as u64;
+            let (separators, lines) = count_two(b, sep, b'\n');
+            t.separators += separators;
+            t.lines += lines;
         } else {
             for &c in b {
                 match c {
@@ -136,6 +174,19 @@ fn tally(path: &Path, sep: u8) -> std::io::Result<Tally> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn count_two_counts_every_byte_across_rounds_and_the_tail() {
+        // Past one round (255 × 64 bytes) with a ragged tail, and a run of
+        // one byte long enough to overflow a byte-wide counter kept whole.
+        let mut bytes: Vec<u8> = (0..40_000u32).map(|i| (i * 7 % 13) as u8 + b'a').collect();
+        bytes.extend(std::iter::repeat_n(b',', 70_001));
+        bytes.extend(b"x,\ny\n");
+        let count = |x: u8| bytes.iter().filter(|&&c| c == x).count() as u64;
+        assert_eq!(count_two(&bytes, b',', b'\n'), (count(b','), count(b'\n')));
+        assert_eq!(count_two(&bytes, b'a', b'm'), (count(b'a'), count(b'm')));
+        assert_eq!(count_two(b"", b',', b'\n'), (0, 0));
+    }
 
     fn write(text: &str) -> (crate::io::TempDir, std::path::PathBuf) {
         let dir = crate::io::TempDir::new().unwrap();

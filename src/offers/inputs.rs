@@ -40,7 +40,7 @@ pub struct Rows {
     pub coerced: usize,
     pub age: Vec<f64>,
     pub balance: Vec<f64>,
-    pub tier: Option<Vec<Option<String>>>,
+    pub tier: Option<Vec<crate::features::Category>>,
 }
 
 fn numbers(raw: &RawTable, name: Option<&str>) -> Vec<f64> {

@@ -13,7 +13,7 @@ pub mod segment;
 pub mod value;
 
 use crate::error::Result;
-use crate::features::{FeatureData, FeatureTable};
+use crate::features::{Category, FeatureData, FeatureTable, Level};
 use segment::{SegmentModel, SegmentSample};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -113,16 +113,17 @@ impl Histogram {
     }
 
     /// Reference histogram of categories (`None` = missing).
-    pub fn categorical(name: &str, values: &[Option<String>]) -> Histogram {
+    pub fn categorical(name: &str, values: &[Category]) -> Histogram {
         let mut levels: Vec<String> = values
             .iter()
             .flatten()
-            .map(String::as_str)
-            .collect::<HashSet<&str, foldhash::fast::FixedState>>()
+            .map(Level)
+            .collect::<HashSet<Level, foldhash::fast::FixedState>>()
             .into_iter()
-            .map(str::to_string)
+            .map(|l| l.0.to_string())
             .collect();
         levels.sort_unstable();
+        levels.dedup();
         levels.truncate(crate::features::MAX_LEVELS);
         let mut h = Histogram {
             name: name.into(),
@@ -156,16 +157,18 @@ impl Histogram {
     }
 
     /// Counts of `values` in this histogram's levels (+ other, + missing).
-    pub fn category_counts(&self, values: &[Option<String>]) -> Vec<f64> {
+    pub fn category_counts(&self, values: &[Category]) -> Vec<f64> {
         let mut c = vec![0.0; self.levels.len() + 2];
         // Each distinct value is looked up among the levels once.
-        let mut bins: HashMap<&str, usize, foldhash::fast::FixedState> = HashMap::default();
+        let mut bins: HashMap<Level, usize, foldhash::fast::FixedState> = HashMap::default();
         for v in values {
             let b = match v {
                 None => self.levels.len() + 1,
-                Some(s) => *bins
-                    .entry(s)
-                    .or_insert_with(|| self.levels.binary_search(s).unwrap_or(self.levels.len())),
+                Some(s) => *bins.entry(Level(s)).or_insert_with(|| {
+                    self.levels
+                        .binary_search_by(|l| l.as_str().cmp(s))
+                        .unwrap_or(self.levels.len())
+                }),
             };
             c[b] += 1.0;
         }
