@@ -72,6 +72,19 @@ pub fn quantile_cuts(values: &mut [f64], parts: usize) -> Vec<f64> {
         .collect()
 }
 
+/// [`quantile_cuts`] of the values that are not missing (NaN).
+pub fn cuts_of(values: &[f64], parts: usize) -> Vec<f64> {
+    let mut present: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+    quantile_cuts(&mut present, parts)
+}
+
+/// The quintile cuts within decile cuts of the same values: the k-th
+/// smallest at q·n/5 is the one at 2q·n/10, the 2nd, 4th, 6th and 8th
+/// decile cut. `None` unless all nine deciles are there.
+pub fn quintiles_of_deciles(deciles: &[f64]) -> Option<Vec<f64>> {
+    (deciles.len() == 9).then(|| vec![deciles[1], deciles[3], deciles[5], deciles[7]])
+}
+
 /// Rows from which [`order_desc`] sorts by radix.
 const RADIX_FROM: usize = 1 << 14;
 

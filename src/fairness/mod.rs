@@ -116,19 +116,24 @@ pub fn report(
     threshold: f64,
     level: impl Fn(f64) -> &'static str,
 ) -> BTreeMap<String, ColumnFairness> {
-    let proxies = proxies(attributes, table);
+    let proxies = proxies(attributes, table, &crate::features::deciles(table));
     report_with(attributes, &proxies, y, p, threshold, level)
 }
 
 /// The possible proxies of each protected attribute among the features of
 /// `table`. They depend on the data alone, so training works them out while
 /// the model's reference is built.
-pub fn proxies(attributes: &[Attribute], table: &FeatureTable) -> BTreeMap<String, Vec<Proxy>> {
+/// `deciles` are those of `table` ([`crate::features::deciles`]).
+pub fn proxies(
+    attributes: &[Attribute],
+    table: &FeatureTable,
+    deciles: &crate::features::Deciles,
+) -> BTreeMap<String, Vec<Proxy>> {
     attributes
         .iter()
         .filter(|a| a.spec.role != Role::Sensitive)
         .map(|a| {
-            let found = proxy::proxies(table, &a.groups, &a.spec.name);
+            let found = proxy::proxies(table, deciles, &a.groups, &a.spec.name);
             (a.spec.name.clone(), found)
         })
         .collect()

@@ -75,13 +75,15 @@ pub fn codes(labels: &[impl AsRef<str>]) -> Vec<u32> {
 }
 
 /// A feature's bins: quintiles of numbers (missing last), or its levels.
-fn feature_codes(data: &FeatureData) -> Vec<u32> {
+/// `deciles` are the column's when known ([`crate::features::Deciles`]).
+fn feature_codes(data: &FeatureData, deciles: Option<&[f64]>) -> Vec<u32> {
     match data {
         FeatureData::Numeric(v) => {
-            // Quintile edges by selection, not a sort (the same values: the
-            // k-th smallest is the k-th smallest), one pass per edge.
-            let mut present: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
-            let edges = crate::stats::quantile_cuts(&mut present, 5);
+            // Quintile edges by selection, not a sort, or taken from the
+            // deciles of the same values.
+            let edges = deciles
+                .and_then(crate::stats::quintiles_of_deciles)
+                .unwrap_or_else(|| crate::stats::cuts_of(v, 5));
             v.iter()
                 .map(|&x| {
                     if x.is_nan() {
@@ -111,17 +113,23 @@ fn feature_codes(data: &FeatureData) -> Vec<u32> {
     }
 }
 
-pub fn proxies(table: &FeatureTable, labels: &[impl AsRef<str>], skip: &str) -> Vec<Proxy> {
+pub fn proxies(
+    table: &FeatureTable,
+    deciles: &crate::features::Deciles,
+    labels: &[impl AsRef<str>],
+    skip: &str,
+) -> Vec<Proxy> {
     let groups = codes(labels);
     use rayon::prelude::*;
     let mut out: Vec<Proxy> = table
         .names
         .par_iter()
         .zip(&table.columns)
-        .filter(|(n, _)| n.as_str() != skip)
-        .map(|(n, c)| Proxy {
+        .zip(deciles)
+        .filter(|((n, _), _)| n.as_str() != skip)
+        .map(|((n, c), d)| Proxy {
             feature: n.clone(),
-            cramers_v: cramers_v(&groups, &feature_codes(c)),
+            cramers_v: cramers_v(&groups, &feature_codes(c, d.as_deref())),
         })
         .filter(|p| p.cramers_v >= PROXY_V)
         .collect();

@@ -13,7 +13,7 @@ pub mod segment;
 pub mod value;
 
 use crate::error::Result;
-use crate::features::{Category, FeatureData, FeatureTable, Level};
+use crate::features::{Category, Deciles, FeatureData, FeatureTable, Level};
 use segment::{SegmentModel, SegmentSample};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -91,11 +91,19 @@ pub struct Histogram {
 impl Histogram {
     /// Reference histogram of numeric values (NaN = missing): decile edges.
     pub fn numeric(name: &str, values: &[f64]) -> Histogram {
-        let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
-        let min = v.iter().copied().min_by(f64::total_cmp);
         // The deciles of the values, by selection (a million values are
-        // not sorted per column), repeated edges once.
-        let mut edges = crate::stats::quantile_cuts(&mut v, DRIFT_BINS);
+        // not sorted per column).
+        Self::numeric_with(name, values, crate::stats::cuts_of(values, DRIFT_BINS))
+    }
+
+    /// [`Histogram::numeric`] with the values' deciles already cut
+    /// ([`crate::stats::cuts_of`]); repeated edges are kept once.
+    pub fn numeric_with(name: &str, values: &[f64], mut edges: Vec<f64>) -> Histogram {
+        let min = values
+            .iter()
+            .copied()
+            .filter(|x| !x.is_nan())
+            .min_by(f64::total_cmp);
         edges.dedup();
         let mut h = Histogram {
             name: name.into(),
@@ -212,16 +220,19 @@ pub struct ScoringReference {
 }
 
 impl ScoringReference {
-    /// Reference histograms of every input column and of the training scores.
-    pub fn histograms(table: &FeatureTable) -> Vec<Histogram> {
+    /// Reference histograms of every input column (numbers cut at their
+    /// `deciles`, [`crate::features::deciles`] of `table`).
+    pub fn histograms(table: &FeatureTable, deciles: &Deciles) -> Vec<Histogram> {
         use rayon::prelude::*;
         table
             .names
             .par_iter()
             .zip(&table.columns)
-            .map(|(n, c)| match c {
-                FeatureData::Numeric(v) => Histogram::numeric(n, v),
-                FeatureData::Categorical(v) => Histogram::categorical(n, v),
+            .zip(deciles)
+            .map(|((n, c), d)| match (c, d) {
+                (FeatureData::Numeric(v), Some(d)) => Histogram::numeric_with(n, v, d.clone()),
+                (FeatureData::Numeric(v), None) => Histogram::numeric(n, v),
+                (FeatureData::Categorical(v), _) => Histogram::categorical(n, v),
             })
             .collect()
     }
@@ -273,6 +284,7 @@ impl ScoringReference {
         y: &[u8],
         scores: &[f64],
         threshold: f64,
+        deciles: &Deciles,
     ) -> Result<ScoringReference> {
         let base_rate = y.iter().map(|&v| v as f64).sum::<f64>() / y.len().max(1) as f64;
         let (value, activity) = if params.value_columns.is_empty() {
@@ -300,7 +312,7 @@ impl ScoringReference {
         // row, a pass per column) share the cores.
         let (segments, (features, score)) = rayon::join(segments, || {
             (
-                Self::histograms(table),
+                Self::histograms(table, deciles),
                 Histogram::numeric("churn_probability", scores),
             )
         });

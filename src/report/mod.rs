@@ -241,18 +241,37 @@ fn write_oof(path: &Path, data: &Dataset, folds: &[Fold], results: &[CvResult]) 
     for (k, f) in folds.iter().enumerate() {
         f.test.iter().for_each(|&i| fold_of[i] = k + 1);
     }
+    // Blocks of lines are formatted in parallel, written in order.
+    const BLOCK: usize = 1 << 16;
+    let line = |i: usize, out: &mut Vec<u8>| {
+        out.extend_from_slice(csv_field(&data.ids[i]).as_bytes());
+        let _ = std::io::Write::write_fmt(out, format_args!(",{},{}", data.y[i], fold_of[i]));
+        for r in results {
+            out.push(b',');
+            crate::io::push_float(out, r.oof[i]);
+        }
+        out.push(b'\n');
+    };
     with_atomic_writer(path, |w| {
         write!(w, "id,label,fold")?;
         for r in results {
             write!(w, ",{}", r.kind.name())?;
         }
         writeln!(w)?;
-        for (i, fold) in fold_of.iter().enumerate() {
-            write!(w, "{},{},{fold}", csv_field(&data.ids[i]), data.y[i])?;
-            for r in results {
-                write!(w, ",{}", r.oof[i])?;
+        use rayon::prelude::*;
+        let starts: Vec<usize> = (0..fold_of.len()).step_by(BLOCK).collect();
+        for group in starts.chunks(8) {
+            let blocks: Vec<Vec<u8>> = group
+                .par_iter()
+                .map(|&s| {
+                    let mut out = Vec::with_capacity(BLOCK * 32);
+                    (s..(s + BLOCK).min(fold_of.len())).for_each(|i| line(i, &mut out));
+                    out
+                })
+                .collect();
+            for b in blocks {
+                w.write_all(&b)?;
             }
-            writeln!(w)?;
         }
         Ok(())
     })

@@ -200,6 +200,13 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         let fingerprint = s.spawn(|| {
             artifact::fingerprint(&path, data.report.rows_read, data.report.columns_read)
         });
+        // The numeric columns' deciles serve the drift reference and, on
+        // the same rows, the fairness proxies.
+        let deciles = crate::features::deciles(&data.table);
+        let cv_deciles = held_out
+            .as_ref()
+            .map(|_| crate::features::deciles(&cv_data.table));
+        let cv_deciles = cv_deciles.as_ref().unwrap_or(&deciles);
         // So are the fairness proxies (they depend on the data alone).
         let (scoring, proxies) = rayon::join(
             || {
@@ -209,9 +216,10 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
                     &data.y,
                     &scores,
                     best_res.threshold,
+                    &deciles,
                 )
             },
-            || crate::fairness::proxies(&cv_data.attributes, &cv_data.table),
+            || crate::fairness::proxies(&cv_data.attributes, &cv_data.table, cv_deciles),
         );
         let fingerprint = fingerprint
             .join()
