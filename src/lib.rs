@@ -24,6 +24,7 @@ pub mod config;
 pub mod error;
 pub mod evaluate;
 pub mod fairness;
+pub mod fast;
 pub mod features;
 pub mod ingest;
 pub mod io;

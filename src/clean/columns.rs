@@ -7,7 +7,6 @@ use super::DataConfig;
 use crate::fairness::FairnessConfig;
 use crate::ingest::schema::{self, Inferred};
 use crate::ingest::{number_key, RawColumn, RawTable};
-use std::collections::HashSet;
 
 /// Share of distinct values above which a text column is an identifier or free text.
 const DISTINCT_SHARE: f64 = 0.9;
@@ -186,8 +185,8 @@ impl Firsts {
 
 /// An empty set with a fast fixed-seed hash (cells; nothing depends on its
 /// order).
-fn fast_set<T>() -> HashSet<T, foldhash::fast::FixedState> {
-    HashSet::with_hasher(foldhash::fast::FixedState::default())
+fn fast_set<T>() -> crate::fast::FastSet<T> {
+    crate::fast::FastSet::default()
 }
 
 /// Rows to keep (all rows without an id column): the first of each id — of

@@ -85,7 +85,7 @@ struct Tally {
 #[derive(Debug, Clone, Default)]
 pub struct Tallies {
     /// By group (hashed: a lookup per customer; figures come out sorted).
-    groups: std::collections::HashMap<String, Tally, foldhash::fast::FixedState>,
+    groups: crate::fast::FastMap<String, Tally>,
     labelled: bool,
 }
 

@@ -18,7 +18,7 @@ pub use attributes::{FairnessConfig, Role};
 use figures::{ColumnFairness, Tallies};
 use proxy::Proxy;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A protected or sensitive column as the artifact remembers it, so that
@@ -45,7 +45,7 @@ pub fn group_labels(name: &str, col: &RawColumn, rows: Option<&[usize]>) -> Vec<
     if let (true, RawColumn::Number(v)) = (attributes::is_age(name), col) {
         // A band is a few comparisons, cheaper per row than interning the
         // cells; rows share their band's name.
-        let mut shared: HashMap<&str, Arc<str>, foldhash::fast::FixedState> = HashMap::default();
+        let mut shared: crate::fast::FastMap<&str, Arc<str>> = Default::default();
         let n = rows.map_or(v.len(), <[usize]>::len);
         return (0..n)
             .map(|i| {

@@ -5,12 +5,10 @@
 //! 1 = one determines the other. Features at or above [`PROXY_V`] are
 //! flagged for reviewers to decide; nothing is dropped automatically.
 
+use crate::fast::FastMap;
 use crate::features::{FeatureData, FeatureTable, Level};
 use serde::Serialize;
 use std::collections::HashMap;
-
-/// A map with a fast fixed-seed hash (codes of a million cells).
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// Cramér's V at or above which a feature is flagged as a possible proxy
 /// (a "strong" association in the usual reading of V).

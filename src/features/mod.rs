@@ -370,8 +370,7 @@ fn encode_input(
         ) => {
             let n_levels = levels.len();
             // Each distinct level is looked up among the levels once.
-            let mut found: HashMap<Level, Option<usize>, foldhash::fast::FixedState> =
-                HashMap::default();
+            let mut found: crate::fast::FastMap<Level, Option<usize>> = HashMap::default();
             for (i, &r) in rows.iter().enumerate() {
                 let k = match &v[r] {
                     None if *missing => Some(n_levels + *other as usize),

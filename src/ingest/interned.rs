@@ -4,7 +4,7 @@
 //! dozen regions parse a dozen times.
 
 use super::RawColumn;
-use std::collections::HashMap;
+use crate::fast::FastMap;
 
 /// Cells of some rows as codes; `firsts[c]` is the first row holding code
 /// `c`'s value. Text cells are one value when their trimmed text is (every
@@ -27,8 +27,7 @@ impl Interned {
         };
         match col {
             RawColumn::Text(v) => {
-                let mut seen: HashMap<Option<&str>, u32, foldhash::fast::FixedState> =
-                    HashMap::default();
+                let mut seen: FastMap<Option<&str>, u32> = FastMap::default();
                 for i in 0..n {
                     let key = v.get(row(i)).map(str::trim).filter(|s| !s.is_empty());
                     out.codes
@@ -36,7 +35,7 @@ impl Interned {
                 }
             }
             RawColumn::Number(v) => {
-                let mut seen: HashMap<u64, u32, foldhash::fast::FixedState> = HashMap::default();
+                let mut seen: FastMap<u64, u32> = FastMap::default();
                 for i in 0..n {
                     let key = super::number_key(v[row(i)]);
                     out.codes
@@ -69,7 +68,7 @@ impl Interned {
 
 /// The code of `key`, a new one (first seen at `row`) when it is new.
 fn code<K: std::hash::Hash + Eq>(
-    seen: &mut HashMap<K, u32, foldhash::fast::FixedState>,
+    seen: &mut FastMap<K, u32>,
     key: K,
     firsts: &mut Vec<usize>,
     row: usize,

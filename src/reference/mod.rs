@@ -13,10 +13,10 @@ pub mod segment;
 pub mod value;
 
 use crate::error::Result;
+use crate::fast::{FastMap, FastSet};
 use crate::features::{Category, Deciles, FeatureData, FeatureTable, Level};
 use segment::{SegmentModel, SegmentSample};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
 use value::ClvConfig;
 
 /// PSI above this is flagged `watch`.
@@ -126,7 +126,7 @@ impl Histogram {
             .iter()
             .flatten()
             .map(Level)
-            .collect::<HashSet<Level, foldhash::fast::FixedState>>()
+            .collect::<FastSet<Level>>()
             .into_iter()
             .map(|l| l.0.to_string())
             .collect();
@@ -168,7 +168,7 @@ impl Histogram {
     pub fn category_counts(&self, values: &[Category]) -> Vec<f64> {
         let mut c = vec![0.0; self.levels.len() + 2];
         // Each distinct value is looked up among the levels once.
-        let mut bins: HashMap<Level, usize, foldhash::fast::FixedState> = HashMap::default();
+        let mut bins: FastMap<Level, usize> = FastMap::default();
         for v in values {
             let b = match v {
                 None => self.levels.len() + 1,

@@ -6,6 +6,7 @@ use crate::artifact::Artifact;
 use crate::clean::Dataset;
 use crate::error::Result;
 use crate::evaluate::metrics;
+use crate::fast::FastMap;
 use crate::features::FeatureData;
 use crate::ingest::schema::format_number;
 use std::borrow::Cow;
@@ -84,9 +85,6 @@ pub struct Labels {
     pub codes: Vec<u32>,
     pub names: Vec<Arc<str>>,
 }
-
-/// A map with a fast fixed-seed hash (a lookup per row).
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// The labels of rows by a key per row (each distinct key named once by
 /// `name`), and how many distinct keys there were. Keys with the same

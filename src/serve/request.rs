@@ -12,9 +12,8 @@
 
 use crate::ingest::{RawColumn, RawTable};
 use serde_json::{Number, Value};
-use std::collections::HashMap;
 
-type Map<V> = HashMap<String, V, foldhash::fast::FixedState>;
+type Map<V> = crate::fast::FastMap<String, V>;
 
 /// The body shapes an endpoint reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
