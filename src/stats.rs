@@ -93,11 +93,11 @@ pub fn roc_curve(y: &[u8], p: &[f64]) -> Vec<(f64, f64, f64)> {
     roc_curve_in(y, p, &order_desc(p))
 }
 
-/// [`roc_curve`] of the rows `idx`, in [`order_desc`] order of their
-/// scores: one sort of a score vector serves every curve drawn from it.
+/// [`roc_curve`] with the scores' order ([`order_desc`]) already known:
+/// one sort of a score vector serves every curve drawn from it.
 pub fn roc_curve_in(y: &[u8], p: &[f64], idx: &[usize]) -> Vec<(f64, f64, f64)> {
-    let pos = idx.iter().filter(|&&i| y[i] == 1).count() as f64;
-    let neg = idx.len() as f64 - pos;
+    let pos = y.iter().filter(|&&v| v == 1).count() as f64;
+    let neg = y.len() as f64 - pos;
     let mut out = vec![(0.0, 0.0, f64::INFINITY)];
     let (mut tp, mut fp) = (0.0, 0.0);
     for (k, &i) in idx.iter().enumerate() {

@@ -105,21 +105,6 @@ pub fn group_labels_interned(name: &str, col: &RawColumn, cells: &Interned) -> V
         }
     })
 }
-/// The fairness figures of every attribute for scores `p` (out-of-fold in
-/// training), with labels `y` when known; proxies among the features of
-/// `table` for the protected ones.
-pub fn report(
-    attributes: &[Attribute],
-    table: &FeatureTable,
-    y: Option<&[u8]>,
-    p: &[f64],
-    threshold: f64,
-    level: impl Fn(f64) -> &'static str,
-) -> BTreeMap<String, ColumnFairness> {
-    let proxies = proxies(attributes, table, &crate::features::deciles(table));
-    report_with(attributes, &proxies, y, p, threshold, level)
-}
-
 /// The possible proxies of each protected attribute among the features of
 /// `table`. They depend on the data alone, so training works them out while
 /// the model's reference is built.
@@ -139,7 +124,9 @@ pub fn proxies(
         .collect()
 }
 
-/// [`report`] with the proxies already found ([`proxies`]).
+/// The fairness figures of every attribute for scores `p` (out-of-fold in
+/// training), with labels `y` when known, and the protected ones' proxies
+/// already found ([`proxies`]).
 pub fn report_with(
     attributes: &[Attribute],
     proxies: &BTreeMap<String, Vec<Proxy>>,

@@ -107,84 +107,57 @@ pub fn infer_interned(col: &RawColumn, cells: &Interned) -> Inferred {
 
 /// Read a column as numbers; text cells become missing and are counted.
 pub fn to_numeric(col: &RawColumn) -> NumericColumn {
+    into_numeric(col.clone(), None)
+}
+
+/// [`to_numeric`] of a column given up: number cells are kept in place;
+/// text cells are parsed once per distinct cell (interned by `cells`, or
+/// here when not given) and counted as often as they occur.
+pub fn into_numeric(col: RawColumn, cells: Option<&Interned>) -> NumericColumn {
+    let v = match col {
+        RawColumn::Number(mut values) => {
+            let mut missing = 0;
+            for x in values.iter_mut() {
+                if !x.is_finite() {
+                    *x = f64::NAN;
+                    missing += 1;
+                }
+            }
+            return NumericColumn {
+                values,
+                missing,
+                coerced: 0,
+            };
+        }
+        RawColumn::Text(ref v) => v,
+    };
+    let own;
+    let cells = match cells {
+        Some(c) => c,
+        None => {
+            own = Interned::of(&col, None);
+            &own
+        }
+    };
     let mut out = NumericColumn {
-        values: Vec::with_capacity(col.len()),
+        values: cells.map(|r| match parse_cell(v.get(r)) {
+            Cell::Number(x) => x,
+            Cell::Missing | Cell::Text(_) => f64::NAN,
+        }),
         missing: 0,
         coerced: 0,
     };
-    match col {
-        RawColumn::Number(v) => {
-            for &x in v {
-                let x = super::finite(x);
-                out.missing += x.is_none() as usize;
-                out.values.push(x.unwrap_or(f64::NAN));
-            }
-        }
-        RawColumn::Text(v) => {
-            for c in v.iter() {
-                let x = match parse_cell(c) {
-                    Cell::Number(x) => x,
-                    Cell::Missing => {
-                        out.missing += 1;
-                        f64::NAN
-                    }
-                    Cell::Text(_) => {
-                        out.missing += 1;
-                        out.coerced += 1;
-                        f64::NAN
-                    }
-                };
-                out.values.push(x);
+    for (&r, n) in cells.firsts.iter().zip(cells.counts()) {
+        match parse_cell(v.get(r)) {
+            Cell::Number(_) => {}
+            Cell::Missing => out.missing += n,
+            Cell::Text(_) => {
+                out.missing += n;
+                out.coerced += n;
             }
         }
     }
     out
-}
-
-/// [`to_numeric`] of a column given up: number cells are kept in place;
-/// text cells, interned by `cells` when given, are parsed once per
-/// distinct cell.
-pub fn into_numeric(col: RawColumn, cells: Option<&Interned>) -> NumericColumn {
-    let mut values = match (col, cells) {
-        (RawColumn::Number(v), _) => v,
-        (col, None) => return to_numeric(&col),
-        (col, Some(cells)) => {
-            let RawColumn::Text(v) = &col else {
-                return to_numeric(&col);
-            };
-            let mut out = NumericColumn {
-                values: cells.map(|r| match parse_cell(v.get(r)) {
-                    Cell::Number(x) => x,
-                    Cell::Missing | Cell::Text(_) => f64::NAN,
-                }),
-                missing: 0,
-                coerced: 0,
-            };
-            for (&r, n) in cells.firsts.iter().zip(cells.counts()) {
-                match parse_cell(v.get(r)) {
-                    Cell::Number(_) => {}
-                    Cell::Missing => out.missing += n,
-                    Cell::Text(_) => {
-                        out.missing += n;
-                        out.coerced += n;
-                    }
-                }
-            }
-            return out;
-        }
-    };
-    let mut missing = 0;
-    for x in values.iter_mut() {
-        if !x.is_finite() {
-            *x = f64::NAN;
-            missing += 1;
-        }
-    }
-    NumericColumn {
-        values,
-        missing,
-        coerced: 0,
-    }
 }
 
 /// Read a column as categories: trimmed text, `None` when missing.
