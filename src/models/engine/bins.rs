@@ -14,8 +14,44 @@ const QUANTILE_SAMPLE: usize = 200_000;
 
 /// Per-feature cut points: value `v` falls in bin `1 + #{cuts < v}`; NaN in bin 0.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "CutsRepr", into = "CutsRepr")]
 pub struct BinCuts {
-    pub cuts: Vec<Vec<f64>>,
+    cuts: Vec<Vec<f64>>,
+    /// Each feature's cuts padded with +∞ to [`SEARCH`] entries: a bin is
+    /// found in eight branch-free steps over a fixed-size array (no
+    /// length-dependent loop), the hot step of binning a table.
+    search: SearchTable,
+}
+
+/// Entries of a padded cut array: the most cuts there can be (254) and
+/// at least one +∞ (8 halving steps cover 255 entries).
+const SEARCH: usize = 256;
+
+#[derive(Clone, PartialEq)]
+struct SearchTable(Vec<[f64; SEARCH]>);
+
+impl std::fmt::Debug for SearchTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SearchTable({} features)", self.0.len())
+    }
+}
+
+/// Stored form: the cut points only.
+#[derive(Serialize, Deserialize)]
+struct CutsRepr {
+    cuts: Vec<Vec<f64>>,
+}
+
+impl From<CutsRepr> for BinCuts {
+    fn from(r: CutsRepr) -> BinCuts {
+        BinCuts::new(r.cuts)
+    }
+}
+
+impl From<BinCuts> for CutsRepr {
+    fn from(c: BinCuts) -> CutsRepr {
+        CutsRepr { cuts: c.cuts }
+    }
 }
 
 /// A column-major matrix of bin indices.
@@ -36,6 +72,39 @@ impl BinnedMatrix {
 }
 
 impl BinCuts {
+    /// Cut points per feature (ascending; at most 254 are used for search,
+    /// which is all [`BinCuts::fit`] makes; longer lists are refused when a
+    /// model is loaded).
+    pub fn new(cuts: Vec<Vec<f64>>) -> BinCuts {
+        let search = cuts
+            .iter()
+            .map(|c| {
+                let mut padded = [f64::INFINITY; SEARCH];
+                padded.iter_mut().zip(c).for_each(|(p, &v)| *p = v);
+                padded
+            })
+            .collect();
+        BinCuts {
+            cuts,
+            search: SearchTable(search),
+        }
+    }
+
+    /// Feature `f`'s cut points.
+    pub fn of(&self, f: usize) -> &[f64] {
+        &self.cuts[f]
+    }
+
+    /// Number of features.
+    pub fn n_features(&self) -> usize {
+        self.cuts.len()
+    }
+
+    /// Whether every feature has at most the 254 cut points 255 bins allow.
+    pub fn fits_in_bins(&self) -> bool {
+        self.cuts.iter().all(|c| c.len() < SEARCH - 1)
+    }
+
     /// Learn cut points from training rows `x` (rows × features).
     pub fn fit(x: ArrayView2<f64>, max_bins: usize) -> BinCuts {
         let max_bins = max_bins.clamp(2, 255);
@@ -53,7 +122,7 @@ impl BinCuts {
                 feature_cuts(&mut v, max_bins)
             })
             .collect();
-        BinCuts { cuts }
+        BinCuts::new(cuts)
     }
 
     /// Number of bins of feature `f`, missing bin included.
@@ -64,11 +133,7 @@ impl BinCuts {
     /// The bin of value `v` for feature `f`.
     #[inline]
     pub fn bin(&self, f: usize, v: f64) -> u8 {
-        if v.is_nan() {
-            0
-        } else {
-            (1 + self.cuts[f].partition_point(|&c| c < v)) as u8
-        }
+        bin_of(&self.search.0[f], v)
     }
 
     /// The raw-value threshold equivalent to "bin <= b" for feature `f`.
@@ -83,7 +148,10 @@ impl BinCuts {
     /// into `out`, row-major: the form trees are walked on when predicting.
     pub fn bin_rows(&self, flat: &[f64], p: usize, out: &mut Vec<u8>) {
         out.clear();
-        out.extend(flat.iter().enumerate().map(|(i, &v)| self.bin(i % p, v)));
+        out.reserve(flat.len());
+        for row in flat.chunks_exact(p.max(1)) {
+            out.extend(row.iter().zip(&self.search.0).map(|(&v, s)| bin_of(s, v)));
+        }
     }
 
     /// Bin every row of `x`.
@@ -93,8 +161,9 @@ impl BinCuts {
         data.par_chunks_mut(n.max(1))
             .enumerate()
             .for_each(|(f, out)| {
+                let search = &self.search.0[f];
                 for (o, &v) in out.iter_mut().zip(x.column(f)) {
-                    *o = self.bin(f, v);
+                    *o = bin_of(search, v);
                 }
             });
         BinnedMatrix {
@@ -103,6 +172,21 @@ impl BinCuts {
             data,
             n_bins: (0..p).map(|f| self.n_bins(f)).collect(),
         }
+    }
+}
+
+/// The bin of `v` among padded cuts: 0 when missing, else 1 + #{cuts < v}
+/// (the padding's +∞ is never below a value).
+#[inline(always)]
+fn bin_of(search: &[f64; SEARCH], v: f64) -> u8 {
+    let mut at = 0;
+    for step in [128, 64, 32, 16, 8, 4, 2, 1] {
+        at += usize::from(search[at + step - 1] < v) * step;
+    }
+    if v.is_nan() {
+        0
+    } else {
+        at as u8 + 1
     }
 }
 
@@ -140,7 +224,7 @@ mod tests {
     fn bins_match_thresholds() {
         let x = array![[1.0], [2.0], [2.0], [f64::NAN], [5.0]];
         let cuts = BinCuts::fit(x.view(), 255);
-        assert_eq!(cuts.cuts[0], vec![1.5, 3.5]);
+        assert_eq!(cuts.of(0), vec![1.5, 3.5]);
         let b = cuts.transform(x.view());
         assert_eq!(b.column(0), &[1, 2, 2, 0, 3]);
         for v in [0.0, 1.5, 2.0, 3.0, 9.0] {
@@ -154,7 +238,7 @@ mod tests {
     fn many_values_are_quantised() {
         let x = ndarray::Array2::from_shape_fn((10_000, 1), |(i, _)| i as f64);
         let cuts = BinCuts::fit(x.view(), 16);
-        assert_eq!(cuts.cuts[0].len(), 15);
+        assert_eq!(cuts.of(0).len(), 15);
         let b = cuts.transform(x.view());
         let top = b.column(0).iter().filter(|&&v| v == 16).count();
         assert!((600..=650).contains(&top), "{top}");

@@ -6,6 +6,7 @@
 //! Probabilities are leaf churn shares averaged over trees.
 
 use super::bins::BinCuts;
+use super::quick::QuickTrees;
 use super::tree::{self, Grower, Node, Tree};
 use super::{levels, simd};
 use crate::error::{Error, Result};
@@ -22,6 +23,10 @@ use serde::{Deserialize, Serialize};
 /// thread (measured 2.8x faster than 2k-row batches on forests grown on
 /// 800k rows, whose trees are ~1 MB each).
 const PREDICT_BATCH: usize = 256;
+/// Rows from which [`leaf_sums`] scores small trees by their false nodes
+/// ([`QuickTrees`]); building its split lists costs about as much as
+/// walking a thousand rows.
+const QUICK_MIN_ROWS: usize = 1024;
 /// Most rows per prediction batch (bounds the binned copy).
 const PREDICT_BATCH_MAX: usize = 1 << 18;
 /// Trees of at most this many nodes (gradient boosting's 31 leaves, shallow
@@ -190,6 +195,10 @@ pub(crate) fn leaf_sums(
     let p = x.ncols().max(1);
     let flat = x.as_slice().unwrap_or(&[]);
     let mut out = vec![0.0f64; x.nrows()];
+    // Enough rows to repay sorting the splits, and every tree small.
+    let quick = (x.nrows() >= QUICK_MIN_ROWS)
+        .then(|| QuickTrees::new(trees, n_features))
+        .flatten();
     let batch = x
         .nrows()
         .div_ceil(rayon::current_num_threads())
@@ -199,8 +208,11 @@ pub(crate) fn leaf_sums(
         .for_each_init(Vec::new, |binned, (chunk, raw)| {
             cuts.bin_rows(raw, p, binned);
             binned.resize(binned.len() + simd::BIN_PADDING, 0);
-            for tree in trees {
-                walk_tree(tree, chunk.len(), p, binned, chunk, None);
+            match &quick {
+                Some(q) => q.add_leaf_sums(binned, chunk),
+                None => trees
+                    .iter()
+                    .for_each(|tree| walk_tree(tree, chunk.len(), p, binned, chunk, None)),
             }
         });
     out
@@ -314,8 +326,11 @@ pub(crate) fn decode_trees(
     n_features: usize,
     trees: &[String],
 ) -> std::result::Result<Vec<Tree>, String> {
-    if node_format != tree::NODE_FORMAT || cuts.cuts.len() != n_features {
+    if node_format != tree::NODE_FORMAT || cuts.n_features() != n_features {
         return Err("unknown tree node format".into());
+    }
+    if !cuts.fits_in_bins() {
+        return Err("a feature has more cut points than 255 bins allow".into());
     }
     trees.iter().map(|s| Tree::decode(s, n_features)).collect()
 }

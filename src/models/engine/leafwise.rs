@@ -59,24 +59,27 @@ struct Open {
 /// output, and each split's (feature, gain).
 pub(super) type Grown = (Tree, Vec<(usize, usize, f32)>, Vec<(usize, f64)>);
 
+/// Histogram slots per feature: every bin a `u8` can name, so a pass
+/// indexes a feature's histogram by the bin itself, with no bounds check.
+const SLOTS: usize = 256;
+
+/// One feature's histogram.
+type FeatureHist = [HStat; SLOTS];
+
 /// Grows leaf-wise trees over one binned matrix.
 pub(super) struct Leafwise<'a> {
     bins: &'a BinnedMatrix,
     spec: &'a BoostingParams,
-    offsets: Vec<usize>,
 }
 
 impl<'a> Leafwise<'a> {
     pub(super) fn new(bins: &'a BinnedMatrix, spec: &'a BoostingParams) -> Self {
-        let mut offsets = vec![0];
-        for &nb in &bins.n_bins {
-            offsets.push(offsets.last().copied().unwrap_or(0) + nb);
-        }
-        Leafwise {
-            bins,
-            spec,
-            offsets,
-        }
+        Leafwise { bins, spec }
+    }
+
+    /// Feature `f`'s bins in a histogram (missing bin included).
+    fn bins_of(&self, f: usize) -> std::ops::Range<usize> {
+        f * SLOTS..f * SLOTS + self.bins.n_bins[f]
     }
 
     /// −η·G/(H+λ): a node's output.
@@ -89,8 +92,8 @@ impl<'a> Leafwise<'a> {
         }
     }
 
-    /// Histogram of `rows` over `feats` into `hist` (other features' bins
-    /// are left as they were and never read).
+    /// Histogram of `rows` over `feats` (ascending) into `hist` (other
+    /// features' bins are left as they were and never read).
     fn build(
         &self,
         hist: &mut [HStat],
@@ -101,24 +104,45 @@ impl<'a> Leafwise<'a> {
         ordered: &mut Vec<(f32, f32)>,
     ) {
         ordered.clear();
+        // Every row (a root without bagging or a validation share): rows
+        // are 0..n, read straight through with no gather.
+        let every = rows.len() == self.bins.n_rows;
         let pair = |&r: &u32| (g[r as usize], h[r as usize]);
-        if rows.len() >= PARALLEL_GATHER {
+        if every {
+            // Nothing to gather.
+        } else if rows.len() >= PARALLEL_GATHER {
             ordered.par_extend(rows.par_iter().map(pair));
         } else {
             ordered.extend(rows.iter().map(pair));
         }
-        let ordered = &ordered[..];
+        let source = if every {
+            Source::Every { g, h }
+        } else {
+            Source::Gathered {
+                rows,
+                pairs: ordered,
+            }
+        };
         // Disjoint slices of the histogram, one per candidate feature.
-        let mut slices: Vec<(&[u8], &mut [HStat])> = Vec::with_capacity(feats.len());
-        let (mut rest, mut at) = (hist, 0);
+        let mut slices: Vec<(&[u8], &mut FeatureHist)> = Vec::with_capacity(feats.len());
+        let mut per_feature = hist.as_chunks_mut::<SLOTS>().0.iter_mut().enumerate();
         for &f in feats {
-            let (_, tail) = rest.split_at_mut(self.offsets[f] - at);
-            let (mine, tail) = tail.split_at_mut(self.offsets[f + 1] - self.offsets[f]);
-            slices.push((self.bins.column(f), mine));
-            rest = tail;
-            at = self.offsets[f + 1];
+            let mine = per_feature.find(|(i, _)| *i == f).map(|(_, h)| h);
+            slices.push((
+                self.bins.column(f),
+                mine.expect("one histogram per feature"),
+            ));
         }
-        let fill = |group: &mut [(&[u8], &mut [HStat])]| fill_group(group, rows, ordered);
+        let fill = |group: &mut [(&[u8], &mut FeatureHist)]| match source {
+            Source::Every { g, h } => {
+                let items = g.iter().zip(h).enumerate();
+                fill_group(group, items.map(|(r, (&gr, &hr))| (r, gr, hr)))
+            }
+            Source::Gathered { rows, pairs } => {
+                let items = rows.iter().zip(pairs);
+                fill_group(group, items.map(|(&r, &(gr, hr))| (r as usize, gr, hr)))
+            }
+        };
         if rows.len() * feats.len() < PARALLEL_WORK {
             slices.chunks_mut(GROUP).for_each(fill);
         } else {
@@ -141,7 +165,7 @@ impl<'a> Leafwise<'a> {
         let min_data = sp.min_data_in_leaf as f64;
         let mut best: Option<Split> = None;
         for &f in feats {
-            let h = &hist[self.offsets[f]..self.offsets[f + 1]];
+            let h = &hist[self.bins_of(f)];
             let miss = h[0];
             let mut cum = [0.0; 2];
             for b in 1..h.len() {
@@ -187,13 +211,14 @@ impl<'a> Leafwise<'a> {
     /// splitting on `feats`. Returns the tree, each leaf's rows as a range
     /// of `work.rows` with its output, and each split's (feature, gain).
     pub(super) fn grow(&self, work: &mut Work, g: &[f32], h: &[f32], feats: &[usize]) -> Grown {
-        let total_bins = *self.offsets.last().unwrap_or(&0);
+        let total_bins = SLOTS * self.bins.n_bins.len();
         let take =
             |pool: &mut Vec<Vec<HStat>>| pool.pop().unwrap_or_else(|| vec![[0.0; 2]; total_bins]);
         let mut hist = take(&mut work.pool);
         self.build(&mut hist, feats, &work.rows, g, h, &mut work.ordered);
-        let sum = work.ordered.iter().fold([0.0; 3], |a, &(gr, hr)| {
-            [a[0] + gr as f64, a[1] + hr as f64, a[2] + 1.0]
+        let sum = work.rows.iter().fold([0.0; 3], |a, &r| {
+            let r = r as usize;
+            [a[0] + g[r] as f64, a[1] + h[r] as f64, a[2] + 1.0]
         });
         let mut nodes = vec![Node::leaf(0, self.value(&sum))];
         let mut rows_in = vec![sum[2]];
@@ -266,10 +291,10 @@ impl<'a> Leafwise<'a> {
             );
             let mut large = o.hist;
             for &f in feats {
-                let (a, b) = (self.offsets[f], self.offsets[f + 1]);
-                large[a..b]
+                let range = self.bins_of(f);
+                large[range.clone()]
                     .iter_mut()
-                    .zip(&small[a..b])
+                    .zip(&small[range])
                     .for_each(|(l, s)| *l = [l[0] - s[0], l[1] - s[1]]);
             }
             let (small_sum, large_sum, small_node, large_node) = if left_small {
@@ -307,6 +332,18 @@ impl<'a> Leafwise<'a> {
     }
 }
 
+/// The rows of a histogram pass and their gradients and hessians.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// Every row of the matrix, in order.
+    Every { g: &'a [f32], h: &'a [f32] },
+    /// `rows` with their (gradient, hessian) gathered in the same order.
+    Gathered {
+        rows: &'a [u32],
+        pairs: &'a [(f32, f32)],
+    },
+}
+
 /// Features whose histograms are summed in one pass over a node's rows.
 const GROUP: usize = 4;
 
@@ -316,20 +353,28 @@ const GROUP: usize = 4;
 /// and four independent running sums hide the latency of a bin hit by
 /// consecutive rows. Each bin still adds its rows in row order, so the
 /// sums are the same to the bit as one feature at a time.
-fn fill_group(group: &mut [(&[u8], &mut [HStat])], rows: &[u32], ordered: &[(f32, f32)]) {
+fn fill_group(
+    group: &mut [(&[u8], &mut FeatureHist)],
+    items: impl Iterator<Item = (usize, f32, f32)> + Clone,
+) {
     for (_, out) in group.iter_mut() {
         out.iter_mut().for_each(|e| *e = [0.0; 2]);
     }
     #[inline(always)]
-    fn add(out: &mut [HStat], bin: u8, gr: f64, hr: f64) {
+    fn add(out: &mut FeatureHist, bin: u8, gr: f64, hr: f64) {
         let e = &mut out[bin as usize];
         e[0] += gr;
         e[1] += hr;
     }
     match group {
         [(c0, o0), (c1, o1), (c2, o2), (c3, o3)] => {
-            for (&r, &(gr, hr)) in rows.iter().zip(ordered) {
-                let (r, gr, hr) = (r as usize, gr as f64, hr as f64);
+            // Plain locals, so the loop keeps them in registers.
+            // Cut to one length, so one bounds check covers all four.
+            let n = c0.len();
+            let (c0, c1, c2, c3) = (*c0, &c1[..n], &c2[..n], &c3[..n]);
+            let (o0, o1, o2, o3) = (&mut **o0, &mut **o1, &mut **o2, &mut **o3);
+            for (r, gr, hr) in items {
+                let (gr, hr) = (gr as f64, hr as f64);
                 add(o0, c0[r], gr, hr);
                 add(o1, c1[r], gr, hr);
                 add(o2, c2[r], gr, hr);
@@ -338,8 +383,9 @@ fn fill_group(group: &mut [(&[u8], &mut [HStat])], rows: &[u32], ordered: &[(f32
         }
         _ => {
             for (col, out) in group.iter_mut() {
-                for (&r, &(gr, hr)) in rows.iter().zip(ordered) {
-                    add(out, col[r as usize], gr as f64, hr as f64);
+                let (col, out) = (*col, &mut **out);
+                for (r, gr, hr) in items.clone() {
+                    add(out, col[r], gr as f64, hr as f64);
                 }
             }
         }
@@ -358,37 +404,53 @@ fn stable_partition(
     scratch: &mut Vec<u32>,
     pred: impl Fn(u32) -> bool + Sync,
 ) -> usize {
-    if rows.len() >= PARALLEL_GATHER {
-        // Blocks partitioned in parallel, then their left parts and their
-        // right parts laid out in block order: the same order as one pass.
-        let parts: Vec<(Vec<u32>, Vec<u32>)> = rows
-            .par_chunks(PARALLEL_GATHER / 4)
-            .map(|block| block.iter().partition(|&&r| pred(r)))
-            .collect();
-        let mut at = 0;
-        for (left, _) in &parts {
-            rows[at..at + left.len()].copy_from_slice(left);
-            at += left.len();
-        }
-        let k = at;
-        for (_, right) in &parts {
-            rows[at..at + right.len()].copy_from_slice(right);
-            at += right.len();
-        }
+    scratch.clear();
+    scratch.resize(rows.len(), 0);
+    let n = rows.len();
+    if n < PARALLEL_GATHER {
+        let k = split_block(rows, scratch, &pred);
+        rows[k..].copy_from_slice(&scratch[..n - k]);
         return k;
     }
-    scratch.clear();
-    let mut k = 0;
-    for i in 0..rows.len() {
-        let r = rows[i];
-        if pred(r) {
-            rows[k] = r;
-            k += 1;
-        } else {
-            scratch.push(r);
-        }
+    // Blocks partitioned in parallel, then their left parts and their
+    // right parts laid out in block order: the same order as one pass.
+    const BLOCK: usize = PARALLEL_GATHER / 4;
+    let lefts: Vec<usize> = rows
+        .par_chunks_mut(BLOCK)
+        .zip(scratch.par_chunks_mut(BLOCK))
+        .map(|(block, spare)| split_block(block, spare, &pred))
+        .collect();
+    // Each block now starts with its lefts, its spare with its rights.
+    // Lefts move forward block by block (never past the next block's
+    // start, so nothing unread is overwritten), then the rights follow.
+    let mut at = 0;
+    for (b, &k) in lefts.iter().enumerate() {
+        rows.copy_within(b * BLOCK..b * BLOCK + k, at);
+        at += k;
     }
-    rows[k..].copy_from_slice(scratch);
+    let total = at;
+    for (b, (spare, &k)) in scratch.chunks(BLOCK).zip(&lefts).enumerate() {
+        let right = BLOCK.min(n - b * BLOCK) - k;
+        rows[at..at + right].copy_from_slice(&spare[..right]);
+        at += right;
+    }
+    total
+}
+
+/// Partition `block` without branches on the predicate: rows for which
+/// `pred` holds end at the front of `block` (in order), the others at the
+/// front of `spare` (in order). Every row is written to both places and
+/// only one cursor moves, so a 50/50 split costs no mispredictions.
+fn split_block(block: &mut [u32], spare: &mut [u32], pred: &impl Fn(u32) -> bool) -> usize {
+    let (mut k, mut j) = (0, 0);
+    for i in 0..block.len() {
+        let r = block[i];
+        let left = pred(r);
+        block[k] = r;
+        spare[j] = r;
+        k += left as usize;
+        j += !left as usize;
+    }
     k
 }
 

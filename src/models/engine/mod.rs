@@ -19,6 +19,7 @@ pub mod boost;
 pub mod forest;
 mod leafwise;
 pub mod levels;
+pub mod quick;
 pub mod simd;
 pub mod tree;
 

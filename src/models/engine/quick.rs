@@ -1,0 +1,264 @@
+//! Prediction of many small trees at once by their false nodes
+//! (QuickScorer: Lucchese et al., SIGIR 2015), for boosting's 31-leaf trees.
+//!
+//! Why: a level-by-level walk moves every row one level per pass, as many
+//! passes as the deepest leaf, though most rows stop earlier; and each step
+//! waits on the one before. Here each tree's leaves are bits of a mask
+//! (left to right), and each split knows which leaves its left side holds.
+//! A row visits, feature by feature, only the splits it fails (its bin is
+//! above the split's), clearing their left leaves from their tree's mask;
+//! the exit leaf of every tree is then the lowest bit still set. The splits
+//! of a feature are sorted by bin, so the failed ones are a prefix whose
+//! length is looked up per bin; no step depends on the one before.
+//!
+//! The leaves found are exactly the walk's, and each row adds its leaf
+//! values in tree order, so the sums are the same to the bit.
+//! Measured on the 1M-row boosting benchmark (100 trees, 30 features,
+//! AMD EPYC, 2 threads): see experiments/bench/boost_results.md.
+
+use super::tree::Tree;
+
+/// Leaves a tree may have to be scored here (one bit each in a `u64`).
+pub const MAX_LEAVES: usize = 64;
+
+/// Bins a `u8` can name.
+const BINS: usize = 256;
+
+/// Every split of a set of small trees, grouped by feature and sorted by bin.
+pub struct QuickTrees {
+    n_features: usize,
+    /// Per feature: the start of its splits in `tree`/`mask`, and per bin
+    /// `b` (1..=255) the end of the splits with `bin < b` (those a row in
+    /// bin `b` fails). Index `f * BINS + b`; `b = 0` holds the start.
+    ends: Vec<u32>,
+    /// Per feature, the splits a missing value fails (missing goes right),
+    /// as ranges of `miss_tree`/`miss_mask`.
+    miss_ends: Vec<u32>,
+    tree: Vec<u16>,
+    mask: Vec<u64>,
+    miss_tree: Vec<u16>,
+    miss_mask: Vec<u64>,
+    /// Leaf values of every tree, left to right, and each tree's first.
+    values: Vec<f32>,
+    first_leaf: Vec<u32>,
+}
+
+impl QuickTrees {
+    /// The splits of `trees` (over `n_features` features), or `None` when a
+    /// tree has more than [`MAX_LEAVES`] leaves or there are more than
+    /// `u16::MAX` trees.
+    pub fn new(trees: &[Tree], n_features: usize) -> Option<QuickTrees> {
+        if trees.len() > u16::MAX as usize {
+            return None;
+        }
+        // (feature, bin, tree, mask, missing goes right)
+        let mut splits: Vec<(usize, u8, u16, u64, bool)> = Vec::new();
+        let (mut values, mut first_leaf) = (Vec::new(), Vec::with_capacity(trees.len()));
+        for (t, tree) in trees.iter().enumerate() {
+            first_leaf.push(values.len() as u32);
+            let start = values.len();
+            // Depth first, left before right: leaves numbered left to right;
+            // each split's left leaves are a run [lo, hi) of that numbering.
+            let mut stack = vec![(0usize, false)];
+            let mut open: Vec<(usize, usize)> = Vec::new(); // (node, first leaf)
+            while let Some((i, done)) = stack.pop() {
+                let n = &tree.nodes[i];
+                if n.is_leaf(i) {
+                    values.push(n.value);
+                    if values.len() - start > MAX_LEAVES {
+                        return None;
+                    }
+                    continue;
+                }
+                if done {
+                    // Left subtree finished: its leaves are [lo, here).
+                    let (node, lo) = open.pop().expect("pushed before its left subtree");
+                    debug_assert_eq!(node, i);
+                    let hi = values.len() - start;
+                    let left: u64 = (lo..hi).fold(0, |m, b| m | 1 << b);
+                    let f = n.feature as usize;
+                    if f >= n_features {
+                        return None;
+                    }
+                    splits.push((f, n.bin, t as u16, !left, !n.missing_left));
+                    continue;
+                }
+                open.push((i, values.len() - start));
+                let l = n.left as usize;
+                // Right subtree after the marker, the marker after the left.
+                stack.push((l + 1, false));
+                stack.push((i, true));
+                stack.push((l, false));
+            }
+        }
+        splits.sort_by_key(|s| (s.0, s.1));
+        let mut q = QuickTrees {
+            n_features,
+            ends: vec![0; n_features * BINS],
+            miss_ends: vec![0; n_features + 1],
+            tree: splits.iter().map(|s| s.2).collect(),
+            mask: splits.iter().map(|s| s.3).collect(),
+            miss_tree: Vec::new(),
+            miss_mask: Vec::new(),
+            values,
+            first_leaf,
+        };
+        let mut at = 0;
+        for f in 0..n_features {
+            q.ends[f * BINS] = at as u32;
+            let mine_end = at + splits[at..].iter().take_while(|s| s.0 == f).count();
+            for b in 1..BINS {
+                // Splits of f with bin < b: a row in bin b is above them.
+                let below = splits[at..mine_end].partition_point(|s| (s.1 as usize) < b);
+                q.ends[f * BINS + b] = (at + below) as u32;
+            }
+            for s in &splits[at..mine_end] {
+                if s.4 {
+                    q.miss_tree.push(s.2);
+                    q.miss_mask.push(s.3);
+                }
+            }
+            q.miss_ends[f + 1] = q.miss_tree.len() as u32;
+            at = mine_end;
+        }
+        Some(q)
+    }
+
+    /// Add each tree's leaf value, in tree order, to `acc[r]` for rows
+    /// `0..acc.len()` of `binned` (row-major, `n_features` bins a row).
+    pub fn add_leaf_sums(&self, binned: &[u8], acc: &mut [f64]) {
+        let p = self.n_features;
+        let mut live = vec![u64::MAX; self.first_leaf.len()];
+        for (r, out) in acc.iter_mut().enumerate() {
+            live.iter_mut().for_each(|m| *m = u64::MAX);
+            for (f, &b) in binned[r * p..(r + 1) * p].iter().enumerate() {
+                if b == 0 {
+                    let (lo, hi) = (self.miss_ends[f] as usize, self.miss_ends[f + 1] as usize);
+                    for (&t, &m) in self.miss_tree[lo..hi].iter().zip(&self.miss_mask[lo..hi]) {
+                        live[t as usize] &= m;
+                    }
+                } else {
+                    let lo = self.ends[f * BINS] as usize;
+                    let hi = self.ends[f * BINS + b as usize] as usize;
+                    for (&t, &m) in self.tree[lo..hi].iter().zip(&self.mask[lo..hi]) {
+                        live[t as usize] &= m;
+                    }
+                }
+            }
+            let mut sum = *out;
+            for (&m, &first) in live.iter().zip(&self.first_leaf) {
+                sum += self.values[first as usize + m.trailing_zeros() as usize] as f64;
+            }
+            *out = sum;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests_support {
+    pub use super::super::tree::Node;
+    use super::*;
+    pub use rand::{Rng, SeedableRng};
+    pub use rand_chacha::ChaCha8Rng;
+
+    /// A random tree of `leaves` leaves over `p` features (children after
+    /// their parent, as the growers store them).
+    pub fn random_tree(rng: &mut ChaCha8Rng, leaves: usize, p: usize) -> Tree {
+        let mut nodes = vec![Node::leaf(0, rng.random::<f32>())];
+        let mut open = vec![0usize];
+        while nodes.len() < 2 * leaves - 1 {
+            let i = open.swap_remove(rng.random_range(0..open.len()));
+            let left = nodes.len();
+            nodes.push(Node::leaf(left, rng.random::<f32>() - 0.5));
+            nodes.push(Node::leaf(left + 1, rng.random::<f32>() - 0.5));
+            let n = &mut nodes[i];
+            n.feature = rng.random_range(0..p) as u16;
+            n.bin = rng.random_range(1..255u8);
+            n.missing_left = rng.random();
+            n.left = left as u32;
+            open.extend([left, left + 1]);
+        }
+        Tree { nodes }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::levels;
+    use super::tests_support::*;
+    use super::*;
+
+    #[test]
+    fn same_leaves_and_sums_as_the_level_walk() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let p = 7;
+        let trees: Vec<Tree> = (0..40)
+            .map(|t| random_tree(&mut rng, 1 + t % MAX_LEAVES.min(40), p))
+            .collect();
+        let rows = 3_000;
+        // Bins spread over the whole range, a tenth missing.
+        let binned: Vec<u8> = (0..rows * p)
+            .map(|_| {
+                if rng.random_range(0..10) == 0 {
+                    0
+                } else {
+                    rng.random_range(1..=255u8)
+                }
+            })
+            .collect();
+        let mut walked = vec![0.25f64; rows];
+        for tree in &trees {
+            levels::walk(tree, rows, p, &binned, &mut walked, None);
+        }
+        let quick = QuickTrees::new(&trees, p).expect("small trees");
+        let mut sums = vec![0.25f64; rows];
+        quick.add_leaf_sums(&binned, &mut sums);
+        assert!(walked
+            .iter()
+            .zip(&sums)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+
+    #[test]
+    fn large_trees_are_declined() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let big = random_tree(&mut rng, MAX_LEAVES + 1, 3);
+        assert!(QuickTrees::new(&[big], 3).is_none());
+        let ok = random_tree(&mut rng, MAX_LEAVES, 3);
+        assert!(QuickTrees::new(&[ok], 3).is_some());
+    }
+}
+#[cfg(test)]
+mod speed {
+    use super::super::levels;
+    use super::tests_support::*;
+    use super::*;
+    #[test]
+    #[ignore]
+    fn speed() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let p = 30;
+        let trees: Vec<Tree> = (0..100).map(|_| random_tree(&mut rng, 31, p)).collect();
+        let rows = 100_000;
+        let binned: Vec<u8> = (0..rows * p + 64)
+            .map(|_| rng.random_range(1..=255u8))
+            .collect();
+        let quick = QuickTrees::new(&trees, p).unwrap();
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            let mut a = vec![0.0; rows];
+            for tree in &trees {
+                levels::walk(tree, rows, p, &binned, &mut a, None);
+            }
+            let lw = t.elapsed().as_secs_f64();
+            let t = std::time::Instant::now();
+            let mut b = vec![0.0; rows];
+            quick.add_leaf_sums(&binned, &mut b);
+            let qs = t.elapsed().as_secs_f64();
+            eprintln!(
+                "levels {lw:.3} quick {qs:.3} depth {}",
+                trees.iter().map(|t| t.depth()).sum::<usize>()
+            );
+        }
+    }
+}
