@@ -30,8 +30,10 @@ const QUICK_MIN_ROWS: usize = 1024;
 /// Most rows per prediction batch (bounds the binned copy).
 const PREDICT_BATCH_MAX: usize = 1 << 18;
 /// Trees of at most this many nodes (gradient boosting's 31 leaves, shallow
-/// decision trees) are walked level by level ([`Tree::walk_levels`]);
-/// bigger ones lane by lane, where a row's path length varies too much.
+/// decision trees) are walked level by level ([`Tree::walk_levels`]) when
+/// explaining or predicting few rows (many rows of small trees go through
+/// [`QuickTrees`]); bigger ones lane by lane, where a row's path length
+/// varies too much.
 const LEVEL_WALK_NODES: usize = 255;
 
 /// A fitted forest.

@@ -16,7 +16,11 @@
 //! Measured on the 1M-row boosting benchmark (100 trees, 30 features,
 //! AMD EPYC, 2 threads): see experiments/bench/boost_results.md.
 
+use super::simd::{self, Path};
 use super::tree::Tree;
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
 /// Leaves a tree may have to be scored here (one bit each in a `u64`).
 pub const MAX_LEAVES: usize = 64;
@@ -36,6 +40,8 @@ pub struct QuickTrees {
     miss_ends: Vec<u32>,
     tree: Vec<u16>,
     mask: Vec<u64>,
+    /// Each split's bin, for the vector path's broadcast compare.
+    bin: Vec<u32>,
     miss_tree: Vec<u16>,
     miss_mask: Vec<u64>,
     /// Leaf values of every tree, left to right, and each tree's first.
@@ -98,6 +104,7 @@ impl QuickTrees {
             miss_ends: vec![0; n_features + 1],
             tree: splits.iter().map(|s| s.2).collect(),
             mask: splits.iter().map(|s| s.3).collect(),
+            bin: splits.iter().map(|s| s.1 as u32).collect(),
             miss_tree: Vec::new(),
             miss_mask: Vec::new(),
             values,
@@ -125,8 +132,37 @@ impl QuickTrees {
     }
 
     /// Add each tree's leaf value, in tree order, to `acc[r]` for rows
-    /// `0..acc.len()` of `binned` (row-major, `n_features` bins a row).
+    /// `0..acc.len()` of `binned` (row-major, `n_features` bins a row, then
+    /// [`simd::BIN_PADDING`] bytes): sixteen rows at a time in AVX-512
+    /// lanes when the selected path has them and every tree has at most 32
+    /// leaves, the rest one row at a time. Same bits either way.
     pub fn add_leaf_sums(&self, binned: &[u8], acc: &mut [f64]) {
+        self.add_leaf_sums_with(simd::selected(), binned, acc);
+    }
+
+    /// [`QuickTrees::add_leaf_sums`] on a given path (tests compare them).
+    pub fn add_leaf_sums_with(&self, path: Path, binned: &[u8], acc: &mut [f64]) {
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        if path == Path::Avx512 && path.supported() && self.fits_lanes(binned.len()) {
+            // SAFETY: the CPU has AVX-512F (checked above); the sizes are
+            // within the vector path's limits (fits_lanes).
+            done = unsafe { avx512::add_leaf_sums(self, binned, acc) };
+        }
+        let p = self.n_features;
+        self.add_rows(&binned[done * p..], &mut acc[done..]);
+    }
+
+    /// Whether the vector path can take these trees and rows: masks of 32
+    /// bits, bin offsets within `i32`, the padding gathers read.
+    fn fits_lanes(&self, binned_len: usize) -> bool {
+        let leaves = self.first_leaf.windows(2).map(|w| w[1] - w[0]);
+        let last = self.values.len() as u32 - self.first_leaf.last().copied().unwrap_or(0);
+        leaves.chain([last]).all(|n| n <= 32) && binned_len < i32::MAX as usize
+    }
+
+    /// The scalar path: one row at a time.
+    fn add_rows(&self, binned: &[u8], acc: &mut [f64]) {
         let p = self.n_features;
         let mut live = vec![u64::MAX; self.first_leaf.len()];
         for (r, out) in acc.iter_mut().enumerate() {
@@ -188,16 +224,10 @@ mod tests {
     use super::tests_support::*;
     use super::*;
 
-    #[test]
-    fn same_leaves_and_sums_as_the_level_walk() {
-        let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let p = 7;
-        let trees: Vec<Tree> = (0..40)
-            .map(|t| random_tree(&mut rng, 1 + t % MAX_LEAVES.min(40), p))
-            .collect();
-        let rows = 3_000;
-        // Bins spread over the whole range, a tenth missing.
-        let binned: Vec<u8> = (0..rows * p)
+    /// `rows` random binned rows over `p` features, a tenth missing, then
+    /// the padding the vector path reads.
+    fn random_rows(rng: &mut ChaCha8Rng, rows: usize, p: usize) -> Vec<u8> {
+        let mut binned: Vec<u8> = (0..rows * p)
             .map(|_| {
                 if rng.random_range(0..10) == 0 {
                     0
@@ -206,17 +236,44 @@ mod tests {
                 }
             })
             .collect();
+        binned.resize(binned.len() + simd::BIN_PADDING, 0);
+        binned
+    }
+
+    /// Every path the CPU has against the level walk, to the bit.
+    fn check_paths(trees: &[Tree], p: usize, rows: usize, rng: &mut ChaCha8Rng) {
+        let binned = random_rows(rng, rows, p);
         let mut walked = vec![0.25f64; rows];
-        for tree in &trees {
+        for tree in trees {
             levels::walk(tree, rows, p, &binned, &mut walked, None);
         }
-        let quick = QuickTrees::new(&trees, p).expect("small trees");
-        let mut sums = vec![0.25f64; rows];
-        quick.add_leaf_sums(&binned, &mut sums);
-        assert!(walked
-            .iter()
-            .zip(&sums)
-            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        let quick = QuickTrees::new(trees, p).expect("small trees");
+        for path in [Path::Scalar, Path::Avx512] {
+            if !path.supported() {
+                eprintln!("skipped: this CPU has no {} path", path.name());
+                continue;
+            }
+            let mut sums = vec![0.25f64; rows];
+            quick.add_leaf_sums_with(path, &binned, &mut sums);
+            let same = walked
+                .iter()
+                .zip(&sums)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "{} path differs from the level walk", path.name());
+        }
+    }
+
+    #[test]
+    fn same_leaves_and_sums_as_the_level_walk() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        // Up to 32 leaves (the vector path's masks), rows not a multiple of 16.
+        let trees: Vec<Tree> = (0..40)
+            .map(|t| random_tree(&mut rng, 1 + t % 32, 7))
+            .collect();
+        check_paths(&trees, 7, 3_001, &mut rng);
+        // Up to 64 leaves: one row at a time on every CPU.
+        let trees: Vec<Tree> = (0..20).map(|t| random_tree(&mut rng, 33 + t, 5)).collect();
+        check_paths(&trees, 5, 999, &mut rng);
     }
 
     #[test]
@@ -226,39 +283,5 @@ mod tests {
         assert!(QuickTrees::new(&[big], 3).is_none());
         let ok = random_tree(&mut rng, MAX_LEAVES, 3);
         assert!(QuickTrees::new(&[ok], 3).is_some());
-    }
-}
-#[cfg(test)]
-mod speed {
-    use super::super::levels;
-    use super::tests_support::*;
-    use super::*;
-    #[test]
-    #[ignore]
-    fn speed() {
-        let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let p = 30;
-        let trees: Vec<Tree> = (0..100).map(|_| random_tree(&mut rng, 31, p)).collect();
-        let rows = 100_000;
-        let binned: Vec<u8> = (0..rows * p + 64)
-            .map(|_| rng.random_range(1..=255u8))
-            .collect();
-        let quick = QuickTrees::new(&trees, p).unwrap();
-        for _ in 0..3 {
-            let t = std::time::Instant::now();
-            let mut a = vec![0.0; rows];
-            for tree in &trees {
-                levels::walk(tree, rows, p, &binned, &mut a, None);
-            }
-            let lw = t.elapsed().as_secs_f64();
-            let t = std::time::Instant::now();
-            let mut b = vec![0.0; rows];
-            quick.add_leaf_sums(&binned, &mut b);
-            let qs = t.elapsed().as_secs_f64();
-            eprintln!(
-                "levels {lw:.3} quick {qs:.3} depth {}",
-                trees.iter().map(|t| t.depth()).sum::<usize>()
-            );
-        }
     }
 }
