@@ -20,6 +20,8 @@ use super::simd::{self, Path};
 use super::tree::Tree;
 
 #[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
 mod avx512;
 
 /// Leaves a tree may have to be scored here (one bit each in a `u64`).
@@ -134,8 +136,9 @@ impl QuickTrees {
     /// Add each tree's leaf value, in tree order, to `acc[r]` for rows
     /// `0..acc.len()` of `binned` (row-major, `n_features` bins a row, then
     /// [`simd::BIN_PADDING`] bytes): sixteen rows at a time in AVX-512
-    /// lanes when the selected path has them and every tree has at most 32
-    /// leaves, the rest one row at a time. Same bits either way.
+    /// lanes or eight in AVX2 lanes, as the selected path has them, when
+    /// every tree has at most 32 leaves; the rest one row at a time. Same
+    /// bits every way.
     pub fn add_leaf_sums(&self, binned: &[u8], acc: &mut [f64]) {
         self.add_leaf_sums_with(simd::selected(), binned, acc);
     }
@@ -144,10 +147,15 @@ impl QuickTrees {
     pub fn add_leaf_sums_with(&self, path: Path, binned: &[u8], acc: &mut [f64]) {
         let mut done = 0;
         #[cfg(target_arch = "x86_64")]
-        if path == Path::Avx512 && path.supported() && self.fits_lanes(binned.len()) {
-            // SAFETY: the CPU has AVX-512F (checked above); the sizes are
-            // within the vector path's limits (fits_lanes).
-            done = unsafe { avx512::add_leaf_sums(self, binned, acc) };
+        if path != Path::Scalar && path.supported() && self.fits_lanes(binned.len()) {
+            // SAFETY: the CPU has the path's instructions (checked above);
+            // the sizes are within the vector paths' limits (fits_lanes).
+            done = unsafe {
+                match path {
+                    Path::Avx512 => avx512::add_leaf_sums(self, binned, acc),
+                    _ => avx2::add_leaf_sums(self, binned, acc),
+                }
+            };
         }
         let p = self.n_features;
         self.add_rows(&binned[done * p..], &mut acc[done..]);
@@ -248,7 +256,7 @@ mod tests {
             levels::walk(tree, rows, p, &binned, &mut walked, None);
         }
         let quick = QuickTrees::new(trees, p).expect("small trees");
-        for path in [Path::Scalar, Path::Avx512] {
+        for path in Path::ALL {
             if !path.supported() {
                 eprintln!("skipped: this CPU has no {} path", path.name());
                 continue;
