@@ -162,7 +162,13 @@ impl<'a> Leafwise<'a> {
         let parent = score(sum[0], sum[1]);
         // Rows per unit of hessian in this node (LightGBM's count estimate).
         let per_hessian = sum[2] / sum[1].max(f64::MIN_POSITIVE);
+        // A side's estimated rows, round(left hessian × per_hessian), must
+        // be at least min_data on both sides. For whole numbers m and n,
+        // round(x) ≥ m ⟺ x ≥ m − 0.5 and round(x) ≤ n − m ⟺ x < n − m + 0.5
+        // (halves round away from zero), exact in f64 and without a call
+        // to `round` per candidate.
         let min_data = sp.min_data_in_leaf as f64;
+        let (low, high) = (min_data - 0.5, sum[2] - min_data + 0.5);
         let mut best: Option<Split> = None;
         for &f in feats {
             let h = &hist[self.bins_of(f)];
@@ -183,9 +189,9 @@ impl<'a> Leafwise<'a> {
                         cum
                     };
                     let right = [sum[0] - left[0], sum[1] - left[1]];
-                    let left_rows = (left[1] * per_hessian).round();
-                    if left_rows < min_data
-                        || sum[2] - left_rows < min_data
+                    let left_rows = left[1] * per_hessian;
+                    if left_rows < low
+                        || left_rows >= high
                         || left[1] < sp.min_sum_hessian
                         || right[1] < sp.min_sum_hessian
                     {
@@ -303,11 +309,16 @@ impl<'a> Leafwise<'a> {
                 (right_sum, left_sum, left_id + 1, left_id)
             };
             let depth = o.depth + 1;
-            for (node, range, sum, hist) in [
-                (small_node, small_rows, small_sum, small),
-                (large_node, large_rows, large_sum, large),
+            // The two children's best splits at once (a scan of every
+            // candidate bin costs the same whatever a node's rows).
+            let (small_split, large_split) = rayon::join(
+                || self.best(&small, &small_sum, feats, depth),
+                || self.best(&large, &large_sum, feats, depth),
+            );
+            for (node, range, sum, hist, split) in [
+                (small_node, small_rows, small_sum, small, small_split),
+                (large_node, large_rows, large_sum, large, large_split),
             ] {
-                let split = self.best(&hist, &sum, feats, depth);
                 open.push(Open {
                     node,
                     start: range.start,
