@@ -18,8 +18,9 @@ const QUANTILE_SAMPLE: usize = 200_000;
 pub struct BinCuts {
     cuts: Vec<Vec<f64>>,
     /// Each feature's cuts padded with +∞ to [`SEARCH`] entries: a bin is
-    /// found in eight branch-free steps over a fixed-size array (no
-    /// length-dependent loop), the hot step of binning a table.
+    /// found in branch-free halving steps over a fixed-size array, as many
+    /// as the feature's cuts need (eight for 128–254 cuts, one for a flag),
+    /// the hot step of binning a table.
     search: SearchTable,
 }
 
@@ -28,7 +29,14 @@ pub struct BinCuts {
 const SEARCH: usize = 256;
 
 #[derive(Clone, PartialEq)]
-struct SearchTable(Vec<[f64; SEARCH]>);
+struct SearchTable(Vec<Padded>);
+
+/// One feature's padded cuts and its first halving step (0 without cuts).
+#[derive(Clone, PartialEq)]
+struct Padded {
+    cuts: [f64; SEARCH],
+    first_step: usize,
+}
 
 impl std::fmt::Debug for SearchTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -81,7 +89,12 @@ impl BinCuts {
             .map(|c| {
                 let mut padded = [f64::INFINITY; SEARCH];
                 padded.iter_mut().zip(c).for_each(|(p, &v)| *p = v);
-                padded
+                // k steps cover 2^k − 1 entries: k = the bit length of len.
+                let k = usize::BITS - c.len().min(SEARCH - 1).leading_zeros();
+                Padded {
+                    cuts: padded,
+                    first_step: (1usize << k) >> 1,
+                }
             })
             .collect();
         BinCuts {
@@ -146,11 +159,25 @@ impl BinCuts {
 
     /// Bin consecutive rows of `flat` (`p` raw values each, NaN = missing)
     /// into `out`, row-major: the form trees are walked on when predicting.
+    ///
+    /// A block of rows at a time, feature by feature within the block: one
+    /// feature's padded cuts stay in L1 cache while its values are binned
+    /// (row by row, a model's tables — 2 KiB a feature — did not fit, and
+    /// each search step waited on L2 or L3: scoring 20 offers models spent
+    /// a third of its time here).
     pub fn bin_rows(&self, flat: &[f64], p: usize, out: &mut Vec<u8>) {
+        const BLOCK: usize = 64;
+        let p = p.max(1);
+        let flat = &flat[..flat.len() / p * p];
         out.clear();
-        out.reserve(flat.len());
-        for row in flat.chunks_exact(p.max(1)) {
-            out.extend(row.iter().zip(&self.search.0).map(|(&v, s)| bin_of(s, v)));
+        out.resize(flat.len(), 0);
+        for (rows, bins) in flat.chunks(BLOCK * p).zip(out.chunks_mut(BLOCK * p)) {
+            for (f, search) in self.search.0.iter().enumerate().take(p) {
+                let values = rows[f..].iter().step_by(p);
+                for (b, &v) in bins[f..].iter_mut().step_by(p).zip(values) {
+                    *b = bin_of(search, v);
+                }
+            }
         }
     }
 
@@ -178,10 +205,15 @@ impl BinCuts {
 /// The bin of `v` among padded cuts: 0 when missing, else 1 + #{cuts < v}
 /// (the padding's +∞ is never below a value).
 #[inline(always)]
-fn bin_of(search: &[f64; SEARCH], v: f64) -> u8 {
-    let mut at = 0;
-    for step in [128, 64, 32, 16, 8, 4, 2, 1] {
-        at += usize::from(search[at + step - 1] < v) * step;
+fn bin_of(search: &Padded, v: f64) -> u8 {
+    let (mut at, mut step) = (0, search.first_step);
+    while step > 0 {
+        // at + step − 1 ≤ 2·first_step − 2 ≤ 254: the mask only spares
+        // the bounds check.
+        let below = search.cuts[(at + step - 1) & (SEARCH - 1)] < v;
+        // Half the steps go each way: a branch would mispredict half the time.
+        at += std::hint::select_unpredictable(below, step, 0);
+        step /= 2;
     }
     if v.is_nan() {
         0
@@ -231,6 +263,25 @@ mod tests {
             for bin in 1..=3u8 {
                 assert_eq!(cuts.bin(0, v) <= bin, v <= cuts.threshold(0, bin));
             }
+        }
+    }
+
+    #[test]
+    fn padded_search_counts_the_cuts_below_for_every_length() {
+        // 0 to 254 cuts: each searched in as few steps as its length needs.
+        for len in (0..=254).step_by(7).chain([1, 2, 3, 4, 127, 128, 253, 254]) {
+            let cuts: Vec<f64> = (0..len).map(|i| i as f64 * 2.0).collect();
+            let table = BinCuts::new(vec![cuts.clone()]);
+            for k in -3..(2 * len as i32 + 3) {
+                let v = k as f64 * 0.75;
+                let want = 1 + cuts.partition_point(|&c| c < v);
+                assert_eq!(table.bin(0, v) as usize, want, "{len} cuts, value {v}");
+            }
+            assert_eq!(table.bin(0, f64::NAN), 0);
+            assert_eq!(table.bin(0, f64::INFINITY) as usize, 1 + len);
+            let mut rows = Vec::new();
+            table.bin_rows(&[f64::NAN, -1.0, 1e9], 1, &mut rows);
+            assert_eq!(rows, vec![0, 1, 1 + len as u8]);
         }
     }
 
