@@ -79,146 +79,137 @@ impl Boosted {
         // hundred times, and from a thread outside the pool each of those
         // would block it and wake it again (≈8% of a 100k-row fit in the
         // kernel's scheduler, measured).
-        rayon::scope(|_| Self::fit_on_worker(spec, class_weight, x, y, seed, on_round))
-    }
-
-    fn fit_on_worker(
-        spec: &BoostingParams,
-        class_weight: [f64; 2],
-        x: ArrayView2<f64>,
-        y: &[u8],
-        seed: u64,
-        on_round: &(dyn Fn() + Sync),
-    ) -> Result<Boosted> {
-        let (n, p) = x.dim();
-        if n == 0 || p == 0 || p > u16::MAX as usize || y.len() != n || n > u32::MAX as usize {
-            return Err(Error::Model(format!(
-                "cannot boost on {n} rows × {p} features with {} labels",
-                y.len()
-            )));
-        }
-        let cuts = BinCuts::fit(x, spec.max_bins);
-        let bins = cuts.transform(x);
-        let (train, valid) = if spec.early_stopping_rounds > 0 {
-            validation_split(y, spec.validation_share, seed)
-        } else {
-            ((0..n as u32).collect(), Vec::new())
-        };
-        let w: Vec<f32> = y
-            .iter()
-            .map(|&c| {
-                let spw = if c == 1 { spec.scale_pos_weight } else { 1.0 };
-                (class_weight[c as usize] * spw) as f32
-            })
-            .collect();
-        let (sw, swy) = train.iter().fold((0.0, 0.0), |(a, b), &r| {
-            let r = r as usize;
-            (a + w[r] as f64, b + (w[r] * y[r] as f32) as f64)
-        });
-        if !(swy > 0.0 && swy < sw) {
-            return Err(Error::Model(
-                "gradient boosting needs churners and stayers among the training rows".into(),
-            ));
-        }
-        let init = (swy / (sw - swy)).ln();
-        let mut f = vec![init; n];
-        let (mut g, mut h) = (vec![0.0f32; n], vec![0.0f32; n]);
-        let grower = Leafwise::new(&bins, spec);
-        let mut work = Work::default();
-        let bagging = spec.bagging_freq > 0 && spec.bagging_fraction < 1.0;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let k = ((spec.feature_fraction * p as f64).round() as usize).clamp(1, p);
-        let mut feats: Vec<usize> = (0..p).collect();
-        let (mut bag, mut rest) = (train.clone(), valid.clone());
-        let mut trees: Vec<Tree> = Vec::with_capacity(spec.n_rounds);
-        let mut gains: Vec<Vec<(usize, f64)>> = Vec::with_capacity(spec.n_rounds);
-        let (mut best_loss, mut best_rounds) = (f64::INFINITY, 0);
-        for round in 0..spec.n_rounds {
-            if bagging && round % spec.bagging_freq == 0 {
-                let mut pool = train.clone();
-                let draw = ((spec.bagging_fraction * pool.len() as f64).round() as usize)
-                    .clamp(1, pool.len());
-                for i in 0..draw {
-                    let j = rng.random_range(i..pool.len());
-                    pool.swap(i, j);
-                }
-                bag = pool[..draw].to_vec();
-                bag.sort_unstable();
-                rest = pool[draw..].to_vec();
-                rest.extend_from_slice(&valid);
-                rest.sort_unstable();
+        rayon::scope(|_| {
+            let (n, p) = x.dim();
+            if n == 0 || p == 0 || p > u16::MAX as usize || y.len() != n || n > u32::MAX as usize {
+                return Err(Error::Model(format!(
+                    "cannot boost on {n} rows × {p} features with {} labels",
+                    y.len()
+                )));
             }
-            g.par_iter_mut()
-                .zip(h.par_iter_mut())
-                .enumerate()
-                .with_min_len(4096)
-                .for_each(|(r, (gr, hr))| {
-                    let q = sigmoid(f[r]);
-                    *gr = (w[r] as f64 * (q - y[r] as f64)) as f32;
-                    *hr = (w[r] as f64 * (q * (1.0 - q)).max(1e-16)) as f32;
-                });
-            let candidates = if k < p {
-                for i in 0..k {
-                    let j = rng.random_range(i..p);
-                    feats.swap(i, j);
-                }
-                let mut c = feats[..k].to_vec();
-                c.sort_unstable();
-                c
+            let cuts = BinCuts::fit(x, spec.max_bins);
+            let bins = cuts.transform(x);
+            let (train, valid) = if spec.early_stopping_rounds > 0 {
+                validation_split(y, spec.validation_share, seed)
             } else {
-                feats.clone()
+                ((0..n as u32).collect(), Vec::new())
             };
-            work.rows.clear();
-            work.rows.extend_from_slice(&bag);
-            let (tree, leaves, tree_gains) = grower.grow(&mut work, &g, &h, &candidates);
-            for (start, end, value) in leaves {
-                for &r in &work.rows[start..end] {
-                    f[r as usize] += value as f64;
-                }
-            }
-            for &r in &rest {
+            let w: Vec<f32> = y
+                .iter()
+                .map(|&c| {
+                    let spw = if c == 1 { spec.scale_pos_weight } else { 1.0 };
+                    (class_weight[c as usize] * spw) as f32
+                })
+                .collect();
+            let (sw, swy) = train.iter().fold((0.0, 0.0), |(a, b), &r| {
                 let r = r as usize;
-                f[r] += tree.nodes[tree.leaf_of(|c| bins.column(c)[r])].value as f64;
+                (a + w[r] as f64, b + (w[r] * y[r] as f32) as f64)
+            });
+            if !(swy > 0.0 && swy < sw) {
+                return Err(Error::Model(
+                    "gradient boosting needs churners and stayers among the training rows".into(),
+                ));
             }
-            trees.push(tree);
-            gains.push(tree_gains);
-            on_round();
-            if !valid.is_empty() {
-                let loss = log_loss(valid.iter().map(|&r| (y[r as usize], f[r as usize])));
-                if loss < best_loss {
-                    (best_loss, best_rounds) = (loss, round + 1);
-                } else if round + 1 - best_rounds >= spec.early_stopping_rounds {
-                    break;
+            let init = (swy / (sw - swy)).ln();
+            let mut f = vec![init; n];
+            let (mut g, mut h) = (vec![0.0f32; n], vec![0.0f32; n]);
+            let grower = Leafwise::new(&bins, spec);
+            let mut work = Work::default();
+            let bagging = spec.bagging_freq > 0 && spec.bagging_fraction < 1.0;
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let k = ((spec.feature_fraction * p as f64).round() as usize).clamp(1, p);
+            let mut feats: Vec<usize> = (0..p).collect();
+            let (mut bag, mut rest) = (train.clone(), valid.clone());
+            let mut trees: Vec<Tree> = Vec::with_capacity(spec.n_rounds);
+            let mut gains: Vec<Vec<(usize, f64)>> = Vec::with_capacity(spec.n_rounds);
+            let (mut best_loss, mut best_rounds) = (f64::INFINITY, 0);
+            for round in 0..spec.n_rounds {
+                if bagging && round % spec.bagging_freq == 0 {
+                    let mut pool = train.clone();
+                    let draw = ((spec.bagging_fraction * pool.len() as f64).round() as usize)
+                        .clamp(1, pool.len());
+                    for i in 0..draw {
+                        let j = rng.random_range(i..pool.len());
+                        pool.swap(i, j);
+                    }
+                    bag = pool[..draw].to_vec();
+                    bag.sort_unstable();
+                    rest = pool[draw..].to_vec();
+                    rest.extend_from_slice(&valid);
+                    rest.sort_unstable();
+                }
+                g.par_iter_mut()
+                    .zip(h.par_iter_mut())
+                    .enumerate()
+                    .with_min_len(4096)
+                    .for_each(|(r, (gr, hr))| {
+                        let q = sigmoid(f[r]);
+                        *gr = (w[r] as f64 * (q - y[r] as f64)) as f32;
+                        *hr = (w[r] as f64 * (q * (1.0 - q)).max(1e-16)) as f32;
+                    });
+                let candidates = if k < p {
+                    for i in 0..k {
+                        let j = rng.random_range(i..p);
+                        feats.swap(i, j);
+                    }
+                    let mut c = feats[..k].to_vec();
+                    c.sort_unstable();
+                    c
+                } else {
+                    feats.clone()
+                };
+                work.rows.clear();
+                work.rows.extend_from_slice(&bag);
+                let (tree, leaves, tree_gains) = grower.grow(&mut work, &g, &h, &candidates);
+                for (start, end, value) in leaves {
+                    for &r in &work.rows[start..end] {
+                        f[r as usize] += value as f64;
+                    }
+                }
+                for &r in &rest {
+                    let r = r as usize;
+                    f[r] += tree.nodes[tree.leaf_of(|c| bins.column(c)[r])].value as f64;
+                }
+                trees.push(tree);
+                gains.push(tree_gains);
+                on_round();
+                if !valid.is_empty() {
+                    let loss = log_loss(valid.iter().map(|&r| (y[r as usize], f[r as usize])));
+                    if loss < best_loss {
+                        (best_loss, best_rounds) = (loss, round + 1);
+                    } else if round + 1 - best_rounds >= spec.early_stopping_rounds {
+                        break;
+                    }
                 }
             }
-        }
-        let early_stopping = (!valid.is_empty()).then_some(EarlyStop {
-            best_rounds,
-            rounds_run: trees.len(),
-            validation_rows: valid.len(),
-            validation_log_loss: best_loss,
-        });
-        if !valid.is_empty() {
-            trees.truncate(best_rounds);
-            gains.truncate(best_rounds);
-        }
-        let mut importances = vec![0.0; p];
-        for (feature, gain) in gains.into_iter().flatten() {
-            importances[feature] += gain;
-        }
-        let total: f64 = importances.iter().sum();
-        if total > 0.0 {
-            importances.iter_mut().for_each(|v| *v /= total);
-        }
-        Ok(Boosted {
-            n_features: p,
-            cuts,
-            trees,
-            init,
-            learning_rate: spec.learning_rate,
-            importances,
-            early_stopping,
-            cv_rounds: Vec::new(),
+            let early_stopping = (!valid.is_empty()).then_some(EarlyStop {
+                best_rounds,
+                rounds_run: trees.len(),
+                validation_rows: valid.len(),
+                validation_log_loss: best_loss,
+            });
+            if !valid.is_empty() {
+                trees.truncate(best_rounds);
+                gains.truncate(best_rounds);
+            }
+            let mut importances = vec![0.0; p];
+            for (feature, gain) in gains.into_iter().flatten() {
+                importances[feature] += gain;
+            }
+            let total: f64 = importances.iter().sum();
+            if total > 0.0 {
+                importances.iter_mut().for_each(|v| *v /= total);
+            }
+            Ok(Boosted {
+                n_features: p,
+                cuts,
+                trees,
+                init,
+                learning_rate: spec.learning_rate,
+                importances,
+                early_stopping,
+                cv_rounds: Vec::new(),
+            })
         })
     }
 
