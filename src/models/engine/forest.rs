@@ -24,8 +24,9 @@ use serde::{Deserialize, Serialize};
 /// 800k rows, whose trees are ~1 MB each).
 const PREDICT_BATCH: usize = 256;
 /// Rows from which [`leaf_sums`] scores small trees by their false nodes
-/// ([`QuickTrees`]); building its split lists costs about as much as
-/// walking a thousand rows.
+/// ([`QuickTrees`]): its split lists (every split sorted, a 256-entry table
+/// per feature) are built per call, which a handful of rows would not
+/// repay; fewer rows take the level walk (same bits).
 const QUICK_MIN_ROWS: usize = 1024;
 /// Most rows per prediction batch (bounds the binned copy).
 const PREDICT_BATCH_MAX: usize = 1 << 18;
