@@ -103,21 +103,18 @@ impl<'a> Leafwise<'a> {
         h: &[f32],
         ordered: &mut Vec<(f32, f32)>,
     ) {
-        ordered.clear();
         // Every row (a root without bagging or a validation share): rows
         // are 0..n, read straight through with no gather.
-        let every = rows.len() == self.bins.n_rows;
-        let pair = |&r: &u32| (g[r as usize], h[r as usize]);
-        if every {
-            // Nothing to gather.
-        } else if rows.len() >= PARALLEL_GATHER {
-            ordered.par_extend(rows.par_iter().map(pair));
-        } else {
-            ordered.extend(rows.iter().map(pair));
-        }
-        let source = if every {
+        let source = if rows.len() == self.bins.n_rows {
             Source::Every { g, h }
         } else {
+            ordered.clear();
+            let pair = |&r: &u32| (g[r as usize], h[r as usize]);
+            if rows.len() >= PARALLEL_GATHER {
+                ordered.par_extend(rows.par_iter().map(pair));
+            } else {
+                ordered.extend(rows.iter().map(pair));
+            }
             Source::Gathered {
                 rows,
                 pairs: ordered,

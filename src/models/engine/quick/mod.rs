@@ -176,17 +176,17 @@ impl QuickTrees {
         for (r, out) in acc.iter_mut().enumerate() {
             live.iter_mut().for_each(|m| *m = u64::MAX);
             for (f, &b) in binned[r * p..(r + 1) * p].iter().enumerate() {
-                if b == 0 {
+                // The splits this row fails: their trees lose their left leaves.
+                let (trees, masks) = if b == 0 {
                     let (lo, hi) = (self.miss_ends[f] as usize, self.miss_ends[f + 1] as usize);
-                    for (&t, &m) in self.miss_tree[lo..hi].iter().zip(&self.miss_mask[lo..hi]) {
-                        live[t as usize] &= m;
-                    }
+                    (&self.miss_tree[lo..hi], &self.miss_mask[lo..hi])
                 } else {
                     let lo = self.ends[f * BINS] as usize;
                     let hi = self.ends[f * BINS + b as usize] as usize;
-                    for (&t, &m) in self.tree[lo..hi].iter().zip(&self.mask[lo..hi]) {
-                        live[t as usize] &= m;
-                    }
+                    (&self.tree[lo..hi], &self.mask[lo..hi])
+                };
+                for (&t, &m) in trees.iter().zip(masks) {
+                    live[t as usize] &= m;
                 }
             }
             let mut sum = *out;
@@ -199,15 +199,16 @@ impl QuickTrees {
 }
 
 #[cfg(test)]
-mod tests_support {
-    pub use super::super::tree::Node;
+mod tests {
+    use super::super::levels;
+    use super::super::tree::Node;
     use super::*;
-    pub use rand::{Rng, SeedableRng};
-    pub use rand_chacha::ChaCha8Rng;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
     /// A random tree of `leaves` leaves over `p` features (children after
     /// their parent, as the growers store them).
-    pub fn random_tree(rng: &mut ChaCha8Rng, leaves: usize, p: usize) -> Tree {
+    fn random_tree(rng: &mut ChaCha8Rng, leaves: usize, p: usize) -> Tree {
         let mut nodes = vec![Node::leaf(0, rng.random::<f32>())];
         let mut open = vec![0usize];
         while nodes.len() < 2 * leaves - 1 {
@@ -224,13 +225,6 @@ mod tests_support {
         }
         Tree { nodes }
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::levels;
-    use super::tests_support::*;
-    use super::*;
 
     /// `rows` random binned rows over `p` features, a tenth missing, then
     /// the padding the vector path reads.
