@@ -4,16 +4,18 @@ use churn::cli::{ScoreArgs, ScoreCommand};
 use clap::Parser;
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOC: churn::runtime::Allocator = churn::runtime::Allocator;
+
 fn main() -> ExitCode {
     let mut args = ScoreArgs::parse();
     let result = match args.command.take() {
-        // The service leaves glibc's malloc arenas uncapped: its workers
-        // free buffers that other threads allocated, and with two arenas
-        // shared by every thread requests queued on the arena locks
-        // (18.5k against 21–24k single-customer requests/s flat out).
-        Some(ScoreCommand::Serve(a)) => a
-            .resolve()
-            .and_then(|(cfg, serve)| churn::serve::run(&cfg, &serve)),
+        // The service runs on mimalloc (see churn::runtime::Allocator).
+        Some(ScoreCommand::Serve(a)) => {
+            churn::runtime::use_service_allocator();
+            a.resolve()
+                .and_then(|(cfg, serve)| churn::serve::run(&cfg, &serve))
+        }
         None => {
             churn::runtime::init();
             args.resolve()
