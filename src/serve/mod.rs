@@ -15,6 +15,7 @@
 
 pub mod access_log;
 pub mod answer;
+mod body;
 pub mod metrics;
 pub mod model;
 pub mod request;

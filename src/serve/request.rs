@@ -10,6 +10,7 @@
 //! elsewhere. An absent required field, an array or an object is the
 //! caller's mistake and is named (customer index, field) in the answer.
 
+use super::body;
 use crate::ingest::{RawColumn, RawTable};
 use serde_json::{Number, Value};
 
@@ -112,43 +113,56 @@ enum Cell {
     Text(String),
 }
 
-/// Read a request body into a table of customers, in request order.
-pub fn parse(body: &[u8], shape: Shape, needs: &Needs) -> Result<RawTable, Refused> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| Refused::bad(format!("the body is not valid JSON: {e}")))?;
-    let Value::Object(mut top) = value else {
-        return Err(Refused::bad("the body must be a JSON object"));
-    };
-    let mut columns = Columns::default();
-    match shape {
-        Shape::Customers => match top.remove("customers") {
-            Some(Value::Array(records)) => columns.records(records, needs)?,
-            Some(_) => return Err(Refused::bad("\"customers\" must be an array of objects")),
-            None => return Err(Refused::bad("expected {\"customers\": [{...}, ...]}")),
-        },
-        Shape::Mlflow => {
-            if let Some(v) = top.remove("dataframe_records") {
-                let Value::Array(records) = v else {
-                    return Err(Refused::bad(
-                        "\"dataframe_records\" must be an array of objects",
-                    ));
-                };
-                columns.records(records, needs)?;
-            } else if let Some(v) = top.remove("dataframe_split") {
-                columns.split(v, needs)?;
-            } else {
-                return Err(Refused::bad(
-                    "expected \"dataframe_records\" or \"dataframe_split\" (MLflow's pandas formats)",
-                ));
-            }
+/// A field's value as read from the body, before its column decides what
+/// a boolean becomes.
+pub(super) enum Sent {
+    Null,
+    Bool(bool),
+    Num(Number),
+    Text(String),
+    /// An array or an object: not a cell.
+    Nested,
+}
+
+impl From<Value> for Sent {
+    fn from(v: Value) -> Sent {
+        match v {
+            Value::Null => Sent::Null,
+            Value::Bool(b) => Sent::Bool(b),
+            Value::Number(n) => Sent::Num(n),
+            Value::String(s) => Sent::Text(s),
+            Value::Array(_) | Value::Object(_) => Sent::Nested,
         }
     }
+}
+
+/// Read a request body into a table of customers, in request order.
+/// Records stream from the body into columns ([`body`]); only MLflow's
+/// `dataframe_split`, whose column names may follow its data, is read as a
+/// JSON value first.
+pub fn parse(body: &[u8], shape: Shape, needs: &Needs) -> Result<RawTable, Refused> {
+    let mut columns = Columns::default();
+    let read = body::read(body, shape, &mut columns, needs).map_err(|e| match e.is_data() {
+        true => Refused::bad(format!("the body does not have the expected shape: {e}")),
+        false => Refused::bad(format!("the body is not valid JSON: {e}")),
+    })?;
+    match read {
+        body::Found::Records => {}
+        body::Found::Split(v) => columns.split(v, needs)?,
+        body::Found::Nothing => return Err(Refused::bad(match shape {
+            Shape::Customers => "expected {\"customers\": [{...}, ...]}",
+            Shape::Mlflow => {
+                "expected \"dataframe_records\" or \"dataframe_split\" (MLflow's pandas formats)"
+            }
+        })),
+    }
+    columns.done()?;
     Ok(columns.table())
 }
 
 /// Cells gathered column by column.
 #[derive(Default)]
-struct Columns {
+pub(super) struct Columns {
     names: Vec<String>,
     index: Map<usize>,
     cells: Vec<Vec<Cell>>,
@@ -177,16 +191,16 @@ impl Columns {
     }
 
     /// Set a cell of the current row (`rows - 1`).
-    fn set(&mut self, name: &str, v: Value, needs: &Needs) {
+    pub(super) fn set(&mut self, name: &str, v: Sent, needs: &Needs) {
         let row = self.rows - 1;
         let k = self.column(name, needs);
         let cell = match v {
-            Value::Null => Cell::Null,
-            Value::String(s) => Cell::Text(s),
-            Value::Number(n) => Cell::Num(n),
-            Value::Bool(b) if self.numeric[k] => Cell::Num(Number::from(u8::from(b))),
-            Value::Bool(b) => Cell::Text(b.to_string()),
-            Value::Array(_) | Value::Object(_) => {
+            Sent::Null => Cell::Null,
+            Sent::Text(s) => Cell::Text(s),
+            Sent::Num(n) => Cell::Num(n),
+            Sent::Bool(b) if self.numeric[k] => Cell::Num(Number::from(u8::from(b))),
+            Sent::Bool(b) => Cell::Text(b.to_string()),
+            Sent::Nested => {
                 self.error(
                     row,
                     Some(name),
@@ -200,7 +214,7 @@ impl Columns {
     }
 
     /// Name every required field the current row did not send.
-    fn check_required(&mut self, needs: &Needs) {
+    pub(super) fn check_required(&mut self, needs: &Needs) {
         let row = self.rows - 1;
         let sent = (0..self.names.len())
             .filter(|&k| self.required[k] && self.sent[k] == self.rows)
@@ -223,7 +237,7 @@ impl Columns {
         }
     }
 
-    fn error(&mut self, customer: usize, field: Option<&str>, reason: String) {
+    pub(super) fn error(&mut self, customer: usize, field: Option<&str>, reason: String) {
         self.errors.push(FieldError {
             customer,
             field: field.map(str::to_string),
@@ -231,27 +245,12 @@ impl Columns {
         });
     }
 
-    fn new_row(&mut self) -> usize {
+    pub(super) fn new_row(&mut self) -> usize {
         for c in &mut self.cells {
             c.push(Cell::Null);
         }
         self.rows += 1;
         self.rows - 1
-    }
-
-    fn records(&mut self, records: Vec<Value>, needs: &Needs) -> Result<(), Refused> {
-        for rec in records {
-            let row = self.new_row();
-            let Value::Object(map) = rec else {
-                self.error(row, None, "expected an object of fields".into());
-                continue;
-            };
-            for (k, v) in map {
-                self.set(&k, v, needs);
-            }
-            self.check_required(needs);
-        }
-        self.done()
     }
 
     fn split(&mut self, v: Value, needs: &Needs) -> Result<(), Refused> {
@@ -280,7 +279,7 @@ impl Columns {
             match row {
                 Value::Array(values) if values.len() == names.len() => {
                     for (name, v) in names.iter().zip(values) {
-                        self.set(name, v, needs);
+                        self.set(name, v.into(), needs);
                     }
                 }
                 Value::Array(values) => self.error(
@@ -292,7 +291,7 @@ impl Columns {
             }
             self.check_required(needs);
         }
-        self.done()
+        Ok(())
     }
 
     fn done(&mut self) -> Result<(), Refused> {
