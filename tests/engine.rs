@@ -359,6 +359,50 @@ fn vector_walks_give_the_scalar_walks_bits() {
     ));
 }
 
+/// Fewer rows than a vector walk takes go through several trees at once
+/// (`across`): the same bits as the block walk, explained or predicted,
+/// alone or a few together, with fewer trees than lanes or many more.
+#[test]
+fn a_few_rows_alone_match_the_block_walk() {
+    let (forest, x) = deep_forest();
+    let p = x.ncols();
+    let flat = x.as_standard_layout().as_slice().unwrap().to_vec();
+    let mut few = forest.clone();
+    few.trees.truncate(3);
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for forest in [&forest, &few] {
+        let n = 64;
+        let mut contrib = vec![0.0; n * p];
+        let probs = forest.explain_block(&flat[..n * p], p, &mut contrib);
+        assert_eq!(
+            bits(&probs),
+            bits(&forest.predict_proba(x.slice(ndarray::s![..n, ..])))
+        );
+        let mut start = 0;
+        for size in (1..16).cycle() {
+            let end = (start + size).min(n);
+            let mut c = vec![0.0; (end - start) * p];
+            let pr = forest.explain_block(&flat[start * p..end * p], p, &mut c);
+            assert_eq!(bits(&pr), bits(&probs[start..end]), "rows {start}..{end}");
+            assert_eq!(
+                bits(&c),
+                bits(&contrib[start * p..end * p]),
+                "rows {start}..{end}"
+            );
+            let predicted = forest.predict_proba(x.slice(ndarray::s![start..end, ..]));
+            assert_eq!(
+                bits(&predicted),
+                bits(&pr),
+                "rows {start}..{end}: predicted"
+            );
+            start = end;
+            if start == n {
+                break;
+            }
+        }
+    }
+}
+
 #[test]
 fn explained_probabilities_are_the_predicted_ones_and_contributions_add_up() {
     let (forest, x) = deep_forest();

@@ -5,6 +5,7 @@
 //! in tree order, so the forest is identical for 1 or N threads.
 //! Probabilities are leaf churn shares averaged over trees.
 
+use super::across;
 use super::bins::BinCuts;
 use super::quick::QuickTrees;
 use super::tree::{self, Grower, Node, Tree};
@@ -198,6 +199,15 @@ pub(crate) fn leaf_sums(
     let p = x.ncols().max(1);
     let flat = x.as_slice().unwrap_or(&[]);
     let mut out = vec![0.0f64; x.nrows()];
+    if x.nrows() < simd::MIN_ROWS {
+        // A request's few customers: each walks several trees at once.
+        let (mut binned, mut path) = (Vec::new(), Vec::new());
+        cuts.bin_rows(flat, p, &mut binned);
+        for (acc, bins) in out.iter_mut().zip(binned.chunks(p)) {
+            across::walk(trees, bins, acc, None, &mut path);
+        }
+        return out;
+    }
     // Enough rows to repay sorting the splits, and every tree small.
     let quick = (x.nrows() >= QUICK_MIN_ROWS)
         .then(|| QuickTrees::new(trees, n_features))
@@ -240,6 +250,18 @@ pub(crate) fn explain_sums(
     let rows = flat.len() / p.max(1);
     let mut acc = vec![0.0f64; rows];
     let mut sums = vec![0.0f32; rows * p];
+    if rows < simd::MIN_ROWS {
+        // Too few rows to interleave: each walks several trees at once.
+        let mut path = Vec::new();
+        for ((acc, sums), bins) in acc
+            .iter_mut()
+            .zip(sums.chunks_exact_mut(p))
+            .zip(binned.chunks(p))
+        {
+            across::walk(trees, bins, acc, Some(sums), &mut path);
+        }
+        return (acc, sums);
+    }
     for tree in trees {
         walk_tree(tree, rows, p, &binned, &mut acc, Some(&mut sums));
     }

@@ -7,13 +7,14 @@
 //! ([`tree`]) and averages them in parallel, deterministically ([`forest`]).
 //! Predictions and path contributions walk sixteen rows per vector lane
 //! group where the CPU has AVX-512 ([`simd`]), with the same bits as the
-//! scalar walk.
+//! scalar walk; a lone row walks several trees at once ([`across`]).
 //! Its forests implement linfa's `PredictInplace`, and are fitted through
 //! linfa's `Fit` by [`crate::models::forest`], so one can stand in for
 //! linfa-trees anywhere a linfa model is expected. The engine takes the
 //! validated [`ForestParams`](crate::models::ForestParams) and
 //! [`TreeParams`](crate::models::TreeParams) as they are.
 
+mod across;
 pub mod bins;
 pub mod boost;
 pub mod forest;
