@@ -244,6 +244,9 @@ fn send(
 }
 
 /// Read what has arrived on `conn`: the status once a whole answer is in.
+/// Reads stop as soon as the answer is whole (epoll reports what comes
+/// after), so a one-packet answer costs one read, not a second that finds
+/// the socket empty.
 fn receive(conn: &mut Conn) -> std::io::Result<Option<u16>> {
     let Some(s) = conn.stream.as_mut() else {
         return Ok(None);
@@ -255,17 +258,21 @@ fn receive(conn: &mut Conn) -> std::io::Result<Option<u16>> {
         match s.read(&mut conn.buf[conn.have..]) {
             Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
             Ok(n) => conn.have += n,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(None),
             Err(e) => return Err(e),
         }
+        if !conn.in_flight {
+            continue;
+        }
+        if let Some(status) = whole_answer(&conn.buf[..conn.have]) {
+            return Ok(Some(status));
+        }
     }
-    if !conn.in_flight {
-        return Ok(None);
-    }
-    let buf = &conn.buf[..conn.have];
-    let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return Ok(None);
-    };
+}
+
+/// The status of the answer in `buf`, once all of it is there.
+fn whole_answer(buf: &[u8]) -> Option<u16> {
+    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
     let status: u16 = head
         .split(' ')
@@ -277,7 +284,7 @@ fn receive(conn: &mut Conn) -> std::io::Result<Option<u16>> {
         .find_map(|l| l.strip_prefix("content-length:"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
-    Ok((conn.have >= head_end + 4 + len).then_some(status))
+    (buf.len() >= head_end + 4 + len).then_some(status)
 }
 
 fn report(t: Tally, seconds: f64) {

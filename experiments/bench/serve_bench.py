@@ -7,8 +7,8 @@ Load: our own generator (loadgen.rs, keep-alive connections paced to a
 total rate; latency counted from when a request was due). Single-customer
 requests at increasing rates, then as fast as answers come; then batches
 of 1,000 customers as fast as answers come. Each step is bounded in time
-(STEP seconds). The load generator runs on the same 2 cores (it takes
-~13% of them at the highest rate).
+(STEP seconds). The load generator runs on the same 2 cores; the table
+gives the CPU time each side spent per request (/proc and getrusage).
 
 churn-score serve runs as deployed: default settings, access log on,
 written to a file; its model is churn-train --models random_forest on the
@@ -17,7 +17,7 @@ data/score_sample.csv.
 
 Usage: python serve_bench.py CHURN_TRAIN CHURN_SCORE LOADGEN WORKDIR
 Writes serve_results.md and .json next to this script."""
-import json, os, platform, signal, subprocess, sys, time, csv
+import json, os, platform, resource, signal, subprocess, sys, time, csv
 from pathlib import Path
 from urllib.request import urlopen
 
@@ -49,11 +49,39 @@ def wait_up(port, proc, secs=120):
     raise RuntimeError(f"the service on {port} did not start")
 
 
-def load(loadgen, port, body, conns, rate, secs=STEP):
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid):
+    """CPU seconds (user + system) of process `pid` and its children (the
+    Python service's worker processes)."""
+    total = 0.0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            f = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(d) == pid or int(f[1]) == pid:
+            total += (int(f[11]) + int(f[12])) / TICK
+    return total
+
+
+def load(loadgen, port, body, conns, rate, secs=STEP, server=None):
+    """One step; with `server` (its pid) also the CPU time the service and
+    the load generator spent, per request: both share the 2 cores."""
+    before = tree_cpu(server) if server else 0.0
+    child = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([loadgen, f"127.0.0.1:{port}", "/v1/score", str(body), str(conns), str(secs), str(rate)],
                          capture_output=True, text=True, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = json.loads(out.stdout)
     r["rate"] = rate
+    n = max(r["requests"], 1)
+    r["loadgen_cpu_us"] = 1e6 * (after.ru_utime + after.ru_stime - child.ru_utime - child.ru_stime) / n
+    if server:
+        r["service_cpu_us"] = 1e6 * (tree_cpu(server) - before) / n
     return r
 
 
@@ -78,8 +106,8 @@ def bench(name, cmd, port, loadgen, one, batch, rates, cwd=None, log=None):
     try:
         wait_up(port, proc)
         load(loadgen, port, one, 4, 0, 2)  # warm-up
-        single = [load(loadgen, port, one, CONNS, r) for r in rates]
-        many = load(loadgen, port, batch, 4, 0, 2 * STEP)
+        single = [load(loadgen, port, one, CONNS, r, server=proc.pid) for r in rates]
+        many = load(loadgen, port, batch, 4, 0, 2 * STEP, server=proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -115,17 +143,20 @@ def main():
         f"CPU: {result['cpu']}, {result['cores']} cores; load generator on the same cores; "
         f"{STEP:g} s per step, {CONNS} keep-alive connections for single customers, 4 for batches.",
         "Reproduce: `bash experiments/bench/serve_bench.sh`.", "",
-        "| service | load | target rate/s | requests/s | customers/s | p50 ms | p99 ms | max ms | non-2xx | errors |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| service | load | target rate/s | requests/s | customers/s | p50 ms | p99 ms | max ms | non-2xx | errors "
+        "| service CPU µs/request | load generator CPU µs/request |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in (churn, py):
         for s in run["single"]:
             rate = "max" if s["rate"] == 0 else f"{s['rate']:,}"
             lines.append(f"| {run['name']} | 1 customer | {rate} | {s['rps']:,.0f} | {s['rps']:,.0f} | {s['p50_ms']:.2f} | "
-                         f"{s['p99_ms']:.2f} | {s['max_ms']:.2f} | {s['non_2xx']} | {s['errors']} |")
+                         f"{s['p99_ms']:.2f} | {s['max_ms']:.2f} | {s['non_2xx']} | {s['errors']} | "
+                         f"{s['service_cpu_us']:.0f} | {s['loadgen_cpu_us']:.0f} |")
         b = run["batch_1000"]
         lines.append(f"| {run['name']} | 1,000 customers | max | {b['rps']:,.1f} | {b['rps'] * 1000:,.0f} | {b['p50_ms']:.1f} | "
-                     f"{b['p99_ms']:.1f} | {b['max_ms']:.1f} | {b['non_2xx']} | {b['errors']} |")
+                     f"{b['p99_ms']:.1f} | {b['max_ms']:.1f} | {b['non_2xx']} | {b['errors']} | "
+                         f"{b['service_cpu_us']:.0f} | {b['loadgen_cpu_us']:.0f} |")
     c_ok = max((s["rate"] for s in ok(churn)), default=0)
     flat = next(s for s in churn["single"] if s["rate"] == 0)
     ratio = best(churn) / max(best(py), 1e-9)
@@ -136,6 +167,10 @@ def main():
               f"- Flat out (each connection sends its next request when the answer arrives; latency from sending): "
               f"{flat['rps']:,.0f} requests/s at p99 {flat['p99_ms']:.2f} ms. Paced steps near that rate queue: "
               "their p99 counts the wait from when each request was due.",
+              f"- CPU per single-customer request flat out: service {flat['service_cpu_us']:.0f} µs, load generator "
+              f"{flat['loadgen_cpu_us']:.0f} µs (most of it the kernel's loopback TCP, which charges a receiver's work "
+              f"to the sender). With both on {result['cores']} cores the machine carries at most "
+              f"{result['cores'] * 1e6 / (flat['service_cpu_us'] + flat['loadgen_cpu_us']):,.0f} requests/s at 100% busy.",
               f"- Single-customer throughput, churn / Python: **{ratio:.1f}x** (goal 10x: {'met' if ratio >= 10 else 'NOT MET'}); "
               f"batches of 1,000: **{bratio:.1f}x**.",
               "- churn answers with probability, flag, warning level, value tier, CLV, three reasons, action, owner "

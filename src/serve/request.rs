@@ -141,7 +141,7 @@ impl From<Value> for Sent {
 /// `dataframe_split`, whose column names may follow its data, is read as a
 /// JSON value first.
 pub fn parse(body: &[u8], shape: Shape, needs: &Needs) -> Result<RawTable, Refused> {
-    let mut columns = Columns::default();
+    let mut columns = Columns::for_fields(needs.kinds.len());
     let read = body::read(body, shape, &mut columns, needs).map_err(|e| match e.is_data() {
         true => Refused::bad(format!("the body does not have the expected shape: {e}")),
         false => Refused::bad(format!("the body is not valid JSON: {e}")),
@@ -176,6 +176,20 @@ pub(super) struct Columns {
 }
 
 impl Columns {
+    /// Room for `n` fields (the model's), so that a request's columns are
+    /// not regrown field by field.
+    fn for_fields(n: usize) -> Columns {
+        Columns {
+            names: Vec::with_capacity(n),
+            index: Map::with_capacity_and_hasher(n, Default::default()),
+            cells: Vec::with_capacity(n),
+            numeric: Vec::with_capacity(n),
+            required: Vec::with_capacity(n),
+            sent: Vec::with_capacity(n),
+            ..Columns::default()
+        }
+    }
+
     fn column(&mut self, name: &str, needs: &Needs) -> usize {
         if let Some(&k) = self.index.get(name) {
             return k;
