@@ -269,7 +269,7 @@ fn check_scalar_lanes(forest: &Forest, x: &Array2<f64>, rows: usize) -> Vec<u8> 
     let mut binned = Vec::new();
     forest
         .cuts
-        .bin_rows(flat.as_slice().unwrap(), p, &mut binned);
+        .bin_rows(flat.as_slice().unwrap(), p, None, &mut binned);
     binned.resize(binned.len() + simd::BIN_PADDING, 0);
     for tree in &forest.trees {
         let (mut acc, mut sums) = (vec![0.0; rows], vec![0f32; rows * p]);
@@ -401,6 +401,49 @@ fn a_few_rows_alone_match_the_block_walk() {
             }
         }
     }
+}
+
+/// Many rows of small trees go through the false-node scorer, which bins
+/// only the features the trees split on: the same bits as explaining them
+/// (every feature binned, the level walk), with most features unused.
+#[test]
+fn small_trees_predict_as_they_explain_with_unused_features_unbinned() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let (n, p) = (3000, 12);
+    let x = Array2::from_shape_fn((n, p), |_| {
+        if rng.random::<f64>() < 0.1 {
+            f64::NAN
+        } else {
+            rng.random_range(0.0..10.0)
+        }
+    });
+    let y: Vec<u8> = (0..n)
+        .map(|i| ((x[[i, 3]] > 5.0) ^ (rng.random::<f64>() < 0.1)) as u8)
+        .collect();
+    let forest = fit(
+        &tree_spec(3).n_trees(10).max_features(MaxFeatures::All),
+        &x,
+        &y,
+        2,
+    );
+    let splitting: std::collections::BTreeSet<u16> = forest
+        .trees
+        .iter()
+        .flat_map(|t| {
+            t.nodes
+                .iter()
+                .enumerate()
+                .filter(|(i, n)| !n.is_leaf(*i))
+                .map(|(_, n)| n.feature)
+        })
+        .collect();
+    assert!(splitting.len() < p, "some features unused: {splitting:?}");
+    let predicted = forest.predict_proba(x.view());
+    let mut contrib = vec![0.0; n * p];
+    let explained =
+        forest.explain_block(x.as_standard_layout().as_slice().unwrap(), p, &mut contrib);
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&predicted), bits(&explained));
 }
 
 #[test]

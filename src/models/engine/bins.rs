@@ -165,14 +165,21 @@ impl BinCuts {
     /// binned; row by row, a model's tables did not fit. Measured on
     /// scoring with 20 offers models (a third of its time was binning):
     /// 20% fewer samples here.
-    pub fn bin_rows(&self, flat: &[f64], p: usize, out: &mut Vec<u8>) {
+    ///
+    /// With `used`, only the features it marks are binned (the others stay
+    /// 0): a gradient-boosted offers model splits on 20–38 of its 70 inputs.
+    pub fn bin_rows(&self, flat: &[f64], p: usize, used: Option<&[bool]>, out: &mut Vec<u8>) {
         const BLOCK: usize = 64;
         let p = p.max(1);
         let flat = &flat[..flat.len() / p * p];
         out.clear();
         out.resize(flat.len(), 0);
+        let wanted = |f: usize| used.is_none_or(|u| u[f]);
         for (rows, bins) in flat.chunks(BLOCK * p).zip(out.chunks_mut(BLOCK * p)) {
             for (f, search) in self.search.0.iter().enumerate().take(p) {
+                if !wanted(f) {
+                    continue;
+                }
                 let values = rows[f..].iter().step_by(p);
                 for (b, &v) in bins[f..].iter_mut().step_by(p).zip(values) {
                     *b = bin_of(search, v);
@@ -280,7 +287,7 @@ mod tests {
             assert_eq!(table.bin(0, f64::NAN), 0);
             assert_eq!(table.bin(0, f64::INFINITY) as usize, 1 + len);
             let mut rows = Vec::new();
-            table.bin_rows(&[f64::NAN, -1.0, 1e9], 1, &mut rows);
+            table.bin_rows(&[f64::NAN, -1.0, 1e9], 1, None, &mut rows);
             assert_eq!(rows, vec![0, 1, 1 + len as u8]);
         }
     }

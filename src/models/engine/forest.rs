@@ -202,7 +202,7 @@ pub(crate) fn leaf_sums(
     if x.nrows() < simd::MIN_ROWS {
         // A request's few customers: each walks several trees at once.
         let (mut binned, mut path) = (Vec::new(), Vec::new());
-        cuts.bin_rows(flat, p, &mut binned);
+        cuts.bin_rows(flat, p, None, &mut binned);
         for (acc, bins) in out.iter_mut().zip(binned.chunks(p)) {
             across::walk(trees, bins, acc, None, &mut path);
         }
@@ -219,7 +219,8 @@ pub(crate) fn leaf_sums(
     out.par_chunks_mut(batch)
         .zip(flat.par_chunks(batch * p))
         .for_each_init(Vec::new, |binned, (chunk, raw)| {
-            cuts.bin_rows(raw, p, binned);
+            // The false-node scorer reads only the features that split.
+            cuts.bin_rows(raw, p, quick.as_ref().map(|q| q.used()), binned);
             binned.resize(binned.len() + simd::BIN_PADDING, 0);
             match &quick {
                 Some(q) => q.add_leaf_sums(binned, chunk),
@@ -245,7 +246,7 @@ pub(crate) fn explain_sums(
 ) -> (Vec<f64>, Vec<f32>) {
     assert_eq!(p, n_features, "trees fitted on {n_features} features");
     let mut binned = Vec::new();
-    cuts.bin_rows(flat, p, &mut binned);
+    cuts.bin_rows(flat, p, None, &mut binned);
     binned.resize(binned.len() + simd::BIN_PADDING, 0);
     let rows = flat.len() / p.max(1);
     let mut acc = vec![0.0f64; rows];

@@ -49,6 +49,8 @@ pub struct QuickTrees {
     /// Leaf values of every tree, left to right, and each tree's first.
     values: Vec<f32>,
     first_leaf: Vec<u32>,
+    /// Per feature: does any tree split on it? (Others need no bins.)
+    used: Vec<bool>,
 }
 
 impl QuickTrees {
@@ -100,6 +102,8 @@ impl QuickTrees {
             }
         }
         splits.sort_by_key(|s| (s.0, s.1));
+        let mut used = vec![false; n_features];
+        splits.iter().for_each(|s| used[s.0] = true);
         let mut q = QuickTrees {
             n_features,
             ends: vec![0; n_features * BINS],
@@ -111,6 +115,7 @@ impl QuickTrees {
             miss_mask: Vec::new(),
             values,
             first_leaf,
+            used,
         };
         let mut at = 0;
         for f in 0..n_features {
@@ -131,6 +136,12 @@ impl QuickTrees {
             at = mine_end;
         }
         Some(q)
+    }
+
+    /// Per feature: does any tree split on it? The bins of the others are
+    /// never read.
+    pub fn used(&self) -> &[bool] {
+        &self.used
     }
 
     /// Add each tree's leaf value, in tree order, to `acc[r]` for rows
