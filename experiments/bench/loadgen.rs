@@ -6,10 +6,11 @@
 //! first version ran a thread per connection: on the benchmark's two cores,
 //! shared with the service, every answer then woke a client thread that
 //! preempted the service's worker (a context switch per request on each
-//! side, ~20% of the service's samples in the scheduler). Pacing uses a
-//! timerfd (nanosecond resolution): an async runtime's 1 ms timer tick
-//! would send the requests due within each millisecond together, so a
-//! paced step would measure bursts of its own making.
+//! side, ~20% of the service's samples in the scheduler). Pacing waits in
+//! epoll_pwait2 (nanosecond timeout; a timerfd cost two more system calls
+//! a request): an async runtime's 1 ms timer tick would send the requests
+//! due within each millisecond together, so a paced step would measure
+//! bursts of its own making.
 //!
 //! Latency is measured from when a request was *due*, not when it was
 //! sent, so a server that falls behind is charged for the queue it built
@@ -24,9 +25,6 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
-
-/// The timerfd's epoll token (connections use their index).
-const TIMER: u64 = u64::MAX;
 
 struct Conn {
     stream: Option<TcpStream>,
@@ -45,25 +43,14 @@ struct Tally {
 
 struct Poll {
     epoll: i32,
-    timer: i32,
 }
 
 impl Poll {
     fn new() -> Poll {
-        // SAFETY: plain system calls; failures are checked.
-        let (epoll, timer) = unsafe {
-            (
-                libc::epoll_create1(libc::EPOLL_CLOEXEC),
-                libc::timerfd_create(
-                    libc::CLOCK_MONOTONIC,
-                    libc::TFD_CLOEXEC | libc::TFD_NONBLOCK,
-                ),
-            )
-        };
-        assert!(epoll >= 0 && timer >= 0, "epoll/timerfd unavailable");
-        let p = Poll { epoll, timer };
-        p.add(timer, TIMER);
-        p
+        // SAFETY: a plain system call; failure is checked.
+        let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        assert!(epoll >= 0, "epoll unavailable");
+        Poll { epoll }
     }
 
     fn add(&self, fd: i32, token: u64) {
@@ -76,36 +63,25 @@ impl Poll {
         assert_eq!(r, 0, "epoll_ctl");
     }
 
-    /// Arm the timer to fire `after` from now (zero disarms it, so a
-    /// moment's wait is rounded up to a nanosecond).
-    fn arm(&self, after: Duration) {
-        let after = after.max(Duration::from_nanos(1));
-        let spec = libc::itimerspec {
-            it_interval: libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            },
-            it_value: libc::timespec {
-                tv_sec: after.as_secs() as libc::time_t,
-                tv_nsec: after.subsec_nanos() as libc::c_long,
-            },
+    /// Ready descriptors' tokens, waiting at most `timeout` (nanosecond
+    /// resolution: epoll_pwait2).
+    fn wait(&self, events: &mut Vec<libc::epoll_event>, timeout: Duration) {
+        let t = libc::timespec {
+            tv_sec: timeout.as_secs() as libc::time_t,
+            tv_nsec: timeout.subsec_nanos() as libc::c_long,
         };
-        // SAFETY: `spec` outlives the call; the timer is open.
-        unsafe { libc::timerfd_settime(self.timer, 0, &spec, std::ptr::null_mut()) };
-    }
-
-    /// Tokens of the ready descriptors, waiting at most `ms` milliseconds.
-    fn wait(&self, events: &mut Vec<libc::epoll_event>, ms: i32) -> usize {
-        // SAFETY: `events` has room for its capacity's worth of entries.
-        let n = unsafe {
-            libc::epoll_wait(
+        // SAFETY: `events` has room for its capacity's worth of entries;
+        // epoll_pwait2 fills the first `n`.
+        unsafe {
+            let n = libc::epoll_pwait2(
                 self.epoll,
                 events.as_mut_ptr(),
                 events.capacity() as i32,
-                ms,
-            )
-        };
-        n.max(0) as usize
+                &t,
+                std::ptr::null(),
+            );
+            events.set_len(n.max(0) as usize);
+        }
     }
 }
 
@@ -171,23 +147,13 @@ fn main() {
                 conn.due = now + Duration::from_millis(10);
             }
         }
+        // Wait for answers, or until the next request is due.
+        let now = Instant::now();
         let next_due = conns.iter().filter(|c| !c.in_flight).map(|c| c.due).min();
-        if let Some(d) = next_due {
-            poll.arm(d.saturating_duration_since(Instant::now()));
-        }
-        let ms = end.saturating_duration_since(Instant::now()).as_millis() as i32 + 1;
-        let ready = poll.wait(&mut events, ms);
-        // SAFETY: epoll_wait filled the first `ready` entries.
-        unsafe { events.set_len(ready) };
+        let until = next_due.map_or(end, |d| d.min(end));
+        poll.wait(&mut events, until.saturating_duration_since(now));
         for ev in events.drain(..) {
-            let token = ev.u64;
-            if token == TIMER {
-                let mut b = [0u8; 8];
-                // SAFETY: reads the expiry count into `b` (nonblocking).
-                unsafe { libc::read(poll.timer, b.as_mut_ptr().cast(), 8) };
-                continue;
-            }
-            let conn = &mut conns[token as usize];
+            let conn = &mut conns[ev.u64 as usize];
             match receive(conn) {
                 Ok(None) => {}
                 Ok(Some(status)) => {
