@@ -22,11 +22,28 @@ use super::tree::Tree;
 /// Trees walked at once.
 pub const LANES: usize = 8;
 
-/// Add one row's leaf value in every tree to `acc`, in tree order, and with
-/// `sums` (one slot per feature) its path contributions: what
-/// [`super::forest::walk_tree`] gives the row tree by tree. `bins` is the
-/// row's bins; `path` is scratch, reused between calls.
-pub fn walk(
+/// For each row of `binned` (`p` bins a row; whatever follows the last of
+/// `acc.len()` rows is not walked): add its leaf value in every tree to
+/// `acc[r]`, in tree order, and with `sums` (`p` slots a row) its path
+/// contributions: what [`super::forest::walk_tree`] gives the rows tree by
+/// tree.
+pub fn walk_rows(
+    trees: &[Tree],
+    binned: &[u8],
+    p: usize,
+    acc: &mut [f64],
+    mut sums: Option<&mut [f32]>,
+) {
+    let mut path = Vec::new();
+    for (r, (acc, bins)) in acc.iter_mut().zip(binned.chunks(p)).enumerate() {
+        let sums = sums.as_deref_mut().map(|s| &mut s[r * p..(r + 1) * p]);
+        walk(trees, bins, acc, sums, &mut path);
+    }
+}
+
+/// One row of [`walk_rows`]: `bins` is the row's bins; `path` is scratch,
+/// reused between rows.
+fn walk(
     trees: &[Tree],
     bins: &[u8],
     acc: &mut f64,

@@ -201,11 +201,9 @@ pub(crate) fn leaf_sums(
     let mut out = vec![0.0f64; x.nrows()];
     if x.nrows() < simd::MIN_ROWS {
         // A request's few customers: each walks several trees at once.
-        let (mut binned, mut path) = (Vec::new(), Vec::new());
+        let mut binned = Vec::new();
         cuts.bin_rows(flat, p, None, &mut binned);
-        for (acc, bins) in out.iter_mut().zip(binned.chunks(p)) {
-            across::walk(trees, bins, acc, None, &mut path);
-        }
+        across::walk_rows(trees, &binned, p, &mut out, None);
         return out;
     }
     // Enough rows to repay sorting the splits, and every tree small.
@@ -253,14 +251,7 @@ pub(crate) fn explain_sums(
     let mut sums = vec![0.0f32; rows * p];
     if rows < simd::MIN_ROWS {
         // Too few rows to interleave: each walks several trees at once.
-        let mut path = Vec::new();
-        for ((acc, sums), bins) in acc
-            .iter_mut()
-            .zip(sums.chunks_exact_mut(p))
-            .zip(binned.chunks(p))
-        {
-            across::walk(trees, bins, acc, Some(sums), &mut path);
-        }
+        across::walk_rows(trees, &binned, p, &mut acc, Some(&mut sums));
         return (acc, sums);
     }
     for tree in trees {
