@@ -42,7 +42,7 @@ pub(super) unsafe fn add_leaf_sums(q: &QuickTrees, binned: &[u8], acc: &mut [f64
         let r0 = block * LANES;
         live.iter_mut().for_each(|m| *m = all);
         let rows_at = _mm256_add_epi32(stride, _mm256_set1_epi32((r0 * p) as i32));
-        for f in 0..p {
+        for f in (0..p).filter(|&f| q.used[f]) {
             let at = _mm256_add_epi32(rows_at, _mm256_set1_epi32(f as i32));
             let v = _mm256_and_si256(_mm256_i32gather_epi32::<1>(bins, at), low8);
             let missing = _mm256_cmpeq_epi32(v, zero);

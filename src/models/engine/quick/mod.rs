@@ -138,8 +138,8 @@ impl QuickTrees {
         Some(q)
     }
 
-    /// Per feature: does any tree split on it? The bins of the others are
-    /// never read.
+    /// Per feature: does any tree split on it? The scorer skips the
+    /// others, so their bins are never read (nor need binning).
     pub fn used(&self) -> &[bool] {
         &self.used
     }
@@ -186,7 +186,8 @@ impl QuickTrees {
         let mut live = vec![u64::MAX; self.first_leaf.len()];
         for (r, out) in acc.iter_mut().enumerate() {
             live.iter_mut().for_each(|m| *m = u64::MAX);
-            for (f, &b) in binned[r * p..(r + 1) * p].iter().enumerate() {
+            let row = binned[r * p..(r + 1) * p].iter().enumerate();
+            for (f, &b) in row.filter(|&(f, _)| self.used[f]) {
                 // The splits this row fails: their trees lose their left leaves.
                 let (trees, masks) = if b == 0 {
                     let (lo, hi) = (self.miss_ends[f] as usize, self.miss_ends[f + 1] as usize);
@@ -287,6 +288,9 @@ mod tests {
         // Up to 64 leaves: one row at a time on every CPU.
         let trees: Vec<Tree> = (0..20).map(|t| random_tree(&mut rng, 33 + t, 5)).collect();
         check_paths(&trees, 5, 999, &mut rng);
+        // Splits on features 0..3 of 7: the others are skipped by every path.
+        let trees: Vec<Tree> = (0..30).map(|t| random_tree(&mut rng, 1 + t, 3)).collect();
+        check_paths(&trees, 7, 1_003, &mut rng);
     }
 
     #[test]
