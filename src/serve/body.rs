@@ -56,19 +56,19 @@ impl<'de> Visitor<'de> for Top<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Found, A::Error> {
+        let member = match self.shape {
+            Shape::Customers => "customers",
+            Shape::Mlflow => "dataframe_records",
+        };
         let mut found = Found::Nothing;
         while let Some(key) = map.next_key::<Key>()? {
-            let records = match self.shape {
-                Shape::Customers => key.0 == "customers",
-                Shape::Mlflow => key.0 == "dataframe_records",
-            };
             let taken = matches!(found, Found::Records);
-            if records && !taken {
+            if key.0 == member && !taken {
                 // The first records count, and win over a split.
                 map.next_value_seed(Records {
                     columns: self.columns,
                     needs: self.needs,
-                    member: key.0.into_owned(),
+                    member,
                 })?;
                 found = Found::Records;
             } else if key.0 == "dataframe_split"
@@ -113,7 +113,7 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
 struct Records<'a> {
     columns: &'a mut Columns,
     needs: &'a Needs,
-    member: String,
+    member: &'static str,
 }
 
 impl<'de> DeserializeSeed<'de> for Records<'_> {
