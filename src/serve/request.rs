@@ -79,28 +79,47 @@ pub const MAX_ERRORS: usize = 100;
 /// What a request must carry: the fields every customer needs and which
 /// of them are numeric (booleans become 1/0; a column of numbers stays
 /// numbers, as the batch job's typed read keeps them). Fixed per model:
-/// built when it loads.
+/// built when it loads, with a slot per field it names, so that a
+/// request's known fields find their column without a map of their own.
 pub struct Needs {
     pub required: Vec<String>,
-    /// Per field named in either list: (numeric, required).
-    kinds: Map<(bool, bool)>,
+    /// The fields named in either list, by slot.
+    fields: Vec<String>,
+    slot: Map<usize>,
+    numeric: Vec<bool>,
+    /// Slots of `required`, in its order.
+    required_slots: Vec<usize>,
 }
 
 impl Needs {
     pub fn new(required: Vec<String>, numeric: Vec<String>) -> Needs {
-        let mut kinds = Map::default();
+        let mut needs = Needs {
+            required: vec![],
+            fields: vec![],
+            slot: Map::default(),
+            numeric: vec![],
+            required_slots: vec![],
+        };
         for n in &numeric {
-            kinds.entry(n.clone()).or_insert((false, false)).0 = true;
+            let k = needs.slot_of(n);
+            needs.numeric[k] = true;
         }
         for r in &required {
-            kinds.entry(r.clone()).or_insert((false, false)).1 = true;
+            let k = needs.slot_of(r);
+            needs.required_slots.push(k);
         }
-        Needs { required, kinds }
+        needs.required = required;
+        needs
     }
 
-    /// (numeric, required) of a field.
-    fn kind(&self, name: &str) -> (bool, bool) {
-        self.kinds.get(name).copied().unwrap_or_default()
+    fn slot_of(&mut self, name: &str) -> usize {
+        if let Some(&k) = self.slot.get(name) {
+            return k;
+        }
+        self.fields.push(name.to_string());
+        self.numeric.push(false);
+        self.slot.insert(name.to_string(), self.fields.len() - 1);
+        self.fields.len() - 1
     }
 }
 
@@ -141,7 +160,7 @@ impl From<Value> for Sent {
 /// `dataframe_split`, whose column names may follow its data, is read as a
 /// JSON value first.
 pub fn parse(body: &[u8], shape: Shape, needs: &Needs) -> Result<RawTable, Refused> {
-    let mut columns = Columns::for_fields(needs.kinds.len());
+    let mut columns = Columns::for_fields(needs);
     let read = body::read(body, shape, &mut columns, needs).map_err(|e| match e.is_data() {
         true => Refused::bad(format!("the body does not have the expected shape: {e}")),
         false => Refused::bad(format!("the body is not valid JSON: {e}")),
@@ -160,48 +179,61 @@ pub fn parse(body: &[u8], shape: Shape, needs: &Needs) -> Result<RawTable, Refus
     Ok(columns.table())
 }
 
-/// Cells gathered column by column.
+/// Cells gathered column by column, columns in the order the body first
+/// names them.
 #[derive(Default)]
 pub(super) struct Columns {
     names: Vec<String>,
-    index: Map<usize>,
     cells: Vec<Vec<Cell>>,
-    /// Per column: numeric in the model (booleans become 1/0), required,
-    /// and the last row (+1) that sent it (null counts as sent).
+    /// Per column: numeric in the model (booleans become 1/0), and the
+    /// last row (+1) that sent it (null counts as sent).
     numeric: Vec<bool>,
-    required: Vec<bool>,
     sent: Vec<usize>,
+    /// Per slot of the model's fields ([`Needs`]): its column, once sent.
+    known: Vec<Option<usize>>,
+    /// Columns of fields the model does not name (kept, as a CSV's extra
+    /// columns are).
+    extra: Map<usize>,
     rows: usize,
     errors: Vec<FieldError>,
 }
 
 impl Columns {
-    /// Room for `n` fields (the model's), so that a request's columns are
-    /// not regrown field by field.
-    fn for_fields(n: usize) -> Columns {
+    /// Room for the model's fields, so that a request's columns are not
+    /// regrown field by field.
+    fn for_fields(needs: &Needs) -> Columns {
+        let n = needs.fields.len();
         Columns {
             names: Vec::with_capacity(n),
-            index: Map::with_capacity_and_hasher(n, Default::default()),
             cells: Vec::with_capacity(n),
             numeric: Vec::with_capacity(n),
-            required: Vec::with_capacity(n),
             sent: Vec::with_capacity(n),
+            known: vec![None; n],
             ..Columns::default()
         }
     }
 
     fn column(&mut self, name: &str, needs: &Needs) -> usize {
-        if let Some(&k) = self.index.get(name) {
+        let slot = needs.slot.get(name).copied();
+        let found = match slot {
+            Some(s) => self.known[s],
+            None => self.extra.get(name).copied(),
+        };
+        if let Some(k) = found {
             return k;
         }
+        let k = self.names.len();
+        match slot {
+            Some(s) => self.known[s] = Some(k),
+            None => {
+                self.extra.insert(name.to_string(), k);
+            }
+        }
         self.names.push(name.to_string());
-        self.index.insert(name.to_string(), self.names.len() - 1);
         self.cells.push(vec![Cell::Null; self.rows]);
-        let (numeric, required) = needs.kind(name);
-        self.numeric.push(numeric);
-        self.required.push(required);
+        self.numeric.push(slot.is_some_and(|s| needs.numeric[s]));
         self.sent.push(0);
-        self.names.len() - 1
+        k
     }
 
     /// Set a cell of the current row (`rows - 1`).
@@ -230,17 +262,8 @@ impl Columns {
     /// Name every required field the current row did not send.
     pub(super) fn check_required(&mut self, needs: &Needs) {
         let row = self.rows - 1;
-        let sent = (0..self.names.len())
-            .filter(|&k| self.required[k] && self.sent[k] == self.rows)
-            .count();
-        if sent == needs.required.len() {
-            return;
-        }
-        for f in &needs.required {
-            let here = self
-                .index
-                .get(f.as_str())
-                .is_some_and(|&k| self.sent[k] == self.rows);
+        for (f, &s) in needs.required.iter().zip(&needs.required_slots) {
+            let here = self.known[s].is_some_and(|k| self.sent[k] == self.rows);
             if !here {
                 self.error(
                     row,
@@ -400,6 +423,28 @@ mod tests {
             parse(ours, Shape::Mlflow, &needs()).unwrap_err().status,
             400
         );
+    }
+
+    #[test]
+    fn columns_keep_the_order_sent_and_fields_the_model_does_not_know() {
+        // "note" is no field of the model: kept as a CSV's extra column is.
+        let body = br#"{"customers":[{"note":"vip","plan":"gold","age":40,"age":41},{"age":true,"plan":"x","note":null,"flag":false}]}"#;
+        let t = parse(body, Shape::Customers, &needs()).unwrap();
+        assert_eq!(t.names, ["note", "plan", "age", "flag"]);
+        assert_eq!(text(&t, "note", 0).as_deref(), Some("vip"));
+        assert_eq!(text(&t, "note", 1), None);
+        assert_eq!(
+            text(&t, "age", 0).as_deref(),
+            Some("41"),
+            "the last value sent"
+        );
+        assert_eq!(
+            text(&t, "age", 1).as_deref(),
+            Some("1"),
+            "numeric: true is 1"
+        );
+        assert_eq!(text(&t, "flag", 0), None, "not sent by customer 0");
+        assert_eq!(text(&t, "flag", 1).as_deref(), Some("false"), "not numeric");
     }
 
     #[test]
