@@ -25,7 +25,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 STEP = float(os.environ.get("STEP", "5"))
 CONNS = 32
-CHURN_RATES = [2000, 5000, 10000, 15000, 20000, 0]
+# The goal's step (20k/s) runs three times: its p99 swings with the shared
+# machine's spells, and one run in three is no verdict.
+CHURN_RATES = [2000, 5000, 10000, 15000, 20000, 20000, 20000, 0]
 PY_RATES = [200, 500, 1000, 0]
 
 
@@ -136,8 +138,12 @@ def main():
     best = lambda run: max(s["rps"] for s in run["single"])
     # Sustained: a paced step (latency counted from when each request was
     # due) that kept up with its rate, with p99 < 5 ms and no failures.
-    ok = lambda run: [s for s in run["single"] if s["rate"] > 0 and s["rps"] >= 0.98 * s["rate"]
-                      and s["p99_ms"] < 5 and s["non_2xx"] == 0 and s["errors"] == 0]
+    # A rate run more than once is sustained when most of its runs are.
+    passed = lambda s: (s["rps"] >= 0.98 * s["rate"] and s["p99_ms"] < 5 and s["non_2xx"] == 0
+                        and s["errors"] == 0)
+    runs_at = lambda run, rate: [s for s in run["single"] if s["rate"] == rate]
+    ok = lambda run: [r for r in {s["rate"] for s in run["single"] if s["rate"] > 0}
+                      if 2 * sum(map(passed, runs_at(run, r))) > len(runs_at(run, r))]
     lines = [
         "# Scoring service under load (issue 17)", "",
         f"CPU: {result['cpu']}, {result['cores']} cores; load generator on the same cores; "
@@ -157,13 +163,16 @@ def main():
         lines.append(f"| {run['name']} | 1,000 customers | max | {b['rps']:,.1f} | {b['rps'] * 1000:,.0f} | {b['p50_ms']:.1f} | "
                      f"{b['p99_ms']:.1f} | {b['max_ms']:.1f} | {b['non_2xx']} | {b['errors']} | "
                          f"{b['service_cpu_us']:.0f} | {b['loadgen_cpu_us']:.0f} |")
-    c_ok = max((s["rate"] for s in ok(churn)), default=0)
+    c_ok = max(ok(churn), default=0)
+    goal = runs_at(churn, 20000)
     flat = next(s for s in churn["single"] if s["rate"] == 0)
     ratio = best(churn) / max(best(py), 1e-9)
     bratio = churn["batch_1000"]["rps"] / max(py["batch_1000"]["rps"], 1e-9)
     lines += ["",
               f"- Highest paced single-customer rate churn sustained with p99 < 5 ms: **{c_ok:,.0f} requests/s** "
-              f"(goal 20,000: {'met' if c_ok >= 20000 else 'NOT MET'}).",
+              f"(goal 20,000: {'met' if c_ok >= 20000 else 'NOT MET'}; the 20,000/s step ran {len(goal)} times: "
+              f"{sum(map(passed, goal))} kept up with p99 < 5 ms; p99 "
+              f"{', '.join('%.1f' % s['p99_ms'] for s in goal)} ms).",
               f"- Flat out (each connection sends its next request when the answer arrives; latency from sending): "
               f"{flat['rps']:,.0f} requests/s at p99 {flat['p99_ms']:.2f} ms. Paced steps near that rate queue: "
               "their p99 counts the wait from when each request was due.",

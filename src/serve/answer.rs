@@ -65,11 +65,14 @@ pub fn answer(model: &Loaded, body: &[u8], shape: Shape) -> Result<Answer, Refus
         }
         Shape::Mlflow => out.extend_from_slice(b"{\"predictions\":["),
     }
-    // Keys are written once, escaped; each result is one object.
-    let keys: Vec<Vec<u8>> = columns
-        .iter()
-        .map(|c| serde_json::to_vec(&c.name).unwrap_or_default())
-        .collect();
+    // Keys are escaped once, into one buffer; each result is one object.
+    let mut key_bytes = Vec::with_capacity(columns.len() * 16);
+    let mut key_ends = Vec::with_capacity(columns.len());
+    for c in &columns {
+        write_json(&mut key_bytes, &c.name);
+        key_ends.push(key_bytes.len());
+    }
+    let key = |j: usize| &key_bytes[if j == 0 { 0 } else { key_ends[j - 1] }..key_ends[j]];
     for (i, row) in rows.into_iter().enumerate() {
         out.push(if i == 0 { b'{' } else { b',' });
         if i > 0 {
@@ -79,7 +82,7 @@ pub fn answer(model: &Loaded, body: &[u8], shape: Shape) -> Result<Answer, Refus
             if j > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(&keys[j]);
+            out.extend_from_slice(key(j));
             out.push(b':');
             match v {
                 Value::Text(t) => write_json(&mut out, &t),
