@@ -471,3 +471,103 @@ fn explained_probabilities_are_the_predicted_ones_and_contributions_add_up() {
         );
     }
 }
+
+/// Models binned together ([`SharedCuts`]): each model's bins, looked up by
+/// a cell's rank among every model's cuts, are the bins its own cuts give,
+/// for values on, between, below and above the cuts, missing, and with
+/// only some features binned; so are the probabilities, to the bit.
+#[test]
+fn shared_cuts_bin_as_each_models_own_cuts() {
+    use churn::models::engine::bins::BinCuts;
+    use churn::models::engine::shared::SharedCuts;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+    let p = 5;
+    // Cuts of three models: overlapping, one feature with none, some equal.
+    let models: Vec<BinCuts> = (0..3)
+        .map(|m| {
+            BinCuts::new(
+                (0..p)
+                    .map(|f| {
+                        let k = if f == 4 { 0 } else { rng.random_range(1..200) };
+                        let mut c: Vec<f64> = (0..k)
+                            .map(|_| (rng.random_range(0..400) as f64) / 4.0 + m as f64 * 0.5)
+                            .collect();
+                        c.sort_by(f64::total_cmp);
+                        c.dedup();
+                        c
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let refs: Vec<&BinCuts> = models.iter().collect();
+    let shared = SharedCuts::new(&refs).unwrap();
+    let rows = 3000;
+    let flat: Vec<f64> = (0..rows * p)
+        .map(|i| match rng.random_range(0..10) {
+            0 => f64::NAN,
+            // Exactly on one of the models' cuts.
+            1 => {
+                let c = models[i % 3].of(i % p);
+                c.get(rng.random_range(0..c.len().max(1)))
+                    .copied()
+                    .unwrap_or(1.0)
+            }
+            2 => -1e9,
+            3 => 1e9,
+            _ => rng.random_range(-5.0..110.0),
+        })
+        .collect();
+    let ranks = shared.rank_rows(&flat);
+    let used = [true, false, true, true, false];
+    for (m, cuts) in models.iter().enumerate() {
+        for u in [None, Some(&used[..])] {
+            let (mut own, mut looked_up) = (Vec::new(), Vec::new());
+            cuts.bin_rows(&flat, p, u, &mut own);
+            shared.bin_rows(m, &ranks, u, &mut looked_up);
+            assert_eq!(own, looked_up, "model {m}, used {u:?}");
+        }
+    }
+    assert!(SharedCuts::new(&[&models[0], &BinCuts::new(vec![vec![]; p + 1])]).is_none());
+
+    // Probabilities of fitted models, binned together or alone.
+    let x = Array2::from_shape_vec((rows, p), flat.clone()).unwrap();
+    let y: Vec<u8> = (0..rows)
+        .map(|i| (x[[i, 0]].is_nan() || x[[i, 2]] > 50.0) as u8 ^ (i % 7 == 0) as u8)
+        .collect();
+    let spec = tree_spec(0).n_trees(8).bootstrap(true);
+    let boosting = churn::models::BoostingParams::default().n_rounds(12);
+    let fitted: Vec<churn::models::FittedModel> = (0..4)
+        .map(|s| {
+            // Each on its own rows: cuts of their own.
+            let take: Vec<usize> = (0..rows).filter(|i| i % 4 != s).collect();
+            let xs = x.select(ndarray::Axis(0), &take);
+            let ys: Vec<u8> = take.iter().map(|&i| y[i]).collect();
+            match s % 2 {
+                0 => churn::models::FittedModel::RandomForest(fit(&spec, &xs, &ys, s as u64)),
+                _ => churn::models::FittedModel::GradientBoosting(
+                    churn::models::engine::Boosted::fit(
+                        &boosting,
+                        [1.0, 1.0],
+                        xs.view(),
+                        &ys,
+                        s as u64,
+                        &|| {},
+                    )
+                    .unwrap(),
+                ),
+            }
+        })
+        .collect();
+    let cuts: Vec<&BinCuts> = fitted.iter().map(|m| m.bin_cuts().unwrap()).collect();
+    let shared = SharedCuts::new(&cuts).unwrap();
+    let ranks = shared.rank_rows(&flat);
+    let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+    for (k, m) in fitted.iter().enumerate() {
+        assert_eq!(
+            bits(m.predict_proba_shared(x.view(), &shared, k, &ranks)),
+            bits(m.predict_proba(x.view())),
+            "model {k}"
+        );
+    }
+}

@@ -340,6 +340,41 @@ impl FittedModel {
         }
     }
 
+    /// The bin cuts of a native tree model (None for other kinds): models
+    /// over the same inputs can bin them once ([`engine::shared`]).
+    pub fn bin_cuts(&self) -> Option<&engine::bins::BinCuts> {
+        match self {
+            FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => Some(&f.cuts),
+            FittedModel::GradientBoosting(b) => Some(&b.cuts),
+            _ => None,
+        }
+    }
+
+    /// [`FittedModel::predict_proba`] of rows ranked by
+    /// [`SharedCuts::rank_rows`](engine::shared::SharedCuts::rank_rows)
+    /// among cuts shared with other models; this model's cuts are
+    /// `shared`'s `model`-th. The same probabilities, bit for bit.
+    pub fn predict_proba_shared(
+        &self,
+        x: ArrayView2<f64>,
+        shared: &engine::shared::SharedCuts,
+        model: usize,
+        ranks: &[u16],
+    ) -> Vec<f64> {
+        let bins = engine::forest::Bins::Shared {
+            shared,
+            model,
+            ranks,
+        };
+        match self {
+            FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => {
+                f.predict_proba_with(bins, x)
+            }
+            FittedModel::GradientBoosting(b) => b.predict_proba_with(bins, x),
+            _ => self.predict_proba(x),
+        }
+    }
+
     /// P(churn) of one encoded row (exactly as `predict_proba`), and how much
     /// each encoded feature pushes it up, written into `contrib`
     /// (in [`FittedModel::contribution_unit`]).

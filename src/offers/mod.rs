@@ -21,6 +21,7 @@ pub mod risk;
 
 use crate::error::{Error, Result};
 use crate::features::{FeaturePipeline, TransformStats};
+use crate::models::engine::shared::SharedCuts;
 use crate::models::FittedModel;
 use catalog::Catalog;
 use inputs::{Rows, Spec};
@@ -35,6 +36,10 @@ const FORMAT_VERSION: u32 = 1;
 pub const TOP: usize = 7;
 /// Offers per customer in the scores.
 pub const SCORED: usize = 3;
+/// Rows from which the product models bin a batch together: ranking its
+/// cells among every model's cuts costs more than a few rows repay (a
+/// request to the service brings one customer).
+const SHARED_BINNING_ROWS: usize = 1024;
 
 /// How a product's propensity is predicted.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -160,12 +165,43 @@ impl OffersModel {
         need
     }
 
-    /// Per product (catalog order), every row's propensity.
+    /// Per product (catalog order), every row's propensity. A batch of
+    /// rows is binned once for all the product models ([`SharedCuts`]);
+    /// the same propensities as each model binning on its own.
     pub fn propensities(&self, rows: &Rows, prev: Option<&[Vec<f64>]>) -> Vec<Vec<f64>> {
         let x = matrix(&self.pipeline, rows, prev, &mut TransformStats::default());
+        let cuts: Vec<_> = self
+            .products
+            .iter()
+            .filter_map(|m| match &m.propensity {
+                Propensity::Model { model } => model.bin_cuts(),
+                Propensity::BaseRate { .. } => None,
+            })
+            .collect();
+        let shared = (x.nrows() >= SHARED_BINNING_ROWS && cuts.len() > 1)
+            .then(|| SharedCuts::new(&cuts))
+            .flatten()
+            .filter(|s| s.n_features() == x.ncols());
+        let Some(shared) = shared else {
+            return self
+                .products
+                .iter()
+                .map(|m| m.propensity.predict(x.view()))
+                .collect();
+        };
+        let x = x.as_standard_layout();
+        let ranks = shared.rank_rows(x.as_slice().unwrap_or(&[]));
+        // The models with cuts, in catalog order, are `shared`'s 0, 1, ….
+        let mut k = 0;
         self.products
             .iter()
-            .map(|m| m.propensity.predict(x.view()))
+            .map(|m| match &m.propensity {
+                Propensity::Model { model } if model.bin_cuts().is_some() => {
+                    k += 1;
+                    model.predict_proba_shared(x.view(), &shared, k - 1, &ranks)
+                }
+                p => p.predict(x.view()),
+            })
             .collect()
     }
 

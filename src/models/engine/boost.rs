@@ -18,7 +18,7 @@
 //! lists and the gradient arrays are allocated once per fit.
 
 use super::bins::BinCuts;
-use super::forest::{decode_trees, explain_sums, leaf_sums};
+use super::forest::{decode_trees, explain_sums, leaf_sums, Bins};
 use super::leafwise::{Leafwise, Work};
 use super::tree::{self, Tree};
 use crate::error::{Error, Result};
@@ -215,14 +215,23 @@ impl Boosted {
 
     /// Log-odds of churn of every row of `x`.
     pub fn predict_log_odds(&self, x: ArrayView2<f64>) -> Vec<f64> {
-        let mut out = leaf_sums(&self.cuts, &self.trees, self.n_features, x);
+        self.predict_log_odds_with(Bins::Cuts(&self.cuts), x)
+    }
+
+    fn predict_log_odds_with(&self, bins: Bins, x: ArrayView2<f64>) -> Vec<f64> {
+        let mut out = leaf_sums(bins, &self.trees, self.n_features, x);
         out.iter_mut().for_each(|s| *s += self.init);
         out
     }
 
     /// P(churn) of every row of `x` (parallel over batches of rows).
     pub fn predict_proba(&self, x: ArrayView2<f64>) -> Vec<f64> {
-        let mut out = self.predict_log_odds(x);
+        self.predict_proba_with(Bins::Cuts(&self.cuts), x)
+    }
+
+    /// [`Boosted::predict_proba`] with the rows binned by `bins`.
+    pub(crate) fn predict_proba_with(&self, bins: Bins, x: ArrayView2<f64>) -> Vec<f64> {
+        let mut out = self.predict_log_odds_with(bins, x);
         out.iter_mut().for_each(|z| *z = sigmoid(*z));
         out
     }

@@ -8,6 +8,7 @@
 use super::across;
 use super::bins::BinCuts;
 use super::quick::QuickTrees;
+use super::shared::SharedCuts;
 use super::tree::{self, Grower, Node, Tree};
 use super::{levels, simd};
 use crate::error::{Error, Result};
@@ -150,7 +151,12 @@ impl Forest {
     /// Churn probability of every row of `x` (parallel over batches of rows).
     /// `x` has the training columns (the feature pipeline guarantees it).
     pub fn predict_proba(&self, x: ArrayView2<f64>) -> Vec<f64> {
-        let mut out = leaf_sums(&self.cuts, &self.trees, self.n_features, x);
+        self.predict_proba_with(Bins::Cuts(&self.cuts), x)
+    }
+
+    /// [`Forest::predict_proba`] with the rows binned by `bins`.
+    pub(crate) fn predict_proba_with(&self, bins: Bins, x: ArrayView2<f64>) -> Vec<f64> {
+        let mut out = leaf_sums(bins, &self.trees, self.n_features, x);
         let k = self.trees.len() as f64;
         out.iter_mut().for_each(|o| *o /= k);
         out
@@ -181,11 +187,50 @@ impl Forest {
     }
 }
 
-/// Each row's sum of leaf values over `trees` (binned with `cuts`), in tree
+/// Where rows get their bins for [`leaf_sums`].
+#[derive(Clone, Copy)]
+pub(crate) enum Bins<'a> {
+    /// Searched in the model's own cuts.
+    Cuts(&'a BinCuts),
+    /// Looked up by the rows' ranks among cuts shared with other models
+    /// ([`SharedCuts::rank_rows`]; `model` is this one's place there).
+    Shared {
+        shared: &'a SharedCuts,
+        model: usize,
+        ranks: &'a [u16],
+    },
+}
+
+impl Bins<'_> {
+    /// Bins of the rows `first..` of `flat` (`p` values a row; `raw` is
+    /// their slice of `flat`) into `out`.
+    fn bin_rows(
+        &self,
+        raw: &[f64],
+        first: usize,
+        p: usize,
+        used: Option<&[bool]>,
+        out: &mut Vec<u8>,
+    ) {
+        match *self {
+            Bins::Cuts(cuts) => cuts.bin_rows(raw, p, used, out),
+            Bins::Shared {
+                shared,
+                model,
+                ranks,
+            } => {
+                let ranks = &ranks[first * p..first * p + raw.len() / p * p];
+                shared.bin_rows(model, ranks, used, out)
+            }
+        }
+    }
+}
+
+/// Each row's sum of leaf values over `trees` (binned by `bins`), in tree
 /// order, parallel over batches of rows. `x` has `n_features` columns (the
 /// feature pipeline guarantees it).
 pub(crate) fn leaf_sums(
-    cuts: &BinCuts,
+    bins: Bins,
     trees: &[Tree],
     n_features: usize,
     x: ArrayView2<f64>,
@@ -202,7 +247,7 @@ pub(crate) fn leaf_sums(
     if x.nrows() < simd::MIN_ROWS {
         // A request's few customers: each walks several trees at once.
         let mut binned = Vec::new();
-        cuts.bin_rows(flat, p, None, &mut binned);
+        bins.bin_rows(flat, 0, p, None, &mut binned);
         across::walk_rows(trees, &binned, p, &mut out, None);
         return out;
     }
@@ -216,9 +261,11 @@ pub(crate) fn leaf_sums(
         .clamp(PREDICT_BATCH, PREDICT_BATCH_MAX);
     out.par_chunks_mut(batch)
         .zip(flat.par_chunks(batch * p))
-        .for_each_init(Vec::new, |binned, (chunk, raw)| {
+        .enumerate()
+        .for_each_init(Vec::new, |binned, (i, (chunk, raw))| {
             // The false-node scorer reads only the features that split.
-            cuts.bin_rows(raw, p, quick.as_ref().map(|q| q.used()), binned);
+            let used = quick.as_ref().map(|q| q.used());
+            bins.bin_rows(raw, i * batch, p, used, binned);
             binned.resize(binned.len() + simd::BIN_PADDING, 0);
             match &quick {
                 Some(q) => q.add_leaf_sums(binned, chunk),

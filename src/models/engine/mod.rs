@@ -7,7 +7,8 @@
 //! ([`tree`]) and averages them in parallel, deterministically ([`forest`]).
 //! Predictions and path contributions walk sixteen rows per vector lane
 //! group where the CPU has AVX-512 ([`simd`]), with the same bits as the
-//! scalar walk; a lone row walks several trees at once ([`across`]).
+//! scalar walk; a lone row walks several trees at once ([`across`]);
+//! models over the same inputs can bin a table once ([`shared`]).
 //! Its forests implement linfa's `PredictInplace`, and are fitted through
 //! linfa's `Fit` by [`crate::models::forest`], so one can stand in for
 //! linfa-trees anywhere a linfa model is expected. The engine takes the
@@ -21,6 +22,7 @@ pub mod forest;
 mod leafwise;
 pub mod levels;
 pub mod quick;
+pub mod shared;
 pub mod simd;
 pub mod tree;
 
