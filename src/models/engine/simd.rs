@@ -484,9 +484,34 @@ mod avx2 {
         let active = lanes(w, l.active);
         // Node i is three i32 words: feature u16 | bin u8 | missing_left u8, left, value.
         let off = _mm256_add_epi32(_mm256_add_epi32(l.idx, l.idx), l.idx);
-        let word = _mm256_mask_i32gather_epi32::<4>(zero, w.nodes, off, active);
+        // Word and left side by side: one 64-bit load a lane, four lanes a
+        // gather (half the loads of two 32-bit gathers), then split. On the
+        // Zen 4 benchmark machine within noise (churn alone, 250k rows:
+        // median user 4.27 against 4.35 s); CPUs whose gathers cost per
+        // element gain more.
+        let nodes64 = w.nodes as *const i64;
+        let low = _mm256_mask_i32gather_epi64::<4>(
+            zero,
+            nodes64,
+            _mm256_castsi256_si128(off),
+            _mm256_cvtepi32_epi64(_mm256_castsi256_si128(active)),
+        );
+        let high = _mm256_mask_i32gather_epi64::<4>(
+            zero,
+            nodes64,
+            _mm256_extracti128_si256::<1>(off),
+            _mm256_cvtepi32_epi64(_mm256_extracti128_si256::<1>(active)),
+        );
+        // Even words of low and high, then odd: in lane order after the permute.
+        let (low, high) = (_mm256_castsi256_ps(low), _mm256_castsi256_ps(high));
+        let word =
+            _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_castps_si256(_mm256_shuffle_ps::<
+                0b10_00_10_00,
+            >(low, high)));
         let left =
-            _mm256_mask_i32gather_epi32::<4>(zero, w.nodes, _mm256_add_epi32(off, one), active);
+            _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_castps_si256(_mm256_shuffle_ps::<
+                0b11_01_11_01,
+            >(low, high)));
         let value = _mm256_mask_i32gather_ps::<4>(
             _mm256_setzero_ps(),
             w.nodes as *const f32,
