@@ -6,8 +6,11 @@
 //! [`crate::models::fit`] goes through exactly that route, so the tests and
 //! the production path fit models the same way.
 
+use crate::error::{Error, Result};
 use linfa::dataset::{AsSingleTargets, DatasetBase};
-use ndarray::{ArrayBase, Data, Ix2};
+use linfa::traits::Fit;
+use linfa::ParamGuard;
+use ndarray::{ArrayBase, ArrayView2, Data, Ix2};
 
 /// Checked hyperparameters `P` of one family, ready to fit.
 #[derive(Clone, Copy)]
@@ -67,3 +70,92 @@ pub fn labels<D: Data<Elem = f64>, T: AsSingleTargets<Elem = bool>>(
 ) -> Vec<u8> {
     data.as_single_targets().iter().map(|&b| b as u8).collect()
 }
+
+/// A family the native tree engine fits: its parameters check themselves
+/// and fit one kind of model. Both tree families (forest, boosting) get
+/// linfa's `ParamGuard` on their [`Learner`] and `Fit` on their
+/// [`ValidLearner`] from here, checked and fitted the same way.
+pub trait TreeFamily: Sync {
+    type Model;
+    /// Check the parameters (errors name configuration section `key`).
+    fn validate(&self, key: &str) -> Result<()>;
+    /// Fit on rows `x` with 0/1 labels `y`.
+    fn fit_model(
+        &self,
+        class_weight: [f64; 2],
+        x: ArrayView2<f64>,
+        y: &[u8],
+        seed: u64,
+        on_step: &(dyn Fn() + Sync),
+    ) -> Result<Self::Model>;
+}
+
+impl<'a, P: TreeFamily> ParamGuard for Learner<'a, P> {
+    type Checked = ValidLearner<'a, P>;
+    type Error = Error;
+
+    fn check_ref(&self) -> Result<&Self::Checked> {
+        let v = self.unchecked();
+        v.params.validate(v.key)?;
+        if v.class_weight.iter().any(|w| !(*w > 0.0)) {
+            return Err(Error::Config(format!(
+                "{}: class weights must be positive",
+                v.key
+            )));
+        }
+        Ok(v)
+    }
+
+    fn check(self) -> Result<Self::Checked> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+/// linfa `Fit`: targets are booleans (true = churned).
+impl<D: Data<Elem = f64>, T: AsSingleTargets<Elem = bool>, P: TreeFamily>
+    Fit<ArrayBase<D, Ix2>, T, Error> for ValidLearner<'_, P>
+{
+    type Object = P::Model;
+
+    fn fit(&self, dataset: &DatasetBase<ArrayBase<D, Ix2>, T>) -> Result<P::Model> {
+        self.params.fit_model(
+            self.class_weight,
+            dataset.records.view(),
+            &labels(dataset),
+            self.seed,
+            self.on_step,
+        )
+    }
+}
+
+/// [`TreeFamily`] for a family's parameters `$params` (with an inherent
+/// `check(key)`) and the engine model `$model` (with `fit`).
+macro_rules! tree_family {
+    ($params:ty, $model:ty) => {
+        impl TreeFamily for $params {
+            type Model = $model;
+
+            fn validate(&self, key: &str) -> Result<()> {
+                self.check(key)
+            }
+
+            fn fit_model(
+                &self,
+                class_weight: [f64; 2],
+                x: ArrayView2<f64>,
+                y: &[u8],
+                seed: u64,
+                on_step: &(dyn Fn() + Sync),
+            ) -> Result<$model> {
+                <$model>::fit(self, class_weight, x, y, seed, on_step)
+            }
+        }
+    };
+}
+
+tree_family!(crate::models::ForestParams, crate::models::engine::Forest);
+tree_family!(
+    crate::models::BoostingParams,
+    crate::models::engine::Boosted
+);
