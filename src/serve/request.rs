@@ -82,23 +82,21 @@ pub const MAX_ERRORS: usize = 100;
 /// built when it loads, with a slot per field it names, so that a
 /// request's known fields find their column without a map of their own.
 pub struct Needs {
-    pub required: Vec<String>,
     /// The fields named in either list, by slot.
     fields: Vec<String>,
     slot: Map<usize>,
     numeric: Vec<bool>,
-    /// Slots of `required`, in its order.
-    required_slots: Vec<usize>,
+    /// Slots of the required fields, in the order given.
+    required: Vec<usize>,
 }
 
 impl Needs {
     pub fn new(required: Vec<String>, numeric: Vec<String>) -> Needs {
         let mut needs = Needs {
-            required: vec![],
             fields: vec![],
             slot: Map::default(),
             numeric: vec![],
-            required_slots: vec![],
+            required: vec![],
         };
         for n in &numeric {
             let k = needs.slot_of(n);
@@ -106,9 +104,8 @@ impl Needs {
         }
         for r in &required {
             let k = needs.slot_of(r);
-            needs.required_slots.push(k);
+            needs.required.push(k);
         }
-        needs.required = required;
         needs
     }
 
@@ -262,12 +259,12 @@ impl Columns {
     /// Name every required field the current row did not send.
     pub(super) fn check_required(&mut self, needs: &Needs) {
         let row = self.rows - 1;
-        for (f, &s) in needs.required.iter().zip(&needs.required_slots) {
+        for &s in &needs.required {
             let here = self.known[s].is_some_and(|k| self.sent[k] == self.rows);
             if !here {
                 self.error(
                     row,
-                    Some(f),
+                    Some(&needs.fields[s]),
                     "missing (send null for an unknown value)".into(),
                 );
             }
