@@ -67,12 +67,12 @@ pub fn answer(model: &Loaded, body: &[u8], shape: Shape) -> Result<Answer, Refus
     }
     // Keys are escaped once, into one buffer; each result is one object.
     let mut key_bytes = Vec::with_capacity(columns.len() * 16);
-    let mut key_ends = Vec::with_capacity(columns.len());
+    let mut key_at = vec![0];
     for c in &columns {
         write_json(&mut key_bytes, &c.name);
-        key_ends.push(key_bytes.len());
+        key_at.push(key_bytes.len());
     }
-    let key = |j: usize| &key_bytes[if j == 0 { 0 } else { key_ends[j - 1] }..key_ends[j]];
+    let key = |j: usize| &key_bytes[key_at[j]..key_at[j + 1]];
     for (i, row) in rows.into_iter().enumerate() {
         out.push(if i == 0 { b'{' } else { b',' });
         if i > 0 {
