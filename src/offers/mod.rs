@@ -170,14 +170,16 @@ impl OffersModel {
     /// the same propensities as each model binning on its own.
     pub fn propensities(&self, rows: &Rows, prev: Option<&[Vec<f64>]>) -> Vec<Vec<f64>> {
         let x = matrix(&self.pipeline, rows, prev, &mut TransformStats::default());
-        let cuts: Vec<_> = self
+        // Each product's cuts, when its model has them (a native tree model).
+        let own: Vec<_> = self
             .products
             .iter()
-            .filter_map(|m| match &m.propensity {
+            .map(|m| match &m.propensity {
                 Propensity::Model { model } => model.bin_cuts(),
                 Propensity::BaseRate { .. } => None,
             })
             .collect();
+        let cuts: Vec<_> = own.iter().flatten().copied().collect();
         let shared = (x.nrows() >= SHARED_BINNING_ROWS && cuts.len() > 1)
             .then(|| SharedCuts::new(&cuts))
             .flatten()
@@ -191,16 +193,17 @@ impl OffersModel {
         };
         let x = x.as_standard_layout();
         let ranks = shared.rank_rows(x.as_slice().unwrap_or(&[]));
-        // The models with cuts, in catalog order, are `shared`'s 0, 1, ….
-        let mut k = 0;
+        // The products with cuts, in catalog order, are `shared`'s 0, 1, ….
+        let mut in_shared = 0..;
         self.products
             .iter()
-            .map(|m| match &m.propensity {
-                Propensity::Model { model } if model.bin_cuts().is_some() => {
-                    k += 1;
-                    model.predict_proba_shared(x.view(), &shared, k - 1, &ranks)
+            .zip(&own)
+            .map(|(m, cuts)| match (&m.propensity, cuts) {
+                (Propensity::Model { model }, Some(_)) => {
+                    let k = in_shared.next().unwrap_or_default();
+                    model.predict_proba_shared(x.view(), &shared, k, &ranks)
                 }
-                p => p.predict(x.view()),
+                (p, _) => p.predict(x.view()),
             })
             .collect()
     }
