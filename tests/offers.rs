@@ -278,6 +278,86 @@ fn scoring_adds_risk_levels_and_suitable_offers() {
         rows.len() as u64
     );
     assert!(o["first_by_tier"].as_object().unwrap().len() >= 2);
+    // The summary counts what scores.csv holds: offers per product, first
+    // offers per tier and warning level, customers per risk level.
+    let mut want: HashMap<String, u64> = HashMap::new();
+    let mut count = |key: String| *want.entry(key).or_default() += 1;
+    for r in &rows {
+        count(format!("risk_levels/{} {}", r[level], r[source]));
+        let first = &r[col(&h, "offer_1")];
+        if !first.is_empty() {
+            count(format!(
+                "first_by_tier/{}/{first}",
+                r[col(&h, "value_tier")]
+            ));
+            count(format!(
+                "first_by_level/{}/{first}",
+                r[col(&h, "warning_level")]
+            ));
+        }
+        for k in 1..=3 {
+            let id = &r[col(&h, &format!("offer_{k}"))];
+            if !id.is_empty() {
+                count(format!("by_product/{id}"));
+            }
+        }
+    }
+    let mut got: HashMap<String, u64> = HashMap::new();
+    for block in [
+        "risk_levels",
+        "by_product",
+        "first_by_tier",
+        "first_by_level",
+    ] {
+        for (k, v) in o[block].as_object().unwrap() {
+            match v.as_object() {
+                Some(inner) => inner.iter().for_each(|(p, c)| {
+                    got.insert(format!("{block}/{k}/{p}"), c.as_u64().unwrap());
+                }),
+                None => drop(got.insert(format!("{block}/{k}"), v.as_u64().unwrap())),
+            }
+        }
+    }
+    assert_eq!(got, want);
+    // Scored in many small chunks (several at once): the same scores in
+    // the same order, and the same counts.
+    let small = score_cmd()
+        .args([
+            "--model",
+            model.to_str().unwrap(),
+            "-q",
+            "--chunk-rows",
+            "97",
+        ])
+        .args(["--data", "data/holdings/latest.csv", "--out"])
+        .arg(dir.path().join("small.csv"))
+        .arg("--runs-dir")
+        .arg(dir.path().join("runs-small"))
+        .output()
+        .unwrap();
+    assert!(small.status.success());
+    assert_eq!(
+        std::fs::read(dir.path().join("small.csv")).unwrap(),
+        std::fs::read(run.join("scores.csv")).unwrap()
+    );
+    let small_run = std::fs::read_dir(dir.path().join("runs-small"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let s2: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(small_run.join("summary.json")).unwrap())
+            .unwrap();
+    for block in [
+        "risk_levels",
+        "by_product",
+        "first_by_tier",
+        "first_by_level",
+        "customers_with_offer",
+    ] {
+        assert_eq!(s2["offers"][block], o[block], "{block}");
+    }
     // Offer rates per fairness group (gender is protected): the share of
     // each group's customers with a first offer, from scores.csv.
     let g = &s["fairness"]["gender"]["groups"];

@@ -75,6 +75,23 @@ impl RawColumn {
         }
     }
 
+    /// Every cell as [`RawColumn::text_ref`] gives it, in row order, in
+    /// one pass (no per-row search for the row's chunk).
+    pub fn text_refs(&self) -> impl Iterator<Item = Option<std::borrow::Cow<'_, str>>> {
+        let (text, numbers) = match self {
+            RawColumn::Text(v) => (Some(v.iter()), None),
+            RawColumn::Number(v) => (None, Some(v.iter())),
+        };
+        let text = text.into_iter().flatten().map(|c| {
+            c.map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(std::borrow::Cow::Borrowed)
+        });
+        let numbers = (numbers.into_iter().flatten())
+            .map(|&x| finite(x).map(|x| std::borrow::Cow::Owned(x.to_string())));
+        text.chain(numbers)
+    }
+
     /// The cell as text (numbers formatted), `None` when empty.
     pub fn text(&self, row: usize) -> Option<String> {
         match self {

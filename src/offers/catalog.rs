@@ -252,14 +252,17 @@ impl Catalog {
 /// Parse a holding flag: 1/0, yes/no, y/n, true/false (any case), 1.0/0.0.
 pub fn parse_flag(cell: &str) -> Option<u8> {
     let t = cell.trim();
-    match t.to_ascii_lowercase().as_str() {
-        "1" | "yes" | "y" | "true" => Some(1),
-        "0" | "no" | "n" | "false" => Some(0),
-        _ => match t.parse::<f64>() {
+    let is = |words: [&str; 4]| words.iter().any(|w| t.eq_ignore_ascii_case(w));
+    if is(["1", "yes", "y", "true"]) {
+        Some(1)
+    } else if is(["0", "no", "n", "false"]) {
+        Some(0)
+    } else {
+        match t.parse::<f64>() {
             Ok(1.0) => Some(1),
             Ok(0.0) => Some(0),
             _ => None,
-        },
+        }
     }
 }
 

@@ -87,8 +87,8 @@ pub fn read(raw: &RawTable, spec: &Spec, reason: &mut [Option<RowProblem>]) -> R
     for p in &spec.catalog.products {
         let mut flags = vec![0u8; n];
         if let Some(col) = raw.column(&p.column) {
-            for (r, why) in reason.iter_mut().enumerate().take(n) {
-                let text = col.text_ref(r);
+            let cells = reason.iter_mut().zip(col.text_refs()).take(n);
+            for (r, (why, text)) in cells.enumerate() {
                 match text.as_deref().and_then(parse_flag) {
                     Some(v) => flags[r] = v,
                     None => {

@@ -54,13 +54,29 @@ pub fn value(catalog: &Catalog, k: usize, propensity: f64) -> f64 {
 /// The top `n` eligible products for `c` by `propensity` (one per catalog
 /// product): (product number, ranking value), best first.
 pub fn rank(catalog: &Catalog, c: &Profile, propensity: &[f64], n: usize) -> Vec<(usize, f64)> {
-    let mut out: Vec<(usize, f64)> = catalog
-        .products
-        .iter()
-        .enumerate()
-        .filter(|(k, p)| eligible(p, *k, c))
-        .map(|(k, _)| (k, value(catalog, k, propensity[k])))
-        .collect();
+    let mut out = Vec::new();
+    rank_into(catalog, c, propensity, n, &mut out);
+    out
+}
+
+/// [`rank`] into `out` (cleared first), so that ranking many customers
+/// reuses one list.
+pub fn rank_into(
+    catalog: &Catalog,
+    c: &Profile,
+    propensity: &[f64],
+    n: usize,
+    out: &mut Vec<(usize, f64)>,
+) {
+    out.clear();
+    out.extend(
+        catalog
+            .products
+            .iter()
+            .enumerate()
+            .filter(|(k, p)| eligible(p, *k, c))
+            .map(|(k, _)| (k, value(catalog, k, propensity[k]))),
+    );
     let retention = |k: usize| catalog.products[k].retention;
     // Stable: equal values keep catalog order.
     out.sort_by(|a, b| {
@@ -69,7 +85,6 @@ pub fn rank(catalog: &Catalog, c: &Profile, propensity: &[f64], n: usize) -> Vec
             .then(b.1.total_cmp(&a.1))
     });
     out.truncate(n);
-    out
 }
 
 /// Average precision at `k` of a ranked list against the products the

@@ -6,8 +6,9 @@
 
 use crate::config::ScoreConfig;
 use crate::error::{Error, Result};
-use crate::offers::fit::{held_by_row, profile};
+use crate::offers::fit::profile;
 use crate::offers::{rank, OffersModel, SCORED};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,37 @@ pub struct OffersSummary {
     pub risk_levels: BTreeMap<String, usize>,
     /// Questionnaire answers that were not a level (estimated instead).
     pub invalid_risk_answers: usize,
+}
+
+impl OffersSummary {
+    /// Add the counts of `other` (a later chunk's; the model and note are
+    /// this one's).
+    pub fn absorb(&mut self, other: OffersSummary) {
+        fn add<K: Ord, V: std::ops::AddAssign + Default>(
+            into: &mut BTreeMap<K, V>,
+            from: BTreeMap<K, V>,
+        ) {
+            for (k, v) in from {
+                *into.entry(k).or_default() += v;
+            }
+        }
+        self.customers_with_offer += other.customers_with_offer;
+        self.customers_without_offer += other.customers_without_offer;
+        add(&mut self.by_product, other.by_product);
+        for (tier, by) in other.first_by_tier {
+            add(self.first_by_tier.entry(tier).or_default(), by);
+        }
+        for (level, by) in other.first_by_level {
+            add(self.first_by_level.entry(level).or_default(), by);
+        }
+        self.expected_value += other.expected_value;
+        add(
+            &mut self.expected_value_by_tier,
+            other.expected_value_by_tier,
+        );
+        add(&mut self.risk_levels, other.risk_levels);
+        self.invalid_risk_answers += other.invalid_risk_answers;
+    }
 }
 
 /// The offers model to apply, and the summary note either way.
@@ -93,8 +125,13 @@ pub fn resolve(
     Ok((Some(model), summary))
 }
 
+/// Customers ranked per parallel task.
+const RANK_BLOCK: usize = 2048;
+
 /// Risk level, its source and the top offers of a scored chunk, as the
-/// scores' extra columns; adds to `summary`.
+/// scores' extra columns; adds to `summary`. Customers are ranked in
+/// parallel blocks (each reusing its lists); the summary is counted in
+/// row order afterwards, so its sums do not depend on the threads.
 pub fn apply(
     model: &OffersModel,
     rows: &crate::offers::inputs::Rows,
@@ -104,56 +141,147 @@ pub fn apply(
 ) -> Vec<(String, Vec<String>)> {
     let cat = &model.catalog;
     let props = model.propensities(rows, None);
-    let held = held_by_row(rows);
     let n = rows.len();
-    let mut cols: Vec<Vec<String>> = (0..2 + SCORED).map(|_| Vec::with_capacity(n)).collect();
+    let top: Vec<[Option<usize>; SCORED]> = (0..n)
+        .into_par_iter()
+        .with_min_len(RANK_BLOCK)
+        .map_init(
+            || (Vec::new(), Vec::new(), Vec::new()),
+            |(held, p, ranked), r| {
+                held.clear();
+                held.extend(rows.held.iter().map(|h| h[r]));
+                p.clear();
+                p.extend(props.iter().map(|v| v[r]));
+                let c = profile(cat, rows, r, Some(&tiers[r]), Some(levels[r]), held);
+                rank::rank_into(cat, &c, p, SCORED, ranked);
+                std::array::from_fn(|k| ranked.get(k).map(|o| o.0))
+            },
+        )
+        .collect();
     summary.invalid_risk_answers += rows.invalid_answers;
-    for r in 0..n {
-        let c = profile(cat, rows, r, Some(&tiers[r]), Some(levels[r]), &held[r]);
-        let p: Vec<f64> = props.iter().map(|v| v[r]).collect();
-        let ranked = rank::rank(cat, &c, &p, SCORED);
-        let level = format!("C{}", rows.level[r]);
-        *summary
-            .risk_levels
-            .entry(format!("{level} {}", rows.source[r]))
-            .or_default() += 1;
-        cols[0].push(level);
-        cols[1].push(rows.source[r].to_string());
-        for k in 0..SCORED {
-            cols[2 + k].push(
-                ranked
-                    .get(k)
-                    .map_or(String::new(), |o| cat.products[o.0].id.clone()),
-            );
-        }
-        let Some(&(first, _)) = ranked.first() else {
+    let mut counts = Counts::new(cat.products.len());
+    for (r, offers) in top.iter().enumerate() {
+        counts.risk[usize::from(rows.level[r]).min(5)]
+            [(rows.source[r] == crate::offers::risk::ESTIMATED) as usize] += 1;
+        let Some(first) = offers[0] else {
             summary.customers_without_offer += 1;
             continue;
         };
         summary.customers_with_offer += 1;
-        for o in &ranked {
-            *summary
-                .by_product
-                .entry(cat.products[o.0].id.clone())
-                .or_default() += 1;
-        }
-        let id = &cat.products[first].id;
-        let tier = tiers[r].to_string();
-        *summary
-            .first_by_tier
-            .entry(tier.clone())
-            .or_default()
-            .entry(id.clone())
-            .or_default() += 1;
-        *summary
-            .first_by_level
-            .entry(levels[r].to_string())
-            .or_default()
-            .entry(id.clone())
-            .or_default() += 1;
-        let ev = p[first] * cat.products[first].margin.unwrap_or(0.0);
+        offers
+            .iter()
+            .flatten()
+            .for_each(|&k| counts.by_product[k] += 1);
+        let ev = props[first][r] * cat.products[first].margin.unwrap_or(0.0);
         summary.expected_value += ev;
-        *summary.expected_value_by_tier.entry(tier).or_default() += ev;
+        let tier = counts.tier(&tiers[r]);
+        tier.1[first] += 1;
+        tier.2 += ev;
+        counts.level(levels[r])[first] += 1;
     }
+    counts.into_summary(cat, summary);
+    let text = |f: &(dyn Fn(usize) -> String + Sync)| -> Vec<String> {
+        (0..n)
+            .into_par_iter()
+            .with_min_len(RANK_BLOCK)
+            .map(f)
+            .collect()
+    };
+    let id = |k: Option<usize>| k.map_or(String::new(), |k| cat.products[k].id.clone());
+    let mut cols = vec![
+        text(&|r| format!("C{}", rows.level[r])),
+        text(&|r| rows.source[r].to_string()),
+    ];
+    cols.extend((0..SCORED).map(|k| text(&|r| id(top[r][k]))));
     COLUMNS.iter().map(|s| s.to_string()).zip(cols).collect()
+}
+
+/// A chunk's offer counts by number (product, tier, level), turned into the
+/// summary's named maps once at the end instead of a map lookup by name
+/// per customer.
+struct Counts {
+    /// [level 1..=5][questionnaire, estimated].
+    risk: [[usize; 2]; 6],
+    by_product: Vec<usize>,
+    /// Per tier met: first offers per product and expected value.
+    tiers: Vec<(Arc<str>, Vec<usize>, f64)>,
+    /// Per warning level met: first offers per product.
+    levels: Vec<(&'static str, Vec<usize>)>,
+}
+
+impl Counts {
+    fn new(products: usize) -> Counts {
+        Counts {
+            risk: [[0; 2]; 6],
+            by_product: vec![0; products],
+            tiers: Vec::new(),
+            levels: Vec::new(),
+        }
+    }
+
+    fn tier(&mut self, tier: &Arc<str>) -> &mut (Arc<str>, Vec<usize>, f64) {
+        let k = match self.tiers.iter().position(|t| t.0 == *tier) {
+            Some(k) => k,
+            None => {
+                let products = self.by_product.len();
+                self.tiers.push((tier.clone(), vec![0; products], 0.0));
+                self.tiers.len() - 1
+            }
+        };
+        &mut self.tiers[k]
+    }
+
+    fn level(&mut self, level: &'static str) -> &mut Vec<usize> {
+        let k = match self.levels.iter().position(|l| l.0 == level) {
+            Some(k) => k,
+            None => {
+                let products = self.by_product.len();
+                self.levels.push((level, vec![0; products]));
+                self.levels.len() - 1
+            }
+        };
+        &mut self.levels[k].1
+    }
+
+    fn into_summary(self, cat: &crate::offers::catalog::Catalog, summary: &mut OffersSummary) {
+        let named = |counts: &[usize]| -> Vec<(String, usize)> {
+            counts
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| c > 0)
+                .map(|(k, &c)| (cat.products[k].id.clone(), c))
+                .collect()
+        };
+        let sources = [
+            crate::offers::risk::QUESTIONNAIRE,
+            crate::offers::risk::ESTIMATED,
+        ];
+        for (level, by_source) in self.risk.iter().enumerate() {
+            for (source, &c) in sources.iter().zip(by_source).filter(|(_, &c)| c > 0) {
+                *summary
+                    .risk_levels
+                    .entry(format!("C{level} {source}"))
+                    .or_default() += c;
+            }
+        }
+        for (product, c) in named(&self.by_product) {
+            *summary.by_product.entry(product).or_default() += c;
+        }
+        for (tier, firsts, ev) in self.tiers {
+            let by = summary.first_by_tier.entry(tier.to_string()).or_default();
+            for (product, c) in named(&firsts) {
+                *by.entry(product).or_default() += c;
+            }
+            *summary
+                .expected_value_by_tier
+                .entry(tier.to_string())
+                .or_default() += ev;
+        }
+        for (level, firsts) in self.levels {
+            let by = summary.first_by_level.entry(level.to_string()).or_default();
+            for (product, c) in named(&firsts) {
+                *by.entry(product).or_default() += c;
+            }
+        }
+    }
 }

@@ -132,6 +132,15 @@ impl Scorer {
         Ok(out)
     }
 
+    /// Will the next batch fit the tiers (standard input with
+    /// `--refit-segments`, before its first chunk was scored)? Such a batch
+    /// must be scored before any other.
+    pub fn fits_tiers_on_first_chunk(&self) -> bool {
+        self.segments.is_none()
+            && self.settings.refit_segments
+            && self.first_chunk_segments.get().is_none()
+    }
+
     /// The tiers fitted on the first batch this scorer saw (standard input
     /// is read once: its first chunk stands in for the batch).
     fn first_chunk(&self, batch: &Batch, tier_clv: &[f64]) -> Result<&SegmentModel> {
