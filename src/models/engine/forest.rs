@@ -7,7 +7,7 @@
 
 use super::across;
 use super::bins::BinCuts;
-use super::quick::QuickTrees;
+use super::quick::{LeafPaths, QuickTrees};
 use super::shared::SharedCuts;
 use super::tree::{self, Grower, Node, Tree};
 use super::{levels, simd};
@@ -299,6 +299,15 @@ pub(crate) fn explain_sums(
     if rows < simd::MIN_ROWS {
         // Too few rows to interleave: each walks several trees at once.
         across::walk_rows(trees, &binned, p, &mut acc, Some(&mut sums));
+        return (acc, sums);
+    }
+    // Small trees (boosting's): leaves found by their false nodes, then
+    // each leaf's path credited (same bits as the walk).
+    if let Some(q) = (rows >= QUICK_MIN_ROWS)
+        .then(|| QuickTrees::new(trees, n_features))
+        .flatten()
+    {
+        q.explain(&LeafPaths::new(trees), &binned, &mut acc, &mut sums);
         return (acc, sums);
     }
     for tree in trees {

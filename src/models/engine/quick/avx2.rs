@@ -16,17 +16,26 @@ use std::arch::x86_64::*;
 const LANES: usize = 8;
 
 /// Add each tree's leaf value to `acc[r]` for the rows of whole blocks of
-/// eight; returns how many rows that was (the caller scores the rest).
+/// eight, and with `leaves` note each row's leaf of tree t (its index in
+/// `q.values`) at `leaves[r * trees + t]`; returns how many rows that was
+/// (the caller scores the rest).
 ///
 /// # Safety
 /// The CPU must have AVX2; every tree at most 32 leaves; `binned` of
 /// `acc.len()` rows of `q.n_features` bins plus 3 bytes of padding, and
-/// shorter than `i32::MAX` bytes.
+/// shorter than `i32::MAX` bytes; `leaves` empty or of `acc.len()` rows.
 #[target_feature(enable = "avx2")]
-pub(super) unsafe fn add_leaf_sums(q: &QuickTrees, binned: &[u8], acc: &mut [f64]) -> usize {
+pub(super) unsafe fn add_leaf_sums(
+    q: &QuickTrees,
+    binned: &[u8],
+    acc: &mut [f64],
+    leaves: &mut [u32],
+) -> usize {
     let p = q.n_features;
     let blocks = acc.len() / LANES;
-    if p == 0 || binned.len() < acc.len() * p + 3 {
+    let trees = q.first_leaf.len();
+    let note = !leaves.is_empty();
+    if p == 0 || binned.len() < acc.len() * p + 3 || (note && leaves.len() < acc.len() * trees) {
         return 0;
     }
     let all = _mm256_set1_epi32(-1);
@@ -88,6 +97,13 @@ pub(super) unsafe fn add_leaf_sums(q: &QuickTrees, binned: &[u8], acc: &mut [f64
             let first = _mm256_set1_epi32(*q.first_leaf.get_unchecked(t) as i32);
             let at = _mm256_min_epu32(_mm256_add_epi32(first, leaf), last_value);
             let value = _mm256_i32gather_ps::<4>(q.values.as_ptr(), at);
+            if note {
+                let mut lanes = [0u32; LANES];
+                _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, at);
+                for (k, &leaf) in lanes.iter().enumerate() {
+                    *leaves.get_unchecked_mut((r0 + k) * trees + t) = leaf;
+                }
+            }
             lo_sum = _mm256_add_pd(lo_sum, _mm256_cvtps_pd(_mm256_castps256_ps128(value)));
             hi_sum = _mm256_add_pd(hi_sum, _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(value)));
         }

@@ -19,17 +19,27 @@ use std::arch::x86_64::*;
 const LANES: usize = 16;
 
 /// Add each tree's leaf value to `acc[r]` for the rows of whole blocks of
-/// sixteen; returns how many rows that was (the caller scores the rest).
+/// sixteen, and with `leaves` note each row's leaf of tree t (its index
+/// in `q.values`) at `leaves[r * trees + t]`; returns how many rows that
+/// was (the caller scores the rest).
 ///
 /// # Safety
 /// The CPU must have AVX-512F; every tree at most 32 leaves; `binned` of
 /// `acc.len()` rows of `q.n_features` bins plus 3 bytes of padding, and
-/// shorter than `i32::MAX` bytes.
+/// shorter than `i32::MAX` bytes; `leaves` empty or of `acc.len()` rows,
+/// shorter than `i32::MAX` entries.
 #[target_feature(enable = "avx512f")]
-pub(super) unsafe fn add_leaf_sums(q: &QuickTrees, binned: &[u8], acc: &mut [f64]) -> usize {
+pub(super) unsafe fn add_leaf_sums(
+    q: &QuickTrees,
+    binned: &[u8],
+    acc: &mut [f64],
+    leaves: &mut [u32],
+) -> usize {
     let p = q.n_features;
     let blocks = acc.len() / LANES;
-    if p == 0 || binned.len() < acc.len() * p + 3 {
+    let trees = q.first_leaf.len();
+    let note = !leaves.is_empty();
+    if p == 0 || binned.len() < acc.len() * p + 3 || (note && leaves.len() < acc.len() * trees) {
         return 0;
     }
     let all = _mm512_set1_epi32(-1);
@@ -37,6 +47,7 @@ pub(super) unsafe fn add_leaf_sums(q: &QuickTrees, binned: &[u8], acc: &mut [f64
     let zero = _mm512_setzero_si512();
     let lane_rows = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     let stride = _mm512_mullo_epi32(lane_rows, _mm512_set1_epi32(p as i32));
+    let leaf_stride = _mm512_mullo_epi32(lane_rows, _mm512_set1_epi32(trees as i32));
     let last_value = _mm512_set1_epi32(q.values.len() as i32 - 1);
     let bias = _mm512_set1_epi32(127);
     let mut live = vec![all; q.first_leaf.len()];
@@ -88,6 +99,11 @@ pub(super) unsafe fn add_leaf_sums(q: &QuickTrees, binned: &[u8], acc: &mut [f64
             let first = _mm512_set1_epi32(*q.first_leaf.get_unchecked(t) as i32);
             let at = _mm512_min_epu32(_mm512_add_epi32(first, leaf), last_value);
             let value = _mm512_i32gather_ps::<4>(at, q.values.as_ptr());
+            if note {
+                let to = _mm512_add_epi32(leaf_stride, _mm512_set1_epi32(t as i32));
+                let base = leaves.as_mut_ptr().add(r0 * trees) as *mut i32;
+                _mm512_i32scatter_epi32::<4>(base, to, at);
+            }
             lo_sum = _mm512_add_pd(lo_sum, _mm512_cvtps_pd(_mm512_castps512_ps256(value)));
             let upper = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(value)));
             hi_sum = _mm512_add_pd(hi_sum, _mm512_cvtps_pd(upper));
