@@ -105,8 +105,28 @@ fn no_offer_is_ever_unsuitable_ineligible_or_held() {
                 warning: (rng.random::<f64>() < 0.9).then(|| warnings[rng.random_range(0..4)]),
                 held: &held,
             };
-            let p: Vec<f64> = (0..n).map(|_| rng.random::<f64>()).collect();
+            // Every other customer's propensities in quarters: many ties.
+            let ties = customers % 2 == 0;
+            let p: Vec<f64> = (0..n)
+                .map(|_| match ties {
+                    true => rng.random_range(0..4) as f64 / 4.0,
+                    false => rng.random::<f64>(),
+                })
+                .collect();
             let top = rank(&cat, &c, &p, 7);
+            // The same list as a stable sort of every eligible product
+            // (retention first, then value; ties in catalog order).
+            let mut all: Vec<(usize, f64)> = (0..n)
+                .filter(|&k| allowed(&cat.products[k], k, &c))
+                .map(|k| (k, churn::offers::rank::value(&cat, k, p[k])))
+                .collect();
+            all.sort_by(|a, b| {
+                let r = |k: usize| cat.products[k].retention;
+                r(b.0).cmp(&r(a.0)).then(b.1.total_cmp(&a.1))
+            });
+            all.truncate(7);
+            assert_eq!(top, all);
+            assert_eq!(rank(&cat, &c, &p, 3), all[..all.len().min(3)]);
             customers += 1;
             offers += top.len();
             let listed: Vec<usize> = top.iter().map(|o| o.0).collect();

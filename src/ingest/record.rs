@@ -19,6 +19,11 @@ pub const MAX_COLUMNS: usize = 4096;
 /// Fields of a record, counting separators outside quotes, and whether its
 /// quotes are balanced. Trailing CR/LF are not part of the last field.
 pub fn fields(record: &[u8], sep: u8) -> (usize, bool) {
+    // Most records quote nothing: count the separators in one vectorised
+    // pass instead of testing every byte for a quote.
+    if !record.contains(&b'"') {
+        return (1 + record.iter().filter(|&&b| b == sep).count(), true);
+    }
     let (mut n, mut quoted) = (1, false);
     for &b in record {
         if b == b'"' {

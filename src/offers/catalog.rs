@@ -253,7 +253,9 @@ impl Catalog {
 pub fn parse_flag(cell: &str) -> Option<u8> {
     let t = cell.trim();
     let is = |words: [&str; 4]| words.iter().any(|w| t.eq_ignore_ascii_case(w));
-    if is(["1", "yes", "y", "true"]) {
+    if t == "0" {
+        Some(0)
+    } else if is(["1", "yes", "y", "true"]) {
         Some(1)
     } else if is(["0", "no", "n", "false"]) {
         Some(0)

@@ -60,7 +60,10 @@ pub fn rank(catalog: &Catalog, c: &Profile, propensity: &[f64], n: usize) -> Vec
 }
 
 /// [`rank`] into `out` (cleared first), so that ranking many customers
-/// reuses one list.
+/// reuses one list. Each eligible product is inserted after every product
+/// that ranks at least as high (a stable order: equal values keep catalog
+/// order), and the list never grows past `n`: with a catalog of 20 and a
+/// top 3, no sort of the whole catalog per customer.
 pub fn rank_into(
     catalog: &Catalog,
     c: &Profile,
@@ -69,22 +72,24 @@ pub fn rank_into(
     out: &mut Vec<(usize, f64)>,
 ) {
     out.clear();
-    out.extend(
-        catalog
-            .products
-            .iter()
-            .enumerate()
-            .filter(|(k, p)| eligible(p, *k, c))
-            .map(|(k, _)| (k, value(catalog, k, propensity[k]))),
-    );
     let retention = |k: usize| catalog.products[k].retention;
-    // Stable: equal values keep catalog order.
-    out.sort_by(|a, b| {
-        retention(b.0)
-            .cmp(&retention(a.0))
-            .then(b.1.total_cmp(&a.1))
-    });
-    out.truncate(n);
+    // Does `a` rank strictly above `b`? Retention first, then value.
+    let above = |a: (usize, f64), b: (usize, f64)| {
+        (retention(a.0).cmp(&retention(b.0)))
+            .then(a.1.total_cmp(&b.1))
+            .is_gt()
+    };
+    for (k, p) in catalog.products.iter().enumerate() {
+        if !eligible(p, k, c) {
+            continue;
+        }
+        let offer = (k, value(catalog, k, propensity[k]));
+        let at = out.partition_point(|&o| !above(offer, o));
+        if at < n {
+            out.insert(at, offer);
+            out.truncate(n);
+        }
+    }
 }
 
 /// Average precision at `k` of a ranked list against the products the
