@@ -43,7 +43,7 @@ pub(super) unsafe fn add_leaf_sums(
     let zero = _mm256_setzero_si256();
     let lane_rows = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     let stride = _mm256_mullo_epi32(lane_rows, _mm256_set1_epi32(p as i32));
-    let last_value = _mm256_set1_epi32(q.values.len() as i32 - 1);
+    let last_value = _mm256_set1_epi32(q.n_leaves as i32 - 1);
     let (bias, exponent) = (_mm256_set1_epi32(127), _mm256_set1_epi32(0xFF));
     let mut live = vec![all; q.first_leaf.len()];
     let bins = binned.as_ptr() as *const i32;

@@ -37,6 +37,9 @@ pub const MAX_LEAVES: usize = 64;
 /// Bins a `u8` can name.
 const BINS: usize = 256;
 
+/// Zeros after the leaf values (see [`QuickTrees`]'s `values`).
+const VALUE_PADDING: usize = 32;
+
 /// Every split of a set of small trees, grouped by feature and sorted by bin.
 pub struct QuickTrees {
     n_features: usize,
@@ -53,8 +56,12 @@ pub struct QuickTrees {
     bin: Vec<u32>,
     miss_tree: Vec<u16>,
     miss_mask: Vec<u64>,
-    /// Leaf values of every tree, left to right, and each tree's first.
+    /// Leaf values of every tree, left to right, and each tree's first;
+    /// then [`VALUE_PADDING`] zeros, so that the AVX-512 path can load any
+    /// tree's 32 first values at once.
     values: Vec<f32>,
+    /// Leaves of all trees (`values` without its padding).
+    n_leaves: usize,
     first_leaf: Vec<u32>,
     /// Per feature: does any tree split on it? (Others need no bins.)
     used: Vec<bool>,
@@ -108,6 +115,8 @@ impl QuickTrees {
                 stack.push((l, false));
             }
         }
+        let n_leaves = values.len();
+        values.resize(n_leaves + VALUE_PADDING, 0.0);
         splits.sort_by_key(|s| (s.0, s.1));
         let mut used = vec![false; n_features];
         splits.iter().for_each(|s| used[s.0] = true);
@@ -120,6 +129,7 @@ impl QuickTrees {
             bin: splits.iter().map(|s| s.1 as u32).collect(),
             miss_tree: Vec::new(),
             miss_mask: Vec::new(),
+            n_leaves,
             values,
             first_leaf,
             used,
@@ -223,7 +233,7 @@ impl QuickTrees {
     /// bits, bin offsets within `i32`, the padding gathers read.
     fn fits_lanes(&self, binned_len: usize, leaves_len: usize) -> bool {
         let leaves = self.first_leaf.windows(2).map(|w| w[1] - w[0]);
-        let last = self.values.len() as u32 - self.first_leaf.last().copied().unwrap_or(0);
+        let last = self.n_leaves as u32 - self.first_leaf.last().copied().unwrap_or(0);
         leaves.chain([last]).all(|n| n <= 32)
             && binned_len < i32::MAX as usize
             && leaves_len < i32::MAX as usize
