@@ -378,6 +378,50 @@ fn scoring_adds_risk_levels_and_suitable_offers() {
     ] {
         assert_eq!(s2["offers"][block], o[block], "{block}");
     }
+    // Flags written yes/no (from the second chunk on; the first reads
+    // numbers) give the same scores as 1/0. (Holdings the churn model
+    // reads as numbers stay 1/0: its inputs are checked as numbers.)
+    let churn_inputs = std::fs::read_to_string("data/customers.csv").unwrap();
+    let churn_inputs: Vec<&str> = churn_inputs.lines().next().unwrap().split(',').collect();
+    let worded_flags: Vec<&Product> = (cat.products.iter())
+        .filter(|p| !churn_inputs.contains(&p.column.as_str()))
+        .collect();
+    assert!(worded_flags.len() >= 10);
+    let mut worded = vec![lh.join(",")];
+    for (i, r) in latest.iter().enumerate() {
+        let mut cells = r.clone();
+        for p in worded_flags.iter().filter(|_| i >= 97) {
+            let c = col(&lh, &p.column);
+            cells[c] = if cells[c] == "1" { "yes" } else { "no" }.into();
+        }
+        worded.push(cells.join(","));
+    }
+    let worded = write(dir.path(), "worded.csv", &(worded.join("\n") + "\n"));
+    let again = score_cmd()
+        .args([
+            "--model",
+            model.to_str().unwrap(),
+            "-q",
+            "--chunk-rows",
+            "97",
+        ])
+        .arg("--data")
+        .arg(&worded)
+        .arg("--out")
+        .arg(dir.path().join("worded-scores.csv"))
+        .arg("--runs-dir")
+        .arg(dir.path().join("runs-worded"))
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("worded-scores.csv")).unwrap(),
+        std::fs::read(run.join("scores.csv")).unwrap()
+    );
     // Offer rates per fairness group (gender is protected): the share of
     // each group's customers with a first offer, from scores.csv.
     let g = &s["fairness"]["gender"]["groups"];

@@ -8,7 +8,7 @@
 //! after it are read as usual — at a chunk's end as anywhere else.
 
 use super::record::{self, MAX_COLUMNS, MAX_RECORD_BYTES, MAX_RECORD_LINES};
-use super::{parse_csv, parse_csv_typed, resolve_delimiter, RawTable};
+use super::{parse_csv, parse_csv_typed, resolve_delimiter, RawColumn, RawTable};
 use crate::error::{Error, Result};
 use std::io::BufRead;
 
@@ -27,6 +27,8 @@ pub struct CsvChunks<R: BufRead> {
     pending: Vec<Vec<u8>>,
     /// Columns polars may parse as numbers (see [`parse_csv_typed`]).
     numeric: Vec<String>,
+    /// See [`CsvChunks::with_numbers_while_they_parse`].
+    numbers_while_they_parse: Vec<String>,
 }
 
 /// One line as read.
@@ -140,6 +142,7 @@ impl<R: BufRead> CsvChunks<R> {
             done: false,
             pending: Vec::new(),
             numeric: Vec::new(),
+            numbers_while_they_parse: Vec::new(),
         })
     }
 
@@ -152,6 +155,17 @@ impl<R: BufRead> CsvChunks<R> {
     /// Change the columns parsed as numbers from the next chunk on.
     pub fn set_numeric(&mut self, columns: Vec<String>) {
         self.numeric = columns;
+    }
+
+    /// Parse these columns as numbers too, until a chunk has a cell in one
+    /// that is not a number; that column is read as text from then on
+    /// (holding flags: most extracts write 1/0, which parse far cheaper as
+    /// numbers than as text, but some write yes/no, and re-parsing every
+    /// chunk of such a file as text after a failed typed parse would cost
+    /// more than reading text from the start).
+    pub fn with_numbers_while_they_parse(mut self, columns: Vec<String>) -> Self {
+        self.numbers_while_they_parse = columns;
+        self
     }
 
     /// Column names of the header (as polars reads them).
@@ -257,7 +271,12 @@ impl<R: BufRead> Iterator for CsvChunks<R> {
             return None;
         }
         self.next_row += rows;
-        let table = parse_csv_typed(&self.source, buf, self.sep, first, &self.numeric);
+        let typed = [&self.numeric[..], &self.numbers_while_they_parse[..]].concat();
+        let table = parse_csv_typed(&self.source, buf, self.sep, first, &typed);
+        if let Ok(t) = &table {
+            let numbers = |c: &String| matches!(t.column(c), Some(RawColumn::Number(_)));
+            self.numbers_while_they_parse.retain(numbers);
+        }
         Some(table.map(|mut t| {
             if !skipped.is_empty() {
                 t.rows = Some(numbers);
@@ -284,6 +303,26 @@ mod tests {
         assert_eq!(chunks[0].n_rows(), 2);
         assert_eq!(chunks[0].columns[1].text(0).as_deref(), Some("a\nb"));
         assert_eq!(chunks[1].first_row, 3);
+    }
+
+    #[test]
+    fn a_column_is_read_as_numbers_until_a_chunk_has_text_in_it() {
+        // Chunks of 2: numbers, then "yes" in `a` (b stays numbers), then
+        // numbers again, which `a` now reads as text.
+        let csv = "a,b\n1,0\n0,1\nyes,1\n0,0\n1,1\n0,1\n";
+        let flags = vec!["a".to_string(), "b".to_string()];
+        let chunks: Vec<RawTable> = CsvChunks::new(csv.as_bytes(), "t.csv", None, 2)
+            .unwrap()
+            .with_numbers_while_they_parse(flags)
+            .map(|c| c.unwrap())
+            .collect();
+        let kinds: Vec<[bool; 2]> = chunks
+            .iter()
+            .map(|c| [0, 1].map(|k| matches!(c.columns[k], RawColumn::Number(_))))
+            .collect();
+        assert_eq!(kinds, [[true, true], [false, true], [false, true]]);
+        assert_eq!(chunks[1].columns[0].text(0).as_deref(), Some("yes"));
+        assert_eq!(chunks[2].columns[0].text(0).as_deref(), Some("1"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::risk::{self, parse_level, Capacity};
 use crate::error::RowProblem;
 use crate::features::{FeatureData, FeatureTable};
 use crate::ingest::schema::{self, Cell};
-use crate::ingest::RawTable;
+use crate::ingest::{finite, RawColumn, RawTable};
 
 /// Which columns to read and how.
 pub struct Spec<'a> {
@@ -86,24 +86,38 @@ pub fn read(raw: &RawTable, spec: &Spec, reason: &mut [Option<RowProblem>]) -> R
     }
     for p in &spec.catalog.products {
         let mut flags = vec![0u8; n];
-        if let Some(col) = raw.column(&p.column) {
-            let cells = reason.iter_mut().zip(col.text_refs()).take(n);
-            for (r, (why, text)) in cells.enumerate() {
-                match text.as_deref().and_then(parse_flag) {
-                    Some(v) => flags[r] = v,
-                    None => {
-                        why.get_or_insert_with(|| {
-                            RowProblem::at(
-                                &p.column,
-                                format!(
-                                    "'{}' is not a holding flag (1/0, yes/no, true/false)",
-                                    text.as_deref().unwrap_or("")
-                                ),
-                            )
-                        });
+        let not_a_flag = |why: &mut Option<RowProblem>, text: Option<&str>| {
+            why.get_or_insert_with(|| {
+                RowProblem::at(
+                    &p.column,
+                    format!(
+                        "'{}' is not a holding flag (1/0, yes/no, true/false)",
+                        text.unwrap_or("")
+                    ),
+                )
+            });
+        };
+        match raw.column(&p.column) {
+            // Read as numbers (every cell of the chunk was one).
+            Some(RawColumn::Number(cells)) => {
+                for (r, (why, &x)) in reason.iter_mut().zip(cells).take(n).enumerate() {
+                    match x {
+                        1.0 => flags[r] = 1,
+                        0.0 => {}
+                        _ => not_a_flag(why, finite(x).map(|x| x.to_string()).as_deref()),
                     }
                 }
             }
+            Some(col) => {
+                let cells = reason.iter_mut().zip(col.text_refs()).take(n);
+                for (r, (why, text)) in cells.enumerate() {
+                    match text.as_deref().and_then(parse_flag) {
+                        Some(v) => flags[r] = v,
+                        None => not_a_flag(why, text.as_deref()),
+                    }
+                }
+            }
+            None => {}
         }
         rows.held.push(flags);
     }

@@ -64,18 +64,21 @@ pub fn header(part: &Path, delimiter: Option<char>) -> Result<Option<Vec<String>
 }
 
 /// Open one part as a stream of chunks; CSV columns named in `numeric` are
-/// parsed as numbers where they can be (see [`crate::ingest::parse_csv_typed`]).
+/// parsed as numbers where they can be (see [`crate::ingest::parse_csv_typed`]),
+/// those in `flags` while they can be
+/// ([`CsvChunks::with_numbers_while_they_parse`]).
 pub fn open(
     part: &Path,
     delimiter: Option<char>,
     chunk_rows: usize,
-    numeric: &[String],
+    (numeric, flags): (&[String], &[String]),
 ) -> Result<Chunks> {
     if part == Path::new("-") {
         let stdin = std::io::stdin().lock();
         return Ok(Box::new(
             CsvChunks::new(BufReader::new(stdin), "<stdin>", delimiter, chunk_rows)?
-                .with_numeric(numeric.to_vec()),
+                .with_numeric(numeric.to_vec())
+                .with_numbers_while_they_parse(flags.to_vec()),
         ));
     }
     let source = part.display().to_string();
@@ -104,7 +107,8 @@ pub fn open(
             delimiter,
             chunk_rows,
         )?
-        .with_numeric(numeric.to_vec()),
+        .with_numeric(numeric.to_vec())
+        .with_numbers_while_they_parse(flags.to_vec()),
     ))
 }
 
@@ -134,15 +138,17 @@ pub fn for_each_validated(
         .filter(|c| c.kind == "numeric")
         .map(|c| c.name.clone())
         .collect();
+    let mut flags = Vec::new();
     if let Some(m) = offers {
         let spec = m.spec();
         numeric.extend(spec.attributes.into_iter().filter(|a| a.1).map(|a| a.0));
+        flags.extend(m.catalog.products.iter().map(|p| p.column.clone()));
     }
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Validated>>(0);
         scope.spawn(move || {
             for (part, path) in parts.iter().enumerate() {
-                let chunks = match open(path, delimiter, chunk_rows, &numeric) {
+                let chunks = match open(path, delimiter, chunk_rows, (&numeric, &flags)) {
                     Ok(c) => c,
                     Err(e) => return drop(tx.send(Err(e))),
                 };

@@ -57,7 +57,7 @@ impl Migration {
             rises,
             matched: 0,
         };
-        for chunk in input::open(path, None, chunk_rows, &[])? {
+        for chunk in input::open(path, None, chunk_rows, (&[], &[]))? {
             let t = chunk?;
             let col = |name: &str| {
                 t.column(name).ok_or_else(|| {
