@@ -163,7 +163,9 @@ pub fn push_float(out: &mut Vec<u8>, x: f64) {
 }
 
 pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) {
+    // A byte scan (these four are ASCII): the char-set search it replaces
+    // was ~1.4% of an offers scoring job, run on every written field.
+    if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
         format!("\"{}\"", s.replace('"', "\"\"")).into()
     } else {
         s.into()

@@ -37,7 +37,7 @@ pub struct ScoreArgs {
     /// [default: score-<time>]; re-running an id replaces its rows.
     #[arg(long)]
     pub run_id: Option<String>,
-    /// Customers per chunk (memory is bounded by this) [default: 50000].
+    /// Customers per chunk (memory is bounded by this) [default: 25000].
     #[arg(long)]
     pub chunk_rows: Option<usize>,
     /// Fail the job (after writing rejects.csv) when more than this share of

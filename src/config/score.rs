@@ -113,7 +113,7 @@ impl Default for ScoreConfig {
             format: OutputFormat::Csv,
             table: "churn_scores".into(),
             run_id: None,
-            chunk_rows: 50_000,
+            chunk_rows: 25_000,
             max_reject_rate: 0.05,
             previous: None,
             playbook: None,
