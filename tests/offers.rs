@@ -341,31 +341,16 @@ fn scoring_adds_risk_levels_and_suitable_offers() {
     assert_eq!(got, want);
     // Scored in many small chunks (several at once): the same scores in
     // the same order, and the same counts.
-    let small = score_cmd()
-        .args([
-            "--model",
-            model.to_str().unwrap(),
-            "-q",
-            "--chunk-rows",
-            "97",
-        ])
-        .args(["--data", "data/holdings/latest.csv", "--out"])
-        .arg(dir.path().join("small.csv"))
-        .arg("--runs-dir")
-        .arg(dir.path().join("runs-small"))
-        .output()
-        .unwrap();
-    assert!(small.status.success());
+    let (small, small_run) = score_in_small_chunks(
+        dir.path(),
+        &model,
+        Path::new("data/holdings/latest.csv"),
+        "small",
+    );
     assert_eq!(
-        std::fs::read(dir.path().join("small.csv")).unwrap(),
+        std::fs::read(small).unwrap(),
         std::fs::read(run.join("scores.csv")).unwrap()
     );
-    let small_run = std::fs::read_dir(dir.path().join("runs-small"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
     let s2: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(small_run.join("summary.json")).unwrap())
             .unwrap();
@@ -397,29 +382,9 @@ fn scoring_adds_risk_levels_and_suitable_offers() {
         worded.push(cells.join(","));
     }
     let worded = write(dir.path(), "worded.csv", &(worded.join("\n") + "\n"));
-    let again = score_cmd()
-        .args([
-            "--model",
-            model.to_str().unwrap(),
-            "-q",
-            "--chunk-rows",
-            "97",
-        ])
-        .arg("--data")
-        .arg(&worded)
-        .arg("--out")
-        .arg(dir.path().join("worded-scores.csv"))
-        .arg("--runs-dir")
-        .arg(dir.path().join("runs-worded"))
-        .output()
-        .unwrap();
-    assert!(
-        again.status.success(),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    let (again, _) = score_in_small_chunks(dir.path(), &model, &worded, "worded");
     assert_eq!(
-        std::fs::read(dir.path().join("worded-scores.csv")).unwrap(),
+        std::fs::read(again).unwrap(),
         std::fs::read(run.join("scores.csv")).unwrap()
     );
     // Offer rates per fairness group (gender is protected): the share of
@@ -510,6 +475,40 @@ fn scoring_adds_risk_levels_and_suitable_offers() {
     );
     let (_, scored) = read_csv(&run.join("scores.csv"));
     assert_eq!(scored.len(), latest.len() - 1);
+}
+
+/// Score `data` in chunks of 97 customers into `dir/NAME.csv` (run folder
+/// under `dir/runs-NAME`); the scores file and the run folder.
+fn score_in_small_chunks(
+    dir: &Path,
+    model: &Path,
+    data: &Path,
+    name: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (out, runs) = (
+        dir.join(format!("{name}.csv")),
+        dir.join(format!("runs-{name}")),
+    );
+    let done = score_cmd()
+        .arg("--model")
+        .arg(model)
+        .args(["-q", "--chunk-rows", "97", "--data"])
+        .arg(data)
+        .arg("--out")
+        .arg(&out)
+        .arg("--runs-dir")
+        .arg(&runs)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{err}");
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    (out, run)
 }
 
 /// A small panel: 3 customers × 3 months, C3 missing from the middle one.

@@ -31,13 +31,11 @@ pub(super) unsafe fn add_leaf_sums(
     acc: &mut [f64],
     leaves: &mut [u32],
 ) -> usize {
-    let p = q.n_features;
-    let blocks = acc.len() / LANES;
-    let trees = q.first_leaf.len();
-    let note = !leaves.is_empty();
-    if p == 0 || binned.len() < acc.len() * p + 3 || (note && leaves.len() < acc.len() * trees) {
+    if !q.sizes_fit(binned, acc.len(), leaves) {
         return 0;
     }
+    let (p, trees) = (q.n_features, q.first_leaf.len());
+    let (blocks, note) = (acc.len() / LANES, !leaves.is_empty());
     let all = _mm256_set1_epi32(-1);
     let low8 = _mm256_set1_epi32(0xFF);
     let zero = _mm256_setzero_si256();

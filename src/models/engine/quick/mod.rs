@@ -239,6 +239,15 @@ impl QuickTrees {
             && leaves_len < i32::MAX as usize
     }
 
+    /// Do `binned` and `leaves` (empty, or noted) hold `rows` rows, with the
+    /// padding the vector kernels' bin gathers read?
+    fn sizes_fit(&self, binned: &[u8], rows: usize, leaves: &[u32]) -> bool {
+        let (p, trees) = (self.n_features, self.first_leaf.len());
+        p > 0
+            && binned.len() >= rows * p + simd::BIN_PADDING
+            && (leaves.is_empty() || leaves.len() >= rows * trees)
+    }
+
     /// The scalar path: one row at a time (leaves noted as in [`QuickTrees::scan`]).
     fn add_rows(&self, binned: &[u8], acc: &mut [f64], leaves: &mut [u32]) {
         let (p, trees) = (self.n_features, self.first_leaf.len());
