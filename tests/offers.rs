@@ -175,6 +175,8 @@ fn embedded_backtest_beats_popularity_and_offers_are_suitable() {
     let map = |k: &str| b[k]["map_at_7"].as_f64().unwrap();
     let (model, pop) = (map("model_by_propensity"), map("popularity_by_propensity"));
     assert!(model >= 1.5 * pop, "MAP@7 {model} vs popularity {pop}");
+    let lift = b["map_lift_by_propensity"].as_f64().unwrap();
+    assert!((lift - model / pop).abs() < 1e-9, "{b}");
     assert!(map("model") > map("popularity"), "{b}");
     assert!(b["customers_with_take_up"].as_u64().unwrap() > 100);
     let fitted = m["products"]

@@ -1,7 +1,7 @@
 //! Learning who takes which product, and checking the ranking out of time.
 //!
 //! One propensity model per product on the native engine (gradient
-//! boosting, 15 leaves, early stopping) over the panel's transitions where
+//! boosting, 7 leaves, early stopping) over the panel's transitions where
 //! the customer does not hold the product; the target is "holds it next
 //! period". Out-of-fold ROC AUC comes from stratified folds grouped by
 //! customer. A product with fewer than `min_positives` take-ups (or
@@ -73,8 +73,12 @@ pub struct Backtest {
     /// Every product's take-up rate in the training transitions, as served.
     pub popularity: RankScores,
     pub popularity_by_propensity: RankScores,
-    /// model.map_at_7 / popularity.map_at_7.
+    /// model.map_at_7 / popularity.map_at_7: the lift as served, where
+    /// margins order both rankings alike and so narrow it.
     pub map_lift: f64,
+    /// model_by_propensity.map_at_7 / popularity_by_propensity.map_at_7: the
+    /// lift of what the propensity models learned over take-up rates.
+    pub map_lift_by_propensity: f64,
 }
 
 /// Rows of the transitions `ts` not holding product `p`, and whether each
@@ -310,6 +314,7 @@ pub fn backtest(panel: &Panel, catalog: &Catalog, s: &FitSettings) -> Result<Opt
         customers: test.len(),
         customers_with_take_up: with_take_up,
         map_lift: m.map_at_7 / pop.map_at_7.max(1e-12),
+        map_lift_by_propensity: mp.map_at_7 / popp.map_at_7.max(1e-12),
         model: m,
         model_by_propensity: mp,
         popularity: pop,

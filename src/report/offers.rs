@@ -111,7 +111,12 @@ pub fn render(m: &OffersMetrics) -> String {
                     line("popularity, by take-up rate", &b.popularity_by_propensity),
                 ],
             );
-            page.note(&format!("MAP@7 lift over popularity: {:.2}x.", b.map_lift));
+            page.note(&format!(
+                "MAP@7 lift over popularity: {:.2}x ranking by propensity (what the \
+                 models learned over take-up rates); {:.2}x as served, by expected \
+                 value, where the margins order both rankings alike.",
+                b.map_lift_by_propensity, b.map_lift
+            ));
         }
         None => page.note("No backtest: it needs a period column with at least three periods."),
     }

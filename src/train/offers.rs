@@ -65,8 +65,12 @@ pub fn run(job: &OffersJob) -> Result<OffersOutcome> {
     };
     if let Some(b) = &backtest {
         progress.stage(format!(
-            "backtest {}: MAP@7 {:.4} vs popularity {:.4} ({:.2}x), hit@3 {:.3} vs {:.3}",
+            "backtest {}: MAP@7 by propensity {:.4} vs popularity {:.4} ({:.2}x); \
+             as served {:.4} vs {:.4} ({:.2}x); hit@3 as served {:.3} vs {:.3}",
             b.period,
+            b.model_by_propensity.map_at_7,
+            b.popularity_by_propensity.map_at_7,
+            b.map_lift_by_propensity,
             b.model.map_at_7,
             b.popularity.map_at_7,
             b.map_lift,
