@@ -12,13 +12,15 @@
 //!   (`risk_profile`: `C3`, `3` or `moderate`, a few invalid answers); the
 //!   rest have a blank.
 //! - A product not held is taken up in a month with probability
-//!   `sigmoid(−5.4 + affinity)`, where affinity follows life stage (cards and
+//!   `sigmoid(−6.4 + 1.5·affinity + retake + fit)`, where affinity follows life stage (cards and
 //!   consumer loans young; mortgages and pensions mid-life; retirement
 //!   income older, a student account under 25), value (funds, notes,
 //!   private banking and estate planning with balance; FX accounts and a
 //!   premium card with income), holdings (card holders → bond funds and
 //!   travel insurance, borrowers → insurance, mortgage → home insurance),
-//!   complaints (fee waivers) and a product dropped the month before (+2.5). A product riskier than C* is taken up only rarely (−4).
+//!   complaints (fee waivers); retake = +2.5 for a product dropped the
+//!   month before; fit = −4 for a product riskier than C* (taken up only
+//!   rarely). experiments/analysis/offers_oracle.py ranks by this truth.
 //! - A held product is dropped with probability 1.5% a month.
 //! - 1% of customers leave each month (absent from later months) and 0.3%
 //!   of customer-months are missing from the extract (a gap).
