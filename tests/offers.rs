@@ -620,3 +620,85 @@ fn bad_panels_and_catalogs_give_clear_errors() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn blank_holdings_are_unknown_never_offered_and_counted() {
+    let dir = tempdir();
+    let d = dir.path();
+    // The embedded panel with the last month's mortgage cell blank (or NA)
+    // for the first 60 mid-life customers who do not hold one: mortgages
+    // are what the models offer mid-life customers most.
+    let (h, all) = read_csv(Path::new("data/holdings/holdings.csv"));
+    let (period, age, mortgage) = (col(&h, "period"), col(&h, "age"), col(&h, "has_mortgage"));
+    let last = all.iter().map(|r| r[period].clone()).max().unwrap();
+    let mid = |r: &Vec<String>| {
+        r[age]
+            .parse::<f64>()
+            .is_ok_and(|a| (35.0..55.0).contains(&a))
+    };
+    let mut blanked = std::collections::HashSet::new();
+    let (mut panel, mut batch) = (vec![h.join(",")], vec![h.join(",")]);
+    for r in &all {
+        let mut cells = r.clone();
+        if cells[period] == last && mid(r) && cells[mortgage] == "0" && blanked.len() < 60 {
+            cells[mortgage] = ["", "NA"][blanked.len() % 2].into();
+            blanked.insert(cells[0].clone());
+        }
+        panel.push(cells.join(","));
+        if cells[period] == last {
+            batch.push(cells.join(","));
+        }
+    }
+    let data = write(d, "panel.csv", &(panel.join("\n") + "\n"));
+    train(d, &["--models", "decision_tree", "--folds", "2"]);
+    train(
+        d,
+        &[
+            "offers",
+            "--data",
+            data.to_str().unwrap(),
+            "--id",
+            "customer_id",
+            "--period",
+            "period",
+            "--risk-column",
+            "risk_profile",
+        ],
+    );
+    let run = run_dir(d);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("offers_metrics.json")).unwrap())
+            .unwrap();
+    assert_eq!(m["panel"]["unknown_holding_cells"], 60);
+    let (_, offers) = read_csv(&run.join("offers.csv"));
+    let mortgage_to = |id: &str| offers.iter().any(|o| o[0] == id && o[2] == "mortgage");
+    assert!(!blanked.iter().any(|id| mortgage_to(id)));
+    // The test can fail: the other mid-life non-holders are offered one.
+    let others: Vec<&Vec<String>> = (all.iter())
+        .filter(|r| r[period] == last && mid(r) && r[mortgage] == "0")
+        .filter(|r| !blanked.contains(&r[0]))
+        .collect();
+    let offered = others.iter().filter(|r| mortgage_to(&r[0])).count();
+    assert!(offered * 2 > others.len(), "{offered} of {}", others.len());
+
+    // Scoring the last month: every row scored (none rejected), no
+    // mortgage offered where the holding is unknown, the cells counted.
+    let batch = write(d, "batch.csv", &(batch.join("\n") + "\n"));
+    let (scores, score_run) = score_in_small_chunks(d, &d.join("models/latest"), &batch, "b");
+    let (sh, scored) = read_csv(&scores);
+    assert_eq!(scored.len(), batch_rows(&batch));
+    let offer_cols: Vec<usize> = (1..=3).map(|k| col(&sh, &format!("offer_{k}"))).collect();
+    let with_mortgage = |r: &Vec<String>| offer_cols.iter().any(|&c| r[c] == "mortgage");
+    assert!(!scored
+        .iter()
+        .any(|r| blanked.contains(&r[0]) && with_mortgage(r)));
+    assert!(scored.iter().any(with_mortgage));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(score_run.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(s["offers"]["unknown_holdings"], 60);
+}
+
+fn batch_rows(path: &Path) -> usize {
+    std::fs::read_to_string(path).unwrap().lines().count() - 1
+}

@@ -14,7 +14,7 @@
 //! take-up rate) under the same suitability rules.
 
 use super::catalog::Catalog;
-use super::inputs::Rows;
+use super::inputs::{Rows, UNKNOWN};
 use super::panel::{Panel, Transition};
 use super::rank::{self, Profile};
 use super::{matrix, ProductModel, Propensity, TOP};
@@ -82,16 +82,19 @@ pub struct Backtest {
 }
 
 /// Rows of the transitions `ts` not holding product `p`, and whether each
-/// took it up (a snapshot: every row, and whether it holds `p`).
+/// took it up (a snapshot: every row, and whether it holds `p`); a
+/// transition whose target holding is unknown is no example.
 fn examples(panel: &Panel, ts: &[Transition], p: usize) -> (Vec<usize>, Vec<u8>) {
     let held = &panel.rows.held[p];
-    if panel.snapshot {
-        return ts.iter().enumerate().map(|(i, t)| (i, held[t.now])).unzip();
-    }
+    let now_next = |t: &Transition| match panel.snapshot {
+        true => (0, held[t.now]),
+        false => (held[t.now], held[t.next]),
+    };
     ts.iter()
         .enumerate()
-        .filter(|(_, t)| held[t.now] == 0)
-        .map(|(i, t)| (i, held[t.next]))
+        .map(|(i, t)| (i, now_next(t)))
+        .filter(|(_, (now, next))| *now == 0 && *next != UNKNOWN)
+        .map(|(i, (_, next))| (i, next))
         .unzip()
 }
 

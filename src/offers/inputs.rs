@@ -5,13 +5,28 @@
 //!
 //! A holding cell that is not a flag (1/0, yes/no, true/false) and a
 //! number column cell that is not a number make the row invalid with a
-//! reason: training stops on the first one, scoring rejects the row.
+//! reason: training stops on the first one, scoring rejects the row. A
+//! blank (or NA) holding cell is not an error — real extracts have them
+//! (a product the source system did not report for that customer) — but
+//! the holding is [`UNKNOWN`]: never offered (it may be held), not an
+//! example for that product's model, missing as a feature, and counted.
 
 use super::catalog::{parse_flag, Catalog};
 use super::risk::{self, parse_level, Capacity};
 use crate::error::RowProblem;
 use crate::features::{FeatureData, FeatureTable};
-use crate::ingest::schema::{self, Cell};
+use crate::ingest::schema::{self, parse_cell, Cell};
+
+/// A holding left blank or NA in the data: it may be held.
+pub const UNKNOWN: u8 = 2;
+
+/// A holding as a model input: 0 or 1, NaN when [`UNKNOWN`].
+pub fn holding_value(h: u8) -> f64 {
+    match h {
+        UNKNOWN => f64::NAN,
+        h => f64::from(h),
+    }
+}
 use crate::ingest::{finite, RawColumn, RawTable};
 
 /// Which columns to read and how.
@@ -38,6 +53,8 @@ pub struct Rows {
     pub invalid_answers: usize,
     /// Text cells of number columns read as missing (lenient reading).
     pub coerced: usize,
+    /// Blank or NA holding cells (holdings [`UNKNOWN`]).
+    pub unknown_holdings: usize,
     pub age: Vec<f64>,
     pub balance: Vec<f64>,
     pub tier: Option<Vec<crate::features::Category>>,
@@ -104,6 +121,7 @@ pub fn read(raw: &RawTable, spec: &Spec, reason: &mut [Option<RowProblem>]) -> R
                     match x {
                         1.0 => flags[r] = 1,
                         0.0 => {}
+                        x if !x.is_finite() => flags[r] = UNKNOWN,
                         _ => not_a_flag(why, finite(x).map(|x| x.to_string()).as_deref()),
                     }
                 }
@@ -113,12 +131,14 @@ pub fn read(raw: &RawTable, spec: &Spec, reason: &mut [Option<RowProblem>]) -> R
                 for (r, (why, text)) in cells.enumerate() {
                     match text.as_deref().and_then(parse_flag) {
                         Some(v) => flags[r] = v,
+                        None if parse_cell(text.as_deref()) == Cell::Missing => flags[r] = UNKNOWN,
                         None => not_a_flag(why, text.as_deref()),
                     }
                 }
             }
             None => {}
         }
+        rows.unknown_holdings += flags.iter().filter(|&&f| f == UNKNOWN).count();
         rows.held.push(flags);
     }
     let cols = &spec.catalog.columns;
@@ -189,6 +209,7 @@ impl Rows {
             source: keep.iter().map(|&r| self.source[r]).collect(),
             invalid_answers: self.invalid_answers,
             coerced: self.coerced,
+            unknown_holdings: self.unknown_holdings,
             age: pick(&self.age),
             balance: pick(&self.balance),
             tier: self

@@ -111,9 +111,10 @@ pub fn matrix(
     }
     for (p, held) in rows.held.iter().enumerate() {
         for r in 0..n {
-            x[[r, w + p]] = held[r] as f64;
+            let h = inputs::holding_value(held[r]);
+            x[[r, w + p]] = h;
             if let Some(prev) = prev {
-                x[[r, w + k + p]] = held[r] as f64 - prev[p][r];
+                x[[r, w + k + p]] = h - prev[p][r];
             }
         }
     }

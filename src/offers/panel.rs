@@ -10,7 +10,7 @@
 //! transition there; both are counted and reported, never guessed.
 
 use super::catalog::Catalog;
-use super::inputs::{self, Rows, Spec};
+use super::inputs::{self, holding_value, Rows, Spec};
 use crate::clean::{exclusion, DataConfig};
 use crate::error::{Error, Result};
 use crate::fairness::attributes::looks_protected;
@@ -47,6 +47,9 @@ pub struct PanelReport {
     pub invalid_risk_answers: usize,
     /// Text cells of number columns read as missing.
     pub coerced_cells: usize,
+    /// Blank or NA holding cells: the holding is unknown (never offered,
+    /// not an example for that product).
+    pub unknown_holding_cells: usize,
     pub features: Vec<String>,
     /// Columns left out of the features, with why.
     pub excluded: Vec<(String, String)>,
@@ -227,6 +230,7 @@ pub fn build(
         customers_per_period: vec![0; t_count],
         invalid_risk_answers: rows.invalid_answers,
         coerced_cells: rows.coerced,
+        unknown_holding_cells: rows.unknown_holdings,
         features: spec.attributes.iter().map(|a| a.0.clone()).collect(),
         excluded,
         ..PanelReport::default()
@@ -288,7 +292,7 @@ impl Panel {
             .iter()
             .map(|h| {
                 ts.iter()
-                    .map(|t| t.prev.map_or(f64::NAN, |r| h[r] as f64))
+                    .map(|t| t.prev.map_or(f64::NAN, |r| holding_value(h[r])))
                     .collect()
             })
             .collect()

@@ -55,8 +55,8 @@ pub fn render(m: &OffersMetrics) -> String {
         m.ranking
     ));
     page.note(&format!(
-        "Missing customer-periods (gaps): {}; customers who left the panel: {}; invalid risk answers (estimated instead): {}; number cells read as missing: {}.",
-        p.missing_customer_periods, p.customers_left, p.invalid_risk_answers, p.coerced_cells
+        "Missing customer-periods (gaps): {}; customers who left the panel: {}; invalid risk answers (estimated instead): {}; number cells read as missing: {}; blank holding cells (holding unknown: not offered, no example): {}.",
+        p.missing_customer_periods, p.customers_left, p.invalid_risk_answers, p.coerced_cells, p.unknown_holding_cells
     ));
     page.section("products", "Products");
     let rows: Vec<Vec<String>> = m

@@ -45,6 +45,8 @@ pub struct OffersSummary {
     pub risk_levels: BTreeMap<String, usize>,
     /// Questionnaire answers that were not a level (estimated instead).
     pub invalid_risk_answers: usize,
+    /// Blank or NA holding cells: the product was not offered (it may be held).
+    pub unknown_holdings: usize,
 }
 
 impl OffersSummary {
@@ -75,6 +77,7 @@ impl OffersSummary {
         );
         add(&mut self.risk_levels, other.risk_levels);
         self.invalid_risk_answers += other.invalid_risk_answers;
+        self.unknown_holdings += other.unknown_holdings;
     }
 }
 
@@ -159,6 +162,7 @@ pub fn apply(
         )
         .collect();
     summary.invalid_risk_answers += rows.invalid_answers;
+    summary.unknown_holdings += rows.unknown_holdings;
     let mut counts = Counts::new(cat.products.len());
     for (r, offers) in top.iter().enumerate() {
         counts.risk[usize::from(rows.level[r]).min(5)]

@@ -276,8 +276,8 @@ fn offers(page: &mut Page, s: &Summary) {
     };
     page.section("offers", "Next-best offers");
     page.note(&format!(
-        "Offers {}. Customers with an offer: {}; with none suitable: {}. Expected value of the first offers (propensity × margin): {:.0}. Invalid risk answers (estimated instead): {}.",
-        o.note, o.customers_with_offer, o.customers_without_offer, o.expected_value, o.invalid_risk_answers
+        "Offers {}. Customers with an offer: {}; with none suitable: {}. Expected value of the first offers (propensity × margin): {:.0}. Invalid risk answers (estimated instead): {}. Blank holding cells (product not offered): {}.",
+        o.note, o.customers_with_offer, o.customers_without_offer, o.expected_value, o.invalid_risk_answers, o.unknown_holdings
     ));
     if o.model_run_id.is_none() {
         return;

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::io::{csv_field, write_atomic, write_json};
 use crate::offers::catalog::Catalog;
 use crate::offers::fit::{self, FitSettings};
+use crate::offers::inputs::holding_value;
 use crate::offers::metrics::{OffersMetrics, ProductLine};
 use crate::offers::panel;
 use crate::offers::rank;
@@ -110,7 +111,7 @@ pub fn run(job: &OffersJob) -> Result<OffersOutcome> {
             panel
                 .latest
                 .iter()
-                .map(|l| l.1.map_or(f64::NAN, |r| h[r] as f64))
+                .map(|l| l.1.map_or(f64::NAN, |r| holding_value(h[r])))
                 .collect()
         })
         .collect();
