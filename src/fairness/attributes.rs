@@ -10,8 +10,11 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Words that mark a protected attribute (regulators' protected grounds).
-const PROTECTED_WORDS: [&str; 19] = [
+/// Words that mark a protected attribute (regulators' protected grounds),
+/// in English and in the languages of the extracts banks send (Spanish,
+/// Portuguese, French, Italian, German, Dutch, Czech, Polish): a column
+/// called `sexo` or `Geschlecht` is as protected as one called `gender`.
+const PROTECTED_WORDS: &[&str] = &[
     "gender",
     "sex",
     "marital",
@@ -31,18 +34,74 @@ const PROTECTED_WORDS: [&str; 19] = [
     "pregnant",
     "maternity",
     "caste",
+    // es / pt
+    "sexo",
+    "genero",
+    "género",
+    "gênero",
+    "raza",
+    "raça",
+    "etnia",
+    "religión",
+    "religião",
+    "nacionalidad",
+    "nacionalidade",
+    "discapacidad",
+    "deficiencia",
+    "deficiência",
+    // fr
+    "sexe",
+    "genre",
+    "ethnie",
+    "nationalité",
+    "nationalite",
+    // it
+    "sesso",
+    "genere",
+    "religione",
+    "nazionalità",
+    "nazionalita",
+    "disabilità",
+    // de / nl
+    "geschlecht",
+    "familienstand",
+    "nationalität",
+    "nationalitat",
+    "staatsangehörigkeit",
+    "behinderung",
+    "geslacht",
+    "nationaliteit",
+    // cs / pl
+    "pohlaví",
+    "pohlavi",
+    "národnost",
+    "narodnost",
+    "płeć",
+    "plec",
+    "narodowość",
 ];
 /// Whole names (separators removed) that are protected though no word is.
-const PROTECTED_NAMES: [&str; 5] = [
+const PROTECTED_NAMES: &[&str] = &[
     "maritalstatus",
     "civilstatus",
     "familystatus",
     "ethnicgroup",
     "countryofbirth",
+    "estadocivil",
+    "situationfamiliale",
+    "statocivile",
+    "burgerlijkestaat",
+    "rodinnýstav",
+    "rodinnystav",
 ];
 /// Words that mark a sensitive attribute: age and what is derived from it.
 /// Life stage is a legitimate banking input, so these stay features.
-const SENSITIVE_WORDS: [&str; 6] = ["age", "senior", "elderly", "dob", "birth", "birthyear"];
+const SENSITIVE_WORDS: &[&str] = &["senior", "elderly", "dob", "birth", "birthyear"];
+/// Words for an age in years (sensitive, and banded in the report), in the
+/// same languages as [`PROTECTED_WORDS`].
+const AGE_WORDS: &[&str] = &[
+    "age", "edad", "idade", "âge", "età", "leeftijd", "věk", "wiek",
+];
 
 /// The `[fairness]` section of the configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -101,12 +160,14 @@ pub fn looks_protected(name: &str) -> bool {
 /// Is `name` age or derived from age, by its name?
 pub fn looks_sensitive(name: &str) -> bool {
     let w = words(name);
-    w.iter().any(|w| SENSITIVE_WORDS.contains(&w.as_str())) || w.concat() == "dateofbirth"
+    w.iter()
+        .any(|w| SENSITIVE_WORDS.contains(&w.as_str()) || AGE_WORDS.contains(&w.as_str()))
+        || w.concat() == "dateofbirth"
 }
 
 /// Is `name` an age in years (banded in the report)?
 pub fn is_age(name: &str) -> bool {
-    words(name).iter().any(|w| w == "age")
+    words(name).iter().any(|w| AGE_WORDS.contains(&w.as_str()))
 }
 
 impl FairnessConfig {
@@ -163,6 +224,11 @@ mod tests {
             "maritalstatus",
             "Race",
             "RELIGION",
+            "sexo",
+            "Geschlecht",
+            "ESTADO_CIVIL",
+            "nacionalidad",
+            "pohlavi",
         ] {
             assert!(looks_protected(p), "{p}");
         }
@@ -188,6 +254,7 @@ mod tests {
                 && !looks_sensitive("usage")
         );
         assert!(is_age("AgeYears") && !is_age("SeniorCitizen"));
+        assert!(is_age("edad") && looks_sensitive("Leeftijd") && !looks_protected("edad"));
     }
 
     #[test]
