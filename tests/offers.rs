@@ -702,3 +702,55 @@ fn blank_holdings_are_unknown_never_offered_and_counted() {
 fn batch_rows(path: &Path) -> usize {
     std::fs::read_to_string(path).unwrap().lines().count() - 1
 }
+
+#[test]
+fn a_product_taken_up_at_random_falls_back_to_its_base_rate() {
+    let dir = tempdir();
+    let d = dir.path();
+    // The embedded panel with home insurance held at random (10% of rows,
+    // independently): nothing predicts its take-ups.
+    let (h, all) = read_csv(Path::new("data/holdings/holdings.csv"));
+    let home = col(&h, "has_home_insurance");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let mut lines = vec![h.join(",")];
+    for r in &all {
+        let mut cells = r.clone();
+        cells[home] = ["0", "1"][rng.random_bool(0.1) as usize].into();
+        lines.push(cells.join(","));
+    }
+    let data = write(d, "noise.csv", &(lines.join("\n") + "\n"));
+    train(
+        d,
+        &[
+            "offers",
+            "--data",
+            data.to_str().unwrap(),
+            "--id",
+            "customer_id",
+            "--period",
+            "period",
+            "--risk-column",
+            "risk_profile",
+        ],
+    );
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run_dir(d).join("offers_metrics.json")).unwrap(),
+    )
+    .unwrap();
+    let products = m["products"].as_array().unwrap();
+    let model = |id: &str| {
+        let p = products.iter().find(|p| p["id"] == id).unwrap();
+        format!("{} {}", p["model"].as_str().unwrap(), p["roc_auc_oof"])
+    };
+    let home = model("home_insurance");
+    assert!(
+        home.starts_with("base_rate (no out-of-fold gain over it)"),
+        "{home}"
+    );
+    let learned = products
+        .iter()
+        .filter(|p| p["model"] == "gradient_boosting")
+        .count();
+    assert!(learned >= 10, "{learned}");
+    assert!(model("mortgage").starts_with("gradient_boosting "));
+}

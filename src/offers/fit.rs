@@ -5,10 +5,16 @@
 //! the customer does not hold the product; the target is "holds it next
 //! period". Out-of-fold ROC AUC comes from stratified folds grouped by
 //! customer. A product with fewer than `min_positives` take-ups (or
-//! non-take-ups) gets its base rate instead of a model, and says so.
+//! non-take-ups) gets its base rate instead of a model, and says so; so
+//! does one whose model does not beat its base rate out of fold: its
+//! out-of-fold log loss must be below that of each fold's training take-up
+//! rate, and its out-of-fold AUC above 0.5 by two standard errors of a
+//! random ranking (Hanley–McNeil under the null, √((n₁+n₀+1)/(12·n₁·n₀))).
+//! A product whose take-ups look random in the data would otherwise be
+//! ranked by noise.
 //!
-//! The backtest refits everything on the transitions *into* the periods
-//! before the last one, ranks every customer of the second-to-last period
+//! The backtest refits everything (the same folds and fallbacks) on the
+//! transitions *into* the periods before the last one, ranks every customer of the second-to-last period
 //! and compares with what they took up in the last period: MAP@7 and hit@3,
 //! for the model's ranking and for a popularity baseline (each product's
 //! take-up rate) under the same suitability rules.
@@ -19,6 +25,7 @@ use super::panel::{Panel, Transition};
 use super::rank::{self, Profile};
 use super::{matrix, ProductModel, Propensity, TOP};
 use crate::error::Result;
+use crate::evaluate::metrics::log_loss;
 use crate::features::{FeaturePipeline, TransformStats};
 use crate::models::{self, BoostingParams, ClassWeight, Engine, FamilyParams, FitOptions};
 use ndarray::{Array2, Axis};
@@ -134,14 +141,13 @@ fn fit_one(
 }
 
 /// One model (or base rate) per product over transitions `ts` with design
-/// matrix `x`; with `cv`, also the out-of-fold AUC grouped by customer.
+/// matrix `x`, with its out-of-fold AUC grouped by customer.
 pub fn fit_products(
     panel: &Panel,
     catalog: &Catalog,
     ts: &[Transition],
     x: &Array2<f64>,
     s: &FitSettings,
-    cv: bool,
 ) -> Result<Vec<ProductModel>> {
     (0..catalog.products.len())
         .into_par_iter()
@@ -167,31 +173,35 @@ pub fn fit_products(
                 xp.column_mut(own).fill(0.0);
             }
             let seed = s.seed.wrapping_add(p as u64);
-            let auc = match cv {
-                true => {
-                    let groups: Vec<String> =
-                        idx.iter().map(|&i| panel.ids[ts[i].now].clone()).collect();
-                    let folds = crate::split::stratified_group_kfold(&y, &groups, s.folds, seed)?;
-                    let mut oof = vec![0.0; y.len()];
-                    for f in &folds {
-                        let ytr: Vec<u8> = f.train.iter().map(|&i| y[i]).collect();
-                        let m = fit_one(s, xp.select(Axis(0), &f.train).view(), &ytr, seed)?;
-                        let pr = m.predict_proba(xp.select(Axis(0), &f.test).view());
-                        for (&i, v) in f.test.iter().zip(pr) {
-                            oof[i] = v;
-                        }
-                    }
-                    Some(crate::stats::roc_auc(&y, &oof))
+            let groups: Vec<String> = idx.iter().map(|&i| panel.ids[ts[i].now].clone()).collect();
+            let folds = crate::split::stratified_group_kfold(&y, &groups, s.folds, seed)?;
+            let (mut oof, mut base) = (vec![0.0; y.len()], vec![0.0; y.len()]);
+            for f in &folds {
+                let ytr: Vec<u8> = f.train.iter().map(|&i| y[i]).collect();
+                let m = fit_one(s, xp.select(Axis(0), &f.train).view(), &ytr, seed)?;
+                let pr = m.predict_proba(xp.select(Axis(0), &f.test).view());
+                let fold_rate = ytr.iter().map(|&v| f64::from(v)).sum::<f64>() / ytr.len() as f64;
+                for (&i, v) in f.test.iter().zip(pr) {
+                    (oof[i], base[i]) = (v, fold_rate);
                 }
-                false => None,
+            }
+            let auc = crate::stats::roc_auc(&y, &oof);
+            let (n1, n0) = (positives as f64, (y.len() - positives) as f64);
+            let chance = 0.5 + 2.0 * ((n1 + n0 + 1.0) / (12.0 * n1 * n0)).sqrt();
+            let gains = auc > chance && log_loss(&y, &oof) < log_loss(&y, &base);
+            let auc = Some(auc);
+            let propensity = match gains {
+                true => Propensity::Model {
+                    model: fit_one(s, xp.view(), &y, seed)?,
+                },
+                false => Propensity::BaseRate { rate },
             };
-            let model = fit_one(s, xp.view(), &y, seed)?;
             Ok(ProductModel {
                 id,
                 rows: y.len(),
                 positives,
                 auc,
-                propensity: Propensity::Model { model },
+                propensity,
             })
         })
         .collect()
@@ -266,7 +276,7 @@ pub fn backtest(panel: &Panel, catalog: &Catalog, s: &FitSettings) -> Result<Opt
         return Ok(None);
     }
     let (pipe, _, x) = design(panel, &train);
-    let products = fit_products(panel, catalog, &train, &x, s, false)?;
+    let products = fit_products(panel, catalog, &train, &x, s)?;
     let popular: Vec<f64> = (0..catalog.products.len())
         .map(|p| {
             let (_, y) = examples(panel, &train, p);

@@ -61,7 +61,8 @@ pub struct ProductModel {
     /// Training examples (customer-months not holding it) and take-ups.
     pub rows: usize,
     pub positives: usize,
-    /// Out-of-fold ROC AUC (grouped by customer), when a model was fitted.
+    /// Out-of-fold ROC AUC (grouped by customer), when cross-validated (a
+    /// product with too few take-ups is not).
     pub auc: Option<f64>,
     pub propensity: Propensity,
 }

@@ -81,7 +81,7 @@ pub fn run(job: &OffersJob) -> Result<OffersOutcome> {
     }
     progress.stage("fitting one propensity model per product (3-fold CV by customer)");
     let (pipeline, _, x) = fit::design(&panel, &panel.transitions);
-    let products = fit::fit_products(&panel, &catalog, &panel.transitions, &x, &settings, true)?;
+    let products = fit::fit_products(&panel, &catalog, &panel.transitions, &x, &settings)?;
     drop(x);
 
     let (created_at, stamp) = artifact::format_time(artifact::now_epoch());
@@ -178,6 +178,9 @@ pub fn run(job: &OffersJob) -> Result<OffersOutcome> {
                 category: p.category.clone(),
                 model: match m.propensity {
                     Propensity::Model { .. } => "gradient_boosting",
+                    Propensity::BaseRate { .. } if m.auc.is_some() => {
+                        "base_rate (no out-of-fold gain over it)"
+                    }
                     Propensity::BaseRate { .. } => "base_rate (too few take-ups)",
                 },
                 rows: m.rows,
