@@ -18,12 +18,13 @@ Batches: `generate --holdings --customers N --months 1 --seed 99`
 
 Usage: python offers_bench.py CHURN_TRAIN CHURN_SCORE WORKDIR [N ...]
 Writes experiments/bench/offers_results.md and .json next to this script."""
-import json, os, platform, subprocess, sys, time
+import json, os, platform, statistics, subprocess, sys, time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 THREADS = 2
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 
 
 def timed(cmd, env=None):
@@ -136,14 +137,23 @@ def main():
         for name, model in churn_models:
             base = [score, "--model", str(model), "--data", str(batch), "--out", str(work / "scores.csv"),
                     "--runs-dir", str(work / "runs"), "-q"]
-            with_s, with_rss, _ = timed(base + ["--offers", str(work / "models/offers-latest")], env)
-            without_s, without_rss, _ = timed(base + ["--no-offers"], env)
+            # churn's runs are seconds long and this host's speed drifts by
+            # +-20% over minutes: REPEATS runs, with and without offers
+            # interleaved; the median time and the largest RSS count.
+            runs = [(timed(base + ["--offers", str(work / "models/offers-latest")], env),
+                     timed(base + ["--no-offers"], env)) for _ in range(REPEATS)]
+            with_runs = [w[0] for w, _ in runs]
+            without_runs = [wo[0] for _, wo in runs]
+            with_s, without_s = statistics.median(with_runs), statistics.median(without_runs)
+            with_rss = max(w[1] for w, _ in runs)
+            without_rss = max(wo[1] for _, wo in runs)
             py_env = dict(env, OMP_NUM_THREADS=str(THREADS))
             py_s, py_rss, out = timed([sys.executable, __file__, "--python-score", str(work), str(batch), name],
                                       py_env)
             rows.append({"customers": n, "churn_model": name, "selected": name == selected,
                          "churn_with_offers_s": with_s, "churn_with_offers_per_s": n / with_s,
-                         "churn_with_offers_rss_mib": with_rss, "churn_no_offers_s": without_s,
+                         "churn_with_offers_rss_mib": with_rss, "churn_with_offers_runs_s": with_runs,
+                         "churn_no_offers_s": without_s, "churn_no_offers_runs_s": without_runs,
                          "churn_no_offers_per_s": n / without_s, "churn_no_offers_rss_mib": without_rss,
                          "python_s": py_s, "python_per_s": n / py_s, "python_rss_mib": py_rss,
                          "speedup": py_s / with_s})
@@ -155,7 +165,8 @@ def main():
     peer = {"gradient_boosting": "LightGBM (31 leaves, 100 rounds)", "random_forest": "scikit-learn forest (100 trees)"}
     lines = [f"# Offers at scoring time (issue 16)\n",
              f"CPU: {meta['cpu']}, {meta['cores']} cores; {THREADS} threads per tool. "
-             "Wall-clock seconds of the whole job (read, churn model, offers, write), peak RSS. "
+             "Wall-clock seconds of the whole job (read, churn model, offers, write): churn's the median of "
+             f"{REPEATS} interleaved runs (range in brackets), Python's one run; peak RSS. "
              f"Churn model: the one churn-train selects with its defaults on the embedded data ({selected}), "
              "and the random forest (200 trees). Python: pandas + the churn model's peer ("
              + "; ".join(f"{k}: {v}" for k, v in peer.items())
@@ -164,7 +175,8 @@ def main():
              "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         tag = " (selected)" if r["selected"] else ""
-        lines.append(f"| {r['customers']:,} | {r['churn_model']}{tag} | {r['churn_with_offers_s']:.2f} s | "
+        spread = f"{min(r['churn_with_offers_runs_s']):.2f}-{max(r['churn_with_offers_runs_s']):.2f}"
+        lines.append(f"| {r['customers']:,} | {r['churn_model']}{tag} | {r['churn_with_offers_s']:.2f} s ({spread}) | "
                      f"{r['churn_with_offers_per_s']:,.0f} | {r['churn_with_offers_rss_mib']:.0f} | "
                      f"{r['churn_no_offers_s']:.2f} s | {r['churn_no_offers_per_s']:,.0f} | "
                      f"{r['python_s']:.2f} s | {r['python_per_s']:,.0f} | {r['python_rss_mib']:.0f} | {r['speedup']:.1f}x |")
