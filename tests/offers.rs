@@ -649,26 +649,8 @@ fn blank_holdings_are_unknown_never_offered_and_counted() {
             batch.push(cells.join(","));
         }
     }
-    let data = write(d, "panel.csv", &(panel.join("\n") + "\n"));
     train(d, &["--models", "decision_tree", "--folds", "2"]);
-    train(
-        d,
-        &[
-            "offers",
-            "--data",
-            data.to_str().unwrap(),
-            "--id",
-            "customer_id",
-            "--period",
-            "period",
-            "--risk-column",
-            "risk_profile",
-        ],
-    );
-    let run = run_dir(d);
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("offers_metrics.json")).unwrap())
-            .unwrap();
+    let (run, m) = offers_on_panel(d, "panel.csv", &panel);
     assert_eq!(m["panel"]["unknown_holding_cells"], 60);
     let (_, offers) = read_csv(&run.join("offers.csv"));
     let mortgage_to = |id: &str| offers.iter().any(|o| o[0] == id && o[2] == "mortgage");
@@ -699,6 +681,23 @@ fn blank_holdings_are_unknown_never_offered_and_counted() {
     assert_eq!(s["offers"]["unknown_holdings"], 60);
 }
 
+/// Write `lines` (a panel shaped as the embedded one) to `dir/name` and fit
+/// offers on it: the run folder and its offers_metrics.json.
+fn offers_on_panel(
+    dir: &Path,
+    name: &str,
+    lines: &[String],
+) -> (std::path::PathBuf, serde_json::Value) {
+    let data = write(dir, name, &(lines.join("\n") + "\n"));
+    let args = ["--id", "customer_id", "--period", "period"];
+    let data_args = ["offers", "--data", data.to_str().unwrap()];
+    let risk = ["--risk-column", "risk_profile"];
+    train(dir, &[&data_args[..], &args, &risk].concat());
+    let run = run_dir(dir);
+    let metrics = std::fs::read_to_string(run.join("offers_metrics.json")).unwrap();
+    (run, serde_json::from_str(&metrics).unwrap())
+}
+
 fn batch_rows(path: &Path) -> usize {
     std::fs::read_to_string(path).unwrap().lines().count() - 1
 }
@@ -718,25 +717,7 @@ fn a_product_taken_up_at_random_falls_back_to_its_base_rate() {
         cells[home] = ["0", "1"][rng.random_bool(0.1) as usize].into();
         lines.push(cells.join(","));
     }
-    let data = write(d, "noise.csv", &(lines.join("\n") + "\n"));
-    train(
-        d,
-        &[
-            "offers",
-            "--data",
-            data.to_str().unwrap(),
-            "--id",
-            "customer_id",
-            "--period",
-            "period",
-            "--risk-column",
-            "risk_profile",
-        ],
-    );
-    let m: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(run_dir(d).join("offers_metrics.json")).unwrap(),
-    )
-    .unwrap();
+    let (_, m) = offers_on_panel(d, "noise.csv", &lines);
     let products = m["products"].as_array().unwrap();
     let model = |id: &str| {
         let p = products.iter().find(|p| p["id"] == id).unwrap();
