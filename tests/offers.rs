@@ -735,3 +735,54 @@ fn a_product_taken_up_at_random_falls_back_to_its_base_rate() {
     assert!(learned >= 10, "{learned}");
     assert!(model("mortgage").starts_with("gradient_boosting "));
 }
+
+#[test]
+fn sampled_non_take_ups_keep_propensities_calibrated() {
+    use churn::offers::fit::{self, FitSettings};
+    use churn::offers::{inputs::UNKNOWN, Propensity};
+    let mut cat = Catalog::load(Path::new("data/products.toml")).unwrap();
+    let raw = churn::ingest::read_table(Path::new("data/holdings/holdings.csv"), None).unwrap();
+    cat.columns.detect(&raw.names);
+    let panel = churn::offers::panel::build(
+        &raw,
+        &cat,
+        "customer_id",
+        Some("period"),
+        Some("risk_profile"),
+    )
+    .unwrap();
+    let ts = &panel.transitions;
+    let (_, _, x) = fit::design(&panel, ts);
+    // 6,000-16,000 examples per product: at most 4,000 samples them.
+    let small = FitSettings {
+        max_examples: 4000,
+        ..FitSettings::default()
+    };
+    let sampled = fit::fit_products(&panel, &cat, ts, &x, &small).unwrap();
+    let mut checked = 0;
+    for (p, s) in sampled.iter().enumerate() {
+        let Propensity::Model { negatives_kept, .. } = &s.propensity else {
+            continue;
+        };
+        assert!(*negatives_kept < 0.7, "{}: {negatives_kept}", s.id);
+        // Over every example (not only those fitted on), the corrected
+        // propensities average the take-up rate and still rank well.
+        let held = &panel.rows.held[p];
+        let ex: Vec<usize> = (0..ts.len())
+            .filter(|&i| held[ts[i].now] == 0 && held[ts[i].next] != UNKNOWN)
+            .collect();
+        assert_eq!(ex.len(), s.rows);
+        let pred = s.propensity.predict(x.select(ndarray::Axis(0), &ex).view());
+        let y: Vec<u8> = ex.iter().map(|&i| held[ts[i].next]).collect();
+        let mean = pred.iter().sum::<f64>() / pred.len() as f64;
+        let rate = s.positives as f64 / s.rows as f64;
+        assert!(
+            (mean / rate - 1.0).abs() < 0.3,
+            "{}: {mean} vs {rate}",
+            s.id
+        );
+        assert!(churn::stats::roc_auc(&y, &pred) > 0.75, "{}", s.id);
+        checked += 1;
+    }
+    assert!(checked >= 8, "{checked}");
+}

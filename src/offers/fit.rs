@@ -23,12 +23,13 @@ use super::catalog::Catalog;
 use super::inputs::{Rows, UNKNOWN};
 use super::panel::{Panel, Transition};
 use super::rank::{self, Profile};
-use super::{matrix, ProductModel, Propensity, TOP};
+use super::{matrix, unsample, ProductModel, Propensity, TOP};
 use crate::error::Result;
-use crate::evaluate::metrics::log_loss;
 use crate::features::{FeaturePipeline, TransformStats};
 use crate::models::{self, BoostingParams, ClassWeight, Engine, FamilyParams, FitOptions};
 use ndarray::{Array2, Axis};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -38,6 +39,11 @@ pub struct FitSettings {
     pub boosting: BoostingParams,
     pub folds: usize,
     pub min_positives: usize,
+    /// Most examples a product's model is fitted on: beyond, every take-up
+    /// is kept and a seeded sample of the non-take-ups, and the model's
+    /// odds are scaled back by the share kept (a bank's panel of millions
+    /// of customer-months would otherwise cost minutes per product).
+    pub max_examples: usize,
     pub seed: u64,
 }
 
@@ -53,6 +59,7 @@ impl Default for FitSettings {
             },
             folds: 3,
             min_positives: 30,
+            max_examples: 200_000,
             seed: 42,
         }
     }
@@ -140,6 +147,45 @@ fn fit_one(
     )
 }
 
+/// Keep every take-up of `(idx, y)` and, when there are more than `max`
+/// examples, a seeded share of the rest: the examples kept and that share.
+fn sample_negatives(
+    idx: Vec<usize>,
+    y: Vec<u8>,
+    max: usize,
+    seed: u64,
+) -> (Vec<usize>, Vec<u8>, f64) {
+    let positives = y.iter().filter(|&&v| v == 1).count();
+    let negatives = y.len() - positives;
+    if y.len() <= max || negatives == 0 {
+        return (idx, y, 1.0);
+    }
+    let kept = (max.saturating_sub(positives).max(1) as f64 / negatives as f64).min(1.0);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (idx, y): (Vec<usize>, Vec<u8>) = idx
+        .into_iter()
+        .zip(y)
+        .filter(|&(_, v)| v == 1 || rng.random::<f64>() < kept)
+        .unzip();
+    (idx, y, kept)
+}
+
+/// Mean log loss with each non-take-up weighing `negative_weight` (the
+/// inverse of the share of them kept), probabilities clipped as
+/// scikit-learn does.
+fn log_loss(y: &[u8], p: &[f64], negative_weight: f64) -> f64 {
+    let (mut sum, mut weight) = (0.0, 0.0);
+    for (&t, &s) in y.iter().zip(p) {
+        let s = s.clamp(1e-15, 1.0 - 1e-15);
+        let (w, l) = match t {
+            1 => (1.0, -s.ln()),
+            _ => (negative_weight, -(1.0 - s).ln()),
+        };
+        (sum, weight) = (sum + w * l, weight + w);
+    }
+    sum / weight.max(f64::MIN_POSITIVE)
+}
+
 /// One model (or base rate) per product over transitions `ts` with design
 /// matrix `x`, with its out-of-fold AUC grouped by customer.
 pub fn fit_products(
@@ -155,16 +201,18 @@ pub fn fit_products(
             let (idx, y) = examples(panel, ts, p);
             let positives = y.iter().filter(|&&v| v == 1).count();
             let id = catalog.products[p].id.clone();
-            let rate = positives as f64 / y.len().max(1) as f64;
+            let (rows, rate) = (y.len(), positives as f64 / y.len().max(1) as f64);
             if positives < s.min_positives || y.len() - positives < s.min_positives {
                 return Ok(ProductModel {
                     id,
-                    rows: y.len(),
+                    rows,
                     positives,
                     auc: None,
                     propensity: Propensity::BaseRate { rate },
                 });
             }
+            let seed = s.seed.wrapping_add(p as u64);
+            let (idx, y, kept) = sample_negatives(idx, y, s.max_examples, seed);
             let mut xp = x.select(Axis(0), &idx);
             if panel.snapshot {
                 // The product's own holding is the target: the model sees
@@ -172,7 +220,6 @@ pub fn fit_products(
                 let own = x.ncols() - 2 * catalog.products.len() - 1 + p;
                 xp.column_mut(own).fill(0.0);
             }
-            let seed = s.seed.wrapping_add(p as u64);
             let groups: Vec<String> = idx.iter().map(|&i| panel.ids[ts[i].now].clone()).collect();
             let folds = crate::split::stratified_group_kfold(&y, &groups, s.folds, seed)?;
             let (mut oof, mut base) = (vec![0.0; y.len()], vec![0.0; y.len()]);
@@ -182,23 +229,25 @@ pub fn fit_products(
                 let pr = m.predict_proba(xp.select(Axis(0), &f.test).view());
                 let fold_rate = ytr.iter().map(|&v| f64::from(v)).sum::<f64>() / ytr.len() as f64;
                 for (&i, v) in f.test.iter().zip(pr) {
-                    (oof[i], base[i]) = (v, fold_rate);
+                    (oof[i], base[i]) = (unsample(v, kept), unsample(fold_rate, kept));
                 }
             }
             let auc = crate::stats::roc_auc(&y, &oof);
             let (n1, n0) = (positives as f64, (y.len() - positives) as f64);
             let chance = 0.5 + 2.0 * ((n1 + n0 + 1.0) / (12.0 * n1 * n0)).sqrt();
-            let gains = auc > chance && log_loss(&y, &oof) < log_loss(&y, &base);
+            let loss = |p: &[f64]| log_loss(&y, p, 1.0 / kept);
+            let gains = auc > chance && loss(&oof) < loss(&base);
             let auc = Some(auc);
             let propensity = match gains {
                 true => Propensity::Model {
                     model: fit_one(s, xp.view(), &y, seed)?,
+                    negatives_kept: kept,
                 },
                 false => Propensity::BaseRate { rate },
             };
             Ok(ProductModel {
                 id,
-                rows: y.len(),
+                rows,
                 positives,
                 auc,
                 propensity,

@@ -47,11 +47,13 @@ const SHARED_BINNING_ROWS: usize = 1024;
 pub enum Propensity {
     Model {
         model: FittedModel,
+        /// Share of non-take-ups the model was fitted on (1 = all; see
+        /// [`fit::FitSettings::max_examples`]): its odds are scaled back by it.
+        #[serde(default = "all_kept", skip_serializing_if = "is_all_kept")]
+        negatives_kept: f64,
     },
     /// Too few take-ups to learn from: every customer gets the base rate.
-    BaseRate {
-        rate: f64,
-    },
+    BaseRate { rate: f64 },
 }
 
 /// One product's propensity model and what it was learned from.
@@ -125,12 +127,40 @@ pub fn matrix(
     x
 }
 
+fn all_kept() -> f64 {
+    1.0
+}
+
+fn is_all_kept(r: &f64) -> bool {
+    *r == 1.0
+}
+
+/// A probability from a model fitted on a share `kept` of the negatives,
+/// as if fitted on all of them: odds × `kept`.
+pub fn unsample(p: f64, kept: f64) -> f64 {
+    if kept == 1.0 {
+        return p;
+    }
+    let scaled = p * kept;
+    scaled / (scaled + (1.0 - p))
+}
+
 impl Propensity {
     pub fn predict(&self, x: ndarray::ArrayView2<f64>) -> Vec<f64> {
         match self {
-            Propensity::Model { model } => model.predict_proba(x),
+            Propensity::Model {
+                model,
+                negatives_kept,
+            } => Self::unsampled(model.predict_proba(x), *negatives_kept),
             Propensity::BaseRate { rate } => vec![*rate; x.nrows()],
         }
+    }
+
+    fn unsampled(mut p: Vec<f64>, kept: f64) -> Vec<f64> {
+        if kept != 1.0 {
+            p.iter_mut().for_each(|v| *v = unsample(*v, kept));
+        }
+        p
     }
 }
 
@@ -177,7 +207,7 @@ impl OffersModel {
             .products
             .iter()
             .map(|m| match &m.propensity {
-                Propensity::Model { model } => model.bin_cuts(),
+                Propensity::Model { model, .. } => model.bin_cuts(),
                 Propensity::BaseRate { .. } => None,
             })
             .collect();
@@ -201,9 +231,16 @@ impl OffersModel {
             .iter()
             .zip(&own)
             .map(|(m, cuts)| match (&m.propensity, cuts) {
-                (Propensity::Model { model }, Some(_)) => {
+                (
+                    Propensity::Model {
+                        model,
+                        negatives_kept,
+                    },
+                    Some(_),
+                ) => {
                     let k = in_shared.next().unwrap_or_default();
-                    model.predict_proba_shared(x.view(), &shared, k, &ranks)
+                    let p = model.predict_proba_shared(x.view(), &shared, k, &ranks);
+                    Propensity::unsampled(p, *negatives_kept)
                 }
                 (p, _) => p.predict(x.view()),
             })
