@@ -70,10 +70,21 @@ pub struct Panel {
     pub report: PanelReport,
 }
 
-/// A period label as (kind, ordinal): 0 months, 1 days, 2 period numbers.
+/// A period label as (kind, ordinal): 0 months (`2024-06`, `202406`,
+/// `2024/06`), 1 days (`2024-06-30`, `20240630`; a time of day after the
+/// date, as database and Spark exports write timestamps, is ignored),
+/// 2 period numbers, 3 quarters (`2024Q2`, `2024-Q2`, `2024 Q2`).
 pub fn period_key(s: &str) -> Option<(u8, i64)> {
     let t = s.trim();
     let num = |a: &str| a.parse::<i64>().ok();
+    if let Some(key) = quarter(t) {
+        return Some(key);
+    }
+    // `2024-06-30 00:00:00`, `2024-06-30T00:00:00Z`: the date part.
+    let t = match t.split_once([' ', 'T']) {
+        Some((date, time)) if date.len() == 10 && time.contains(':') => date,
+        _ => t,
+    };
     let month = |y: i64, m: i64| (1..=12).contains(&m).then_some((0, y * 12 + m - 1));
     let day = |y: i64, m: i64, d: i64| {
         ((1..=12).contains(&m) && (1..=31).contains(&d))
@@ -92,6 +103,15 @@ pub fn period_key(s: &str) -> Option<(u8, i64)> {
         [one] => num(one).map(|n| (2, n)),
         _ => None,
     }
+}
+
+/// `2024Q2`, `2024-Q2`, `2024/Q2`, `2024 q2` as (3, year·4 + quarter − 1).
+fn quarter(t: &str) -> Option<(u8, i64)> {
+    let (year, q) = t.split_at_checked(4)?;
+    let q = q.trim_start_matches(['-', '/', ' ']);
+    let q = q.strip_prefix(['Q', 'q'])?;
+    let (y, q) = (year.parse::<i64>().ok()?, q.parse::<i64>().ok()?);
+    (year.bytes().all(|b| b.is_ascii_digit()) && (1..=4).contains(&q)).then_some((3, y * 4 + q - 1))
 }
 
 /// Attribute columns (name, numeric?) and excluded columns (name, why).
@@ -185,7 +205,7 @@ pub fn build(
             .filter(|k| keys.first().is_none_or(|f: &(u8, i64, String)| f.0 == k.0))
             .ok_or_else(|| {
                 Error::at(src, period.unwrap_or_default(), Some(raw.row(r)), format!(
-                    "period '{text}' does not parse (YYYY-MM, YYYY-MM-DD or a period number, one kind per file)"
+                    "period '{text}' does not parse (YYYY-MM, YYYY-MM-DD, YYYYQn or a period number, one kind per file)"
                 ))
             })?;
         keys.push((key.0, key.1, text));
@@ -309,7 +329,22 @@ mod tests {
         assert!(period_key("2024-12").unwrap().1 < period_key("2025-01").unwrap().1);
         assert_eq!(period_key("2024-06-30").unwrap().0, 1);
         assert_eq!(period_key("7"), Some((2, 7)));
-        for bad in ["2024-13", "June", "2024-06-31x", ""] {
+        assert_eq!(period_key("2024-06-30 00:00:00"), period_key("2024-06-30"));
+        assert_eq!(period_key("2024-06-30T12:30:00Z"), period_key("20240630"));
+        assert_eq!(period_key("2024-06"), period_key("2024/06"));
+        assert_eq!(period_key("2024Q2"), period_key("2024-q2"));
+        assert_eq!(period_key("2024 Q2"), Some((3, 2024 * 4 + 1)));
+        assert!(period_key("2024Q4").unwrap().1 < period_key("2025-Q1").unwrap().1);
+        for bad in [
+            "2024-13",
+            "June",
+            "2024-06-31x",
+            "",
+            "2024Q5",
+            "2024Q0",
+            "Q2",
+            "2024-06-30 later",
+        ] {
             assert_eq!(period_key(bad), None, "{bad}");
         }
     }
