@@ -14,10 +14,11 @@
 //! ranked by noise.
 //!
 //! The backtest refits everything (the same folds and fallbacks) on the
-//! transitions *into* the periods before the last one, ranks every customer of the second-to-last period
-//! and compares with what they took up in the last period: MAP@7 and hit@3,
-//! for the model's ranking and for a popularity baseline (each product's
-//! take-up rate) under the same suitability rules.
+//! transitions *into* the periods before the last one, ranks every
+//! customer of the second-to-last period and compares with what they took
+//! up in the last period: MAP@7 and hit@3, for the model's ranking and for
+//! a popularity baseline (each product's take-up rate) under the same
+//! suitability rules.
 
 use super::catalog::Catalog;
 use super::inputs::{Rows, UNKNOWN};
@@ -148,7 +149,9 @@ fn fit_one(
 }
 
 /// Keep every take-up of `(idx, y)` and, when there are more than `max`
-/// examples, a seeded share of the rest: the examples kept and that share.
+/// examples, a seeded share of the rest — at least `max / 2` of them, so a
+/// product most rows hold (a snapshot's "holds p") keeps both classes: the
+/// examples kept and that share.
 fn sample_negatives(
     idx: Vec<usize>,
     y: Vec<u8>,
@@ -160,7 +163,11 @@ fn sample_negatives(
     if y.len() <= max || negatives == 0 {
         return (idx, y, 1.0);
     }
-    let kept = (max.saturating_sub(positives).max(1) as f64 / negatives as f64).min(1.0);
+    let room = max.saturating_sub(positives).max(max / 2).max(1);
+    let kept = (room as f64 / negatives as f64).min(1.0);
+    if kept == 1.0 {
+        return (idx, y, 1.0);
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (idx, y): (Vec<usize>, Vec<u8>) = idx
         .into_iter()
@@ -382,4 +389,39 @@ pub fn backtest(panel: &Panel, catalog: &Catalog, s: &FitSettings) -> Result<Opt
         popularity: pop,
         popularity_by_propensity: popp,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sample_negatives;
+
+    fn examples(positives: usize, negatives: usize) -> (Vec<usize>, Vec<u8>) {
+        let y: Vec<u8> = (0..positives + negatives)
+            .map(|i| u8::from(i % (positives + negatives) < positives))
+            .collect();
+        ((0..y.len()).collect(), y)
+    }
+
+    #[test]
+    fn every_take_up_kept_and_enough_of_both_classes() {
+        let (idx, y) = examples(100, 900);
+        assert_eq!(sample_negatives(idx, y, 1000, 1).2, 1.0);
+
+        let (idx, y) = examples(1_000, 99_000);
+        let (kept_idx, kept_y, kept) = sample_negatives(idx, y, 10_000, 1);
+        assert!((kept - 9_000.0 / 99_000.0).abs() < 1e-12);
+        assert_eq!(kept_y.iter().filter(|&&v| v == 1).count(), 1_000);
+        let negatives = kept_y.len() - 1_000;
+        assert!((8_500..9_500).contains(&negatives), "{negatives}");
+        assert!(kept_idx.windows(2).all(|w| w[0] < w[1]), "order kept");
+        let again = sample_negatives((0..100_000).collect(), examples(1_000, 99_000).1, 10_000, 1);
+        assert_eq!(again.0, kept_idx, "seeded");
+
+        // Most rows positive: still about max / 2 negatives.
+        let (idx, y) = examples(90_000, 30_000);
+        let (_, kept_y, kept) = sample_negatives(idx, y, 10_000, 1);
+        assert!((kept - 5_000.0 / 30_000.0).abs() < 1e-12);
+        let negatives = kept_y.iter().filter(|&&v| v == 0).count();
+        assert!((4_500..5_500).contains(&negatives), "{negatives}");
+    }
 }
