@@ -786,3 +786,33 @@ fn sampled_non_take_ups_keep_propensities_calibrated() {
     }
     assert!(checked >= 8, "{checked}");
 }
+
+#[test]
+fn without_periods_offers_fall_back_to_who_holds_what() {
+    let dir = tempdir();
+    let d = dir.path();
+    let latest = "data/holdings/latest.csv";
+    let args = ["offers", "--data", latest, "--id", "customer_id"];
+    train(d, &[&args[..], &["--risk-column", "risk_profile"]].concat());
+    let run = run_dir(d);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("offers_metrics.json")).unwrap())
+            .unwrap();
+    assert!(m["target"].as_str().unwrap().contains("weaker fallback"));
+    assert!(m["backtest"].is_null(), "no backtest without periods");
+    let (h, rows) = read_csv(Path::new(latest));
+    assert_eq!(m["products"][0]["rows"], rows.len());
+    // Holding is learned from similar customers: the planted products rank.
+    let learned = (m["products"].as_array().unwrap().iter())
+        .filter(|p| p["roc_auc_oof"].as_f64().is_some_and(|a| a > 0.7))
+        .count();
+    assert!(learned >= 10, "{learned}");
+    let by_id: HashMap<&str, &Vec<String>> = rows.iter().map(|r| (r[0].as_str(), r)).collect();
+    let cat = Catalog::load(Path::new("data/products.toml")).unwrap();
+    let (_, offers) = read_csv(&run.join("offers.csv"));
+    assert!(offers.len() > rows.len());
+    for o in &offers {
+        let p = cat.products.iter().find(|p| p.id == o[2]).unwrap();
+        assert_eq!(by_id[o[0].as_str()][col(&h, &p.column)], "0", "{o:?}");
+    }
+}
