@@ -679,6 +679,32 @@ fn blank_holdings_are_unknown_never_offered_and_counted() {
         serde_json::from_str(&std::fs::read_to_string(score_run.join("summary.json")).unwrap())
             .unwrap();
     assert_eq!(s["offers"]["unknown_holdings"], 60);
+
+    // A batch without the questionnaire column: every level estimated
+    // (at most C3), and the summary says why.
+    let risk = col(&read_csv(&batch).0, "risk_profile");
+    let text = std::fs::read_to_string(&batch).unwrap();
+    let cut: Vec<String> = (text.lines())
+        .map(|l| {
+            let mut cells = fields(l);
+            cells.remove(risk);
+            cells.join(",")
+        })
+        .collect();
+    let cut = write(d, "no_risk.csv", &(cut.join("\n") + "\n"));
+    let (scores, run) = score_in_small_chunks(d, &d.join("models/latest"), &cut, "nr");
+    let (sh, scored) = read_csv(&scores);
+    let level = col(&sh, "risk_level");
+    assert!(scored
+        .iter()
+        .all(|r| ["C1", "C2", "C3"].contains(&r[level].as_str())));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    let note = s["offers"]["note"].as_str().unwrap();
+    assert!(
+        note.contains("no questionnaire column 'risk_profile'"),
+        "{note}"
+    );
 }
 
 /// Write `lines` (a panel shaped as the embedded one) to `dir/name` and fit

@@ -125,6 +125,16 @@ pub fn resolve(
     }
     summary.model_run_id = Some(model.run_id.clone());
     summary.note = format!("applied: {}", path.display());
+    // Without the questionnaire every level is estimated (capped at C3):
+    // legal, but the CRM should know why nobody is offered R4-R5 products.
+    if let Some(column) = model.risk_column.as_deref() {
+        let lacks = |names: &[String]| !names.iter().any(|n| n == column);
+        if let Some((source, _)) = headers.iter().find(|(_, names)| lacks(names)) {
+            summary.note.push_str(&format!(
+                "; {source} has no questionnaire column '{column}': every risk level estimated (at most C3)"
+            ));
+        }
+    }
     Ok((Some(model), summary))
 }
 
