@@ -63,9 +63,11 @@ pub struct OffersArgs {
     /// Customer id column (required with --data).
     #[arg(long)]
     pub id: Option<String>,
-    /// Period column: the data is a panel (one row per customer and period)
-    /// and the target is "took up the product by the next period". Without
-    /// it, propensity is "holds the product" (a weaker fallback).
+    /// Period column (YYYY-MM, YYYY-MM-DD with or without a time, YYYYMM,
+    /// YYYYMMDD, quarters like 2024Q2, or period numbers): the data is a
+    /// panel (one row per customer and period) and the target is "took up
+    /// the product by the next period". Without it, propensity is "holds
+    /// the product" (a weaker fallback).
     #[arg(long)]
     pub period: Option<String>,
     /// Product catalog (TOML) [default: data/products.toml].
