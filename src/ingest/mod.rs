@@ -6,155 +6,20 @@
 pub mod chunks;
 mod frame;
 pub mod interned;
+mod raw;
 pub mod record;
 pub mod schema;
 mod typed;
 mod whole;
 
 pub use frame::{read_frame, read_frame_columns};
+pub use raw::{finite, number_key, RawColumn, RawTable};
 use typed::{append, number_columns, numbers_where_possible, sniff_numeric};
 
 use crate::error::{Error, Result};
 use polars::prelude::*;
 use std::io::Cursor;
 use std::path::Path;
-
-/// One column as read: text cells (CSV; kept in polars' compact string
-/// array, not one allocation per cell) or numbers (columns polars typed),
-/// where a missing cell is NaN — like NaN and ±inf, it reads as missing.
-#[derive(Debug, Clone)]
-pub enum RawColumn {
-    Text(StringChunked),
-    Number(Vec<f64>),
-}
-
-impl RawColumn {
-    /// A text column from owned cells (tests, generated data).
-    pub fn from_strings<S: AsRef<str>>(cells: &[Option<S>]) -> RawColumn {
-        RawColumn::Text(
-            cells
-                .iter()
-                .map(|c| c.as_ref().map(|s| s.as_ref()))
-                .collect(),
-        )
-    }
-
-    pub fn len(&self) -> usize {
-        match self {
-            RawColumn::Text(v) => v.len(),
-            RawColumn::Number(v) => v.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Cell `row` read as [`schema::parse_cell`] reads it, without copying
-    /// its text (the scoring hot path types millions of cells).
-    pub fn cell(&self, row: usize) -> schema::Cell<'_> {
-        match self {
-            RawColumn::Text(v) => schema::parse_cell(v.get(row)),
-            RawColumn::Number(v) => match v[row] {
-                x if x.is_finite() => schema::Cell::Number(x),
-                _ => schema::Cell::Missing,
-            },
-        }
-    }
-
-    /// [`RawColumn::text`] without copying a text cell (hashing a million
-    /// cells then allocates nothing).
-    pub fn text_ref(&self, row: usize) -> Option<std::borrow::Cow<'_, str>> {
-        match self {
-            RawColumn::Text(v) => v
-                .get(row)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(std::borrow::Cow::Borrowed),
-            RawColumn::Number(v) => finite(v[row]).map(|x| std::borrow::Cow::Owned(x.to_string())),
-        }
-    }
-
-    /// Every cell as [`RawColumn::text_ref`] gives it, in row order, in
-    /// one pass (no per-row search for the row's chunk).
-    pub fn text_refs(&self) -> impl Iterator<Item = Option<std::borrow::Cow<'_, str>>> {
-        let (text, numbers) = match self {
-            RawColumn::Text(v) => (Some(v.iter()), None),
-            RawColumn::Number(v) => (None, Some(v.iter())),
-        };
-        let text = text.into_iter().flatten().map(|c| {
-            c.map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(std::borrow::Cow::Borrowed)
-        });
-        let numbers = (numbers.into_iter().flatten())
-            .map(|&x| finite(x).map(|x| std::borrow::Cow::Owned(x.to_string())));
-        text.chain(numbers)
-    }
-
-    /// The cell as text (numbers formatted), `None` when empty.
-    pub fn text(&self, row: usize) -> Option<String> {
-        match self {
-            RawColumn::Text(v) => v
-                .get(row)
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty()),
-            RawColumn::Number(v) => finite(v[row]).map(|x| x.to_string()),
-        }
-    }
-}
-
-/// A number cell's value, `None` when missing (not finite).
-pub fn finite(x: f64) -> Option<f64> {
-    x.is_finite().then_some(x)
-}
-
-/// A number cell's identity for hashing: its bits, every missing (not
-/// finite) cell alike.
-pub fn number_key(x: f64) -> u64 {
-    if x.is_finite() {
-        x.to_bits()
-    } else {
-        f64::NAN.to_bits()
-    }
-}
-
-/// A table as read from one file (or one chunk of it).
-#[derive(Debug, Clone)]
-pub struct RawTable {
-    /// The file it came from, for error messages.
-    pub source: String,
-    pub names: Vec<String>,
-    pub columns: Vec<RawColumn>,
-    /// Data-row number (1-based, header excluded) of this table's first row.
-    pub first_row: usize,
-    /// Row numbers of the rows, when records were set aside between them
-    /// (else row `r` is `first_row + r`).
-    pub rows: Option<Vec<usize>>,
-    /// Records that could not be parsed: (row number, reason).
-    pub skipped: Vec<(usize, String)>,
-}
-
-impl RawTable {
-    pub fn n_rows(&self) -> usize {
-        self.columns.first().map_or(0, RawColumn::len)
-    }
-
-    /// The data-row number of row `r`.
-    pub fn row(&self, r: usize) -> usize {
-        self.rows
-            .as_ref()
-            .map_or(self.first_row + r, |rows| rows[r])
-    }
-
-    pub fn index_of(&self, name: &str) -> Option<usize> {
-        self.names.iter().position(|n| n == name)
-    }
-
-    pub fn column(&self, name: &str) -> Option<&RawColumn> {
-        self.index_of(name).map(|i| &self.columns[i])
-    }
-}
 
 pub use crate::io::is_parquet;
 
