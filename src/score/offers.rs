@@ -53,14 +53,6 @@ impl OffersSummary {
     /// Add the counts of `other` (a later chunk's; the model and note are
     /// this one's).
     pub fn absorb(&mut self, other: OffersSummary) {
-        fn add<K: Ord, V: std::ops::AddAssign + Default>(
-            into: &mut BTreeMap<K, V>,
-            from: BTreeMap<K, V>,
-        ) {
-            for (k, v) in from {
-                *into.entry(k).or_default() += v;
-            }
-        }
         self.customers_with_offer += other.customers_with_offer;
         self.customers_without_offer += other.customers_without_offer;
         add(&mut self.by_product, other.by_product);
@@ -78,6 +70,16 @@ impl OffersSummary {
         add(&mut self.risk_levels, other.risk_levels);
         self.invalid_risk_answers += other.invalid_risk_answers;
         self.unknown_holdings += other.unknown_holdings;
+    }
+}
+
+/// Add every count of `from` to `into`'s.
+fn add<K: Ord, V: std::ops::AddAssign + Default>(
+    into: &mut BTreeMap<K, V>,
+    from: impl IntoIterator<Item = (K, V)>,
+) {
+    for (k, v) in from {
+        *into.entry(k).or_default() += v;
     }
 }
 
@@ -189,8 +191,8 @@ pub fn apply(
         let ev = props[first][r] * cat.products[first].margin.unwrap_or(0.0);
         summary.expected_value += ev;
         let tier = counts.tier(&tiers[r]);
-        tier.1[first] += 1;
-        tier.2 += ev;
+        tier.0[first] += 1;
+        tier.1 += ev;
         counts.level(levels[r])[first] += 1;
     }
     counts.into_summary(cat, summary);
@@ -218,9 +220,25 @@ struct Counts {
     risk: [[usize; 2]; 6],
     by_product: Vec<usize>,
     /// Per tier met: first offers per product and expected value.
-    tiers: Vec<(Arc<str>, Vec<usize>, f64)>,
+    tiers: Vec<(Arc<str>, TierCounts)>,
     /// Per warning level met: first offers per product.
     levels: Vec<(&'static str, Vec<usize>)>,
+}
+
+/// A tier's first offers per product, and their expected value.
+type TierCounts = (Vec<usize>, f64);
+
+/// The entry of `key` in `list` (a handful of keys: a scan beats a map),
+/// added as `empty` when new.
+fn entry<K: PartialEq, V>(list: &mut Vec<(K, V)>, key: K, empty: impl FnOnce() -> V) -> &mut V {
+    let k = match list.iter().position(|e| e.0 == key) {
+        Some(k) => k,
+        None => {
+            list.push((key, empty()));
+            list.len() - 1
+        }
+    };
+    &mut list[k].1
 }
 
 impl Counts {
@@ -233,28 +251,14 @@ impl Counts {
         }
     }
 
-    fn tier(&mut self, tier: &Arc<str>) -> &mut (Arc<str>, Vec<usize>, f64) {
-        let k = match self.tiers.iter().position(|t| t.0 == *tier) {
-            Some(k) => k,
-            None => {
-                let products = self.by_product.len();
-                self.tiers.push((tier.clone(), vec![0; products], 0.0));
-                self.tiers.len() - 1
-            }
-        };
-        &mut self.tiers[k]
+    fn tier(&mut self, tier: &Arc<str>) -> &mut TierCounts {
+        let products = self.by_product.len();
+        entry(&mut self.tiers, tier.clone(), || (vec![0; products], 0.0))
     }
 
     fn level(&mut self, level: &'static str) -> &mut Vec<usize> {
-        let k = match self.levels.iter().position(|l| l.0 == level) {
-            Some(k) => k,
-            None => {
-                let products = self.by_product.len();
-                self.levels.push((level, vec![0; products]));
-                self.levels.len() - 1
-            }
-        };
-        &mut self.levels[k].1
+        let products = self.by_product.len();
+        entry(&mut self.levels, level, || vec![0; products])
     }
 
     fn into_summary(self, cat: &crate::offers::catalog::Catalog, summary: &mut OffersSummary) {
@@ -278,24 +282,20 @@ impl Counts {
                     .or_default() += c;
             }
         }
-        for (product, c) in named(&self.by_product) {
-            *summary.by_product.entry(product).or_default() += c;
-        }
-        for (tier, firsts, ev) in self.tiers {
-            let by = summary.first_by_tier.entry(tier.to_string()).or_default();
-            for (product, c) in named(&firsts) {
-                *by.entry(product).or_default() += c;
-            }
-            *summary
-                .expected_value_by_tier
-                .entry(tier.to_string())
-                .or_default() += ev;
+        add(&mut summary.by_product, named(&self.by_product));
+        for (tier, (firsts, ev)) in self.tiers {
+            let tier = tier.to_string();
+            add(
+                summary.first_by_tier.entry(tier.clone()).or_default(),
+                named(&firsts),
+            );
+            add(&mut summary.expected_value_by_tier, [(tier, ev)]);
         }
         for (level, firsts) in self.levels {
-            let by = summary.first_by_level.entry(level.to_string()).or_default();
-            for (product, c) in named(&firsts) {
-                *by.entry(product).or_default() += c;
-            }
+            add(
+                summary.first_by_level.entry(level.to_string()).or_default(),
+                named(&firsts),
+            );
         }
     }
 }
