@@ -181,7 +181,16 @@ pub fn brier(y: &[u8], p: &[f64]) -> f64 {
 
 /// Cross-entropy, probabilities clipped to [1e-15, 1 − 1e-15] as scikit-learn does.
 pub fn log_loss(y: &[u8], p: &[f64]) -> f64 {
+    weighted_log_loss(y, p, 1.0)
+}
+
+/// [`log_loss`] with every 0 label weighing `negative_weight` (the inverse
+/// of the share of them kept, when they were sampled); with weight 1 the
+/// same bits as the unweighted mean.
+pub fn weighted_log_loss(y: &[u8], p: &[f64], negative_weight: f64) -> f64 {
     let eps = 1e-15;
+    let negatives = y.iter().filter(|&&t| t != 1).count() as f64;
+    let total = (y.len() as f64 - negatives) + negative_weight * negatives;
     y.iter()
         .zip(p)
         .map(|(&t, &s)| {
@@ -189,11 +198,11 @@ pub fn log_loss(y: &[u8], p: &[f64]) -> f64 {
             if t == 1 {
                 -s.ln()
             } else {
-                -(1.0 - s).ln()
+                -negative_weight * (1.0 - s).ln()
             }
         })
         .sum::<f64>()
-        / y.len().max(1) as f64
+        / total.max(1.0)
 }
 
 /// Rows in the top `share` of scores (rounded up).

@@ -26,6 +26,7 @@ use super::panel::{Panel, Transition};
 use super::rank::{self, Profile};
 use super::{matrix, unsample, ProductModel, Propensity, TOP};
 use crate::error::Result;
+use crate::evaluate::metrics::weighted_log_loss;
 use crate::features::{FeaturePipeline, TransformStats};
 use crate::models::{self, BoostingParams, ClassWeight, Engine, FamilyParams, FitOptions};
 use ndarray::{Array2, Axis};
@@ -177,22 +178,6 @@ fn sample_negatives(
     (idx, y, kept)
 }
 
-/// Mean log loss with each non-take-up weighing `negative_weight` (the
-/// inverse of the share of them kept), probabilities clipped as
-/// scikit-learn does.
-fn log_loss(y: &[u8], p: &[f64], negative_weight: f64) -> f64 {
-    let (mut sum, mut weight) = (0.0, 0.0);
-    for (&t, &s) in y.iter().zip(p) {
-        let s = s.clamp(1e-15, 1.0 - 1e-15);
-        let (w, l) = match t {
-            1 => (1.0, -s.ln()),
-            _ => (negative_weight, -(1.0 - s).ln()),
-        };
-        (sum, weight) = (sum + w * l, weight + w);
-    }
-    sum / weight.max(f64::MIN_POSITIVE)
-}
-
 /// One model (or base rate) per product over transitions `ts` with design
 /// matrix `x`, with its out-of-fold AUC grouped by customer.
 pub fn fit_products(
@@ -242,7 +227,7 @@ pub fn fit_products(
             let auc = crate::stats::roc_auc(&y, &oof);
             let (n1, n0) = (positives as f64, (y.len() - positives) as f64);
             let chance = 0.5 + 2.0 * ((n1 + n0 + 1.0) / (12.0 * n1 * n0)).sqrt();
-            let loss = |p: &[f64]| log_loss(&y, p, 1.0 / kept);
+            let loss = |p: &[f64]| weighted_log_loss(&y, p, 1.0 / kept);
             let gains = auc > chance && loss(&oof) < loss(&base);
             let auc = Some(auc);
             let propensity = match gains {
