@@ -16,6 +16,7 @@ use super::risk::{self, parse_level, Capacity};
 use crate::error::RowProblem;
 use crate::features::{FeatureData, FeatureTable};
 use crate::ingest::schema::{self, parse_cell, Cell};
+use crate::ingest::{RawColumn, RawTable};
 
 /// A holding left blank or NA in the data: it may be held.
 pub const UNKNOWN: u8 = 2;
@@ -27,7 +28,6 @@ pub fn holding_value(h: u8) -> f64 {
         h => f64::from(h),
     }
 }
-use crate::ingest::{finite, RawColumn, RawTable};
 
 /// Which columns to read and how.
 pub struct Spec<'a> {
@@ -122,7 +122,7 @@ pub fn read(raw: &RawTable, spec: &Spec, reason: &mut [Option<RowProblem>]) -> R
                         1.0 => flags[r] = 1,
                         0.0 => {}
                         x if !x.is_finite() => flags[r] = UNKNOWN,
-                        _ => not_a_flag(why, finite(x).map(|x| x.to_string()).as_deref()),
+                        x => not_a_flag(why, Some(&x.to_string())),
                     }
                 }
             }

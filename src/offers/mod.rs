@@ -157,9 +157,7 @@ impl Propensity {
     }
 
     fn unsampled(mut p: Vec<f64>, kept: f64) -> Vec<f64> {
-        if kept != 1.0 {
-            p.iter_mut().for_each(|v| *v = unsample(*v, kept));
-        }
+        p.iter_mut().for_each(|v| *v = unsample(*v, kept));
         p
     }
 }

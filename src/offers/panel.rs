@@ -307,12 +307,17 @@ impl Panel {
     /// Per product, the holdings of each transition's previous row (NaN
     /// when the customer was not in the panel the period before).
     pub fn previous(&self, ts: &[Transition]) -> Vec<Vec<f64>> {
-        self.rows
-            .held
-            .iter()
+        let before: Vec<Option<usize>> = ts.iter().map(|t| t.prev).collect();
+        self.holdings_at(&before)
+    }
+
+    /// Per product, the holdings of rows `at` (NaN for `None`: the customer
+    /// was not in the panel then).
+    pub fn holdings_at(&self, at: &[Option<usize>]) -> Vec<Vec<f64>> {
+        (self.rows.held.iter())
             .map(|h| {
-                ts.iter()
-                    .map(|t| t.prev.map_or(f64::NAN, |r| holding_value(h[r])))
+                (at.iter())
+                    .map(|r| r.map_or(f64::NAN, |r| holding_value(h[r])))
                     .collect()
             })
             .collect()

@@ -11,7 +11,6 @@ use crate::error::{Error, Result};
 use crate::io::{csv_field, write_atomic, write_json};
 use crate::offers::catalog::Catalog;
 use crate::offers::fit::{self, FitSettings};
-use crate::offers::inputs::holding_value;
 use crate::offers::metrics::{OffersMetrics, ProductLine};
 use crate::offers::panel;
 use crate::offers::rank;
@@ -103,18 +102,8 @@ pub fn run(job: &OffersJob) -> Result<OffersOutcome> {
     // Offers for the latest period.
     let latest: Vec<usize> = panel.latest.iter().map(|l| l.0).collect();
     let rows = panel.rows.select(&latest);
-    let prev: Vec<Vec<f64>> = panel
-        .rows
-        .held
-        .iter()
-        .map(|h| {
-            panel
-                .latest
-                .iter()
-                .map(|l| l.1.map_or(f64::NAN, |r| holding_value(h[r])))
-                .collect()
-        })
-        .collect();
+    let before: Vec<Option<usize>> = panel.latest.iter().map(|l| l.1).collect();
+    let prev = panel.holdings_at(&before);
     let props = model.propensities(&rows, (!panel.snapshot).then_some(&prev[..]));
     let held = fit::held_by_row(&rows);
     let cat = &model.catalog;
