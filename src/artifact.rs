@@ -77,6 +77,13 @@ pub struct Artifact {
     /// How the training table was built from raw logs (none for a flat table).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs: Option<crate::logs::LogFeatures>,
+    /// How the training file wrote its numbers: scoring reads batches so.
+    /// Omitted for a plain file (artifacts from before keep their checksum).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::ingest::formats::Formats::is_empty"
+    )]
+    pub formats: crate::ingest::formats::Formats,
     /// SHA-256 of the artifact's JSON without this field.
     pub checksum: String,
 }

@@ -21,6 +21,11 @@ impl Progress {
         }
     }
 
+    /// A warning line: shown even when quiet (something the user must know).
+    pub fn warn(&self, msg: impl AsRef<str>) {
+        eprintln!("[churn] warning: {}", msg.as_ref());
+    }
+
     /// A bar of `len` steps labelled `name` (hidden when quiet or not a terminal).
     pub fn bar(&self, name: &str, len: usize) -> ProgressBar {
         if self.quiet {

@@ -146,6 +146,25 @@ fn bank_churn_auc_floors() {
             "{id} not excluded"
         );
     }
+    // The leakage screen judged every feature and left none out: the
+    // model is the one trained before the screen existed.
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_no_leakage_suspect(&report, 9);
+}
+
+/// The data report's leakage screen ran on `screened` columns and found no suspect.
+fn assert_no_leakage_suspect(report: &serde_json::Value, screened: u64) {
+    assert_eq!(
+        report["leakage"]["screened"], screened,
+        "{}",
+        report["leakage"]
+    );
+    assert_eq!(
+        report["leakage"]["suspects"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        report["leakage"]
+    );
 }
 
 #[test]
@@ -183,6 +202,7 @@ fn telco_churn_auc_floors() {
         .unwrap()
         .iter()
         .any(|v| v == "TotalCharges"));
+    assert_no_leakage_suspect(&report, 18);
 }
 
 fn file_bytes(dir: &Path, pattern: &str) -> Vec<u8> {

@@ -89,7 +89,7 @@ pub fn is_name_like(name: &str) -> bool {
 }
 
 /// A column name taken for the period when none is configured.
-pub(super) fn is_period_name(name: &str) -> bool {
+pub(crate) fn is_period_name(name: &str) -> bool {
     ["period", "snapshot", "snapshot_date", "month", "date"]
         .contains(&name.to_ascii_lowercase().as_str())
 }

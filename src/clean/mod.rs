@@ -7,6 +7,7 @@
 
 mod columns;
 mod labels;
+pub mod leakage;
 
 pub(crate) use columns::exclusion;
 pub use columns::{is_name_like, typed_columns};
@@ -17,7 +18,8 @@ use crate::fairness::{Attribute, AttributeSpec, FairnessConfig, Role};
 use crate::features::{FeatureData, FeatureTable};
 use crate::ingest::schema::{self, Inferred};
 use crate::ingest::{interned::Interned, RawColumn, RawTable};
-use columns::{dedupe, detect_id, is_period_name, select_rows};
+pub(crate) use columns::is_period_name;
+use columns::{dedupe, detect_id, select_rows};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -105,6 +107,25 @@ pub struct DataReport {
     /// log's dates, customers per snapshot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs: Option<crate::logs::LogReport>,
+    /// The target leakage screen (see [`leakage`]): columns screened, the
+    /// suspects left out, those kept on purpose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leakage: Option<leakage::LeakageReport>,
+    /// Columns whose numbers are written with a decimal comma, thousands
+    /// separators or a currency, and how (see [`crate::ingest::numbers`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub number_formats: BTreeMap<String, crate::ingest::numbers::NumberFormat>,
+    /// Date columns and their patterns: each is the feature `<col>_days`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub date_formats: BTreeMap<String, String>,
+    /// The date the `_days` features count back from, and how it was chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_rule: Option<String>,
+    /// Dates after the reference date, per date column.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub future_dated_cells: BTreeMap<String, usize>,
 }
 
 /// A cleaned dataset: features, 0/1 labels (1 = churned), customer ids.
@@ -119,6 +140,8 @@ pub struct Dataset {
     /// Protected and sensitive columns, each row's group (fairness report).
     pub attributes: Vec<Attribute>,
     pub report: DataReport,
+    /// How the file wrote its cells (what scoring must read the same way).
+    pub formats: crate::ingest::formats::Formats,
 }
 
 impl Dataset {
@@ -140,6 +163,7 @@ impl Dataset {
                 })
                 .collect(),
             report: self.report.clone(),
+            formats: self.formats.clone(),
         }
     }
 }
@@ -323,6 +347,7 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig, fairness: &FairnessConfig) -> 
         period,
         attributes,
         report,
+        formats: Default::default(),
     })
 }
 
@@ -389,6 +414,45 @@ fn judge_column(
     Judged { attribute, kind }
 }
 
+impl Dataset {
+    /// Screen the features `screened` accepts for target leakage
+    /// ([`leakage::screen`]) and leave the suspects out (but those
+    /// `cfg.allow` keeps); the screen goes into the data report.
+    pub fn drop_leaks(
+        &mut self,
+        cfg: &leakage::LeakageConfig,
+        screened: &dyn Fn(&str) -> bool,
+    ) -> &leakage::LeakageReport {
+        let r = &self.report;
+        let screen = leakage::screen(
+            &self.table,
+            &self.y,
+            &r.target,
+            &r.positive_label,
+            cfg,
+            screened,
+        );
+        for s in &screen.suspects {
+            let Some(i) = self.table.names.iter().position(|n| *n == s.column) else {
+                continue;
+            };
+            self.table.names.remove(i);
+            self.table.columns.remove(i);
+            let r = &mut self.report;
+            r.numeric_features.retain(|n| *n != s.column);
+            r.categorical_features.retain(|n| *n != s.column);
+            r.imputed_cells.remove(&s.column);
+            r.coerced_cells.remove(&s.column);
+            r.missing_category_cells.remove(&s.column);
+            r.excluded_columns.push(Excluded {
+                name: s.column.clone(),
+                reason: format!("target leakage suspect: {}", s.reason),
+            });
+        }
+        self.report.leakage.insert(screen)
+    }
+}
+
 /// Read another table (a later period, a hold-out file) with the column kinds
 /// and labels of an already cleaned training dataset.
 pub fn conform(raw: &RawTable, train: &Dataset) -> Result<Dataset> {
@@ -439,6 +503,7 @@ pub fn conform(raw: &RawTable, train: &Dataset) -> Result<Dataset> {
         period: None,
         attributes: Vec::new(),
         report,
+        formats: train.formats.clone(),
     })
 }
 

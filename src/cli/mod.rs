@@ -368,6 +368,10 @@ pub struct TrainArgs {
     /// CSV delimiter [default: detected from the header].
     #[arg(long)]
     pub delimiter: Option<char>,
+    /// Decimal mark of number columns that read either way (`1,234`): `,`
+    /// or `.` [default: the mark the file's other columns use, else `.`].
+    #[arg(long)]
+    pub decimal: Option<char>,
     /// Snapshot / period column: not a feature; the report shows results per
     /// period [default: a column named period, snapshot, snapshot_date, month or date].
     #[arg(long)]
@@ -381,6 +385,11 @@ pub struct TrainArgs {
     /// reason codes still never cite them.
     #[arg(long, value_delimiter = ',')]
     pub allow_protected: Option<Vec<String>>,
+    /// Columns the target leakage screen flags but that stay features on
+    /// purpose (recorded in the artifact and the data report); suspects are
+    /// left out by default (see `[leakage]`).
+    #[arg(long, value_delimiter = ',')]
+    pub allow_leaky: Option<Vec<String>>,
     #[command(flatten)]
     pub logs: LogInputArgs,
     /// Snapshot range instead of (or besides) --as-of: START..END:monthly.
@@ -449,8 +458,10 @@ impl TrainArgs {
         set(&mut d.categorical, self.categorical);
         set(&mut d.delimiter, self.delimiter.map(Some));
         set(&mut d.period, self.period.map(Some));
+        set(&mut c.ingest.decimal, self.decimal.map(Some));
         set(&mut d.groups, self.groups);
         set(&mut c.fairness.allow_protected, self.allow_protected);
+        set(&mut c.leakage.allow, self.allow_leaky);
         let t = &mut c.train;
         set(&mut t.models, self.models);
         set(&mut t.folds, self.folds);

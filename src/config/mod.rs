@@ -2,6 +2,7 @@
 //! file (`--config`), overlaid by command-line flags; validated once, before
 //! any data is read, so a typo fails in milliseconds rather than after a fit.
 
+pub use crate::clean::leakage::LeakageConfig;
 pub use crate::clean::DataConfig;
 use crate::error::{Error, Result};
 pub use crate::evaluate::threshold::ThresholdRule;
@@ -43,6 +44,26 @@ pub struct Config {
     pub score: ScoreConfig,
     pub fairness: FairnessConfig,
     pub logs: LogsConfig,
+    /// Omitted when default, so artifacts from before the section existed
+    /// keep their checksum.
+    #[serde(skip_serializing_if = "is_default")]
+    pub leakage: LeakageConfig,
+    #[serde(skip_serializing_if = "is_default")]
+    pub ingest: IngestConfig,
+}
+
+/// How cells are read where the file cannot tell (`[ingest]`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestConfig {
+    /// The decimal mark of columns that read either way (`1,234`): `,` or
+    /// `.` [default: the mark the file's other columns use, else `.`].
+    pub decimal: Option<char>,
+}
+
+/// A section left at its defaults (not written into artifacts).
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 /// The training run.
@@ -122,6 +143,12 @@ impl Config {
             .check(ModelKind::GradientBoosting.name())?;
         self.ensemble.check("ensemble", &t.models)?;
         self.logs.validate()?;
+        self.leakage.validate()?;
+        if let Some(d) = self.ingest.decimal.filter(|d| !matches!(d, '.' | ',')) {
+            return Err(Error::Config(format!(
+                "[ingest] decimal must be '.' or ',', got '{d}'"
+            )));
+        }
         // Training fits the value tiers and CLV scoring will use.
         self.score.validate()
     }

@@ -4,8 +4,11 @@
 //! scoring interpret the same file the same way.
 
 pub mod chunks;
+pub mod dates;
+pub mod formats;
 mod frame;
 pub mod interned;
+pub mod numbers;
 mod raw;
 pub mod record;
 pub mod schema;

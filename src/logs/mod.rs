@@ -306,6 +306,9 @@ pub struct Built {
     pub table: crate::ingest::RawTable,
     pub features: LogFeatures,
     pub report: LogReport,
+    /// The customer table's own columns (static attributes): the only ones
+    /// the target leakage screen judges, the rest being built point in time.
+    pub customer_columns: Vec<String>,
 }
 
 /// Read the logs `cfg` names and build the labelled table of its as-of
@@ -343,6 +346,12 @@ pub fn training_table(cfg: &LogsConfig, say: &dyn Fn(String)) -> Result<Built> {
             rfm: cuts,
         },
         report,
+        customer_columns: logs
+            .customers
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect(),
     })
 }
 

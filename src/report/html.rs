@@ -36,6 +36,9 @@ pub fn render(
             super::fairness::allowed_warning(&data.report)
         ));
     }
+    for line in leakage_warnings(&data.report, best.oof_metrics.roc_auc, &artifact.config) {
+        page.note(&format!("WARNING: {line}."));
+    }
     page.note(&format!(
         "Data {} ({} rows, sha256 {}), {}-fold stratified cross-validation, seed {}. Best model by {}: {} (threshold {:.4}, rule {}). All figures are out-of-fold.",
         artifact.data.file, artifact.data.rows, &artifact.data.sha256[..16], metrics.folds, metrics.seed, metrics.select_metric, metrics.best_model, best.threshold, metrics.threshold_rule
@@ -369,6 +372,10 @@ pub fn render(
         vec!["protected attributes".into(), super::fairness::card_line(r)],
     );
     card.insert(
+        9,
+        vec!["target leakage screen".into(), leakage_card_line(r)],
+    );
+    card.insert(
         3,
         vec!["structure".into(), model_structure(&artifact.model)],
     );
@@ -393,6 +400,63 @@ pub fn render(
     }
     page.table("model-card-table", &["", ""], &card);
     Ok(page.finish())
+}
+
+/// The report's warnings about leakage: each suspect left out or kept on
+/// purpose, and a best model too good to be true.
+fn leakage_warnings(
+    r: &crate::clean::DataReport,
+    best_auc: f64,
+    cfg: &crate::config::Config,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(l) = &r.leakage {
+        for s in &l.suspects {
+            out.push(format!(
+                "column {} left out as a target leakage suspect ({})",
+                s.column, s.reason
+            ));
+        }
+        for s in &l.allowed {
+            out.push(format!(
+                "column {} is a target leakage suspect ({}) kept as a feature on purpose (--allow-leaky)",
+                s.column, s.reason
+            ));
+        }
+    }
+    if best_auc >= cfg.leakage.warn_auc {
+        out.push(format!(
+            "the best model's out-of-fold ROC AUC is {best_auc:.4} (at least {}): check for leakage before trusting it",
+            cfg.leakage.warn_auc
+        ));
+    }
+    out
+}
+
+/// The model card's line on the target leakage screen.
+fn leakage_card_line(r: &crate::clean::DataReport) -> String {
+    let Some(l) = &r.leakage else {
+        return "not run".into();
+    };
+    let list = |v: &[crate::clean::leakage::Suspect]| {
+        v.iter()
+            .map(|s| format!("{} (AUC {:.3}; {})", s.column, s.auc, s.reason))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut line = format!("{} columns screened; ", l.screened);
+    if l.suspects.is_empty() {
+        line.push_str("no suspect left out");
+    } else {
+        line.push_str(&format!("left out: {}", list(&l.suspects)));
+    }
+    if !l.allowed.is_empty() {
+        line.push_str(&format!(
+            "; KEPT ON PURPOSE (--allow-leaky): {}",
+            list(&l.allowed)
+        ));
+    }
+    line
 }
 
 fn calibration_name(c: crate::models::Calibration) -> &'static str {

@@ -135,7 +135,7 @@ pub fn for_each_validated(
     let mut numeric: Vec<String> = artifact
         .schema
         .iter()
-        .filter(|c| c.kind == "numeric")
+        .filter(|c| c.kind == "numeric" && !artifact.formats.numbers.contains_key(&c.name))
         .map(|c| c.name.clone())
         .collect();
     let mut flags = Vec::new();

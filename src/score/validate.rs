@@ -52,7 +52,7 @@ pub fn check_columns(artifact: &Artifact, source: &str, names: &[String]) -> Res
     let missing: Vec<&str> = artifact
         .schema
         .iter()
-        .map(|c| c.name.as_str())
+        .map(|c| artifact.formats.source_column(&c.name))
         .filter(|c| !names.iter().any(|n| n == c))
         .collect();
     if missing.is_empty() {
@@ -73,6 +73,17 @@ pub fn validate(
     raw: &RawTable,
 ) -> Result<Batch> {
     check_columns(artifact, &raw.source, &raw.names)?;
+    // Numbers written as the training file wrote them (a decimal comma …)
+    // read as there; a cell in no such format stays as written.
+    let formatted;
+    let raw = if artifact.formats.is_empty() {
+        raw
+    } else {
+        let mut copy = raw.clone();
+        artifact.formats.apply(&mut copy);
+        formatted = copy;
+        &formatted
+    };
     let n = raw.n_rows();
     let mut reason: Vec<Option<RowProblem>> = vec![None; n];
     let mut typed: Vec<(String, FeatureData)> = Vec::with_capacity(artifact.schema.len());

@@ -100,11 +100,24 @@ fn read_clean(
     progress: &Progress,
     phases: &mut Phases,
 ) -> Result<(Dataset, PathBuf, Option<logs::Built>)> {
-    let (raw, path, built) = read_input(cfg, progress)?;
+    let (mut raw, path, built) = read_input(cfg, progress)?;
     phases.mark("read");
+    let (formats, future) = match built {
+        None => read_formats(cfg, &mut raw, progress),
+        Some(_) => Default::default(),
+    };
     let mut data = clean::clean(raw, &cfg.data, &cfg.fairness)?;
     phases.mark("clean");
     data.report.logs = built.as_ref().map(|b| b.report.clone());
+    let r = &mut data.report;
+    r.number_formats = formats.numbers.clone();
+    r.date_formats = formats.dates.clone();
+    r.reference_date = formats.reference.clone();
+    r.reference_rule = formats.reference_rule.clone();
+    r.future_dated_cells = future;
+    data.formats = formats;
+    screen_leakage(cfg, &mut data, built.as_ref(), progress)?;
+    phases.mark("leakage");
     let r = &data.report;
     progress.stage(format!(
         "{} rows ({} duplicates removed), churn rate {:.1}%, {} numeric + {} categorical features, {} columns excluded",
@@ -116,6 +129,83 @@ fn read_clean(
         r.excluded_columns.len()
     ));
     Ok((data, path, built))
+}
+
+/// How the training table writes its numbers ([`ingest::formats`]),
+/// applied to it: every column but the target and the configured
+/// categories is weighed. Each format found is said in one line.
+fn read_formats(
+    cfg: &Config,
+    raw: &mut ingest::RawTable,
+    progress: &Progress,
+) -> (
+    ingest::formats::Formats,
+    std::collections::BTreeMap<String, usize>,
+) {
+    let d = &cfg.data;
+    let period = |n: &str| {
+        d.period
+            .as_deref()
+            .map_or_else(|| clean::is_period_name(n), |p| p == n)
+    };
+    let candidate = |n: &str| n != d.target && !d.categorical.iter().any(|c| c == n) && !period(n);
+    let (mut formats, partly) =
+        ingest::formats::Formats::detect(raw, &candidate, cfg.ingest.decimal);
+    for (name, pattern) in &formats.dates {
+        progress.stage(format!(
+            "{name}: dates ({pattern}), the feature {name}_days"
+        ));
+    }
+    if let Some(line) = formats.set_reference(raw, cfg.logs.as_of.first().map(String::as_str)) {
+        progress.stage(line);
+    }
+    for (name, f) in &formats.numbers {
+        progress.stage(format!("{name}: numbers read with {}", f.describe()));
+    }
+    for (name, example, share) in partly {
+        progress.warn(format!(
+            "{name}: {:.0}% of its cells read as numbers but not all (e.g. {example:?}): read as categories",
+            100.0 * share
+        ));
+    }
+    let future = formats.apply(raw);
+    for (name, n) in &future {
+        progress.warn(format!("{name}: {n} date(s) after the reference date"));
+    }
+    (formats, future)
+}
+
+/// The target leakage screen ([`clean::leakage`]) on the cleaned rows:
+/// each suspect left out with one warning line (those `--allow-leaky`
+/// keeps, warned about as kept). From logs only the customer table's own
+/// columns are judged: the rest are built point in time.
+fn screen_leakage(
+    cfg: &Config,
+    data: &mut Dataset,
+    built: Option<&logs::Built>,
+    progress: &Progress,
+) -> Result<()> {
+    let screened = |n: &str| built.is_none_or(|b| b.customer_columns.iter().any(|c| c == n));
+    let screen = data.drop_leaks(&cfg.leakage, &screened);
+    for s in &screen.suspects {
+        progress.warn(format!(
+            "{}: {} — left out as a target leakage suspect (--allow-leaky {} keeps it)",
+            s.column, s.reason, s.column
+        ));
+    }
+    for s in &screen.allowed {
+        progress.warn(format!(
+            "{}: {} — kept as a feature on purpose (--allow-leaky)",
+            s.column, s.reason
+        ));
+    }
+    if data.table.names.is_empty() {
+        return Err(Error::data(
+            &data.report.file,
+            "no usable feature column left after the target leakage screen (see --allow-leaky)",
+        ));
+    }
+    Ok(())
 }
 
 /// Run a whole training job.
@@ -158,6 +248,13 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
             res.oof_metrics.f1,
             res.seconds
         ));
+        if res.oof_metrics.roc_auc >= cfg.leakage.warn_auc {
+            progress.warn(format!(
+                "{}: out-of-fold ROC AUC {:.4} after the leakage screen — too good to be true? check for leakage",
+                kind.name(),
+                res.oof_metrics.roc_auc
+            ));
+        }
         results.push(res);
     }
     phases.mark("cross_validation");
@@ -264,6 +361,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         scoring,
         fairness: data.attributes.iter().map(|a| a.spec.clone()).collect(),
         logs: built.map(|b| b.features),
+        formats: data.formats.clone(),
         checksum: String::new(),
     };
     let file_name = format!("{run_id}.{}", artifact::EXTENSION);
@@ -332,8 +430,13 @@ pub fn holdout(cfg: &Config, test: &std::path::Path) -> Result<Vec<HoldoutResult
         ));
     }
     let train_raw = read_training_table(cfg, &cfg.data_path())?;
-    let train = clean::clean(train_raw, &cfg.data, &cfg.fairness)?;
-    let test = clean::conform(&ingest::read_table(test, cfg.data.delimiter)?, &train)?;
+    let mut train_raw = train_raw;
+    let (formats, _) = read_formats(cfg, &mut train_raw, &Progress::new(true));
+    let mut train = clean::clean(train_raw, &cfg.data, &cfg.fairness)?;
+    screen_leakage(cfg, &mut train, None, &Progress::new(cfg.train.quiet))?;
+    let mut test_raw = ingest::read_table(test, cfg.data.delimiter)?;
+    formats.apply(&mut test_raw);
+    let test = clean::conform(&test_raw, &train)?;
     let threshold = match cfg.train.threshold_rule {
         crate::config::ThresholdRule::Fixed(t) => t,
         _ => 0.5,
