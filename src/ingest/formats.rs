@@ -32,6 +32,9 @@ pub struct Formats {
     pub batch_reference: Option<i32>,
 }
 
+/// Rows a column's format is judged on at most.
+const SAMPLE_ROWS: usize = 20_000;
+
 /// The suffix of the feature a date column becomes.
 pub const DAYS: &str = "_days";
 
@@ -99,12 +102,16 @@ impl Formats {
         decimal: Option<char>,
     ) -> (Formats, Vec<(String, String, f64)>) {
         use rayon::prelude::*;
+        // Formats are judged on every k-th row of a large table (as the
+        // typed read sniffs its first records); every row is then read.
+        let n = table.n_rows();
+        let sample: Vec<usize> = (0..n).step_by(n.div_ceil(SAMPLE_ROWS).max(1)).collect();
         let judged: Vec<(String, Result<String, Box<numbers::Evidence>>)> = table
             .names
             .par_iter()
             .zip(&table.columns)
             .filter(|(n, c)| matches!(c, RawColumn::Text(_)) && candidate(n))
-            .map(|(n, c)| (n.clone(), column_evidence(c)))
+            .map(|(n, c)| (n.clone(), column_evidence(c, &sample)))
             .collect();
         let mut formats = Formats::default();
         let mut evidence = Vec::new();
@@ -195,11 +202,11 @@ impl Formats {
 
 /// A text column's date pattern, or its evidence on number formats; each
 /// distinct cell weighed once.
-fn column_evidence(col: &RawColumn) -> Result<String, Box<numbers::Evidence>> {
+fn column_evidence(col: &RawColumn, rows: &[usize]) -> Result<String, Box<numbers::Evidence>> {
     let RawColumn::Text(v) = col else {
         return Err(Box::new(numbers::evidence(std::iter::empty())));
     };
-    let interned = Interned::of(col, None);
+    let interned = Interned::of(col, Some(rows));
     let cells: Vec<(&str, usize)> = interned
         .firsts
         .iter()

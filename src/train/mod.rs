@@ -148,7 +148,12 @@ fn read_formats(
             .as_deref()
             .map_or_else(|| clean::is_period_name(n), |p| p == n)
     };
-    let candidate = |n: &str| n != d.target && !d.categorical.iter().any(|c| c == n) && !period(n);
+    let candidate = |n: &str| {
+        n != d.target
+            && !d.categorical.iter().any(|c| c == n)
+            && !period(n)
+            && !clean::is_name_like(n)
+    };
     let (mut formats, partly) =
         ingest::formats::Formats::detect(raw, &candidate, cfg.ingest.decimal);
     for (name, pattern) in &formats.dates {
