@@ -20,12 +20,13 @@
 //!   filled only for churners.
 //!
 //! The screen costs one sort per numeric column and one pass per
-//! categorical column, columns in parallel.
+//! categorical column, columns in parallel, on at most 50,000 rows (every
+//! k-th row of a larger table).
 
+use crate::fast::FastMap;
 use crate::features::{FeatureData, FeatureTable};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// Thresholds of the screen (`[leakage]` in the TOML).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,12 +195,15 @@ fn numeric_auc(v: &[f64], y: &[u8]) -> f64 {
     0.5 + gap(auc)
 }
 
+/// Rows the screen reads at most (a larger table is sampled evenly).
+const SAMPLE_ROWS: usize = 50_000;
+
 /// Folds of the categorical screen (rows by position).
 const FOLDS: usize = 5;
 
 /// Each row's level as a small integer (missing is a level of its own).
 fn level_ids(v: &[crate::features::Category]) -> (Vec<usize>, usize) {
-    let mut ids: HashMap<&str, usize> = HashMap::new();
+    let mut ids: FastMap<&str, usize> = FastMap::default();
     let codes = v
         .iter()
         .map(|c| {
@@ -304,7 +308,7 @@ fn one_class_reason(
 /// Numeric cells as codes for the one-class test: missing is 0, each
 /// distinct value another code (by its bits).
 fn numeric_codes(v: &[f64]) -> (Vec<usize>, usize) {
-    let mut ids: HashMap<u64, usize> = HashMap::new();
+    let mut ids: FastMap<u64, usize> = FastMap::default();
     ids.insert(f64::NAN.to_bits(), 0);
     let codes = v
         .iter()
@@ -376,10 +380,28 @@ pub fn screen(
         .filter(|&i| screened(&table.names[i]))
         .collect();
     report.screened = picked.len();
+    // On a large table, every k-th row: an AUC of 50,000 rows is within
+    // ±0.01 of the whole table's, inside the gap between a leak (≥ 0.98)
+    // and an honest driver.
+    let n = y.len();
+    let sample: Option<Vec<usize>> =
+        (n > SAMPLE_ROWS).then(|| (0..n).step_by(n.div_ceil(SAMPLE_ROWS)).collect());
+    let ys: Vec<u8> = match &sample {
+        Some(rows) => rows.iter().map(|&r| y[r]).collect(),
+        None => y.to_vec(),
+    };
     let judged: Vec<(usize, f64, Vec<String>)> = picked
         .par_iter()
         .map(|&i| {
-            let (auc, why) = judge(&table.names[i], &table.columns[i], y, target, positive, cfg);
+            let sampled;
+            let data = match &sample {
+                Some(rows) => {
+                    sampled = table.columns[i].select(rows);
+                    &sampled
+                }
+                None => &table.columns[i],
+            };
+            let (auc, why) = judge(&table.names[i], data, &ys, target, positive, cfg);
             (i, auc, why)
         })
         .collect();
