@@ -180,10 +180,7 @@ fn check_table(src: &str, target: &[&str], money_cols: &[&str], styles: &[Style]
             "{src} {style:?}: metrics differ"
         );
         assert_eq!(scores, base_scores, "{src} {style:?}: scores differ");
-        let report: Value = serde_json::from_str(
-            &std::fs::read_to_string(run_dir(d.path()).join("data_report.json")).unwrap(),
-        )
-        .unwrap();
+        let report = data_report(d.path());
         for c in money_cols {
             assert!(
                 report["numeric_features"]
@@ -241,10 +238,7 @@ fn comma_codes_and_ids_stay_what_they_are() {
             "decision_tree",
         ],
     );
-    let report: Value = serde_json::from_str(
-        &std::fs::read_to_string(run_dir(d.path()).join("data_report.json")).unwrap(),
-    )
-    .unwrap();
+    let report = data_report(d.path());
     let has = |key: &str, c: &str| report[key].as_array().unwrap().iter().any(|n| n == c);
     assert!(has("categorical_features", "branch_code"), "{report}");
     assert!(has("numeric_features", "amount"), "{report}");
@@ -285,16 +279,6 @@ fn a_partly_numeric_money_column_is_warned_about() {
             .any(|l| l.contains("warning") && l.contains("balance") && l.contains("0 credits")),
         "{stderr}"
     );
-}
-
-/// A reproducible uniform draw in [0, 1) for row `i`, stream `k`.
-fn draw(i: usize, k: u64) -> f64 {
-    let mut x =
-        (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ k.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    x ^= x >> 31;
-    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x ^= x >> 29;
-    (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Civil date of day `d` since 1970-01-01 as (y, m, d).
@@ -401,10 +385,7 @@ fn dates_become_day_counts_and_travel_in_time() {
             (got - want).abs() < 1e-12,
             "format {k}: AUC {got} vs {want}"
         );
-        let report: Value = serde_json::from_str(
-            &std::fs::read_to_string(run_dir(d.path()).join("data_report.json")).unwrap(),
-        )
-        .unwrap();
+        let report = data_report(d.path());
         assert_eq!(report["reference_date"], "2024-06-30", "{report}");
         for c in ["last_txn_date_days", "opened_days"] {
             assert!(

@@ -9,16 +9,6 @@ use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// A reproducible uniform draw in [0, 1) for row `i`, stream `k`.
-fn draw(i: usize, k: u64) -> f64 {
-    let mut x =
-        (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ k.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    x ^= x >> 31;
-    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x ^= x >> 29;
-    (x >> 11) as f64 / (1u64 << 53) as f64
-}
-
 /// The embedded table with the three leaks appended as columns.
 fn leaky_table(dir: &Path) -> PathBuf {
     let text =
@@ -42,11 +32,6 @@ fn leaky_table(dir: &Path) -> PathBuf {
         out.push_str(&format!("{line},{flag},{score:.4},{closed}\n"));
     }
     write(dir, "leaky.csv", &out)
-}
-
-fn data_report(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(run_dir(dir).join("data_report.json")).unwrap())
-        .unwrap()
 }
 
 fn suspect<'a>(report: &'a Value, list: &str, column: &str) -> Option<&'a Value> {

@@ -375,6 +375,7 @@ pub fn render(
         9,
         vec!["target leakage screen".into(), leakage_card_line(r)],
     );
+    card.insert(10, vec!["formats read".into(), formats_card_line(r)]);
     card.insert(
         3,
         vec!["structure".into(), model_structure(&artifact.model)],
@@ -431,6 +432,31 @@ fn leakage_warnings(
         ));
     }
     out
+}
+
+/// The model card's line on number and date formats.
+fn formats_card_line(r: &crate::clean::DataReport) -> String {
+    let mut parts: Vec<String> = r
+        .number_formats
+        .iter()
+        .map(|(c, f)| format!("{c}: numbers with {}", f.describe()))
+        .collect();
+    parts.extend(
+        r.date_formats
+            .iter()
+            .map(|(c, p)| format!("{c}: dates ({p}) as {c}_days")),
+    );
+    if let Some(d) = &r.reference_date {
+        parts.push(format!(
+            "reference date {d} ({})",
+            r.reference_rule.as_deref().unwrap_or("")
+        ));
+    }
+    if parts.is_empty() {
+        "plain numbers, no date column".into()
+    } else {
+        parts.join("; ")
+    }
 }
 
 /// The model card's line on the target leakage screen.

@@ -131,3 +131,19 @@ pub fn sqlite(db: &Path, sql: &str) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// A reproducible uniform draw in [0, 1) for row `i`, stream `k`.
+pub fn draw(i: usize, k: u64) -> f64 {
+    let mut x =
+        (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ k.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 29;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The data_report.json of the only run under `dir`.
+pub fn data_report(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(run_dir(dir).join("data_report.json")).unwrap())
+        .unwrap()
+}
