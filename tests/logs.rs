@@ -13,32 +13,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-/// `churn-train generate --logs` into `dir/logs`.
-fn generate(dir: &Path, customers: usize, seed: u64) -> PathBuf {
-    let out = dir.join("logs");
-    let o = train_cmd()
-        .args(["generate", "--logs", "--customers", &customers.to_string()])
-        .args(["--seed", &seed.to_string(), "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    out
-}
-
-/// The three log flags for a folder of generated logs.
-fn log_args(logs: &Path) -> Vec<String> {
-    let p = |f: &str| logs.join(f).display().to_string();
-    vec![
-        "--customers".into(),
-        p("customers.csv"),
-        "--transactions".into(),
-        p("transactions.parquet"),
-        "--events".into(),
-        p("events.csv"),
-    ]
-}
-
 fn run_train(args: &[String]) -> Output {
     train_cmd().args(args).output().unwrap()
 }
@@ -171,7 +145,7 @@ fn score_logs(model: &Path, logs: &Path, as_of: &str, runs: &Path) -> PathBuf {
 fn the_future_changes_no_feature_and_no_score() {
     let d = tempdir();
     let as_of = "2024-07-01";
-    let logs = generate(d.path(), 1500, 5);
+    let logs = generate_logs(d.path(), 1500, 5);
     let model = train_model(d.path(), &logs);
     let cut = d.path().join("cut");
     cut_logs(&logs, &cut, as_of);
@@ -211,7 +185,7 @@ fn the_future_changes_no_feature_and_no_score() {
 #[test]
 fn scoring_builds_the_features_that_churn_train_features_builds() {
     let d = tempdir();
-    let logs = generate(d.path(), 1200, 8);
+    let logs = generate_logs(d.path(), 1200, 8);
     let model = train_model(d.path(), &logs);
     let as_of = "2024-08-15";
     let run = score_logs(&model, &logs, as_of, &d.path().join("runs"));
@@ -295,7 +269,7 @@ fn oracle_auc(logs: &Path, labelled: &Path, as_of: &str) -> f64 {
 #[test]
 fn planted_drivers_are_found_and_out_of_time_auc_matches_the_planted_hazard() {
     let d = tempdir();
-    let logs = generate(d.path(), 5000, 3);
+    let logs = generate_logs(d.path(), 5000, 3);
     let mut args = log_args(&logs);
     args.extend(
         [
@@ -385,7 +359,7 @@ fn planted_drivers_are_found_and_out_of_time_auc_matches_the_planted_hazard() {
 #[test]
 fn bad_log_rows_are_counted_and_reported() {
     let d = tempdir();
-    let logs = generate(d.path(), 1500, 9);
+    let logs = generate_logs(d.path(), 1500, 9);
     // The transaction log as CSV, with one bad row of each kind appended.
     let mut txn = read(&logs.join("transactions.parquet"));
     let csv = logs.join("transactions.csv");
@@ -474,7 +448,7 @@ fn fails(dir: &Path, args: &[String], needles: &[&str]) {
 #[test]
 fn bad_requests_fail_with_one_line_and_write_nothing() {
     let d = tempdir();
-    let logs = generate(d.path(), 300, 2);
+    let logs = generate_logs(d.path(), 300, 2);
     let with = |extra: &[&str]| {
         let mut a = log_args(&logs);
         a.extend(extra.iter().map(|s| s.to_string()));

@@ -39,6 +39,10 @@ fn main() -> ExitCode {
             .args
             .resolve()
             .and_then(|cfg| json_lines(&churn::train::holdout(&cfg, &h.test)?)),
+        Some(TrainCommand::Roles(r)) => r
+            .args
+            .resolve()
+            .and_then(|cfg| churn::train::roles::print(&cfg)),
         Some(TrainCommand::Tune(t)) => t.limits().and_then(|(trials, budget)| {
             let cfg = t.args.resolve()?;
             churn::train::tune::run(&cfg, trials, budget).map(|_| ())

@@ -126,6 +126,12 @@ pub struct DataReport {
     /// Dates after the reference date, per date column.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub future_dated_cells: BTreeMap<String, usize>,
+    /// Column roles (balance, spend, activity …), each with how it was chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<crate::reference::roles::Roles>,
+    /// What the roles make of customer value: CLV sources, tiers, warnings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<crate::reference::value::ValueReport>,
 }
 
 /// A cleaned dataset: features, 0/1 labels (1 = churned), customer ids.

@@ -37,6 +37,11 @@ pub enum TrainCommand {
     /// Out-of-time / hold-out evaluation: fit each model on --data, score
     /// --test, print fit time, predict speed and metrics as JSON lines.
     Holdout(HoldoutArgs),
+    /// Print the column roles training would choose (balance, credit
+    /// limit, products, tenure, income, revenue, cost, spend, activity,
+    /// margin), why, the CLV sources and the value tiers' features —
+    /// without training.
+    Roles(RolesArgs),
     /// Random search over a family's hyperparameters, every trial scored by
     /// the run's stratified cross-validation; writes tune.csv and the best
     /// configuration as a TOML file --config accepts.
@@ -210,6 +215,13 @@ pub struct HoldoutArgs {
     /// The later (or held-out) labelled table to evaluate on.
     #[arg(long)]
     pub test: PathBuf,
+    #[command(flatten)]
+    pub args: TrainArgs,
+}
+
+/// Options of `churn-train roles`: the training flags (--data, --config …).
+#[derive(Debug, Args)]
+pub struct RolesArgs {
     #[command(flatten)]
     pub args: TrainArgs,
 }

@@ -50,6 +50,10 @@ pub struct Config {
     pub leakage: LeakageConfig,
     #[serde(skip_serializing_if = "is_default")]
     pub ingest: IngestConfig,
+    /// Column roles set or removed by hand (`[roles] balance = "Bal_Avg"`,
+    /// `spend = ""`): see [`crate::reference::roles`].
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub roles: std::collections::BTreeMap<String, String>,
 }
 
 /// How cells are read where the file cannot tell (`[ingest]`).
@@ -133,6 +137,7 @@ impl Config {
         if t.models.is_empty() {
             return Err(Error::Config("no models selected".into()));
         }
+        crate::reference::roles::check_names(self.roles.keys())?;
         crate::evaluate::metrics::Metrics::higher_is_better(&t.select_metric)
             .ok_or_else(|| Error::Config(format!("unknown select_metric '{}'", t.select_metric)))?;
         self.decision_tree.check(ModelKind::DecisionTree.name())?;

@@ -9,12 +9,14 @@
 //! scoring (and the training report) read it, so it sits below all of them
 //! and imports none of them.
 
+pub mod roles;
 pub mod segment;
 pub mod value;
 
 use crate::error::Result;
 use crate::fast::{FastMap, FastSet};
 use crate::features::{Category, Deciles, FeatureData, FeatureTable, Level};
+use roles::Roles;
 use segment::{SegmentModel, SegmentSample};
 use serde::{Deserialize, Serialize};
 use value::ClvConfig;
@@ -217,6 +219,11 @@ pub struct ScoringReference {
     pub score: Histogram,
     pub base_rate: f64,
     pub segments: Option<SegmentModel>,
+    /// The columns' value roles decided at training (CLV and tiers read
+    /// them); absent in artifacts from before roles, which keep the older
+    /// name match ([`value::margins`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Roles>,
 }
 
 impl ScoringReference {
@@ -269,9 +276,10 @@ mod tests {
 /// What the reference is built with (the training run's settings).
 #[derive(Debug, Clone, Copy)]
 pub struct ReferenceParams<'a> {
-    /// Value and activity columns of the tiers (both empty: detected by name).
+    /// Value and activity columns of the tiers (both empty: the roles').
     pub value_columns: &'a [String],
     pub activity_columns: &'a [String],
+    pub roles: &'a Roles,
     pub clv: &'a ClvConfig,
     pub seed: u64,
 }
@@ -288,7 +296,10 @@ impl ScoringReference {
     ) -> Result<ScoringReference> {
         let base_rate = y.iter().map(|&v| v as f64).sum::<f64>() / y.len().max(1) as f64;
         let (value, activity) = if params.value_columns.is_empty() {
-            segment::detect(table)
+            (
+                params.roles.value_columns(),
+                params.roles.activity_columns(),
+            )
         } else {
             (
                 params.value_columns.to_vec(),
@@ -299,7 +310,7 @@ impl ScoringReference {
             if value.is_empty() {
                 return Ok(None);
             }
-            let clv = value::clvs(params.clv, table, scores);
+            let clv = value::clvs(params.clv, Some(params.roles), table, scores);
             Ok(Some(if clv.len() > segment::REFIT_SAMPLE_ROWS {
                 let mut sample = SegmentSample::of_columns(value, activity, params.seed);
                 sample.add(table, &clv)?;
@@ -322,6 +333,7 @@ impl ScoringReference {
             score,
             base_rate,
             segments: segments?,
+            roles: Some(params.roles.clone()),
         })
     }
 }

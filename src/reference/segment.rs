@@ -66,7 +66,8 @@ pub struct SegmentModel {
 }
 
 /// Numeric columns whose names match the hints (recency counts against activity,
-/// so it is left to explicit configuration).
+/// so it is left to explicit configuration): the columns of models from
+/// before roles ([`super::roles`]), refitted on a batch.
 pub fn detect(table: &FeatureTable) -> (Vec<String>, Vec<String>) {
     let numeric = |n: &&String| matches!(table.get(n), Some(FeatureData::Numeric(_)));
     let has = |n: &str, hints: &[&str]| hints.iter().any(|h| n.to_ascii_lowercase().contains(h));
@@ -328,11 +329,20 @@ pub struct SegmentSample {
 }
 
 impl SegmentSample {
-    /// An empty sample of the `fitted` tiers' columns, or of those detected
-    /// in `table` when the model has no tiers; `seed` draws the sample.
-    pub fn new(fitted: Option<&SegmentModel>, table: &FeatureTable, seed: u64) -> SegmentSample {
+    /// An empty sample of the `fitted` tiers' columns, or when the model
+    /// has no tiers of its `roles`' (of those detected by the older name
+    /// match in `table` for a model from before roles); `seed` draws it.
+    pub fn new(
+        fitted: Option<&SegmentModel>,
+        roles: Option<&super::roles::Roles>,
+        table: &FeatureTable,
+        seed: u64,
+    ) -> SegmentSample {
         let fitted = fitted.map(|g| (g.value_columns.clone(), g.activity_columns.clone()));
-        let (value, activity) = fitted.unwrap_or_else(|| detect(table));
+        let (value, activity) = fitted.unwrap_or_else(|| match roles {
+            Some(r) => (r.value_columns(), r.activity_columns()),
+            None => detect(table),
+        });
         Self::of_columns(value, activity, seed)
     }
 

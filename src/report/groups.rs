@@ -9,6 +9,7 @@ use crate::evaluate::metrics;
 use crate::fast::FastMap;
 use crate::features::FeatureData;
 use crate::ingest::schema::format_number;
+use crate::reference::roles::Role;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -165,11 +166,12 @@ pub fn group_columns(
             }
         }
     }
-    if let Some((name, FeatureData::Numeric(v))) = t
-        .names
-        .iter()
-        .zip(&t.columns)
-        .find(|(n, _)| n.to_ascii_lowercase().contains("tenure"))
+    let tenure = |n: &String| match artifact.scoring.roles.as_ref() {
+        Some(r) => r.column(Role::Tenure) == Some(n.as_str()),
+        None => n.to_ascii_lowercase().contains("tenure"),
+    };
+    if let Some((name, FeatureData::Numeric(v))) =
+        t.names.iter().zip(&t.columns).find(|(n, _)| tenure(n))
     {
         let months = name.to_ascii_lowercase().contains("month")
             || v.iter()
@@ -186,7 +188,12 @@ pub fn group_columns(
         ));
     }
     if let Some(seg) = &artifact.scoring.segments {
-        let clv = crate::reference::value::clvs(&artifact.config.score.clv, t, oof_best);
+        let clv = crate::reference::value::clvs(
+            &artifact.config.score.clv,
+            artifact.scoring.roles.as_ref(),
+            t,
+            oof_best,
+        );
         let codes = seg.nearest(t, &clv)?;
         let names = seg.names.iter().map(|n| Arc::from(n.as_str())).collect();
         out.push(("value tier".into(), Labels { codes, names }));

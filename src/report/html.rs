@@ -39,6 +39,9 @@ pub fn render(
     for line in leakage_warnings(&data.report, best.oof_metrics.roc_auc, &artifact.config) {
         page.note(&format!("WARNING: {line}."));
     }
+    for line in super::value::warnings(&data.report) {
+        page.note(&format!("WARNING: {line}."));
+    }
     page.note(&format!(
         "Data {} ({} rows, sha256 {}), {}-fold stratified cross-validation, seed {}. Best model by {}: {} (threshold {:.4}, rule {}). All figures are out-of-fold.",
         artifact.data.file, artifact.data.rows, &artifact.data.sha256[..16], metrics.folds, metrics.seed, metrics.select_metric, metrics.best_model, best.threshold, metrics.threshold_rule
@@ -376,6 +379,10 @@ pub fn render(
         vec!["target leakage screen".into(), leakage_card_line(r)],
     );
     card.insert(10, vec!["formats read".into(), formats_card_line(r)]);
+    card.insert(
+        11,
+        vec!["customer value".into(), super::value::card_line(r)],
+    );
     card.insert(
         3,
         vec!["structure".into(), model_structure(&artifact.model)],

@@ -169,10 +169,12 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     let from_stdin = parts.iter().any(|p| p == Path::new("-"));
     let (segments, value_tiers) = match (s.refit_segments, from_stdin) {
         (false, _) => {
-            let note = if art.scoring.segments.is_some() {
-                "the model's (fitted on the training customers)"
-            } else {
-                "none (the model has no value tiers)"
+            let note = match (&art.scoring.segments, &art.scoring.roles) {
+                (Some(_), _) => "the model's (fitted on the training customers)",
+                (None, Some(r)) if r.value_columns().is_empty() => {
+                    "none: the training table had no value column (balance, products, tenure, income, revenue, spend); name one in [roles] and retrain"
+                }
+                (None, _) => "none (the model has no value tiers)",
             };
             (art.scoring.segments.clone(), note.to_string())
         }
@@ -262,6 +264,9 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         ));
     }
     let table = writer.finish()?;
+    if summary.clv_unknown > 0 {
+        summary.clv_note = Some(clv_note(&art.scoring.roles));
+    }
     summary.output = db.as_ref().map(|t| t.display());
     summary.fairness = fairness.finish();
     summary.offers = Some(offers_summary);
@@ -559,6 +564,14 @@ fn score_chunk(
 /// the CLV the tiers use) and samples the tier inputs; the tiers are fitted
 /// on that sample before the scoring pass assigns them.
 /// Returns the tiers, the customers sampled and the customers seen.
+/// Why some customers' CLV is unknown.
+fn clv_note(roles: &Option<crate::reference::roles::Roles>) -> String {
+    match roles {
+        Some(r) if value::sources(r).is_empty() => "the model's training table had no value column (margin, revenue/fees, spend, balance, products): name one in [roles] and retrain".into(),
+        _ => "their value cells (margin, revenue, spend, balance, products) are empty".into(),
+    }
+}
+
 fn refit_segments(
     cfg: &Config,
     art: &Artifact,
@@ -579,10 +592,20 @@ fn refit_segments(
             let x = art
                 .pipeline
                 .transform_all(table, &mut TransformStats::default());
-            let clv = value::clvs(&art.config.score.clv, table, &art.probabilities(x.view()));
+            let clv = value::clvs(
+                &art.config.score.clv,
+                art.scoring.roles.as_ref(),
+                table,
+                &art.probabilities(x.view()),
+            );
             sample
                 .get_or_insert_with(|| {
-                    SegmentSample::new(art.scoring.segments.as_ref(), table, art.seed)
+                    SegmentSample::new(
+                        art.scoring.segments.as_ref(),
+                        art.scoring.roles.as_ref(),
+                        table,
+                        art.seed,
+                    )
                 })
                 .add(table, &clv)
         },

@@ -16,8 +16,8 @@ use crate::report::svg;
 pub fn render(art: &Artifact, s: &Summary, labelled: Option<(&EvalRows, &Evaluation)>) -> String {
     let mut page = Page::new("Churn scoring run");
     page.note(&format!(
-        "Model {} ({}, trained {}). Rows read {} = scored {} + rejected {}. Expected churners {:.1}; value at risk {:.0} of total CLV {:.0}.",
-        art.run_id, art.model_name, art.created_at, s.rows_read, s.rows_scored, s.rows_rejected, s.expected_churners, s.value_at_risk, s.total_clv
+        "Model {} ({}, trained {}). Rows read {} = scored {} + rejected {}. Expected churners {:.1}; {}.",
+        art.run_id, art.model_name, art.created_at, s.rows_read, s.rows_scored, s.rows_rejected, s.expected_churners, s.value_text()
     ));
     level_tier(&mut page, s);
     drift(&mut page, s);

@@ -74,12 +74,17 @@ impl Scorer {
         let (p, reasons): (Vec<f64>, Vec<_>) =
             super::explain::predict_explain(art, &x).into_iter().unzip();
         let s = &self.settings;
-        let clv = value::clvs(&s.clv, &batch.table, &p);
+        let clv = value::clvs(&s.clv, art.scoring.roles.as_ref(), &batch.table, &p);
         // Tiers use the CLV definition they were fitted with (the artifact's).
         let tier_clv = if s.clv == art.config.score.clv {
             clv.clone()
         } else {
-            value::clvs(&art.config.score.clv, &batch.table, &p)
+            value::clvs(
+                &art.config.score.clv,
+                art.scoring.roles.as_ref(),
+                &batch.table,
+                &p,
+            )
         };
         let segments = match &self.segments {
             Some(seg) => Some(seg),
@@ -148,7 +153,12 @@ impl Scorer {
             return Ok(seg);
         }
         let art = &self.artifact;
-        let mut sample = SegmentSample::new(art.scoring.segments.as_ref(), &batch.table, art.seed);
+        let mut sample = SegmentSample::new(
+            art.scoring.segments.as_ref(),
+            art.scoring.roles.as_ref(),
+            &batch.table,
+            art.seed,
+        );
         sample.add(&batch.table, tier_clv)?;
         let fitted = sample.fit(art.seed)?;
         Ok(self.first_chunk_segments.get_or_init(|| fitted))

@@ -48,8 +48,15 @@ pub struct Summary {
     pub rows_rejected: usize,
     pub flagged: usize,
     pub expected_churners: f64,
+    /// Σ probability × CLV and Σ CLV over the customers whose CLV is known.
     pub value_at_risk: f64,
     pub total_clv: f64,
+    /// Customers whose CLV is unknown (no value source: an empty cell),
+    /// left out of the value sums, and why.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub clv_unknown: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clv_note: Option<String>,
     pub by_level_tier: BTreeMap<String, BTreeMap<String, usize>>,
     pub value_at_risk_by_level: BTreeMap<String, f64>,
     pub unseen_categories: BTreeMap<String, usize>,
@@ -66,6 +73,10 @@ pub struct Summary {
     /// per group (label-based ones only for a labelled batch).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub fairness: BTreeMap<String, crate::fairness::figures::ColumnFairness>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Per-level observed churn in eval.json.
@@ -98,14 +109,38 @@ impl Summary {
     pub fn add(&mut self, s: &Scored) {
         self.rows_scored += s.ids.len();
         for i in 0..s.ids.len() {
-            let risk = s.probability[i] * s.clv[i];
             *count(count(&mut self.by_level_tier, s.level[i]), &s.tier[i]) += 1;
-            *count(&mut self.value_at_risk_by_level, s.level[i]) += risk;
             self.expected_churners += s.probability[i];
+            self.flagged += s.flag[i] as usize;
+            if s.clv[i].is_nan() {
+                self.clv_unknown += 1;
+                continue;
+            }
+            let risk = s.probability[i] * s.clv[i];
+            *count(&mut self.value_at_risk_by_level, s.level[i]) += risk;
             self.value_at_risk += risk;
             self.total_clv += s.clv[i];
-            self.flagged += s.flag[i] as usize;
         }
+    }
+
+    /// "value at risk V of CLV C", and when some CLV is unknown, for how
+    /// many customers and why ("unknown" when it is unknown for all).
+    pub fn value_text(&self) -> String {
+        let note = self.clv_note.as_deref().unwrap_or("no value source");
+        if self.clv_unknown > 0 && self.clv_unknown >= self.rows_scored {
+            return format!("value at risk unknown: CLV unknown for every customer ({note})");
+        }
+        let mut t = format!(
+            "value at risk {:.0} of CLV {:.0}",
+            self.value_at_risk, self.total_clv
+        );
+        if self.clv_unknown > 0 {
+            t += &format!(
+                " (CLV unknown for {} customers, left out: {note})",
+                self.clv_unknown
+            );
+        }
+        t
     }
 
     /// The printed table: warning level × value tier, then the totals.
@@ -139,8 +174,12 @@ impl Summary {
         }
         let _ = writeln!(
             t,
-            "rows read {} = scored {} + rejected {}; expected churners {:.1}; value at risk {:.0} of CLV {:.0}",
-            self.rows_read, self.rows_scored, self.rows_rejected, self.expected_churners, self.value_at_risk, self.total_clv
+            "rows read {} = scored {} + rejected {}; expected churners {:.1}; {}",
+            self.rows_read,
+            self.rows_scored,
+            self.rows_rejected,
+            self.expected_churners,
+            self.value_text()
         );
         if let Some(d) = &self.drift {
             let flagged: Vec<String> = d

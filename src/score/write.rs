@@ -56,14 +56,17 @@ fn format_rows(s: &Scored, reasons: &Reasons, rows: &[usize]) -> Vec<u8> {
         // Writing into a Vec cannot fail.
         let _ = write!(
             b,
-            "{},{},{},{},{},{:.2}",
+            "{},{},{},{},{},",
             csv_field(&s.ids[i]),
             s.probability[i],
             s.flag[i],
             s.level[i],
             s.tier[i],
-            s.clv[i]
         );
+        // An unknown CLV (no value source) is an empty cell.
+        if !s.clv[i].is_nan() {
+            let _ = write!(b, "{:.2}", s.clv[i]);
+        }
         for r in s.reasons[i] {
             text.clear();
             reasons.push(&mut text, i, r);
@@ -194,7 +197,13 @@ impl ScoreWriter {
                 s.level.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
             ),
             Column::new("value_tier".into(), texts(&s.tier)),
-            Column::new("clv".into(), s.clv.clone()),
+            Column::new(
+                "clv".into(),
+                s.clv
+                    .iter()
+                    .map(|&c| (!c.is_nan()).then_some(c))
+                    .collect::<Vec<_>>(),
+            ),
         ];
         for k in 0..3 {
             let text = |(i, r): (usize, &[Option<Reason>; 3])| {

@@ -33,6 +33,8 @@ pub fn field(out: &mut Vec<u8>, v: &Value, at: i64) {
             out.extend_from_slice(&(t.len() as i32).to_be_bytes());
             out.extend_from_slice(t.as_bytes());
         }
+        // An unknown number (CLV with no value source) is NULL.
+        Value::Real(x) if x.is_nan() => out.extend_from_slice(&(-1i32).to_be_bytes()),
         Value::Real(x) => eight(out, x.to_be_bytes()),
         Value::Int(x) => eight(out, x.to_be_bytes()),
         Value::Time => eight(out, at.to_be_bytes()),

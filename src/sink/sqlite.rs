@@ -125,6 +125,7 @@ impl TableSink for Sqlite {
                 .chain(stamp)
                 .map(|v| match v {
                     Value::Text(t) => rusqlite::types::Value::Text(t),
+                    Value::Real(x) if x.is_nan() => rusqlite::types::Value::Null,
                     Value::Real(x) => rusqlite::types::Value::Real(x),
                     Value::Int(x) => rusqlite::types::Value::Integer(x),
                     Value::Time => rusqlite::types::Value::Text(st.scored_at_text.clone()),

@@ -6,6 +6,7 @@
 
 pub mod features;
 pub mod offers;
+pub mod roles;
 pub mod tune;
 
 use crate::artifact::{self, Artifact};
@@ -17,6 +18,7 @@ use crate::evaluate::metrics::Metrics;
 use crate::features::{FeaturePipeline, TransformStats};
 use crate::logs::{self, Validation};
 use crate::progress::{Phases, Progress};
+use crate::reference::roles::Roles;
 use crate::reference::{ReferenceParams, ScoringReference};
 use crate::report::{self, MetricsFile};
 use crate::{clean, ingest, models, split};
@@ -118,6 +120,7 @@ fn read_clean(
     data.formats = formats;
     screen_leakage(cfg, &mut data, built.as_ref(), progress)?;
     phases.mark("leakage");
+    roles::decide(cfg, &mut data, progress)?;
     let r = &data.report;
     progress.stage(format!(
         "{} rows ({} duplicates removed), churn rate {:.1}%, {} numeric + {} categorical features, {} columns excluded",
@@ -297,6 +300,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     if let Some(c) = &calibration {
         c.apply_all(&mut scores);
     }
+    let roles = data.report.roles.clone().unwrap_or_default();
     // The data file's checksum is read on a core the reference leaves idle.
     let (scoring, fingerprint, proxies) = std::thread::scope(|s| {
         let fingerprint = s.spawn(|| {
@@ -313,7 +317,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         let (scoring, proxies) = rayon::join(
             || {
                 ScoringReference::build(
-                    reference_params(cfg),
+                    reference_params(cfg, &roles),
                     &data.table,
                     &data.y,
                     &scores,
@@ -570,11 +574,12 @@ fn refit_config(cfg: &Config, res: &CvResult) -> Config {
 }
 
 /// What the scoring reference is built with, from the run's settings.
-fn reference_params(cfg: &Config) -> ReferenceParams<'_> {
+fn reference_params<'a>(cfg: &'a Config, roles: &'a Roles) -> ReferenceParams<'a> {
     let s = &cfg.score;
     ReferenceParams {
         value_columns: &s.value_columns,
         activity_columns: &s.activity_columns,
+        roles,
         clv: &s.clv,
         seed: cfg.train.seed,
     }

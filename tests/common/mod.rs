@@ -147,3 +147,29 @@ pub fn data_report(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(run_dir(dir).join("data_report.json")).unwrap())
         .unwrap()
 }
+
+/// `churn-train generate --logs` into `dir/logs`.
+pub fn generate_logs(dir: &Path, customers: usize, seed: u64) -> PathBuf {
+    let out = dir.join("logs");
+    let o = train_cmd()
+        .args(["generate", "--logs", "--customers", &customers.to_string()])
+        .args(["--seed", &seed.to_string(), "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+/// The three log flags for a folder of generated logs.
+pub fn log_args(logs: &Path) -> Vec<String> {
+    let p = |f: &str| logs.join(f).display().to_string();
+    vec![
+        "--customers".into(),
+        p("customers.csv"),
+        "--transactions".into(),
+        p("transactions.parquet"),
+        "--events".into(),
+        p("events.csv"),
+    ]
+}
