@@ -160,7 +160,12 @@ fn train_and_score(dir: &Path, data: &Path, batch: &Path, extra: &[&str]) -> Str
 }
 
 fn check_table(src: &str, target: &[&str], money_cols: &[&str], styles: &[Style]) {
-    let data = shared(src);
+    check_file(&shared(src), target, money_cols, styles)
+}
+
+fn check_file(data: &Path, target: &[&str], money_cols: &[&str], styles: &[Style]) {
+    let src = data.display();
+    let data = data.to_path_buf();
     let base = tempdir();
     let base_scores = train_and_score(base.path(), &data, &data, target);
     let base_metrics = metrics_without_data(base.path());
@@ -203,6 +208,34 @@ fn bank_table_in_every_format_trains_and_scores_the_same() {
         &["--target", "Exited"],
         &["Balance", "EstimatedSalary"],
         &STYLES,
+    );
+}
+
+#[test]
+fn point_grouped_integers_in_a_decimal_comma_file_are_thousands() {
+    // `101.348` in a file whose money is `83807,86` is 101348: polars
+    // alone would read 101.348. The bank table with whole-number salaries.
+    let d = tempdir();
+    let text = std::fs::read_to_string(shared("datasets/bank_churn.csv")).unwrap();
+    let mut lines = text.lines();
+    let head = lines.next().unwrap();
+    let k = head
+        .split(',')
+        .position(|h| h == "EstimatedSalary")
+        .unwrap();
+    let mut out = format!("{head}\n");
+    for line in lines {
+        let mut cells: Vec<String> = line.split(',').map(String::from).collect();
+        cells[k] = format!("{:.0}", cells[k].parse::<f64>().unwrap().floor());
+        out += &cells.join(",");
+        out.push('\n');
+    }
+    let base = write(d.path(), "whole_salaries.csv", &out);
+    check_file(
+        &base,
+        &["--target", "Exited"],
+        &["Balance", "EstimatedSalary"],
+        &STYLES[1..2],
     );
 }
 
@@ -442,4 +475,84 @@ fn dates_become_day_counts_and_travel_in_time() {
             assert_eq!(p.len(), 3000);
         }
     }
+}
+
+/// `src` with every cell of column `col` passed through `f`.
+fn respelled(src: &Path, dst: &Path, col: &str, f: &dyn Fn(usize, &str) -> String) {
+    let text = std::fs::read_to_string(src).unwrap();
+    let mut lines = text.lines();
+    let head = lines.next().unwrap();
+    let k = head.split(',').position(|h| h == col).unwrap();
+    let mut out = format!("{head}\n");
+    for (i, line) in lines.enumerate() {
+        let mut cells: Vec<String> = line.split(',').map(String::from).collect();
+        cells[k] = f(i, &cells[k]);
+        out += &cells.join(",");
+        out.push('\n');
+    }
+    std::fs::write(dst, out).unwrap();
+}
+
+#[test]
+fn category_spellings_are_one_level_in_training_and_scoring() {
+    let d = tempdir();
+    let data = shared("datasets/bank_churn.csv");
+    // Scoring: the model's `France` written `FRANCE` by another system.
+    let base = train_and_score(&d.path().join("a"), &data, &data, &["--target", "Exited"]);
+    let upper = d.path().join("upper.csv");
+    respelled(&data, &upper, "Geography", &|_, c| c.to_uppercase());
+    let runs = d.path().join("runs_upper");
+    let out = score_cmd()
+        .arg("--model")
+        .arg(d.path().join("a/models/latest"))
+        .arg("--data")
+        .arg(&upper)
+        .arg("--runs-dir")
+        .arg(&runs)
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    // The same scores; reasons quote the batch's own spelling.
+    let upper_scores = std::fs::read_to_string(run.join("scores.csv")).unwrap();
+    assert!(
+        upper_scores.to_lowercase() == base.to_lowercase(),
+        "scores of the FRANCE batch differ"
+    );
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        summary["unseen_categories"].get("Geography").is_none(),
+        "{summary}"
+    );
+    // Training: a fifth of the rows spell their country another way; the
+    // model and metrics are the original's, the merges are counted.
+    let mixed = d.path().join("mixed.csv");
+    respelled(&data, &mixed, "Geography", &|i, c| match i % 10 {
+        0 => c.to_uppercase(),
+        1 => format!(" {} ", c.to_lowercase()),
+        _ => c.to_string(),
+    });
+    let scores = train_and_score(&d.path().join("b"), &mixed, &data, &["--target", "Exited"]);
+    assert!(
+        metrics_without_data(&d.path().join("b")) == metrics_without_data(&d.path().join("a")),
+        "metrics differ"
+    );
+    assert!(scores == base, "scores differ");
+    let report = data_report(&d.path().join("b"));
+    assert_eq!(
+        report["unified_spellings"]["Geography"], 2000,
+        "{}",
+        report["unified_spellings"]
+    );
 }

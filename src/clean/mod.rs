@@ -126,6 +126,11 @@ pub struct DataReport {
     /// Dates after the reference date, per date column.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub future_dated_cells: BTreeMap<String, usize>,
+    /// Cells per categorical column rewritten to their level's most
+    /// frequent spelling (`FRANCE`, ` france` → `France`: see
+    /// [`crate::features::spelling`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unified_spellings: BTreeMap<String, usize>,
     /// Column roles (balance, spend, activity …), each with how it was chosen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<crate::reference::roles::Roles>,
@@ -319,7 +324,11 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig, fairness: &FairnessConfig) -> 
                 });
                 continue;
             }
-            Kind::Categorical(cats) => {
+            Kind::Categorical(mut cats) => {
+                let unified = crate::features::spelling::unify(&mut cats);
+                if unified > 0 {
+                    report.unified_spellings.insert(name.clone(), unified);
+                }
                 let missing = cats.iter().filter(|c| c.is_none()).count();
                 if missing > 0 {
                     report.missing_category_cells.insert(name.clone(), missing);

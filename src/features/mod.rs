@@ -8,6 +8,8 @@
 //! optionally a standard scaler. The fitted pipeline is stored in the model
 //! artifact, so scoring applies exactly the transform the model was fitted on.
 
+pub mod spelling;
+
 use ndarray::Array2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -377,10 +379,10 @@ fn encode_input(
                     None => None,
                     Some(s) => {
                         let k = *found.entry(Level(s)).or_insert_with(|| {
-                            match levels.binary_search_by(|l| l.as_str().cmp(s)) {
-                                Ok(k) => Some(k),
-                                Err(_) if *other => Some(n_levels),
-                                Err(_) => None,
+                            match spelling::find(levels, s) {
+                                Some(k) => Some(k),
+                                None if *other => Some(n_levels),
+                                None => None,
                             }
                         });
                         count += k.is_none() as usize;

@@ -106,7 +106,9 @@ pub fn read_csv_chunked(
         chunk_rows,
     )?;
     let names = chunks.header_names()?;
-    let candidates = numeric(&names);
+    let head = whole::head(path)?;
+    let sep = resolve_delimiter(&source, &head, delimiter)?;
+    let candidates = typed::without_grouped(&source, &head, sep, &numeric(&names));
     let mut chunks = chunks.with_numeric(candidates.clone());
     let mut table = RawTable {
         source: source.clone(),

@@ -28,11 +28,55 @@ pub(super) fn sniff_numeric(
         .filter(|(_, &b)| b == b'\n')
         .nth(SNIFF_RECORDS)
         .map_or(bytes.len(), |(i, _)| i + 1);
+    let candidates = &without_grouped(source, &bytes[..end], sep, candidates);
     match parse_csv_typed(source, bytes[..end].to_vec(), sep, 1, candidates) {
         Ok(head) => number_columns(&head, candidates),
         // A cut through a quoted field: let the whole parse decide.
         Err(_) => candidates.to_vec(),
     }
+}
+
+/// Is `cell` an integer written with a point between groups of three
+/// digits (`1.234`, `-12.345.678`)?
+fn point_grouped(cell: &str) -> bool {
+    let digits = cell.trim().trim_start_matches(['-', '+']);
+    let mut groups = digits.split('.');
+    let first = groups.next().unwrap_or("");
+    let mut rest = groups.peekable();
+    rest.peek().is_some()
+        && (1..=3).contains(&first.len())
+        && !first.starts_with('0')
+        && first.bytes().all(|b| b.is_ascii_digit())
+        && rest.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `candidates` without the columns whose cells with a point in `head` (a
+/// slice of whole records) all look like point-grouped integers: in a
+/// decimal-comma file `1.234` is one thousand two hundred thirty-four,
+/// which polars would read as 1.234. Read as text, such a column is
+/// judged by the format detection ([`super::numbers`]) with the file's
+/// convention (in a decimal-point file it still reads 1.234).
+pub(super) fn without_grouped(
+    source: &str,
+    head: &[u8],
+    sep: u8,
+    candidates: &[String],
+) -> Vec<String> {
+    let Ok(df) = super::text_frame(source, head, sep, 1) else {
+        return candidates.to_vec();
+    };
+    candidates
+        .iter()
+        .filter(|name| {
+            let Ok(col) = df.column(name.as_str()).and_then(|c| c.str().cloned()) else {
+                return true;
+            };
+            let mut dotted = col.iter().flatten().filter(|c| c.contains('.'));
+            let first = dotted.next();
+            !(first.is_some_and(point_grouped) && dotted.all(point_grouped))
+        })
+        .cloned()
+        .collect()
 }
 
 /// The columns of `candidates` that `table` holds as numbers.

@@ -75,7 +75,7 @@ pub(super) fn read(
 }
 
 /// The file's first [`HEAD_BYTES`], cut after the last newline in them.
-fn head(path: &Path) -> Result<Vec<u8>> {
+pub(super) fn head(path: &Path) -> Result<Vec<u8>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut head = Vec::with_capacity(HEAD_BYTES);
     file.take(HEAD_BYTES as u64)

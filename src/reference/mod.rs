@@ -175,9 +175,7 @@ impl Histogram {
             let b = match v {
                 None => self.levels.len() + 1,
                 Some(s) => *bins.entry(Level(s)).or_insert_with(|| {
-                    self.levels
-                        .binary_search_by(|l| l.as_str().cmp(s))
-                        .unwrap_or(self.levels.len())
+                    crate::features::spelling::find(&self.levels, s).unwrap_or(self.levels.len())
                 }),
             };
             c[b] += 1.0;
