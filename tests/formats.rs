@@ -7,6 +7,7 @@
 mod common;
 use common::*;
 use serde_json::Value;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 /// How a money cell is rewritten, and the separator of the file.
@@ -135,27 +136,12 @@ fn train_and_score(dir: &Path, data: &Path, batch: &Path, extra: &[&str]) -> Str
     ];
     args.extend_from_slice(extra);
     train(dir, &args);
-    let out = score_cmd()
-        .arg("--model")
-        .arg(dir.join("models/latest"))
-        .arg("--data")
-        .arg(batch)
-        .arg("--runs-dir")
-        .arg(dir.join("runs"))
-        .arg("-q")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let model = dir.join("models/latest");
+    let (run, _) = score_run(
+        &model,
+        &dir.join("runs"),
+        [OsStr::new("--data"), batch.as_os_str(), OsStr::new("-q")],
     );
-    let run = std::fs::read_dir(dir.join("runs"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
     std::fs::read_to_string(run.join("scores.csv")).unwrap()
 }
 
@@ -332,10 +318,27 @@ fn civil(days: i64) -> (i64, i64, i64) {
 /// a little signal. Dates written by `fmt` from a reference day `refd`
 /// (row 0 is on the reference day, so the file's latest date is it), or
 /// the day counts themselves when `fmt` is `None`.
-fn recency_table(dir: &Path, name: &str, fmt: Option<fn(i64) -> String>, refd: i64) -> PathBuf {
-    let mut out = match fmt {
-        Some(_) => String::from("last_txn_date,opened,noise,churned\n"),
-        None => String::from("last_txn_date_days,opened_days,noise,churned\n"),
+fn recency_table(dir: &Path, name: &str, fmt: Option<DateWriter>, refd: i64) -> PathBuf {
+    snapshot_table(dir, name, fmt, refd, 0)
+}
+
+/// [`recency_table`] over two snapshots `apart` days apart (0: one, and no
+/// period column): odd rows were taken `apart` days before even ones, in a
+/// `snapshot` column (ISO), their dates counted back from their own snapshot.
+fn snapshot_table(
+    dir: &Path,
+    name: &str,
+    fmt: Option<DateWriter>,
+    refd: i64,
+    apart: i64,
+) -> PathBuf {
+    let head = match fmt {
+        Some(_) => "last_txn_date,opened,noise,churned",
+        None => "last_txn_date_days,opened_days,noise,churned",
+    };
+    let mut out = match apart {
+        0 => format!("{head}\n"),
+        _ => format!("snapshot,{head}\n"),
     };
     for i in 0..3000 {
         let days = if i == 0 {
@@ -347,10 +350,14 @@ fn recency_table(dir: &Path, name: &str, fmt: Option<fn(i64) -> String>, refd: i
         let noise = (draw(i, 3) * 100.0).round();
         let logit = (days as f64 - 220.0) / 50.0 + 0.0002 * age as f64 + 0.004 * noise;
         let label = u8::from(draw(i, 4) < 1.0 / (1.0 + (-logit).exp()));
+        let at = refd - apart * (i as i64 % 2);
         let (a, b) = match fmt {
-            Some(f) => (f(refd - days), f(refd - age)),
+            Some(f) => (f(at - days), f(at - age)),
             None => (days.to_string(), age.to_string()),
         };
+        if apart > 0 {
+            out.push_str(&format!("{},", iso_date(at)));
+        }
         out.push_str(&format!("{a},{b},{noise},{label}\n"));
     }
     write(dir, name, &out)
@@ -369,6 +376,21 @@ fn european(d: i64) -> String {
 fn dotted_with_time(d: i64) -> String {
     let (y, m, dd) = civil(d);
     format!("{dd:02}.{m:02}.{y:04} 00:00:00")
+}
+
+/// Writes a day (days since 1970) as a date cell.
+type DateWriter = fn(i64) -> String;
+
+/// `20240630`: a number to a fast parser, a date to us.
+fn compact(d: i64) -> String {
+    let (y, m, dd) = civil(d);
+    format!("{y:04}{m:02}{dd:02}")
+}
+
+/// `240630` (as the Berka bank's extract writes dates): `[ingest] date_format`.
+fn yymmdd(d: i64) -> String {
+    let (y, m, dd) = civil(d);
+    format!("{:02}{m:02}{dd:02}", y % 100)
 }
 
 /// Column `name` of scores.csv text.
@@ -398,20 +420,33 @@ fn dates_become_day_counts_and_travel_in_time() {
     );
     let want = oof_auc(&metrics(counts.path()), "logistic_regression");
     assert!(want > 0.8, "planted recency signal: AUC {want}");
-    for (k, fmt) in [iso_date as fn(i64) -> String, european, dotted_with_time]
-        .into_iter()
-        .enumerate()
-    {
+    let formats: [(DateWriter, Option<&str>); 5] = [
+        (iso_date, None),
+        (european, None),
+        (dotted_with_time, None),
+        (compact, None),
+        (yymmdd, Some("%y%m%d")),
+    ];
+    for (k, (fmt, pattern)) in formats.into_iter().enumerate() {
         let d = tempdir();
         let data = recency_table(d.path(), &format!("dates{k}.csv"), Some(fmt), refd);
+        let mut args = vec![
+            "--data".to_string(),
+            data.display().to_string(),
+            "--models".into(),
+            "logistic_regression".into(),
+        ];
+        if let Some(p) = pattern {
+            let toml = write(
+                d.path(),
+                "ingest.toml",
+                &format!("[ingest]\ndate_format = \"{p}\"\n"),
+            );
+            args.extend(["--config".into(), toml.display().to_string()]);
+        }
         train(
             d.path(),
-            &[
-                "--data",
-                data.to_str().unwrap(),
-                "--models",
-                "logistic_regression",
-            ],
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
         );
         let got = oof_auc(&metrics(d.path()), "logistic_regression");
         assert!(
@@ -442,34 +477,31 @@ fn dates_become_day_counts_and_travel_in_time() {
             // the same: days are counted back from the batch's own latest date.
             let later = recency_table(d.path(), "later.csv", Some(fmt), refd + 30);
             let score = |batch: &Path, runs: &str| {
-                let out = score_cmd()
-                    .arg("--model")
-                    .arg(d.path().join("models/latest"))
-                    .arg("--data")
-                    .arg(batch)
-                    .arg("--runs-dir")
-                    .arg(d.path().join(runs))
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
+                let model = d.path().join("models/latest");
+                let (run, err) = score_run(
+                    &model,
+                    &d.path().join(runs),
+                    [OsStr::new("--data"), batch.as_os_str()],
                 );
-                let run = std::fs::read_dir(d.path().join(runs))
-                    .unwrap()
-                    .next()
-                    .unwrap()
-                    .unwrap()
-                    .path();
+                let summary: Value = serde_json::from_str(
+                    &std::fs::read_to_string(run.join("summary.json")).unwrap(),
+                )
+                .unwrap();
                 (
                     std::fs::read_to_string(run.join("scores.csv")).unwrap(),
-                    String::from_utf8_lossy(&out.stderr).to_string(),
+                    format!("{err} {}", summary["dates"]),
                 )
             };
             let (now, _) = score(&data, "runs-now");
             let (then, said) = score(&later, "runs-later");
             assert!(said.contains("2024-07-30"), "{said}");
+            // summary.json: the date columns, their pattern, both references.
+            assert!(
+                said.contains("\"reference_date\":\"2024-07-30\"")
+                    && said.contains("\"training_reference_date\":\"2024-06-30\"")
+                    && said.contains("\"last_txn_date\":\"%Y-%m-%d\""),
+                "{said}"
+            );
             let p = score_column(&now, "churn_probability");
             assert_eq!(p, score_column(&then, "churn_probability"));
             assert_eq!(p.len(), 3000);
@@ -501,28 +533,12 @@ fn category_spellings_are_one_level_in_training_and_scoring() {
     let base = train_and_score(&d.path().join("a"), &data, &data, &["--target", "Exited"]);
     let upper = d.path().join("upper.csv");
     respelled(&data, &upper, "Geography", &|_, c| c.to_uppercase());
-    let runs = d.path().join("runs_upper");
-    let out = score_cmd()
-        .arg("--model")
-        .arg(d.path().join("a/models/latest"))
-        .arg("--data")
-        .arg(&upper)
-        .arg("--runs-dir")
-        .arg(&runs)
-        .arg("-q")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let model = d.path().join("a/models/latest");
+    let (run, _) = score_run(
+        &model,
+        &d.path().join("runs_upper"),
+        [OsStr::new("--data"), upper.as_os_str(), OsStr::new("-q")],
     );
-    let run = std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
     // The same scores; reasons quote the batch's own spelling.
     let upper_scores = std::fs::read_to_string(run.join("scores.csv")).unwrap();
     assert!(
@@ -554,5 +570,123 @@ fn category_spellings_are_one_level_in_training_and_scoring() {
         report["unified_spellings"]["Geography"], 2000,
         "{}",
         report["unified_spellings"]
+    );
+}
+
+/// `churn-train offers` on `data` into `dir`: offers_metrics.json without
+/// the data fingerprint, and offers.csv.
+fn offers_run(dir: &Path, data: &Path) -> (Value, String) {
+    let o = train_cmd()
+        .args(["offers", "-q", "--id", "customer_id", "--period", "period"])
+        .args(["--risk-column", "risk_profile", "--data"])
+        .arg(data)
+        .arg("--out")
+        .arg(dir.join("experiments"))
+        .arg("--model-dir")
+        .arg(dir.join("models"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = run_dir(dir);
+    let mut m: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("offers_metrics.json")).unwrap())
+            .unwrap();
+    for k in ["data", "run_id", "created_at", "model"] {
+        m.as_object_mut().unwrap().remove(k);
+    }
+    (m, std::fs::read_to_string(run.join("offers.csv")).unwrap())
+}
+
+#[test]
+fn an_offers_panel_with_decimal_commas_fits_the_same_offers() {
+    let d = tempdir();
+    let plain = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/holdings/holdings.csv");
+    let money = [
+        "balance",
+        "estimated_income",
+        "txn_amount_3m",
+        "monthly_profit",
+    ];
+    let styled = rewrite(&plain, d.path(), "panel_eu.csv", &money, STYLES[1]);
+    let (m0, o0) = offers_run(&d.path().join("a"), &plain);
+    let (m1, o1) = offers_run(&d.path().join("b"), &styled);
+    assert!(m0 == m1, "offers metrics differ:\n{m0}\n{m1}");
+    assert!(o0 == o1, "offers.csv differs");
+}
+
+#[test]
+fn transaction_amounts_with_decimal_commas_build_the_same_features() {
+    use polars::prelude::*;
+    let d = tempdir();
+    let logs = generate_logs(d.path(), 600, 21);
+    // The transactions as a semicolon CSV with decimal commas in every amount.
+    let mut tx = churn::ingest::read_frame(&logs.join("transactions.parquet"), None).unwrap();
+    let money = ["amount", "revenue", "cost"];
+    for name in money {
+        let comma: StringChunked = tx
+            .column(name)
+            .unwrap()
+            .cast(&DataType::Float64)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(|x| format!("{x}").replace('.', ",")))
+            .collect();
+        tx.with_column(comma.with_name(name.into()).into_column())
+            .unwrap();
+    }
+    let csv = logs.join("transactions_eu.csv");
+    CsvWriter::new(std::fs::File::create(&csv).unwrap())
+        .with_separator(b';')
+        .finish(&mut tx)
+        .unwrap();
+    let features = |tx: &str, out: &str| {
+        let args: Vec<String> = log_args(&logs)
+            .into_iter()
+            .map(|a| a.replace("transactions.parquet", tx))
+            .collect();
+        let o = train_cmd()
+            .arg("features")
+            .args(&args)
+            .args(["--as-of", "2024-04-01", "--out"])
+            .arg(d.path().join(out))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read_to_string(d.path().join(out)).unwrap()
+    };
+    let plain = features("transactions.parquet", "plain.csv");
+    let eu = features("transactions_eu.csv", "eu.csv");
+    assert!(plain.lines().count() > 100);
+    assert!(plain == eu, "features from decimal-comma amounts differ");
+}
+
+#[test]
+fn dates_count_back_from_each_rows_snapshot() {
+    // Two snapshots 91 days apart in one table: each row's dates count
+    // back from its own snapshot, as the day counts do.
+    let refd = 19_904;
+    let auc = |fmt: Option<DateWriter>| {
+        let d = tempdir();
+        let data = snapshot_table(d.path(), "snap.csv", fmt, refd, 91);
+        let args = [
+            "--data",
+            data.to_str().unwrap(),
+            "--models",
+            "logistic_regression",
+        ];
+        train(d.path(), &args);
+        (
+            oof_auc(&metrics(d.path()), "logistic_regression"),
+            data_report(d.path()),
+        )
+    };
+    let (want, _) = auc(None);
+    let (got, report) = auc(Some(iso_date));
+    assert!((got - want).abs() < 1e-12, "AUC {got} vs {want}");
+    assert_eq!(
+        report["reference_rule"], "each row's period (snapshot)",
+        "{report}"
     );
 }

@@ -8,27 +8,25 @@
 mod common;
 use common::*;
 use serde_json::Value;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-/// Score `data` with `model`; the run folder.
+/// Train logistic regression on `data` with these flags into `dir`.
+fn train_lr(dir: &Path, data: &Path, flags: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "--data",
+        data.to_str().unwrap(),
+        "--models",
+        "logistic_regression",
+    ];
+    args.extend_from_slice(flags);
+    train(dir, &args)
+}
+
+/// Score `data` with `model` into `dir/runs`; the run folder.
 fn score(dir: &Path, model: &Path, data: &Path) -> PathBuf {
-    let runs = dir.join("runs");
-    let o = score_cmd()
-        .arg("--model")
-        .arg(model)
-        .arg("--data")
-        .arg(data)
-        .args(["-q", "--runs-dir"])
-        .arg(&runs)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let mut d: Vec<PathBuf> = std::fs::read_dir(&runs)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    d.sort();
-    d.pop().unwrap()
+    let args = [OsStr::new("--data"), data.as_os_str(), OsStr::new("-q")];
+    score_run(model, &dir.join("runs"), args).0
 }
 
 /// Column `name` of scores.csv.
@@ -93,17 +91,7 @@ fn bank_renamed_to_other_spellings_gets_the_same_roles_tiers_and_clv() {
         .enumerate()
     {
         let dir = t.path().join(k.to_string());
-        train(
-            &dir,
-            &[
-                "--data",
-                data.to_str().unwrap(),
-                "--target",
-                target,
-                "--models",
-                "logistic_regression",
-            ],
-        );
+        train_lr(&dir, data, &["--target", target]);
         let report = data_report(&dir);
         runs.push((report, score(&dir, &dir.join("models/latest"), data)));
     }
@@ -131,17 +119,7 @@ fn bank_renamed_to_other_spellings_gets_the_same_roles_tiers_and_clv() {
 fn telco_gets_clv_from_its_charges_and_named_tiers() {
     let t = tempdir();
     let data = shared("datasets/telco_churn.csv");
-    train(
-        t.path(),
-        &[
-            "--data",
-            data.to_str().unwrap(),
-            "--target",
-            "Churn",
-            "--models",
-            "logistic_regression",
-        ],
-    );
+    train_lr(t.path(), &data, &["--target", "Churn"]);
     let report = data_report(t.path());
     assert_eq!(role(&report, "revenue").as_deref(), Some("MonthlyCharges"));
     assert_eq!(report["value"]["clv_sources"][0], "revenue");
@@ -211,17 +189,14 @@ fn credit_card_table_gets_named_tiers_ordered_by_wealth_and_clv() {
     let data = t.path().join("cards.csv");
     credit_card_table(&data, 4000);
     let dir = t.path().join("m");
-    train(
+    train_lr(
         &dir,
+        &data,
         &[
-            "--data",
-            data.to_str().unwrap(),
             "--target",
             "Attrition_Flag",
             "--positive",
             "Attrited Customer",
-            "--models",
-            "logistic_regression",
         ],
     );
     let report = data_report(&dir);
@@ -285,17 +260,7 @@ fn a_table_with_no_money_column_gets_unknown_clv_and_a_warning() {
         );
     }
     let data = write(t.path(), "plain.csv", &s);
-    let out = train(
-        t.path(),
-        &[
-            "--data",
-            data.to_str().unwrap(),
-            "--target",
-            "left",
-            "--models",
-            "logistic_regression",
-        ],
-    );
+    let out = train_lr(t.path(), &data, &["--target", "left"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("warning: no column gives customer value") && err.contains("[roles]"),
@@ -422,22 +387,13 @@ fn logs_without_revenue_get_clv_from_spend() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let runs = t.path().join("runs");
-    let o = score_cmd()
-        .arg("--model")
-        .arg(dir.join("models/latest"))
-        .args(&args)
-        .args(["--as-of", "2024-04-01", "-q", "--runs-dir"])
-        .arg(&runs)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let run = std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let mut score_args = args.clone();
+    score_args.extend(["--as-of", "2024-04-01", "-q"].map(String::from));
+    let (run, _) = score_run(
+        &dir.join("models/latest"),
+        &t.path().join("runs"),
+        score_args,
+    );
     let clv = by_customer(&run.join("scores.csv"), "clv");
     let spend = by_customer(&features, "txn_amount_365d");
     let buyers: Vec<&String> = spend
@@ -460,17 +416,7 @@ fn a_model_from_before_roles_scores_as_it_did() {
     // column, so 0 as before — and its tiers are its own.
     let t = tempdir();
     let data = shared("datasets/telco_churn.csv");
-    train(
-        t.path(),
-        &[
-            "--data",
-            data.to_str().unwrap(),
-            "--target",
-            "Churn",
-            "--models",
-            "logistic_regression",
-        ],
-    );
+    train_lr(t.path(), &data, &["--target", "Churn"]);
     let latest = t.path().join("models/latest");
     let mut art = churn::artifact::Artifact::load(&latest).unwrap();
     assert!(art.scoring.roles.is_some());

@@ -56,14 +56,7 @@ pub struct Config {
     pub roles: std::collections::BTreeMap<String, String>,
 }
 
-/// How cells are read where the file cannot tell (`[ingest]`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
-#[serde(default, deny_unknown_fields)]
-pub struct IngestConfig {
-    /// The decimal mark of columns that read either way (`1,234`): `,` or
-    /// `.` [default: the mark the file's other columns use, else `.`].
-    pub decimal: Option<char>,
-}
+pub use crate::ingest::formats::IngestConfig;
 
 /// A section left at its defaults (not written into artifacts).
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
@@ -149,11 +142,7 @@ impl Config {
         self.ensemble.check("ensemble", &t.models)?;
         self.logs.validate()?;
         self.leakage.validate()?;
-        if let Some(d) = self.ingest.decimal.filter(|d| !matches!(d, '.' | ',')) {
-            return Err(Error::Config(format!(
-                "[ingest] decimal must be '.' or ',', got '{d}'"
-            )));
-        }
+        self.ingest.validate()?;
         // Training fits the value tiers and CLV scoring will use.
         self.score.validate()
     }

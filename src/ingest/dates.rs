@@ -19,8 +19,9 @@ pub const PATTERNS: [&str; 7] = [
 /// Share of a column's non-missing cells that must read as dates.
 const SHARE: f64 = 0.95;
 
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-pub fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
+/// Day number (days since 1970-01-01) of a proleptic Gregorian date (H.
+/// Hinnant's `days_from_civil`); the logs count days the same way.
+pub fn from_civil(y: i32, m: u32, d: u32) -> i32 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -30,18 +31,34 @@ pub fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
     era * 146_097 + doe - 719_468
 }
 
-/// The civil date of a day count (inverse of [`days_from_civil`]), as ISO text.
-pub fn iso(days: i32) -> String {
-    let z = days + 719_468;
+/// The (year, month, day) of a day number (inverse of [`from_civil`]).
+pub fn to_civil(day: i32) -> (i32, u32, u32) {
+    let z = day + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i32::from(m <= 2);
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i32::from(m <= 2), m, d)
+}
+
+/// `YYYY-MM-DD`.
+pub fn iso(day: i32) -> String {
+    let (y, m, d) = to_civil(day);
     format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Parse `YYYY-MM-DD` (a real calendar date), `None` otherwise.
+pub fn parse_iso(s: &str) -> Option<i32> {
+    let s = s.trim();
+    let mut it = s.splitn(3, '-');
+    let y: i32 = it.next()?.parse().ok()?;
+    let m: u32 = it.next()?.parse().ok()?;
+    let d: u32 = it.next()?.parse().ok()?;
+    let day = from_civil(y, m, d);
+    (s.len() == 10 && to_civil(day) == (y, m, d)).then_some(day)
 }
 
 fn days_in_month(y: i32, m: u32) -> u32 {
@@ -101,7 +118,7 @@ pub fn parse(pattern: &str, s: &str) -> Option<i32> {
         && d >= 1
         && d <= days_in_month(y, m)
         && (1800..=2200).contains(&y))
-    .then(|| days_from_civil(y, m, d))
+    .then(|| from_civil(y, m, d))
 }
 
 /// The pattern that reads at least [`SHARE`] of `cells` (each distinct cell
@@ -135,11 +152,8 @@ mod tests {
 
     #[test]
     fn civil_days_round_trip() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(
-            days_from_civil(2000, 3, 1) - days_from_civil(2000, 2, 28),
-            2
-        );
+        assert_eq!(from_civil(1970, 1, 1), 0);
+        assert_eq!(from_civil(2000, 3, 1) - from_civil(2000, 2, 28), 2);
         for d in [-1000, 0, 11_016, 19_000, 20_454] {
             let t = iso(d);
             assert_eq!(parse("%Y-%m-%d", &t), Some(d), "{t}");
@@ -148,7 +162,7 @@ mod tests {
 
     #[test]
     fn formats_read() {
-        let d = days_from_civil(2020, 12, 31);
+        let d = from_civil(2020, 12, 31);
         assert_eq!(parse("%Y-%m-%d", "2020-12-31"), Some(d));
         assert_eq!(parse("%Y-%m-%d", "2020-12-31T08:15:00Z"), Some(d));
         assert_eq!(parse("%Y-%m-%d", "2020-12-31 08:15"), Some(d));

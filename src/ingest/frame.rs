@@ -82,3 +82,58 @@ pub fn read_frame_columns(
 
 /// Bytes read to decide a log file's delimiter.
 const HEAD_BYTES: usize = 64 << 10;
+
+/// Text columns of `names` in `df` whose numbers are written as extracts
+/// write them (`1.234,50`, `€ 12,00`): detected per column on up to
+/// 20,000 cells ([`super::numbers`]; an ambiguous `1,234` follows the
+/// frame's other money columns, else the point) and replaced by their
+/// numbers — a cell in no such format becomes null, as a bad amount. Plain
+/// columns are left for the caller's cast. Returns the formats found.
+pub fn read_numbers(
+    df: &mut DataFrame,
+    names: &[&str],
+) -> PolarsResult<std::collections::BTreeMap<String, super::numbers::NumberFormat>> {
+    use super::numbers::{self, NumberFormat};
+    const SAMPLE: usize = 20_000;
+    let mut evidence = Vec::new();
+    for &name in names {
+        let Ok(col) = df.column(name) else { continue };
+        let Ok(text) = col.str() else { continue };
+        let step = (text.len() / SAMPLE).max(1);
+        let mut counts: crate::fast::FastMap<&str, usize> = Default::default();
+        for cell in text.iter().step_by(step).flatten() {
+            let cell = cell.trim();
+            if !cell.is_empty() {
+                *counts.entry(cell).or_default() += 1;
+            }
+        }
+        evidence.push((name, numbers::evidence(counts.into_iter())));
+    }
+    let votes = |m: char| {
+        evidence
+            .iter()
+            .filter(|(_, e)| e.decimal_vote() == Some(m))
+            .count()
+    };
+    let convention = if votes(',') > votes('.') { ',' } else { '.' };
+    let plain = NumberFormat {
+        decimal: '.',
+        thousands: None,
+        currency: false,
+    };
+    let mut found = std::collections::BTreeMap::new();
+    for (name, e) in evidence {
+        let Some(f) = e.format(convention).filter(|f| *f != plain) else {
+            continue;
+        };
+        let values: Float64Chunked = df
+            .column(name)?
+            .str()?
+            .iter()
+            .map(|c| c.and_then(|s| numbers::parse_with(s, &f)))
+            .collect();
+        df.with_column(values.with_name(name.into()).into_column())?;
+        found.insert(name.to_string(), f);
+    }
+    Ok(found)
+}

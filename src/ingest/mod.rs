@@ -15,7 +15,7 @@ pub mod schema;
 mod typed;
 mod whole;
 
-pub use frame::{read_frame, read_frame_columns};
+pub use frame::{read_frame, read_frame_columns, read_numbers};
 pub use raw::{finite, number_key, RawColumn, RawTable};
 use typed::{append, number_columns, numbers_where_possible, sniff_numeric};
 

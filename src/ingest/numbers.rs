@@ -43,31 +43,31 @@ const SHARE: f64 = 0.95;
 
 /// A currency sign or code at either end of `s`, stripped (with the space
 /// beside it); the rest, or `s` itself.
-fn strip_currency(s: &str) -> (&str, bool) {
+fn strip_currency(s: &str) -> &str {
     const SIGNS: [&str; 12] = [
         "€", "$", "£", "¥", "₹", "₽", "₺", "₩", "Kč", "zł", "kr", "Fr.",
     ];
     let t = s.trim();
     for sign in SIGNS {
         if let Some(rest) = t.strip_prefix(sign) {
-            return (rest.trim_start(), true);
+            return rest.trim_start();
         }
         if let Some(rest) = t.strip_suffix(sign) {
-            return (rest.trim_end(), true);
+            return rest.trim_end();
         }
     }
     let code = |c: &str| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase());
     if let Some((head, rest)) = t.split_once(' ') {
         if code(head) {
-            return (rest.trim_start(), true);
+            return rest.trim_start();
         }
     }
     if let Some((rest, tail)) = t.rsplit_once(' ') {
         if code(tail) {
-            return (rest.trim_end(), true);
+            return rest.trim_end();
         }
     }
-    (t, false)
+    t
 }
 
 /// A space of any kind a thousands separator may be written with.
@@ -79,12 +79,11 @@ fn is_space(c: char) -> bool {
 /// `None` when it does not read so. Groups after the first must have three
 /// digits; the plain format also takes what Rust's float parser takes.
 pub fn parse(s: &str, decimal: char, thousands: Option<char>, currency: bool) -> Option<f64> {
-    let (s, had) = if currency {
+    let s = if currency {
         strip_currency(s)
     } else {
-        (s.trim(), false)
+        s.trim()
     };
-    let _ = had;
     if decimal == '.' && thousands.is_none() {
         return s.parse::<f64>().ok().filter(|x| x.is_finite());
     }

@@ -50,12 +50,23 @@ fn point_grouped(cell: &str) -> bool {
         && rest.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// `candidates` without the columns whose cells with a point in `head` (a
-/// slice of whole records) all look like point-grouped integers: in a
-/// decimal-comma file `1.234` is one thousand two hundred thirty-four,
-/// which polars would read as 1.234. Read as text, such a column is
-/// judged by the format detection ([`super::numbers`]) with the file's
-/// convention (in a decimal-point file it still reads 1.234).
+/// Is `cell` eight digits that read as a date `yyyymmdd` (1900–2100)?
+pub(super) fn yyyymmdd(cell: &str) -> bool {
+    let t = cell.trim();
+    t.len() == 8
+        && t.bytes().all(|b| b.is_ascii_digit())
+        && super::dates::parse("%Y%m%d", t).is_some()
+        && ("1900".."2101").contains(&&t[..4])
+}
+
+/// `candidates` without the columns polars would read wrongly as plain
+/// numbers, judged on `head` (a slice of whole records): those whose cells
+/// with a point all look like point-grouped integers — in a decimal-comma
+/// file `1.234` is one thousand two hundred thirty-four, not 1.234 — and
+/// those whose cells are all `yyyymmdd` dates (20201231 is a day, not a
+/// number). Read as text, they are judged by the format detection
+/// ([`super::formats`]): with the file's decimal convention (in a
+/// decimal-point file `1.234` still reads 1.234), and as dates.
 pub(super) fn without_grouped(
     source: &str,
     head: &[u8],
@@ -73,7 +84,10 @@ pub(super) fn without_grouped(
             };
             let mut dotted = col.iter().flatten().filter(|c| c.contains('.'));
             let first = dotted.next();
-            !(first.is_some_and(point_grouped) && dotted.all(point_grouped))
+            let grouped = first.is_some_and(point_grouped) && dotted.all(point_grouped);
+            let mut cells = col.iter().flatten().filter(|c| !c.trim().is_empty());
+            let dates = cells.next().is_some_and(yyyymmdd) && cells.all(yyyymmdd);
+            !(grouped || dates)
         })
         .cloned()
         .collect()

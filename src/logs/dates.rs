@@ -8,46 +8,7 @@ use crate::error::{Error, Result};
 /// Days since 1970-01-01.
 pub type Day = i32;
 
-/// Day number of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-pub fn from_civil(y: i32, m: u32, d: u32) -> Day {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = m as i32;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i32 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The (year, month, day) of a day number.
-pub fn to_civil(day: Day) -> (i32, u32, u32) {
-    let z = day + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i32::from(m <= 2), m, d)
-}
-
-/// `YYYY-MM-DD`.
-pub fn iso(day: Day) -> String {
-    let (y, m, d) = to_civil(day);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Parse `YYYY-MM-DD` (a real calendar date), `None` otherwise.
-pub fn parse_iso(s: &str) -> Option<Day> {
-    let s = s.trim();
-    let mut it = s.splitn(3, '-');
-    let y: i32 = it.next()?.parse().ok()?;
-    let m: u32 = it.next()?.parse().ok()?;
-    let d: u32 = it.next()?.parse().ok()?;
-    let day = from_civil(y, m, d);
-    (s.len() == 10 && to_civil(day) == (y, m, d)).then_some(day)
-}
+pub use crate::ingest::dates::{from_civil, iso, parse_iso, to_civil};
 
 /// An as-of date given on the command line or in `[logs]`.
 pub fn parse_as_of(s: &str) -> Result<Day> {

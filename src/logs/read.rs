@@ -55,6 +55,10 @@ pub struct LogReport {
     pub first_date: String,
     pub last_date: String,
     pub snapshots: Vec<SnapshotCounts>,
+    /// Transaction columns whose numbers were written with a decimal
+    /// comma, thousands separators or a currency, and how.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub number_formats: std::collections::BTreeMap<String, crate::ingest::numbers::NumberFormat>,
 }
 
 /// Event kind codes in the typed event frame.
@@ -129,10 +133,14 @@ impl Logs {
             .chain(optional)
             .map(String::as_str)
             .collect();
-        let raw = ingest::read_frame_columns(&txn_path, cfg.delimiter, Some(&wanted))?;
+        let mut raw = ingest::read_frame_columns(&txn_path, cfg.delimiter, Some(&wanted))?;
         for name in [&c.customer_id, &c.timestamp, &c.amount] {
             require(&raw, &txn_src, name)?;
         }
+        // Amounts as extracts write them (`1.234,50`) read as numbers.
+        let money = [&c.amount, &c.revenue, &c.cost, &c.balance].map(String::as_str);
+        let number_formats =
+            ingest::read_numbers(&mut raw, &money).map_err(|e| Error::polars(&txn_src, e))?;
         let has_balance = raw.column(&c.balance).is_ok();
         let has_profit = raw.column(&c.revenue).is_ok() && raw.column(&c.cost).is_ok();
         let mut cols = vec![
@@ -219,6 +227,7 @@ impl Logs {
                 first_date: iso(first_day),
                 last_date: iso(last_day),
                 snapshots: Vec::new(),
+                number_formats,
             },
         })
     }

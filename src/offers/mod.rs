@@ -83,6 +83,13 @@ pub struct OffersModel {
     /// Customer attributes → encoded columns (as the churn models' pipeline).
     pub pipeline: FeaturePipeline,
     pub products: Vec<ProductModel>,
+    /// Number columns the training panel wrote as extracts do (`1.234,50`),
+    /// read the same way at scoring (absent: plain numbers).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::ingest::formats::Formats::is_empty"
+    )]
+    pub formats: crate::ingest::formats::Formats,
     pub checksum: String,
 }
 

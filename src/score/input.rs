@@ -5,12 +5,85 @@
 
 use super::validate::{self, Batch};
 use crate::artifact::Artifact;
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest::chunks::CsvChunks;
 use crate::ingest::{from_dataframe, is_parquet, RawTable};
 use polars::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
+
+/// The batch's date columns and the day their `_days` count back from
+/// (summary.json `dates`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DatesSummary {
+    /// Date column → its pattern, as training read it.
+    pub formats: BTreeMap<String, String>,
+    /// The batch's reference date (ISO), `None` when no date was read.
+    pub reference_date: Option<String>,
+    pub reference_rule: String,
+    pub training_reference_date: Option<String>,
+}
+
+impl DatesSummary {
+    /// The console line that says which reference the batch used.
+    pub fn line(&self) -> String {
+        let training = self.training_reference_date.as_deref().unwrap_or("none");
+        match &self.reference_date {
+            Some(d) => format!(
+                "dates counted back from {d} ({}; training used {training})",
+                self.reference_rule
+            ),
+            None => format!(
+                "no date read in the batch: dates counted back from the training reference {training}"
+            ),
+        }
+    }
+}
+
+/// A model with date inputs counts days back from the batch's own
+/// reference date: `--as-of` when given, else the latest date in the
+/// batch's date columns (one streaming pass over the parts before scoring),
+/// by the rule training used; set on `art`'s formats, and said.
+pub fn batch_reference(
+    cfg: &Config,
+    art: &mut Artifact,
+    parts: &[PathBuf],
+) -> Result<Option<DatesSummary>> {
+    if art.formats.dates.is_empty() {
+        return Ok(None);
+    }
+    let as_of = cfg.logs.as_of.first().map(String::as_str);
+    let mut latest = None;
+    if as_of.is_none() {
+        for part in parts.iter().filter(|p| p.as_path() != Path::new("-")) {
+            for chunk in open(part, cfg.data.delimiter, 100_000, (&[], &[]))? {
+                latest = latest.max(art.formats.latest(&chunk?));
+            }
+        }
+    }
+    let day = as_of
+        .and_then(|a| crate::ingest::dates::parse("%Y-%m-%d", a))
+        .or(latest);
+    art.formats.batch_reference = day;
+    let mut rule = match (as_of, day) {
+        (Some(_), _) => "--as-of",
+        (None, Some(_)) => "the latest date in the batch's date columns",
+        (None, None) => "no date in the batch: the training reference",
+    }
+    .to_string();
+    if let Some(c) = &art.formats.reference_column {
+        rule = format!("each row's period ({c}) where the batch has it, else {rule}");
+    }
+    Ok(Some(DatesSummary {
+        formats: art.formats.dates.clone(),
+        reference_date: day.map(crate::ingest::dates::iso),
+        reference_rule: rule,
+        training_reference_date: art.formats.reference.clone(),
+    }))
+}
 
 /// A stream of chunks.
 pub type Chunks = Box<dyn Iterator<Item = Result<RawTable>>>;

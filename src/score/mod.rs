@@ -47,49 +47,6 @@ pub struct ScoreOutcome {
     pub summary: Summary,
 }
 
-/// A model with date inputs counts days back from the batch's own
-/// reference date: `--as-of` when given, else the latest date in the
-/// batch's date columns (one streaming pass over the parts before scoring),
-/// by the rule training used. The line that says which.
-fn batch_reference(
-    cfg: &Config,
-    art: &mut Artifact,
-    parts: &[std::path::PathBuf],
-) -> Result<Option<String>> {
-    if art.formats.dates.is_empty() {
-        return Ok(None);
-    }
-    let as_of = cfg.logs.as_of.first().map(String::as_str);
-    let mut latest = None;
-    if as_of.is_none() {
-        for part in parts.iter().filter(|p| p.as_path() != Path::new("-")) {
-            for chunk in input::open(part, cfg.data.delimiter, 100_000, (&[], &[]))? {
-                latest = latest.max(art.formats.latest(&chunk?));
-            }
-        }
-    }
-    let day = as_of
-        .and_then(|a| crate::ingest::dates::parse("%Y-%m-%d", a))
-        .or(latest);
-    art.formats.batch_reference = day;
-    let rule = if as_of.is_some() {
-        "--as-of"
-    } else {
-        "the latest date in the batch's date columns"
-    };
-    Ok(Some(match day {
-        Some(d) => format!(
-            "dates counted back from {} ({rule}; training used {})",
-            crate::ingest::dates::iso(d),
-            art.formats.reference.as_deref().unwrap_or("none")
-        ),
-        None => format!(
-            "no date read in the batch: dates counted back from the training reference {}",
-            art.formats.reference.as_deref().unwrap_or("none")
-        ),
-    }))
-}
-
 /// Run a scoring job.
 pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
     let s = &cfg.score;
@@ -138,8 +95,9 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         }
     }
     let mut art = art;
-    if let Some(line) = batch_reference(cfg, &mut art, &parts)? {
-        progress.stage(line);
+    let dates = input::batch_reference(cfg, &mut art, &parts)?;
+    if let Some(d) = &dates {
+        progress.stage(d.line());
     }
     let art = art;
     let (offers_model, mut offers_summary) = offers::resolve(s, &headers)?;
@@ -218,6 +176,7 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         model_run_id: art.run_id.clone(),
         model_name: art.model_name.clone(),
         value_tiers,
+        dates,
         walk: walk.into(),
         logs: from_logs.as_ref().map(|f| f.report.clone()),
         ..Summary::default()

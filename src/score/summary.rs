@@ -64,6 +64,10 @@ pub struct Summary {
     pub warning_cutoffs: Option<WarningCutoffs>,
     /// Where the value tiers came from (the model's, or refitted and on what).
     pub value_tiers: String,
+    /// A model with date inputs: the date columns, their patterns and the
+    /// reference date this batch's `_days` count back from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dates: Option<super::input::DatesSummary>,
     pub drift: Option<DriftSummary>,
     pub migration: Option<MigrationSummary>,
     /// Risk levels and next-best offers (or why they were not applied).

@@ -74,22 +74,17 @@ pub fn validate(
 ) -> Result<Batch> {
     check_columns(artifact, &raw.source, &raw.names)?;
     // Numbers written as the training file wrote them (a decimal comma …)
-    // read as there; a cell in no such format stays as written.
-    let formatted;
-    let raw = if artifact.formats.is_empty() {
-        raw
-    } else {
-        let mut copy = raw.clone();
-        artifact.formats.apply(&mut copy);
-        formatted = copy;
-        &formatted
-    };
+    // read as there, dates as days; a cell in no such format stays as
+    // written. Only those columns are copied to be rewritten.
+    let formatted = (!artifact.formats.is_empty()).then(|| artifact.formats.formatted(raw));
     let n = raw.n_rows();
     let mut reason: Vec<Option<RowProblem>> = vec![None; n];
     let mut typed: Vec<(String, FeatureData)> = Vec::with_capacity(artifact.schema.len());
     for col in &artifact.schema {
-        let cells = raw
-            .column(&col.name)
+        let cells = formatted
+            .as_ref()
+            .and_then(|f| f.column(&col.name))
+            .or_else(|| raw.column(&col.name))
             .ok_or_else(|| Error::at(&raw.source, &col.name, None, "column vanished"))?;
         typed.push((
             col.name.clone(),
@@ -131,7 +126,16 @@ pub fn validate(
             ));
         }
     }
-    let offer_rows = offers.map(|m| crate::offers::inputs::read(raw, &m.spec(), &mut reason));
+    let offer_rows = offers.map(|m| {
+        // The panel's number formats, on a copy (rarely: most panels are plain).
+        if m.formats.is_empty() {
+            crate::offers::inputs::read(raw, &m.spec(), &mut reason)
+        } else {
+            let mut copy = raw.clone();
+            m.formats.apply(&mut copy);
+            crate::offers::inputs::read(&copy, &m.spec(), &mut reason)
+        }
+    });
     let keep: Vec<usize> = (0..n).filter(|&r| reason[r].is_none()).collect();
     let unparsed = raw.skipped.iter().map(|(row, why)| Reject {
         row: *row,

@@ -50,9 +50,14 @@ fn read_input(
 }
 
 /// The flat training table at `path`, its columns whose text cleaning never
-/// needs read as numbers ([`clean::typed_columns`]).
+/// needs read as numbers ([`clean::typed_columns`]) — none with a
+/// `[ingest] date_format`, whose dates (`930101`) a number parser would
+/// take for numbers.
 fn read_training_table(cfg: &Config, path: &std::path::Path) -> Result<ingest::RawTable> {
     ingest::read_table_typed(path, cfg.data.delimiter, &|names| {
+        if cfg.ingest.date_format.is_some() {
+            return Vec::new();
+        }
         clean::typed_columns(names, &cfg.data, &cfg.fairness)
     })
 }
@@ -157,23 +162,27 @@ fn read_formats(
             && !period(n)
             && !clean::is_name_like(n)
     };
-    let (mut formats, partly) =
-        ingest::formats::Formats::detect(raw, &candidate, cfg.ingest.decimal);
+    let (mut formats, partly) = ingest::formats::Formats::detect(raw, &candidate, &cfg.ingest);
     for (name, pattern) in &formats.dates {
         progress.stage(format!(
             "{name}: dates ({pattern}), the feature {name}_days"
         ));
     }
-    if let Some(line) = formats.set_reference(raw, cfg.logs.as_of.first().map(String::as_str)) {
+    let period_col = d
+        .period
+        .clone()
+        .or_else(|| raw.names.iter().find(|n| clean::is_period_name(n)).cloned());
+    let as_of = cfg.logs.as_of.first().map(String::as_str);
+    if let Some(line) = formats.set_reference(raw, period_col.as_deref(), as_of) {
         progress.stage(line);
     }
     for (name, f) in &formats.numbers {
         progress.stage(format!("{name}: numbers read with {}", f.describe()));
     }
-    for (name, example, share) in partly {
+    for p in &partly {
         progress.warn(format!(
-            "{name}: {:.0}% of its cells read as numbers but not all (e.g. {example:?}): read as categories",
-            100.0 * share
+            "{}: read as categories",
+            ingest::formats::partly_line(p)
         ));
     }
     let future = formats.apply(raw);

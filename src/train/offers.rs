@@ -8,6 +8,8 @@
 use crate::artifact;
 use crate::cli::OffersJob;
 use crate::error::{Error, Result};
+use crate::ingest::formats::Formats;
+use crate::ingest::RawTable;
 use crate::io::{csv_field, write_atomic, write_json};
 use crate::offers::catalog::Catalog;
 use crate::offers::fit::{self, FitSettings};
@@ -28,12 +30,43 @@ pub struct OffersOutcome {
     pub metrics: OffersMetrics,
 }
 
+/// Numbers in the panel written as extracts write them (a decimal comma,
+/// thousands separators, a currency), detected per column as for the
+/// churn table and read as numbers (scoring reads its batches the same
+/// way); said on the console. Dates are left as the panel reads them.
+fn panel_formats(
+    job: &OffersJob,
+    catalog: &Catalog,
+    raw: &mut RawTable,
+    progress: &Progress,
+) -> Formats {
+    // Holding flags are judged as flags by the panel (a bad one is named there).
+    let skip = |n: &str| {
+        n == job.id
+            || Some(n) == job.period.as_deref()
+            || Some(n) == job.risk_column.as_deref()
+            || catalog.products.iter().any(|p| p.column == n)
+    };
+    let (mut formats, partly) =
+        Formats::detect(raw, &|n| !skip(n), &crate::config::IngestConfig::default());
+    formats.dates.clear();
+    for (name, f) in &formats.numbers {
+        progress.stage(format!("{name}: numbers read with {}", f.describe()));
+    }
+    for p in &partly {
+        progress.warn(crate::ingest::formats::partly_line(p));
+    }
+    formats.apply(raw);
+    formats
+}
+
 /// Run `churn-train offers`.
 pub fn run(job: &OffersJob) -> Result<OffersOutcome> {
     let progress = Progress::new(job.quiet);
     let mut catalog = Catalog::load(&job.products)?;
     progress.stage(format!("reading {}", job.data.display()));
-    let raw = crate::ingest::read_table(&job.data, job.delimiter)?;
+    let mut raw = crate::ingest::read_table(&job.data, job.delimiter)?;
+    let formats = panel_formats(job, &catalog, &mut raw, &progress);
     catalog.columns.detect(&raw.names);
     let panel = panel::build(
         &raw,
@@ -97,6 +130,7 @@ pub fn run(job: &OffersJob) -> Result<OffersOutcome> {
         risk_column: job.risk_column.clone(),
         pipeline,
         products,
+        formats,
         checksum: String::new(),
     };
     // Offers for the latest period.

@@ -173,3 +173,28 @@ pub fn log_args(logs: &Path) -> Vec<String> {
         p("events.csv"),
     ]
 }
+
+/// Run `churn-score --model MODEL ARGS --runs-dir RUNS`, panicking with its
+/// stderr on failure: the newest run folder under `runs`, and the stderr.
+pub fn score_run<I, S>(model: &Path, runs: &Path, args: I) -> (PathBuf, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = score_cmd()
+        .arg("--model")
+        .arg(model)
+        .args(args)
+        .arg("--runs-dir")
+        .arg(runs)
+        .output()
+        .expect("run churn-score");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "churn-score failed: {err}");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    (dirs.pop().expect("a run folder"), err)
+}
