@@ -31,6 +31,7 @@ pub mod io;
 pub mod logs;
 pub mod models;
 pub mod offers;
+pub mod outcomes;
 pub mod progress;
 pub mod reference;
 pub mod report;

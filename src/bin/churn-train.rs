@@ -39,6 +39,18 @@ fn main() -> ExitCode {
             .args
             .resolve()
             .and_then(|cfg| json_lines(&churn::train::holdout(&cfg, &h.test)?)),
+        Some(TrainCommand::Campaign(c)) => match c.plan {
+            Some(churn::cli::CampaignCommand::Plan {
+                baseline,
+                mde,
+                power,
+                alpha,
+            }) => churn::train::campaign::plan(baseline, mde, power, alpha)
+                .and_then(|line| churn::io::print_stdout(&line)),
+            None => c
+                .resolve()
+                .and_then(|job| churn::train::campaign::run(&job).map(|_| ())),
+        },
         Some(TrainCommand::Roles(r)) => r
             .args
             .resolve()

@@ -4,6 +4,7 @@
 //! Nothing is written until every model has been fitted and evaluated, so a
 //! failed run leaves no half-made model or run folder behind.
 
+pub mod campaign;
 pub mod features;
 pub mod offers;
 pub mod roles;

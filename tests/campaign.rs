@@ -1,0 +1,209 @@
+//! `churn-train campaign` as a CRM analyst runs it: a generated retention
+//! campaign (planted: a call lifts retention by 6 points and spend by 8,
+//! an e-mail does nothing) is measured arm by arm against the holdout, the
+//! arms' sizes are checked against the planned split, and broken inputs
+//! fail with one line naming file, column and value.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The planted campaign; `skew` moves that share of control customers to
+/// the call arm after assignment (a broken assignment).
+fn campaign(dir: &Path, n: usize, skew: f64) -> PathBuf {
+    let mut s = String::from("customer_no;arm;retained;spend;segment;region\n");
+    for i in 0..n {
+        let mut arm = ["holdout", "call", "email"][(draw(i, 1) * 3.0) as usize];
+        if arm == "holdout" && draw(i, 2) < skew {
+            arm = "call";
+        }
+        let p = match arm {
+            "call" => 0.76,
+            _ => 0.70,
+        };
+        let retained = if draw(i, 3) < p { "Y" } else { "N" };
+        let spend = 100.0 + if arm == "call" { 8.0 } else { 0.0 } + 30.0 * (draw(i, 4) - 0.5);
+        let region = if draw(i, 5) < 0.003 {
+            "islands"
+        } else {
+            ["north", "south"][i % 3 / 2]
+        };
+        s += &format!(
+            "K{i};{arm};{retained};{spend:.2};{};{region}\n",
+            ["a", "b"][i % 2]
+        );
+    }
+    write(dir, "campaign.csv", &s)
+}
+
+fn run(dir: &Path, args: &[&str]) -> (std::process::Output, Option<Value>) {
+    let out = train_cmd()
+        .args(["campaign", "-q"])
+        .args(args)
+        .arg("--out")
+        .arg(dir.join("runs"))
+        .output()
+        .unwrap();
+    let json = std::fs::read_dir(dir.join("runs")).ok().and_then(|mut d| {
+        let run = d.next()?.ok()?.path();
+        serde_json::from_str(&std::fs::read_to_string(run.join("campaign.json")).ok()?).ok()
+    });
+    (out, json)
+}
+
+#[test]
+fn effects_with_intervals_per_arm_and_outcome() {
+    let d = tempdir();
+    let data = campaign(d.path(), 9000, 0.0);
+    let (out, json) = run(
+        d.path(),
+        &[
+            "--data",
+            data.to_str().unwrap(),
+            "--arm",
+            "arm",
+            "--control",
+            "holdout",
+            "--outcome",
+            "retained,spend",
+            "--positive",
+            "Y",
+            "--id",
+            "customer_no",
+            "--by",
+            "segment,region",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = json.unwrap();
+    let call = &j["arms"]["call"]["retained"];
+    assert_eq!(call["kind"], "rate");
+    // The planted 6 points lie inside the interval, which excludes 0.
+    let (lo, hi) = (
+        call["diff_ci_low"].as_f64().unwrap(),
+        call["diff_ci_high"].as_f64().unwrap(),
+    );
+    assert!(lo < 0.06 && 0.06 < hi && lo > 0.0, "{call}");
+    assert!(call["p_value"].as_f64().unwrap() < 0.01);
+    let inc = call["incremental"].as_f64().unwrap();
+    let expect = call["diff"].as_f64().unwrap() * call["n"].as_f64().unwrap();
+    assert!((inc - expect).abs() < 1e-6);
+    let spend = &j["arms"]["call"]["spend"];
+    assert_eq!(spend["kind"], "mean");
+    assert!(
+        spend["diff_ci_low"].as_f64().unwrap() > 6.0
+            && spend["diff_ci_high"].as_f64().unwrap() < 10.0,
+        "{spend}"
+    );
+    let email = &j["arms"]["email"]["retained"];
+    assert!(
+        email["diff_ci_low"].as_f64().unwrap() < 0.0
+            && email["diff_ci_high"].as_f64().unwrap() > 0.0,
+        "{email}"
+    );
+    assert_eq!(j["srm"]["mismatch"], false);
+    assert_eq!(j["positive_labels"]["retained"], "Y");
+    // Per group: Holm-adjusted p-values, rare cells not tested.
+    let a = &j["groups"]["segment"]["a"]["call"]["retained"];
+    assert!(
+        a["p_holm"].as_f64().unwrap() >= a["p_value"].as_f64().unwrap(),
+        "{a}"
+    );
+    let rare = &j["groups"]["region"]["islands"]["call"]["retained"];
+    assert_eq!(rare["too_small"], true, "{rare}");
+    assert!(rare["p_value"].is_null());
+    // Random assignment: the attributes are balanced.
+    let smd = j["balance"]["call"]["segment=a"].as_f64().unwrap();
+    assert!(smd.abs() < 0.1, "{smd}");
+    assert_eq!(j["imbalanced"], serde_json::json!([]));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("call") && table.contains("95% interval"),
+        "{table}"
+    );
+}
+
+#[test]
+fn a_broken_assignment_is_a_loud_sample_ratio_mismatch() {
+    let d = tempdir();
+    let data = campaign(d.path(), 6000, 0.15);
+    let args = [
+        "--data",
+        data.to_str().unwrap(),
+        "--arm",
+        "arm",
+        "--control",
+        "holdout",
+        "--outcome",
+        "retained",
+        "--positive",
+        "Y",
+    ];
+    let (out, json) = run(d.path(), &args);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sample ratio mismatch"));
+    assert_eq!(json.unwrap()["srm"]["mismatch"], true);
+}
+
+#[test]
+fn bad_campaign_inputs_fail_with_one_line() {
+    let d = tempdir();
+    let data = campaign(d.path(), 300, 0.0);
+    let f = data.to_str().unwrap();
+    let dup = write(d.path(), "dup.csv", "id,arm,y\n1,c,1\n1,t,0\n2,t,1\n");
+    // Each case: the flags after --data FILE (space-separated), what the error names.
+    let base = "--arm arm --control holdout --outcome retained";
+    let cases = [
+        (
+            "--arm group --control holdout --outcome retained",
+            "column 'group'",
+        ),
+        (
+            "--arm arm --control none --outcome retained",
+            "control label \"none\" not found",
+        ),
+        (
+            "--arm arm --control holdout --outcome segment",
+            "--positive",
+        ),
+        (&format!("{base} --positive yes"), "not a value"),
+        (&format!("{base} --split 1:1"), "--split has 2 shares"),
+    ];
+    let mut cases: Vec<(Vec<String>, &str)> = cases
+        .iter()
+        .map(|(flags, needle)| {
+            let mut args = vec!["--data".to_string(), f.to_string()];
+            args.extend(flags.split_whitespace().map(String::from));
+            (args, *needle)
+        })
+        .collect();
+    let dup_args = [
+        "--data",
+        dup.to_str().unwrap(),
+        "--arm",
+        "arm",
+        "--control",
+        "c",
+        "--outcome",
+        "y",
+        "--id",
+        "id",
+    ];
+    cases.push((dup_args.map(String::from).to_vec(), "appears twice"));
+    for (args, needle) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (out, json) = run(d.path(), &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(
+            err.contains(needle) && err.trim().lines().count() == 1,
+            "{args:?}: {err}"
+        );
+        assert!(json.is_none(), "{args:?} wrote a report");
+    }
+}
