@@ -7,6 +7,7 @@
 mod common;
 use common::*;
 use serde_json::Value;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 /// The planted campaign; `skew` moves that share of control customers to
@@ -52,28 +53,40 @@ fn run(dir: &Path, args: &[&str]) -> (std::process::Output, Option<Value>) {
     (out, json)
 }
 
+/// `--data DATA --arm arm --control holdout --outcome OUTCOME` and `extra`.
+fn flags<'a>(data: &'a Path, outcome: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "--data",
+        data.to_str().unwrap(),
+        "--arm",
+        "arm",
+        "--control",
+        "holdout",
+        "--outcome",
+        outcome,
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
 #[test]
 fn effects_with_intervals_per_arm_and_outcome() {
     let d = tempdir();
     let data = campaign(d.path(), 9000, 0.0);
     let (out, json) = run(
         d.path(),
-        &[
-            "--data",
-            data.to_str().unwrap(),
-            "--arm",
-            "arm",
-            "--control",
-            "holdout",
-            "--outcome",
+        &flags(
+            &data,
             "retained,spend",
-            "--positive",
-            "Y",
-            "--id",
-            "customer_no",
-            "--by",
-            "segment,region",
-        ],
+            &[
+                "--positive",
+                "Y",
+                "--id",
+                "customer_no",
+                "--by",
+                "segment,region",
+            ],
+        ),
     );
     assert!(
         out.status.success(),
@@ -132,19 +145,7 @@ fn effects_with_intervals_per_arm_and_outcome() {
 fn a_broken_assignment_is_a_loud_sample_ratio_mismatch() {
     let d = tempdir();
     let data = campaign(d.path(), 6000, 0.15);
-    let args = [
-        "--data",
-        data.to_str().unwrap(),
-        "--arm",
-        "arm",
-        "--control",
-        "holdout",
-        "--outcome",
-        "retained",
-        "--positive",
-        "Y",
-    ];
-    let (out, json) = run(d.path(), &args);
+    let (out, json) = run(d.path(), &flags(&data, "retained", &["--positive", "Y"]));
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("sample ratio mismatch"));
     assert_eq!(json.unwrap()["srm"]["mismatch"], true);
@@ -206,4 +207,77 @@ fn bad_campaign_inputs_fail_with_one_line() {
         );
         assert!(json.is_none(), "{args:?} wrote a report");
     }
+}
+
+#[test]
+fn warning_accuracy_after_the_fact_on_the_holdout() {
+    // A model's scores of the bank table, then a campaign on the same
+    // customers: the holdout's outcomes are what the model foresaw.
+    let d = tempdir();
+    let bank = shared("datasets/bank_churn.csv");
+    train(
+        d.path(),
+        &[
+            "--data",
+            bank.to_str().unwrap(),
+            "--target",
+            "Exited",
+            "--models",
+            "logistic_regression",
+        ],
+    );
+    let args = [OsStr::new("--data"), bank.as_os_str(), OsStr::new("-q")];
+    let (run, _) = score_run(
+        &d.path().join("models/latest"),
+        &d.path().join("scored"),
+        args,
+    );
+    let (head, rows) = read_csv(&bank);
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    let mut s = String::from("CustomerId,arm,retained\n");
+    for (i, r) in rows.iter().enumerate() {
+        let arm = if draw(i, 9) < 0.5 { "holdout" } else { "call" };
+        let stayed = u8::from(r[col("Exited")] == "0");
+        s += &format!("{},{arm},{stayed}\n", r[col("CustomerId")]);
+    }
+    let data = write(d.path(), "campaign.csv", &s);
+    let scores = run.join("scores.csv");
+    let (out, json) = self::run(
+        d.path(),
+        &flags(
+            &data,
+            "retained",
+            &["--id", "CustomerId", "--scores", scores.to_str().unwrap()],
+        ),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = json.unwrap();
+    let a = &j["accuracy"];
+    assert_eq!(
+        a["inverted"], true,
+        "a retention outcome is read as churn inverted"
+    );
+    assert_eq!(a["matched"], 10_000);
+    let control = j["sizes"][0][1].as_u64().unwrap();
+    assert_eq!(a["customers"].as_u64().unwrap(), control);
+    let auc = a["roc_auc"].as_f64().unwrap();
+    assert!(auc > 0.7, "realised AUC {auc}");
+    let red = &a["by_level"]["red"];
+    let green = &a["by_level"]["green"];
+    assert!(
+        red["churn_rate"].as_f64().unwrap() > green["churn_rate"].as_f64().unwrap(),
+        "{a}"
+    );
+    assert_eq!(a["calibration"].as_array().unwrap().len(), 10);
+    // Without --by, effects per warning level and value tier.
+    assert!(
+        j["groups"]["warning_level"]["red"]["call"]["retained"].is_object(),
+        "{}",
+        j["groups"]
+    );
+    assert!(j["groups"]["value_tier"].is_object());
 }

@@ -252,6 +252,14 @@ pub struct CampaignArgs {
     /// p-values per outcome; cells under 30 customers an arm not tested).
     #[arg(long, value_delimiter = ',')]
     pub by: Vec<String>,
+    /// A past churn-score run's scores.csv (joined by --id): the warnings'
+    /// accuracy on the control arm, effects per warning level and tier.
+    #[arg(long)]
+    pub scores: Option<PathBuf>,
+    /// The outcome read as churn for accuracy [default: the first binary
+    /// outcome; one named retained/stayed/renewed/active is inverted].
+    #[arg(long)]
+    pub churn_outcome: Option<String>,
     /// Planned shares, control first then the treatment arms in name
     /// order, e.g. 1:1 or 1:4 [default: equal].
     #[arg(long)]
@@ -324,7 +332,9 @@ impl CampaignArgs {
             outcomes: self.outcome,
             positive: self.positive,
             id: self.id,
-            by: self.by,
+            by: self.by.iter().map(|c| c.trim().to_string()).collect(),
+            scores: self.scores,
+            churn_outcome: self.churn_outcome,
             split,
             alpha: self.alpha,
             out: self.out.unwrap_or_else(|| "experiments".into()),

@@ -30,6 +30,11 @@ pub struct CampaignJob {
     pub id: Option<String>,
     /// Columns to read the effects per level of (`--by`).
     pub by: Vec<String>,
+    /// A past run's scores.csv, joined by `id`: warning accuracy on the
+    /// control arm, and (without `--by`) effects per warning level and tier.
+    pub scores: Option<std::path::PathBuf>,
+    /// The outcome read as churn for accuracy [default: the first binary one].
+    pub churn_outcome: Option<String>,
     /// Planned shares, control first, then the treatment arms in name
     /// order (`None`: equal).
     pub split: Option<Vec<f64>>,
@@ -115,6 +120,9 @@ pub struct CampaignReport {
     pub balance: BTreeMap<String, BTreeMap<String, f64>>,
     /// Attributes whose |SMD| exceeds [`IMBALANCE`] in some arm.
     pub imbalanced: Vec<String>,
+    /// With `--scores`: the warnings' accuracy after the fact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<super::accuracy::Accuracy>,
 }
 
 /// An outcome column read: per row 0/1 (rate) or a number (mean), NaN missing.
@@ -397,6 +405,70 @@ pub fn analyse(job: &CampaignJob, raw: &RawTable) -> Result<CampaignReport> {
             by_group(job, &outcomes, &cells, &by_arm, &control),
         );
     }
+    let accuracy = match &job.scores {
+        None => None,
+        Some(path) => {
+            let scores = super::accuracy::read_scores(&crate::ingest::read_table(path, None)?)?;
+            let id = job.id.as_ref().ok_or_else(|| {
+                Error::Config("campaign: --scores joins by customer id: give --id COL".into())
+            })?;
+            let ids = raw
+                .column(id)
+                .ok_or_else(|| Error::at(src, id, None, "id column not found"))?;
+            let scored: Vec<Option<&super::accuracy::Scored>> = (0..ids.len())
+                .map(|r| ids.text(r).and_then(|i| scores.get(i.trim())))
+                .collect();
+            if job.by.is_empty() {
+                let of = |f: fn(&super::accuracy::Scored) -> &String| -> Vec<String> {
+                    scored
+                        .iter()
+                        .map(|s| s.map_or("unscored".to_string(), |s| f(s).clone()))
+                        .collect()
+                };
+                groups.insert(
+                    "warning_level".into(),
+                    by_group(job, &outcomes, &of(|s| &s.level), &by_arm, &control),
+                );
+                groups.insert(
+                    "value_tier".into(),
+                    by_group(job, &outcomes, &of(|s| &s.tier), &by_arm, &control),
+                );
+            }
+            let k = match &job.churn_outcome {
+                Some(c) => job.outcomes.iter().position(|o| o == c).ok_or_else(|| {
+                    Error::Config(format!("--churn-outcome {c}: not one of --outcome"))
+                })?,
+                None => outcomes
+                    .iter()
+                    .position(|o| o.kind == "rate")
+                    .ok_or_else(|| {
+                        Error::Config(
+                            "campaign: --scores needs a binary outcome (churned or retained)"
+                                .into(),
+                        )
+                    })?,
+            };
+            if outcomes[k].kind != "rate" {
+                return Err(Error::Config(format!(
+                    "--churn-outcome {}: not a binary outcome",
+                    job.outcomes[k]
+                )));
+            }
+            let inverted = super::accuracy::is_retention(&job.outcomes[k]);
+            let churn: Vec<f64> = outcomes[k]
+                .values
+                .iter()
+                .map(|&v| if inverted && !v.is_nan() { 1.0 - v } else { v })
+                .collect();
+            Some(super::accuracy::judge(
+                &job.outcomes[k],
+                inverted,
+                &churn,
+                &scored,
+                &control,
+            ))
+        }
+    };
     let skip: Vec<&str> = [Some(&job.arm), job.id.as_ref()]
         .into_iter()
         .flatten()
@@ -416,6 +488,7 @@ pub fn analyse(job: &CampaignJob, raw: &RawTable) -> Result<CampaignReport> {
         groups,
         balance,
         imbalanced,
+        accuracy,
     })
 }
 
