@@ -242,12 +242,21 @@ fn warning_accuracy_after_the_fact_on_the_holdout() {
     }
     let data = write(d.path(), "campaign.csv", &s);
     let scores = run.join("scores.csv");
+    let model = d.path().join("models/latest");
+    let model = model.to_str().unwrap();
     let (out, json) = self::run(
         d.path(),
         &flags(
             &data,
             "retained",
-            &["--id", "CustomerId", "--scores", scores.to_str().unwrap()],
+            &[
+                "--id",
+                "CustomerId",
+                "--scores",
+                scores.to_str().unwrap(),
+                "--model",
+                model,
+            ],
         ),
     );
     assert!(
@@ -273,6 +282,10 @@ fn warning_accuracy_after_the_fact_on_the_holdout() {
         "{a}"
     );
     assert_eq!(a["calibration"].as_array().unwrap().len(), 10);
+    // The model's own out-of-fold AUC beside the realised one (the scores
+    // are in-sample here, so at least as good).
+    let oof = a["model_oof"]["roc_auc"].as_f64().unwrap();
+    assert!(oof > 0.7 && auc >= oof - 0.05, "oof {oof}, realised {auc}");
     // Without --by, effects per warning level and value tier.
     assert!(
         j["groups"]["warning_level"]["red"]["call"]["retained"].is_object(),

@@ -260,6 +260,10 @@ pub struct CampaignArgs {
     /// outcome; one named retained/stayed/renewed/active is inverted].
     #[arg(long)]
     pub churn_outcome: Option<String>,
+    /// The model that made --scores: its out-of-fold ROC AUC, PR AUC and KS
+    /// beside the realised ones.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     /// Planned shares, control first then the treatment arms in name
     /// order, e.g. 1:1 or 1:4 [default: equal].
     #[arg(long)]
@@ -335,6 +339,7 @@ impl CampaignArgs {
             by: self.by.iter().map(|c| c.trim().to_string()).collect(),
             scores: self.scores,
             churn_outcome: self.churn_outcome,
+            model: self.model,
             split,
             alpha: self.alpha,
             out: self.out.unwrap_or_else(|| "experiments".into()),

@@ -95,7 +95,31 @@ pub struct Accuracy {
     pub pr_auc: Option<f64>,
     pub ks: Option<f64>,
     pub calibration: Vec<Calibration>,
+    /// With `--model`: the model's own out-of-fold figures from its
+    /// artifact, what the realised ones are read against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_oof: Option<OofFigures>,
     pub note: String,
+}
+
+/// A model's out-of-fold ROC AUC, PR AUC and KS (from its artifact).
+#[derive(Debug, Clone, Serialize)]
+pub struct OofFigures {
+    pub model: String,
+    pub roc_auc: f64,
+    pub pr_auc: f64,
+    pub ks: f64,
+}
+
+/// The out-of-fold figures of the artifact's chosen model.
+pub fn oof_figures(art: &crate::artifact::Artifact) -> Option<OofFigures> {
+    let m = art.cv_metrics.get(&art.model_name)?;
+    Some(OofFigures {
+        model: format!("{} ({})", art.run_id, art.model_name),
+        roc_auc: m.roc_auc,
+        pr_auc: m.pr_auc,
+        ks: m.ks,
+    })
 }
 
 /// Is an outcome named for staying (churned = not it)?
@@ -166,6 +190,7 @@ pub fn judge(
         pr_auc: m.as_ref().map(|m| m.pr_auc),
         ks: m.as_ref().map(|m| m.ks),
         calibration,
+        model_oof: None,
         note: "control arm only: a treated customer's outcome was changed by the treatment".into(),
     }
 }

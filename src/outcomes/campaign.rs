@@ -35,6 +35,9 @@ pub struct CampaignJob {
     pub scores: Option<std::path::PathBuf>,
     /// The outcome read as churn for accuracy [default: the first binary one].
     pub churn_outcome: Option<String>,
+    /// The model that made the scores: its out-of-fold figures beside the
+    /// realised ones.
+    pub model: Option<std::path::PathBuf>,
     /// Planned shares, control first, then the treatment arms in name
     /// order (`None`: equal).
     pub split: Option<Vec<f64>>,
@@ -460,13 +463,12 @@ pub fn analyse(job: &CampaignJob, raw: &RawTable) -> Result<CampaignReport> {
                 .iter()
                 .map(|&v| if inverted && !v.is_nan() { 1.0 - v } else { v })
                 .collect();
-            Some(super::accuracy::judge(
-                &job.outcomes[k],
-                inverted,
-                &churn,
-                &scored,
-                &control,
-            ))
+            let mut a =
+                super::accuracy::judge(&job.outcomes[k], inverted, &churn, &scored, &control);
+            if let Some(m) = &job.model {
+                a.model_oof = super::accuracy::oof_figures(&crate::artifact::Artifact::load(m)?);
+            }
+            Some(a)
         }
     };
     let skip: Vec<&str> = [Some(&job.arm), job.id.as_ref()]
