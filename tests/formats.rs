@@ -300,17 +300,9 @@ fn a_partly_numeric_money_column_is_warned_about() {
     );
 }
 
-/// Civil date of day `d` since 1970-01-01 as (y, m, d).
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+/// Civil date of day `d` since 1970-01-01 as (y, m, d): the library's own.
+fn civil(days: i64) -> (i32, u32, u32) {
+    churn::ingest::dates::to_civil(days as i32)
 }
 
 /// The planted table: churn rises with the days since the last transaction

@@ -293,18 +293,21 @@ fn roles_subcommand_prints_the_choice_and_config_overrides_it() {
         "roles.toml",
         "[roles]\nbalance = \"EstimatedSalary\"\nincome = \"\"\n",
     );
-    let o = train_cmd()
-        .args([
-            "roles",
-            "--data",
-            data.to_str().unwrap(),
-            "--target",
-            "Exited",
-        ])
-        .arg("--config")
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let roles = |config: &Path| {
+        train_cmd()
+            .args([
+                "roles",
+                "--data",
+                data.to_str().unwrap(),
+                "--target",
+                "Exited",
+            ])
+            .arg("--config")
+            .arg(config)
+            .output()
+            .unwrap()
+    };
+    let o = roles(&cfg);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("balance = EstimatedSalary (config"), "{text}");
@@ -315,18 +318,7 @@ fn roles_subcommand_prints_the_choice_and_config_overrides_it() {
         "{text}"
     );
     let bad = write(t.path(), "bad.toml", "[roles]\nwealth = \"Balance\"\n");
-    let o = train_cmd()
-        .args([
-            "roles",
-            "--data",
-            data.to_str().unwrap(),
-            "--target",
-            "Exited",
-        ])
-        .arg("--config")
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let o = roles(&bad);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("wealth: not a role"));
 }
