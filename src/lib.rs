@@ -37,6 +37,7 @@ pub mod reference;
 pub mod report;
 pub mod runtime;
 pub mod score;
+pub mod scoring;
 pub mod serve;
 pub mod sink;
 pub mod split;

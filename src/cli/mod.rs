@@ -1,7 +1,10 @@
 //! Command-line flags of both binaries (clap derive). Each flag overrides the
 //! matching field of [`Config`]; `resolve` applies them over the TOML file.
 
-use crate::config::{set, Calibration, ClassWeight, Config, Engine, ModelKind, ThresholdRule};
+use crate::config::{
+    set, Calibration, ClassWeight, Config, Engine, ModelKind, OffersJob, OffersSettings,
+    ThresholdRule, RUNS_DIR,
+};
 use crate::error::Result;
 use crate::logs::{ChurnRule, LogsConfig, Validation};
 use clap::{Args, Parser, Subcommand};
@@ -104,53 +107,22 @@ pub struct OffersArgs {
     pub quiet: bool,
 }
 
-/// A resolved `churn-train offers` job.
-#[derive(Debug, Clone)]
-pub struct OffersJob {
-    pub data: PathBuf,
-    pub id: String,
-    pub period: Option<String>,
-    pub products: PathBuf,
-    pub risk_column: Option<String>,
-    pub out: PathBuf,
-    pub model_dir: PathBuf,
-    pub seed: u64,
-    pub delimiter: Option<char>,
-    pub quiet: bool,
-}
-
 impl OffersArgs {
-    /// Flags → job: the embedded panel's columns when --data is not given.
+    /// Flags → job (the embedded panel's defaults live in `config`).
     pub fn resolve(self) -> Result<OffersJob> {
-        use crate::config::{embedded, DEFAULT_HOLDINGS, DEFAULT_PRODUCTS};
-        let (data, id, period, risk_column) = match self.data {
-            Some(d) => (
-                d,
-                self.id.ok_or_else(|| {
-                    crate::error::Error::Config("offers: --data needs --id COL".into())
-                })?,
-                self.period,
-                self.risk_column,
-            ),
-            None => (
-                embedded(&format!("{DEFAULT_HOLDINGS}/holdings.csv")),
-                self.id.unwrap_or_else(|| "customer_id".into()),
-                self.period.or_else(|| Some("period".into())),
-                self.risk_column.or_else(|| Some("risk_profile".into())),
-            ),
-        };
-        Ok(OffersJob {
-            data,
-            id,
-            period,
-            products: self.products.unwrap_or_else(|| embedded(DEFAULT_PRODUCTS)),
-            risk_column,
-            out: self.out.unwrap_or_else(|| "experiments".into()),
-            model_dir: self.model_dir.unwrap_or_else(|| "models".into()),
+        OffersSettings {
+            data: self.data,
+            id: self.id,
+            period: self.period,
+            products: self.products,
+            risk_column: self.risk_column,
+            out: self.out,
+            model_dir: self.model_dir,
             seed: self.seed,
             delimiter: self.delimiter,
             quiet: self.quiet,
-        })
+        }
+        .resolve()
     }
 }
 
@@ -158,7 +130,7 @@ impl OffersArgs {
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// Folder holding the run folders.
-    #[arg(default_value = "experiments")]
+    #[arg(default_value = crate::config::RUNS_DIR)]
     pub dir: PathBuf,
     /// Flag a run whose selection metric is worse than the previous run's by more than this.
     #[arg(long, default_value_t = 0.005)]
@@ -342,7 +314,7 @@ impl CampaignArgs {
             model: self.model,
             split,
             alpha: self.alpha,
-            out: self.out.unwrap_or_else(|| "experiments".into()),
+            out: self.out.unwrap_or_else(|| RUNS_DIR.into()),
             delimiter: self.delimiter,
             quiet: self.quiet,
         })
@@ -621,36 +593,9 @@ impl TrainArgs {
         set(&mut c.logs.churn_rule, self.churn_rule);
         set(&mut c.logs.validation, self.validation);
         if c.logs.is_set() {
-            log_defaults(&mut c)?;
+            c.log_defaults()?;
         }
         c.validate_train()?;
         Ok(c)
     }
-}
-
-/// A table built from logs: its label, the customer id (never a feature,
-/// groups the folds), the snapshot (a period: results per snapshot), the
-/// RFM cell (an output, not a feature: its three scores are); value tiers
-/// on RFM measures unless configured (value: amount in 365 days, M score,
-/// tenure; activity: transactions in 90 days, R and F scores); CLV's label
-/// periods from the horizon (in months).
-fn log_defaults(c: &mut Config) -> Result<()> {
-    let logs = c.logs.clone();
-    let data = &mut c.data;
-    data.path = logs.transactions.clone();
-    data.target = crate::logs::LABEL.into();
-    data.positive = None;
-    data.id = Some(crate::logs::ID.into());
-    data.period = Some(crate::logs::AS_OF.into());
-    if !data.drop.iter().any(|d| d == crate::logs::rfm::CELL) {
-        data.drop.push(crate::logs::rfm::CELL.into());
-    }
-    let s = &mut c.score;
-    if s.value_columns.is_empty() && s.activity_columns.is_empty() {
-        let v = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
-        s.value_columns = v(&["txn_amount_365d", "m_score", "tenure_days"]);
-        s.activity_columns = v(&["txn_count_90d", "r_score", "f_score"]);
-    }
-    s.clv.label_periods = (f64::from(logs.horizon_days()?) / 30.4375).max(1.0 / 30.0);
-    Ok(())
 }

@@ -28,6 +28,10 @@ pub const DEFAULT_PRODUCTS: &str = "data/products.toml";
 pub const DEFAULT_SCORE_DATA: &str = "data/score_sample.csv";
 /// The default playbook shipped in `data/`.
 pub const DEFAULT_PLAYBOOK: &str = "data/playbook.toml";
+/// Where run folders go unless told.
+pub const RUNS_DIR: &str = "experiments";
+/// Where model artifacts and their `latest` links go unless told.
+pub const MODEL_DIR: &str = "models";
 
 /// Everything a run can be told. Every field can be set in TOML; the CLI flags
 /// of `churn-train` / `churn-score` override the matching fields.
@@ -92,8 +96,8 @@ impl Default for TrainConfig {
             seed: 42,
             threshold_rule: ThresholdRule::MaxF1,
             select_metric: "roc_auc".into(),
-            out: "experiments".into(),
-            model_dir: "models".into(),
+            out: RUNS_DIR.into(),
+            model_dir: MODEL_DIR.into(),
             class_weight: ClassWeight::None,
             engine: Engine::Native,
             calibrate: Calibration::None,
@@ -102,8 +106,11 @@ impl Default for TrainConfig {
     }
 }
 
+mod logs;
+mod offers;
 mod score;
 mod serve;
+pub use offers::{OffersJob, OffersSettings};
 pub use score::{ClvConfig, OutputFormat, ScoreConfig, SegmentRule};
 pub use serve::ServeConfig;
 

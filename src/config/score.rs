@@ -136,7 +136,7 @@ impl ScoreConfig {
     pub fn runs_dir(&self) -> &std::path::Path {
         self.runs_dir
             .as_deref()
-            .unwrap_or(std::path::Path::new("experiments"))
+            .unwrap_or(std::path::Path::new(super::RUNS_DIR))
     }
 
     pub fn validate(&self) -> Result<()> {

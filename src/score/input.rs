@@ -3,12 +3,12 @@
 //! source is read in chunks of `chunk_rows` rows, so memory does not grow
 //! with the batch.
 
-use super::validate::{self, Batch};
 use crate::artifact::Artifact;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest::chunks::CsvChunks;
 use crate::ingest::{from_dataframe, is_parquet, RawTable};
+use crate::scoring::validate::{self, Batch};
 use polars::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;

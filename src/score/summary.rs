@@ -5,7 +5,7 @@
 use crate::evaluate::metrics::Metrics;
 use crate::reference::WarningCutoffs;
 use crate::score::drift::{BinShare, DriftRow};
-use crate::score::write::Scored;
+use crate::scoring::rows::Scored;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -72,7 +72,7 @@ pub struct Summary {
     pub migration: Option<MigrationSummary>,
     /// Risk levels and next-best offers (or why they were not applied).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub offers: Option<crate::score::offers::OffersSummary>,
+    pub offers: Option<crate::scoring::offers::OffersSummary>,
     /// Per protected or sensitive column present in the batch: the figures
     /// per group (label-based ones only for a labelled batch).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]

@@ -1,15 +1,15 @@
 //! One request's answer: the customers read from the body are validated
-//! by the batch job's [`validate`](crate::score::validate::validate) and
-//! scored by its [`Scorer`](crate::score::scorer::Scorer); each result
+//! by the batch job's [`validate`](crate::scoring::validate::validate) and
+//! scored by its [`Scorer`](crate::scoring::scorer::Scorer); each result
 //! holds the fields of a scores.csv row (and the offers' fields when an
 //! offers model applies), typed as in the database table.
 
 use super::model::Loaded;
 use super::request::{self, FieldError, Refused, Shape};
 use crate::features::TransformStats;
-use crate::score::explain::Reasons;
-use crate::score::validate;
-use crate::score::write::{table_columns, table_rows};
+use crate::scoring::explain::Reasons;
+use crate::scoring::rows::{table_columns, table_rows};
+use crate::scoring::validate;
 use crate::sink::Value;
 use serde_json::Value as Json;
 

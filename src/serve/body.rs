@@ -9,7 +9,7 @@
 //! record that is not an object, or a field that is an array or an object,
 //! is named in the answer while the rest of the body is still read.
 
-use super::request::{Columns, Needs, Sent, Shape};
+use super::columns::{Columns, Needs, Sent, Shape};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 use std::borrow::Cow;

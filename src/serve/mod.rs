@@ -4,7 +4,7 @@
 //! we offer?") and tools that speak MLflow's serving protocol.
 //!
 //! A request's customers go through the same validation and the same
-//! [`Scorer`](crate::score::scorer::Scorer) as a batch file, so a customer
+//! [`Scorer`](crate::scoring::scorer::Scorer) as a batch file, so a customer
 //! gets the same probability, level, tier and reasons from either. Bad
 //! input is answered, never fatal: malformed JSON → 400, a body over the
 //! limit → 413, a missing field, wrong type or impossible value → 422 naming
@@ -16,6 +16,7 @@
 pub mod access_log;
 pub mod answer;
 mod body;
+mod columns;
 pub mod metrics;
 pub mod model;
 pub mod request;

@@ -13,8 +13,8 @@ use crate::config::ScoreConfig;
 use crate::error::{Error, Result};
 use crate::ingest::{RawColumn, RawTable};
 use crate::offers::OffersModel;
-use crate::score::offers as score_offers;
-use crate::score::scorer::Scorer;
+use crate::scoring::offers as score_offers;
+use crate::scoring::scorer::Scorer;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
@@ -92,7 +92,7 @@ impl Loaded {
             skipped: vec![],
         };
         let art = &self.scorer.artifact;
-        let mut batch = crate::score::validate::validate(art, None, &table)?;
+        let mut batch = crate::scoring::validate::validate(art, None, &table)?;
         let ids = std::mem::take(&mut batch.ids);
         let scored = self.scorer.score(
             &batch,

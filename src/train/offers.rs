@@ -6,7 +6,7 @@
 //! place, and `models/offers-latest` moves only after the artifact is saved.
 
 use crate::artifact;
-use crate::cli::OffersJob;
+use crate::config::OffersJob;
 use crate::error::{Error, Result};
 use crate::ingest::formats::Formats;
 use crate::ingest::RawTable;

@@ -5,7 +5,7 @@
 //! and bad requests fail with one line and leave nothing behind. Also runs
 //! on the real Czech bank log (Berka) with a column mapping.
 
-mod common;
+use crate::common;
 use churn::logs::dates::{iso, parse_iso};
 use common::*;
 use polars::prelude::*;

@@ -10,8 +10,8 @@
 
 use super::act::{self, Levels, Playbook};
 use super::offers::{self, OffersSummary};
+use super::rows::Scored;
 use super::validate::Batch;
-use super::write::Scored;
 use crate::artifact::Artifact;
 use crate::config::ScoreConfig;
 use crate::error::Result;

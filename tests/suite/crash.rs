@@ -4,7 +4,7 @@
 //! no partial scores file under its final name; a full filesystem is a
 //! clear one-line error that leaves no partial output.
 
-mod common;
+use crate::common;
 use churn::artifact::Artifact;
 use common::*;
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! arms' sizes are checked against the planned split, and broken inputs
 //! fail with one line naming file, column and value.
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 use std::ffi::OsStr;

@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
 use std::path::Path;
 
-mod common;
+use crate::common;
 use common::*;
 
 fn random_catalog(rng: &mut rand_chacha::ChaCha8Rng) -> Catalog {

@@ -6,7 +6,7 @@ use linfa::prelude::*;
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
 
-mod common;
+use crate::common;
 use common::*;
 
 /// Small integer-valued data (few distinct values, so binned and exact

@@ -17,7 +17,7 @@
 //! and replayed by every later run: each crash found becomes a regression
 //! test.
 
-mod common;
+use crate::common;
 use churn::artifact::Artifact;
 use common::*;
 use rand::{Rng, SeedableRng};
@@ -329,7 +329,7 @@ fn fuzz_playbook() {
         std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/playbook.toml")).unwrap();
     fuzz("playbook", vec![seed], |input| {
         if let Ok(text) = std::str::from_utf8(input) {
-            let _ = churn::score::act::Playbook::parse(text, "fuzz.toml");
+            let _ = churn::scoring::act::Playbook::parse(text, "fuzz.toml");
         }
     });
 }
@@ -343,14 +343,14 @@ fn fuzz_scoring_rows_against_a_fixed_model() {
             return;
         };
         for raw in chunks.flatten() {
-            let Ok(batch) = churn::score::validate::validate(&art, None, &raw) else {
+            let Ok(batch) = churn::scoring::validate::validate(&art, None, &raw) else {
                 continue;
             };
             let x = art
                 .pipeline
                 .transform_all(&batch.table, &mut Default::default());
-            let scored = churn::score::explain::predict_explain(&art, &x);
-            let reasons = churn::score::explain::Reasons::new(&art, &batch.table);
+            let scored = churn::scoring::explain::predict_explain(&art, &x);
+            let reasons = churn::scoring::explain::Reasons::new(&art, &batch.table);
             let mut s = String::new();
             for (i, (p, r)) in scored.iter().enumerate() {
                 assert!((0.0..=1.0).contains(p), "probability {p}");

@@ -5,7 +5,7 @@
 //! spend) gets named tiers ordered by that wealth; a table with no money
 //! column gets unknown CLV and a warning, never zeros.
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 use std::ffi::OsStr;

@@ -1,7 +1,7 @@
 //! `churn-score` driven like a batch job: exact reproduction of the trained
 //! model, bad input, pipe mode, tier stability, drift, evaluation, migration.
 
-mod common;
+use crate::common;
 use churn::artifact::Artifact;
 use common::*;
 use std::io::Write;

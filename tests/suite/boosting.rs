@@ -13,7 +13,7 @@ use churn::models::{
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 
-mod common;
+use crate::common;
 use common::*;
 
 fn planted(n: usize, seed: u64) -> (Array2<f64>, Vec<u8>, Vec<f64>) {

@@ -4,7 +4,7 @@
 //! same model and metrics as the plain files, and score to the same
 //! scores.csv; a code column with commas and an id column stay what they are.
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 use std::ffi::OsStr;

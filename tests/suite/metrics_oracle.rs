@@ -1,7 +1,7 @@
 //! Our metric code against the values scikit-learn computes
 //! (../shared/reference/metrics_cases.json), to 1e-9.
 
-mod common;
+use crate::common;
 use churn::evaluate::metrics::{capture_rate, Metrics};
 
 #[test]

@@ -2,7 +2,7 @@
 //! the HTML is well formed and self-contained; `churn-train compare` lists
 //! runs newest first and flags a drop.
 
-mod common;
+use crate::common;
 use common::*;
 use std::path::{Path, PathBuf};
 

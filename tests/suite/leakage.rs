@@ -4,7 +4,7 @@
 //! away, and a closure date filled only for churners. Every leak must be
 //! caught and named; no planted driver may be excluded.
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

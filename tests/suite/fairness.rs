@@ -1,7 +1,7 @@
 //! Protected attributes stay out of the model by default, never become a
 //! reason, and every run reports the figures per group (issue: fair treatment).
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;

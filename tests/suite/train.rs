@@ -1,7 +1,7 @@
 //! `churn-train` driven like a user: outputs, AUC floors on the shared data,
 //! reproducibility, messy CSV, and bad input.
 
-mod common;
+use crate::common;
 use common::*;
 use std::path::Path;
 

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 use common::*;
 
 /// A running `churn-score serve`; killed when dropped.
@@ -190,7 +190,7 @@ fn batch_database_and_service_give_the_same_scores() {
     let (h, batch) = read_csv(&csv);
     // Every scores.csv column but the id (compared first), and the offers'.
     let offer_fields = ["risk_level", "offer_1", "offer_2", "offer_3"];
-    let fields: Vec<&str> = churn::score::write::COLUMNS[1..]
+    let fields: Vec<&str> = churn::scoring::rows::COLUMNS[1..]
         .iter()
         .copied()
         .chain(offer_fields)

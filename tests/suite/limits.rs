@@ -4,7 +4,7 @@
 //! file of zeros — each a clear error or bounded handling, never a panic or
 //! an out-of-memory kill.
 
-mod common;
+use crate::common;
 use common::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,26 @@
+//! The integration tests: one binary, so the crate and its dependencies
+//! are linked once and the fixtures in [`common`] are trained once per
+//! process; one module per area.
+
+#![allow(dead_code)]
+
+mod architecture;
+mod boosting;
+mod campaign;
+mod common;
+mod crash;
+mod engine;
+mod fairness;
+mod formats;
+mod fuzz;
+mod leakage;
+mod limits;
+mod logs;
+mod metrics_oracle;
+mod offers;
+mod report;
+mod score;
+mod serve;
+mod sink;
+mod train;
+mod value;
