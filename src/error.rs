@@ -47,6 +47,16 @@ pub enum Error {
     Artifact { path: PathBuf, message: String },
 }
 
+/// The tree engine's errors, as the application reports them.
+impl From<churn_engine::Error> for Error {
+    fn from(e: churn_engine::Error) -> Self {
+        match e {
+            churn_engine::Error::Config(m) => Error::Config(m),
+            churn_engine::Error::Model(m) => Error::Model(m),
+        }
+    }
+}
+
 impl Error {
     /// An I/O error on `path`.
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {

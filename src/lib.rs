@@ -41,7 +41,7 @@ pub mod scoring;
 pub mod serve;
 pub mod sink;
 pub mod split;
-pub mod stats;
+pub use churn_engine::stats;
 pub mod synth;
 pub mod train;
 

@@ -137,7 +137,7 @@ macro_rules! tree_family {
             type Model = $model;
 
             fn validate(&self, key: &str) -> Result<()> {
-                self.check(key)
+                Ok(self.check(key)?)
             }
 
             fn fit_model(
@@ -148,7 +148,7 @@ macro_rules! tree_family {
                 seed: u64,
                 on_step: &(dyn Fn() + Sync),
             ) -> Result<$model> {
-                <$model>::fit(self, class_weight, x, y, seed, on_step)
+                Ok(<$model>::fit(self, class_weight, x, y, seed, on_step)?)
             }
         }
     };

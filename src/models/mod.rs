@@ -11,7 +11,7 @@
 
 pub mod boosting;
 pub mod calibration;
-pub mod engine;
+pub use churn_engine as engine;
 pub mod ensemble;
 pub mod external;
 pub mod forest;
@@ -341,8 +341,8 @@ impl FittedModel {
     }
 
     /// The bin cuts of a native tree model (None for other kinds): models
-    /// over the same inputs can bin them once ([`engine::shared`]).
-    pub fn bin_cuts(&self) -> Option<&engine::bins::BinCuts> {
+    /// over the same inputs can bin them once ([`engine::binning::shared`]).
+    pub fn bin_cuts(&self) -> Option<&engine::binning::BinCuts> {
         match self {
             FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => Some(&f.cuts),
             FittedModel::GradientBoosting(b) => Some(&b.cuts),
@@ -351,13 +351,13 @@ impl FittedModel {
     }
 
     /// [`FittedModel::predict_proba`] of rows ranked by
-    /// [`SharedCuts::rank_rows`](engine::shared::SharedCuts::rank_rows)
+    /// [`SharedCuts::rank_rows`](engine::binning::shared::SharedCuts::rank_rows)
     /// among cuts shared with other models; this model's cuts are
     /// `shared`'s `model`-th. The same probabilities, bit for bit.
     pub fn predict_proba_shared(
         &self,
         x: ArrayView2<f64>,
-        shared: &engine::shared::SharedCuts,
+        shared: &engine::binning::shared::SharedCuts,
         model: usize,
         ranks: &[u16],
     ) -> Vec<f64> {

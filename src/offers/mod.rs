@@ -21,7 +21,7 @@ pub mod risk;
 
 use crate::error::{Error, Result};
 use crate::features::{FeaturePipeline, TransformStats};
-use crate::models::engine::shared::SharedCuts;
+use crate::models::engine::binning::shared::SharedCuts;
 use crate::models::FittedModel;
 use catalog::Catalog;
 use inputs::{Rows, Spec};

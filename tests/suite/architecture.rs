@@ -299,7 +299,7 @@ fn the_import_reader_sees_groups_inline_and_relative_paths() {
 
 #[test]
 fn no_import_cycle_at_any_level() {
-    for src in [root().join("src")] {
+    for src in [root().join("src"), root().join("crates/churn-engine/src")] {
         let graph = Graph::read(&src);
         let levels = graph.levels();
         assert!(
@@ -383,4 +383,41 @@ fn service_and_sink_sit_on_the_scoring_core_not_the_batch_flow() {
         }
     }
     assert!(on_core > 0, "the service scores through the scoring core");
+}
+
+#[test]
+fn the_engine_crate_names_no_application_code() {
+    let engine = root().join("crates/churn-engine");
+    let manifest = std::fs::read_to_string(engine.join("Cargo.toml")).unwrap();
+    let deps = manifest.split("[dependencies]").nth(1).unwrap_or("");
+    let deps = deps.split("\n[").next().unwrap_or("");
+    for line in deps.lines().filter(|l| l.contains('=')) {
+        let name = line.split('=').next().unwrap().trim();
+        assert!(
+            ![
+                "churn",
+                "polars",
+                "smartcore",
+                "linfa-trees",
+                "axum",
+                "tokio",
+                "postgres",
+                "rusqlite"
+            ]
+            .contains(&name),
+            "the engine depends on {name}"
+        );
+    }
+    let mut all = Vec::new();
+    files(&engine.join("src"), &mut all);
+    assert!(all.len() > 5, "the engine's sources were read");
+    for f in all {
+        let text = code(&std::fs::read_to_string(&f).unwrap());
+        assert!(
+            !text.contains("churn::"),
+            "{} names the application crate",
+            f.display()
+        );
+        assert!(!text.contains("polars"), "{} uses polars", f.display());
+    }
 }

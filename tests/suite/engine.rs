@@ -478,8 +478,8 @@ fn explained_probabilities_are_the_predicted_ones_and_contributions_add_up() {
 /// only some features binned; so are the probabilities, to the bit.
 #[test]
 fn shared_cuts_bin_as_each_models_own_cuts() {
-    use churn::models::engine::bins::BinCuts;
-    use churn::models::engine::shared::SharedCuts;
+    use churn::models::engine::binning::shared::SharedCuts;
+    use churn::models::engine::binning::BinCuts;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
     let p = 5;
     // Cuts of three models: overlapping, one feature with none, some equal.

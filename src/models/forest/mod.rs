@@ -2,6 +2,6 @@
 //! validated hyperparameters ([`params`]) fitted by the native engine
 //! through linfa's `ParamGuard` + `Fit`.
 
-pub mod params;
+pub use churn_engine::params::forest as params;
 
 // Checked and fitted through `learner::TreeFamily` (linfa's `ParamGuard` + `Fit`).

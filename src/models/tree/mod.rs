@@ -3,4 +3,4 @@
 //! fitted through the forest family's `Fit`; its hyperparameters are in
 //! [`params`] (also the per-tree limits of a random forest).
 
-pub mod params;
+pub use churn_engine::params::tree as params;

@@ -23,8 +23,8 @@
 //! Measured on the 1M-row boosting benchmark (100 trees, 30 features,
 //! AMD EPYC, 2 threads): see experiments/bench/boost_results.md.
 
-use super::simd::{self, Path};
-use super::tree::Tree;
+use crate::tree::Tree;
+use crate::walks::simd::{self, Path};
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -332,9 +332,9 @@ impl LeafPaths {
 
 #[cfg(test)]
 mod tests {
-    use super::super::levels;
-    use super::super::tree::Node;
     use super::*;
+    use crate::tree::Node;
+    use crate::walks::levels;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 

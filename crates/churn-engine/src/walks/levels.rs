@@ -7,7 +7,7 @@
 //! those of every other walk.
 //!
 //! Predicting and explaining many rows of such trees now go through
-//! [`super::quick`] (several times faster); this walk stays for batches
+//! [`crate::walks::quick`] (several times faster); this walk stays for batches
 //! too small to repay building its split lists.
 //!
 //! Measured on the 1M-row boosting benchmark (AMD EPYC, 2 threads):
@@ -15,9 +15,9 @@
 //! AVX2 version of the level walk (eight rows per gather) was slower, 599k:
 //! this CPU's gathers cost more than the scalar loads they replace.
 
-use super::tree::{Node, Tree};
+use crate::tree::{Node, Tree};
 
-/// Walk rows `0..rows` of `binned` (row-major, `p` bins a row) through the small `tree`; see [`super::forest::walk_tree`].
+/// Walk rows `0..rows` of `binned` (row-major, `p` bins a row) through the small `tree`; see [`crate::ensembles::forest::walk_tree`].
 pub fn walk(
     tree: &Tree,
     rows: usize,

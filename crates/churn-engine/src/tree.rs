@@ -3,12 +3,9 @@
 //! [`grow`]'s concern.
 
 #[cfg(doc)]
-use super::bins::BinCuts;
-use super::bins::BinnedMatrix;
+use crate::binning::BinCuts;
+use crate::binning::BinnedMatrix;
 use base64::Engine as _;
-
-mod grow;
-pub use grow::Grower;
 
 /// One node of a flat tree, 12 bytes so that five share a cache line: deep
 /// trees are walked at the speed of their cache misses. The right child is

@@ -17,12 +17,12 @@
 //! same to the bit on any number of threads; the binned matrix, the row
 //! lists and the gradient arrays are allocated once per fit.
 
-use super::bins::BinCuts;
-use super::forest::{decode_trees, explain_sums, leaf_sums, Bins};
-use super::leafwise::{Leafwise, Work};
-use super::tree::{self, Tree};
+use crate::binning::BinCuts;
+use crate::ensembles::forest::{decode_trees, explain_sums, leaf_sums, Bins};
 use crate::error::{Error, Result};
-use crate::models::boosting::params::BoostingParams;
+use crate::growing::leafwise::{Leafwise, Work};
+use crate::params::boosting::BoostingParams;
+use crate::tree::{self, Tree};
 use ndarray::ArrayView2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -230,7 +230,7 @@ impl Boosted {
     }
 
     /// [`Boosted::predict_proba`] with the rows binned by `bins`.
-    pub(crate) fn predict_proba_with(&self, bins: Bins, x: ArrayView2<f64>) -> Vec<f64> {
+    pub fn predict_proba_with(&self, bins: Bins, x: ArrayView2<f64>) -> Vec<f64> {
         let mut out = self.predict_log_odds_with(bins, x);
         out.iter_mut().for_each(|z| *z = sigmoid(*z));
         out

@@ -1,12 +1,12 @@
 //! Leaf-wise tree growth for gradient boosting: the leaf whose best split
 //! gains most splits next; only the smaller child's histogram is built, the
-//! larger one is the parent's minus it. Kept apart from [`super::boost`]
+//! larger one is the parent's minus it. Kept apart from [`crate::ensembles::boost`]
 //! (the loss, rounds and early stopping), which calls [`Leafwise::grow`]
 //! once per round.
 
-use super::bins::BinnedMatrix;
-use super::tree::{heavy_first, Node, Tree};
-use crate::models::boosting::params::BoostingParams;
+use crate::binning::BinnedMatrix;
+use crate::params::boosting::BoostingParams;
+use crate::tree::{heavy_first, Node, Tree};
 use rayon::prelude::*;
 
 /// Rows × candidate features in a node above which its histogram is built
@@ -25,9 +25,9 @@ type HStat = [f64; 2];
 
 /// Buffers a fit reuses round after round.
 #[derive(Default)]
-pub(super) struct Work {
+pub(crate) struct Work {
     /// The round's rows, partitioned leaf by leaf as the tree grows.
-    pub(super) rows: Vec<u32>,
+    pub(crate) rows: Vec<u32>,
     scratch: Vec<u32>,
     /// A node's gradients and hessians gathered in its row order.
     ordered: Vec<(f32, f32)>,
@@ -35,14 +35,7 @@ pub(super) struct Work {
     pool: Vec<Vec<HStat>>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Split {
-    feature: usize,
-    bin: u8,
-    missing_left: bool,
-    gain: f64,
-    left: HStat,
-}
+type Split = super::Split<2>;
 
 /// A leaf of the growing tree.
 struct Open {
@@ -57,7 +50,7 @@ struct Open {
 
 /// A grown tree, each leaf's rows as a range of the round's rows with its
 /// output, and each split's (feature, gain).
-pub(super) type Grown = (Tree, Vec<(usize, usize, f32)>, Vec<(usize, f64)>);
+pub(crate) type Grown = (Tree, Vec<(usize, usize, f32)>, Vec<(usize, f64)>);
 
 /// Histogram slots per feature: every bin a `u8` can name, so a pass
 /// indexes a feature's histogram by the bin itself, with no bounds check.
@@ -67,13 +60,13 @@ const SLOTS: usize = 256;
 type FeatureHist = [HStat; SLOTS];
 
 /// Grows leaf-wise trees over one binned matrix.
-pub(super) struct Leafwise<'a> {
+pub(crate) struct Leafwise<'a> {
     bins: &'a BinnedMatrix,
     spec: &'a BoostingParams,
 }
 
 impl<'a> Leafwise<'a> {
-    pub(super) fn new(bins: &'a BinnedMatrix, spec: &'a BoostingParams) -> Self {
+    pub(crate) fn new(bins: &'a BinnedMatrix, spec: &'a BoostingParams) -> Self {
         Leafwise { bins, spec }
     }
 
@@ -168,44 +161,27 @@ impl<'a> Leafwise<'a> {
         let (low, high) = (min_data - 0.5, sum[2] - min_data + 0.5);
         let mut best: Option<Split> = None;
         for &f in feats {
-            let h = &hist[self.bins_of(f)];
-            let miss = h[0];
-            let mut cum = [0.0; 2];
-            for b in 1..h.len() {
-                cum = [cum[0] + h[b][0], cum[1] + h[b][1]];
-                if h[b][1] == 0.0 && b + 1 < h.len() {
-                    continue;
+            // A bin with no hessian (statistic 1) is no place to cut.
+            super::candidates(&hist[self.bins_of(f)], 1, |bin, missing_left, left| {
+                let right = [sum[0] - left[0], sum[1] - left[1]];
+                let left_rows = left[1] * per_hessian;
+                if left_rows < low
+                    || left_rows >= high
+                    || left[1] < sp.min_sum_hessian
+                    || right[1] < sp.min_sum_hessian
+                {
+                    return;
                 }
-                for missing_left in [false, true] {
-                    if missing_left && miss[1] == 0.0 {
-                        continue;
-                    }
-                    let left = if missing_left {
-                        [cum[0] + miss[0], cum[1] + miss[1]]
-                    } else {
-                        cum
-                    };
-                    let right = [sum[0] - left[0], sum[1] - left[1]];
-                    let left_rows = left[1] * per_hessian;
-                    if left_rows < low
-                        || left_rows >= high
-                        || left[1] < sp.min_sum_hessian
-                        || right[1] < sp.min_sum_hessian
-                    {
-                        continue;
-                    }
-                    let gain = score(left[0], left[1]) + score(right[0], right[1]) - parent;
-                    if best.is_none_or(|s| gain > s.gain) {
-                        best = Some(Split {
-                            feature: f,
-                            bin: b as u8,
-                            missing_left,
-                            gain,
-                            left,
-                        });
-                    }
-                }
-            }
+                let gain = score(left[0], left[1]) + score(right[0], right[1]) - parent;
+                let candidate = Split {
+                    feature: f,
+                    bin,
+                    missing_left,
+                    gain,
+                    left,
+                };
+                Split::keep(&mut best, candidate);
+            });
         }
         best.filter(|s| s.gain > sp.min_gain_to_split && s.gain > 1e-12)
     }
@@ -213,7 +189,7 @@ impl<'a> Leafwise<'a> {
     /// Grow one tree on `work.rows` with gradients `g` and hessians `h`,
     /// splitting on `feats`. Returns the tree, each leaf's rows as a range
     /// of `work.rows` with its output, and each split's (feature, gain).
-    pub(super) fn grow(&self, work: &mut Work, g: &[f32], h: &[f32], feats: &[usize]) -> Grown {
+    pub(crate) fn grow(&self, work: &mut Work, g: &[f32], h: &[f32], feats: &[usize]) -> Grown {
         let total_bins = SLOTS * self.bins.n_bins.len();
         let take =
             |pool: &mut Vec<Vec<HStat>>| pool.pop().unwrap_or_else(|| vec![[0.0; 2]; total_bins]);

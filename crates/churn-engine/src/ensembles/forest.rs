@@ -5,14 +5,15 @@
 //! in tree order, so the forest is identical for 1 or N threads.
 //! Probabilities are leaf churn shares averaged over trees.
 
-use super::across;
-use super::bins::BinCuts;
-use super::quick::{LeafPaths, QuickTrees};
-use super::shared::SharedCuts;
-use super::tree::{self, Grower, Node, Tree};
-use super::{levels, simd};
+use crate::binning::shared::SharedCuts;
+use crate::binning::BinCuts;
 use crate::error::{Error, Result};
-use crate::models::forest::params::ForestParams;
+use crate::growing::depthwise::Grower;
+use crate::params::forest::ForestParams;
+use crate::tree::{self, Node, Tree};
+use crate::walks::across;
+use crate::walks::quick::{LeafPaths, QuickTrees};
+use crate::walks::{levels, simd};
 use ndarray::ArrayView2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -155,7 +156,7 @@ impl Forest {
     }
 
     /// [`Forest::predict_proba`] with the rows binned by `bins`.
-    pub(crate) fn predict_proba_with(&self, bins: Bins, x: ArrayView2<f64>) -> Vec<f64> {
+    pub fn predict_proba_with(&self, bins: Bins, x: ArrayView2<f64>) -> Vec<f64> {
         let mut out = leaf_sums(bins, &self.trees, self.n_features, x);
         let k = self.trees.len() as f64;
         out.iter_mut().for_each(|o| *o /= k);
@@ -189,7 +190,7 @@ impl Forest {
 
 /// Where rows get their bins for [`leaf_sums`].
 #[derive(Clone, Copy)]
-pub(crate) enum Bins<'a> {
+pub enum Bins<'a> {
     /// Searched in the model's own cuts.
     Cuts(&'a BinCuts),
     /// Looked up by the rows' ranks among cuts shared with other models

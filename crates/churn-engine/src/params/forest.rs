@@ -4,7 +4,7 @@
 //! again.
 
 use crate::error::{Error, Result};
-use crate::models::tree::params::{Criterion, TreeParams};
+use crate::params::tree::{Criterion, TreeParams};
 use serde::{Deserialize, Serialize};
 
 /// Features tried at each split.

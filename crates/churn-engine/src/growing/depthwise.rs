@@ -7,9 +7,9 @@
 //! at a few random features per split, builds just those. Missing values have
 //! their own bin and every split learns which side they go to.
 
-use super::{heavy_first, Node, Tree};
-use crate::models::engine::bins::BinnedMatrix;
-use crate::models::tree::params::{Criterion, TreeParams};
+use crate::binning::BinnedMatrix;
+use crate::params::tree::{Criterion, TreeParams};
+use crate::tree::{heavy_first, Node, Tree};
 use rand::Rng;
 use rayon::prelude::*;
 
@@ -48,18 +48,7 @@ fn score(s: &Stat, c: Criterion) -> f64 {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Split {
-    feature: usize,
-    bin: u8,
-    missing_left: bool,
-    gain: f64,
-    left: Stat,
-}
-
-fn add(a: &Stat, b: &Stat) -> Stat {
-    [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
-}
+type Split = super::Split<3>;
 
 fn sub(a: &Stat, b: &Stat) -> Stat {
     [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
@@ -69,35 +58,23 @@ fn sub(a: &Stat, b: &Stat) -> Stat {
 fn best_for_feature(f: usize, h: &[Stat], tot: &Stat, p: &TreeParams) -> Option<Split> {
     let msl = p.min_samples_leaf as f64;
     let parent = score(tot, p.criterion);
-    let miss = h[0];
-    let mut cum = [0.0; 3];
     let mut best: Option<Split> = None;
-    for b in 1..h.len() {
-        cum = add(&cum, &h[b]);
-        if h[b][0] == 0.0 && b + 1 < h.len() {
-            continue;
+    // A bin with no rows (statistic 0) is no place to cut.
+    super::candidates(h, 0, |bin, missing_left, left| {
+        let right = sub(tot, &left);
+        if left[0] < msl || right[0] < msl || left[1] <= 0.0 || right[1] <= 0.0 {
+            return;
         }
-        for missing_left in [false, true] {
-            if missing_left && miss[0] == 0.0 {
-                continue;
-            }
-            let left = if missing_left { add(&cum, &miss) } else { cum };
-            let right = sub(tot, &left);
-            if left[0] < msl || right[0] < msl || left[1] <= 0.0 || right[1] <= 0.0 {
-                continue;
-            }
-            let gain = parent - score(&left, p.criterion) - score(&right, p.criterion);
-            if best.is_none_or(|s| gain > s.gain) {
-                best = Some(Split {
-                    feature: f,
-                    bin: b as u8,
-                    missing_left,
-                    gain,
-                    left,
-                });
-            }
-        }
-    }
+        let gain = parent - score(&left, p.criterion) - score(&right, p.criterion);
+        let candidate = Split {
+            feature: f,
+            bin,
+            missing_left,
+            gain,
+            left,
+        };
+        Split::keep(&mut best, candidate);
+    });
     best
 }
 

@@ -5,6 +5,8 @@
 //! and the binned matrix is column-major `u8`, so a histogram pass over a
 //! node's rows reads one byte per row and feature.
 
+pub mod shared;
+
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -17,7 +17,7 @@
 //! recorded, and the sums are made after, in tree order and path order,
 //! with the same f32 and f64 operations.
 
-use super::tree::Tree;
+use crate::tree::Tree;
 
 /// Trees walked at once.
 pub const LANES: usize = 8;
@@ -25,7 +25,7 @@ pub const LANES: usize = 8;
 /// For each row of `binned` (`p` bins a row; whatever follows the last of
 /// `acc.len()` rows is not walked): add its leaf value in every tree to
 /// `acc[r]`, in tree order, and with `sums` (`p` slots a row) its path
-/// contributions: what [`super::forest::walk_tree`] gives the rows tree by
+/// contributions: what [`crate::ensembles::forest::walk_tree`] gives the rows tree by
 /// tree.
 pub fn walk_rows(
     trees: &[Tree],

@@ -11,7 +11,7 @@
 //! its first `rank`, and a model's cuts below the value are its cuts among
 //! them.
 
-use super::bins::BinCuts;
+use crate::binning::BinCuts;
 use rayon::prelude::*;
 
 /// The rank of a missing cell.
