@@ -188,37 +188,7 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig, fairness: &FairnessConfig) -> 
     if raw.n_rows() == 0 {
         return Err(Error::data(src, "the file has a header but no rows"));
     }
-    let target_idx = raw.index_of(&cfg.target).ok_or_else(|| {
-        Error::at(
-            src,
-            &cfg.target,
-            None,
-            format!(
-                "target column not found; columns are: {}",
-                raw.names.join(", ")
-            ),
-        )
-    })?;
-    for name in cfg
-        .drop
-        .iter()
-        .chain(&cfg.categorical)
-        .chain(&cfg.id)
-        .chain(&cfg.period)
-        .chain(&cfg.groups)
-        .chain(&fairness.protected)
-        .chain(&fairness.allow_protected)
-        .chain(&fairness.sensitive)
-    {
-        if raw.index_of(name).is_none() {
-            return Err(Error::at(
-                src,
-                name,
-                None,
-                "configured column not found in the file",
-            ));
-        }
-    }
+    let target_idx = target_and_named_columns(raw, cfg, fairness)?;
     let period_col = cfg
         .period
         .clone()
@@ -305,6 +275,72 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig, fairness: &FairnessConfig) -> 
             })
             .collect()
     };
+    let (table, attributes) = features_of(judged, &mut report);
+    if table.names.is_empty() {
+        return Err(Error::data(
+            src,
+            "no usable feature column (all were identifiers, constant, dropped or the target)",
+        ));
+    }
+    Ok(Dataset {
+        table,
+        y,
+        ids,
+        period,
+        attributes,
+        report,
+        formats: Default::default(),
+    })
+}
+
+/// The target column's index; an error naming the column when the target
+/// or any column the configuration names is not in the file.
+fn target_and_named_columns(
+    raw: &RawTable,
+    cfg: &DataConfig,
+    fairness: &FairnessConfig,
+) -> Result<usize> {
+    let src = raw.source.as_str();
+    let target_idx = raw.index_of(&cfg.target).ok_or_else(|| {
+        Error::at(
+            src,
+            &cfg.target,
+            None,
+            format!(
+                "target column not found; columns are: {}",
+                raw.names.join(", ")
+            ),
+        )
+    })?;
+    for name in cfg
+        .drop
+        .iter()
+        .chain(&cfg.categorical)
+        .chain(&cfg.id)
+        .chain(&cfg.period)
+        .chain(&cfg.groups)
+        .chain(&fairness.protected)
+        .chain(&fairness.allow_protected)
+        .chain(&fairness.sensitive)
+    {
+        if raw.index_of(name).is_none() {
+            return Err(Error::at(
+                src,
+                name,
+                None,
+                "configured column not found in the file",
+            ));
+        }
+    }
+    Ok(target_idx)
+}
+
+/// The judged columns, in the file's order, as the feature table and the
+/// fairness attributes; the report notes what became of each column.
+fn features_of(
+    judged: Vec<(&String, Judged)>,
+    report: &mut DataReport,
+) -> (FeatureTable, Vec<Attribute>) {
     let mut table = FeatureTable::default();
     let mut attributes = Vec::new();
     for (name, j) in judged {
@@ -349,21 +385,7 @@ pub fn clean(mut raw: RawTable, cfg: &DataConfig, fairness: &FairnessConfig) -> 
         };
         table.push(name.clone(), data);
     }
-    if table.names.is_empty() {
-        return Err(Error::data(
-            src,
-            "no usable feature column (all were identifiers, constant, dropped or the target)",
-        ));
-    }
-    Ok(Dataset {
-        table,
-        y,
-        ids,
-        period,
-        attributes,
-        report,
-        formats: Default::default(),
-    })
+    (table, attributes)
 }
 
 /// What cleaning makes of one column: a fairness attribute (protected and

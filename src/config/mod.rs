@@ -174,6 +174,18 @@ impl Config {
         self.score.validate()
     }
 
+    /// The configured hyperparameters of family `kind` as JSON (its TOML
+    /// section; the model card shows them).
+    pub fn family_json(&self, kind: ModelKind) -> serde_json::Result<String> {
+        match kind {
+            ModelKind::DecisionTree => serde_json::to_string(&self.decision_tree),
+            ModelKind::RandomForest => serde_json::to_string(&self.random_forest),
+            ModelKind::LogisticRegression => serde_json::to_string(&self.logistic_regression),
+            ModelKind::GradientBoosting => serde_json::to_string(&self.gradient_boosting),
+            ModelKind::Vote | ModelKind::Stack => serde_json::to_string(&self.ensemble),
+        }
+    }
+
     /// The configured hyperparameters of family `kind`.
     pub fn family(&self, kind: ModelKind) -> FamilyParams<'_> {
         match kind {

@@ -32,6 +32,7 @@ use super::read::{kind, Logs, SnapshotCounts, AMOUNT, DAY, EVENT, OPEN_DAY, ROW,
 use super::{AS_OF, ID, LABEL};
 use crate::error::{Error, Result};
 use polars::prelude::*;
+use polars_lazy::prelude::*;
 
 /// Transaction and login windows, in days.
 pub const WINDOWS: [i32; 4] = [30, 90, 180, 365];

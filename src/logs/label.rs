@@ -10,7 +10,7 @@ use super::dates::{iso, Day};
 use super::read::{kind, Logs, AMOUNT, DAY, EVENT, SEQ};
 use super::{ChurnRule, LABEL};
 use crate::error::{Error, Result};
-use polars::prelude::*;
+use polars_lazy::prelude::*;
 
 /// The label window of one snapshot.
 #[derive(Clone)]

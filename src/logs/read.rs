@@ -10,6 +10,7 @@ use super::{EventKinds, LogsConfig};
 use crate::error::{Error, Result};
 use crate::ingest;
 use polars::prelude::*;
+use polars_lazy::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 

@@ -7,6 +7,7 @@
 
 use crate::error::{Error, Result};
 use polars::prelude::*;
+use polars_lazy::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub const CELL: &str = "rfm_cell";

@@ -51,6 +51,35 @@ pub struct Ensemble {
 }
 
 impl Ensemble {
+    /// The model card's line on the ensemble: its bases and how they are
+    /// combined.
+    pub fn structure(&self) -> String {
+        let names: Vec<String> = self
+            .bases
+            .iter()
+            .enumerate()
+            .map(|(i, b)| match self.weights.get(i) {
+                Some(w) => format!("{} (meta coefficient {w:.3})", b.kind().name()),
+                None => b.kind().name().to_string(),
+            })
+            .collect();
+        format!(
+            "{} over {}{}",
+            self.kind.name(),
+            names.join(", "),
+            if self.kind == ModelKind::Stack {
+                format!(
+                    "; meta intercept {:.3}; reasons in log-odds",
+                    self.intercept
+                )
+            } else {
+                "; mean of probabilities; reasons in probability points".into()
+            }
+        )
+    }
+}
+
+impl Ensemble {
     /// Fit `kind` over the families `bases` on `x`, `y`; a stack fits its
     /// meta-model on `inner_folds`-fold out-of-fold probabilities.
     #[allow(clippy::too_many_arguments)]

@@ -301,6 +301,19 @@ pub enum FittedModel {
 }
 
 impl FittedModel {
+    /// The model card's line on the fitted model, from its family.
+    pub fn structure(&self) -> String {
+        match self {
+            FittedModel::GradientBoosting(b) => boosting::structure(b),
+            FittedModel::Ensemble(e) => e.structure(),
+            FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => forest::structure(f),
+            FittedModel::LogisticRegression(m) => m.structure(),
+            FittedModel::External { kind, .. } => {
+                format!("{} grown by an external engine", kind.name())
+            }
+        }
+    }
+
     pub fn kind(&self) -> ModelKind {
         match self {
             FittedModel::DecisionTree(_) => ModelKind::DecisionTree,

@@ -295,71 +295,11 @@ fn effect(o: &Outcome, arm: &[usize], control: &[usize], alpha: f64) -> Effect {
 /// The campaign's report from its table.
 pub fn analyse(job: &CampaignJob, raw: &RawTable) -> Result<CampaignReport> {
     let src = &raw.source;
-    let arm_col = raw
-        .column(&job.arm)
+    // The arm column is looked for first: its absence is the first error.
+    raw.column(&job.arm)
         .ok_or_else(|| Error::at(src, &job.arm, None, "arm column not found"))?;
-    if let Some(id) = &job.id {
-        let col = raw
-            .column(id)
-            .ok_or_else(|| Error::at(src, id, None, "id column not found"))?;
-        let mut seen = std::collections::HashSet::new();
-        for r in 0..col.len() {
-            if let Some(v) = col.text(r) {
-                if !seen.insert(v.clone()) {
-                    return Err(Error::at(
-                        src,
-                        id,
-                        Some(raw.row(r)),
-                        format!("id {v:?} appears twice"),
-                    ));
-                }
-            }
-        }
-    }
-    let mut by_arm: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    let mut no_arm = 0;
-    for r in 0..arm_col.len() {
-        match arm_col
-            .text(r)
-            .map(|t| t.trim().to_string())
-            .filter(|t| !is_missing(t))
-        {
-            Some(a) => by_arm.entry(a).or_default().push(r),
-            None => no_arm += 1,
-        }
-    }
-    if no_arm > 0 {
-        return Err(Error::at(
-            src,
-            &job.arm,
-            None,
-            format!("{no_arm} row(s) have no arm"),
-        ));
-    }
-    let control = by_arm.remove(&job.control).ok_or_else(|| {
-        Error::at(
-            src,
-            &job.arm,
-            None,
-            format!(
-                "control label {:?} not found (arms: {})",
-                job.control,
-                by_arm
-                    .keys()
-                    .map(|k| format!("{k:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
-    })?;
-    if by_arm.is_empty() {
-        return Err(Error::at(
-            src,
-            &job.arm,
-            None,
-            "no treatment arm besides the control",
-        ));
-    }
+    check_ids(job, raw)?;
+    let (control, by_arm) = arms(job, raw)?;
     let mut sizes = vec![(job.control.clone(), control.len())];
     sizes.extend(by_arm.iter().map(|(a, rows)| (a.clone(), rows.len())));
     let split = job.split.clone().unwrap_or_else(|| vec![1.0; sizes.len()]);
@@ -411,64 +351,7 @@ pub fn analyse(job: &CampaignJob, raw: &RawTable) -> Result<CampaignReport> {
     let accuracy = match &job.scores {
         None => None,
         Some(path) => {
-            let scores = super::accuracy::read_scores(&crate::ingest::read_table(path, None)?)?;
-            let id = job.id.as_ref().ok_or_else(|| {
-                Error::Config("campaign: --scores joins by customer id: give --id COL".into())
-            })?;
-            let ids = raw
-                .column(id)
-                .ok_or_else(|| Error::at(src, id, None, "id column not found"))?;
-            let scored: Vec<Option<&super::accuracy::Scored>> = (0..ids.len())
-                .map(|r| ids.text(r).and_then(|i| scores.get(i.trim())))
-                .collect();
-            if job.by.is_empty() {
-                let of = |f: fn(&super::accuracy::Scored) -> &String| -> Vec<String> {
-                    scored
-                        .iter()
-                        .map(|s| s.map_or("unscored".to_string(), |s| f(s).clone()))
-                        .collect()
-                };
-                groups.insert(
-                    "warning_level".into(),
-                    by_group(job, &outcomes, &of(|s| &s.level), &by_arm, &control),
-                );
-                groups.insert(
-                    "value_tier".into(),
-                    by_group(job, &outcomes, &of(|s| &s.tier), &by_arm, &control),
-                );
-            }
-            let k = match &job.churn_outcome {
-                Some(c) => job.outcomes.iter().position(|o| o == c).ok_or_else(|| {
-                    Error::Config(format!("--churn-outcome {c}: not one of --outcome"))
-                })?,
-                None => outcomes
-                    .iter()
-                    .position(|o| o.kind == "rate")
-                    .ok_or_else(|| {
-                        Error::Config(
-                            "campaign: --scores needs a binary outcome (churned or retained)"
-                                .into(),
-                        )
-                    })?,
-            };
-            if outcomes[k].kind != "rate" {
-                return Err(Error::Config(format!(
-                    "--churn-outcome {}: not a binary outcome",
-                    job.outcomes[k]
-                )));
-            }
-            let inverted = super::accuracy::is_retention(&job.outcomes[k]);
-            let churn: Vec<f64> = outcomes[k]
-                .values
-                .iter()
-                .map(|&v| if inverted && !v.is_nan() { 1.0 - v } else { v })
-                .collect();
-            let mut a =
-                super::accuracy::judge(&job.outcomes[k], inverted, &churn, &scored, &control);
-            if let Some(m) = &job.model {
-                a.model_oof = super::accuracy::oof_figures(&crate::artifact::Artifact::load(m)?);
-            }
-            Some(a)
+            warning_accuracy(job, raw, path, &outcomes, (&by_arm, &control), &mut groups)?
         }
     };
     let skip: Vec<&str> = [Some(&job.arm), job.id.as_ref()]
@@ -492,6 +375,159 @@ pub fn analyse(job: &CampaignJob, raw: &RawTable) -> Result<CampaignReport> {
         imbalanced,
         accuracy,
     })
+}
+
+/// An error naming the row when a customer id appears twice.
+fn check_ids(job: &CampaignJob, raw: &RawTable) -> Result<()> {
+    let src = &raw.source;
+    if let Some(id) = &job.id {
+        let col = raw
+            .column(id)
+            .ok_or_else(|| Error::at(src, id, None, "id column not found"))?;
+        let mut seen = std::collections::HashSet::new();
+        for r in 0..col.len() {
+            if let Some(v) = col.text(r) {
+                if !seen.insert(v.clone()) {
+                    return Err(Error::at(
+                        src,
+                        id,
+                        Some(raw.row(r)),
+                        format!("id {v:?} appears twice"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Each treatment arm's rows, by label.
+type Arms = BTreeMap<String, Vec<usize>>;
+
+/// The control arm's rows and each treatment arm's; errors for rows
+/// without an arm, a control label not in the data, or no treatment arm.
+fn arms(job: &CampaignJob, raw: &RawTable) -> Result<(Vec<usize>, Arms)> {
+    let src = &raw.source;
+    let arm_col = raw
+        .column(&job.arm)
+        .ok_or_else(|| Error::at(src, &job.arm, None, "arm column not found"))?;
+    let mut by_arm: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut no_arm = 0;
+    for r in 0..arm_col.len() {
+        match arm_col
+            .text(r)
+            .map(|t| t.trim().to_string())
+            .filter(|t| !is_missing(t))
+        {
+            Some(a) => by_arm.entry(a).or_default().push(r),
+            None => no_arm += 1,
+        }
+    }
+    if no_arm > 0 {
+        return Err(Error::at(
+            src,
+            &job.arm,
+            None,
+            format!("{no_arm} row(s) have no arm"),
+        ));
+    }
+    let control = by_arm.remove(&job.control).ok_or_else(|| {
+        Error::at(
+            src,
+            &job.arm,
+            None,
+            format!(
+                "control label {:?} not found (arms: {})",
+                job.control,
+                by_arm
+                    .keys()
+                    .map(|k| format!("{k:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })?;
+    if by_arm.is_empty() {
+        return Err(Error::at(
+            src,
+            &job.arm,
+            None,
+            "no treatment arm besides the control",
+        ));
+    }
+    Ok((control, by_arm))
+}
+
+/// The warnings' accuracy on the holdout, joining a past scoring run
+/// (`--scores`) by customer id; without `--by`, the effects per warning
+/// level and value tier are added to `groups`.
+fn warning_accuracy(
+    job: &CampaignJob,
+    raw: &RawTable,
+    path: &std::path::Path,
+    outcomes: &[Outcome],
+    (by_arm, control): (&BTreeMap<String, Vec<usize>>, &[usize]),
+    groups: &mut BTreeMap<String, BTreeMap<String, ArmEffects>>,
+) -> Result<Option<super::accuracy::Accuracy>> {
+    let src = &raw.source;
+
+    let scores = super::accuracy::read_scores(&crate::ingest::read_table(path, None)?)?;
+    let id = job.id.as_ref().ok_or_else(|| {
+        Error::Config("campaign: --scores joins by customer id: give --id COL".into())
+    })?;
+    let ids = raw
+        .column(id)
+        .ok_or_else(|| Error::at(src, id, None, "id column not found"))?;
+    let scored: Vec<Option<&super::accuracy::Scored>> = (0..ids.len())
+        .map(|r| ids.text(r).and_then(|i| scores.get(i.trim())))
+        .collect();
+    if job.by.is_empty() {
+        let of = |f: fn(&super::accuracy::Scored) -> &String| -> Vec<String> {
+            scored
+                .iter()
+                .map(|s| s.map_or("unscored".to_string(), |s| f(s).clone()))
+                .collect()
+        };
+        groups.insert(
+            "warning_level".into(),
+            by_group(job, outcomes, &of(|s| &s.level), by_arm, control),
+        );
+        groups.insert(
+            "value_tier".into(),
+            by_group(job, outcomes, &of(|s| &s.tier), by_arm, control),
+        );
+    }
+    let k =
+        match &job.churn_outcome {
+            Some(c) => job.outcomes.iter().position(|o| o == c).ok_or_else(|| {
+                Error::Config(format!("--churn-outcome {c}: not one of --outcome"))
+            })?,
+            None => outcomes
+                .iter()
+                .position(|o| o.kind == "rate")
+                .ok_or_else(|| {
+                    Error::Config(
+                        "campaign: --scores needs a binary outcome (churned or retained)".into(),
+                    )
+                })?,
+        };
+    if outcomes[k].kind != "rate" {
+        return Err(Error::Config(format!(
+            "--churn-outcome {}: not a binary outcome",
+            job.outcomes[k]
+        )));
+    }
+    let inverted = super::accuracy::is_retention(&job.outcomes[k]);
+    let churn: Vec<f64> = outcomes[k]
+        .values
+        .iter()
+        .map(|&v| if inverted && !v.is_nan() { 1.0 - v } else { v })
+        .collect();
+    let mut a = super::accuracy::judge(&job.outcomes[k], inverted, &churn, &scored, control);
+    if let Some(m) = &job.model {
+        a.model_oof = super::accuracy::oof_figures(&crate::artifact::Artifact::load(m)?);
+    }
+    Ok(Some(a))
 }
 
 /// Each row's level of column `col` (`missing` for an empty cell).

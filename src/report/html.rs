@@ -13,7 +13,6 @@ use crate::error::Result;
 use crate::evaluate::curves;
 use crate::evaluate::cv::CvResult;
 use crate::evaluate::metrics::METRIC_NAMES;
-use crate::models::{FittedModel, ModelKind};
 
 /// Render the training report.
 pub fn render(
@@ -28,7 +27,15 @@ pub fn render(
         .position(|r| r.kind.name() == metrics.best_model)
         .unwrap_or(0);
     let (best, best_order) = (&results[best_at], charts.orders[best_at].as_slice());
-    let y = &data.y;
+    let run = Run {
+        data,
+        results,
+        artifact,
+        metrics,
+        charts,
+        best,
+        best_order,
+    };
     let mut page = Page::new(&format!("Churn model training run {}", artifact.run_id));
     if !data.report.protected_allowed.is_empty() {
         page.note(&format!(
@@ -47,6 +54,34 @@ pub fn render(
         artifact.data.file, artifact.data.rows, &artifact.data.sha256[..16], metrics.folds, metrics.seed, metrics.select_metric, metrics.best_model, best.threshold, metrics.threshold_rule
     ));
 
+    metrics_tables(&mut page, &run);
+    discrimination(&mut page, &run);
+    gains_and_calibration(&mut page, &run);
+    what_it_uses(&mut page, &run);
+    stability(&mut page, &run);
+    groups_and_periods(&mut page, &run)?;
+    data_report(&mut page, &run);
+    model_card(&mut page, &run)?;
+    Ok(page.finish())
+}
+
+/// What every section of the training report reads: the cleaned data,
+/// the cross-validation results, the saved model, metrics.json's content,
+/// the charts' orders, and the best family's result and score order.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    data: &'a Dataset,
+    results: &'a [CvResult],
+    artifact: &'a Artifact,
+    metrics: &'a MetricsFile,
+    charts: &'a Charts,
+    best: &'a CvResult,
+    best_order: &'a [usize],
+}
+
+/// The metrics of every family, out-of-fold (and out-of-time when the latest snapshot was held out).
+fn metrics_tables(page: &mut Page, run: &Run) {
+    let results = run.results;
     page.section("metrics", "Metrics by model");
     let mut head = vec!["model"];
     head.extend(METRIC_NAMES);
@@ -83,10 +118,20 @@ pub fn render(
             .collect();
         page.table("out-of-time-table", &head, &rows);
     }
+}
 
+/// ROC, KS and precision–recall of every family.
+fn discrimination(page: &mut Page, run: &Run) {
+    let Run {
+        results,
+        charts,
+        best,
+        ..
+    } = *run;
+    let y = &run.data.y;
     page.section("curves", "Discrimination");
-    figures::roc_figure(&mut page, &charts.roc);
-    figures::ks_figure(&mut page, &charts.ks, best.kind.name());
+    figures::roc_figure(page, &charts.roc);
+    figures::ks_figure(page, &charts.ks, best.kind.name());
     let pr: Vec<(String, Vec<(f64, f64)>)> = results
         .iter()
         .zip(&charts.orders)
@@ -107,7 +152,18 @@ pub fn render(
             &[],
         ),
     );
+}
 
+/// Gains, lift, calibration and the score distribution of the best model.
+fn gains_and_calibration(page: &mut Page, run: &Run) {
+    let Run {
+        results,
+        artifact,
+        best,
+        best_order,
+        ..
+    } = *run;
+    let y = &run.data.y;
     page.section("gains", "Gains, lift and calibration");
     let dec = curves::deciles_in(y, best_order);
     let labels: Vec<String> = (1..=10).map(|d| format!("{}", d * 10)).collect();
@@ -140,7 +196,7 @@ pub fn render(
         ),
     );
     figures::calibration(
-        &mut page,
+        page,
         y,
         &best.oof,
         best.kind.name(),
@@ -197,7 +253,11 @@ pub fn render(
             &[],
         ),
     );
+}
 
+/// Feature importances and the confusion matrix of the saved model.
+fn what_it_uses(page: &mut Page, run: &Run) {
+    let Run { artifact, best, .. } = *run;
     page.section("model", "What the model uses and how it decides");
     let top: Vec<(String, f64)> = top_features(artifact, 20);
     page.figure(
@@ -221,7 +281,13 @@ pub fn render(
             vec![c.fn_ as f64, c.tp as f64],
         ],
     ));
+}
 
+/// Fold-to-fold spread of ROC AUC, KS and recall.
+fn stability(page: &mut Page, run: &Run) {
+    let Run {
+        results, metrics, ..
+    } = *run;
     page.section("stability", "Fold-to-fold spread");
     let folds: Vec<String> = (1..=metrics.folds).map(|k| format!("fold {k}")).collect();
     for (metric, id) in [("roc_auc", "chart-fold-auc"), ("ks", "chart-fold-ks")] {
@@ -266,7 +332,18 @@ pub fn render(
         &["model", "ROC AUC", "KS", "recall"],
         &spread,
     );
+}
 
+/// Results by customer group and by period, and the fairness section.
+fn groups_and_periods(page: &mut Page, run: &Run) -> Result<()> {
+    let Run {
+        data,
+        artifact,
+        metrics,
+        best,
+        ..
+    } = *run;
+    let y = &run.data.y;
     page.section("groups", "Results by customer group");
     let group_head = [
         "group",
@@ -313,11 +390,16 @@ pub fn render(
     }
 
     super::fairness::section(
-        &mut page,
+        page,
         &metrics.fairness,
         "Out-of-fold scores of the saved model at its threshold.",
     );
+    Ok(())
+}
 
+/// What cleaning did to the table.
+fn data_report(page: &mut Page, run: &Run) {
+    let Run { data, .. } = *run;
     page.section("data", "Data report");
     let r = &data.report;
     let mut dr = vec![
@@ -345,17 +427,16 @@ pub fn render(
             .map(|e| vec![format!("excluded: {}", e.name), e.reason.clone()]),
     );
     page.table("data-report-table", &["item", "value"], &dr);
+}
 
+/// The model card: what the model is for, how it was built, its limits.
+fn model_card(page: &mut Page, run: &Run) -> Result<()> {
+    let (r, artifact) = (&run.data.report, run.artifact);
     page.section("model-card", "Model card");
     let cfg = &artifact.config;
-    let params = match artifact.model.kind() {
-        ModelKind::DecisionTree => serde_json::to_string(&cfg.decision_tree),
-        ModelKind::RandomForest => serde_json::to_string(&cfg.random_forest),
-        ModelKind::LogisticRegression => serde_json::to_string(&cfg.logistic_regression),
-        ModelKind::GradientBoosting => serde_json::to_string(&cfg.gradient_boosting),
-        ModelKind::Vote | ModelKind::Stack => serde_json::to_string(&cfg.ensemble),
-    }
-    .map_err(|e| crate::Error::Internal(format!("model card parameters: {e}")))?;
+    let params = cfg
+        .family_json(artifact.model.kind())
+        .map_err(|e| crate::Error::Internal(format!("model card parameters: {e}")))?;
     let mut card = vec![
         vec!["intended use".into(), "Churn early warning: rank customers by risk of leaving, assign warning levels and retention actions. Not for credit, pricing or other decisions about individuals.".into()],
         vec!["model".into(), format!("{} (engine {:?})", artifact.model_name, cfg.train.engine)],
@@ -383,10 +464,7 @@ pub fn render(
         11,
         vec!["customer value".into(), super::value::card_line(r)],
     );
-    card.insert(
-        3,
-        vec!["structure".into(), model_structure(&artifact.model)],
-    );
+    card.insert(3, vec!["structure".into(), artifact.model.structure()]);
     card.insert(
         4,
         vec![
@@ -407,7 +485,7 @@ pub fn render(
         );
     }
     page.table("model-card-table", &["", ""], &card);
-    Ok(page.finish())
+    Ok(())
 }
 
 /// The report's warnings about leakage: each suspect left out or kept on
@@ -497,57 +575,5 @@ fn calibration_name(c: crate::models::Calibration) -> &'static str {
         crate::models::Calibration::None => "none",
         crate::models::Calibration::Sigmoid => "sigmoid (Platt)",
         crate::models::Calibration::Isotonic => "isotonic",
-    }
-}
-
-/// What the saved model is made of, for the model card.
-fn model_structure(model: &FittedModel) -> String {
-    match model {
-        FittedModel::GradientBoosting(b) => {
-            let stop = if b.cv_rounds.is_empty() {
-                "early stopping off".to_string()
-            } else {
-                format!(
-                    "early stopping chose {} rounds in the folds; refitted on every row with their median",
-                    b.cv_rounds.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")
-                )
-            };
-            format!(
-                "{} boosting rounds (trees), learning rate {}; {stop}; reasons in log-odds",
-                b.trees.len(),
-                b.learning_rate
-            )
-        }
-        FittedModel::Ensemble(e) => {
-            let names: Vec<String> = e
-                .bases
-                .iter()
-                .enumerate()
-                .map(|(i, b)| match e.weights.get(i) {
-                    Some(w) => format!("{} (meta coefficient {w:.3})", b.kind().name()),
-                    None => b.kind().name().to_string(),
-                })
-                .collect();
-            format!(
-                "{} over {}{}",
-                e.kind.name(),
-                names.join(", "),
-                if e.kind == ModelKind::Stack {
-                    format!("; meta intercept {:.3}; reasons in log-odds", e.intercept)
-                } else {
-                    "; mean of probabilities; reasons in probability points".into()
-                }
-            )
-        }
-        FittedModel::DecisionTree(f) | FittedModel::RandomForest(f) => {
-            format!("{} tree(s); reasons in probability points", f.trees.len())
-        }
-        FittedModel::LogisticRegression(m) => format!(
-            "{} coefficients on standardised inputs; reasons in log-odds",
-            m.coefficients.len()
-        ),
-        FittedModel::External { kind, .. } => {
-            format!("{} grown by an external engine", kind.name())
-        }
     }
 }

@@ -91,32 +91,7 @@ pub fn validate(
             type_column(artifact, col, cells, &mut reason),
         ));
     }
-    let label_col = raw.column(&artifact.target);
-    let mut labels = label_col.map(|_| Vec::with_capacity(n));
-    if let (Some(col), Some(out)) = (label_col, labels.as_mut()) {
-        for (r, reason) in reason.iter_mut().enumerate().take(n) {
-            let v = col.text(r).map(|t| match schema::parse_cell(Some(&t)) {
-                Cell::Number(x) => schema::format_number(x),
-                _ => t,
-            });
-            match v {
-                Some(v) if v == artifact.positive_label => out.push(1),
-                Some(v) if v == artifact.negative_label => out.push(0),
-                other => {
-                    out.push(0);
-                    reason.get_or_insert_with(|| {
-                        RowProblem::at(
-                            &artifact.target,
-                            format!(
-                                "label {:?} is not one of the training labels",
-                                other.unwrap_or_default()
-                            ),
-                        )
-                    });
-                }
-            }
-        }
-    }
+    let labels = read_labels(artifact, raw, &mut reason);
     if let Some(m) = offers {
         let missing = m.missing_columns(&raw.names);
         if !missing.is_empty() {
@@ -137,21 +112,7 @@ pub fn validate(
         }
     });
     let keep: Vec<usize> = (0..n).filter(|&r| reason[r].is_none()).collect();
-    let unparsed = raw.skipped.iter().map(|(row, why)| Reject {
-        row: *row,
-        source: raw.source.clone(),
-        why: RowProblem::record(format!("unreadable record: {why}")),
-    });
-    let mut rejects: Vec<Reject> = (0..n)
-        .filter_map(|r| {
-            reason[r].take().map(|why| Reject {
-                row: raw.row(r),
-                source: raw.source.clone(),
-                why,
-            })
-        })
-        .chain(unparsed)
-        .collect();
+    let mut rejects = rejects(raw, &mut reason);
     rejects.sort_by_key(|r| r.row);
     let id_col = artifact.id_column.as_deref().and_then(|c| raw.column(c));
     let ids = keep
@@ -199,6 +160,63 @@ pub fn validate(
         extra,
         offers: offer_rows.map(|o| o.select(&keep)),
     })
+}
+
+/// The batch's labels as 1/0 when it carries the target column (offline
+/// evaluation); a label that is none of the training labels marks its row.
+fn read_labels(
+    artifact: &Artifact,
+    raw: &RawTable,
+    reason: &mut [Option<RowProblem>],
+) -> Option<Vec<u8>> {
+    let n = raw.n_rows();
+    let label_col = raw.column(&artifact.target);
+    let mut labels = label_col.map(|_| Vec::with_capacity(n));
+    if let (Some(col), Some(out)) = (label_col, labels.as_mut()) {
+        for (r, reason) in reason.iter_mut().enumerate().take(n) {
+            let v = col.text(r).map(|t| match schema::parse_cell(Some(&t)) {
+                Cell::Number(x) => schema::format_number(x),
+                _ => t,
+            });
+            match v {
+                Some(v) if v == artifact.positive_label => out.push(1),
+                Some(v) if v == artifact.negative_label => out.push(0),
+                other => {
+                    out.push(0);
+                    reason.get_or_insert_with(|| {
+                        RowProblem::at(
+                            &artifact.target,
+                            format!(
+                                "label {:?} is not one of the training labels",
+                                other.unwrap_or_default()
+                            ),
+                        )
+                    });
+                }
+            }
+        }
+    }
+    labels
+}
+
+/// Every marked row and every unreadable record, as rejects (unsorted).
+fn rejects(raw: &RawTable, reason: &mut [Option<RowProblem>]) -> Vec<Reject> {
+    let n = raw.n_rows();
+    let unparsed = raw.skipped.iter().map(|(row, why)| Reject {
+        row: *row,
+        source: raw.source.clone(),
+        why: RowProblem::record(format!("unreadable record: {why}")),
+    });
+    (0..n)
+        .filter_map(|r| {
+            reason[r].take().map(|why| Reject {
+                row: raw.row(r),
+                source: raw.source.clone(),
+                why,
+            })
+        })
+        .chain(unparsed)
+        .collect()
 }
 
 fn type_column(

@@ -5,6 +5,7 @@
 //! failed run leaves no half-made model or run folder behind.
 
 pub mod campaign;
+mod families;
 pub mod features;
 pub mod offers;
 pub mod roles;
@@ -14,7 +15,7 @@ use crate::artifact::{self, Artifact};
 use crate::clean::Dataset;
 use crate::config::{Config, ModelKind};
 use crate::error::{Error, Result};
-use crate::evaluate::cv::{cross_validate, CvResult, CvSettings};
+use crate::evaluate::cv::{CvResult, CvSettings};
 use crate::evaluate::metrics::Metrics;
 use crate::features::{FeaturePipeline, TransformStats};
 use crate::logs::{self, Validation};
@@ -234,116 +235,18 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     let held_out = out_of_time_split(cfg, &data)?;
     let cv_data = held_out.as_ref().map_or(&data, |(early, _)| early);
     let folds = split::kfold(&cv_data.y, &cv_data.ids, cfg.train.folds, cfg.train.seed)?;
-
-    let mut kinds = cfg.train.models.clone();
-    kinds.dedup();
-    let mut results = Vec::new();
-    for &kind in &kinds {
-        let bar = progress.bar(kind.name(), cfg.train.folds * cfg.family(kind).steps());
-        let mut res = cross_validate(cfg.family(kind), cv_settings(cfg), cv_data, &folds, &|| {
-            bar.inc(1)
-        })?;
-        bar.finish_and_clear();
-        if let Some((early, late)) = &held_out {
-            let mut p = fit_predict(cfg, kind, early, late)?;
-            if let Some(c) = &res.calibration {
-                c.calibrator.apply_all(&mut p);
-            }
-            let m = Metrics::compute(&late.y, &p, res.threshold);
-            progress.stage(format!(
-                "{:<20} out-of-time AUC {:.4} on the latest snapshot ({} rows)",
-                kind.name(),
-                m.roc_auc,
-                late.y.len()
-            ));
-            res.out_of_time = Some(m);
-        }
-        progress.stage(format!(
-            "{:<20} AUC {:.4}  KS {:.4}  F1 {:.4}  ({:.1} s)",
-            kind.name(),
-            res.oof_metrics.roc_auc,
-            res.oof_metrics.ks,
-            res.oof_metrics.f1,
-            res.seconds
-        ));
-        if res.oof_metrics.roc_auc >= cfg.leakage.warn_auc {
-            progress.warn(format!(
-                "{}: out-of-fold ROC AUC {:.4} after the leakage screen — too good to be true? check for leakage",
-                kind.name(),
-                res.oof_metrics.roc_auc
-            ));
-        }
-        results.push(res);
-    }
+    let results = families::cross_validate_all(cfg, cv_data, &folds, &held_out, &progress)?;
     phases.mark("cross_validation");
     let best = select(&results, &cfg.train.select_metric)?;
     let best_res = results
         .iter()
         .find(|r| r.kind == best)
         .ok_or_else(|| Error::Model("no model result".into()))?;
-
-    progress.stage(format!(
-        "refitting {} on all {} rows",
-        best.name(),
-        data.y.len()
-    ));
-    let all: Vec<usize> = (0..data.y.len()).collect();
-    let pipeline = FeaturePipeline::fit(&data.table, &all, models::needs_scaling(best));
-    let x = pipeline.transform(&data.table, &all, &mut TransformStats::default());
-    let refit_cfg = refit_config(cfg, best_res);
-    let bar = progress.bar("refit", refit_cfg.family(best).steps());
-    let mut model = models::fit(
-        &refit_cfg.family(best),
-        cfg.fit_options(),
-        x.view(),
-        &data.y,
-        cfg.train.seed,
-        &|| bar.inc(1),
-    )?;
-    bar.finish_and_clear();
+    let (pipeline, model, calibration, scores) =
+        families::refit(cfg, &data, (best, best_res), &progress)?;
     phases.mark("refit");
-    if let models::FittedModel::GradientBoosting(b) = &mut model {
-        b.cv_rounds = best_res.rounds.clone();
-    }
-    let calibration = best_res.calibration.as_ref().map(|c| c.calibrator.clone());
-    let mut scores = model.predict_proba(x.view());
-    if let Some(c) = &calibration {
-        c.apply_all(&mut scores);
-    }
-    let roles = data.report.roles.clone().unwrap_or_default();
-    // The data file's checksum is read on a core the reference leaves idle.
-    let (scoring, fingerprint, proxies) = std::thread::scope(|s| {
-        let fingerprint = s.spawn(|| {
-            artifact::fingerprint(&path, data.report.rows_read, data.report.columns_read)
-        });
-        // The numeric columns' deciles serve the drift reference and, on
-        // the same rows, the fairness proxies.
-        let deciles = crate::features::deciles(&data.table);
-        let cv_deciles = held_out
-            .as_ref()
-            .map(|_| crate::features::deciles(&cv_data.table));
-        let cv_deciles = cv_deciles.as_ref().unwrap_or(&deciles);
-        // So are the fairness proxies (they depend on the data alone).
-        let (scoring, proxies) = rayon::join(
-            || {
-                ScoringReference::build(
-                    reference_params(cfg, &roles),
-                    &data.table,
-                    &data.y,
-                    &scores,
-                    best_res.threshold,
-                    &deciles,
-                )
-            },
-            || crate::fairness::proxies(&cv_data.attributes, &cv_data.table, cv_deciles),
-        );
-        let fingerprint = fingerprint
-            .join()
-            .unwrap_or_else(|_| Err(Error::Model("the data checksum failed".into())));
-        (scoring, fingerprint, proxies)
-    });
-    let scoring = scoring?;
-
+    let (scoring, fingerprint, proxies) =
+        reference(cfg, (&data, cv_data), &path, &scores, best_res.threshold)?;
     let (created_at, stamp) = artifact::format_time(artifact::now_epoch());
     let run_id = crate::io::unique_name(&stamp, |id| {
         cfg.train.out.join(id).exists()
@@ -372,7 +275,7 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
             .iter()
             .map(|r| (r.kind.name().to_string(), r.oof_metrics.clone()))
             .collect(),
-        data: fingerprint?,
+        data: fingerprint,
         config: cfg.clone(),
         pipeline,
         model,
@@ -383,35 +286,22 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         formats: data.formats.clone(),
         checksum: String::new(),
     };
-    let file_name = format!("{run_id}.{}", artifact::EXTENSION);
-    let model_path = cfg.train.model_dir.join(&file_name);
+    let model_path = cfg
+        .train
+        .model_dir
+        .join(format!("{run_id}.{}", artifact::EXTENSION));
     art.checksum = art.compute_checksum(&model_path)?;
 
     phases.mark("reference");
-    let run_dir = cfg.train.out.join(&run_id);
     // Reports are of the cross-validated rows (all of them, or the earlier
     // snapshots under out-of-time validation, whose figures are beside).
     let metrics = MetricsFile::new(&results, &art, cv_data, cfg, &proxies);
-    // Crash safety: the run folder is written under a hidden name and
-    // renamed into place after the model is saved, so a killed run leaves
-    // no half-written run folder that `compare` would list, and `latest`
-    // always points to a complete artifact (the old one or the new one).
-    let staging = cfg.train.out.join(format!(".{run_id}.partial"));
-    let published = report::write_run(&staging, cv_data, &folds, &results, &art, &metrics)
-        .and_then(|()| {
-            phases.mark("reports");
-            art.save(&model_path)
-        })
-        .and_then(|()| {
-            phases.mark("save");
-            report::write_run_info(&staging, &art, &phases.marks)
-        })
-        .and_then(|()| std::fs::rename(&staging, &run_dir).map_err(|e| Error::io(&run_dir, e)));
-    if let Err(e) = published {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(e);
-    }
-    crate::io::replace_symlink(&cfg.train.model_dir.join("latest"), &file_name)?;
+    let run_dir = publish(
+        cfg,
+        &art,
+        (cv_data, &folds, &results, &metrics),
+        &mut phases,
+    )?;
     progress.stage(format!("phases: {}", phases.summary()));
     progress.stage(format!("model: {}", model_path.display()));
     progress.stage(format!("run:   {}", run_dir.display()));
@@ -421,6 +311,87 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         best,
         results,
     })
+}
+
+/// Each protected attribute's proxies among the features.
+type Proxies = std::collections::BTreeMap<String, Vec<crate::fairness::proxy::Proxy>>;
+
+/// What training fits for scoring (the scoring reference, from every row's
+/// scores), the data file's fingerprint (read on a core the reference
+/// leaves idle) and the fairness proxies (of the cross-validated rows).
+fn reference(
+    cfg: &Config,
+    (data, cv_data): (&Dataset, &Dataset),
+    path: &std::path::Path,
+    scores: &[f64],
+    threshold: f64,
+) -> Result<(ScoringReference, artifact::Fingerprint, Proxies)> {
+    let roles = data.report.roles.clone().unwrap_or_default();
+    // The data file's checksum is read on a core the reference leaves idle.
+    let (scoring, fingerprint, proxies) = std::thread::scope(|s| {
+        let fingerprint = s
+            .spawn(|| artifact::fingerprint(path, data.report.rows_read, data.report.columns_read));
+        // The numeric columns' deciles serve the drift reference and, on
+        // the same rows, the fairness proxies.
+        let deciles = crate::features::deciles(&data.table);
+        let cv_deciles =
+            (!std::ptr::eq(data, cv_data)).then(|| crate::features::deciles(&cv_data.table));
+        let cv_deciles = cv_deciles.as_ref().unwrap_or(&deciles);
+        // So are the fairness proxies (they depend on the data alone).
+        let (scoring, proxies) = rayon::join(
+            || {
+                ScoringReference::build(
+                    reference_params(cfg, &roles),
+                    &data.table,
+                    &data.y,
+                    scores,
+                    threshold,
+                    &deciles,
+                )
+            },
+            || crate::fairness::proxies(&cv_data.attributes, &cv_data.table, cv_deciles),
+        );
+        let fingerprint = fingerprint
+            .join()
+            .unwrap_or_else(|_| Err(Error::Model("the data checksum failed".into())));
+        (scoring, fingerprint, proxies)
+    });
+
+    Ok((scoring?, fingerprint?, proxies))
+}
+
+/// Write the run folder and save the model. Crash safety: the run folder
+/// is written under a hidden name and renamed into place after the model
+/// is saved, so a killed run leaves no half-written run folder that
+/// `compare` would list, and `latest` always points to a complete artifact
+/// (the old one or the new one). Returns the run folder.
+fn publish(
+    cfg: &Config,
+    art: &Artifact,
+    (cv_data, folds, results, metrics): (&Dataset, &[split::Fold], &[CvResult], &MetricsFile),
+    phases: &mut Phases,
+) -> Result<PathBuf> {
+    let run_id = &art.run_id;
+    let file_name = format!("{run_id}.{}", artifact::EXTENSION);
+    let model_path = cfg.train.model_dir.join(&file_name);
+    let run_dir = cfg.train.out.join(run_id);
+    let staging = cfg.train.out.join(format!(".{run_id}.partial"));
+    let published = report::write_run(&staging, cv_data, folds, results, art, metrics)
+        .and_then(|()| {
+            phases.mark("reports");
+            art.save(&model_path)
+        })
+        .and_then(|()| {
+            phases.mark("save");
+            report::write_run_info(&staging, art, &phases.marks)
+        })
+        .and_then(|()| std::fs::rename(&staging, &run_dir).map_err(|e| Error::io(&run_dir, e)));
+    if let Err(e) = published {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    crate::io::replace_symlink(&cfg.train.model_dir.join("latest"), &file_name)?;
+    Ok(run_dir)
 }
 
 /// One model's hold-out result (one JSON line of `churn-train holdout`).

@@ -14,7 +14,7 @@ use crate::io::{csv_field, write_atomic, write_json};
 use crate::offers::catalog::Catalog;
 use crate::offers::fit::{self, FitSettings};
 use crate::offers::metrics::{OffersMetrics, ProductLine};
-use crate::offers::panel;
+use crate::offers::panel::{self, Panel};
 use crate::offers::rank;
 use crate::offers::{OffersModel, Propensity, TOP};
 use crate::progress::Progress;
@@ -134,6 +134,59 @@ pub fn run(job: &OffersJob) -> Result<OffersOutcome> {
         checksum: String::new(),
     };
     // Offers for the latest period.
+    let (csv, latest) = latest_offers(&panel, &model);
+    let Latest {
+        offered_top3,
+        by_stage,
+        risk_levels,
+        offered,
+        none,
+    } = latest;
+    let metrics = OffersMetrics {
+        run_id: run_id.clone(),
+        target: if panel.snapshot {
+            "holds the product (no --period: weaker fallback)"
+        } else {
+            "took the product up by the next period"
+        },
+        ranking: if model.catalog.uses_margins() {
+            "expected value: propensity x margin"
+        } else {
+            "propensity (some products have no margin)"
+        },
+        products: product_lines(&model, &offered_top3),
+        panel: panel.report.clone(),
+        backtest,
+        risk_levels,
+        top3_by_stage: by_stage,
+        customers_offered: offered,
+        customers_without_offer: none,
+    };
+
+    let (run_dir, model_path) = publish(job, &mut model, &csv, &metrics)?;
+    progress.stage(format!("offers model: {}", model_path.display()));
+    progress.stage(format!("run:          {}", run_dir.display()));
+    Ok(OffersOutcome {
+        run_dir,
+        model_path,
+        metrics,
+    })
+}
+
+/// What the latest period's offers add up to.
+struct Latest {
+    /// Per catalog product: customers offered it in their top 3.
+    offered_top3: Vec<usize>,
+    /// Top-3 offers per life stage and product.
+    by_stage: BTreeMap<String, BTreeMap<String, usize>>,
+    /// Customers per risk level and its source.
+    risk_levels: BTreeMap<String, usize>,
+    offered: usize,
+    none: usize,
+}
+
+/// The latest period's customers ranked: offers.csv's text and the counts.
+fn latest_offers(panel: &Panel, model: &OffersModel) -> (String, Latest) {
     let latest: Vec<usize> = panel.latest.iter().map(|l| l.0).collect();
     let rows = panel.rows.select(&latest);
     let before: Vec<Option<usize>> = panel.latest.iter().map(|l| l.1).collect();
@@ -177,63 +230,68 @@ pub fn run(job: &OffersJob) -> Result<OffersOutcome> {
             }
         }
     }
-    let metrics = OffersMetrics {
-        run_id: run_id.clone(),
-        target: if panel.snapshot {
-            "holds the product (no --period: weaker fallback)"
-        } else {
-            "took the product up by the next period"
-        },
-        ranking: if cat.uses_margins() {
-            "expected value: propensity x margin"
-        } else {
-            "propensity (some products have no margin)"
-        },
-        products: model
-            .products
-            .iter()
-            .zip(&cat.products)
-            .zip(&offered_top3)
-            .map(|((m, p), &top3)| ProductLine {
-                id: p.id.clone(),
-                name: p.name.clone(),
-                risk: p.risk,
-                category: p.category.clone(),
-                model: match m.propensity {
-                    Propensity::Model { .. } => "gradient_boosting",
-                    Propensity::BaseRate { .. } if m.auc.is_some() => {
-                        "base_rate (no out-of-fold gain over it)"
-                    }
-                    Propensity::BaseRate { .. } => "base_rate (too few take-ups)",
-                },
-                rows: m.rows,
-                positives: m.positives,
-                take_up_rate: m.positives as f64 / m.rows.max(1) as f64,
-                roc_auc_oof: m.auc,
-                offered_top3: top3,
-            })
-            .collect(),
-        panel: panel.report.clone(),
-        backtest,
+    let latest = Latest {
+        offered_top3,
+        by_stage,
         risk_levels,
-        top3_by_stage: by_stage,
-        customers_offered: offered,
-        customers_without_offer: none,
+        offered,
+        none,
     };
+    (csv, latest)
+}
 
+/// Each product's line of offers_metrics.json: its model, take-ups and
+/// out-of-fold AUC, and how often it was offered in a top 3.
+fn product_lines(model: &OffersModel, offered_top3: &[usize]) -> Vec<ProductLine> {
+    model
+        .products
+        .iter()
+        .zip(&model.catalog.products)
+        .zip(offered_top3)
+        .map(|((m, p), &top3)| ProductLine {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            risk: p.risk,
+            category: p.category.clone(),
+            model: match m.propensity {
+                Propensity::Model { .. } => "gradient_boosting",
+                Propensity::BaseRate { .. } if m.auc.is_some() => {
+                    "base_rate (no out-of-fold gain over it)"
+                }
+                Propensity::BaseRate { .. } => "base_rate (too few take-ups)",
+            },
+            rows: m.rows,
+            positives: m.positives,
+            take_up_rate: m.positives as f64 / m.rows.max(1) as f64,
+            roc_auc_oof: m.auc,
+            offered_top3: top3,
+        })
+        .collect()
+}
+
+/// Write the run folder and save the offers model (the run folder under a
+/// hidden name until the model is saved, as training does); the run folder
+/// and the model's path.
+fn publish(
+    job: &OffersJob,
+    model: &mut OffersModel,
+    csv: &str,
+    metrics: &OffersMetrics,
+) -> Result<(PathBuf, PathBuf)> {
+    let run_id = &model.run_id;
     let file_name = format!("{run_id}.offers.json");
     let model_path = job.model_dir.join(&file_name);
-    let run_dir = job.out.join(&run_id);
+    let run_dir = job.out.join(run_id);
     let staging = job.out.join(format!(".{run_id}.partial"));
     std::fs::create_dir_all(&job.model_dir).map_err(|e| Error::io(&job.model_dir, e))?;
     let published = std::fs::create_dir_all(&staging)
         .map_err(|e| Error::io(&staging, e))
         .and_then(|()| write_atomic(&staging.join("offers.csv"), csv.as_bytes()))
-        .and_then(|()| write_json(&staging.join("offers_metrics.json"), &metrics))
+        .and_then(|()| write_json(&staging.join("offers_metrics.json"), metrics))
         .and_then(|()| {
             write_atomic(
                 &staging.join("report.html"),
-                page::render(&metrics).as_bytes(),
+                page::render(metrics).as_bytes(),
             )
         })
         .and_then(|()| model.save(&model_path))
@@ -243,11 +301,5 @@ pub fn run(job: &OffersJob) -> Result<OffersOutcome> {
         return Err(e);
     }
     crate::io::replace_symlink(&job.model_dir.join("offers-latest"), &file_name)?;
-    progress.stage(format!("offers model: {}", model_path.display()));
-    progress.stage(format!("run:          {}", run_dir.display()));
-    Ok(OffersOutcome {
-        run_dir,
-        model_path,
-        metrics,
-    })
+    Ok((run_dir, model_path))
 }

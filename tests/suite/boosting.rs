@@ -200,7 +200,7 @@ fn boosting_stacking_and_isotonic_calibration_on_the_bank_data() {
     let data = data.to_str().unwrap();
     train(
         dir.path(),
-        &[
+        [
             "--data",
             data,
             "--target",
@@ -232,7 +232,7 @@ fn boosting_stacking_and_isotonic_calibration_on_the_bank_data() {
     // Scoring with the saved model (whichever won) runs and names its unit.
     let model = dir.path().join("models").join("latest");
     let out = score_cmd()
-        .args(["--model", model.to_str().unwrap(), "--data", data])
+        .args(args!["--model", model, "--data", data])
         .arg("--out")
         .arg(dir.path().join("scores.csv"))
         .arg("--runs-dir")
@@ -240,11 +240,7 @@ fn boosting_stacking_and_isotonic_calibration_on_the_bank_data() {
         .arg("-q")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
 }
 
 #[test]
@@ -257,9 +253,9 @@ fn gradient_boosting_auc_on_the_shared_tables() {
         let data = shared(file);
         train(
             dir.path(),
-            &[
+            args![
                 "--data",
-                data.to_str().unwrap(),
+                data,
                 "--target",
                 target,
                 "--models",
@@ -271,12 +267,7 @@ fn gradient_boosting_auc_on_the_shared_tables() {
         // Scoring with the boosted model: reasons say their unit.
         let model = dir.path().join("models").join("latest");
         let out = score_cmd()
-            .args([
-                "--model",
-                model.to_str().unwrap(),
-                "--data",
-                data.to_str().unwrap(),
-            ])
+            .args(args!["--model", model, "--data", data,])
             .arg("--out")
             .arg(dir.path().join("scores.csv"))
             .arg("--runs-dir")
@@ -284,11 +275,7 @@ fn gradient_boosting_auc_on_the_shared_tables() {
             .arg("-q")
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         let text = std::fs::read_to_string(dir.path().join("scores.csv")).unwrap();
         assert!(
             text.lines()
@@ -322,14 +309,8 @@ fn tune_writes_every_trial_and_a_config_that_trains() {
     let dir = tempdir();
     let data = shared("datasets/bank_churn.csv");
     let out = train_cmd()
-        .args([
-            "tune",
-            "--trials",
-            "3",
-            "--data",
-            data.to_str().unwrap(),
-            "--target",
-            "Exited",
+        .args(args![
+            "tune", "--trials", "3", "--data", data, "--target", "Exited",
         ])
         .args([
             "--models",
@@ -342,11 +323,7 @@ fn tune_writes_every_trial_and_a_config_that_trains() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let csv = find_file(dir.path(), "tune.csv");
     let text = std::fs::read_to_string(&csv).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -367,11 +344,11 @@ fn tune_writes_every_trial_and_a_config_that_trains() {
     let best = csv.with_file_name("best.toml");
     train(
         dir.path(),
-        &[
+        args![
             "--config",
-            best.to_str().unwrap(),
+            best,
             "--data",
-            data.to_str().unwrap(),
+            data,
             "--target",
             "Exited",
             "--models",
@@ -410,7 +387,7 @@ fn bad_boosting_settings_name_the_key() {
     ] {
         let cfg = write(dir.path(), "bad.toml", toml);
         let out = train_cmd()
-            .args(["--config", cfg.to_str().unwrap(), "-q"])
+            .args(args!["--config", cfg, "-q"])
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);

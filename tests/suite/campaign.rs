@@ -38,7 +38,7 @@ fn campaign(dir: &Path, n: usize, skew: f64) -> PathBuf {
     write(dir, "campaign.csv", &s)
 }
 
-fn run(dir: &Path, args: &[&str]) -> (std::process::Output, Option<Value>) {
+fn run(dir: &Path, args: &[impl AsRef<std::ffi::OsStr>]) -> (std::process::Output, Option<Value>) {
     let out = train_cmd()
         .args(["campaign", "-q"])
         .args(args)
@@ -54,18 +54,23 @@ fn run(dir: &Path, args: &[&str]) -> (std::process::Output, Option<Value>) {
 }
 
 /// `--data DATA --arm arm --control holdout --outcome OUTCOME` and `extra`.
-fn flags<'a>(data: &'a Path, outcome: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec![
+fn flags(
+    data: &Path,
+    outcome: &str,
+    extra: &[impl AsRef<std::ffi::OsStr>],
+) -> Vec<std::ffi::OsString> {
+    let mut v = args![
         "--data",
-        data.to_str().unwrap(),
+        data,
         "--arm",
         "arm",
         "--control",
         "holdout",
         "--outcome",
         outcome,
-    ];
-    v.extend_from_slice(extra);
+    ]
+    .to_vec();
+    v.extend(extra.iter().map(|a| a.as_ref().to_os_string()));
     v
 }
 
@@ -88,11 +93,7 @@ fn effects_with_intervals_per_arm_and_outcome() {
             ],
         ),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let j = json.unwrap();
     let call = &j["arms"]["call"]["retained"];
     assert_eq!(call["kind"], "rate");
@@ -217,9 +218,9 @@ fn warning_accuracy_after_the_fact_on_the_holdout() {
     let bank = shared("datasets/bank_churn.csv");
     train(
         d.path(),
-        &[
+        args![
             "--data",
-            bank.to_str().unwrap(),
+            bank,
             "--target",
             "Exited",
             "--models",
@@ -249,21 +250,10 @@ fn warning_accuracy_after_the_fact_on_the_holdout() {
         &flags(
             &data,
             "retained",
-            &[
-                "--id",
-                "CustomerId",
-                "--scores",
-                scores.to_str().unwrap(),
-                "--model",
-                model,
-            ],
+            &args!["--id", "CustomerId", "--scores", scores, "--model", model,],
         ),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let j = json.unwrap();
     let a = &j["accuracy"];
     assert_eq!(

@@ -1,7 +1,25 @@
 //! Helpers shared by the integration tests: run the binaries like a user does.
 
 use std::path::{Path, PathBuf};
+
+/// An argument list of strings and paths alike (`args!["--data", path,
+/// "-q"]`), without converting each path to text.
+macro_rules! args {
+    ($($a:expr),* $(,)?) => {
+        [$(std::ffi::OsString::from(AsRef::<std::ffi::OsStr>::as_ref(&$a))),*]
+    };
+}
 use std::process::{Command, Output};
+
+/// Fail the test with the command's stderr unless it succeeded.
+#[track_caller]
+pub fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
 
 /// ../shared beside the checkout.
 pub fn shared(rel: &str) -> PathBuf {
@@ -24,10 +42,16 @@ pub fn score_cmd() -> Command {
     c
 }
 
-/// Run `churn-train` with `args` writing into `dir`; panics with stderr on failure.
-pub fn train(dir: &Path, args: &[&str]) -> Output {
+/// Run `churn-train` with `args` (strings or paths) writing into `dir`;
+/// panics with stderr on failure.
+pub fn train<I, S>(dir: &Path, args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().into()).collect();
     let out = train_cmd()
-        .args(args)
+        .args(&args)
         .arg("-q")
         .arg("--out")
         .arg(dir.join("experiments"))
@@ -71,6 +95,27 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
+/// A folder for a fixture every test of this process shares (trained
+/// once, in a `OnceLock`): under cargo's temporary folder for tests, named
+/// by the process id and emptied first; folders of earlier processes that
+/// are gone are removed.
+pub fn fixture_dir(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    for e in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let old = e.file_name().to_string_lossy().to_string();
+        let pid = old
+            .strip_prefix(&format!("{name}-"))
+            .and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+    let dir = root.join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// A fresh temporary folder, removed when dropped.
 pub use churn::io::TempDir;
 
@@ -81,9 +126,14 @@ pub fn tempdir() -> TempDir {
 /// Train `churn-train` on the shared bank table (target `Exited`) into
 /// `dir` with these extra arguments; the path of `models/latest`.
 pub fn train_bank(dir: &Path, extra: &[&str]) -> PathBuf {
-    let data = shared("datasets/bank_churn.csv");
-    let mut args = vec!["--data", data.to_str().unwrap(), "--target", "Exited"];
-    args.extend_from_slice(extra);
+    let mut args = args![
+        "--data",
+        shared("datasets/bank_churn.csv"),
+        "--target",
+        "Exited"
+    ]
+    .to_vec();
+    args.extend(extra.iter().map(std::ffi::OsString::from));
     train(dir, &args);
     dir.join("models/latest")
 }
@@ -123,11 +173,7 @@ pub fn sqlite(db: &Path, sql: &str) -> String {
         .arg(db)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -156,7 +202,7 @@ pub fn generate_logs(dir: &Path, customers: usize, seed: u64) -> PathBuf {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     out
 }
 

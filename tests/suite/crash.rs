@@ -47,7 +47,7 @@ fn killed_training_never_leaves_a_half_written_model_or_run() {
     let d = tempdir();
     let args = ["--models", "random_forest"];
     let start = Instant::now();
-    train(d.path(), &args);
+    train(d.path(), args);
     let full = start.elapsed();
     assert_consistent(d.path());
     // Kill at 0 ms, a few early moments, then a sweep across a whole run
@@ -85,7 +85,7 @@ fn killed_training_never_leaves_a_half_written_model_or_run() {
 #[test]
 fn killed_scoring_never_leaves_a_partial_scores_file() {
     let d = tempdir();
-    train(d.path(), &["--models", "logistic_regression"]);
+    train(d.path(), ["--models", "logistic_regression"]);
     let batch = d.path().join("batch.csv");
     let o = train_cmd()
         .args([
@@ -182,7 +182,7 @@ fn files_under(dir: &Path) -> Vec<String> {
 #[test]
 fn a_full_disk_is_a_clear_error_and_leaves_no_partial_output() {
     let d = tempdir();
-    train(d.path(), &["--models", "random_forest"]);
+    train(d.path(), ["--models", "random_forest"]);
     let Some(disk) = SmallDisk::mount(&d.path().join("small")) else {
         return;
     };

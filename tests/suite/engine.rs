@@ -199,9 +199,9 @@ fn forest_auc(data: &str, target: &str, engine: &str) -> f64 {
     let path = shared(data);
     train(
         d.path(),
-        &[
+        args![
             "--data",
-            path.to_str().unwrap(),
+            path,
             "--target",
             target,
             "--positive",

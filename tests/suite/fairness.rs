@@ -42,24 +42,14 @@ fn bank_run(d: &Path, extra: &[&str]) -> (std::path::PathBuf, String, Value) {
     let model = d.join("models/latest");
     let scores = d.join("scores.csv");
     let out = score_cmd()
-        .args([
-            "--model",
-            model.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-            "-q",
-            "--out",
-            scores.to_str().unwrap(),
+        .args(args![
+            "--model", model, "--data", data, "-q", "--out", scores,
         ])
         .arg("--runs-dir")
         .arg(d.join("score-runs"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     (
         run_dir(d),
         std::fs::read_to_string(&scores).unwrap(),
@@ -233,9 +223,9 @@ fn telco_gender_is_out_and_senior_citizen_is_a_watched_feature() {
     let data = shared("datasets/telco_churn.csv");
     train(
         d.path(),
-        &[
+        args![
             "--data",
-            data.to_str().unwrap(),
+            data,
             "--target",
             "Churn",
             "--models",

@@ -250,12 +250,7 @@ fn comma_codes_and_ids_stay_what_they_are() {
     let data = write(d.path(), "codes.csv", &text);
     let out = train(
         d.path(),
-        &[
-            "--data",
-            data.to_str().unwrap(),
-            "--models",
-            "decision_tree",
-        ],
+        args!["--data", data, "--models", "decision_tree",],
     );
     let report = data_report(d.path());
     let has = |key: &str, c: &str| report[key].as_array().unwrap().iter().any(|n| n == c);
@@ -284,12 +279,7 @@ fn a_partly_numeric_money_column_is_warned_about() {
     let data = write(d.path(), "partly.csv", &text);
     let out = train(
         d.path(),
-        &[
-            "--data",
-            data.to_str().unwrap(),
-            "--models",
-            "decision_tree",
-        ],
+        args!["--data", data, "--models", "decision_tree",],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -403,12 +393,7 @@ fn dates_become_day_counts_and_travel_in_time() {
     let plain = recency_table(counts.path(), "counts.csv", None, refd);
     train(
         counts.path(),
-        &[
-            "--data",
-            plain.to_str().unwrap(),
-            "--models",
-            "logistic_regression",
-        ],
+        args!["--data", plain, "--models", "logistic_regression",],
     );
     let want = oof_auc(&metrics(counts.path()), "logistic_regression");
     assert!(want > 0.8, "planted recency signal: AUC {want}");
@@ -436,10 +421,7 @@ fn dates_become_day_counts_and_travel_in_time() {
             );
             args.extend(["--config".into(), toml.display().to_string()]);
         }
-        train(
-            d.path(),
-            &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        );
+        train(d.path(), &args);
         let got = oof_auc(&metrics(d.path()), "logistic_regression");
         assert!(
             (got - want).abs() < 1e-12,
@@ -578,7 +560,7 @@ fn offers_run(dir: &Path, data: &Path) -> (Value, String) {
         .arg(dir.join("models"))
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     let run = run_dir(dir);
     let mut m: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("offers_metrics.json")).unwrap())
@@ -645,7 +627,7 @@ fn transaction_amounts_with_decimal_commas_build_the_same_features() {
             .arg(d.path().join(out))
             .output()
             .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_ok(&o);
         std::fs::read_to_string(d.path().join(out)).unwrap()
     };
     let plain = features("transactions.parquet", "plain.csv");
@@ -668,7 +650,7 @@ fn dates_count_back_from_each_rows_snapshot() {
             "--models",
             "logistic_regression",
         ];
-        train(d.path(), &args);
+        train(d.path(), args);
         (
             oof_auc(&metrics(d.path()), "logistic_regression"),
             data_report(d.path()),

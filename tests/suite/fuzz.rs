@@ -276,15 +276,15 @@ fn model() -> &'static (TempDir, PathBuf) {
         let cfg = write(d.path(), "small.toml", "[random_forest]\nn_trees = 10\n");
         train(
             d.path(),
-            &[
+            args![
                 "--data",
-                data.to_str().unwrap(),
+                data,
                 "--target",
                 "Exited",
                 "--models",
                 "random_forest",
                 "--config",
-                cfg.to_str().unwrap(),
+                cfg,
             ],
         );
         let path = d.path().join("models/latest");

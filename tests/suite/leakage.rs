@@ -48,12 +48,7 @@ fn every_planted_leak_is_caught_and_no_driver_excluded() {
     let data = leaky_table(d.path());
     let out = train(
         d.path(),
-        &[
-            "--data",
-            data.to_str().unwrap(),
-            "--models",
-            "logistic_regression",
-        ],
+        args!["--data", data, "--models", "logistic_regression",],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     let report = data_report(d.path());
@@ -132,9 +127,9 @@ fn allowed_leak_is_kept_recorded_and_warned_about() {
     let data = leaky_table(d.path());
     let out = train(
         d.path(),
-        &[
+        args![
             "--data",
-            data.to_str().unwrap(),
+            data,
             "--models",
             "logistic_regression",
             "--allow-leaky",

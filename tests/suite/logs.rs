@@ -9,6 +9,7 @@ use crate::common;
 use churn::logs::dates::{iso, parse_iso};
 use common::*;
 use polars::prelude::*;
+use polars_lazy::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -17,13 +18,17 @@ fn run_train(args: &[String]) -> Output {
     train_cmd().args(args).output().unwrap()
 }
 
-fn features(logs: &Path, extra: &[&str], out: &Path) {
+fn features(logs: &Path, extra: &[impl AsRef<std::ffi::OsStr>], out: &Path) {
     let mut args = vec!["features".to_string()];
     args.extend(log_args(logs));
-    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(
+        extra
+            .iter()
+            .map(|s| s.as_ref().to_string_lossy().to_string()),
+    );
     args.extend(["--out".into(), out.display().to_string()]);
     let o = run_train(&args);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
 }
 
 fn read(path: &Path) -> DataFrame {
@@ -118,7 +123,7 @@ fn train_model(dir: &Path, logs: &Path) -> PathBuf {
         dir.join("models").display().to_string(),
     ]);
     let o = run_train(&args);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     dir.join("models").join("latest")
 }
 
@@ -132,7 +137,7 @@ fn score_logs(model: &Path, logs: &Path, as_of: &str, runs: &Path) -> PathBuf {
         .arg(runs)
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -191,11 +196,7 @@ fn scoring_builds_the_features_that_churn_train_features_builds() {
     let run = score_logs(&model, &logs, as_of, &d.path().join("runs"));
     let scored = read(&run.join("features.parquet"));
     let built = d.path().join("built.parquet");
-    features(
-        &logs,
-        &["--as-of", as_of, "--model", model.to_str().unwrap()],
-        &built,
-    );
+    features(&logs, &args!["--as-of", as_of, "--model", model], &built);
     let built = read(&built);
     assert!(built.column("churned").is_ok());
     assert!(scored.height() > 500);
@@ -294,7 +295,7 @@ fn planted_drivers_are_found_and_out_of_time_auc_matches_the_planted_hazard() {
         d.path().join("models").display().to_string(),
     ]);
     let o = run_train(&args);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     let m = metrics(d.path());
     let best = m["best_model"].as_str().unwrap();
     let oot = m["models"][best]["out_of_time"]["roc_auc"]
@@ -391,10 +392,7 @@ fn bad_log_rows_are_counted_and_reported() {
         ]
         .map(String::from),
     );
-    train(
-        d.path(),
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    train(d.path(), &args);
     let report: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(run_dir(d.path()).join("data_report.json")).unwrap(),
     )
@@ -527,12 +525,7 @@ timestamp = "date"
     );
     train(
         d.path(),
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--models",
-            "random_forest",
-        ],
+        args!["--config", config, "--models", "random_forest",],
     );
     let report: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(run_dir(d.path()).join("data_report.json")).unwrap(),

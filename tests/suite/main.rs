@@ -4,10 +4,11 @@
 
 #![allow(dead_code)]
 
+#[macro_use]
+mod common;
 mod architecture;
 mod boosting;
 mod campaign;
-mod common;
 mod crash;
 mod engine;
 mod fairness;

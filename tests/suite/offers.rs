@@ -10,7 +10,7 @@ use churn::offers::rank::{rank, Profile};
 use churn::offers::risk::RiskRule;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::common;
 use common::*;
@@ -166,7 +166,7 @@ fn col(head: &[String], name: &str) -> usize {
 #[test]
 fn embedded_backtest_beats_popularity_and_offers_are_suitable() {
     let dir = tempdir();
-    train(dir.path(), &["offers"]);
+    train(dir.path(), ["offers"]);
     let run = run_dir(dir.path());
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("offers_metrics.json")).unwrap())
@@ -227,38 +227,39 @@ fn embedded_backtest_beats_popularity_and_offers_are_suitable() {
     assert!(dir.path().join("models/offers-latest").exists());
 }
 
+/// The embedded data's churn model and offers models, and a scoring run
+/// of the holdings panel's last month: trained and scored once per test
+/// process, shared by the tests below.
+struct ScoredHoldings {
+    dir: PathBuf,
+    model: PathBuf,
+    run: PathBuf,
+}
+
+fn scored_holdings() -> &'static ScoredHoldings {
+    static FIXTURE: std::sync::OnceLock<ScoredHoldings> = std::sync::OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let dir = fixture_dir("scored-holdings");
+        train(&dir, ["--models", "decision_tree", "--folds", "2"]);
+        train(&dir, ["offers"]);
+        let model = dir.join("models/latest");
+        let (run, _) = score_run(&model, &dir.join("runs"), ["--data", LATEST, "-q"]);
+        ScoredHoldings { dir, model, run }
+    })
+}
+
+const LATEST: &str = "data/holdings/latest.csv";
+
+fn summary(run: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap()
+}
+
 #[test]
 fn scoring_adds_risk_levels_and_suitable_offers() {
-    let dir = tempdir();
-    train(dir.path(), &["--models", "decision_tree", "--folds", "2"]);
-    train(dir.path(), &["offers"]);
-    let model = dir.path().join("models/latest");
-    let out = score_cmd()
-        .args([
-            "--model",
-            model.to_str().unwrap(),
-            "--data",
-            "data/holdings/latest.csv",
-            "-q",
-        ])
-        .arg("--runs-dir")
-        .arg(dir.path().join("runs"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run = std::fs::read_dir(dir.path().join("runs"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let f = scored_holdings();
     let cat = Catalog::load(Path::new("data/products.toml")).unwrap();
-    let (h, rows) = read_csv(&run.join("scores.csv"));
-    let (lh, latest) = read_csv(Path::new("data/holdings/latest.csv"));
+    let (h, rows) = read_csv(&f.run.join("scores.csv"));
+    let (lh, latest) = read_csv(Path::new(LATEST));
     let by_id: HashMap<&str, &Vec<String>> = latest.iter().map(|r| (r[0].as_str(), r)).collect();
     let (level, source) = (col(&h, "risk_level"), col(&h, "risk_level_source"));
     let mut offered = 0;
@@ -291,21 +292,30 @@ fn scoring_adds_risk_levels_and_suitable_offers() {
         }
     }
     assert!(offered > rows.len());
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
-    let o = &s["offers"];
+}
+
+#[test]
+fn the_offers_summary_counts_what_the_scores_hold() {
+    let f = scored_holdings();
+    let (h, rows) = read_csv(&f.run.join("scores.csv"));
+    let o = &summary(&f.run)["offers"];
     assert_eq!(
         o["customers_with_offer"].as_u64().unwrap()
             + o["customers_without_offer"].as_u64().unwrap(),
         rows.len() as u64
     );
     assert!(o["first_by_tier"].as_object().unwrap().len() >= 2);
-    // The summary counts what scores.csv holds: offers per product, first
-    // offers per tier and warning level, customers per risk level.
+    // Offers per product, first offers per tier and warning level,
+    // customers per risk level.
     let mut want: HashMap<String, u64> = HashMap::new();
     let mut count = |key: String| *want.entry(key).or_default() += 1;
+    let level = col(&h, "risk_level");
     for r in &rows {
-        count(format!("risk_levels/{} {}", r[level], r[source]));
+        count(format!(
+            "risk_levels/{} {}",
+            r[level],
+            r[col(&h, "risk_level_source")]
+        ));
         let first = &r[col(&h, "offer_1")];
         if !first.is_empty() {
             count(format!(
@@ -341,21 +351,17 @@ fn scoring_adds_risk_levels_and_suitable_offers() {
         }
     }
     assert_eq!(got, want);
-    // Scored in many small chunks (several at once): the same scores in
-    // the same order, and the same counts.
-    let (small, small_run) = score_in_small_chunks(
-        dir.path(),
-        &model,
-        Path::new("data/holdings/latest.csv"),
-        "small",
-    );
-    assert_eq!(
-        std::fs::read(small).unwrap(),
-        std::fs::read(run.join("scores.csv")).unwrap()
-    );
-    let s2: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(small_run.join("summary.json")).unwrap())
-            .unwrap();
+}
+
+#[test]
+fn small_chunks_and_worded_flags_give_the_same_scores() {
+    let f = scored_holdings();
+    let scores = std::fs::read(f.run.join("scores.csv")).unwrap();
+    // Many small chunks (several at once): the same scores in the same
+    // order, and the same counts.
+    let (small, small_run) = score_in_small_chunks(&f.dir, &f.model, Path::new(LATEST), "small");
+    assert_eq!(std::fs::read(small).unwrap(), scores);
+    let (o, o2) = (summary(&f.run), summary(&small_run));
     for block in [
         "risk_levels",
         "by_product",
@@ -363,11 +369,13 @@ fn scoring_adds_risk_levels_and_suitable_offers() {
         "first_by_level",
         "customers_with_offer",
     ] {
-        assert_eq!(s2["offers"][block], o[block], "{block}");
+        assert_eq!(o2["offers"][block], o["offers"][block], "{block}");
     }
     // Flags written yes/no (from the second chunk on; the first reads
     // numbers) give the same scores as 1/0. (Holdings the churn model
     // reads as numbers stay 1/0: its inputs are checked as numbers.)
+    let cat = Catalog::load(Path::new("data/products.toml")).unwrap();
+    let (lh, latest) = read_csv(Path::new(LATEST));
     let churn_inputs = std::fs::read_to_string("data/customers.csv").unwrap();
     let churn_inputs: Vec<&str> = churn_inputs.lines().next().unwrap().split(',').collect();
     let worded_flags: Vec<&Product> = (cat.products.iter())
@@ -383,17 +391,22 @@ fn scoring_adds_risk_levels_and_suitable_offers() {
         }
         worded.push(cells.join(","));
     }
-    let worded = write(dir.path(), "worded.csv", &(worded.join("\n") + "\n"));
-    let (again, _) = score_in_small_chunks(dir.path(), &model, &worded, "worded");
-    assert_eq!(
-        std::fs::read(again).unwrap(),
-        std::fs::read(run.join("scores.csv")).unwrap()
-    );
-    // Offer rates per fairness group (gender is protected): the share of
-    // each group's customers with a first offer, from scores.csv.
-    let g = &s["fairness"]["gender"]["groups"];
+    let worded = write(&f.dir, "worded.csv", &(worded.join("\n") + "\n"));
+    let (again, _) = score_in_small_chunks(&f.dir, &f.model, &worded, "worded");
+    assert_eq!(std::fs::read(again).unwrap(), scores);
+}
+
+#[test]
+fn offer_rates_per_fairness_group_match_the_scores() {
+    let f = scored_holdings();
+    let (h, rows) = read_csv(&f.run.join("scores.csv"));
+    let (lh, latest) = read_csv(Path::new(LATEST));
+    let by_id: HashMap<&str, &Vec<String>> = latest.iter().map(|r| (r[0].as_str(), r)).collect();
+    // Gender is protected: the share of each group's customers with a
+    // first offer, from scores.csv.
+    let s = summary(&f.run);
     let gender = col(&lh, "gender");
-    for (group, figures) in g.as_object().unwrap() {
+    for (group, figures) in s["fairness"]["gender"]["groups"].as_object().unwrap() {
         let members: Vec<&Vec<String>> = rows
             .iter()
             .filter(|r| by_id[r[0].as_str()][gender] == *group)
@@ -408,32 +421,36 @@ fn scoring_adds_risk_levels_and_suitable_offers() {
             "{group}"
         );
     }
-    assert!(
-        s["fairness"]["gender"]["offer_rate_ratio"]
-            .as_f64()
-            .unwrap()
-            > 0.0
-    );
-    assert!(std::fs::read_to_string(run.join("report.html"))
+    let ratio = s["fairness"]["gender"]["offer_rate_ratio"]
+        .as_f64()
+        .unwrap();
+    assert!(ratio > 0.0);
+    assert!(std::fs::read_to_string(f.run.join("report.html"))
         .unwrap()
         .contains("offers-by-tier"));
+}
 
+#[test]
+fn batches_without_holdings_skip_offers_and_bad_flags_are_rejects() {
+    let f = scored_holdings();
     // The embedded score sample has no holdings: offers are skipped, said
     // why; asked for explicitly, the job stops naming the missing columns.
     let plain = score_cmd()
-        .args(["--model", model.to_str().unwrap(), "-q", "--out", "-"])
-        .arg("--runs-dir")
-        .arg(dir.path().join("runs2"))
+        .arg("--model")
+        .arg(&f.model)
+        .args(["-q", "--out", "-", "--runs-dir"])
+        .arg(f.dir.join("runs2"))
         .output()
         .unwrap();
     assert!(plain.status.success());
     assert!(!String::from_utf8_lossy(&plain.stdout).contains("offer_1"));
     let forced = score_cmd()
-        .args(["--model", model.to_str().unwrap(), "-q"])
-        .arg("--offers")
-        .arg(dir.path().join("models/offers-latest"))
+        .arg("--model")
+        .arg(&f.model)
+        .args(["-q", "--offers"])
+        .arg(f.dir.join("models/offers-latest"))
         .arg("--runs-dir")
-        .arg(dir.path().join("runs3"))
+        .arg(f.dir.join("runs3"))
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&forced.stderr);
@@ -441,35 +458,17 @@ fn scoring_adds_risk_levels_and_suitable_offers() {
         !forced.status.success() && err.contains("has_mortgage"),
         "{err}"
     );
-
     // A holding that is not a flag rejects its row, with the reason; the
     // rest of the batch is scored.
-    let text = std::fs::read_to_string("data/holdings/latest.csv").unwrap();
+    let (lh, latest) = read_csv(Path::new(LATEST));
+    let text = std::fs::read_to_string(LATEST).unwrap();
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
     let at = col(&lh, "has_mortgage");
     let mut cells = fields(&lines[5]);
     cells[at] = "perhaps".into();
     lines[5] = cells.join(",");
-    let bad = write(dir.path(), "bad.csv", &(lines.join("\n") + "\n"));
-    let out = score_cmd()
-        .args(["--model", model.to_str().unwrap(), "-q"])
-        .arg("--data")
-        .arg(&bad)
-        .arg("--runs-dir")
-        .arg(dir.path().join("runs4"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run = std::fs::read_dir(dir.path().join("runs4"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let bad = write(&f.dir, "bad.csv", &(lines.join("\n") + "\n"));
+    let (run, _) = score_run(&f.model, &f.dir.join("runs4"), args!["--data", bad, "-q"]);
     let rejects = std::fs::read_to_string(run.join("rejects.csv")).unwrap();
     assert!(
         rejects.contains(",5,") && rejects.contains("'perhaps' is not a holding flag"),
@@ -555,11 +554,7 @@ fn bad_panels_and_catalogs_give_clear_errors() {
     let good = "[[product]]\nid = \"a\"\nname = \"A\"\ncolumn = \"has_a\"\nrisk = 1\n\n[[product]]\nid = \"b\"\nname = \"B\"\ncolumn = \"has_b\"\nrisk = 2\n";
     let catalog = write(d, "good.toml", good);
     let ok = offers_on(d, &panel(d, "p1.csv", |_| {}), &catalog);
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    assert_ok(&ok);
     let m: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(run_dir(d).join("offers_metrics.json")).unwrap(),
     )
@@ -649,7 +644,7 @@ fn blank_holdings_are_unknown_never_offered_and_counted() {
             batch.push(cells.join(","));
         }
     }
-    train(d, &["--models", "decision_tree", "--folds", "2"]);
+    train(d, ["--models", "decision_tree", "--folds", "2"]);
     let (run, m) = offers_on_panel(d, "panel.csv", &panel);
     assert_eq!(m["panel"]["unknown_holding_cells"], 60);
     let (_, offers) = read_csv(&run.join("offers.csv"));
@@ -718,7 +713,7 @@ fn offers_on_panel(
     let args = ["--id", "customer_id", "--period", "period"];
     let data_args = ["offers", "--data", data.to_str().unwrap()];
     let risk = ["--risk-column", "risk_profile"];
-    train(dir, &[&data_args[..], &args, &risk].concat());
+    train(dir, [&data_args[..], &args, &risk].concat());
     let run = run_dir(dir);
     let metrics = std::fs::read_to_string(run.join("offers_metrics.json")).unwrap();
     (run, serde_json::from_str(&metrics).unwrap())
@@ -819,7 +814,7 @@ fn without_periods_offers_fall_back_to_who_holds_what() {
     let d = dir.path();
     let latest = "data/holdings/latest.csv";
     let args = ["offers", "--data", latest, "--id", "customer_id"];
-    train(d, &[&args[..], &["--risk-column", "risk_profile"]].concat());
+    train(d, [&args[..], &["--risk-column", "risk_profile"]].concat());
     let run = run_dir(d);
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("offers_metrics.json")).unwrap())

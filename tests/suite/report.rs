@@ -138,14 +138,7 @@ fn training_report_has_every_chart_and_table_and_no_external_reference() {
     let data = bank_with_snapshots(d.path());
     train(
         d.path(),
-        &[
-            "--data",
-            data.to_str().unwrap(),
-            "--target",
-            "Exited",
-            "--folds",
-            "3",
-        ],
+        args!["--data", data, "--target", "Exited", "--folds", "3",],
     );
     let html = check_report(&run_dir(d.path()).join("report.html"), &TRAIN_IDS);
     for quarter in ["2024-Q1", "2024-Q4"] {
@@ -174,9 +167,9 @@ fn scoring_report_shows_levels_drift_evaluation_and_migration() {
     let data = shared("datasets/bank_churn.csv");
     train(
         d.path(),
-        &[
+        args![
             "--data",
-            data.to_str().unwrap(),
+            data,
             "--target",
             "Exited",
             "--models",
@@ -184,16 +177,9 @@ fn scoring_report_shows_levels_drift_evaluation_and_migration() {
         ],
     );
     let model = d.path().join("models/latest");
-    let score = |runs: &str, extra: &[&str]| -> PathBuf {
+    let score = |runs: &str, extra: &[std::ffi::OsString]| -> PathBuf {
         let out = score_cmd()
-            .args([
-                "--model",
-                model.to_str().unwrap(),
-                "--data",
-                data.to_str().unwrap(),
-                "-q",
-                "--runs-dir",
-            ])
+            .args(args!["--model", model, "--data", data, "-q", "--runs-dir",])
             .arg(d.path().join(runs))
             .args(extra)
             .output()
@@ -217,7 +203,7 @@ fn scoring_report_shows_levels_drift_evaluation_and_migration() {
         "migration section should explain why it is empty"
     );
     let previous = first.join("scores.csv");
-    let second = score("runs2", &["--previous", previous.to_str().unwrap()]);
+    let second = score("runs2", &args!["--previous", previous]);
     let html = check_report(&second.join("report.html"), &SCORE_IDS);
     assert!(
         html.contains("0.1 watch") && html.contains("0.25 shift"),
@@ -235,9 +221,9 @@ fn compare_lists_runs_newest_first_and_flags_a_drop() {
     let data = shared("datasets/bank_churn.csv");
     train(
         d.path(),
-        &[
+        args![
             "--data",
-            data.to_str().unwrap(),
+            data,
             "--target",
             "Exited",
             "--models",
@@ -246,9 +232,9 @@ fn compare_lists_runs_newest_first_and_flags_a_drop() {
     );
     train(
         d.path(),
-        &[
+        args![
             "--data",
-            data.to_str().unwrap(),
+            data,
             "--target",
             "Exited",
             "--models",
@@ -261,11 +247,7 @@ fn compare_lists_runs_newest_first_and_flags_a_drop() {
         .arg("--json")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -302,9 +284,9 @@ fn compare_lists_runs_newest_first_and_flags_a_drop() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     train(
         d.path(),
-        &[
+        args![
             "--data",
-            data.to_str().unwrap(),
+            data,
             "--target",
             "Exited",
             "--models",

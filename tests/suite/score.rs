@@ -20,7 +20,7 @@ fn bank_model() -> &'static (common::TempDir, PathBuf) {
 }
 
 /// Run churn-score; returns (success, stdout, stderr).
-fn score(dir: &Path, args: &[&str]) -> (bool, String, String) {
+fn score(dir: &Path, args: &[impl AsRef<std::ffi::OsStr>]) -> (bool, String, String) {
     let out = score_cmd()
         .arg("--model")
         .arg(&bank_model().1)
@@ -85,7 +85,7 @@ fn bank_lines() -> Vec<String> {
 fn scoring_reproduces_the_refitted_model_exactly() {
     let d = common::tempdir();
     let data = shared("datasets/bank_churn.csv");
-    let (ok, _, err) = score(d.path(), &["--data", data.to_str().unwrap(), "-q"]);
+    let (ok, _, err) = score(d.path(), &args!["--data", data, "-q"]);
     assert!(ok, "{err}");
     let run = only_run(d.path());
     let scores = std::fs::read_to_string(run.join("scores.csv")).unwrap();
@@ -165,7 +165,7 @@ fn shifted_feature_shows_drift() {
         text += &(f.join(",") + "\n");
     }
     let p = write(d.path(), "older.csv", &text);
-    let (ok, _, err) = score(d.path(), &["--data", p.to_str().unwrap(), "-q"]);
+    let (ok, _, err) = score(d.path(), &args!["--data", p, "-q"]);
     assert!(ok, "{err}");
     let s = json(&only_run(d.path()).join("summary.json"));
     let age_row = s["drift"]["features"]
@@ -201,7 +201,7 @@ fn missing_columns_are_listed_and_nothing_is_written() {
         })
         .collect();
     let p = write(d.path(), "short.csv", &text);
-    let (ok, _, err) = score(d.path(), &["--data", p.to_str().unwrap()]);
+    let (ok, _, err) = score(d.path(), &args!["--data", p]);
     assert!(!ok);
     assert!(
         err.contains("missing required column(s): Age, Balance"),
@@ -225,19 +225,7 @@ fn a_broken_extract_fails_after_writing_its_rejects() {
     let earlier = common::tempdir();
     let good = write(earlier.path(), "good.csv", &clean);
     let prev = earlier.path().join("prev.csv");
-    assert!(
-        score(
-            earlier.path(),
-            &[
-                "--data",
-                good.to_str().unwrap(),
-                "--out",
-                prev.to_str().unwrap(),
-                "-q"
-            ]
-        )
-        .0
-    );
+    assert!(score(earlier.path(), &args!["--data", good, "--out", prev, "-q"]).0);
     let all_green = std::fs::read_to_string(&prev)
         .unwrap()
         .replace(",red,", ",green,")
@@ -327,10 +315,7 @@ fn a_broken_line_never_stops_the_batch() {
     }
     let p = d.path().join("extract.csv");
     std::fs::write(&p, bytes).unwrap();
-    let (ok, _, err) = score(
-        d.path(),
-        &["--data", p.to_str().unwrap(), "--chunk-rows", "5000", "-q"],
-    );
+    let (ok, _, err) = score(d.path(), &args!["--data", p, "--chunk-rows", "5000", "-q"]);
     assert!(ok, "{err}");
     let run = only_run(d.path());
     let summary = json(&run.join("summary.json"));
@@ -369,10 +354,7 @@ fn bad_rows_are_rejected_unseen_categories_counted() {
         text += &(f.join(",") + ",ignored\n");
     }
     let p = write(d.path(), "bad.csv", &text);
-    let (ok, _, err) = score(
-        d.path(),
-        &["--data", p.to_str().unwrap(), "-q", "--chunk-rows", "64"],
-    );
+    let (ok, _, err) = score(d.path(), &args!["--data", p, "-q", "--chunk-rows", "64"]);
     assert!(ok, "{err}");
     let run = only_run(d.path());
     let s = json(&run.join("summary.json"));
@@ -416,11 +398,7 @@ fn stdin_to_stdout_pipe_mode() {
         .write_all(input.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("id,churn_probability,churn_flag,warning_level,value_tier,clv,reason_1,reason_2,reason_3,action"));
     assert_eq!(text.lines().count(), 301, "only CSV on stdout");
@@ -444,11 +422,11 @@ fn refit_segments_fits_on_the_whole_batch_not_its_first_chunk() {
         let o = d.path().join(format!("scores_{chunk}.csv"));
         let (ok, _, err) = score(
             d.path(),
-            &[
+            &args![
                 "--data",
-                p.to_str().unwrap(),
+                p,
                 "--out",
-                o.to_str().unwrap(),
+                o,
                 "--refit-segments",
                 "--chunk-rows",
                 chunk,
@@ -488,17 +466,12 @@ fn scores_are_identical_whatever_the_thread_count_and_tree_walk() {
         let status = score_cmd()
             .env("RAYON_NUM_THREADS", threads)
             .env("CHURN_SIMD", walk)
-            .args([
-                "--model",
-                bank_model().1.to_str().unwrap(),
-                "--runs-dir",
-                runs.to_str().unwrap(),
-            ])
-            .args([
+            .args(args!["--model", bank_model().1, "--runs-dir", runs,])
+            .args(args![
                 "--data",
-                p.to_str().unwrap(),
+                p,
                 "--out",
-                out.to_str().unwrap(),
+                out,
                 "--chunk-rows",
                 "700",
                 "-q",
@@ -550,16 +523,7 @@ fn tiers_are_stable_across_batches() {
     let (pa, pb) = (write(d.path(), "a.csv", &a), write(d.path(), "b.csv", &b));
     let (oa, ob) = (d.path().join("a_scores.csv"), d.path().join("b_scores.csv"));
     for (p, o) in [(&pa, &oa), (&pb, &ob)] {
-        let (ok, _, err) = score(
-            d.path(),
-            &[
-                "--data",
-                p.to_str().unwrap(),
-                "--out",
-                o.to_str().unwrap(),
-                "-q",
-            ],
-        );
+        let (ok, _, err) = score(d.path(), &args!["--data", p, "--out", o, "-q",]);
         assert!(ok, "{err}");
     }
     let (ta, tb) = (
@@ -584,13 +548,13 @@ fn tiers_are_stable_across_batches() {
     // migration against the earlier batch
     let (ok, _, err) = score(
         d.path(),
-        &[
+        &args![
             "--data",
-            pb.to_str().unwrap(),
+            pb,
             "--previous",
-            oa.to_str().unwrap(),
+            oa,
             "--out",
-            d.path().join("c.csv").to_str().unwrap(),
+            d.path().join("c.csv"),
             "-q",
         ],
     );
@@ -628,15 +592,7 @@ fn parquet_output_and_directory_of_parts() {
     let out = d.path().join("scores.parquet");
     let (ok, _, err) = score(
         d.path(),
-        &[
-            "--data",
-            parts.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--format",
-            "parquet",
-            "-q",
-        ],
+        &args!["--data", parts, "--out", out, "--format", "parquet", "-q",],
     );
     assert!(ok, "{err}");
     // read it back as a scoring input of the parquet reader
@@ -767,15 +723,7 @@ fn a_closed_stdout_ends_both_binaries_quietly_with_exit_0() {
     let runs = d.path().join("runs");
     let out = with_closed_stdout(
         score_cmd()
-            .args([
-                "--model",
-                model,
-                "--data",
-                data.to_str().unwrap(),
-                "--out",
-                "-",
-                "-q",
-            ])
+            .args(args!["--model", model, "--data", data, "--out", "-", "-q",])
             .arg("--runs-dir")
             .arg(&runs),
     );
@@ -793,15 +741,7 @@ fn a_closed_stdout_ends_both_binaries_quietly_with_exit_0() {
     // The same job to a reader that stays proves the output is large enough
     // to have hit the closed pipe above.
     let full = score_cmd()
-        .args([
-            "--model",
-            model,
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            "-",
-            "-q",
-        ])
+        .args(args!["--model", model, "--data", data, "--out", "-", "-q",])
         .arg("--runs-dir")
         .arg(&runs)
         .output()

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,7 +27,7 @@ struct Service {
 impl Service {
     fn start(model: &Path, extra: &[&str]) -> Service {
         let mut child = score_cmd()
-            .args(["serve", "--model", model.to_str().unwrap()])
+            .args(args!["serve", "--model", model])
             .args(["--addr", "127.0.0.1:0"])
             .args(extra)
             .stderr(Stdio::piped())
@@ -168,8 +168,8 @@ fn text(v: &Value) -> String {
 fn batch_database_and_service_give_the_same_scores() {
     let dir = tempdir();
     let d = dir.path();
-    train(d, &["--models", "random_forest", "--folds", "2"]);
-    train(d, &["offers"]);
+    train(d, ["--models", "random_forest", "--folds", "2"]);
+    train(d, ["offers"]);
     let model = d.join("models/latest");
     let data = "data/holdings/latest.csv";
     let csv = d.join("scores.csv");
@@ -179,13 +179,13 @@ fn batch_database_and_service_give_the_same_scores() {
         format!("sqlite:{}", db.display()),
     ] {
         let o = score_cmd()
-            .args(["--model", model.to_str().unwrap(), "--data", data, "-q"])
+            .args(args!["--model", model, "--data", data, "-q"])
             .arg("--runs-dir")
             .arg(d.join("runs"))
             .args(["--out", &out])
             .output()
             .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_ok(&o);
     }
     let (h, batch) = read_csv(&csv);
     // Every scores.csv column but the id (compared first), and the offers'.
@@ -272,49 +272,53 @@ fn batch_database_and_service_give_the_same_scores() {
     }
 }
 
-#[test]
-fn bad_requests_are_answered_and_never_stop_the_service() {
-    let dir = tempdir();
-    let d = dir.path();
-    train(d, &["--models", "decision_tree", "--folds", "2"]);
-    let svc = Service::start(
-        &d.join("models/latest"),
-        &["--max-body", "65536", "--quiet"],
-    );
+/// A decision tree trained on the embedded data once per test process
+/// (`models/latest` of a fixture folder), for tests that only read it.
+fn tree_model() -> &'static Path {
+    static MODEL: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    MODEL.get_or_init(|| {
+        let dir = fixture_dir("serve-tree");
+        train(&dir, ["--models", "decision_tree", "--folds", "2"]);
+        dir.join("models/latest")
+    })
+}
+
+/// The service on the shared tree model (64 KiB bodies at most), and two
+/// customers of the embedded sample as JSON with the sample's header.
+fn small_service() -> (Service, Vec<String>, Vec<Value>) {
+    let svc = Service::start(tree_model(), &["--max-body", "65536", "--quiet"]);
     let (h, rows) = read_csv(Path::new("data/score_sample.csv"));
     let good = customers(&h, &rows[..2]);
+    (svc, h, good)
+}
 
+/// Send `customers`; the answer must be a 422 naming (customer, field) pairs.
+fn refused_fields(svc: &Service, customers: Vec<Value>) -> Vec<(u64, String)> {
+    let (status, v) = svc.json("POST", "/v1/score", &json!({ "customers": customers }));
+    assert_eq!(status, 422, "{v}");
+    v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["customer"].as_u64().unwrap(), text(&e["field"])))
+        .collect()
+}
+
+#[test]
+fn field_mistakes_are_answered_422_naming_customer_and_field() {
+    let (svc, _, good) = small_service();
     // A wrong type, an impossible value and a missing field: 422, named.
     let mut bad = good.clone();
     bad[0]["age"] = json!("forty");
     bad[1]["balance"] = json!(-5);
     bad[1].as_object_mut().unwrap().remove("tenure_months");
-    let (status, v) = svc.json("POST", "/v1/score", &json!({ "customers": bad }));
-    assert_eq!(status, 422, "{v}");
-    let named: Vec<(u64, &str)> = v["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["customer"].as_u64().unwrap(),
-                e["field"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    assert!(named.contains(&(1, "tenure_months")), "{v}");
+    let named = refused_fields(&svc, bad);
+    assert!(named.contains(&(1, "tenure_months".into())), "{named:?}");
     let mut typed = good.clone();
     typed[0]["age"] = json!("forty");
     typed[1]["balance"] = json!(-5);
-    let (status, v) = svc.json("POST", "/v1/score", &json!({ "customers": typed }));
-    assert_eq!(status, 422, "{v}");
-    let named: Vec<(u64, String)> = v["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["customer"].as_u64().unwrap(), text(&e["field"])))
-        .collect();
-    assert_eq!(named, vec![(0, "age".into()), (1, "balance".into())], "{v}");
+    let named = refused_fields(&svc, typed);
+    assert_eq!(named, vec![(0, "age".into()), (1, "balance".into())]);
     let mut nested = good.clone();
     nested[1]["region"] = json!({"a": 1});
     let (status, v) = svc.json("POST", "/v1/score", &json!({ "customers": nested }));
@@ -322,7 +326,16 @@ fn bad_requests_are_answered_and_never_stop_the_service() {
         (status, v["errors"][0]["field"].as_str()),
         (422, Some("region"))
     );
+    let (_, page) = svc.call("GET", "/metrics", b"");
+    assert!(
+        page.contains("churn_http_requests_total{endpoint=\"/v1/score\",status=\"422\"} 3"),
+        "{page}"
+    );
+}
 
+#[test]
+fn unseen_malformed_unknown_and_oversized_requests_are_answered() {
+    let (svc, _, good) = small_service();
     // An unseen category is scored (as in batch) and counted.
     let mut unseen = good.clone();
     unseen[0]["region"] = json!("Atlantis");
@@ -347,9 +360,18 @@ fn bad_requests_are_answered_and_never_stop_the_service() {
         &["Transfer-Encoding: chunked"],
     );
     assert_eq!(status, 413);
+    let (_, page) = svc.call("GET", "/metrics", b"");
+    assert!(
+        page.contains("churn_unseen_categories_total{column=\"region\"} 1"),
+        "{page}"
+    );
+    assert!(page.contains("churn_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
+}
 
-    // A few thousand random, truncated and mutated bodies.
+#[test]
+fn random_truncated_and_mutated_bodies_never_stop_the_service() {
     use rand::{Rng, SeedableRng};
+    let (svc, h, good) = small_service();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
     let valid = json!({ "customers": good }).to_string().into_bytes();
     let oddities = [
@@ -372,8 +394,7 @@ fn bad_requests_are_answered_and_never_stop_the_service() {
             1 => valid[..rng.random_range(0..valid.len())].to_vec(),
             2 => {
                 let mut v = json!({ "customers": good });
-                let keys: Vec<String> = h.clone();
-                let k = &keys[rng.random_range(0..keys.len())];
+                let k = &h[rng.random_range(0..h.len())];
                 v["customers"][rng.random_range(0..2)][k] =
                     oddities[rng.random_range(0..oddities.len())].clone();
                 v.to_string().into_bytes()
@@ -403,20 +424,13 @@ fn bad_requests_are_answered_and_never_stop_the_service() {
     }
     assert!(seen.len() == 3, "every kind of answer was met: {seen:?}");
     assert_eq!(svc.model_id(), svc.model_id(), "still serving");
-    let (_, page) = svc.call("GET", "/metrics", b"");
-    assert!(
-        page.contains("churn_unseen_categories_total{column=\"region\"} 1"),
-        "{page}"
-    );
-    assert!(page.contains("churn_http_requests_total{endpoint=\"/v1/score\",status=\"422\"}"));
-    assert!(page.contains("churn_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
 }
 
 #[test]
 fn new_models_are_picked_up_broken_ones_refused_and_sigterm_stops_cleanly() {
     let dir = tempdir();
     let d = dir.path();
-    train(d, &["--models", "decision_tree", "--folds", "2"]);
+    train(d, ["--models", "decision_tree", "--folds", "2"]);
     let latest = d.join("models/latest");
     let first = std::fs::read_link(&latest).unwrap();
     let svc = Service::start(&latest, &["--reload-every", "0.2"]);
@@ -430,7 +444,7 @@ fn new_models_are_picked_up_broken_ones_refused_and_sigterm_stops_cleanly() {
         .any(|i| i["name"] == "age"));
 
     // A new training run moves `latest`: the service follows it.
-    train(d, &["--models", "logistic_regression", "--folds", "2"]);
+    train(d, ["--models", "logistic_regression", "--folds", "2"]);
     svc.wait_for("the new model", |s| s.model_id() != a);
     let b = svc.model_id();
     assert!(svc

@@ -11,13 +11,20 @@ use common::*;
 
 /// Train a small model into `dir/models` (once per test).
 fn model(dir: &Path) -> PathBuf {
-    train(dir, &["--models", "decision_tree", "--folds", "2"]);
+    train(dir, ["--models", "decision_tree", "--folds", "2"]);
     dir.join("models/latest")
 }
 
-fn score(dir: &Path, model: &Path, data: &str, extra: &[&str]) -> std::process::Output {
+fn score(
+    dir: &Path,
+    model: &Path,
+    data: &str,
+    extra: &[impl AsRef<std::ffi::OsStr>],
+) -> std::process::Output {
     score_cmd()
-        .args(["--model", model.to_str().unwrap(), "--data", data, "-q"])
+        .arg("--model")
+        .arg(model)
+        .args(["--data", data, "-q"])
         .arg("--runs-dir")
         .arg(dir.join("runs"))
         .args(extra)
@@ -108,13 +115,7 @@ fn kill_mid_batch(d: &Path, m: &Path, out: &str, run_id: &str) {
         .unwrap();
     assert!(g.status.success());
     let mut child = score_cmd()
-        .args([
-            "--model",
-            m.to_str().unwrap(),
-            "--data",
-            big.to_str().unwrap(),
-            "-q",
-        ])
+        .args(args!["--model", m, "--data", big, "-q",])
         .args(["--out", out, "--run-id", run_id, "--runs-dir"])
         .arg(d.join("runs"))
         .spawn()
@@ -134,12 +135,7 @@ fn sqlite_holds_the_csv_scores_replaces_a_rerun_and_refuses_other_columns() {
     let d = dir.path();
     let m = model(d);
     let csv = d.join("scores.csv");
-    let out = score(
-        d,
-        &m,
-        "data/score_sample.csv",
-        &["--out", csv.to_str().unwrap()],
-    );
+    let out = score(d, &m, "data/score_sample.csv", &args!["--out", csv]);
     assert!(out.status.success());
     let db = d.join("crm.db");
     let target = format!("sqlite:{}", db.display());
@@ -150,11 +146,7 @@ fn sqlite_holds_the_csv_scores_replaces_a_rerun_and_refuses_other_columns() {
             "data/score_sample.csv",
             &["--out", &target, "--run-id", "nightly"],
         );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
     }
     let rows = sqlite(
         &db,
@@ -170,7 +162,7 @@ fn sqlite_holds_the_csv_scores_replaces_a_rerun_and_refuses_other_columns() {
     assert_eq!(latest.trim(), from_csv.len().to_string());
 
     // A batch with other columns (offers) cannot go into this table.
-    train(d, &["offers"]);
+    train(d, ["offers"]);
     let before = sqlite(&db, "SELECT COUNT(*) FROM churn_scores");
     let out = score(d, &m, "data/holdings/latest.csv", &["--out", &target]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -213,12 +205,7 @@ fn a_killed_sqlite_run_leaves_the_previous_state() {
 /// Customers (distinct ids) of the embedded score sample, via its CSV scores.
 fn distinct_ids(d: &Path, m: &Path) -> usize {
     let csv = d.join("sample.csv");
-    let out = score(
-        d,
-        m,
-        "data/score_sample.csv",
-        &["--out", csv.to_str().unwrap()],
-    );
+    let out = score(d, m, "data/score_sample.csv", &args!["--out", csv]);
     assert!(out.status.success());
     csv_scores(&csv).len()
 }
@@ -242,7 +229,7 @@ fn pg_bin() -> Option<PathBuf> {
 
 /// Run a PostgreSQL tool as the `postgres` user when we are root (initdb
 /// refuses root).
-fn as_pg(bin: &Path, tool: &str, args: &[&str]) -> std::process::Output {
+fn as_pg(bin: &Path, tool: &str, args: &[impl AsRef<std::ffi::OsStr>]) -> std::process::Output {
     let root = Command::new("id")
         .arg("-u")
         .output()
@@ -323,11 +310,7 @@ impl Pg {
             ])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         String::from_utf8(out.stdout).unwrap()
     }
 }
@@ -338,7 +321,7 @@ impl Drop for Pg {
         as_pg(
             &self.bin,
             "pg_ctl",
-            &["-D", data.to_str().unwrap(), "-m", "immediate", "stop"],
+            &args!["-D", data, "-m", "immediate", "stop"],
         );
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -354,14 +337,9 @@ fn postgres_holds_the_csv_scores_and_survives_a_kill() {
     let d = dir.path();
     let m = model(d);
     let csv = d.join("scores.csv");
-    assert!(score(
-        d,
-        &m,
-        "data/score_sample.csv",
-        &["--out", csv.to_str().unwrap()]
-    )
-    .status
-    .success());
+    assert!(score(d, &m, "data/score_sample.csv", &args!["--out", csv])
+        .status
+        .success());
     // The password in the URL is wrong-but-ignored (trust auth) and must
     // never be printed.
     let url = format!("postgres://churn:hunter2@127.0.0.1:{}/crm", pg.port);
@@ -376,11 +354,7 @@ fn postgres_holds_the_csv_scores_and_survives_a_kill() {
             "data/score_sample.csv",
             &["--out", &url, "--run-id", "n1", "--chunk-rows", chunk],
         );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
     }
     let rows = pg.psql(
         "crm",

@@ -12,7 +12,7 @@ fn tmp() -> common::TempDir {
 #[test]
 fn default_run_writes_every_output() {
     let d = tmp();
-    train(d.path(), &[]);
+    train(d.path(), [""; 0]);
     let run = run_dir(d.path());
     for f in [
         "metrics.json",
@@ -124,10 +124,7 @@ fn default_run_writes_every_output() {
 fn bank_churn_auc_floors() {
     let d = tmp();
     let data = shared("datasets/bank_churn.csv");
-    train(
-        d.path(),
-        &["--data", data.to_str().unwrap(), "--target", "Exited"],
-    );
+    train(d.path(), args!["--data", data, "--target", "Exited"]);
     let m = metrics(d.path());
     let (rf, dt, lr) = (
         oof_auc(&m, "random_forest"),
@@ -173,14 +170,7 @@ fn telco_churn_auc_floors() {
     let data = shared("datasets/telco_churn.csv");
     train(
         d.path(),
-        &[
-            "--data",
-            data.to_str().unwrap(),
-            "--target",
-            "Churn",
-            "--positive",
-            "Yes",
-        ],
+        args!["--data", data, "--target", "Churn", "--positive", "Yes",],
     );
     let m = metrics(d.path());
     let (lr, rf) = (
@@ -234,11 +224,7 @@ fn same_seed_same_results_whatever_the_thread_count() {
             .args(["-q", "--out", "experiments", "--model-dir", "models"])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
     };
     run(a.path(), "1");
     run(b.path(), "2");
@@ -279,14 +265,7 @@ fn messy_csv_bom_crlf_quotes_semicolons() {
     let p = write(d.path(), "messy.csv", &text);
     train(
         d.path(),
-        &[
-            "--data",
-            p.to_str().unwrap(),
-            "--target",
-            "label",
-            "--folds",
-            "3",
-        ],
+        args!["--data", p, "--target", "label", "--folds", "3",],
     );
     let report: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(run_dir(d.path()).join("data_report.json")).unwrap(),
@@ -308,7 +287,7 @@ fn messy_csv_bom_crlf_quotes_semicolons() {
 }
 
 /// Bad input: non-zero exit, one clear line on stderr, nothing written.
-fn fails_cleanly(args: &[&str], expect: &str) {
+fn fails_cleanly(args: &[impl AsRef<std::ffi::OsStr> + std::fmt::Debug], expect: &str) {
     let d = tmp();
     let out = train_cmd()
         .args(args)
@@ -344,19 +323,19 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
         "ids.csv",
         "customer_id,churned\n1,0\n2,1\n3,0\n4,1\n",
     );
-    fails_cleanly(&["--data", empty.to_str().unwrap()], "empty");
-    fails_cleanly(&["--data", header_only.to_str().unwrap()], "no rows");
-    fails_cleanly(&["--data", one_class.to_str().unwrap()], "only one class");
-    fails_cleanly(&["--data", three.to_str().unwrap()], "'x', 'y', 'z'");
-    fails_cleanly(&["--data", ids_only.to_str().unwrap()], "no usable feature");
+    fails_cleanly(&args!["--data", empty], "empty");
+    fails_cleanly(&args!["--data", header_only], "no rows");
+    fails_cleanly(&args!["--data", one_class], "only one class");
+    fails_cleanly(&args!["--data", three], "'x', 'y', 'z'");
+    fails_cleanly(&args!["--data", ids_only], "no usable feature");
     // A record short of fields is named, not read as blanks ("the label is blank").
     let short = write(d.path(), "short.csv", "a,b,churned\n1,2,0\n3,4\n5,6,1\n");
     fails_cleanly(
-        &["--data", short.to_str().unwrap()],
+        &args!["--data", short],
         "row 2: 2 fields where the header has 3",
     );
     fails_cleanly(
-        &["--data", one_class.to_str().unwrap(), "--target", "nope"],
+        &args!["--data", one_class, "--target", "nope"],
         "column 'nope'",
     );
     fails_cleanly(&["--data", "/no/such/file.csv"], "/no/such/file.csv");
@@ -378,9 +357,9 @@ fn toml_config_is_overridden_by_flags() {
     );
     train(
         d.path(),
-        &[
+        args![
             "--config",
-            cfg.to_str().unwrap(),
+            cfg,
             "--folds",
             "3",
             "--threshold-rule",
@@ -398,7 +377,7 @@ fn toml_config_is_overridden_by_flags() {
             >= 0.7
     );
     let bad = write(d.path(), "bad.toml", "[train]\nfoldz = 3\n");
-    fails_cleanly(&["--config", bad.to_str().unwrap()], "foldz");
+    fails_cleanly(&args!["--config", bad], "foldz");
 }
 
 #[test]
@@ -421,9 +400,9 @@ fn out_of_time_validation_on_a_flat_table_with_periods() {
     let data = write(d.path(), "periods.csv", &out);
     train(
         d.path(),
-        &[
+        args![
             "--data",
-            data.to_str().unwrap(),
+            data,
             "--validation",
             "out-of-time",
             "--models",

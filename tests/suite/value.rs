@@ -295,20 +295,14 @@ fn roles_subcommand_prints_the_choice_and_config_overrides_it() {
     );
     let roles = |config: &Path| {
         train_cmd()
-            .args([
-                "roles",
-                "--data",
-                data.to_str().unwrap(),
-                "--target",
-                "Exited",
-            ])
+            .args(args!["roles", "--data", data, "--target", "Exited",])
             .arg("--config")
             .arg(config)
             .output()
             .unwrap()
     };
     let o = roles(&cfg);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("balance = EstimatedSalary (config"), "{text}");
     assert!(text.contains("income = none"), "{text}");
@@ -378,7 +372,7 @@ fn logs_without_revenue_get_clv_from_spend() {
         .arg(&features)
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ok(&o);
     let mut score_args = args.clone();
     score_args.extend(["--as-of", "2024-04-01", "-q"].map(String::from));
     let (run, _) = score_run(

@@ -5,3 +5,10 @@
 pub use churn_engine::params::forest as params;
 
 // Checked and fitted through `learner::TreeFamily` (linfa's `ParamGuard` + `Fit`).
+
+use churn_engine::Forest;
+
+/// The model card's line on a forest (or a single tree).
+pub fn structure(f: &Forest) -> String {
+    format!("{} tree(s); reasons in probability points", f.trees.len())
+}

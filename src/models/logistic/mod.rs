@@ -30,6 +30,14 @@ pub struct Logistic {
 }
 
 impl Logistic {
+    /// The model card's line on the fitted model.
+    pub fn structure(&self) -> String {
+        format!(
+            "{} coefficients on standardised inputs; reasons in log-odds",
+            self.coefficients.len()
+        )
+    }
+
     /// Fit on standardised `x` and 0/1 labels (1 = churn).
     pub fn fit(params: &LogisticParams, x: ArrayView2<f64>, y: &[u8]) -> Result<Logistic> {
         let targets: Array1<bool> = y.iter().map(|&v| v == 1).collect();

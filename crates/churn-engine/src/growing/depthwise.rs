@@ -58,24 +58,14 @@ fn sub(a: &Stat, b: &Stat) -> Stat {
 fn best_for_feature(f: usize, h: &[Stat], tot: &Stat, p: &TreeParams) -> Option<Split> {
     let msl = p.min_samples_leaf as f64;
     let parent = score(tot, p.criterion);
-    let mut best: Option<Split> = None;
     // A bin with no rows (statistic 0) is no place to cut.
-    super::candidates(h, 0, |bin, missing_left, left| {
-        let right = sub(tot, &left);
+    super::best_split(f, h, 0, |left| {
+        let right = sub(tot, left);
         if left[0] < msl || right[0] < msl || left[1] <= 0.0 || right[1] <= 0.0 {
-            return;
+            return None;
         }
-        let gain = parent - score(&left, p.criterion) - score(&right, p.criterion);
-        let candidate = Split {
-            feature: f,
-            bin,
-            missing_left,
-            gain,
-            left,
-        };
-        Split::keep(&mut best, candidate);
-    });
-    best
+        Some(parent - score(left, p.criterion) - score(&right, p.criterion))
+    })
 }
 
 /// Grows trees over one binned matrix; holds the per-row weights.
@@ -218,15 +208,7 @@ impl<'a> Grower<'a> {
             else {
                 continue;
             };
-            let col = self.bins.column(s.feature);
-            let goes_left = |r: u32| {
-                let b = col[r as usize];
-                if b == 0 {
-                    s.missing_left
-                } else {
-                    b <= s.bin
-                }
-            };
+            let goes_left = s.goes_left(self.bins.column(s.feature));
             let mid = it.start + partition(&mut rows[it.start..it.end], goes_left);
             let right_tot = sub(&it.tot, &s.left);
             let left_id = nodes.len();

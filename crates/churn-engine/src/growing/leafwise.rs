@@ -162,7 +162,7 @@ impl<'a> Leafwise<'a> {
         let mut best: Option<Split> = None;
         for &f in feats {
             // A bin with no hessian (statistic 1) is no place to cut.
-            super::candidates(&hist[self.bins_of(f)], 1, |bin, missing_left, left| {
+            let found = super::best_split(f, &hist[self.bins_of(f)], 1, |left| {
                 let right = [sum[0] - left[0], sum[1] - left[1]];
                 let left_rows = left[1] * per_hessian;
                 if left_rows < low
@@ -170,18 +170,13 @@ impl<'a> Leafwise<'a> {
                     || left[1] < sp.min_sum_hessian
                     || right[1] < sp.min_sum_hessian
                 {
-                    return;
+                    return None;
                 }
-                let gain = score(left[0], left[1]) + score(right[0], right[1]) - parent;
-                let candidate = Split {
-                    feature: f,
-                    bin,
-                    missing_left,
-                    gain,
-                    left,
-                };
-                Split::keep(&mut best, candidate);
+                Some(score(left[0], left[1]) + score(right[0], right[1]) - parent)
             });
+            if let Some(s) = found {
+                Split::keep(&mut best, s);
+            }
         }
         best.filter(|s| s.gain > sp.min_gain_to_split && s.gain > 1e-12)
     }
@@ -229,15 +224,7 @@ impl<'a> Leafwise<'a> {
             let Some(i) = pick else { break };
             let o = open.remove(i);
             let Some(s) = o.split else { break };
-            let col = self.bins.column(s.feature);
-            let goes_left = |r: u32| {
-                let b = col[r as usize];
-                if b == 0 {
-                    s.missing_left
-                } else {
-                    b <= s.bin
-                }
-            };
+            let goes_left = s.goes_left(self.bins.column(s.feature));
             let mid = o.start
                 + stable_partition(&mut work.rows[o.start..o.end], &mut work.scratch, goes_left);
             // Exact row counts from the partition.
