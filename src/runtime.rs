@@ -28,12 +28,10 @@ pub fn init() {
 /// request across its worker threads (hyper's read buffers, parsed
 /// columns), and glibc spent ~13% of its samples in malloc and free, much
 /// of it consolidating free lists whenever a read buffer was taken; with
-/// mimalloc the same binary answered 16–26k single-customer requests/s
-/// where glibc gave 12–20k (interleaved runs, 2026-12-03). The batch jobs
-/// go the other way with mimalloc: scoring 250k customers with offers took
-/// 4.0–5.7 s against 3.7–4.5 s and peaked 320–390 MiB against 270–280. So
-/// the batch jobs stay on glibc (with [`init`]'s arena cap) and `serve`
-/// switches before it starts any thread.
+/// mimalloc the service answers markedly more requests a second, while the
+/// batch jobs go the other way (slower, more memory): docs/benchmarks.md, "Design measurements". So the batch
+/// jobs stay on glibc (with [`init`]'s arena cap) and `serve` switches
+/// before it starts any thread.
 ///
 /// A block is freed by the allocator that made it: mimalloc answers
 /// whether a pointer lies in its heap (a page-map lookup), and nothing is

@@ -90,9 +90,8 @@ pub(super) fn head(path: &Path) -> Result<Vec<u8>> {
 
 /// How many bytes of `bytes` are `a`, and how many are `b`, in one pass:
 /// byte-wide counters over 64-byte lanes (which the compiler turns into
-/// vector compares), emptied before they can overflow. Two filtered counts
-/// took 0.13–0.26 s of a 100 MB file, a core polars' parse wanted; this
-/// takes ~0.05 s.
+/// vector compares), emptied before they can overflow: a fraction of the
+/// time of two filtered counts, on a core polars' parse wants (docs/benchmarks.md, "Design measurements").
 fn count_two(bytes: &[u8], a: u8, b: u8) -> (u64, u64) {
     const LANES: usize = 64;
     let (mut na, mut nb) = (0u64, 0u64);

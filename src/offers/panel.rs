@@ -15,7 +15,7 @@ use crate::clean::{exclusion, DataConfig};
 use crate::error::{Error, Result};
 use crate::fairness::attributes::looks_protected;
 use crate::ingest::schema::{self, Inferred};
-use crate::ingest::RawTable;
+use crate::ingest::{RawColumn, RawTable};
 use crate::logs::dates::from_civil;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -195,55 +195,9 @@ pub fn build(
             message: why.problem,
         });
     }
-    // Periods: one kind, in time order.
-    let mut keys = Vec::with_capacity(n);
-    let mut ids = Vec::with_capacity(n);
-    for r in 0..n {
-        let text = period_col.map_or(String::new(), |c| c.text(r).unwrap_or_default());
-        let key = period_col
-            .map_or(Some((2, 0)), |_| period_key(&text))
-            .filter(|k| keys.first().is_none_or(|f: &(u8, i64, String)| f.0 == k.0))
-            .ok_or_else(|| {
-                Error::at(src, period.unwrap_or_default(), Some(raw.row(r)), format!(
-                    "period '{text}' does not parse (YYYY-MM, YYYY-MM-DD, YYYYQn or a period number, one kind per file)"
-                ))
-            })?;
-        keys.push((key.0, key.1, text));
-        let cid = id_col
-            .text(r)
-            .ok_or_else(|| Error::at(src, id, Some(raw.row(r)), "customer id is missing"))?;
-        ids.push(cid);
-    }
-    let mut order: Vec<(i64, String)> =
-        keys.iter().map(|k| (k.1, k.2.trim().to_string())).collect();
-    order.sort();
-    order.dedup_by(|a, b| a.0 == b.0);
-    let index: HashMap<i64, usize> = order.iter().enumerate().map(|(i, k)| (k.0, i)).collect();
-    let period_of: Vec<usize> = keys.iter().map(|k| index[&k.1]).collect();
-    let periods: Vec<String> = order.into_iter().map(|k| k.1).collect();
+    let (ids, period_of, periods) = periods_and_ids(raw, (id, id_col), (period, period_col))?;
     let t_count = periods.len();
-    // Each customer's row per period.
-    let mut by_customer: HashMap<&str, Vec<Option<usize>>> = HashMap::new();
-    let mut first_seen: Vec<&str> = Vec::new();
-    for r in 0..n {
-        let slots = by_customer.entry(ids[r].as_str()).or_insert_with(|| {
-            first_seen.push(ids[r].as_str());
-            vec![None; t_count]
-        });
-        if let Some(other) = slots[period_of[r]].replace(r) {
-            return Err(Error::at(
-                src,
-                id,
-                Some(raw.row(r)),
-                format!(
-                    "customer '{}' appears twice in period '{}' (also row {})",
-                    ids[r],
-                    periods[period_of[r]],
-                    raw.row(other)
-                ),
-            ));
-        }
-    }
+    let (by_customer, first_seen) = rows_by_customer(raw, id, &ids, &period_of, &periods)?;
     let mut report = PanelReport {
         rows: n,
         customers: by_customer.len(),
@@ -301,6 +255,78 @@ pub fn build(
         latest,
         report,
     })
+}
+
+/// Each row's customer id and period (its index in time order), and the
+/// periods' labels in time order: one kind of period per file; an error
+/// naming the row for a period that does not parse or a missing id.
+fn periods_and_ids(
+    raw: &RawTable,
+    (id, id_col): (&str, &RawColumn),
+    (period, period_col): (Option<&str>, Option<&RawColumn>),
+) -> Result<(Vec<String>, Vec<usize>, Vec<String>)> {
+    let (src, n) = (raw.source.as_str(), raw.n_rows());
+    let mut keys = Vec::with_capacity(n);
+    let mut ids = Vec::with_capacity(n);
+    for r in 0..n {
+        let text = period_col.map_or(String::new(), |c| c.text(r).unwrap_or_default());
+        let key = period_col
+            .map_or(Some((2, 0)), |_| period_key(&text))
+            .filter(|k| keys.first().is_none_or(|f: &(u8, i64, String)| f.0 == k.0))
+            .ok_or_else(|| {
+                Error::at(src, period.unwrap_or_default(), Some(raw.row(r)), format!(
+                    "period '{text}' does not parse (YYYY-MM, YYYY-MM-DD, YYYYQn or a period number, one kind per file)"
+                ))
+            })?;
+        keys.push((key.0, key.1, text));
+        let cid = id_col
+            .text(r)
+            .ok_or_else(|| Error::at(src, id, Some(raw.row(r)), "customer id is missing"))?;
+        ids.push(cid);
+    }
+    let mut order: Vec<(i64, String)> =
+        keys.iter().map(|k| (k.1, k.2.trim().to_string())).collect();
+    order.sort();
+    order.dedup_by(|a, b| a.0 == b.0);
+    let index: HashMap<i64, usize> = order.iter().enumerate().map(|(i, k)| (k.0, i)).collect();
+    let period_of: Vec<usize> = keys.iter().map(|k| index[&k.1]).collect();
+    let periods: Vec<String> = order.into_iter().map(|k| k.1).collect();
+    Ok((ids, period_of, periods))
+}
+
+/// Each customer's row per period (customers in first-seen order); an
+/// error naming the row for a customer twice in one period.
+#[allow(clippy::type_complexity)]
+fn rows_by_customer<'a>(
+    raw: &RawTable,
+    id: &str,
+    ids: &'a [String],
+    period_of: &[usize],
+    periods: &[String],
+) -> Result<(HashMap<&'a str, Vec<Option<usize>>>, Vec<&'a str>)> {
+    let (src, n, t_count) = (raw.source.as_str(), raw.n_rows(), periods.len());
+    let mut by_customer: HashMap<&str, Vec<Option<usize>>> = HashMap::new();
+    let mut first_seen: Vec<&str> = Vec::new();
+    for r in 0..n {
+        let slots = by_customer.entry(ids[r].as_str()).or_insert_with(|| {
+            first_seen.push(ids[r].as_str());
+            vec![None; t_count]
+        });
+        if let Some(other) = slots[period_of[r]].replace(r) {
+            return Err(Error::at(
+                src,
+                id,
+                Some(raw.row(r)),
+                format!(
+                    "customer '{}' appears twice in period '{}' (also row {})",
+                    ids[r],
+                    periods[period_of[r]],
+                    raw.row(other)
+                ),
+            ));
+        }
+    }
+    Ok((by_customer, first_seen))
 }
 
 impl Panel {

@@ -220,25 +220,7 @@ pub fn generate(out: &Path, customers: usize, months: usize, seed: u64) -> Resul
             if let Some(t) = tenure_at {
                 cells[t] = format!("{}", tenure0 + m as f64);
             }
-            let mut line = String::with_capacity(200);
-            for (k, cell) in cells.iter().enumerate() {
-                if Some(k) == card_at {
-                    continue;
-                }
-                if k == 1 {
-                    line.push_str(&format!(",2024-{:02}", m + 1));
-                }
-                if k > 0 {
-                    line.push(',');
-                }
-                line.push_str(cell);
-            }
-            line.push(',');
-            line.push_str(&answer);
-            for h in held {
-                line.push_str(if h { ",1" } else { ",0" });
-            }
-            line.push('\n');
+            let line = panel_line(&cells, card_at, m, &answer, &held);
             rows.write_all(line.as_bytes())
                 .map_err(|e| Error::io(month_path(m), e))?;
         }
@@ -258,4 +240,36 @@ pub fn generate(out: &Path, customers: usize, months: usize, seed: u64) -> Resul
     };
     join("holdings.csv", 0..months_n)?;
     join("latest.csv", months_n - 1..months_n)
+}
+
+/// One panel row: the customer's cells (without the card-holding column,
+/// which the product flags carry), the month after the id, the risk
+/// answer and the product flags.
+fn panel_line(
+    cells: &[String],
+    card_at: Option<usize>,
+    m: usize,
+    answer: &str,
+    held: &[bool],
+) -> String {
+    let mut line = String::with_capacity(200);
+    for (k, cell) in cells.iter().enumerate() {
+        if Some(k) == card_at {
+            continue;
+        }
+        if k == 1 {
+            line.push_str(&format!(",2024-{:02}", m + 1));
+        }
+        if k > 0 {
+            line.push(',');
+        }
+        line.push_str(cell);
+    }
+    line.push(',');
+    line.push_str(answer);
+    for &h in held {
+        line.push_str(if h { ",1" } else { ",0" });
+    }
+    line.push('\n');
+    line
 }

@@ -199,13 +199,26 @@ pub fn generate(out: &Path, customers: usize, seed: u64) -> Result<()> {
             }
         }
     }
+    write_logs(out, (&cust, &events, &hazard), txn)
+}
+
+/// A customer's planted churn hazard in one month: (id, month start, hazard).
+type Hazard = (i64, Day, f64);
+
+/// The generated logs into `out`: customers.csv, events.csv, the planted
+/// monthly hazard (small runs only) and transactions.parquet.
+fn write_logs(
+    out: &Path,
+    (cust, events, hazard): (&[u8], &[u8], &[Hazard]),
+    txn: Transactions,
+) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    crate::io::write_atomic(&out.join("customers.csv"), &cust)?;
-    crate::io::write_atomic(&out.join("events.csv"), &events)?;
+    crate::io::write_atomic(&out.join("customers.csv"), cust)?;
+    crate::io::write_atomic(&out.join("events.csv"), events)?;
     if !hazard.is_empty() {
         crate::io::with_atomic_writer(&out.join("hazard.csv"), |w| {
             writeln!(w, "customer_id,month,hazard")?;
-            for (id, start, h) in &hazard {
+            for (id, start, h) in hazard {
                 writeln!(w, "{id},{},{h}", iso(*start))?;
             }
             Ok(())

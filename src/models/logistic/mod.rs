@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 /// L-BFGS stops when the gradient's norm is below this times the number of
 /// rows. linfa's loss is a sum over rows, so its fixed default (1e-4) asks
 /// for ever more precision as data grows (all `max_iterations` on a million
-/// rows, 30x scikit-learn's time); per row it matches scikit-learn's `tol`
-/// on its mean loss.
+/// rows: docs/benchmarks.md, "Design measurements"); per row it matches
+/// scikit-learn's `tol` on its mean loss.
 const GRADIENT_TOLERANCE_PER_ROW: f64 = 1e-4;
 
 /// A fitted logistic model on the pipeline's standardised columns.

@@ -94,13 +94,7 @@ impl Boosted {
             } else {
                 ((0..n as u32).collect(), Vec::new())
             };
-            let w: Vec<f32> = y
-                .iter()
-                .map(|&c| {
-                    let spw = if c == 1 { spec.scale_pos_weight } else { 1.0 };
-                    (class_weight[c as usize] * spw) as f32
-                })
-                .collect();
+            let w = row_weights(y, spec, class_weight);
             let (sw, swy) = train.iter().fold((0.0, 0.0), |(a, b), &r| {
                 let r = r as usize;
                 (a + w[r] as f64, b + (w[r] * y[r] as f32) as f64)
@@ -125,18 +119,7 @@ impl Boosted {
             let (mut best_loss, mut best_rounds) = (f64::INFINITY, 0);
             for round in 0..spec.n_rounds {
                 if bagging && round % spec.bagging_freq == 0 {
-                    let mut pool = train.clone();
-                    let draw = ((spec.bagging_fraction * pool.len() as f64).round() as usize)
-                        .clamp(1, pool.len());
-                    for i in 0..draw {
-                        let j = rng.random_range(i..pool.len());
-                        pool.swap(i, j);
-                    }
-                    bag = pool[..draw].to_vec();
-                    bag.sort_unstable();
-                    rest = pool[draw..].to_vec();
-                    rest.extend_from_slice(&valid);
-                    rest.sort_unstable();
+                    (bag, rest) = draw_bag(&mut rng, &train, &valid, spec.bagging_fraction);
                 }
                 g.par_iter_mut()
                     .zip(h.par_iter_mut())
@@ -147,17 +130,7 @@ impl Boosted {
                         *gr = (w[r] as f64 * (q - y[r] as f64)) as f32;
                         *hr = (w[r] as f64 * (q * (1.0 - q)).max(1e-16)) as f32;
                     });
-                let candidates = if k < p {
-                    for i in 0..k {
-                        let j = rng.random_range(i..p);
-                        feats.swap(i, j);
-                    }
-                    let mut c = feats[..k].to_vec();
-                    c.sort_unstable();
-                    c
-                } else {
-                    feats.clone()
-                };
+                let candidates = sample_features(&mut rng, &mut feats, k);
                 work.rows.clear();
                 work.rows.extend_from_slice(&bag);
                 let (tree, leaves, tree_gains) = grower.grow(&mut work, &g, &h, &candidates);
@@ -192,14 +165,7 @@ impl Boosted {
                 trees.truncate(best_rounds);
                 gains.truncate(best_rounds);
             }
-            let mut importances = vec![0.0; p];
-            for (feature, gain) in gains.into_iter().flatten() {
-                importances[feature] += gain;
-            }
-            let total: f64 = importances.iter().sum();
-            if total > 0.0 {
-                importances.iter_mut().for_each(|v| *v /= total);
-            }
+            let importances = importances(gains, p);
             Ok(Boosted {
                 n_features: p,
                 cuts,
@@ -348,6 +314,69 @@ impl TryFrom<BoostedRepr> for Boosted {
             cv_rounds: r.cv_rounds,
         })
     }
+}
+
+/// Each row's weight: its class weight, times `scale_pos_weight` for
+/// churners.
+fn row_weights(y: &[u8], spec: &BoostingParams, class_weight: [f64; 2]) -> Vec<f32> {
+    y.iter()
+        .map(|&c| {
+            let spw = if c == 1 { spec.scale_pos_weight } else { 1.0 };
+            (class_weight[c as usize] * spw) as f32
+        })
+        .collect()
+}
+
+/// A bagging round's rows: a share `fraction` of the training rows drawn
+/// without replacement (the bag), and the rest with the validation rows,
+/// both in row order.
+fn draw_bag(
+    rng: &mut ChaCha8Rng,
+    train: &[u32],
+    valid: &[u32],
+    fraction: f64,
+) -> (Vec<u32>, Vec<u32>) {
+    let mut pool = train.to_vec();
+    let draw = ((fraction * pool.len() as f64).round() as usize).clamp(1, pool.len());
+    for i in 0..draw {
+        let j = rng.random_range(i..pool.len());
+        pool.swap(i, j);
+    }
+    let mut bag = pool[..draw].to_vec();
+    bag.sort_unstable();
+    let mut rest = pool[draw..].to_vec();
+    rest.extend_from_slice(valid);
+    rest.sort_unstable();
+    (bag, rest)
+}
+
+/// A round's candidate features: `k` of them drawn from `feats` (which the
+/// draws reorder), in index order; all of them when `k` is every feature.
+fn sample_features(rng: &mut ChaCha8Rng, feats: &mut [usize], k: usize) -> Vec<usize> {
+    let p = feats.len();
+    if k >= p {
+        return feats.to_vec();
+    }
+    for i in 0..k {
+        let j = rng.random_range(i..p);
+        feats.swap(i, j);
+    }
+    let mut c = feats[..k].to_vec();
+    c.sort_unstable();
+    c
+}
+
+/// Each feature's share of the kept rounds' split gains.
+fn importances(gains: Vec<Vec<(usize, f64)>>, p: usize) -> Vec<f64> {
+    let mut importances = vec![0.0; p];
+    for (feature, gain) in gains.into_iter().flatten() {
+        importances[feature] += gain;
+    }
+    let total: f64 = importances.iter().sum();
+    if total > 0.0 {
+        importances.iter_mut().for_each(|v| *v /= total);
+    }
+    importances
 }
 
 #[cfg(test)]

@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 /// Fewest rows per prediction batch. A batch walks one tree at a time over
 /// all its rows, so the tree stays in the core's cache while the binned rows
 /// stream past; batches are therefore as large as one equal share per
-/// thread (measured 2.8x faster than 2k-row batches on forests grown on
-/// 800k rows, whose trees are ~1 MB each).
+/// thread (much faster than small batches on forests with megabyte trees:
+/// docs/benchmarks.md, "Design measurements").
 const PREDICT_BATCH: usize = 256;
 /// Rows from which [`leaf_sums`] scores small trees by their false nodes
 /// ([`QuickTrees`]): its split lists (every split sorted, a 256-entry table

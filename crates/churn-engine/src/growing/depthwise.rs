@@ -68,6 +68,18 @@ fn best_for_feature(f: usize, h: &[Stat], tot: &Stat, p: &TreeParams) -> Option<
     })
 }
 
+/// A node waiting to be split: its rows as a range, its depth, its
+/// histogram when it was built (or derived from its sibling's) and its
+/// totals.
+struct Item {
+    node: usize,
+    start: usize,
+    end: usize,
+    depth: usize,
+    hist: Option<Vec<Stat>>,
+    tot: Stat,
+}
+
 /// Grows trees over one binned matrix; holds the per-row weights.
 pub struct Grower<'a> {
     pub bins: &'a BinnedMatrix,
@@ -136,6 +148,18 @@ impl<'a> Grower<'a> {
     /// Grow a tree on `rows` (rows with weight > 0) with per-row weights
     /// `w`, trying `max_features` random features at each split.
     /// Adds each split's impurity decrease to `importance`.
+    /// The (row count, weight, churn weight) of `rows`.
+    fn totals(&self, rows: &[u32], w: &[f32]) -> Stat {
+        rows.iter().fold([0.0; 3], |acc, &r| {
+            let wr = w[r as usize] as f64;
+            [
+                acc[0] + 1.0,
+                acc[1] + wr,
+                acc[2] + wr * self.y[r as usize] as f64,
+            ]
+        })
+    }
+
     pub fn grow<R: Rng>(
         &self,
         mut rows: Vec<u32>,
@@ -156,25 +180,10 @@ impl<'a> Grower<'a> {
             self.build(&mut h, &all, &rows, w);
             h
         });
-        let tot = rows.iter().fold([0.0; 3], |acc, &r| {
-            let wr = w[r as usize] as f64;
-            [
-                acc[0] + 1.0,
-                acc[1] + wr,
-                acc[2] + wr * self.y[r as usize] as f64,
-            ]
-        });
+        let tot = self.totals(&rows, w);
         let root_weight = tot[1].max(f64::MIN_POSITIVE);
         let mut nodes = vec![leaf(0, &tot)];
         let mut rows_in = vec![tot[0]];
-        struct Item {
-            node: usize,
-            start: usize,
-            end: usize,
-            depth: usize,
-            hist: Option<Vec<Stat>>,
-            tot: Stat,
-        }
         let mut stack = vec![Item {
             node: 0,
             start: 0,

@@ -17,9 +17,8 @@
 //! Path contributions (reasons) take the same scan: the kernels note each
 //! row's leaf per tree, and each leaf's steps from the root, computed once
 //! per batch ([`LeafPaths`]), are credited in tree and path order — the
-//! walk's additions in the walk's order. Scoring 1M customers with a
-//! 51-tree boosted churn model and offers: 8.1–8.9 s of CPU against
-//! 9.5–9.8 s with the level walk's contributions (interleaved runs).
+//! walk's additions in the walk's order, in less CPU than the level walk's
+//! contributions (measured: docs/benchmarks.md, "Design measurements").
 //! Measured on the 1M-row boosting benchmark (100 trees, 30 features,
 //! AMD EPYC, 2 threads): see experiments/bench/boost_results.md.
 

@@ -33,9 +33,8 @@ use crate::tree::Tree;
 pub const BIN_PADDING: usize = 3;
 
 /// Fewer rows than this walk faster on the scalar path: lanes wait on
-/// each other's gathers, and with few rows most lanes sit idle (measured on
-/// a 100-tree forest with reasons, AVX2: 1 row 119 µs vector against 28 µs
-/// scalar, 8 rows 25 against 16 µs a row, 16 rows even). The service's
+/// each other's gathers, and with few rows most lanes sit idle (the two
+/// paths break even at about sixteen rows: docs/benchmarks.md, "Design measurements"). The service's
 /// one-customer requests take the scalar path; same bits either way.
 pub const MIN_ROWS: usize = 16;
 
