@@ -30,7 +30,7 @@ out=experiments/bench/score_results.md
   echo "Machine: $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs). Date: $(date -u +%F)."
   echo
   echo "One row per tree walk, forced with CHURN_SIMD on the same machine in the same run"
-  echo "(every walk gives the same scores, byte for byte: tests/engine.rs, tests/score.rs);"
+  echo "(every walk gives the same scores, byte for byte: tests/suite/engine.rs, tests/suite/score.rs);"
   echo "a walk the CPU lacks is listed as n/a."
   echo
   echo "| customers | walk | input MB | wall s | rows/s | peak RSS MiB |"

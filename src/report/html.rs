@@ -122,12 +122,7 @@ fn metrics_tables(page: &mut Page, run: &Run) {
 
 /// ROC, KS and precision–recall of every family.
 fn discrimination(page: &mut Page, run: &Run) {
-    let Run {
-        results,
-        charts,
-        best,
-        ..
-    } = *run;
+    let (results, charts, best) = (run.results, run.charts, run.best);
     let y = &run.data.y;
     page.section("curves", "Discrimination");
     figures::roc_figure(page, &charts.roc);
@@ -156,13 +151,8 @@ fn discrimination(page: &mut Page, run: &Run) {
 
 /// Gains, lift, calibration and the score distribution of the best model.
 fn gains_and_calibration(page: &mut Page, run: &Run) {
-    let Run {
-        results,
-        artifact,
-        best,
-        best_order,
-        ..
-    } = *run;
+    let (results, artifact, best, best_order) =
+        (run.results, run.artifact, run.best, run.best_order);
     let y = &run.data.y;
     page.section("gains", "Gains, lift and calibration");
     let dec = curves::deciles_in(y, best_order);
@@ -257,7 +247,7 @@ fn gains_and_calibration(page: &mut Page, run: &Run) {
 
 /// Feature importances and the confusion matrix of the saved model.
 fn what_it_uses(page: &mut Page, run: &Run) {
-    let Run { artifact, best, .. } = *run;
+    let (artifact, best) = (run.artifact, run.best);
     page.section("model", "What the model uses and how it decides");
     let top: Vec<(String, f64)> = top_features(artifact, 20);
     page.figure(
@@ -285,9 +275,7 @@ fn what_it_uses(page: &mut Page, run: &Run) {
 
 /// Fold-to-fold spread of ROC AUC, KS and recall.
 fn stability(page: &mut Page, run: &Run) {
-    let Run {
-        results, metrics, ..
-    } = *run;
+    let (results, metrics) = (run.results, run.metrics);
     page.section("stability", "Fold-to-fold spread");
     let folds: Vec<String> = (1..=metrics.folds).map(|k| format!("fold {k}")).collect();
     for (metric, id) in [("roc_auc", "chart-fold-auc"), ("ks", "chart-fold-ks")] {
@@ -336,13 +324,7 @@ fn stability(page: &mut Page, run: &Run) {
 
 /// Results by customer group and by period, and the fairness section.
 fn groups_and_periods(page: &mut Page, run: &Run) -> Result<()> {
-    let Run {
-        data,
-        artifact,
-        metrics,
-        best,
-        ..
-    } = *run;
+    let (data, artifact, metrics, best) = (run.data, run.artifact, run.metrics, run.best);
     let y = &run.data.y;
     page.section("groups", "Results by customer group");
     let group_head = [
@@ -399,7 +381,7 @@ fn groups_and_periods(page: &mut Page, run: &Run) -> Result<()> {
 
 /// What cleaning did to the table.
 fn data_report(page: &mut Page, run: &Run) {
-    let Run { data, .. } = *run;
+    let data = run.data;
     page.section("data", "Data report");
     let r = &data.report;
     let mut dr = vec![
