@@ -67,6 +67,21 @@ pub struct ScoreArgs {
     /// Where run folders go [default: experiments].
     #[arg(long = "runs-dir")]
     pub runs_dir: Option<PathBuf>,
+    /// Contact list: the N customers with the highest positive expected value saved (contacts.csv; scores.csv gains expected_value)
+    #[arg(long)]
+    pub capacity: Option<usize>,
+    /// Contact list: as many customers as this budget buys (contact cost + incentive × accept rate each)
+    #[arg(long)]
+    pub budget: Option<f64>,
+    /// Cost of one contact [default: 1]
+    #[arg(long = "contact-cost")]
+    pub contact_cost: Option<f64>,
+    /// Cost of the incentive, paid to those who accept [default: 10]
+    #[arg(long = "incentive-cost")]
+    pub incentive_cost: Option<f64>,
+    /// Share of contacted churners who accept and stay (no uplift model yet) [default: 0.3]
+    #[arg(long = "accept-rate")]
+    pub accept_rate: Option<f64>,
     #[command(flatten)]
     pub logs: LogInputArgs,
     /// TOML file that can set every option ([score] section); flags override it.
@@ -166,6 +181,12 @@ impl ScoreArgs {
         s.quiet |= self.quiet;
         set(&mut c.data.delimiter, self.delimiter.map(Some));
         set(&mut c.score.runs_dir, self.runs_dir.map(Some));
+        let k = &mut c.score.contact;
+        set(&mut k.capacity, self.capacity.map(Some));
+        set(&mut k.budget, self.budget.map(Some));
+        set(&mut k.contact_cost, self.contact_cost);
+        set(&mut k.incentive_cost, self.incentive_cost);
+        set(&mut k.accept_rate, self.accept_rate);
         self.logs.apply(&mut c.logs);
         c.validate_score()?;
         Ok(c)

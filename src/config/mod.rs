@@ -106,10 +106,12 @@ impl Default for TrainConfig {
     }
 }
 
+mod contact;
 mod logs;
 mod offers;
 mod score;
 mod serve;
+pub use contact::ContactConfig;
 pub use offers::{OffersJob, OffersSettings};
 pub use score::{ClvConfig, OutputFormat, ScoreConfig, SegmentRule};
 pub use serve::ServeConfig;

@@ -102,6 +102,9 @@ pub struct ScoreConfig {
     /// Where scoring run folders go (`experiments` when unset).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runs_dir: Option<PathBuf>,
+    /// The contact list under a capacity or budget (`[score.contact]`).
+    #[serde(skip_serializing_if = "super::ContactConfig::is_default")]
+    pub contact: super::ContactConfig,
 }
 
 impl Default for ScoreConfig {
@@ -127,6 +130,7 @@ impl Default for ScoreConfig {
             segments: vec![],
             quiet: false,
             runs_dir: None,
+            contact: super::ContactConfig::default(),
         }
     }
 }
@@ -141,6 +145,7 @@ impl ScoreConfig {
 
     pub fn validate(&self) -> Result<()> {
         check_table_name(&self.table)?;
+        self.contact.validate().map_err(Error::Config)?;
         if let Some(id) = &self.run_id {
             if id.is_empty() || id.starts_with('.') || id.contains(['/', '\\']) {
                 return Err(Error::Config(format!(

@@ -59,6 +59,8 @@ pub fn run(cfg: &Config) -> Result<ScoreOutcome> {
         rejects: csv_log::CsvLog::new(&plan.run_dir.join("rejects.csv"), "source,row,reason"),
         previous: plan.previous.take(),
         fairness: Default::default(),
+        contacts: (cfg.score.contact.is_set())
+            .then(|| crate::scoring::contact::ContactList::new(&cfg.score.contact)),
     };
     let mut offers_summary = std::mem::take(&mut plan.offers_summary);
     let job = (cfg, &scorer, &mut offers_summary);

@@ -10,12 +10,15 @@ use super::{report, ScoreOutcome};
 use crate::artifact::Artifact;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::io::csv_field;
 use crate::io::{write_atomic, write_json};
 use crate::progress::Progress;
 use crate::reference::value;
+use crate::scoring::contact::Candidate;
 use crate::scoring::explain::Reasons;
 use crate::scoring::offers::OffersSummary;
 use crate::scoring::rows::{self, Scored};
+use std::path::Path;
 
 /// Where the scores go: a file (or stdout), or a database table written in
 /// one transaction that commits after every other output. One per job: the
@@ -92,6 +95,7 @@ pub(super) fn finish(
         rejects,
         previous,
         fairness,
+        contacts,
     } = totals;
     summary.rows_rejected = rejects.finish()?;
     let read = summary.rows_read.max(1) as f64;
@@ -126,6 +130,11 @@ pub(super) fn finish(
     });
     if let Some(m) = previous {
         summary.migration = Some(m.finish()?);
+    }
+    if let Some(list) = contacts {
+        let (list, contact_summary) = list.finish();
+        write_contacts(&plan.run_dir.join("contacts.csv"), &list)?;
+        summary.contacts = Some(contact_summary);
     }
     let run_dir = &plan.run_dir;
     let evaluation = eval.finish(art.threshold);
@@ -184,4 +193,29 @@ fn clv_note(roles: &Option<crate::reference::roles::Roles>) -> String {
         Some(r) if value::sources(r).is_empty() => "the model's training table had no value column (margin, revenue/fees, spend, balance, products): name one in [roles] and retrain".into(),
         _ => "their value cells (margin, revenue, spend, balance, products) are empty".into(),
     }
+}
+
+/// contacts.csv: the contact list, best first.
+fn write_contacts(path: &Path, list: &[Candidate]) -> Result<()> {
+    crate::io::with_atomic_writer(path, |w| {
+        writeln!(
+            w,
+            "id,rank,expected_value,churn_probability,warning_level,value_tier,action,offer_1"
+        )?;
+        for (k, c) in list.iter().enumerate() {
+            writeln!(
+                w,
+                "{},{},{:.2},{},{},{},{},{}",
+                csv_field(&c.id),
+                k + 1,
+                c.expected_value,
+                c.probability,
+                c.level,
+                csv_field(&c.tier),
+                csv_field(&c.action),
+                csv_field(&c.offer)
+            )?;
+        }
+        Ok(())
+    })
 }

@@ -73,6 +73,9 @@ pub struct Summary {
     /// Risk levels and next-best offers (or why they were not applied).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offers: Option<crate::scoring::offers::OffersSummary>,
+    /// The contact list under a capacity or budget.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contacts: Option<crate::scoring::contact::ContactSummary>,
     /// Per protected or sensitive column present in the batch: the figures
     /// per group (label-based ones only for a labelled batch).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -185,6 +188,17 @@ impl Summary {
             self.expected_churners,
             self.value_text()
         );
+        if let Some(c) = &self.contacts {
+            let _ = writeln!(
+                t,
+                "contact list: {} of {} slots, expected value saved {:.0} (the top {} by churn probability: {:.0}); contacts.csv",
+                c.contacted,
+                c.slots,
+                c.expected_value_saved,
+                c.top_by_probability,
+                c.top_by_probability_expected_value
+            );
+        }
         if let Some(d) = &self.drift {
             let flagged: Vec<String> = d
                 .features

@@ -11,6 +11,7 @@ use crate::artifact::Artifact;
 use crate::error::Result;
 use crate::features::TransformStats;
 use crate::io::csv_field;
+use crate::scoring::contact::{Candidate, ContactList};
 use crate::scoring::offers;
 use crate::scoring::rows::Scored;
 
@@ -22,6 +23,8 @@ pub(super) struct Totals {
     pub rejects: CsvLog,
     pub previous: Option<Migration>,
     pub fairness: crate::fairness::BatchFairness,
+    /// The contact list (with a capacity or budget).
+    pub contacts: Option<ContactList>,
 }
 
 impl Totals {
@@ -66,9 +69,28 @@ impl Totals {
             &scored.level,
             labels,
         );
-        if let Some((_, first)) = scored.extra.iter().find(|(n, _)| n == offers::FIRST_OFFER) {
+        let first_offer = scored
+            .extra
+            .iter()
+            .find(|(n, _)| n == offers::FIRST_OFFER)
+            .map(|(_, first)| first);
+        if let Some(first) = first_offer {
             let offered: Vec<bool> = first.iter().map(|o| !o.is_empty()).collect();
             self.fairness.add_offers(&v.batch.attributes, &offered);
+        }
+        if let Some(list) = self.contacts.as_mut() {
+            for (i, &ev) in scored.expected_value.iter().enumerate() {
+                list.add(ev, scored.probability[i], |order| Candidate {
+                    expected_value: ev,
+                    probability: scored.probability[i],
+                    order,
+                    id: scored.ids[i].clone(),
+                    level: scored.level[i],
+                    tier: scored.tier[i].clone(),
+                    action: scored.action[i].clone(),
+                    offer: first_offer.map_or(String::new(), |f| f[i].clone()),
+                });
+            }
         }
         Ok(())
     }

@@ -9,6 +9,7 @@
 //! migration, the summary and its report) stays in the flow.
 
 pub mod act;
+pub mod contact;
 pub mod explain;
 pub mod offers;
 pub mod rows;

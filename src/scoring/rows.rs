@@ -21,6 +21,9 @@ pub struct Scored {
     /// Input columns copied as they are (see `Artifact::passthrough`).
     pub extra: Vec<(String, Vec<String>)>,
     pub label: Option<Vec<u8>>,
+    /// Expected value saved by a contact (with a contact list; written as
+    /// the `expected_value` column among `extra`).
+    pub expected_value: Vec<f64>,
 }
 
 pub const COLUMNS: [&str; 12] = [

@@ -132,6 +132,16 @@ impl Scorer {
         if let (Some(model), Some(rows)) = (&self.offers, &batch.offers) {
             out.extra = offers::apply(model, rows, &tiers, &out.level, offers_summary);
         }
+        if s.contact.is_set() {
+            out.expected_value = (0..p.len())
+                .map(|i| s.contact.expected_value(p[i], clv[i]))
+                .collect();
+            let text = out.expected_value.iter().map(|v| match v.is_nan() {
+                true => String::new(),
+                false => format!("{v:.2}"),
+            });
+            out.extra.push(("expected_value".into(), text.collect()));
+        }
         out.tier = tiers;
         out.reasons = reasons;
         Ok(out)

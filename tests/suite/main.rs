@@ -9,6 +9,7 @@ mod common;
 mod architecture;
 mod boosting;
 mod campaign;
+mod contacts;
 mod crash;
 mod engine;
 mod fairness;

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 
 /// One model trained on bank_churn.csv, shared by the tests of this file.
-fn bank_model() -> &'static (common::TempDir, PathBuf) {
+pub(crate) fn bank_model() -> &'static (common::TempDir, PathBuf) {
     static MODEL: OnceLock<(common::TempDir, PathBuf)> = OnceLock::new();
     MODEL.get_or_init(|| {
         let d = common::tempdir();
