@@ -25,6 +25,7 @@ pub fn render(art: &Artifact, s: &Summary, labelled: Option<(&EvalRows, &Evaluat
     crate::report::fairness::section(&mut page, &s.fairness, "This batch's scores at the model's threshold (label-based figures only when the batch has labels).");
     migration(&mut page, s);
     offers(&mut page, s);
+    contacts(&mut page, s);
     rows(&mut page, s);
     page.finish()
 }
@@ -303,5 +304,49 @@ fn offers(page: &mut Page, s: &Summary) {
         "offers-risk",
         &["risk level and source", "customers"],
         &levels,
+    );
+}
+
+/// The contact list: what it is expected to save against the same number
+/// of customers by churn probability, and whom it reaches.
+fn contacts(page: &mut Page, s: &Summary) {
+    let Some(c) = &s.contacts else {
+        return;
+    };
+    page.section("contacts", "Who to contact");
+    page.note(&format!(
+        "Expected value saved per contact: {}. {} of {} slots filled (contact {:.2} a customer, accept rate {}); spent {:.0}. Customers without a known value: {}; not worth a contact (expected value ≤ 0): {}. The list is contacts.csv.",
+        c.rule, c.contacted, c.slots, c.cost_per_contact, c.accept_rate, c.spent, c.customers_without_value, c.customers_not_worth_a_contact
+    ));
+    page.table(
+        "contacts-value",
+        &["list", "customers", "expected value saved"],
+        &[
+            vec![
+                "by expected value saved".into(),
+                c.contacted.to_string(),
+                format!("{:.0}", c.expected_value_saved),
+            ],
+            vec![
+                "by churn probability alone".into(),
+                c.top_by_probability.to_string(),
+                format!("{:.0}", c.top_by_probability_expected_value),
+            ],
+        ],
+    );
+    let rows = |m: &std::collections::BTreeMap<String, usize>| -> Vec<Vec<String>> {
+        m.iter()
+            .map(|(k, v)| vec![k.clone(), v.to_string()])
+            .collect()
+    };
+    page.table(
+        "contacts-by-tier",
+        &["value tier", "contacts"],
+        &rows(&c.by_tier),
+    );
+    page.table(
+        "contacts-by-level",
+        &["warning level", "contacts"],
+        &rows(&c.by_level),
     );
 }
