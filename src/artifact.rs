@@ -154,7 +154,8 @@ impl Artifact {
     /// Write atomically to `path`.
     pub fn save(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string(self).map_err(|e| Error::artifact(path, e))?;
-        crate::io::write_atomic(path, text.as_bytes())
+        crate::io::write_atomic(path, text.as_bytes())?;
+        crate::io::share(path)
     }
 
     /// Load and verify an artifact.

@@ -21,6 +21,38 @@ where
     file.commit()
 }
 
+/// Customer data stays private: files this process writes are created
+/// readable by their owner only (0600) and the folders it creates for them
+/// 0700, on Unix (the umask can only narrow that). Model artifacts hold no
+/// customer rows and are made readable to all ([`share`]) once saved.
+pub fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)
+}
+
+/// Create `dir` and its missing parents as private folders (0700 on Unix).
+pub fn private_dirs(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// Make a saved file readable to all (0644 on Unix): model artifacts.
+pub fn share(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io(path, e))?;
+    }
+    Ok(())
+}
+
 /// Is this a Parquet file (by extension)?
 pub fn is_parquet(path: &Path) -> bool {
     path.extension()
@@ -62,7 +94,7 @@ impl AtomicFile {
                 .ancestors()
                 .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
                 .collect();
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            private_dirs(dir).map_err(|e| Error::io(dir, e))?;
             made = missing.into_iter().rev().map(Path::to_path_buf).collect();
         }
         let tmp = temp_sibling(path);
@@ -73,7 +105,7 @@ impl AtomicFile {
             made,
             committed: false,
         };
-        let created = std::fs::File::create(&file.tmp).map_err(|e| Error::io(&file.tmp, e))?;
+        let created = private_file(&file.tmp).map_err(|e| Error::io(&file.tmp, e))?;
         file.out = Some(std::io::BufWriter::new(created));
         Ok(file)
     }

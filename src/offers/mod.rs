@@ -265,7 +265,8 @@ impl OffersModel {
         self.format_version = FORMAT_VERSION;
         self.checksum = self.checksum_of(path)?;
         let text = serde_json::to_string(self).map_err(|e| Error::artifact(path, e))?;
-        crate::io::write_atomic(path, text.as_bytes())
+        crate::io::write_atomic(path, text.as_bytes())?;
+        crate::io::share(path)
     }
 
     /// Load and verify an offers artifact.

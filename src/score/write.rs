@@ -90,13 +90,13 @@ impl ScoreWriter {
             ),
             Some(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                    crate::io::private_dirs(dir).map_err(|e| Error::io(dir, e))?;
                 }
                 let tmp = crate::io::temp_sibling(path);
                 let sink = match format {
                     OutputFormat::Csv => Sink::Csv(Box::new(BufWriter::with_capacity(
                         1 << 20,
-                        File::create(&tmp).map_err(|e| Error::io(&tmp, e))?,
+                        crate::io::private_file(&tmp).map_err(|e| Error::io(&tmp, e))?,
                     ))),
                     OutputFormat::Parquet => Sink::Pending,
                 };
@@ -213,7 +213,7 @@ impl ScoreWriter {
                 .tmp
                 .clone()
                 .ok_or_else(|| Error::Config("parquet output needs a file".into()))?;
-            let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            let file = crate::io::private_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
             let w = ParquetWriter::new(file)
                 .batched(df.schema())
                 .map_err(|e| Error::format(&target, e))?;

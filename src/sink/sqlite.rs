@@ -38,6 +38,10 @@ impl Sqlite {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
+        if !path.exists() {
+            // Created private (0600), as every file of customer data.
+            crate::io::private_file(path).map_err(|e| Error::io(path, e))?;
+        }
         let conn = Connection::open(path).map_err(|e| Error::format(path, e))?;
         let s = Sqlite {
             conn,

@@ -24,7 +24,7 @@ pub fn run(job: &CampaignJob) -> Result<(PathBuf, CampaignReport)> {
     let (_, stamp) = crate::artifact::format_time(crate::artifact::now_epoch());
     let name = crate::io::unique_name(&format!("campaign-{stamp}"), |n| job.out.join(n).exists());
     let dir = job.out.join(name);
-    std::fs::create_dir_all(&dir).map_err(|e| crate::error::Error::io(&dir, e))?;
+    crate::io::private_dirs(&dir).map_err(|e| crate::error::Error::io(&dir, e))?;
     write_json(&dir.join("campaign.json"), &report)?;
     crate::io::print_stdout(&report.table())?;
     progress.stage(format!("wrote {}", dir.join("campaign.json").display()));

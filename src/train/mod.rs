@@ -374,6 +374,10 @@ fn publish(
     let run_id = &art.run_id;
     let file_name = format!("{run_id}.{}", artifact::EXTENSION);
     let model_path = cfg.train.model_dir.join(&file_name);
+    // The model folder is shared (artifacts hold no customer rows); the run
+    // folder, which does, is private (see `io::private_dirs`).
+    std::fs::create_dir_all(&cfg.train.model_dir)
+        .map_err(|e| Error::io(&cfg.train.model_dir, e))?;
     let run_dir = cfg.train.out.join(run_id);
     let staging = cfg.train.out.join(format!(".{run_id}.partial"));
     let published = report::write_run(&staging, cv_data, folds, results, art, metrics)

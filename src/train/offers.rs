@@ -284,7 +284,7 @@ fn publish(
     let run_dir = job.out.join(run_id);
     let staging = job.out.join(format!(".{run_id}.partial"));
     std::fs::create_dir_all(&job.model_dir).map_err(|e| Error::io(&job.model_dir, e))?;
-    let published = std::fs::create_dir_all(&staging)
+    let published = crate::io::private_dirs(&staging)
         .map_err(|e| Error::io(&staging, e))
         .and_then(|()| write_atomic(&staging.join("offers.csv"), csv.as_bytes()))
         .and_then(|()| write_json(&staging.join("offers_metrics.json"), metrics))

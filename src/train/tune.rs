@@ -177,7 +177,7 @@ pub fn run(cfg: &Config, trials: usize, budget_seconds: Option<f64>) -> Result<P
         cfg.train.out.join(id).exists()
     });
     let dir = cfg.train.out.join(id);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    crate::io::private_dirs(&dir).map_err(|e| Error::io(&dir, e))?;
     crate::io::write_atomic(&dir.join("tune.csv"), csv(&all, metric).as_bytes())?;
     let toml_text = format!(
         "# churn-train tune: the best trial per family by {metric} ({} folds, seed {})\n{}",
