@@ -350,9 +350,14 @@ pub fn analyse(job: &CampaignJob, raw: &RawTable) -> Result<CampaignReport> {
     }
     let accuracy = match &job.scores {
         None => None,
-        Some(path) => {
-            warning_accuracy(job, raw, path, &outcomes, (&by_arm, &control), &mut groups)?
-        }
+        Some(path) => Some(warning_accuracy(
+            job,
+            raw,
+            path,
+            &outcomes,
+            (&by_arm, &control),
+            &mut groups,
+        )?),
     };
     let skip: Vec<&str> = [Some(&job.arm), job.id.as_ref()]
         .into_iter()
@@ -411,7 +416,7 @@ fn arms(job: &CampaignJob, raw: &RawTable) -> Result<(Vec<usize>, Arms)> {
     let arm_col = raw
         .column(&job.arm)
         .ok_or_else(|| Error::at(src, &job.arm, None, "arm column not found"))?;
-    let mut by_arm: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut by_arm: Arms = BTreeMap::new();
     let mut no_arm = 0;
     for r in 0..arm_col.len() {
         match arm_col
@@ -466,11 +471,10 @@ fn warning_accuracy(
     raw: &RawTable,
     path: &std::path::Path,
     outcomes: &[Outcome],
-    (by_arm, control): (&BTreeMap<String, Vec<usize>>, &[usize]),
+    (by_arm, control): (&Arms, &[usize]),
     groups: &mut BTreeMap<String, BTreeMap<String, ArmEffects>>,
-) -> Result<Option<super::accuracy::Accuracy>> {
+) -> Result<super::accuracy::Accuracy> {
     let src = &raw.source;
-
     let scores = super::accuracy::read_scores(&crate::ingest::read_table(path, None)?)?;
     let id = job.id.as_ref().ok_or_else(|| {
         Error::Config("campaign: --scores joins by customer id: give --id COL".into())
@@ -527,7 +531,7 @@ fn warning_accuracy(
     if let Some(m) = &job.model {
         a.model_oof = super::accuracy::oof_figures(&crate::artifact::Artifact::load(m)?);
     }
-    Ok(Some(a))
+    Ok(a)
 }
 
 /// Each row's level of column `col` (`missing` for an empty cell).
@@ -551,7 +555,7 @@ fn by_group(
     job: &CampaignJob,
     outcomes: &[Outcome],
     level: &[String],
-    by_arm: &BTreeMap<String, Vec<usize>>,
+    by_arm: &Arms,
     control: &[usize],
 ) -> BTreeMap<String, ArmEffects> {
     let mut names: Vec<&String> = level.iter().collect();
@@ -602,7 +606,7 @@ fn by_group(
 fn balance(
     raw: &RawTable,
     skip: &[&str],
-    by_arm: &BTreeMap<String, Vec<usize>>,
+    by_arm: &Arms,
     control: &[usize],
 ) -> (BTreeMap<String, BTreeMap<String, f64>>, Vec<String>) {
     let mut features: Vec<(String, Vec<f64>)> = Vec::new();

@@ -68,7 +68,6 @@ pub fn render(
 /// What every section of the training report reads: the cleaned data,
 /// the cross-validation results, the saved model, metrics.json's content,
 /// the charts' orders, and the best family's result and score order.
-#[derive(Clone, Copy)]
 struct Run<'a> {
     data: &'a Dataset,
     results: &'a [CvResult],

@@ -174,7 +174,7 @@ impl ContactList {
 }
 
 /// summary.json's `contacts`.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ContactSummary {
     pub rule: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
