@@ -27,6 +27,9 @@ fn main() -> ExitCode {
             g.months,
             g.seed,
         ),
+        Some(TrainCommand::Generate(g)) if g.campaign => {
+            churn::synth::campaign::generate(&g.out(), g.customers.unwrap_or(20_000), g.seed)
+        }
         Some(TrainCommand::Generate(g)) => {
             churn::synth::generate(&g.out(), g.rows, g.seed, !g.no_label)
         }
@@ -51,6 +54,9 @@ fn main() -> ExitCode {
                 .resolve()
                 .and_then(|job| churn::train::campaign::run(&job).map(|_| ())),
         },
+        Some(TrainCommand::Uplift(u)) => u
+            .resolve()
+            .and_then(|job| churn::train::uplift::run(&job).map(|_| ())),
         Some(TrainCommand::Roles(r)) => r
             .args
             .resolve()

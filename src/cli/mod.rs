@@ -11,7 +11,9 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 mod score;
+mod uplift;
 pub use score::{ScoreArgs, ScoreCommand, ServeArgs};
+pub use uplift::{LearnerChoice, UpliftArgs};
 
 /// Train churn models with stratified cross-validation, save the best one.
 ///
@@ -50,6 +52,11 @@ pub enum TrainCommand {
     /// with their intervals, p-values, incremental counts, and a check of
     /// the arms' sizes against the planned split; `campaign plan` sizes one.
     Campaign(CampaignArgs),
+    /// For whom does contact help: S-, T-, X-learner or class
+    /// transformation on gradient boosting, cross-validated by Qini; writes
+    /// uplift.json, the out-of-fold uplift and the uplift artifact
+    /// churn-score --uplift applies.
+    Uplift(UpliftArgs),
     /// Random search over a family's hyperparameters, every trial scored by
     /// the run's stratified cross-validation; writes tune.csv and the best
     /// configuration as a TOML file --config accepts.
@@ -422,8 +429,12 @@ pub struct GenerateArgs {
     /// into the --out folder instead of a flat table.
     #[arg(long, conflicts_with = "logs")]
     pub holdings: bool,
-    /// Number of customers of the logs or the holdings panel
-    /// [default: 20000 with --logs, 2500 with --holdings].
+    /// Write a retention campaign with a planted effect per customer
+    /// (campaign.csv, effects.csv) into the --out folder.
+    #[arg(long, conflicts_with_all = ["logs", "holdings"])]
+    pub campaign: bool,
+    /// Number of customers of the logs, the holdings panel or the campaign
+    /// [default: 20000 with --logs or --campaign, 2500 with --holdings].
     #[arg(long)]
     pub customers: Option<usize>,
     /// Months of the holdings panel (with --holdings).
@@ -436,7 +447,8 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub no_label: bool,
     /// Output file (CSV) [default: data/customers.csv], or folder with
-    /// --logs [default: data/logs] or --holdings [default: data/holdings].
+    /// --logs [default: data/logs], --holdings [default: data/holdings] or
+    /// --campaign [default: data/campaign].
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -449,6 +461,8 @@ impl GenerateArgs {
                 crate::config::DEFAULT_LOGS
             } else if self.holdings {
                 crate::config::DEFAULT_HOLDINGS
+            } else if self.campaign {
+                crate::config::DEFAULT_CAMPAIGN
             } else {
                 crate::config::DEFAULT_DATA
             }

@@ -61,6 +61,11 @@ pub struct ScoreArgs {
     /// Score without offers.
     #[arg(long)]
     pub no_offers: bool,
+    /// Uplift artifact (from `churn-train uplift`): scores.csv gains
+    /// `uplift` (the retention uplift of a contact), and the contact list
+    /// ranks by retention uplift × CLV − costs.
+    #[arg(long)]
+    pub uplift: Option<PathBuf>,
     /// CSV delimiter [default: detected].
     #[arg(long)]
     pub delimiter: Option<char>,
@@ -176,6 +181,7 @@ impl ScoreArgs {
         set(&mut s.previous, self.previous.map(Some));
         set(&mut s.playbook, self.playbook.map(Some));
         set(&mut s.offers, self.offers.map(Some));
+        set(&mut s.uplift, self.uplift.map(Some));
         s.refit_segments |= self.refit_segments;
         s.no_offers |= self.no_offers;
         s.quiet |= self.quiet;

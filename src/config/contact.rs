@@ -70,6 +70,12 @@ impl ContactConfig {
         p * self.accept_rate * clv - self.cost_per_contact()
     }
 
+    /// The expected value saved by contacting a customer whose retention
+    /// uplift (from an uplift model) is `uplift` and value `clv`.
+    pub fn expected_value_of_uplift(&self, uplift: f64, clv: f64) -> f64 {
+        uplift * clv - self.cost_per_contact()
+    }
+
     /// Errors name the setting.
     pub fn validate(&self) -> Result<(), String> {
         if self.capacity == Some(0) {

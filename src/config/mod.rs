@@ -22,6 +22,8 @@ pub const DEFAULT_DATA: &str = "data/customers.csv";
 pub const DEFAULT_LOGS: &str = "data/logs";
 /// The embedded product-holdings panel (`churn-train offers`).
 pub const DEFAULT_HOLDINGS: &str = "data/holdings";
+/// Where `generate --campaign` writes by default.
+pub const DEFAULT_CAMPAIGN: &str = "data/campaign";
 /// The embedded product catalog.
 pub const DEFAULT_PRODUCTS: &str = "data/products.toml";
 /// The embedded default scoring batch (same generator, other seed, no label).

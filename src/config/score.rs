@@ -85,6 +85,10 @@ pub struct ScoreConfig {
     /// Offers artifact (`None`: the model folder's `offers-latest` when present).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offers: Option<PathBuf>,
+    /// Uplift artifact (`churn-train uplift`): the `uplift` column, and the
+    /// contact list's value by retention uplift.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uplift: Option<PathBuf>,
     /// Score without offers even when an offers artifact is present.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub no_offers: bool,
@@ -121,6 +125,7 @@ impl Default for ScoreConfig {
             previous: None,
             playbook: None,
             offers: None,
+            uplift: None,
             no_offers: false,
             refit_segments: false,
             value_columns: vec![],

@@ -94,7 +94,16 @@ impl Plan {
             .transpose()?;
         let (db, target, to_stdout) = destination(cfg, &run_dir);
         let (segments, value_tiers) = tiers(cfg, &art, &parts, progress)?;
-        let scorer = Scorer::new(s, art, segments, offers_model)?;
+        let mut scorer = Scorer::new(s, art, segments, offers_model)?;
+        if let Some(path) = &s.uplift {
+            let u = crate::scoring::uplift::load(path, &scorer.artifact)?;
+            progress.stage(format!(
+                "uplift: {} learner on {}",
+                u.model.kind().name(),
+                u.outcome
+            ));
+            scorer.uplift = Some(u);
+        }
         let plan = Plan {
             run_id,
             run_dir,

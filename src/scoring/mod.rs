@@ -14,4 +14,5 @@ pub mod explain;
 pub mod offers;
 pub mod rows;
 pub mod scorer;
+pub mod uplift;
 pub mod validate;

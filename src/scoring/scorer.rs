@@ -17,6 +17,7 @@ use crate::config::ScoreConfig;
 use crate::error::Result;
 use crate::features::TransformStats;
 use crate::offers::OffersModel;
+use crate::outcomes::uplift::artifact::UpliftArtifact;
 use crate::reference::segment::{SegmentModel, SegmentSample};
 use crate::reference::value;
 use std::sync::{Arc, OnceLock};
@@ -30,6 +31,9 @@ pub struct Scorer {
     /// Value tiers: the model's, or refitted on the batch.
     pub segments: Option<SegmentModel>,
     pub offers: Option<OffersModel>,
+    /// The uplift model (`--uplift`): the `uplift` column, and the contact
+    /// list's value by retention uplift instead of the fallback.
+    pub uplift: Option<UpliftArtifact>,
     /// Tiers fitted on the first chunk of standard input
     /// (`--refit-segments` when the batch can be read only once).
     first_chunk_segments: OnceLock<SegmentModel>,
@@ -54,6 +58,7 @@ impl Scorer {
             playbook,
             segments,
             offers,
+            uplift: None,
             first_chunk_segments: OnceLock::new(),
         })
     }
@@ -132,14 +137,26 @@ impl Scorer {
         if let (Some(model), Some(rows)) = (&self.offers, &batch.offers) {
             out.extra = offers::apply(model, rows, &tiers, &out.level, offers_summary);
         }
+        let uplift = self
+            .uplift
+            .as_ref()
+            .map(|u| super::uplift::apply(u, &batch.table));
+        let cell = |v: &f64, digits: usize| match v.is_nan() {
+            true => String::new(),
+            false => format!("{v:.digits$}"),
+        };
+        if let Some(u) = &uplift {
+            let text = u.iter().map(|v| cell(v, 6)).collect();
+            out.extra.push(("uplift".into(), text));
+        }
         if s.contact.is_set() {
             out.expected_value = (0..p.len())
-                .map(|i| s.contact.expected_value(p[i], clv[i]))
+                .map(|i| match &uplift {
+                    Some(u) => s.contact.expected_value_of_uplift(u[i], clv[i]),
+                    None => s.contact.expected_value(p[i], clv[i]),
+                })
                 .collect();
-            let text = out.expected_value.iter().map(|v| match v.is_nan() {
-                true => String::new(),
-                false => format!("{v:.2}"),
-            });
+            let text = out.expected_value.iter().map(|v| cell(v, 2));
             out.extra.push(("expected_value".into(), text.collect()));
         }
         out.tier = tiers;

@@ -11,6 +11,7 @@
 //! non-linearly (peaks around 50-60). About 20% churn. A few duplicate rows,
 //! blanks and missing incomes exercise the cleaning steps.
 
+pub mod campaign;
 pub mod holdings;
 pub mod logs;
 
@@ -113,6 +114,14 @@ pub(crate) struct Person {
     pub overdue: u32,
     pub complaints: u32,
     pub card: u8,
+    pub tenure: f64,
+    pub active: u8,
+    pub profit: f64,
+    /// Log-odds of churning within 12 months (the planted mechanism, with
+    /// this customer's own noise).
+    pub logit: f64,
+    /// The same without the noise: what the customer's columns tell.
+    pub observed: f64,
 }
 
 /// One customer: the cells of a row (in [`COLUMNS`] order, the label last
@@ -164,7 +173,7 @@ pub(crate) fn row(rng: &mut ChaCha8Rng, id: u64, label: bool) -> (Vec<String>, P
 
     let trend = (recent + 1.0) / (prev + 1.0);
     let age_effect = -((age - 55.0) / 12.0).powi(2) * 0.5 + 0.6;
-    let logit = -2.7
+    let observed = -2.7
         + 0.75 * complaints as f64
         + 0.9 * (1 - active) as f64
         + 1.3 * (trend < 0.5) as u8 as f64
@@ -179,8 +188,8 @@ pub(crate) fn row(rng: &mut ChaCha8Rng, id: u64, label: bool) -> (Vec<String>, P
         - 0.004 * tenure
         + 0.4 * (region == "East") as u8 as f64
         + 0.6 * (balance > 100_000.0) as u8 as f64
-        - 0.02 * logins as f64
-        + 0.6 * normal(rng);
+        - 0.02 * logins as f64;
+    let logit = observed + 0.6 * normal(rng);
     let churned = (rng.random::<f64>() < 1.0 / (1.0 + (-logit).exp())) as u8;
 
     let income_txt = if rng.random::<f64>() < 0.03 {
@@ -231,6 +240,11 @@ pub(crate) fn row(rng: &mut ChaCha8Rng, id: u64, label: bool) -> (Vec<String>, P
         overdue,
         complaints,
         card,
+        tenure,
+        active,
+        profit,
+        logit,
+        observed,
     };
     (cells, person)
 }

@@ -10,6 +10,7 @@ pub mod features;
 pub mod offers;
 pub mod roles;
 pub mod tune;
+pub mod uplift;
 
 use crate::artifact::{self, Artifact};
 use crate::clean::Dataset;

@@ -26,4 +26,5 @@ mod score;
 mod serve;
 mod sink;
 mod train;
+mod uplift;
 mod value;
