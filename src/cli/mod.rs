@@ -546,7 +546,7 @@ pub struct TrainArgs {
     /// Random seed: same seed, same results, whatever the thread count [default: 42].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Threshold rule: max_f1, max_ks, recall:R or fixed:T [default: max_f1].
+    /// Threshold rule: max_f1, max_ks, profit, recall:R or fixed:T [default: max_f1].
     #[arg(long)]
     pub threshold_rule: Option<ThresholdRule>,
     /// Metric that selects the saved model [default: roc_auc].

@@ -46,6 +46,10 @@ pub struct UpliftArgs {
     /// test_uplift.csv and its metrics.
     #[arg(long)]
     pub test: Option<PathBuf>,
+    /// Fit the one --learner on every row without cross-validation (no
+    /// out-of-fold figures or oof_uplift.csv; --test measures it).
+    #[arg(long)]
+    pub no_cv: bool,
     #[command(flatten)]
     pub args: TrainArgs,
 }
@@ -76,6 +80,7 @@ impl UpliftArgs {
             goal: self.goal,
             learners,
             test: self.test,
+            cross_validate: !self.no_cv,
         };
         job.validate()?;
         Ok(job)

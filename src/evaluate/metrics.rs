@@ -36,10 +36,25 @@ pub struct Metrics {
     pub capture_top10: f64,
     pub threshold: f64,
     pub confusion: Confusion,
+    /// Expected maximum profit per customer (EMPC, [`super::profit`], the
+    /// paper's parameters) and the share of customers its optimum contacts.
+    /// Absent (NaN) in artifacts from before they were measured.
+    #[serde(default = "nan", skip_serializing_if = "is_nan")]
+    pub empc: f64,
+    #[serde(default = "nan", skip_serializing_if = "is_nan")]
+    pub empc_rate: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
+}
+
+fn is_nan(v: &f64) -> bool {
+    v.is_nan()
 }
 
 /// Names of the scalar metrics, in report order.
-pub const METRIC_NAMES: [&str; 12] = [
+pub const METRIC_NAMES: [&str; 14] = [
     "accuracy",
     "precision",
     "recall",
@@ -52,6 +67,8 @@ pub const METRIC_NAMES: [&str; 12] = [
     "lift_top10",
     "capture_top10",
     "threshold",
+    "empc",
+    "empc_rate",
 ];
 
 impl Metrics {
@@ -68,6 +85,7 @@ impl Metrics {
         let capture = capture_rate(y, p, 0.1);
         let base = div(y.iter().filter(|&&v| v == 1).count(), y.len());
         let k = top_count(y.len(), 0.1);
+        let profit = super::profit::empc(y, p, &super::profit::ProfitParams::default());
         Metrics {
             accuracy: div(c.tp + c.tn, y.len()),
             precision,
@@ -87,6 +105,8 @@ impl Metrics {
             capture_top10: capture,
             threshold,
             confusion: c,
+            empc: profit.empc,
+            empc_rate: profit.rate,
         }
     }
 
@@ -105,6 +125,8 @@ impl Metrics {
             "lift_top10" => self.lift_top10,
             "capture_top10" => self.capture_top10,
             "threshold" => self.threshold,
+            "empc" => self.empc,
+            "empc_rate" => self.empc_rate,
             _ => return None,
         })
     }
@@ -113,7 +135,7 @@ impl Metrics {
     pub fn higher_is_better(name: &str) -> Option<bool> {
         match name {
             "brier" | "log_loss" => Some(false),
-            "threshold" => None,
+            "threshold" | "empc_rate" => None,
             n if METRIC_NAMES.contains(&n) => Some(true),
             _ => None,
         }

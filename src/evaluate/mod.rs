@@ -3,4 +3,5 @@
 pub mod curves;
 pub mod cv;
 pub mod metrics;
+pub mod profit;
 pub mod threshold;

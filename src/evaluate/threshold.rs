@@ -16,6 +16,10 @@ pub enum ThresholdRule {
     Recall(f64),
     /// A fixed probability.
     Fixed(f64),
+    /// The threshold with the highest expected profit of a retention
+    /// campaign (EMPC's parameters at the mean accept rate,
+    /// [`super::profit`]).
+    Profit,
 }
 
 impl std::str::FromStr for ThresholdRule {
@@ -23,7 +27,7 @@ impl std::str::FromStr for ThresholdRule {
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         let bad = || {
             format!(
-                "bad threshold rule '{s}': expected max_f1, max_ks, recall:<0..1> or fixed:<0..1>"
+                "bad threshold rule '{s}': expected max_f1, max_ks, profit, recall:<0..1> or fixed:<0..1>"
             )
         };
         let value = |v: &str| -> std::result::Result<f64, String> {
@@ -37,6 +41,7 @@ impl std::str::FromStr for ThresholdRule {
         match s.split_once(':') {
             None if s == "max_f1" => Ok(ThresholdRule::MaxF1),
             None if s == "max_ks" => Ok(ThresholdRule::MaxKs),
+            None if s == "profit" => Ok(ThresholdRule::Profit),
             Some(("recall", v)) => Ok(ThresholdRule::Recall(value(v)?)),
             Some(("fixed", v)) => Ok(ThresholdRule::Fixed(value(v)?)),
             _ => Err(bad()),
@@ -51,6 +56,7 @@ impl std::fmt::Display for ThresholdRule {
             ThresholdRule::MaxKs => write!(f, "max_ks"),
             ThresholdRule::Recall(r) => write!(f, "recall:{r}"),
             ThresholdRule::Fixed(t) => write!(f, "fixed:{t}"),
+            ThresholdRule::Profit => write!(f, "profit"),
         }
     }
 }
@@ -92,6 +98,13 @@ pub fn choose(rule: ThresholdRule, y: &[u8], p: &[f64]) -> f64 {
         let value = match rule {
             ThresholdRule::MaxF1 => 2.0 * tp / (tp + pos + fp),
             ThresholdRule::MaxKs => tp / pos.max(1.0) - fp / neg.max(1.0),
+            ThresholdRule::Profit => super::profit::expected_profit(
+                &super::profit::ProfitParams::default(),
+                tp,
+                fp,
+                pos,
+                pos + neg,
+            ),
             ThresholdRule::Recall(r) => {
                 if tp / pos.max(1.0) >= r {
                     return t;

@@ -10,6 +10,7 @@ pub mod markdown;
 pub mod offers;
 pub mod page;
 pub mod svg;
+pub mod uplift;
 pub mod value;
 
 use crate::artifact::Artifact;

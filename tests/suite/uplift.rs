@@ -130,6 +130,8 @@ fn learners_find_the_planted_effect_out_of_fold() {
             ]
         );
         assert_eq!(summary["goal"], "decrease");
+        let report = std::fs::read_to_string(run.join("report.html")).unwrap();
+        assert!(report.contains("Qini curve") && report.matches("<svg").count() >= 3);
         assert_eq!(
             summary["left_out"]["email"].as_u64().unwrap() as usize,
             60_000 - rows.len()
@@ -223,6 +225,39 @@ fn test_table_is_scored_and_the_artifact_is_saved() {
     std::fs::write(&edited, text.replacen("\"seed\":", "\"seed\":1", 1)).unwrap();
     let err = churn::outcomes::uplift::artifact::UpliftArtifact::load(&edited).unwrap_err();
     assert!(err.to_string().contains("checksum"), "{err}");
+    // Without cross-validation: one learner, no out-of-fold file, the test
+    // figures only.
+    let again = dir.join("no-cv");
+    let test_arg = test.to_str().unwrap();
+    let (run, summary) = uplift(
+        &again,
+        &campaign,
+        &["--learner", "x", "--no-cv", "--test", test_arg],
+    );
+    assert_eq!(summary["learner"], "x");
+    assert!(summary["cv"].as_object().unwrap().is_empty());
+    assert!(!run.join("oof_uplift.csv").exists());
+    assert!(summary["test"]["figures"]["qini_auc"].is_number());
+    let out = train_cmd()
+        .args([
+            "uplift",
+            "--data",
+            "x.csv",
+            "--arm",
+            "a",
+            "--control",
+            "c",
+            "--treatment",
+            "t",
+        ])
+        .args(["--outcome", "y", "--no-cv"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("--no-cv needs one --learner"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -51,6 +51,9 @@ pub struct UpliftJob {
     pub learners: Vec<LearnerKind>,
     /// A later (or held-out) labelled campaign table to score and measure.
     pub test: Option<PathBuf>,
+    /// Cross-validate (out-of-fold figures, `auto`'s choice); off, the one
+    /// learner named is fitted on every row and only `--test` measures it.
+    pub cross_validate: bool,
 }
 
 impl UpliftJob {
@@ -68,6 +71,11 @@ impl UpliftJob {
         }
         if self.learners.is_empty() {
             return Err(Error::Config("uplift: no learner selected".into()));
+        }
+        if !self.cross_validate && self.learners.len() != 1 {
+            return Err(Error::Config(
+                "uplift --no-cv needs one --learner (auto chooses by cross-validation)".into(),
+            ));
         }
         self.cfg.validate_train()
     }

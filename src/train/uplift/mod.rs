@@ -222,17 +222,16 @@ fn blend_of_others(learners: &[LearnerKind]) -> bool {
     BLENDED.iter().all(|k| learners.contains(k))
 }
 
-/// Run `churn-train uplift`.
-pub fn run(job: &UpliftJob) -> Result<UpliftOutcome> {
-    let progress = Progress::new(job.cfg.train.quiet);
-    let c = read_campaign(job, &progress)?;
-    let folds = folds_by_arm(
-        &c.data.y,
-        &c.treated,
-        job.cfg.train.folds,
-        job.cfg.train.seed,
-    )?;
-    let oof = cross_validate(job, &c, &folds, &progress)?;
+/// Cross-validate every learner: their out-of-fold predictions, figures
+/// and the index of the best by Qini (ties: the earlier).
+fn measure(
+    job: &UpliftJob,
+    c: &Campaign,
+    progress: &Progress,
+) -> Result<(Vec<Prediction>, Vec<Figures>, usize)> {
+    let t = &job.cfg.train;
+    let folds = folds_by_arm(&c.data.y, &c.treated, t.folds, t.seed)?;
+    let oof = cross_validate(job, c, &folds, progress)?;
     let success = c.success(&c.data.y);
     let figures: Vec<Figures> = oof
         .iter()
@@ -246,6 +245,17 @@ pub fn run(job: &UpliftJob) -> Result<UpliftOutcome> {
             b
         }
     });
+    Ok((oof, figures, best))
+}
+
+/// Run `churn-train uplift`.
+pub fn run(job: &UpliftJob) -> Result<UpliftOutcome> {
+    let progress = Progress::new(job.cfg.train.quiet);
+    let c = read_campaign(job, &progress)?;
+    let (oof, figures, best) = match job.cross_validate {
+        true => measure(job, &c, &progress)?,
+        false => (Vec::new(), Vec::new(), 0),
+    };
     let kind = job.learners[best];
     let cv: BTreeMap<String, Figures> = job
         .learners
@@ -253,10 +263,12 @@ pub fn run(job: &UpliftJob) -> Result<UpliftOutcome> {
         .zip(&figures)
         .map(|(k, f)| (k.name().to_string(), *f))
         .collect();
-    progress.stage(format!(
-        "learner: {} (the best out-of-fold Qini)",
-        kind.name()
-    ));
+    if job.cross_validate {
+        progress.stage(format!(
+            "learner: {} (the best out-of-fold Qini)",
+            kind.name()
+        ));
+    }
     let all: Vec<usize> = (0..c.data.y.len()).collect();
     let pipeline = FeaturePipeline::fit(&c.data.table, &all, false);
     let x = pipeline.transform(&c.data.table, &all, &mut TransformStats::default());
@@ -303,7 +315,7 @@ pub fn run(job: &UpliftJob) -> Result<UpliftOutcome> {
     let run = output::Run {
         job,
         campaign: &c,
-        oof: &oof[best],
+        oof: oof.get(best),
         figures: &figures,
         test: test.as_ref(),
     };

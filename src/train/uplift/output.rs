@@ -95,8 +95,9 @@ pub fn score_test(
 pub struct Run<'a> {
     pub job: &'a UpliftJob,
     pub campaign: &'a Campaign,
-    /// The chosen learner's out-of-fold prediction.
-    pub oof: &'a Prediction,
+    /// The chosen learner's out-of-fold prediction (none without
+    /// cross-validation).
+    pub oof: Option<&'a Prediction>,
     /// Every learner's out-of-fold figures, in the job's order.
     pub figures: &'a [Figures],
     pub test: Option<&'a Tested>,
@@ -146,7 +147,7 @@ fn rate(success: &[u8], treated: &[bool], arm: bool) -> f64 {
 fn summary<'a>(run: &'a Run, art: &'a UpliftArtifact) -> Summary<'a> {
     let c = run.campaign;
     let success = c.success(&c.data.y);
-    let score = c.score(run.oof);
+    let score = run.oof.map(|p| c.score(p));
     let n_treated = c.treated.iter().filter(|&&t| t).count();
     let (st, sc) = (
         rate(&success, &c.treated, true),
@@ -174,14 +175,43 @@ fn summary<'a>(run: &'a Run, art: &'a UpliftArtifact) -> Summary<'a> {
             .zip(run.figures)
             .map(|(k, f)| (k.name(), *f))
             .collect(),
-        deciles: deciles(&success, &score, &c.treated),
-        qini_curve: qini_points(&success, &score, &c.treated),
+        deciles: score
+            .as_ref()
+            .map_or_else(Vec::new, |s| deciles(&success, s, &c.treated)),
+        qini_curve: score
+            .as_ref()
+            .map_or_else(Vec::new, |s| qini_points(&success, s, &c.treated)),
         test: run.test.map(|t| TestSummary {
             rows: t.ids.len(),
             left_out: t.left_out,
             figures: &t.figures,
             deciles: &t.deciles,
         }),
+    }
+}
+
+/// The report page of a run's summary.
+fn page<'a>(run: &'a Run, s: &'a Summary) -> crate::report::uplift::UpliftPage<'a> {
+    crate::report::uplift::UpliftPage {
+        about: format!(
+            "Outcome {} ({}), arm {}: {} ({} rows) against {} ({} rows); success rates {:.4} against {:.4} (average uplift {:+.4}); {} rows of other arms left out.",
+            s.outcome,
+            s.goal,
+            s.arm,
+            s.treatment,
+            s.treated_rows,
+            s.control,
+            s.control_rows,
+            s.success_treated,
+            s.success_control,
+            s.average_uplift,
+            s.left_out.values().sum::<usize>()
+        ),
+        learners: s.cv.iter().map(|(k, f)| (*k, f)).collect(),
+        kept: s.learner,
+        deciles: &s.deciles,
+        qini: &s.qini_curve,
+        test: run.test.map(|t| (&t.figures, &t.deciles[..])),
     }
 }
 
@@ -233,9 +263,14 @@ pub fn publish(run: &Run, art: &mut UpliftArtifact) -> Result<(PathBuf, PathBuf)
     let c = run.campaign;
     let written = (|| {
         crate::io::private_dirs(&staging).map_err(|e| Error::io(&staging, e))?;
-        crate::io::write_json(&staging.join("uplift.json"), &summary(run, art))?;
-        let oof = prediction_csv(run, &c.data.ids, &c.data.y, &c.treated, run.oof);
-        crate::io::write_atomic(&staging.join("oof_uplift.csv"), oof.as_bytes())?;
+        let sum = summary(run, art);
+        crate::io::write_json(&staging.join("uplift.json"), &sum)?;
+        let html = crate::report::uplift::render(&page(run, &sum));
+        crate::io::write_atomic(&staging.join("report.html"), html.as_bytes())?;
+        if let Some(p) = run.oof {
+            let oof = prediction_csv(run, &c.data.ids, &c.data.y, &c.treated, p);
+            crate::io::write_atomic(&staging.join("oof_uplift.csv"), oof.as_bytes())?;
+        }
         if let Some(t) = run.test {
             let csv = prediction_csv(run, &t.ids, &t.y, &t.treated, &t.prediction);
             crate::io::write_atomic(&staging.join("test_uplift.csv"), csv.as_bytes())?;
@@ -253,6 +288,12 @@ pub fn publish(run: &Run, art: &mut UpliftArtifact) -> Result<(PathBuf, PathBuf)
 
 /// The console table: each learner's out-of-fold figures, the kept one marked.
 pub fn table(job: &UpliftJob, figures: &[Figures], kept: LearnerKind) -> String {
+    if figures.is_empty() {
+        return format!(
+            "learner {} fitted without cross-validation (--no-cv)\n",
+            kept.name()
+        );
+    }
     let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
     let mut out = format!(
         "{:<22} {:>9} {:>10} {:>10} {:>10} {:>10}\n",
