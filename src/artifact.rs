@@ -236,6 +236,60 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A model file beside the churn model (the offers and uplift models) that
+/// carries its own format, version and a checksum over everything else:
+/// saved and verified the same way.
+pub trait Checksummed: Serialize + serde::de::DeserializeOwned {
+    /// What the errors call it ("offers", "uplift").
+    const KIND: &'static str;
+    const FORMAT: &'static str;
+    const FORMAT_VERSION: u32;
+    fn checksum_mut(&mut self) -> &mut String;
+    /// The format and version the file says it has.
+    fn format(&self) -> (&str, u32);
+}
+
+/// The SHA-256 of `v` serialised with its checksum emptied.
+fn checksum_of<T: Checksummed>(v: &mut T, path: &Path) -> Result<String> {
+    let kept = std::mem::take(v.checksum_mut());
+    let body = serde_json::to_string(&*v).map_err(|e| Error::artifact(path, e));
+    *v.checksum_mut() = kept;
+    Ok(hex(&Sha256::digest(body?.as_bytes())))
+}
+
+/// Stamp the checksum and write `v` atomically to `path`, readable to all
+/// (an artifact holds no customer rows).
+pub fn save_checksummed<T: Checksummed>(v: &mut T, path: &Path) -> Result<()> {
+    *v.checksum_mut() = checksum_of(v, path)?;
+    let text = serde_json::to_string(v).map_err(|e| Error::artifact(path, e))?;
+    crate::io::write_atomic(path, text.as_bytes())?;
+    crate::io::share(path)
+}
+
+/// Read `path` and check its format, version and checksum.
+pub fn load_checksummed<T: Checksummed>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut v: T = serde_json::from_str(&text).map_err(|e| {
+        Error::artifact(path, format!("corrupted or not an {} model ({e})", T::KIND))
+    })?;
+    let (format, version) = v.format();
+    if format != T::FORMAT || version != T::FORMAT_VERSION {
+        return Err(Error::artifact(
+            path,
+            format!(
+                "not a version {} {} model (format {format} {version})",
+                T::FORMAT_VERSION,
+                T::KIND
+            ),
+        ));
+    }
+    let stored = v.checksum_mut().clone();
+    if checksum_of(&mut v, path)? != stored {
+        return Err(Error::artifact(path, "corrupted: checksum mismatch"));
+    }
+    Ok(v)
+}
+
 /// Seconds since the epoch: `SOURCE_DATE_EPOCH` when set (reproducible
 /// artifacts), else the clock.
 pub fn now_epoch() -> u64 {

@@ -27,7 +27,6 @@ use catalog::Catalog;
 use inputs::{Rows, Spec};
 use ndarray::{s, Array2};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::Path;
 
 const FORMAT: &str = "churn-offers";
@@ -91,6 +90,18 @@ pub struct OffersModel {
     )]
     pub formats: crate::ingest::formats::Formats,
     pub checksum: String,
+}
+
+impl crate::artifact::Checksummed for OffersModel {
+    const KIND: &'static str = "offers";
+    const FORMAT: &'static str = FORMAT;
+    const FORMAT_VERSION: u32 = FORMAT_VERSION;
+    fn checksum_mut(&mut self) -> &mut String {
+        &mut self.checksum
+    }
+    fn format(&self) -> (&str, u32) {
+        (&self.format, self.format_version)
+    }
 }
 
 /// Encoded feature names after the attributes: holdings, changes, level.
@@ -252,41 +263,16 @@ impl OffersModel {
             .collect()
     }
 
-    fn checksum_of(&mut self, path: &Path) -> Result<String> {
-        let kept = std::mem::take(&mut self.checksum);
-        let body = serde_json::to_string(&*self).map_err(|e| Error::artifact(path, e));
-        self.checksum = kept;
-        Ok(crate::artifact::hex(&Sha256::digest(body?.as_bytes())))
-    }
-
-    /// Stamp the checksum and write atomically to `path`.
+    /// Stamp the format and checksum and write atomically to `path`.
     pub fn save(&mut self, path: &Path) -> Result<()> {
         self.format = FORMAT.into();
         self.format_version = FORMAT_VERSION;
-        self.checksum = self.checksum_of(path)?;
-        let text = serde_json::to_string(self).map_err(|e| Error::artifact(path, e))?;
-        crate::io::write_atomic(path, text.as_bytes())?;
-        crate::io::share(path)
+        crate::artifact::save_checksummed(self, path)
     }
 
     /// Load and verify an offers artifact.
     pub fn load(path: &Path) -> Result<OffersModel> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut m: OffersModel = serde_json::from_str(&text).map_err(|e| {
-            Error::artifact(path, format!("corrupted or not an offers model ({e})"))
-        })?;
-        if m.format != FORMAT || m.format_version != FORMAT_VERSION {
-            return Err(Error::artifact(
-                path,
-                format!(
-                    "not a version {FORMAT_VERSION} offers model (format {} {})",
-                    m.format, m.format_version
-                ),
-            ));
-        }
-        if m.checksum_of(path)? != m.checksum {
-            return Err(Error::artifact(path, "corrupted: checksum mismatch"));
-        }
+        let m: OffersModel = crate::artifact::load_checksummed(path)?;
         let ids: Vec<&str> = m.catalog.products.iter().map(|p| p.id.as_str()).collect();
         let models: Vec<&str> = m.products.iter().map(|p| p.id.as_str()).collect();
         if ids != models || !m.pipeline.is_consistent() {

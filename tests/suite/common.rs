@@ -243,3 +243,23 @@ where
     dirs.sort();
     (dirs.pop().expect("a run folder"), err)
 }
+
+/// The `cases` of a committed oracle fixture (`tests/fixtures/NAME`).
+pub fn oracle_cases(name: &str) -> Vec<serde_json::Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let oracle: serde_json::Value = serde_json::from_str(&text).unwrap();
+    oracle["cases"].as_array().unwrap().clone()
+}
+
+/// A case's array of numbers under `key`.
+pub fn case_numbers(case: &serde_json::Value, key: &str) -> Vec<f64> {
+    case[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}

@@ -70,21 +70,10 @@ fn every_reference_case_matches_scikit_learn() {
 #[test]
 fn empc_equals_empulse() {
     use churn::evaluate::profit::{empc, ProfitParams};
-    let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/empc_oracle.json"),
-    )
-    .unwrap();
-    let oracle: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let cases = oracle["cases"].as_array().unwrap();
+    let cases = crate::common::oracle_cases("empc_oracle.json");
     assert!(cases.len() >= 10);
     for (i, c) in cases.iter().enumerate() {
-        let nums = |k: &str| -> Vec<f64> {
-            c[k].as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap())
-                .collect()
-        };
+        let nums = |k: &str| crate::common::case_numbers(c, k);
         let y: Vec<u8> = nums("y").iter().map(|&v| v as u8).collect();
         let f = |k: &str| c[k].as_f64().unwrap();
         let p = ProfitParams {

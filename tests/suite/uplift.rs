@@ -13,21 +13,10 @@ use std::path::{Path, PathBuf};
 
 #[test]
 fn metrics_equal_scikit_uplift() {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/uplift_oracle.json"),
-    )
-    .unwrap();
-    let oracle: Value = serde_json::from_str(&text).unwrap();
-    let cases = oracle["cases"].as_array().unwrap();
+    let cases = crate::common::oracle_cases("uplift_oracle.json");
     assert!(cases.len() >= 5);
     for (i, c) in cases.iter().enumerate() {
-        let nums = |k: &str| -> Vec<f64> {
-            c[k].as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap())
-                .collect()
-        };
+        let nums = |k: &str| crate::common::case_numbers(c, k);
         let y: Vec<u8> = nums("y").iter().map(|&v| v as u8).collect();
         let t: Vec<bool> = nums("treatment").iter().map(|&v| v == 1.0).collect();
         let s = nums("score");

@@ -8,7 +8,6 @@ use super::Figures;
 use crate::error::{Error, Result};
 use crate::features::FeaturePipeline;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -49,41 +48,28 @@ pub struct UpliftArtifact {
     pub checksum: String,
 }
 
-impl UpliftArtifact {
-    fn checksum_of(&mut self, path: &Path) -> Result<String> {
-        let kept = std::mem::take(&mut self.checksum);
-        let body = serde_json::to_string(&*self).map_err(|e| Error::artifact(path, e));
-        self.checksum = kept;
-        Ok(crate::artifact::hex(&Sha256::digest(body?.as_bytes())))
+impl crate::artifact::Checksummed for UpliftArtifact {
+    const KIND: &'static str = "uplift";
+    const FORMAT: &'static str = FORMAT;
+    const FORMAT_VERSION: u32 = FORMAT_VERSION;
+    fn checksum_mut(&mut self) -> &mut String {
+        &mut self.checksum
     }
+    fn format(&self) -> (&str, u32) {
+        (&self.format, self.format_version)
+    }
+}
 
+impl UpliftArtifact {
     /// Stamp the checksum and write atomically to `path` (shared: an
     /// artifact holds no customer rows).
     pub fn save(&mut self, path: &Path) -> Result<()> {
-        self.checksum = self.checksum_of(path)?;
-        let text = serde_json::to_string(self).map_err(|e| Error::artifact(path, e))?;
-        crate::io::write_atomic(path, text.as_bytes())?;
-        crate::io::share(path)
+        crate::artifact::save_checksummed(self, path)
     }
 
     /// Load and verify an uplift artifact.
     pub fn load(path: &Path) -> Result<UpliftArtifact> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut a: UpliftArtifact = serde_json::from_str(&text).map_err(|e| {
-            Error::artifact(path, format!("corrupted or not an uplift model ({e})"))
-        })?;
-        if a.format != FORMAT || a.format_version != FORMAT_VERSION {
-            return Err(Error::artifact(
-                path,
-                format!(
-                    "not a version {FORMAT_VERSION} uplift model (format {} {})",
-                    a.format, a.format_version
-                ),
-            ));
-        }
-        if a.checksum_of(path)? != a.checksum {
-            return Err(Error::artifact(path, "corrupted: checksum mismatch"));
-        }
+        let a: UpliftArtifact = crate::artifact::load_checksummed(path)?;
         if !a.pipeline.is_consistent() || a.model.n_features() != a.pipeline.width() {
             return Err(Error::artifact(
                 path,
