@@ -3,7 +3,11 @@
 //! arm only — a treated customer's outcome was changed by the treatment, so
 //! it says nothing of what the model foresaw: per warning level the
 //! customers, churners and churn rate, the recall of red + orange, the
-//! realised ROC AUC, PR AUC and KS, and calibration by score decile.
+//! realised ROC AUC, PR AUC and KS, and calibration by score decile. When
+//! the scores file holds several scoring dates (a column `as_of`, `period`,
+//! `month` or `scored_at`: monthly runs stacked), each customer is judged by
+//! the latest score, and each date's scores are judged on their own
+//! (`by_period`): how far ahead the warnings saw.
 
 use crate::error::{Error, Result};
 use crate::evaluate::metrics::Metrics;
@@ -17,10 +21,15 @@ pub struct Scored {
     pub probability: f64,
     pub level: String,
     pub tier: String,
+    /// The scoring date or period, when the file says.
+    pub period: Option<String>,
 }
 
-/// scores.csv by customer id.
-pub fn read_scores(table: &RawTable) -> Result<HashMap<String, Scored>> {
+/// Names of a scores file's scoring-date column.
+pub const PERIOD_COLUMNS: [&str; 4] = ["as_of", "period", "month", "scored_at"];
+
+/// scores.csv by customer id: each customer's scores, earliest first.
+pub fn read_scores(table: &RawTable) -> Result<HashMap<String, Vec<Scored>>> {
     let src = &table.source;
     let col = |n: &str| {
         table
@@ -33,7 +42,8 @@ pub fn read_scores(table: &RawTable) -> Result<HashMap<String, Scored>> {
         col("warning_level")?,
         col("value_tier")?,
     );
-    let mut out = HashMap::with_capacity(id.len());
+    let period = PERIOD_COLUMNS.iter().find_map(|n| table.column(n));
+    let mut out: HashMap<String, Vec<Scored>> = HashMap::with_capacity(id.len());
     for r in 0..id.len() {
         let Some(i) = id.text(r) else { continue };
         let probability = p
@@ -47,16 +57,73 @@ pub fn read_scores(table: &RawTable) -> Result<HashMap<String, Scored>> {
                     "not a probability",
                 )
             })?;
-        out.insert(
-            i,
-            Scored {
-                probability,
-                level: level.text(r).unwrap_or_default(),
-                tier: tier.text(r).unwrap_or_default(),
-            },
-        );
+        out.entry(i).or_default().push(Scored {
+            probability,
+            level: level.text(r).unwrap_or_default(),
+            tier: tier.text(r).unwrap_or_default(),
+            period: period.and_then(|c| c.text(r)),
+        });
+    }
+    for v in out.values_mut() {
+        v.sort_by(|a, b| a.period.cmp(&b.period));
     }
     Ok(out)
+}
+
+/// One scoring date's warnings judged on their own.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodAccuracy {
+    pub customers: usize,
+    pub churned: usize,
+    pub recall_red_orange: Option<f64>,
+    /// Churn rate among the red and orange customers.
+    pub precision_red_orange: Option<f64>,
+    pub roc_auc: Option<f64>,
+}
+
+/// Each scoring date's accuracy (empty with fewer than two dates): the
+/// campaign rows' (`ids`) scores of that date, judged by `judge_one`.
+pub fn by_period<'a>(
+    scores: &'a HashMap<String, Vec<Scored>>,
+    ids: &[Option<String>],
+    judge_one: impl Fn(&[Option<&'a Scored>]) -> Accuracy,
+) -> BTreeMap<String, PeriodAccuracy> {
+    let periods: std::collections::BTreeSet<&str> = scores
+        .values()
+        .flatten()
+        .filter_map(|s| s.period.as_deref())
+        .collect();
+    if periods.len() < 2 {
+        return BTreeMap::new();
+    }
+    periods
+        .into_iter()
+        .map(|p| {
+            let scored: Vec<Option<&Scored>> = ids
+                .iter()
+                .map(|i| {
+                    let all = scores.get(i.as_deref()?)?;
+                    all.iter().find(|s| s.period.as_deref() == Some(p))
+                })
+                .collect();
+            let a = judge_one(&scored);
+            let flagged: Vec<&LevelCount> = ["red", "orange"]
+                .iter()
+                .filter_map(|l| a.by_level.get(*l))
+                .collect();
+            let (n, c) = flagged
+                .iter()
+                .fold((0, 0), |(n, c), l| (n + l.customers, c + l.churned));
+            let figures = PeriodAccuracy {
+                customers: a.customers,
+                churned: a.churned,
+                recall_red_orange: a.recall_red_orange,
+                precision_red_orange: (n > 0).then(|| c as f64 / n as f64),
+                roc_auc: a.roc_auc,
+            };
+            (p.to_string(), figures)
+        })
+        .collect()
 }
 
 /// Customers and churners at one warning level.
@@ -99,6 +166,9 @@ pub struct Accuracy {
     /// artifact, what the realised ones are read against.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_oof: Option<OofFigures>,
+    /// Each scoring date's warnings, when the scores hold several.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_period: BTreeMap<String, PeriodAccuracy>,
     pub note: String,
 }
 
@@ -191,6 +261,7 @@ pub fn judge(
         ks: m.as_ref().map(|m| m.ks),
         calibration,
         model_oof: None,
+        by_period: BTreeMap::new(),
         note: "control arm only: a treated customer's outcome was changed by the treatment".into(),
     }
 }

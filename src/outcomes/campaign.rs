@@ -482,8 +482,13 @@ fn warning_accuracy(
     let ids = raw
         .column(id)
         .ok_or_else(|| Error::at(src, id, None, "id column not found"))?;
-    let scored: Vec<Option<&super::accuracy::Scored>> = (0..ids.len())
-        .map(|r| ids.text(r).and_then(|i| scores.get(i.trim())))
+    let keys: Vec<Option<String>> = (0..ids.len())
+        .map(|r| ids.text(r).map(|i| i.trim().to_string()))
+        .collect();
+    // Each customer's latest score.
+    let scored: Vec<Option<&super::accuracy::Scored>> = keys
+        .iter()
+        .map(|i| scores.get(i.as_deref()?)?.last())
         .collect();
     if job.by.is_empty() {
         let of = |f: fn(&super::accuracy::Scored) -> &String| -> Vec<String> {
@@ -527,7 +532,11 @@ fn warning_accuracy(
         .iter()
         .map(|&v| if inverted && !v.is_nan() { 1.0 - v } else { v })
         .collect();
-    let mut a = super::accuracy::judge(&job.outcomes[k], inverted, &churn, &scored, control);
+    let outcome = &job.outcomes[k];
+    let mut a = super::accuracy::judge(outcome, inverted, &churn, &scored, control);
+    a.by_period = super::accuracy::by_period(&scores, &keys, |s| {
+        super::accuracy::judge(outcome, inverted, &churn, s, control)
+    });
     if let Some(m) = &job.model {
         a.model_oof = super::accuracy::oof_figures(&crate::artifact::Artifact::load(m)?);
     }

@@ -2,6 +2,7 @@
 //! report.md, report.html, roc.svg, ks.svg and oof.csv under `experiments/<run-id>/`. Reports only
 //! read results; they never change them.
 
+pub mod campaign;
 pub mod fairness;
 pub mod figures;
 pub mod groups;

@@ -311,6 +311,67 @@ pub fn hbars(title: &str, items: &[(String, f64)], ref_lines: &[(f64, String)]) 
     svg
 }
 
+/// A labelled estimate and its interval, when it has one.
+pub type Estimate = (String, f64, Option<(f64, f64)>);
+
+/// A forest plot: per item (label, estimate, low, high) its interval as a
+/// line and its estimate as a dot, against a vertical line at 0 (no
+/// effect). Items without an interval show the dot alone.
+pub fn intervals(title: &str, items: &[Estimate]) -> String {
+    let h = (T + 20.0 + 20.0 * items.len() as f64 + 30.0).max(120.0);
+    let ends = items.iter().flat_map(|(_, v, ci)| {
+        let (lo, hi) = ci.unwrap_or((*v, *v));
+        [*v, lo, hi]
+    });
+    let (lo, hi) = ends
+        .filter(|v| v.is_finite())
+        .fold((0.0f64, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
+    let pad = ((hi - lo) * 0.08).max(1e-9);
+    let (lo, hi) = (lo - pad, hi + pad);
+    let (left, width) = (190.0, W - 190.0 - R - 60.0);
+    let px = |v: f64| left + (v - lo) / (hi - lo) * width;
+    let mut svg = String::new();
+    open(&mut svg, title, h);
+    svg.push_str(r#"<g font-family="sans-serif" font-size="11">"#);
+    let zero = px(0.0);
+    let _ = write!(
+        svg,
+        r##"<line x1="{zero:.1}" x2="{zero:.1}" y1="{T}" y2="{:.1}" stroke="#888" stroke-dasharray="4 3"/><text x="{zero:.1}" y="{:.1}" text-anchor="middle" fill="#555">no effect</text>"##,
+        h - 22.0,
+        h - 8.0
+    );
+    for (i, (label, v, ci)) in items.iter().enumerate() {
+        let y = T + 18.0 + 20.0 * i as f64;
+        let _ = write!(
+            svg,
+            r##"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
+            left - 4.0,
+            y + 4.0,
+            esc(label)
+        );
+        if let Some((a, b)) = ci.filter(|(a, b)| a.is_finite() && b.is_finite()) {
+            let _ = write!(
+                svg,
+                r##"<line x1="{:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#1f77b4" stroke-width="2"/>"##,
+                px(a),
+                px(b)
+            );
+        }
+        if v.is_finite() {
+            let _ = write!(
+                svg,
+                r##"<circle cx="{:.1}" cy="{y:.1}" r="4" fill="#d62728"/><text x="{:.1}" y="{:.1}">{}</text>"##,
+                px(*v),
+                left + width + 6.0,
+                y + 4.0,
+                fmt3(*v)
+            );
+        }
+    }
+    svg.push_str("</g></svg>");
+    svg
+}
+
 fn fmt3(v: f64) -> String {
     if v.abs() >= 100.0 {
         format!("{v:.0}")

@@ -3,7 +3,7 @@
 //! ([`crate::outcomes::campaign`]), write `campaign.json` in a run folder
 //! of its own and print the table; `campaign plan` sizes a campaign.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::io::write_json;
 use crate::outcomes::campaign::{analyse, CampaignJob, CampaignReport};
 use crate::progress::Progress;
@@ -23,9 +23,20 @@ pub fn run(job: &CampaignJob) -> Result<(PathBuf, CampaignReport)> {
     }
     let (_, stamp) = crate::artifact::format_time(crate::artifact::now_epoch());
     let name = crate::io::unique_name(&format!("campaign-{stamp}"), |n| job.out.join(n).exists());
-    let dir = job.out.join(name);
-    crate::io::private_dirs(&dir).map_err(|e| crate::error::Error::io(&dir, e))?;
-    write_json(&dir.join("campaign.json"), &report)?;
+    let dir = job.out.join(&name);
+    // Written under a hidden name, renamed into place when complete.
+    let staging = job.out.join(format!(".{name}.partial"));
+    let written = (|| {
+        crate::io::private_dirs(&staging).map_err(|e| Error::io(&staging, e))?;
+        write_json(&staging.join("campaign.json"), &report)?;
+        let html = crate::report::campaign::render(&report);
+        crate::io::write_atomic(&staging.join("report.html"), html.as_bytes())?;
+        std::fs::rename(&staging, &dir).map_err(|e| Error::io(&dir, e))
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
     crate::io::print_stdout(&report.table())?;
     progress.stage(format!("wrote {}", dir.join("campaign.json").display()));
     Ok((dir, report))

@@ -48,6 +48,9 @@ fn run(dir: &Path, args: &[impl AsRef<std::ffi::OsStr>]) -> (std::process::Outpu
         .unwrap();
     let json = std::fs::read_dir(dir.join("runs")).ok().and_then(|mut d| {
         let run = d.next()?.ok()?.path();
+        // Every run folder is complete: the JSON and its report.
+        let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+        assert!(html.contains("Effects against the holdout") && html.contains("<svg"));
         serde_json::from_str(&std::fs::read_to_string(run.join("campaign.json")).ok()?).ok()
     });
     (out, json)
@@ -283,4 +286,58 @@ fn warning_accuracy_after_the_fact_on_the_holdout() {
         j["groups"]
     );
     assert!(j["groups"]["value_tier"].is_object());
+
+    // Monthly runs stacked (an `as_of` column): each customer is judged by
+    // the latest score, and each month on its own — here an earlier run
+    // whose scores were noise.
+    let (head, rows) = read_csv(&scores);
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    let mut stacked = String::from("as_of,id,churn_probability,warning_level,value_tier\n");
+    for (i, r) in rows.iter().enumerate() {
+        let (id, level, tier) = (
+            &r[col("id")],
+            &r[col("warning_level")],
+            &r[col("value_tier")],
+        );
+        stacked += &format!(
+            "2024-01,{id},{},{level},{tier}\n",
+            r[col("churn_probability")]
+        );
+        stacked += &format!("2023-12,{id},{},green,{tier}\n", draw(i, 11));
+    }
+    let stacked = write(d.path(), "stacked.csv", &stacked);
+    let again = tempdir();
+    let (out, json) = self::run(
+        again.path(),
+        &flags(
+            &data,
+            "retained",
+            &args!["--id", "CustomerId", "--scores", stacked],
+        ),
+    );
+    assert_ok(&out);
+    let b = &json.unwrap()["accuracy"];
+    assert!(
+        (b["roc_auc"].as_f64().unwrap() - auc).abs() < 1e-12,
+        "latest score judged"
+    );
+    let months = &b["by_period"];
+    let (noise, latest) = (&months["2023-12"], &months["2024-01"]);
+    assert!(
+        (latest["roc_auc"].as_f64().unwrap() - auc).abs() < 1e-12,
+        "{months}"
+    );
+    assert!(
+        (noise["roc_auc"].as_f64().unwrap() - 0.5).abs() < 0.05,
+        "{months}"
+    );
+    assert_eq!(
+        noise["recall_red_orange"].as_f64().unwrap(),
+        0.0,
+        "no red in the noise month"
+    );
+    assert!(
+        latest["precision_red_orange"].as_f64().unwrap()
+            > a["churned"].as_f64().unwrap() / control as f64
+    );
 }
