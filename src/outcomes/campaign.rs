@@ -21,6 +21,8 @@ pub const SRM_ALARM: f64 = 0.001;
 #[derive(Debug, Clone)]
 pub struct CampaignJob {
     pub data: std::path::PathBuf,
+    /// With `--contacts`: the logs the outcome `churned` is built from.
+    pub logs: Option<crate::logs::LogsConfig>,
     pub arm: String,
     pub control: String,
     pub outcomes: Vec<String>,
@@ -126,6 +128,19 @@ pub struct CampaignReport {
     /// With `--scores`: the warnings' accuracy after the fact.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accuracy: Option<super::accuracy::Accuracy>,
+    /// With `--contacts`: how the outcome was built from the logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome_from_logs: Option<LogsOutcome>,
+}
+
+/// The outcome `churned` of contacted customers, built from logs.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogsOutcome {
+    pub as_of: String,
+    pub horizon: String,
+    pub churn_rule: String,
+    /// Contacted customers the logs do not know: no outcome (missing).
+    pub customers_not_in_logs: usize,
 }
 
 /// An outcome column read: per row 0/1 (rate) or a number (mean), NaN missing.
@@ -379,6 +394,7 @@ pub fn analyse(job: &CampaignJob, raw: &RawTable) -> Result<CampaignReport> {
         balance,
         imbalanced,
         accuracy,
+        outcome_from_logs: None,
     })
 }
 

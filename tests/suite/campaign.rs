@@ -7,6 +7,7 @@
 use crate::common;
 use common::*;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
@@ -340,4 +341,102 @@ fn warning_accuracy_after_the_fact_on_the_holdout() {
         latest["precision_red_orange"].as_f64().unwrap()
             > a["churned"].as_f64().unwrap() / control as f64
     );
+}
+
+#[test]
+fn outcome_built_from_logs_for_the_contacts() {
+    // Contacts with their own column names; the outcome is the label the
+    // training pipeline gives each customer at the campaign's start.
+    let d = tempdir();
+    let logs = generate_logs(d.path(), 1500, 5);
+    let mut s = String::from("client;groupe;cout\n");
+    for i in 1..=1200 {
+        let arm = if draw(i, 3) < 0.5 { "temoin" } else { "appel" };
+        s += &format!("{i};{arm};2\n");
+    }
+    s += "C-unknown;appel;2\n";
+    let contacts = write(d.path(), "contacts.csv", &s);
+    let as_of = ["--as-of", "2024-03-01", "--churn-rule", "closed"];
+    let mut a = args![
+        "--contacts",
+        contacts,
+        "--id",
+        "client",
+        "--arm",
+        "groupe",
+        "--control",
+        "temoin"
+    ]
+    .to_vec();
+    a.extend(log_args(&logs).iter().map(std::ffi::OsString::from));
+    a.extend(as_of.iter().map(std::ffi::OsString::from));
+    let (out, json) = run(d.path(), &a);
+    assert_ok(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not customers at the as-of date"));
+    let j = json.unwrap();
+    let from = &j["outcome_from_logs"];
+    assert_eq!(from["as_of"], "2024-03-01");
+    assert_eq!(from["churn_rule"], "closed");
+    // The same labels as `churn-train features` at that date.
+    let table = d.path().join("features.csv");
+    let mut f = args!["features", "--out", table].to_vec();
+    f.extend(log_args(&logs).iter().map(std::ffi::OsString::from));
+    f.extend(as_of.iter().map(std::ffi::OsString::from));
+    assert_ok(&train_cmd().args(f).output().unwrap());
+    let (head, rows) = read_csv(&table);
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    let label: HashMap<String, f64> = rows
+        .iter()
+        .map(|r| {
+            (
+                r[col("customer_id")].clone(),
+                r[col("churned")].parse().unwrap(),
+            )
+        })
+        .collect();
+    let rate = |arm: &str| {
+        let v: Vec<f64> = (1..=1200usize)
+            .filter(|&i| (draw(i, 3) < 0.5) == (arm == "temoin"))
+            .filter_map(|i| label.get(&i.to_string()).copied())
+            .collect();
+        (v.iter().sum::<f64>() / v.len() as f64, v.len())
+    };
+    let e = &j["arms"]["appel"]["churned"];
+    let ((treated, n), (control, _)) = (rate("appel"), rate("temoin"));
+    assert!(
+        (e["value"].as_f64().unwrap() - treated).abs() < 1e-12,
+        "{e}"
+    );
+    assert!(
+        (e["control_value"].as_f64().unwrap() - control).abs() < 1e-12,
+        "{e}"
+    );
+    assert_eq!(e["n"].as_u64().unwrap() as usize, n);
+    let unknown = 1201
+        - rows
+            .iter()
+            .filter(|r| {
+                r[col("customer_id")]
+                    .parse::<usize>()
+                    .is_ok_and(|i| i <= 1200)
+            })
+            .count();
+    assert_eq!(
+        from["customers_not_in_logs"].as_u64().unwrap() as usize,
+        unknown
+    );
+    // Without one as-of date, or without --id: one line naming what is missing.
+    let mut bad = args![
+        "--contacts",
+        contacts,
+        "--arm",
+        "groupe",
+        "--control",
+        "temoin"
+    ]
+    .to_vec();
+    bad.extend(log_args(&logs).iter().map(std::ffi::OsString::from));
+    let (out, _) = run(&d.path().join("bad"), &bad);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--as-of"), "{err}");
 }
