@@ -167,6 +167,32 @@ pub fn sample_ratio(counts: &[f64], split: &[f64]) -> Option<(f64, f64)> {
     Some((chi2, dist.sf(chi2)))
 }
 
+/// Pearson's chi-square test of independence of a table of counts (rows
+/// × columns, no continuity correction: scipy `chi2_contingency(...,
+/// correction=False)`): (chi², p); `None` when a row or column is empty or
+/// the table has a single row or column.
+pub fn independence(table: &[Vec<f64>]) -> Option<(f64, f64)> {
+    let cols = table.first()?.len();
+    let rows: Vec<f64> = table.iter().map(|r| r.iter().sum()).collect();
+    let col_sums: Vec<f64> = (0..cols)
+        .map(|j| table.iter().map(|r| r[j]).sum())
+        .collect();
+    let total: f64 = rows.iter().sum();
+    if table.len() < 2 || cols < 2 || rows.iter().chain(&col_sums).any(|&v| v <= 0.0) {
+        return None;
+    }
+    let mut chi2 = 0.0;
+    for (r, row) in table.iter().enumerate() {
+        for (j, &o) in row.iter().enumerate() {
+            let e = rows[r] * col_sums[j] / total;
+            chi2 += (o - e).powi(2) / e;
+        }
+    }
+    let df = ((table.len() - 1) * (cols - 1)) as f64;
+    let dist = ChiSquared::new(df).ok()?;
+    Some((chi2, dist.sf(chi2)))
+}
+
 /// Holm's step-down adjustment of p-values (statsmodels `multipletests(method="holm")`).
 pub fn holm(p: &[f64]) -> Vec<f64> {
     let m = p.len();

@@ -289,11 +289,17 @@ fn generator_is_seeded_and_randomised() {
 fn broken_inputs_fail_in_one_line_and_leave_nothing() {
     let tmp = tempdir();
     let dir = tmp.path();
-    let mut s = String::from("client;groupe;parti;solde;plainte\n");
+    // `visite` was recorded after the campaign: the call made it likelier.
+    let mut s = String::from("client;groupe;parti;solde;plainte;visite\n");
     for i in 0..400 {
         let g = ["temoin", "appel"][i % 2];
         let left = if draw(i, 1) < 0.3 { "oui" } else { "non" };
-        s += &format!("K{i};{g};{left};{:.2};{}\n", 1000.0 * draw(i, 2), i % 3);
+        let visit = u8::from(draw(i, 4) < if i % 2 == 1 { 0.6 } else { 0.1 });
+        s += &format!(
+            "K{i};{g};{left};{:.2};{};{visit}\n",
+            1000.0 * draw(i, 2),
+            i % 3
+        );
     }
     let data = write(dir, "campagne.csv", &s);
     let run = |extra: &[&str]| {
@@ -361,9 +367,30 @@ fn broken_inputs_fail_in_one_line_and_leave_nothing() {
             "nothing written"
         );
     }
-    // The same table runs once it is told the right labels.
+    // The same table runs once it is told the right labels; the column
+    // the treatment moved is left out, in one line and in uplift.json.
     let out = run(&base);
     assert_ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("visite: differs between the arms beyond chance"),
+        "{err}"
+    );
+    let run_dir = std::fs::read_dir(dir.join("runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("uplift.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["after_treatment"][0]["column"], "visite");
+    assert_eq!(
+        summary["after_treatment"].as_array().unwrap().len(),
+        1,
+        "{summary}"
+    );
 }
 
 /// Keep the rows of `arm` of a campaign table (the churn model learns

@@ -9,6 +9,7 @@
 
 mod job;
 mod output;
+mod screen;
 
 pub use job::{Goal, UpliftJob};
 
@@ -41,6 +42,8 @@ pub(crate) struct Campaign {
     pub treated: Vec<bool>,
     pub left_out: BTreeMap<String, usize>,
     pub decrease: bool,
+    /// Columns the arms-balance screen left out.
+    pub after_treatment: Vec<screen::AfterTreatment>,
 }
 
 impl Campaign {
@@ -105,7 +108,20 @@ fn read_campaign(job: &UpliftJob, progress: &Progress) -> Result<Campaign> {
             parts.join(", ")
         ));
     }
-    let data = data.subset(&rows);
+    let mut data = data.subset(&rows);
+    let after_treatment = screen::screen(&mut data.table, &treated, &job.cfg.leakage.allow);
+    for a in &after_treatment {
+        progress.warn(format!(
+            "{}: differs between the arms beyond chance (p {:.1e}): recorded after the treatment? left out (--allow-leaky {} keeps it)",
+            a.column, a.p_value, a.column
+        ));
+    }
+    if data.table.names.is_empty() {
+        return Err(Error::data(
+            &data.report.file,
+            "no feature column left after the arms-balance screen (see --allow-leaky)",
+        ));
+    }
     let outcome = &data.report.target;
     let goal = job.goal.resolve(outcome);
     if job.goal == Goal::Auto {
@@ -135,6 +151,7 @@ fn read_campaign(job: &UpliftJob, progress: &Progress) -> Result<Campaign> {
         treated,
         left_out,
         decrease: goal == Goal::Decrease,
+        after_treatment,
     })
 }
 

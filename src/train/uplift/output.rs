@@ -115,6 +115,9 @@ struct Summary<'a> {
     treated_rows: usize,
     control_rows: usize,
     left_out: &'a BTreeMap<String, usize>,
+    /// Columns left out as recorded after the treatment (arms-balance screen).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    after_treatment: &'a [super::screen::AfterTreatment],
     /// Success rates (the bank's direction) per arm, and their difference.
     success_treated: f64,
     success_control: f64,
@@ -164,6 +167,7 @@ fn summary<'a>(run: &'a Run, art: &'a UpliftArtifact) -> Summary<'a> {
         treated_rows: n_treated,
         control_rows: c.treated.len() - n_treated,
         left_out: &c.left_out,
+        after_treatment: &c.after_treatment,
         success_treated: st,
         success_control: sc,
         average_uplift: st - sc,
