@@ -136,6 +136,10 @@ pub struct ServeArgs {
     /// Serve without offers.
     #[arg(long)]
     pub no_offers: bool,
+    /// Uplift artifact (from `churn-train uplift`): answers gain `uplift`,
+    /// the retention uplift of a contact.
+    #[arg(long)]
+    pub uplift: Option<PathBuf>,
     /// TOML file ([score] section: warning overrides, segments, CLV); flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -152,6 +156,7 @@ impl ServeArgs {
         set(&mut s.model, self.model);
         set(&mut s.playbook, self.playbook.map(Some));
         set(&mut s.offers, self.offers.map(Some));
+        set(&mut s.uplift, self.uplift.map(Some));
         s.no_offers |= self.no_offers;
         c.validate_score()?;
         let mut v = ServeConfig::default();

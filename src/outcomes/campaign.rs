@@ -8,6 +8,7 @@
 //! interval of the ratio); a numeric one is a mean (Welch). The statistics
 //! are [`super::stats`]'; this module turns a table into them.
 
+use super::columns::{levels, read_outcome, Outcome};
 use super::stats::{self, Moments, Proportions};
 use crate::error::{Error, Result};
 use crate::ingest::RawTable;
@@ -141,109 +142,6 @@ pub struct LogsOutcome {
     pub churn_rule: String,
     /// Contacted customers the logs do not know: no outcome (missing).
     pub customers_not_in_logs: usize,
-}
-
-/// An outcome column read: per row 0/1 (rate) or a number (mean), NaN missing.
-struct Outcome {
-    kind: &'static str,
-    values: Vec<f64>,
-    positive: Option<String>,
-}
-
-fn is_missing(s: &str) -> bool {
-    matches!(
-        s.trim().to_ascii_lowercase().as_str(),
-        "" | "na" | "nan" | "null" | "none"
-    )
-}
-
-/// Read outcome `name`: binary (two labels, the positive one given or
-/// 1/yes/true/y) as 0/1, else numbers.
-fn read_outcome(raw: &RawTable, name: &str, positive: Option<&str>) -> Result<Outcome> {
-    let src = &raw.source;
-    let col = raw
-        .column(name)
-        .ok_or_else(|| Error::at(src, name, None, "outcome column not found"))?;
-    let cells: Vec<Option<String>> = (0..col.len())
-        .map(|r| {
-            col.text(r)
-                .map(|t| t.trim().to_string())
-                .filter(|t| !is_missing(t))
-        })
-        .collect();
-    let mut labels: Vec<&str> = cells.iter().flatten().map(String::as_str).collect();
-    labels.sort_unstable();
-    labels.dedup();
-    let numbers: Option<Vec<f64>> = cells
-        .iter()
-        .map(|c| match c {
-            None => Some(f64::NAN),
-            Some(t) => t.parse::<f64>().ok().filter(|x| x.is_finite()),
-        })
-        .collect();
-    let binary = |pos: &str| Outcome {
-        kind: "rate",
-        values: cells
-            .iter()
-            .map(|c| {
-                c.as_deref()
-                    .map_or(f64::NAN, |t| f64::from(u8::from(t == pos)))
-            })
-            .collect(),
-        positive: Some(pos.to_string()),
-    };
-    // --positive names the label of the binary outcomes; a numeric
-    // outcome without that label is a mean.
-    if let Some(p) = positive.filter(|p| labels.contains(p) || numbers.is_none()) {
-        if !labels.contains(&p) {
-            return Err(Error::at(
-                src,
-                name,
-                None,
-                format!("--positive {p:?} is not a value of the outcome"),
-            ));
-        }
-        if labels.len() > 2 {
-            return Err(Error::at(
-                src,
-                name,
-                None,
-                format!(
-                    "--positive {p:?}: the outcome has {} values, a rate needs two",
-                    labels.len()
-                ),
-            ));
-        }
-        return Ok(binary(p));
-    }
-    let standard = |l: &str| match l.to_ascii_lowercase().as_str() {
-        "1" | "yes" | "true" | "y" => Some(true),
-        "0" | "no" | "false" | "n" => Some(false),
-        _ => None,
-    };
-    if labels.len() == 2 {
-        let kinds: Vec<Option<bool>> = labels.iter().map(|l| standard(l)).collect();
-        if kinds.contains(&Some(true)) && kinds.contains(&Some(false)) {
-            let p = labels[kinds.iter().position(|k| *k == Some(true)).unwrap_or(0)];
-            return Ok(binary(p));
-        }
-    }
-    match numbers {
-        Some(values) if !labels.is_empty() => Ok(Outcome {
-            kind: "mean",
-            values,
-            positive: None,
-        }),
-        _ => Err(Error::at(
-            src,
-            name,
-            None,
-            format!(
-                "values {} are neither two labels with a positive one (give --positive LABEL) nor numbers",
-                labels.iter().take(4).map(|l| format!("{l:?}")).collect::<Vec<_>>().join(", ")
-            ),
-        )),
-    }
 }
 
 /// The effect of the rows `arm` against the rows `control` on `o`.
@@ -432,18 +330,7 @@ fn arms(job: &CampaignJob, raw: &RawTable) -> Result<(Vec<usize>, Arms)> {
     let arm_col = raw
         .column(&job.arm)
         .ok_or_else(|| Error::at(src, &job.arm, None, "arm column not found"))?;
-    let mut by_arm: Arms = BTreeMap::new();
-    let mut no_arm = 0;
-    for r in 0..arm_col.len() {
-        match arm_col
-            .text(r)
-            .map(|t| t.trim().to_string())
-            .filter(|t| !is_missing(t))
-        {
-            Some(a) => by_arm.entry(a).or_default().push(r),
-            None => no_arm += 1,
-        }
-    }
+    let (mut by_arm, no_arm) = super::columns::rows_by_label(arm_col);
     if no_arm > 0 {
         return Err(Error::at(
             src,
@@ -559,21 +446,6 @@ fn warning_accuracy(
     Ok(a)
 }
 
-/// Each row's level of column `col` (`missing` for an empty cell).
-fn levels(raw: &RawTable, col: &str) -> Result<Vec<String>> {
-    let c = raw
-        .column(col)
-        .ok_or_else(|| Error::at(&raw.source, col, None, "--by column not found"))?;
-    Ok((0..c.len())
-        .map(|r| {
-            c.text(r)
-                .map(|t| t.trim().to_string())
-                .filter(|t| !is_missing(t))
-                .unwrap_or_else(|| "missing".into())
-        })
-        .collect())
-}
-
 /// The effects per level of one `--by` column; cells too small are marked,
 /// the others' p-values Holm-adjusted per outcome.
 fn by_group(
@@ -634,40 +506,7 @@ fn balance(
     by_arm: &Arms,
     control: &[usize],
 ) -> (BTreeMap<String, BTreeMap<String, f64>>, Vec<String>) {
-    let mut features: Vec<(String, Vec<f64>)> = Vec::new();
-    for (name, col) in raw.names.iter().zip(&raw.columns) {
-        if skip.contains(&name.as_str()) {
-            continue;
-        }
-        let cells: Vec<Option<String>> = (0..col.len())
-            .map(|r| {
-                col.text(r)
-                    .map(|t| t.trim().to_string())
-                    .filter(|t| !is_missing(t))
-            })
-            .collect();
-        let nums: Option<Vec<f64>> = cells
-            .iter()
-            .map(|c| c.as_ref().map_or(Some(f64::NAN), |t| t.parse::<f64>().ok()))
-            .collect();
-        match nums {
-            Some(v) => features.push((name.clone(), v)),
-            None => {
-                let mut lv: Vec<&String> = cells.iter().flatten().collect();
-                lv.sort_unstable();
-                lv.dedup();
-                if lv.len() <= 20 {
-                    for l in lv {
-                        let v = cells
-                            .iter()
-                            .map(|c| f64::from(u8::from(c.as_ref() == Some(l))))
-                            .collect();
-                        features.push((format!("{name}={l}"), v));
-                    }
-                }
-            }
-        }
-    }
+    let features = super::columns::attributes(raw, skip);
     let pick = |v: &[f64], rows: &[usize]| -> Moments {
         Moments::of(
             &rows

@@ -7,5 +7,6 @@
 
 pub mod accuracy;
 pub mod campaign;
+mod columns;
 pub mod stats;
 pub mod uplift;

@@ -96,13 +96,11 @@ impl Plan {
         let (segments, value_tiers) = tiers(cfg, &art, &parts, progress)?;
         let mut scorer = Scorer::new(s, art, segments, offers_model)?;
         if let Some(path) = &s.uplift {
-            let u = crate::scoring::uplift::load(path, &scorer.artifact)?;
-            progress.stage(format!(
-                "uplift: {} learner on {}",
-                u.model.kind().name(),
-                u.outcome
-            ));
-            scorer.uplift = Some(u);
+            scorer.load_uplift(path)?;
+            if let Some(u) = &scorer.uplift {
+                let kind = u.model.kind().name();
+                progress.stage(format!("uplift: {kind} learner on {}", u.outcome));
+            }
         }
         let plan = Plan {
             run_id,

@@ -63,6 +63,13 @@ impl Scorer {
         })
     }
 
+    /// Apply the uplift artifact at `path` too (checked against the
+    /// churn model's inputs).
+    pub fn load_uplift(&mut self, path: &std::path::Path) -> Result<()> {
+        self.uplift = Some(super::uplift::load(path, &self.artifact)?);
+        Ok(())
+    }
+
     /// Predict, explain, segment and act on one validated batch (whose
     /// customer `ids` the scores take over); offers are added when the
     /// batch carries their inputs. Unseen categories and imputed cells are

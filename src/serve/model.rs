@@ -55,7 +55,10 @@ impl Loaded {
             .collect();
         let segments = artifact.scoring.segments.clone();
         let card = card(&artifact, &settings.model, offers.as_ref())?;
-        let scorer = Scorer::new(&settings, artifact, segments, offers)?;
+        let mut scorer = Scorer::new(&settings, artifact, segments, offers)?;
+        if let Some(path) = &settings.uplift {
+            scorer.load_uplift(path)?;
+        }
         let loaded = Loaded {
             scorer,
             card,
