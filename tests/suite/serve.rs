@@ -499,3 +499,75 @@ fn new_models_are_picked_up_broken_ones_refused_and_sigterm_stops_cleanly() {
         svc.log()
     );
 }
+
+#[test]
+fn service_and_batch_give_the_same_uplift() {
+    // An uplift model fitted on a generated campaign over the same customer
+    // columns as the embedded model; the service and the batch job apply it
+    // through the same scorer.
+    let dir = tempdir();
+    let d = dir.path();
+    let campaign = d.join("campaign");
+    assert_ok(
+        &train_cmd()
+            .args(args![
+                "generate",
+                "--campaign",
+                "--customers",
+                "6000",
+                "--out",
+                campaign
+            ])
+            .output()
+            .unwrap(),
+    );
+    train(
+        d,
+        args![
+            "uplift",
+            "--data",
+            campaign.join("campaign.csv"),
+            "--arm",
+            "arm",
+            "--control",
+            "control",
+            "--treatment",
+            "call",
+            "--outcome",
+            "churned",
+            "--drop",
+            "revenue_12m",
+            "--learner",
+            "t",
+            "--no-cv"
+        ],
+    );
+    let uplift = d.join("models/uplift-latest");
+    let sample = Path::new("data/score_sample.csv");
+    let (run, _) = score_run(
+        tree_model(),
+        &d.join("runs"),
+        args!["--data", sample, "--uplift", uplift, "-q"],
+    );
+    let (h, batch) = read_csv(&run.join("scores.csv"));
+    let col = h
+        .iter()
+        .position(|c| c == "uplift")
+        .expect("an uplift column");
+    let svc = Service::start(
+        tree_model(),
+        &["--uplift", uplift.to_str().unwrap(), "--quiet"],
+    );
+    let (ih, inputs) = read_csv(sample);
+    let sent = customers(&ih, &inputs[..200]);
+    let (status, v) = svc.json("POST", "/v1/score", &json!({ "customers": sent }));
+    assert_eq!(status, 200, "{v}");
+    let served = v["results"].as_array().unwrap();
+    for (row, res) in batch.iter().zip(served) {
+        assert_eq!(text(&res["id"]), row[0]);
+        assert_eq!(text(&res["uplift"]), row[col], "uplift of {}", row[0]);
+    }
+    assert!(batch[..200]
+        .iter()
+        .any(|r| r[col].parse::<f64>().unwrap() != 0.0));
+}

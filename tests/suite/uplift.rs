@@ -290,7 +290,8 @@ fn broken_inputs_fail_in_one_line_and_leave_nothing() {
     let tmp = tempdir();
     let dir = tmp.path();
     // `visite` was recorded after the campaign: the call made it likelier.
-    let mut s = String::from("client;groupe;parti;solde;plainte;visite\n");
+    // K0 is exported twice.
+    let mut s = String::from("client;groupe;parti;solde;plainte;visite\nK0;temoin;non;10;0;0\n");
     for i in 0..400 {
         let g = ["temoin", "appel"][i % 2];
         let left = if draw(i, 1) < 0.3 { "oui" } else { "non" };
@@ -328,6 +329,8 @@ fn broken_inputs_fail_in_one_line_and_leave_nothing() {
         "parti",
         "--positive",
         "oui",
+        "--id",
+        "client",
     ];
     let cases: [(&[&str], &[&str]); 5] = [
         (&["--arm", "bras"], &["campagne.csv", "bras", "not found"]),
@@ -386,6 +389,10 @@ fn broken_inputs_fail_in_one_line_and_leave_nothing() {
         serde_json::from_str(&std::fs::read_to_string(run_dir.join("uplift.json")).unwrap())
             .unwrap();
     assert_eq!(summary["after_treatment"][0]["column"], "visite");
+    assert_eq!(
+        summary["duplicates_removed"], 1,
+        "the repeated customer is counted"
+    );
     assert_eq!(
         summary["after_treatment"].as_array().unwrap().len(),
         1,

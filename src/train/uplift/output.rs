@@ -115,6 +115,8 @@ struct Summary<'a> {
     treated_rows: usize,
     control_rows: usize,
     left_out: &'a BTreeMap<String, usize>,
+    /// Repeated rows (the same id twice) removed by cleaning, the first kept.
+    duplicates_removed: usize,
     /// Columns left out as recorded after the treatment (arms-balance screen).
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     after_treatment: &'a [super::screen::AfterTreatment],
@@ -167,6 +169,7 @@ fn summary<'a>(run: &'a Run, art: &'a UpliftArtifact) -> Summary<'a> {
         treated_rows: n_treated,
         control_rows: c.treated.len() - n_treated,
         left_out: &c.left_out,
+        duplicates_removed: c.data.report.duplicates_removed,
         after_treatment: &c.after_treatment,
         success_treated: st,
         success_control: sc,
