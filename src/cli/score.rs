@@ -113,9 +113,18 @@ pub struct ServeArgs {
     /// Model artifact; a changed file (or `latest` link) is reloaded [default: models/latest].
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:8080].
+    /// Address to listen on [default: 127.0.0.1:8080]; an address other
+    /// than loopback needs --auth-tokens (or --insecure-no-auth).
     #[arg(long)]
     pub addr: Option<String>,
+    /// Clients allowed to call: one `name:token` or `name:sha256:HEX` per
+    /// line; every endpoint but /healthz then needs `Authorization: Bearer
+    /// TOKEN` (401 otherwise). Re-read on SIGHUP.
+    #[arg(long)]
+    pub auth_tokens: Option<PathBuf>,
+    /// Serve a non-loopback address without tokens (said at start).
+    #[arg(long)]
+    pub insecure_no_auth: bool,
     /// Request-handling threads [default: one per CPU].
     #[arg(long)]
     pub workers: Option<usize>,
@@ -161,6 +170,8 @@ impl ServeArgs {
         c.validate_score()?;
         let mut v = ServeConfig::default();
         set(&mut v.addr, self.addr);
+        set(&mut v.auth_tokens, self.auth_tokens.map(Some));
+        v.insecure_no_auth |= self.insecure_no_auth;
         set(&mut v.workers, self.workers);
         set(&mut v.max_body, self.max_body);
         set(&mut v.reload_every, self.reload_every);

@@ -19,6 +19,11 @@ pub struct ServeConfig {
     pub reload_every: f64,
     /// One line per request on stderr.
     pub access_log: bool,
+    /// Clients and their tokens (`--auth-tokens`): every endpoint but
+    /// `/healthz` then needs `Authorization: Bearer TOKEN`.
+    pub auth_tokens: Option<std::path::PathBuf>,
+    /// Serve a non-loopback address without tokens, on purpose.
+    pub insecure_no_auth: bool,
 }
 
 impl Default for ServeConfig {
@@ -29,6 +34,8 @@ impl Default for ServeConfig {
             max_body: 1 << 20,
             reload_every: 2.0,
             access_log: true,
+            auth_tokens: None,
+            insecure_no_auth: false,
         }
     }
 }
@@ -36,9 +43,15 @@ impl Default for ServeConfig {
 impl ServeConfig {
     /// Checked once, before the model is read.
     pub fn validate(&self) -> Result<()> {
-        if self.addr.parse::<std::net::SocketAddr>().is_err() {
+        let Ok(addr) = self.addr.parse::<std::net::SocketAddr>() else {
             return Err(Error::Config(format!(
                 "--addr '{}': give an IP address and port, e.g. 127.0.0.1:8080",
+                self.addr
+            )));
+        };
+        if !addr.ip().is_loopback() && self.auth_tokens.is_none() && !self.insecure_no_auth {
+            return Err(Error::Config(format!(
+                "--addr {}: anyone who can reach it could read customers' scores; give --auth-tokens FILE (or --insecure-no-auth to serve without)",
                 self.addr
             )));
         }

@@ -59,7 +59,8 @@ impl<const N: usize> Histogram<N> {
 
 /// Everything `/metrics` reports.
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    /// (endpoint, status, client: empty without tokens) → requests.
+    requests: Mutex<BTreeMap<(&'static str, u16, String), u64>>,
     latency: Histogram<12>,
     scores: Histogram<10>,
     customers_scored: AtomicU64,
@@ -96,9 +97,9 @@ pub fn endpoint(path: &str) -> &'static str {
 }
 
 impl Metrics {
-    pub fn request(&self, endpoint: &'static str, status: u16, seconds: f64) {
+    pub fn request(&self, endpoint: &'static str, status: u16, client: &str, seconds: f64) {
         if let Ok(mut m) = self.requests.lock() {
-            *m.entry((endpoint, status)).or_default() += 1;
+            *m.entry((endpoint, status, client.to_string())).or_default() += 1;
         }
         self.latency.observe(seconds);
     }
@@ -140,10 +141,14 @@ impl Metrics {
         );
         let _ = writeln!(out, "# HELP churn_http_requests_total Requests by endpoint and status.\n# TYPE churn_http_requests_total counter");
         if let Ok(m) = self.requests.lock() {
-            for ((e, s), n) in m.iter() {
+            for ((e, s, c), n) in m.iter() {
+                let client = match c.is_empty() {
+                    true => String::new(),
+                    false => format!(",client=\"{}\"", escape(c)),
+                };
                 let _ = writeln!(
                     out,
-                    "churn_http_requests_total{{endpoint=\"{e}\",status=\"{s}\"}} {n}"
+                    "churn_http_requests_total{{endpoint=\"{e}\",status=\"{s}\"{client}}} {n}"
                 );
             }
         }
@@ -217,9 +222,9 @@ mod tests {
     #[test]
     fn histograms_are_cumulative_and_counters_add_up() {
         let m = Metrics::default();
-        m.request("/v1/score", 200, 0.0004);
-        m.request("/v1/score", 200, 0.003);
-        m.request("/v1/score", 422, 2.0);
+        m.request("/v1/score", 200, "", 0.0004);
+        m.request("/v1/score", 200, "", 0.003);
+        m.request("/v1/score", 422, "", 2.0);
         m.scored(&[0.05, 0.95], &BTreeMap::from([("Geo\"x".to_string(), 2)]));
         m.refused(3);
         m.reload(false);

@@ -15,6 +15,7 @@
 
 pub mod access_log;
 pub mod answer;
+pub mod auth;
 mod body;
 mod columns;
 pub mod metrics;
@@ -43,7 +44,13 @@ struct App {
     access: access_log::AccessLog,
     settings: ScoreConfig,
     serve: ServeConfig,
+    /// The clients of `--auth-tokens` (swapped whole on SIGHUP).
+    tokens: Option<std::sync::RwLock<Arc<auth::Tokens>>>,
 }
+
+/// The client a request's token named, for the access log and metrics.
+#[derive(Clone)]
+struct Client(Arc<str>);
 
 /// Bodies larger than this (about 100 customers) are scored off the
 /// request-handling threads' hot path (`block_in_place`).
@@ -56,6 +63,10 @@ struct Customers(usize);
 /// Serve until SIGTERM or Ctrl-C.
 pub fn run(cfg: &Config, serve: &ServeConfig) -> Result<()> {
     let loaded = Loaded::load(&cfg.score)?;
+    let tokens = match &serve.auth_tokens {
+        Some(path) => Some(auth::Tokens::load(path)?),
+        None => None,
+    };
     let workers = match serve.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
@@ -71,6 +82,7 @@ pub fn run(cfg: &Config, serve: &ServeConfig) -> Result<()> {
         access: access_log::AccessLog::new(serve.access_log),
         settings: cfg.score.clone(),
         serve: serve.clone(),
+        tokens: tokens.map(|t| std::sync::RwLock::new(Arc::new(t))),
     });
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&serve.addr)
@@ -89,6 +101,14 @@ pub fn run(cfg: &Config, serve: &ServeConfig) -> Result<()> {
             serve.max_body
         ));
         drop(model);
+        match (&app.tokens, serve.insecure_no_auth) {
+            (Some(t), _) => log(&format!(
+                "{} client(s) may call; every endpoint but /healthz needs a bearer token",
+                t.read().map_or(0, |t| t.len())
+            )),
+            (None, true) => log("WARNING: no authentication (--insecure-no-auth): anyone who can reach this address can read customers' scores"),
+            (None, false) => {}
+        }
         tokio::spawn(watch(app.clone()));
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
             let _ = tcp.set_nodelay(true);
@@ -111,6 +131,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/v1/model", get(model_card))
         .route("/metrics", get(metrics_page))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), authorize))
         .layer(middleware::from_fn_with_state(app.clone(), access))
         .with_state(app)
 }
@@ -225,6 +246,41 @@ async fn not_found() -> Response {
     )
 }
 
+/// With tokens, refuse every request but `/healthz` without a known one:
+/// the same 401 whatever was wrong (see [`auth`]).
+async fn authorize(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let Some(tokens) = &app.tokens else {
+        return next.run(req).await;
+    };
+    if req.uri().path() == "/healthz" {
+        return next.run(req).await;
+    }
+    let current = tokens.read().map(|t| t.clone()).ok();
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
+    let client = current
+        .as_ref()
+        .and_then(|t| t.client(header))
+        .map(Arc::<str>::from);
+    match client {
+        Some(name) => {
+            let mut response = next.run(req).await;
+            response.extensions_mut().insert(Client(name));
+            response
+        }
+        None => {
+            let mut r = json_error(401, "unauthorized");
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            r
+        }
+    }
+}
+
 /// Count every request (whatever answered it) and write its access-log line.
 async fn access(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
@@ -233,14 +289,20 @@ async fn access(State(app): State<Arc<App>>, req: Request, next: Next) -> Respon
     let response = next.run(req).await;
     let seconds = start.elapsed().as_secs_f64();
     let status = response.status().as_u16();
+    let client = response.extensions().get::<Client>().map(|c| c.0.clone());
+    let name = client.as_deref().unwrap_or("");
     app.metrics
-        .request(metrics::endpoint(&path), status, seconds);
+        .request(metrics::endpoint(&path), status, name, seconds);
     if app.access.enabled() {
         let customers = response.extensions().get::<Customers>().map_or(0, |c| c.0);
         // The path is cut and quoted: a request cannot forge log lines.
         let shown: String = path.chars().take(100).collect();
+        let who = match client {
+            Some(c) => format!(" client={c}"),
+            None => String::new(),
+        };
         app.access.write(&format!(
-            "{} {method} {shown:?} {status} {:.3}ms customers={customers}\n",
+            "{} {method} {shown:?} {status} {:.3}ms customers={customers}{who}\n",
             access_log::now(),
             seconds * 1e3
         ));
@@ -293,6 +355,9 @@ async fn watch(app: Arc<App>) {
                 "the model file changed"
             }
         };
+        if why == "SIGHUP" {
+            reload_tokens(&app);
+        }
         // Stamped before loading: a refused file is not retried until it changes again.
         stamp = Stamp::of(&path);
         let settings = app.settings.clone();
@@ -310,5 +375,25 @@ async fn watch(app: Arc<App>) {
             Ok(Err(e)) => refused(&app, why, &old, &e),
             Err(e) => refused(&app, why, &old, &e),
         }
+    }
+}
+
+/// Re-read `--auth-tokens` (SIGHUP); a broken file is refused, the old
+/// clients stay.
+fn reload_tokens(app: &App) {
+    let (Some(slot), Some(path)) = (&app.tokens, &app.serve.auth_tokens) else {
+        return;
+    };
+    match auth::Tokens::load(path) {
+        Ok(t) => {
+            let n = t.len();
+            if let Ok(mut s) = slot.write() {
+                *s = Arc::new(t);
+            }
+            log(&format!("SIGHUP: {n} client(s) may call"));
+        }
+        Err(e) => log(&format!(
+            "SIGHUP: token file refused, the clients before stay: {e}"
+        )),
     }
 }

@@ -28,7 +28,10 @@ impl Service {
     fn start(model: &Path, extra: &[&str]) -> Service {
         let mut child = score_cmd()
             .args(args!["serve", "--model", model])
-            .args(["--addr", "127.0.0.1:0"])
+            .args(match extra.contains(&"--addr") {
+                true => &[][..],
+                false => &["--addr", "127.0.0.1:0"][..],
+            })
             .args(extra)
             .stderr(Stdio::piped())
             .spawn()
@@ -570,4 +573,128 @@ fn service_and_batch_give_the_same_uplift() {
     assert!(batch[..200]
         .iter()
         .any(|r| r[col].parse::<f64>().unwrap() != 0.0));
+}
+
+/// POST `body` to `path` with an optional `Authorization` value: the whole
+/// answer (status line, headers, body).
+fn exchange(addr: &str, path: &str, auth: Option<&str>, body: &[u8]) -> String {
+    let mut head = vec![format!("Content-Length: {}", body.len())];
+    head.extend(auth.map(|a| format!("Authorization: {a}")));
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Type: application/json\r\n{}\r\n\r\n",
+        head.join("\r\n")
+    );
+    s.write_all(req.as_bytes())
+        .and_then(|()| s.write_all(body))
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).to_string()
+}
+
+#[test]
+fn tokens_decide_who_may_call_and_name_the_client_not_the_token() {
+    let dir = tempdir();
+    let d = dir.path();
+    let tokens = d.join("tokens");
+    let crm_secret = "crm-secret-0123456789";
+    let digest = {
+        use sha2::Digest;
+        sha2::Sha256::digest(crm_secret.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    std::fs::write(
+        &tokens,
+        format!("callcentre:cc-token-abcdefghijkl\ncrm:sha256:{digest}\n"),
+    )
+    .unwrap();
+    let svc = Service::start(tree_model(), &["--auth-tokens", tokens.to_str().unwrap()]);
+    let (h, rows) = read_csv(Path::new("data/score_sample.csv"));
+    let body = json!({ "customers": customers(&h, &rows[..2]) }).to_string();
+    let body = body.as_bytes();
+    // No token, an unknown one, a malformed header: one and the same 401.
+    let refusals: Vec<String> = [
+        None,
+        Some("Bearer wrong-token-0000000"),
+        Some("Basic abc"),
+        Some("Bearer "),
+    ]
+    .iter()
+    .map(|a| exchange(&svc.addr, "/v1/score", *a, body))
+    .collect();
+    for r in &refusals {
+        assert!(r.starts_with("HTTP/1.1 401"), "{r}");
+        assert!(
+            r.to_ascii_lowercase().contains("www-authenticate: bearer"),
+            "{r}"
+        );
+        let body_of = |r: &str| r.split_once("\r\n\r\n").unwrap().1.to_string();
+        assert_eq!(body_of(r), body_of(&refusals[0]), "no detail about why");
+    }
+    // /healthz stays open; the tokens (plain and hashed) are let in.
+    assert_eq!(svc.call("GET", "/healthz", b"").0, 200);
+    for (auth, who) in [
+        ("Bearer cc-token-abcdefghijkl", "callcentre"),
+        (&*format!("Bearer {crm_secret}"), "crm"),
+    ] {
+        let r = exchange(&svc.addr, "/v1/score", Some(auth), body);
+        assert!(r.starts_with("HTTP/1.1 200"), "{who}: {r}");
+        svc.wait_for("the access log line", |s| {
+            s.log().contains(&format!("client={who}"))
+        });
+    }
+    let metrics = http(
+        &svc.addr,
+        "GET",
+        "/metrics",
+        b"",
+        &["Authorization: Bearer cc-token-abcdefghijkl"],
+    )
+    .1;
+    assert!(metrics.contains("client=\"crm\""), "{metrics}");
+    assert!(
+        !svc.log().contains("cc-token") && !svc.log().contains(crm_secret),
+        "tokens never logged"
+    );
+    assert!(!metrics.contains("cc-token") && !metrics.contains(crm_secret));
+    // SIGHUP re-reads the file: the call centre's token is revoked.
+    std::fs::write(&tokens, format!("crm:sha256:{digest}\n")).unwrap();
+    svc.signal("-HUP");
+    svc.wait_for("the new token file", |s| {
+        s.log().contains("SIGHUP: 1 client(s) may call")
+    });
+    let r = exchange(
+        &svc.addr,
+        "/v1/score",
+        Some("Bearer cc-token-abcdefghijkl"),
+        body,
+    );
+    assert!(r.starts_with("HTTP/1.1 401"), "{r}");
+
+    // Beyond loopback without tokens: refused in one line, unless on purpose.
+    let out = score_cmd()
+        .args(args![
+            "serve",
+            "--model",
+            tree_model(),
+            "--addr",
+            "0.0.0.0:0"
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("--auth-tokens") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    let open = Service::start(tree_model(), &["--addr", "0.0.0.0:0", "--insecure-no-auth"]);
+    assert!(
+        open.log().contains("WARNING: no authentication"),
+        "{}",
+        open.log()
+    );
 }
