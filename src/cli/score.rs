@@ -131,6 +131,17 @@ pub struct ServeArgs {
     /// Largest request body in bytes; larger requests get 413 [default: 1048576].
     #[arg(long)]
     pub max_body: Option<usize>,
+    /// Most customers in one request; more get 413 [default: 10000].
+    #[arg(long)]
+    pub max_customers: Option<usize>,
+    /// Most scoring requests in flight at once; more get 503 with
+    /// Retry-After (0: no cap) [default: 256].
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// Seconds a request body may take to arrive (a client sending a byte
+    /// a second is cut off with 408) [default: 10].
+    #[arg(long)]
+    pub body_timeout: Option<f64>,
     /// Seconds between looks at the model file for a new artifact; 0 reloads
     /// only on SIGHUP [default: 2].
     #[arg(long)]
@@ -174,6 +185,9 @@ impl ServeArgs {
         v.insecure_no_auth |= self.insecure_no_auth;
         set(&mut v.workers, self.workers);
         set(&mut v.max_body, self.max_body);
+        set(&mut v.max_customers, self.max_customers);
+        set(&mut v.max_connections, self.max_connections);
+        set(&mut v.body_timeout, self.body_timeout);
         set(&mut v.reload_every, self.reload_every);
         v.access_log = !self.quiet;
         v.validate()?;

@@ -15,6 +15,12 @@ pub struct ServeConfig {
     pub workers: usize,
     /// Largest request body read, in bytes; a larger one gets 413.
     pub max_body: usize,
+    /// Most customers in one request; more get 413.
+    pub max_customers: usize,
+    /// Most scoring requests in flight at once; more get 503 (0: no cap).
+    pub max_connections: usize,
+    /// Seconds a request body may take to arrive; slower gets 408.
+    pub body_timeout: f64,
     /// Seconds between looks at the model file for a new artifact (0: only on SIGHUP).
     pub reload_every: f64,
     /// One line per request on stderr.
@@ -32,6 +38,9 @@ impl Default for ServeConfig {
             addr: "127.0.0.1:8080".into(),
             workers: 0,
             max_body: 1 << 20,
+            max_customers: 10_000,
+            max_connections: 256,
+            body_timeout: 10.0,
             reload_every: 2.0,
             access_log: true,
             auth_tokens: None,
@@ -59,6 +68,15 @@ impl ServeConfig {
             return Err(Error::Config(format!(
                 "--max-body {}: at least 1024 bytes",
                 self.max_body
+            )));
+        }
+        if self.max_customers == 0 {
+            return Err(Error::Config("--max-customers: at least 1".into()));
+        }
+        if !(self.body_timeout.is_finite() && self.body_timeout > 0.0) {
+            return Err(Error::Config(format!(
+                "--body-timeout {}: seconds, more than 0",
+                self.body_timeout
             )));
         }
         if !(self.reload_every.is_finite() && self.reload_every >= 0.0) {

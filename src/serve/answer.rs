@@ -22,10 +22,25 @@ pub struct Answer {
 }
 
 /// Score the customers of `body` with `model`.
-pub fn answer(model: &Loaded, body: &[u8], shape: Shape) -> Result<Answer, Refused> {
+pub fn answer(
+    model: &Loaded,
+    body: &[u8],
+    shape: Shape,
+    max_customers: usize,
+) -> Result<Answer, Refused> {
     let scorer = &model.scorer;
     let art = &scorer.artifact;
     let raw = request::parse(body, shape, &model.needs)?;
+    if raw.n_rows() > max_customers {
+        return Err(Refused {
+            status: 413,
+            message: format!(
+                "{} customers in one request: at most {max_customers} (--max-customers)",
+                raw.n_rows()
+            ),
+            errors: vec![],
+        });
+    }
     // Offers found beside the model apply to requests that carry their inputs.
     let offers = scorer
         .offers

@@ -46,6 +46,8 @@ struct App {
     serve: ServeConfig,
     /// The clients of `--auth-tokens` (swapped whole on SIGHUP).
     tokens: Option<std::sync::RwLock<Arc<auth::Tokens>>>,
+    /// Scoring requests being answered.
+    in_flight: std::sync::atomic::AtomicUsize,
 }
 
 /// The client a request's token named, for the access log and metrics.
@@ -83,6 +85,7 @@ pub fn run(cfg: &Config, serve: &ServeConfig) -> Result<()> {
         settings: cfg.score.clone(),
         serve: serve.clone(),
         tokens: tokens.map(|t| std::sync::RwLock::new(Arc::new(t))),
+        in_flight: Default::default(),
     });
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&serve.addr)
@@ -168,7 +171,29 @@ async fn invocations(State(app): State<Arc<App>>, headers: HeaderMap, body: Body
     handle(&app, &headers, body, Shape::Mlflow).await
 }
 
+/// A scoring request in flight (counted down when dropped).
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 async fn handle(app: &App, headers: &HeaderMap, body: Body, shape: Shape) -> Response {
+    use std::sync::atomic::Ordering;
+    let now = app.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+    let _guard = InFlight(&app.in_flight);
+    let cap = app.serve.max_connections;
+    if cap > 0 && now > cap {
+        let mut r = json_error(
+            503,
+            &format!("busy: {cap} requests in flight (--max-connections); retry"),
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return r;
+    }
     let limit = app.serve.max_body;
     let too_large = || json_error(413, &format!("the body is larger than {limit} bytes"));
     let declared = headers
@@ -178,13 +203,22 @@ async fn handle(app: &App, headers: &HeaderMap, body: Body, shape: Shape) -> Res
     if declared.is_some_and(|n| n > limit) {
         return too_large();
     }
-    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-        return too_large();
+    let wait = Duration::from_secs_f64(app.serve.body_timeout);
+    let bytes = match tokio::time::timeout(wait, axum::body::to_bytes(body, limit)).await {
+        Err(_) => {
+            let secs = app.serve.body_timeout;
+            return json_error(
+                408,
+                &format!("the body did not arrive within {secs} s (--body-timeout)"),
+            );
+        }
+        Ok(Err(_)) => return too_large(),
+        Ok(Ok(bytes)) => bytes,
     };
     let model = app.current.get();
     let run = || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            answer::answer(&model, &bytes, shape)
+            answer::answer(&model, &bytes, shape, app.serve.max_customers)
         }))
     };
     // A large batch keeps its thread for milliseconds: the runtime hands

@@ -698,3 +698,47 @@ fn tokens_decide_who_may_call_and_name_the_client_not_the_token() {
         open.log()
     );
 }
+
+#[test]
+fn slow_greedy_and_crowding_clients_are_cut_off() {
+    let svc = Service::start(
+        tree_model(),
+        &[
+            "--max-customers",
+            "2",
+            "--max-connections",
+            "1",
+            "--body-timeout",
+            "1",
+            "--quiet",
+        ],
+    );
+    let (h, rows) = read_csv(Path::new("data/score_sample.csv"));
+    let two = json!({ "customers": customers(&h, &rows[..2]) }).to_string();
+    let three = json!({ "customers": customers(&h, &rows[..3]) }).to_string();
+    let (status, body) = svc.call("POST", "/v1/score", three.as_bytes());
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("--max-customers"), "{body}");
+    // A client sending its body a trickle at a time holds the one slot…
+    let mut slow = TcpStream::connect(&svc.addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let head = "POST /v1/score HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"cust";
+    slow.write_all(head.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // …so a second request is turned away with Retry-After…
+    let busy = exchange(&svc.addr, "/v1/score", None, two.as_bytes());
+    assert!(busy.starts_with("HTTP/1.1 503"), "{busy}");
+    assert!(
+        busy.to_ascii_lowercase().contains("retry-after: 1"),
+        "{busy}"
+    );
+    // …until the slow one is cut off after --body-timeout.
+    let start = Instant::now();
+    let mut answer = String::new();
+    let _ = slow.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    let (status, body) = svc.call("POST", "/v1/score", two.as_bytes());
+    assert_eq!(status, 200, "{body}");
+}
