@@ -84,6 +84,10 @@ pub struct Artifact {
         skip_serializing_if = "crate::ingest::formats::Formats::is_empty"
     )]
     pub formats: crate::ingest::formats::Formats,
+    /// HMAC-SHA-256 of the canonical bytes under the signing key
+    /// ([`crate::signing`]); absent for an unsigned model.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub signature: String,
     /// SHA-256 of the artifact's JSON without this field.
     pub checksum: String,
 }
@@ -149,6 +153,44 @@ impl Artifact {
         let body = serde_json::to_string(&*self).map_err(|e| Error::artifact(path, e));
         self.checksum = kept;
         Ok(hex(&Sha256::digest(body?.as_bytes())))
+    }
+
+    /// The bytes a signature covers: the JSON with the checksum and the
+    /// signature empty.
+    fn canonical(&mut self, path: &Path) -> Result<String> {
+        let (checksum, signature) = (
+            std::mem::take(&mut self.checksum),
+            std::mem::take(&mut self.signature),
+        );
+        let body = serde_json::to_string(&*self).map_err(|e| Error::artifact(path, e));
+        (self.checksum, self.signature) = (checksum, signature);
+        body
+    }
+
+    /// Sign with `key` (before the checksum is computed: it covers the
+    /// signature).
+    pub fn sign(&mut self, key: &[u8], path: &Path) -> Result<()> {
+        let body = self.canonical(path)?;
+        self.signature = crate::signing::sign(key, body.as_bytes());
+        Ok(())
+    }
+
+    /// Refuse a model that is unsigned or not signed with `key`.
+    pub fn verify_signature(&mut self, key: &[u8], path: &Path) -> Result<()> {
+        if self.signature.is_empty() {
+            return Err(Error::artifact(
+                path,
+                "unsigned: --verify-key serves only models signed at training (--sign-key)",
+            ));
+        }
+        let body = self.canonical(path)?;
+        if !crate::signing::verify(key, body.as_bytes(), &self.signature) {
+            return Err(Error::artifact(
+                path,
+                "the signature does not match the key: not a model signed for this service",
+            ));
+        }
+        Ok(())
     }
 
     /// Write atomically to `path`.

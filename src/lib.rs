@@ -39,6 +39,7 @@ pub mod runtime;
 pub mod score;
 pub mod scoring;
 pub mod serve;
+pub mod signing;
 pub mod sink;
 pub mod split;
 pub use churn_engine::stats;

@@ -445,6 +445,10 @@ pub struct TrainArgs {
     /// Model artifact folder [default: models].
     #[arg(long)]
     pub model_dir: Option<PathBuf>,
+    /// Sign the model with the key in this file (HMAC-SHA-256): scoring
+    /// and the service with --verify-key serve only signed models.
+    #[arg(long)]
+    pub sign_key: Option<PathBuf>,
     /// No progress output.
     #[arg(short, long)]
     pub quiet: bool,
@@ -478,6 +482,7 @@ impl TrainArgs {
         set(&mut t.calibrate, self.calibrate);
         set(&mut t.out, self.out);
         set(&mut t.model_dir, self.model_dir);
+        set(&mut t.sign_key, self.sign_key.map(Some));
         t.quiet |= self.quiet;
         self.logs.apply(&mut c.logs);
         set(&mut c.logs.snapshots, self.snapshots.map(Some));

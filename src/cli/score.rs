@@ -18,6 +18,10 @@ pub struct ScoreArgs {
     /// Model artifact [default: models/latest].
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// Refuse a model not signed with the key in this file (--sign-key
+    /// at training).
+    #[arg(long)]
+    pub verify_key: Option<PathBuf>,
     /// Customers: a CSV/Parquet file, a directory of parts, or - for CSV on
     /// stdin [default: the embedded data/score_sample.csv].
     #[arg(long)]
@@ -113,6 +117,10 @@ pub struct ServeArgs {
     /// Model artifact; a changed file (or `latest` link) is reloaded [default: models/latest].
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// Refuse a model not signed with the key in this file (--sign-key
+    /// at training).
+    #[arg(long)]
+    pub verify_key: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080]; an address other
     /// than loopback needs --auth-tokens (or --insecure-no-auth).
     #[arg(long)]
@@ -174,6 +182,7 @@ impl ServeArgs {
         let mut c = Config::load(self.config.as_deref())?;
         let s = &mut c.score;
         set(&mut s.model, self.model);
+        set(&mut s.verify_key, self.verify_key.map(Some));
         set(&mut s.playbook, self.playbook.map(Some));
         set(&mut s.offers, self.offers.map(Some));
         set(&mut s.uplift, self.uplift.map(Some));
@@ -201,6 +210,7 @@ impl ScoreArgs {
         let mut c = Config::load(self.config.as_deref())?;
         let s = &mut c.score;
         set(&mut s.model, self.model);
+        set(&mut s.verify_key, self.verify_key.map(Some));
         set(&mut s.data, self.data.map(Some));
         set(&mut s.out, self.out.map(Some));
         set(&mut s.format, self.format);

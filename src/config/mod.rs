@@ -88,6 +88,10 @@ pub struct TrainConfig {
     /// Probability calibration fitted on the out-of-fold scores.
     pub calibrate: Calibration,
     pub quiet: bool,
+    /// Sign the artifact with the key in this file (`--sign-key`); never
+    /// written into the artifact.
+    #[serde(skip)]
+    pub sign_key: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -104,6 +108,7 @@ impl Default for TrainConfig {
             engine: Engine::Native,
             calibrate: Calibration::None,
             quiet: false,
+            sign_key: None,
         }
     }
 }

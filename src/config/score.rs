@@ -103,6 +103,9 @@ pub struct ScoreConfig {
     /// Per-segment cut-offs; the first matching rule wins.
     pub segments: Vec<SegmentRule>,
     pub quiet: bool,
+    /// Serve only models signed with the key in this file (`--verify-key`).
+    #[serde(skip)]
+    pub verify_key: Option<PathBuf>,
     /// Where scoring run folders go (`experiments` when unset).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runs_dir: Option<PathBuf>,
@@ -134,6 +137,7 @@ impl Default for ScoreConfig {
             warning: None,
             segments: vec![],
             quiet: false,
+            verify_key: None,
             runs_dir: None,
             contact: super::ContactConfig::default(),
         }

@@ -37,7 +37,10 @@ impl Loaded {
         let mut settings = settings.clone();
         // Tiers come from the model: a request is not a batch to refit on.
         settings.refit_segments = false;
-        let artifact = Artifact::load(&settings.model)?;
+        let mut artifact = Artifact::load(&settings.model)?;
+        if let Some(key) = &settings.verify_key {
+            artifact.verify_signature(&crate::signing::read_key(key)?, &settings.model)?;
+        }
         let (offers, _) = score_offers::resolve(&settings, &[])?;
         let offer_inputs = offers
             .as_ref()

@@ -231,6 +231,13 @@ fn screen_leakage(
 /// Run a whole training job.
 pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     let progress = Progress::new(cfg.train.quiet);
+    // A bad key fails before any work.
+    let sign_key = cfg
+        .train
+        .sign_key
+        .as_deref()
+        .map(crate::signing::read_key)
+        .transpose()?;
     let mut phases = Phases::default();
     let (data, path, built) = read_clean(cfg, &progress, &mut phases)?;
     let held_out = out_of_time_split(cfg, &data)?;
@@ -285,12 +292,16 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
         fairness: data.attributes.iter().map(|a| a.spec.clone()).collect(),
         logs: built.map(|b| b.features),
         formats: data.formats.clone(),
+        signature: String::new(),
         checksum: String::new(),
     };
     let model_path = cfg
         .train
         .model_dir
         .join(format!("{run_id}.{}", artifact::EXTENSION));
+    if let Some(key) = &sign_key {
+        art.sign(key, &model_path)?;
+    }
     art.checksum = art.compute_checksum(&model_path)?;
 
     phases.mark("reference");

@@ -24,6 +24,7 @@ mod private;
 mod report;
 mod score;
 mod serve;
+mod signing;
 mod sink;
 mod train;
 mod uplift;
