@@ -83,7 +83,6 @@ impl Plan {
         };
         let parts = input::parts(&data)?;
         let headers = headers(cfg, &art, &parts)?;
-        let mut art = art;
         let dates = input::batch_reference(cfg, &mut art, &parts)?;
         if let Some(d) = &dates {
             progress.stage(d.line());
