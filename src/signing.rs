@@ -54,9 +54,13 @@ pub fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
         .into()
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The signature of `message` as hex.
 pub fn sign(key: &[u8], message: &[u8]) -> String {
-    crate::artifact::hex(&hmac(key, message))
+    hex(&hmac(key, message))
 }
 
 /// Does `signature` (hex) sign `message` under `key`? Compared in
@@ -77,7 +81,7 @@ mod tests {
 
     #[test]
     fn rfc_4231_test_vectors() {
-        let hex = |b: [u8; 32]| crate::artifact::hex(&b);
+        let hex = |b: [u8; 32]| hex(&b);
         assert_eq!(
             hex(hmac(&[0x0b; 20], b"Hi There")),
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"

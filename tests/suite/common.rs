@@ -263,3 +263,50 @@ pub fn case_numbers(case: &serde_json::Value, key: &str) -> Vec<f64> {
         .map(|v| v.as_f64().unwrap())
         .collect()
 }
+
+/// `generate --campaign` into `dir/campaign-<seed>`.
+pub fn generate_campaign(dir: &Path, customers: usize, seed: u64) -> PathBuf {
+    let out = dir.join(format!("campaign-{seed}"));
+    let o = train_cmd()
+        .args(args![
+            "generate",
+            "--campaign",
+            "--customers",
+            customers.to_string(),
+            "--seed",
+            seed.to_string(),
+            "--out",
+            out
+        ])
+        .output()
+        .unwrap();
+    assert_ok(&o);
+    out
+}
+
+/// Run `churn-train uplift` on a generated campaign (revenue_12m is an
+/// outcome, recorded after the treatment: never an input).
+pub fn train_uplift(dir: &Path, campaign: &Path, extra: &[&str]) -> (PathBuf, serde_json::Value) {
+    let mut a = args![
+        "uplift",
+        "--data",
+        campaign.join("campaign.csv"),
+        "--arm",
+        "arm",
+        "--control",
+        "control",
+        "--treatment",
+        "call",
+        "--outcome",
+        "churned",
+        "--drop",
+        "revenue_12m"
+    ]
+    .to_vec();
+    a.extend(extra.iter().map(std::ffi::OsString::from));
+    train(dir, &a);
+    let run = run_dir(dir);
+    let summary =
+        serde_json::from_str(&std::fs::read_to_string(run.join("uplift.json")).unwrap()).unwrap();
+    (run, summary)
+}

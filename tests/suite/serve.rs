@@ -510,41 +510,8 @@ fn service_and_batch_give_the_same_uplift() {
     // through the same scorer.
     let dir = tempdir();
     let d = dir.path();
-    let campaign = d.join("campaign");
-    assert_ok(
-        &train_cmd()
-            .args(args![
-                "generate",
-                "--campaign",
-                "--customers",
-                "6000",
-                "--out",
-                campaign
-            ])
-            .output()
-            .unwrap(),
-    );
-    train(
-        d,
-        args![
-            "uplift",
-            "--data",
-            campaign.join("campaign.csv"),
-            "--arm",
-            "arm",
-            "--control",
-            "control",
-            "--treatment",
-            "call",
-            "--outcome",
-            "churned",
-            "--drop",
-            "revenue_12m",
-            "--learner",
-            "t",
-            "--no-cv"
-        ],
-    );
+    let campaign = generate_campaign(d, 6000, 7);
+    train_uplift(d, &campaign, &["--learner", "t", "--no-cv"]);
     let uplift = d.join("models/uplift-latest");
     let sample = Path::new("data/score_sample.csv");
     let (run, _) = score_run(

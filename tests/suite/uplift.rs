@@ -35,26 +35,6 @@ fn metrics_equal_scikit_uplift() {
     }
 }
 
-/// `generate --campaign` into `dir/campaign-<seed>`.
-fn generate(dir: &Path, customers: usize, seed: u64) -> PathBuf {
-    let out = dir.join(format!("campaign-{seed}"));
-    let o = train_cmd()
-        .args(args![
-            "generate",
-            "--campaign",
-            "--customers",
-            customers.to_string(),
-            "--seed",
-            seed.to_string(),
-            "--out",
-            out
-        ])
-        .output()
-        .unwrap();
-    assert_ok(&o);
-    out
-}
-
 /// The planted retention uplift of the call, by customer id.
 fn planted(dir: &Path) -> HashMap<String, f64> {
     let (head, rows) = read_csv(&dir.join("effects.csv"));
@@ -63,33 +43,6 @@ fn planted(dir: &Path) -> HashMap<String, f64> {
     rows.iter()
         .map(|r| (r[id].clone(), r[up].parse().unwrap()))
         .collect()
-}
-
-/// Run `churn-train uplift` on a generated campaign (revenue_12m is an
-/// outcome, recorded after the treatment: never an input).
-fn uplift(dir: &Path, campaign: &Path, extra: &[&str]) -> (PathBuf, Value) {
-    let mut a = args![
-        "uplift",
-        "--data",
-        campaign.join("campaign.csv"),
-        "--arm",
-        "arm",
-        "--control",
-        "control",
-        "--treatment",
-        "call",
-        "--outcome",
-        "churned",
-        "--drop",
-        "revenue_12m"
-    ]
-    .to_vec();
-    a.extend(extra.iter().map(std::ffi::OsString::from));
-    train(dir, &a);
-    let run = run_dir(dir);
-    let summary =
-        serde_json::from_str(&std::fs::read_to_string(run.join("uplift.json")).unwrap()).unwrap();
-    (run, summary)
 }
 
 #[test]
@@ -102,8 +55,8 @@ fn learners_find_the_planted_effect_out_of_fold() {
     let mut ratios = Vec::new();
     for seed in [11, 12, 13] {
         let dir = tmp.path().join(seed.to_string());
-        let campaign = generate(&dir, 60_000, seed);
-        let (run, summary) = uplift(&dir, &campaign, &[]);
+        let campaign = generate_campaign(&dir, 60_000, seed);
+        let (run, summary) = train_uplift(&dir, &campaign, &[]);
         let truth = planted(&campaign);
         let (head, rows) = read_csv(&run.join("oof_uplift.csv"));
         assert_eq!(
@@ -164,10 +117,10 @@ fn learners_find_the_planted_effect_out_of_fold() {
 fn test_table_is_scored_and_the_artifact_is_saved() {
     let tmp = tempdir();
     let dir = tmp.path();
-    let campaign = generate(dir, 6_000, 3);
-    let later = generate(dir, 3_000, 4);
+    let campaign = generate_campaign(dir, 6_000, 3);
+    let later = generate_campaign(dir, 3_000, 4);
     let test = later.join("campaign.csv");
-    let (run, summary) = uplift(
+    let (run, summary) = train_uplift(
         dir,
         &campaign,
         &["--learner", "t", "--test", test.to_str().unwrap()],
@@ -218,7 +171,7 @@ fn test_table_is_scored_and_the_artifact_is_saved() {
     // figures only.
     let again = dir.join("no-cv");
     let test_arg = test.to_str().unwrap();
-    let (run, summary) = uplift(
+    let (run, summary) = train_uplift(
         &again,
         &campaign,
         &["--learner", "x", "--no-cv", "--test", test_arg],
@@ -252,8 +205,8 @@ fn test_table_is_scored_and_the_artifact_is_saved() {
 #[test]
 fn generator_is_seeded_and_randomised() {
     let tmp = tempdir();
-    let a = generate(tmp.path(), 3_000, 9);
-    let b = generate(&tmp.path().join("again"), 3_000, 9);
+    let a = generate_campaign(tmp.path(), 3_000, 9);
+    let b = generate_campaign(&tmp.path().join("again"), 3_000, 9);
     for f in ["campaign.csv", "effects.csv"] {
         assert_eq!(
             std::fs::read(a.join(f)).unwrap(),
@@ -420,7 +373,7 @@ fn contact_list_by_uplift_saves_more_planted_value_than_by_probability() {
     let tmp = tempdir();
     for seed in [21, 22] {
         let dir = tmp.path().join(seed.to_string());
-        let campaign = generate(&dir, 30_000, seed);
+        let campaign = generate_campaign(&dir, 30_000, seed);
         let control = only_arm(&campaign, "control", &dir);
         let churn_args = args![
             "--data",
@@ -433,8 +386,8 @@ fn contact_list_by_uplift_saves_more_planted_value_than_by_probability() {
             "gradient_boosting"
         ];
         train(&dir, churn_args);
-        uplift(&dir, &campaign, &[]);
-        let population = generate(&dir.join("next"), 10_000, seed + 100);
+        train_uplift(&dir, &campaign, &[]);
+        let population = generate_campaign(&dir.join("next"), 10_000, seed + 100);
         let (run, _) = score_run(
             &dir.join("models/latest"),
             &dir.join("scores"),
