@@ -21,15 +21,39 @@ where
     file.commit()
 }
 
+/// The permission bits private files and folders leave out (`--umask`;
+/// 077 by default: owner only).
+static PRIVATE_UMASK: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0o077);
+
+/// Set what private files and folders leave out (`--umask 027`: files
+/// 0640, folders 0750, for a group that reads the scores). Set once, by the
+/// binary, before any work.
+pub fn set_private_umask(umask: u32) {
+    PRIVATE_UMASK.store(umask & 0o777, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `--umask`: three or four octal digits.
+pub fn parse_umask(s: &str) -> std::result::Result<u32, String> {
+    u32::from_str_radix(s.trim(), 8)
+        .ok()
+        .filter(|&u| u <= 0o777 && (3..=4).contains(&s.trim().len()))
+        .ok_or_else(|| format!("--umask '{s}': three octal digits, e.g. 077 or 027"))
+}
+
+fn private_mode(full: u32) -> u32 {
+    full & !PRIVATE_UMASK.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Customer data stays private: files this process writes are created
 /// readable by their owner only (0600) and the folders it creates for them
-/// 0700, on Unix (the umask can only narrow that). Model artifacts hold no
-/// customer rows and are made readable to all ([`share`]) once saved.
+/// 0700, on Unix (`--umask` widens or narrows that; the process umask can
+/// only narrow it). Model artifacts hold no customer rows and are made
+/// readable to all ([`share`]) once saved.
 pub fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create(true).truncate(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, private_mode(0o666));
     o.open(path)
 }
 
@@ -38,7 +62,7 @@ pub fn private_dirs(dir: &Path) -> std::io::Result<()> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, private_mode(0o777));
     b.create(dir)
 }
 

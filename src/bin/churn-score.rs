@@ -9,6 +9,9 @@ static ALLOC: churn::runtime::Allocator = churn::runtime::Allocator;
 
 fn main() -> ExitCode {
     let mut args = ScoreArgs::parse();
+    if let Some(u) = args.umask {
+        churn::io::set_private_umask(u);
+    }
     let result = match args.command.take() {
         // The service runs on mimalloc (see churn::runtime::Allocator).
         Some(ScoreCommand::Serve(a)) => {

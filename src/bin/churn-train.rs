@@ -17,6 +17,9 @@ fn json_lines<T: serde::Serialize>(items: &[T]) -> churn::Result<()> {
 fn main() -> ExitCode {
     churn::runtime::init();
     let cli = TrainCli::parse();
+    if let Some(u) = cli.umask {
+        churn::io::set_private_umask(u);
+    }
     let result = match cli.command {
         Some(TrainCommand::Generate(g)) if g.logs => {
             churn::synth::logs::generate(&g.out(), g.customers.unwrap_or(20_000), g.seed)

@@ -25,6 +25,10 @@ pub use uplift::{LearnerChoice, UpliftArgs};
 pub struct TrainCli {
     #[command(subcommand)]
     pub command: Option<TrainCommand>,
+    /// Permission bits the files and folders holding customer data leave
+    /// out [default: 077, owner only; e.g. 027 lets the group read].
+    #[arg(long, global = true, value_parser = crate::io::parse_umask)]
+    pub umask: Option<u32>,
     #[command(flatten)]
     pub args: TrainArgs,
 }

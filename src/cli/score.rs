@@ -13,6 +13,10 @@ use std::path::PathBuf;
 #[derive(Debug, Parser, Default)]
 #[command(name = "churn-score", version, args_conflicts_with_subcommands = true)]
 pub struct ScoreArgs {
+    /// Permission bits the files and folders holding customer data leave
+    /// out [default: 077, owner only; e.g. 027 lets the group read].
+    #[arg(long, global = true, value_parser = crate::io::parse_umask)]
+    pub umask: Option<u32>,
     #[command(subcommand)]
     pub command: Option<ScoreCommand>,
     /// Model artifact [default: models/latest].

@@ -43,3 +43,33 @@ fn customer_data_is_private_and_the_model_is_shared() {
     score_run(&model, &runs, ["--out", out.as_str(), "-q"]);
     assert_eq!(mode(&db), 0o600, "the SQLite database");
 }
+
+#[test]
+fn umask_widens_private_files_for_a_group_that_reads_them() {
+    let d = tempdir();
+    train(
+        d.path(),
+        [
+            "--models",
+            "decision_tree",
+            "--folds",
+            "2",
+            "--umask",
+            "027",
+        ],
+    );
+    let run = run_dir(d.path());
+    assert_eq!(mode(&run), 0o750, "training run folder");
+    assert_eq!(mode(&run.join("oof.csv")), 0o640);
+    let model = std::fs::canonicalize(d.path().join("models/latest")).unwrap();
+    assert_eq!(mode(&model), 0o644, "the artifact as always");
+    let (scored, _) = score_run(&model, &d.path().join("runs"), ["--umask", "027", "-q"]);
+    assert_eq!(mode(&scored), 0o750);
+    assert_eq!(mode(&scored.join("scores.csv")), 0o640);
+    for bad in [&["--umask", "9"][..], &["serve", "--umask", "abc"][..]] {
+        let out = score_cmd().args(bad).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("--umask"), "{err}");
+    }
+}
