@@ -659,11 +659,10 @@ fn tokens_decide_who_may_call_and_name_the_client_not_the_token() {
         "{err}"
     );
     let open = Service::start(tree_model(), &["--addr", "0.0.0.0:0", "--insecure-no-auth"]);
-    assert!(
-        open.log().contains("WARNING: no authentication"),
-        "{}",
-        open.log()
-    );
+    // The warning follows the start line the helper waits for.
+    open.wait_for("the no-authentication warning", |s| {
+        s.log().contains("WARNING: no authentication")
+    });
 }
 
 #[test]
