@@ -175,8 +175,18 @@ impl Artifact {
         Ok(())
     }
 
+    /// [`Artifact::load`], then, with a key file (`--verify-key`), refuse
+    /// the model unless it is signed with that key.
+    pub fn load_verified(path: &Path, key: Option<&Path>) -> Result<Artifact> {
+        let mut art = Artifact::load(path)?;
+        if let Some(key) = key {
+            art.verify_signature(&crate::signing::read_key(key)?, path)?;
+        }
+        Ok(art)
+    }
+
     /// Refuse a model that is unsigned or not signed with `key`.
-    pub fn verify_signature(&mut self, key: &[u8], path: &Path) -> Result<()> {
+    fn verify_signature(&mut self, key: &[u8], path: &Path) -> Result<()> {
         if self.signature.is_empty() {
             return Err(Error::artifact(
                 path,
@@ -274,9 +284,7 @@ pub fn fingerprint(path: &Path, rows: usize, columns: usize) -> Result<Fingerpri
     })
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::io::hex;
 
 /// A model file beside the churn model (the offers and uplift models) that
 /// carries its own format, version and a checksum over everything else:

@@ -21,6 +21,11 @@ where
     file.commit()
 }
 
+/// Bytes as lowercase hex (digests, signatures).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The permission bits private files and folders leave out (`--umask`;
 /// 077 by default: owner only).
 static PRIVATE_UMASK: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0o077);

@@ -12,6 +12,7 @@
 //! message.
 
 use crate::error::{Error, Result};
+use crate::io::hex;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -52,10 +53,6 @@ pub fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
         .chain_update(inner)
         .finalize()
         .into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The signature of `message` as hex.

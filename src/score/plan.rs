@@ -49,10 +49,7 @@ impl Plan {
     /// Resolve the job and build its scorer.
     pub fn new(cfg: &Config, progress: &Progress) -> Result<(Plan, Scorer)> {
         let s = &cfg.score;
-        let mut art = Artifact::load(&s.model)?;
-        if let Some(key) = &s.verify_key {
-            art.verify_signature(&crate::signing::read_key(key)?, &s.model)?;
-        }
+        let mut art = Artifact::load_verified(&s.model, s.verify_key.as_deref())?;
         let walk = crate::models::engine::simd::selected().name();
         progress.stage(format!(
             "model {} ({}, trained {}); tree walk: {walk}",

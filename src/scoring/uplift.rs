@@ -10,7 +10,7 @@
 
 use crate::artifact::Artifact;
 use crate::error::{Error, Result};
-use crate::features::{FeatureTable, InputSpec, TransformStats};
+use crate::features::{FeatureTable, TransformStats};
 use crate::outcomes::uplift::artifact::UpliftArtifact;
 use std::path::Path;
 
@@ -18,20 +18,15 @@ use std::path::Path;
 /// model's batches.
 pub fn load(path: &Path, churn: &Artifact) -> Result<UpliftArtifact> {
     let u = UpliftArtifact::load(path)?;
-    for input in &u.pipeline.inputs {
-        let kind = match input {
-            InputSpec::Numeric { .. } => "numeric",
-            InputSpec::Categorical { .. } => "categorical",
-        };
-        let read = churn.schema.iter().find(|c| c.name == input.name());
-        match read {
-            Some(c) if c.kind == kind => {}
+    for input in Artifact::schema_of(&u.pipeline) {
+        let (name, kind) = (&input.name, &input.kind);
+        match churn.schema.iter().find(|c| c.name == *name) {
+            Some(c) if c.kind == *kind => {}
             Some(c) => {
                 return Err(Error::artifact(
                     path,
                     format!(
-                        "the uplift model reads {} as {kind}, the churn model as {}: train both on the same table",
-                        input.name(),
+                        "the uplift model reads {name} as {kind}, the churn model as {}: train both on the same table",
                         c.kind
                     ),
                 ))
@@ -40,8 +35,7 @@ pub fn load(path: &Path, churn: &Artifact) -> Result<UpliftArtifact> {
                 return Err(Error::artifact(
                     path,
                     format!(
-                        "the uplift model reads {}, which the churn model does not: train both on the same customer columns",
-                        input.name()
+                        "the uplift model reads {name}, which the churn model does not: train both on the same customer columns"
                     ),
                 ))
             }

@@ -119,10 +119,7 @@ mod tests {
     fn tokens_and_digests_name_their_client() {
         let dir = crate::io::TempDir::new().unwrap();
         let f = dir.path().join("tokens");
-        let hashed: String = sha256(b"crm-secret-0123456789")
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hashed = crate::io::hex(&sha256(b"crm-secret-0123456789"));
         std::fs::write(
             &f,
             format!("# clients\ncallcentre:token-abcdefghijklmnop\ncrm:sha256:{hashed}\n"),

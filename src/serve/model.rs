@@ -37,10 +37,7 @@ impl Loaded {
         let mut settings = settings.clone();
         // Tiers come from the model: a request is not a batch to refit on.
         settings.refit_segments = false;
-        let mut artifact = Artifact::load(&settings.model)?;
-        if let Some(key) = &settings.verify_key {
-            artifact.verify_signature(&crate::signing::read_key(key)?, &settings.model)?;
-        }
+        let artifact = Artifact::load_verified(&settings.model, settings.verify_key.as_deref())?;
         let (offers, _) = score_offers::resolve(&settings, &[])?;
         let offer_inputs = offers
             .as_ref()

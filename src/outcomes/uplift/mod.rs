@@ -67,6 +67,17 @@ pub struct Decile {
     pub do_not_disturb: f64,
 }
 
+/// The rows of `rows` in arm `arm` and their success rate.
+pub fn arm_rate(success: &[u8], treated: &[bool], rows: &[usize], arm: bool) -> (usize, f64) {
+    let (k, s) = rows
+        .iter()
+        .filter(|&&r| treated[r] == arm)
+        .fold((0usize, 0usize), |(k, s), &r| {
+            (k + 1, s + success[r] as usize)
+        });
+    (k, s as f64 / k as f64)
+}
+
 /// The ten deciles of `score` (highest first; ties in row order).
 pub fn deciles(success: &[u8], score: &[f64], treated: &[bool]) -> Vec<Decile> {
     let n = score.len();
@@ -78,15 +89,7 @@ pub fn deciles(success: &[u8], score: &[f64], treated: &[bool]) -> Vec<Decile> {
             if rows.is_empty() {
                 return None;
             }
-            let rate = |arm: bool| {
-                let (k, s) = rows
-                    .iter()
-                    .filter(|&&r| treated[r] == arm)
-                    .fold((0usize, 0usize), |(k, s), &r| {
-                        (k + 1, s + success[r] as usize)
-                    });
-                (k, s as f64 / k as f64)
-            };
+            let rate = |arm| arm_rate(success, treated, rows, arm);
             let ((nt, a), (nc, b)) = (rate(true), rate(false));
             let (persuadable, do_not_disturb) = ((a - b).max(0.0), (b - a).max(0.0));
             Some(Decile {

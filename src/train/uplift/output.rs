@@ -9,7 +9,7 @@ use crate::features::{FeaturePipeline, TransformStats};
 use crate::io::csv_field;
 use crate::outcomes::uplift::artifact::{UpliftArtifact, EXTENSION, LATEST};
 use crate::outcomes::uplift::learners::{LearnerKind, Prediction, UpliftModel};
-use crate::outcomes::uplift::{deciles, qini_points, Decile, Figures};
+use crate::outcomes::uplift::{arm_rate, deciles, qini_points, Decile, Figures};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -140,24 +140,14 @@ struct TestSummary<'a> {
     deciles: &'a [Decile],
 }
 
-fn rate(success: &[u8], treated: &[bool], arm: bool) -> f64 {
-    let (n, s) = success
-        .iter()
-        .zip(treated)
-        .filter(|(_, &t)| t == arm)
-        .fold((0usize, 0usize), |(n, s), (&v, _)| (n + 1, s + v as usize));
-    s as f64 / n as f64
-}
-
 fn summary<'a>(run: &'a Run, art: &'a UpliftArtifact) -> Summary<'a> {
     let c = run.campaign;
     let success = c.success(&c.data.y);
     let score = run.oof.map(|p| c.score(p));
     let n_treated = c.treated.iter().filter(|&&t| t).count();
-    let (st, sc) = (
-        rate(&success, &c.treated, true),
-        rate(&success, &c.treated, false),
-    );
+    let all: Vec<usize> = (0..success.len()).collect();
+    let rate = |arm| arm_rate(&success, &c.treated, &all, arm).1;
+    let (st, sc) = (rate(true), rate(false));
     Summary {
         run_id: &art.run_id,
         outcome: &art.outcome,
