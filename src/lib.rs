@@ -44,6 +44,7 @@ pub mod sink;
 pub mod split;
 pub use churn_engine::stats;
 pub mod synth;
+pub mod tls;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -137,6 +137,17 @@ pub struct ServeArgs {
     /// Serve a non-loopback address without tokens (said at start).
     #[arg(long)]
     pub insecure_no_auth: bool,
+    /// HTTPS: the server's certificate chain (PEM); needs --tls-key.
+    /// Re-read on SIGHUP.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// HTTPS: the certificate's private key (PEM, PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Mutual TLS: clients must present a certificate issued by a CA in
+    /// this PEM file; its subject goes into the access log.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
     /// Request-handling threads [default: one per CPU].
     #[arg(long)]
     pub workers: Option<usize>,
@@ -154,6 +165,11 @@ pub struct ServeArgs {
     /// a second is cut off with 408) [default: 10].
     #[arg(long)]
     pub body_timeout: Option<f64>,
+    /// Seconds a client may take to send a request's headers or finish the
+    /// TLS handshake; slower connections (and idle keep-alive ones) are
+    /// closed [default: 10].
+    #[arg(long)]
+    pub header_timeout: Option<f64>,
     /// Seconds between looks at the model file for a new artifact; 0 reloads
     /// only on SIGHUP [default: 2].
     #[arg(long)]
@@ -201,6 +217,14 @@ impl ServeArgs {
         set(&mut v.max_customers, self.max_customers);
         set(&mut v.max_connections, self.max_connections);
         set(&mut v.body_timeout, self.body_timeout);
+        set(&mut v.header_timeout, self.header_timeout);
+        if let (Some(cert), Some(key)) = (self.tls_cert, self.tls_key) {
+            v.tls = Some(crate::config::TlsFiles {
+                cert,
+                key,
+                client_ca: self.tls_client_ca,
+            });
+        }
         set(&mut v.reload_every, self.reload_every);
         v.access_log = !self.quiet;
         v.validate()?;

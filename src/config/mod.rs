@@ -121,7 +121,7 @@ mod serve;
 pub use contact::ContactConfig;
 pub use offers::{OffersJob, OffersSettings};
 pub use score::{ClvConfig, OutputFormat, ScoreConfig, SegmentRule};
-pub use serve::ServeConfig;
+pub use serve::{ServeConfig, TlsFiles};
 
 impl Config {
     /// Defaults overlaid by the TOML file at `path`, if any.

@@ -6,6 +6,14 @@
 
 use crate::error::{Error, Result};
 
+/// The files of `--tls-cert`, `--tls-key` and `--tls-client-ca` (PEM).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsFiles {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+    pub client_ca: Option<std::path::PathBuf>,
+}
+
 /// How the service runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServeConfig {
@@ -30,6 +38,11 @@ pub struct ServeConfig {
     pub auth_tokens: Option<std::path::PathBuf>,
     /// Serve a non-loopback address without tokens, on purpose.
     pub insecure_no_auth: bool,
+    /// Seconds a client may take to send a request's headers (and to
+    /// finish the TLS handshake); slower connections are closed.
+    pub header_timeout: f64,
+    /// HTTPS: certificate, key and (mutual TLS) the clients' CA.
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for ServeConfig {
@@ -45,6 +58,8 @@ impl Default for ServeConfig {
             access_log: true,
             auth_tokens: None,
             insecure_no_auth: false,
+            header_timeout: 10.0,
+            tls: None,
         }
     }
 }
@@ -73,11 +88,15 @@ impl ServeConfig {
         if self.max_customers == 0 {
             return Err(Error::Config("--max-customers: at least 1".into()));
         }
-        if !(self.body_timeout.is_finite() && self.body_timeout > 0.0) {
-            return Err(Error::Config(format!(
-                "--body-timeout {}: seconds, more than 0",
-                self.body_timeout
-            )));
+        for (flag, secs) in [
+            ("--body-timeout", self.body_timeout),
+            ("--header-timeout", self.header_timeout),
+        ] {
+            if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
+                return Err(Error::Config(format!(
+                    "{flag} {secs}: seconds, more than 0 and at most 3600"
+                )));
+            }
         }
         if !(self.reload_every.is_finite() && self.reload_every >= 0.0) {
             return Err(Error::Config(format!(

@@ -67,6 +67,8 @@ pub struct Metrics {
     customers_refused: AtomicU64,
     unseen: Mutex<BTreeMap<String, u64>>,
     reloads: [AtomicU64; 2],
+    /// TLS handshakes that failed or timed out (shared with the connection loop).
+    pub handshake_failures: std::sync::Arc<AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -79,6 +81,7 @@ impl Default for Metrics {
             customers_refused: AtomicU64::new(0),
             unseen: Mutex::default(),
             reloads: [AtomicU64::new(0), AtomicU64::new(0)],
+            handshake_failures: Default::default(),
         }
     }
 }
@@ -195,6 +198,12 @@ impl Metrics {
             "churn_access_log_dropped_total",
             "Access-log lines dropped because the log writer fell behind.",
             dropped,
+        );
+        counter(
+            &mut out,
+            "churn_tls_handshake_failures_total",
+            "TLS handshakes refused or not finished within --header-timeout.",
+            self.handshake_failures.load(Relaxed),
         );
         let _ = writeln!(out, "# HELP churn_model_reloads_total Model reloads by result.\n# TYPE churn_model_reloads_total counter");
         for (result, n) in ["ok", "refused"].iter().zip(&self.reloads) {

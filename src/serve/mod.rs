@@ -18,9 +18,11 @@ pub mod answer;
 pub mod auth;
 mod body;
 mod columns;
+mod listen;
 pub mod metrics;
 pub mod model;
 pub mod request;
+pub mod tls;
 
 use crate::config::{Config, ScoreConfig, ServeConfig};
 use crate::error::{Error, Result};
@@ -46,6 +48,8 @@ struct App {
     serve: ServeConfig,
     /// The clients of `--auth-tokens` (swapped whole on SIGHUP).
     tokens: Option<std::sync::RwLock<Arc<auth::Tokens>>>,
+    /// The certificates of `--tls-cert` (swapped whole on SIGHUP).
+    tls: Option<Arc<tls::Tls>>,
     /// Scoring requests being answered.
     in_flight: std::sync::atomic::AtomicUsize,
 }
@@ -69,6 +73,10 @@ pub fn run(cfg: &Config, serve: &ServeConfig) -> Result<()> {
         Some(path) => Some(auth::Tokens::load(path)?),
         None => None,
     };
+    let tls = match &serve.tls {
+        Some(files) => Some(Arc::new(tls::Tls::new(files)?)),
+        None => None,
+    };
     let workers = match serve.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
@@ -85,6 +93,7 @@ pub fn run(cfg: &Config, serve: &ServeConfig) -> Result<()> {
         settings: cfg.score.clone(),
         serve: serve.clone(),
         tokens: tokens.map(|t| std::sync::RwLock::new(Arc::new(t))),
+        tls,
         in_flight: Default::default(),
     });
     runtime.block_on(async move {
@@ -95,8 +104,12 @@ pub fn run(cfg: &Config, serve: &ServeConfig) -> Result<()> {
             .local_addr()
             .map_err(|e| Error::Config(format!("--addr {}: {e}", serve.addr)))?;
         let model = app.current.get();
+        let scheme = match &app.tls {
+            Some(_) => "https",
+            None => "http",
+        };
         log(&format!(
-            "serving model {} ({}) from {} on http://{local} with {workers} workers; tree walk: {}; body limit {} bytes",
+            "serving model {} ({}) from {} on {scheme}://{local} with {workers} workers; tree walk: {}; body limit {} bytes",
             model.model_id(),
             model.scorer.artifact.model_name,
             app.settings.model.display(),
@@ -112,14 +125,22 @@ pub fn run(cfg: &Config, serve: &ServeConfig) -> Result<()> {
             (None, true) => log("WARNING: no authentication (--insecure-no-auth): anyone who can reach this address can read customers' scores"),
             (None, false) => {}
         }
+        if let Some(t) = &app.tls {
+            log(&match t.mutual() {
+                true => "TLS on (1.2 and 1.3); clients must present a certificate from --tls-client-ca".to_string(),
+                false => "TLS on (1.2 and 1.3)".to_string(),
+            });
+        }
+        if let Some(w) = serve.tls.as_ref().and_then(tls::key_warning) {
+            log(&w);
+        }
         tokio::spawn(watch(app.clone()));
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(listener, router(app.clone()))
-            .with_graceful_shutdown(stop_signal())
-            .await
-            .map_err(|e| Error::Internal(format!("the service stopped: {e}")))?;
+        let listen = listen::Listen {
+            tls: app.tls.clone(),
+            header_timeout: Duration::from_secs_f64(serve.header_timeout),
+            handshake_failures: app.metrics.handshake_failures.clone(),
+        };
+        listen.run(listener, router(app.clone()), stop_signal()).await;
         app.access.flush();
         log("stopped: no new connections, requests in flight answered");
         Ok(())
@@ -320,10 +341,12 @@ async fn access(State(app): State<Arc<App>>, req: Request, next: Next) -> Respon
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let req_peer = req.extensions().get::<listen::Peer>().map(|p| p.0.clone());
     let response = next.run(req).await;
     let seconds = start.elapsed().as_secs_f64();
     let status = response.status().as_u16();
     let client = response.extensions().get::<Client>().map(|c| c.0.clone());
+    let peer = req_peer;
     let name = client.as_deref().unwrap_or("");
     app.metrics
         .request(metrics::endpoint(&path), status, name, seconds);
@@ -331,10 +354,13 @@ async fn access(State(app): State<Arc<App>>, req: Request, next: Next) -> Respon
         let customers = response.extensions().get::<Customers>().map_or(0, |c| c.0);
         // The path is cut and quoted: a request cannot forge log lines.
         let shown: String = path.chars().take(100).collect();
-        let who = match client {
+        let mut who = match client {
             Some(c) => format!(" client={c}"),
             None => String::new(),
         };
+        if let Some(subject) = peer {
+            who.push_str(&format!(" subject={subject:?}"));
+        }
         app.access.write(&format!(
             "{} {method} {shown:?} {status} {:.3}ms customers={customers}{who}\n",
             access_log::now(),
@@ -391,6 +417,7 @@ async fn watch(app: Arc<App>) {
         };
         if why == "SIGHUP" {
             reload_tokens(&app);
+            reload_tls(&app);
         }
         // Stamped before loading: a refused file is not retried until it changes again.
         stamp = Stamp::of(&path);
@@ -428,6 +455,20 @@ fn reload_tokens(app: &App) {
         }
         Err(e) => log(&format!(
             "SIGHUP: token file refused, the clients before stay: {e}"
+        )),
+    }
+}
+
+/// Re-read the TLS certificate, key and client CA (SIGHUP); a broken set
+/// is refused, the certificates before stay.
+fn reload_tls(app: &App) {
+    let Some(tls) = &app.tls else {
+        return;
+    };
+    match tls.reload() {
+        Ok(()) => log("SIGHUP: TLS certificates re-read"),
+        Err(e) => log(&format!(
+            "SIGHUP: TLS files refused, the certificates before stay: {e}"
         )),
     }
 }

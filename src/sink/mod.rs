@@ -12,6 +12,7 @@
 //! leave this module: targets are shown with the password masked.
 
 mod copy;
+mod pg_tls;
 pub mod postgres;
 mod pump;
 mod seen;

@@ -16,9 +16,11 @@
 //!
 //! The URL's password, else `PGPASSWORD`, else the matching line of
 //! `~/.pgpass` (or `PGPASSFILE`), as libpq does; the password never
-//! appears in a message.
+//! appears in a message. TLS as libpq's `sslmode`/`sslrootcert` say (see
+//! [`super::pg_tls`]).
 
 use super::copy;
+use super::pg_tls;
 use super::pump::{Dest, Pump};
 use super::seen::Seen;
 use super::table::{self, Column, Kind, Stamp, Value, STAMP_FIELDS};
@@ -86,11 +88,23 @@ fn pgpass(cfg: &Config) -> Option<String> {
     })
 }
 
+/// A connection error with its cause (the postgres crate's message for a
+/// TLS failure is only "error performing TLS handshake").
+fn tls_detail(e: &postgres::Error) -> String {
+    use std::error::Error as _;
+    match e.source() {
+        Some(cause) if !e.to_string().contains(&cause.to_string()) => format!("{e}: {cause}"),
+        _ => e.to_string(),
+    }
+}
+
 impl Postgres {
     pub fn open(url: &str, table: &str, stamp: Stamp) -> Result<Postgres> {
         let shown = mask_password(url);
         let fail = |e: &dyn std::fmt::Display| Error::format(&shown, e.to_string());
+        let (url, ssl) = pg_tls::split_url(url, |k| std::env::var(k).ok()).map_err(|e| fail(&e))?;
         let mut cfg: Config = url.parse().map_err(|e| fail(&e))?;
+        cfg.ssl_mode(pg_tls::crate_mode(ssl.mode));
         if cfg.get_password().is_none() {
             if let Ok(p) = std::env::var("PGPASSWORD") {
                 cfg.password(p);
@@ -98,7 +112,11 @@ impl Postgres {
                 cfg.password(p);
             }
         }
-        let mut client = cfg.connect(NoTls).map_err(|e| fail(&e))?;
+        let mut client = match pg_tls::connector(&ssl).map_err(|e| fail(&e))? {
+            Some(tls) => cfg.connect(tls),
+            None => cfg.connect(NoTls),
+        }
+        .map_err(|e| fail(&tls_detail(&e)))?;
         client
             .batch_execute(&format!("BEGIN; {}", table::runs_statement(sql_type)))
             .map_err(|e| fail(&e))?;

@@ -310,3 +310,119 @@ pub fn train_uplift(dir: &Path, campaign: &Path, extra: &[&str]) -> (PathBuf, se
         serde_json::from_str(&std::fs::read_to_string(run.join("uplift.json")).unwrap()).unwrap();
     (run, summary)
 }
+
+/// Certificates made with the `openssl` command for the TLS tests, in
+/// `dir`: `ca` signs `server` (subject alternative names `san`) and
+/// `client` (`CN=call centre,O=Bank`); `rogue`, an unrelated CA, signs
+/// `rogue-server` and `rogue-client`. Each as `NAME.pem` + `NAME.key`.
+/// `None` without openssl (the caller says SKIPPED).
+pub fn make_pki(dir: &Path, san: &str) -> Option<PathBuf> {
+    let run = |args: &[&str]| {
+        Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map(|o| {
+                assert!(
+                    o.status.success(),
+                    "openssl {args:?}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                )
+            })
+            .is_ok()
+    };
+    std::fs::create_dir_all(dir).unwrap();
+    let key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    for ca in ["ca", "rogue"] {
+        let (k, p, s) = (
+            format!("{ca}.key"),
+            format!("{ca}.pem"),
+            format!("/CN={ca}"),
+        );
+        let mut a = vec![
+            "req", "-x509", "-days", "2", "-subj", &s, "-keyout", &k, "-out", &p,
+        ];
+        a.extend(key);
+        if !run(&a) {
+            return None;
+        }
+    }
+    let server_ext = format!("subjectAltName={san}\nextendedKeyUsage=serverAuth\n");
+    std::fs::write(dir.join("server.ext"), server_ext).unwrap();
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    for (name, ca, subject, ext) in [
+        ("server", "ca", "/CN=churn-test-server", "server.ext"),
+        ("client", "ca", "/O=Bank/CN=call centre", "client.ext"),
+        (
+            "rogue-server",
+            "rogue",
+            "/CN=churn-test-server",
+            "server.ext",
+        ),
+        (
+            "rogue-client",
+            "rogue",
+            "/O=Elsewhere/CN=intruder",
+            "client.ext",
+        ),
+    ] {
+        let (k, csr) = (format!("{name}.key"), format!("{name}.csr"));
+        let mut a = vec!["req", "-subj", subject, "-keyout", &k, "-out", &csr];
+        a.extend(key);
+        let (cap, cak, out) = (
+            format!("{ca}.pem"),
+            format!("{ca}.key"),
+            format!("{name}.pem"),
+        );
+        run(&a);
+        run(&[
+            "x509",
+            "-req",
+            "-days",
+            "2",
+            "-in",
+            &csr,
+            "-CA",
+            &cap,
+            "-CAkey",
+            &cak,
+            "-CAcreateserial",
+            "-out",
+            &out,
+            "-extfile",
+            ext,
+        ]);
+    }
+    Some(dir.to_path_buf())
+}
+
+/// A TLS client trusting the CA in `ca` (PEM), presenting `client`
+/// (`NAME` of `NAME.pem` + `NAME.key` beside it) when given.
+pub fn tls_client(ca: &Path, client: Option<&str>) -> std::sync::Arc<rustls::ClientConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let roots = churn::tls::read_roots(ca, "test CA").unwrap();
+    let b = rustls::ClientConfig::builder_with_provider(churn::tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let cfg = match client {
+        None => b.with_no_client_auth(),
+        Some(name) => {
+            let dir = ca.parent().unwrap();
+            let certs = CertificateDer::pem_file_iter(dir.join(format!("{name}.pem")))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            let key = PrivateKeyDer::from_pem_file(dir.join(format!("{name}.key"))).unwrap();
+            b.with_client_auth_cert(certs, key).unwrap()
+        }
+    };
+    std::sync::Arc::new(cfg)
+}

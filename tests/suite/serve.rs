@@ -22,10 +22,41 @@ struct Service {
     child: Child,
     addr: String,
     log: Arc<Mutex<String>>,
+    /// How the test's own calls reach it.
+    client: Client,
+}
+
+/// How a test client calls: over TLS trusting a CA, with a bearer token.
+#[derive(Clone, Default)]
+struct Client {
+    tls: Option<Arc<rustls::ClientConfig>>,
+    auth: Option<String>,
+}
+
+/// A connection, in clear text or TLS.
+trait Stream: Read + Write {}
+impl<T: Read + Write> Stream for T {}
+
+/// Connect to `addr` (as `localhost` for TLS: the test certificates name it).
+fn open(addr: &str, tls: Option<&Arc<rustls::ClientConfig>>) -> std::io::Result<Box<dyn Stream>> {
+    let tcp = TcpStream::connect(addr)?;
+    tcp.set_read_timeout(Some(Duration::from_secs(60)))?;
+    Ok(match tls {
+        None => Box::new(tcp),
+        Some(cfg) => {
+            let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+            let conn = rustls::ClientConnection::new(cfg.clone(), name).unwrap();
+            Box::new(rustls::StreamOwned::new(conn, tcp))
+        }
+    })
 }
 
 impl Service {
     fn start(model: &Path, extra: &[&str]) -> Service {
+        Service::start_as(model, extra, Client::default())
+    }
+
+    fn start_as(model: &Path, extra: &[&str], client: Client) -> Service {
         let mut child = score_cmd()
             .args(args!["serve", "--model", model])
             .args(match extra.contains(&"--addr") {
@@ -43,7 +74,8 @@ impl Service {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let line = line.unwrap_or_default();
-                if let Some(at) = line.split("on http://").nth(1) {
+                let url = line.split(" on http://").nth(1);
+                if let Some(at) = url.or_else(|| line.split(" on https://").nth(1)) {
                     let _ = tx.send(at.split(' ').next().unwrap_or("").to_string());
                 }
                 let mut l = sink.lock().unwrap();
@@ -54,11 +86,16 @@ impl Service {
         let addr = rx
             .recv_timeout(Duration::from_secs(60))
             .unwrap_or_else(|_| panic!("the service did not start: {}", log.lock().unwrap()));
-        Service { child, addr, log }
+        Service {
+            child,
+            addr,
+            log,
+            client,
+        }
     }
 
     fn call(&self, method: &str, path: &str, body: &[u8]) -> (u16, String) {
-        http(&self.addr, method, path, body, &[])
+        http_as(&self.client, &self.addr, method, path, body, &[])
     }
 
     fn json(&self, method: &str, path: &str, body: &Value) -> (u16, Value) {
@@ -110,11 +147,25 @@ impl Drop for Service {
 /// connection the server closes early (a refused large body) still gives
 /// the answer it sent.
 fn http(addr: &str, method: &str, path: &str, body: &[u8], head: &[&str]) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    http_as(&Client::default(), addr, method, path, body, head)
+}
+
+/// [`http`] as `client` calls.
+fn http_as(
+    client: &Client,
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    head: &[&str],
+) -> (u16, String) {
+    let mut s = open(addr, client.tls.as_ref()).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Type: application/json\r\n");
     if head.is_empty() {
         req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    if let Some(a) = &client.auth {
+        req.push_str(&format!("Authorization: {a}\r\n"));
     }
     for h in head {
         req.push_str(h);
@@ -223,6 +274,38 @@ fn batch_database_and_service_give_the_same_scores() {
         );
     }
     assert_eq!(served.len(), batch.len());
+    // The same service behind TLS and a token answers alike.
+    match make_pki(&d.join("pki"), "DNS:localhost") {
+        None => eprintln!("SKIPPED: the TLS leg (no openssl command)"),
+        Some(pki) => {
+            std::fs::write(d.join("tokens"), "crm:crm-token-0123456789\n").unwrap();
+            let client = Client {
+                tls: Some(tls_client(&pki.join("ca.pem"), None)),
+                auth: Some("Bearer crm-token-0123456789".into()),
+            };
+            let pem = |n: &str| pki.join(n).to_str().unwrap().to_string();
+            let tokens = d.join("tokens").to_str().unwrap().to_string();
+            let secure = Service::start_as(
+                &model,
+                &[
+                    "--quiet",
+                    "--tls-cert",
+                    &pem("server.pem"),
+                    "--tls-key",
+                    &pem("server.key"),
+                    "--auth-tokens",
+                    &tokens,
+                ],
+                client,
+            );
+            for (k, chunk) in sent.chunks(100).enumerate() {
+                let (status, v) = secure.json("POST", "/v1/score", &json!({ "customers": chunk }));
+                assert_eq!(status, 200, "{v}");
+                let results = v["results"].as_array().unwrap();
+                assert_eq!(results[..], served[k * 100..k * 100 + results.len()]);
+            }
+        }
+    }
     let mut offered = 0;
     for (row, res) in batch.iter().zip(&served) {
         assert_eq!(text(&res["id"]), row[0]);
@@ -707,4 +790,174 @@ fn slow_greedy_and_crowding_clients_are_cut_off() {
     assert!(start.elapsed() < Duration::from_secs(5));
     let (status, body) = svc.call("POST", "/v1/score", two.as_bytes());
     assert_eq!(status, 200, "{body}");
+}
+
+/// One exchange on an open connection: the answer's status line, or the
+/// error that ended it (refused handshake, closed connection).
+fn status_line(stream: std::io::Result<Box<dyn Stream>>, path: &str) -> Result<String, String> {
+    let mut s = stream.map_err(|e| e.to_string())?;
+    let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    let read = s.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf).to_string();
+    match text.lines().next() {
+        Some(line) if line.starts_with("HTTP/1.1") => Ok(line.to_string()),
+        _ => Err(format!("no answer ({read:?})")),
+    }
+}
+
+#[test]
+fn tls_and_mutual_tls_name_the_client_and_certificates_reload_on_sighup() {
+    let dir = tempdir();
+    let Some(pki) = make_pki(&dir.path().join("pki"), "DNS:localhost") else {
+        eprintln!("SKIPPED: no openssl command to make test certificates");
+        return;
+    };
+    let pem = |n: &str| pki.join(n).to_str().unwrap().to_string();
+    // The served certificate is a copy, replaced later for the reload.
+    for ext in ["pem", "key"] {
+        std::fs::copy(
+            pki.join(format!("server.{ext}")),
+            pki.join(format!("live.{ext}")),
+        )
+        .unwrap();
+    }
+    let svc = Service::start(
+        tree_model(),
+        &[
+            "--tls-cert",
+            &pem("live.pem"),
+            "--tls-key",
+            &pem("live.key"),
+            "--tls-client-ca",
+            &pem("ca.pem"),
+        ],
+    );
+    let ca = pki.join("ca.pem");
+    let rogue = pki.join("rogue.pem");
+    let call = |trust: &Path, cert: Option<&str>| {
+        status_line(open(&svc.addr, Some(&tls_client(trust, cert))), "/healthz")
+    };
+    // A client certificate from the CA: served, its subject logged.
+    assert_eq!(call(&ca, Some("client")).unwrap(), "HTTP/1.1 200 OK");
+    svc.wait_for("the subject in the access log", |s| {
+        s.log().contains("subject=\"CN=call centre,O=Bank\"")
+    });
+    // No certificate, one from another CA, clear text: no HTTP at all.
+    for (who, outcome) in [
+        ("no client certificate", call(&ca, None)),
+        ("a rogue CA's client", call(&ca, Some("rogue-client"))),
+        (
+            "a client not trusting the server",
+            call(&rogue, Some("client")),
+        ),
+        ("clear text", status_line(open(&svc.addr, None), "/healthz")),
+    ] {
+        assert!(outcome.is_err(), "{who}: {outcome:?}");
+    }
+    // SIGHUP: the new certificate (from the other CA) is served from now on.
+    for ext in ["pem", "key"] {
+        std::fs::copy(
+            pki.join(format!("rogue-server.{ext}")),
+            pki.join(format!("live.{ext}")),
+        )
+        .unwrap();
+    }
+    svc.signal("-HUP");
+    svc.wait_for("the certificates re-read", |s| {
+        s.log().contains("SIGHUP: TLS certificates re-read")
+    });
+    assert!(
+        call(&ca, Some("client")).is_err(),
+        "the old CA no longer names the server"
+    );
+    assert_eq!(call(&rogue, Some("client")).unwrap(), "HTTP/1.1 200 OK");
+    // A broken file is refused; the certificate before stays.
+    std::fs::write(pki.join("live.pem"), "not a certificate").unwrap();
+    svc.signal("-HUP");
+    svc.wait_for("the broken file refused", |s| {
+        s.log().contains("TLS files refused")
+    });
+    assert_eq!(call(&rogue, Some("client")).unwrap(), "HTTP/1.1 200 OK");
+    let metrics = svc.log();
+    assert!(!metrics.contains("BEGIN"), "no key material in the log");
+}
+
+#[test]
+fn slow_headers_stalled_handshakes_and_idle_crowds_do_not_stop_the_service() {
+    let svc = Service::start(tree_model(), &["--header-timeout", "1", "--quiet"]);
+    // 1,000 idle connections, then a new client: served at once.
+    let idle: Vec<TcpStream> = (0..1000)
+        .map(|_| TcpStream::connect(&svc.addr).unwrap())
+        .collect();
+    let start = Instant::now();
+    assert_eq!(svc.call("GET", "/healthz", b"").0, 200);
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    // A client sending its headers a byte at a time is cut off after
+    // --header-timeout while others are served.
+    let mut slow = TcpStream::connect(&svc.addr).unwrap();
+    // Closed (EOF, reset, or an answer) rather than waiting for more.
+    let closed = |s: &mut TcpStream| {
+        s.set_nonblocking(true).unwrap();
+        let r = s.read(&mut [0u8; 64]);
+        s.set_nonblocking(false).unwrap();
+        !matches!(r, Err(ref e) if e.kind() == std::io::ErrorKind::WouldBlock)
+    };
+    let start = Instant::now();
+    let mut cut = None;
+    for b in b"GET /healthz HTTP/1.1\r\nHost: slowloris-slowloris-slowloris\r\n\r\n" {
+        if slow.write_all(&[*b]).is_err() || closed(&mut slow) {
+            cut = Some(start.elapsed());
+            break;
+        }
+        assert_eq!(svc.call("GET", "/healthz", b"").0, 200);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let cut = cut.expect("the slow client was never cut off");
+    assert!(
+        cut > Duration::from_millis(800) && cut < Duration::from_secs(4),
+        "cut after {cut:?}"
+    );
+    drop(idle);
+    if let Some(pki) = make_pki(&tempdir().path().join("pki"), "DNS:localhost") {
+        // A client that opens TLS and never finishes the handshake holds
+        // nothing: another is served meanwhile.
+        let pem = |n: &str| pki.join(n).to_str().unwrap().to_string();
+        let tls = Service::start_as(
+            tree_model(),
+            &[
+                "--header-timeout",
+                "1",
+                "--quiet",
+                "--tls-cert",
+                &pem("server.pem"),
+                "--tls-key",
+                &pem("server.key"),
+            ],
+            Client {
+                tls: Some(tls_client(&pki.join("ca.pem"), None)),
+                auth: None,
+            },
+        );
+        let mut stalled = TcpStream::connect(&tls.addr).unwrap();
+        stalled.write_all(&[0x16, 0x03, 0x01]).unwrap();
+        assert_eq!(tls.call("GET", "/healthz", b"").0, 200);
+        stalled
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let start = Instant::now();
+        let mut rest = Vec::new();
+        let _ = stalled.read_to_end(&mut rest);
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "the stalled handshake was dropped"
+        );
+    } else {
+        eprintln!("SKIPPED: the stalled-handshake part (no openssl command)");
+    }
 }
