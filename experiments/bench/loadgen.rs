@@ -18,7 +18,11 @@
 //! answer on its connection arrives. Only 127.0.0.1 is accepted: it is a
 //! benchmark tool, not a way to load someone else's server.
 //!
-//! Usage: loadgen ADDR PATH BODY_FILE CONNECTIONS SECONDS RATE
+//! With `tls=CA_FILE` each connection speaks TLS (rustls, the server named
+//! `localhost`, the handshake done once when the connection opens, as a
+//! keep-alive client does); `auth=TOKEN` sends `Authorization: Bearer`.
+//!
+//! Usage: loadgen ADDR PATH BODY_FILE CONNECTIONS SECONDS RATE [tls=CA_FILE] [auth=TOKEN]
 //! Prints one JSON line: requests, non-2xx, errors, seconds, rps, p50/p90/p99/max ms.
 
 use std::io::{ErrorKind, Read, Write};
@@ -28,6 +32,8 @@ use std::time::{Duration, Instant};
 
 struct Conn {
     stream: Option<TcpStream>,
+    /// The TLS session over `stream` (with `tls=`).
+    tls: Option<rustls::ClientConnection>,
     /// When its next request is (or was) due.
     due: Instant,
     in_flight: bool,
@@ -100,8 +106,11 @@ fn main() {
     let n_conns: usize = a[4].parse().expect("connections");
     let seconds: f64 = a[5].parse().expect("seconds");
     let rate: f64 = a[6].parse().expect("rate");
+    let opt = |k: &str| a[7..].iter().find_map(|x| x.strip_prefix(k));
+    let tls = opt("tls=").map(client_config);
+    let auth = opt("auth=").map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     let mut request = format!(
-        "POST {} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "POST {} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n",
         a[2],
         body.len()
     )
@@ -115,6 +124,7 @@ fn main() {
     let mut conns: Vec<Conn> = (0..n_conns)
         .map(|c| Conn {
             stream: None,
+            tls: None,
             due: start + interval.map_or(Duration::ZERO, |i| i.mul_f64(c as f64 / n_conns as f64)),
             in_flight: false,
             buf: vec![0u8; 1 << 16],
@@ -141,7 +151,7 @@ fn main() {
             if interval.is_none() {
                 conn.due = now;
             }
-            if send(conn, c as u64, &poll, &addr, &request).is_err() {
+            if send(conn, c as u64, &poll, &addr, &request, tls.as_ref()).is_err() {
                 t.errors += 1;
                 conn.stream = None;
                 conn.due = now + Duration::from_millis(10);
@@ -179,6 +189,36 @@ fn main() {
     report(t, seconds);
 }
 
+/// A TLS client trusting the CA in `ca` (PEM).
+fn client_config(ca: &str) -> std::sync::Arc<rustls::ClientConfig> {
+    let roots = churn::tls::read_roots(std::path::Path::new(ca), "tls=").expect("the CA file");
+    let cfg = rustls::ClientConfig::builder_with_provider(churn::tls::provider())
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    std::sync::Arc::new(cfg)
+}
+
+/// Plain bytes of a TLS session from a non-blocking socket (WouldBlock
+/// when none are there yet; 0 at the end).
+fn read_tls(
+    c: &mut rustls::ClientConnection,
+    s: &mut TcpStream,
+    out: &mut [u8],
+) -> std::io::Result<usize> {
+    loop {
+        match c.reader().read(out) {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            done => return done,
+        }
+        if c.read_tls(s)? == 0 {
+            return Ok(0);
+        }
+        c.process_new_packets().map_err(std::io::Error::other)?;
+    }
+}
+
 /// Send one request on `conn` (connecting first when needed).
 fn send(
     conn: &mut Conn,
@@ -186,15 +226,43 @@ fn send(
     poll: &Poll,
     addr: &str,
     request: &[u8],
+    tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
 ) -> std::io::Result<()> {
     if conn.stream.is_none() {
-        let s = TcpStream::connect(addr)?;
+        let mut s = TcpStream::connect(addr)?;
         s.set_nodelay(true)?;
+        conn.tls = match tls {
+            None => None,
+            Some(cfg) => {
+                let name = rustls::pki_types::ServerName::try_from("localhost").expect("a name");
+                let mut c = rustls::ClientConnection::new(cfg.clone(), name)
+                    .map_err(std::io::Error::other)?;
+                while c.is_handshaking() {
+                    c.complete_io(&mut s)?;
+                }
+                Some(c)
+            }
+        };
         s.set_nonblocking(true)?;
         poll.add(s.as_raw_fd(), token);
         conn.stream = Some(s);
     }
     let s = conn.stream.as_mut().expect("connected above");
+    if let Some(c) = conn.tls.as_mut() {
+        // rustls takes a bounded amount of plain text at a time.
+        let mut taken = 0;
+        while taken < request.len() || c.wants_write() {
+            taken += c.writer().write(&request[taken..])?;
+            match c.write_tls(s) {
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => std::thread::yield_now(),
+                Err(e) => return Err(e),
+            }
+        }
+        conn.in_flight = true;
+        conn.have = 0;
+        return Ok(());
+    }
     let mut sent = 0;
     while sent < request.len() {
         match s.write(&request[sent..]) {
@@ -221,7 +289,11 @@ fn receive(conn: &mut Conn) -> std::io::Result<Option<u16>> {
         if conn.have == conn.buf.len() {
             conn.buf.resize(conn.buf.len() * 2, 0);
         }
-        match s.read(&mut conn.buf[conn.have..]) {
+        let got = match conn.tls.as_mut() {
+            Some(c) => read_tls(c, s, &mut conn.buf[conn.have..]),
+            None => s.read(&mut conn.buf[conn.have..]),
+        };
+        match got {
             Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
             Ok(n) => conn.have += n,
             Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(None),

@@ -11,13 +11,16 @@ of 1,000 customers as fast as answers come. Each step is bounded in time
 gives the CPU time each side spent per request (/proc and getrusage).
 
 churn-score serve runs as deployed: default settings, access log on,
-written to a file; its model is churn-train --models random_forest on the
+written to a file; then once more as a bank would expose it, with TLS
+(certificates made here with the openssl command) and a bearer token
+(--auth-tokens), the load generator keeping its connections (and TLS
+sessions) alive; its model is churn-train --models random_forest on the
 embedded data/customers.csv. The bodies are customers of the embedded
 data/score_sample.csv.
 
 Usage: python serve_bench.py CHURN_TRAIN CHURN_SCORE LOADGEN WORKDIR
 Writes serve_results.md and .json next to this script."""
-import json, os, platform, resource, signal, subprocess, sys, time, csv
+import json, os, platform, resource, signal, socket, subprocess, sys, time, csv
 from pathlib import Path
 from urllib.request import urlopen
 
@@ -44,6 +47,9 @@ def wait_up(port, proc, secs=120):
         if proc.poll() is not None:
             raise RuntimeError(f"the service on {port} exited with {proc.returncode}")
         try:
+            if port == TLS_PORT:  # up when it accepts (the handshake is the load generator's)
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
             urlopen(f"http://127.0.0.1:{port}/healthz" if port != PY_PORT else f"http://127.0.0.1:{port}/docs", timeout=1)
             return
         except Exception:
@@ -70,12 +76,12 @@ def tree_cpu(pid):
     return total
 
 
-def load(loadgen, port, body, conns, rate, secs=STEP, server=None):
+def load(loadgen, port, body, conns, rate, secs=STEP, server=None, client=()):
     """One step; with `server` (its pid) also the CPU time the service and
     the load generator spent, per request: both share the 2 cores."""
     before = tree_cpu(server) if server else 0.0
     child = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run([loadgen, f"127.0.0.1:{port}", "/v1/score", str(body), str(conns), str(secs), str(rate)],
+    out = subprocess.run([loadgen, f"127.0.0.1:{port}", "/v1/score", str(body), str(conns), str(secs), str(rate), *client],
                          capture_output=True, text=True, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = json.loads(out.stdout)
@@ -103,13 +109,13 @@ def bodies(work):
     return one, batch
 
 
-def bench(name, cmd, port, loadgen, one, batch, rates, cwd=None, log=None):
+def bench(name, cmd, port, loadgen, one, batch, rates, cwd=None, log=None, client=()):
     proc = subprocess.Popen(cmd, cwd=cwd, stderr=log or subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     try:
         wait_up(port, proc)
-        load(loadgen, port, one, 4, 0, 2)  # warm-up
-        single = [load(loadgen, port, one, CONNS, r, server=proc.pid) for r in rates]
-        many = load(loadgen, port, batch, 4, 0, 2 * STEP, server=proc.pid)
+        load(loadgen, port, one, 4, 0, 2, client=client)  # warm-up
+        single = [load(loadgen, port, one, CONNS, r, server=proc.pid, client=client) for r in rates]
+        many = load(loadgen, port, batch, 4, 0, 2 * STEP, server=proc.pid, client=client)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -117,6 +123,22 @@ def bench(name, cmd, port, loadgen, one, batch, rates, cwd=None, log=None):
 
 
 PY_PORT = 18091
+TLS_PORT = 18092
+TLS_RATES = [5000, 10000, 15000, 0]
+
+
+def pki(work):
+    """A CA and a server certificate for localhost (openssl command)."""
+    run = lambda *a: subprocess.run(["openssl", *a], cwd=work, check=True, capture_output=True)
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    run("req", "-x509", "-days", "2", "-subj", "/CN=bench-ca", "-keyout", "ca.key", "-out", "ca.pem", *key)
+    run("req", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr", *key)
+    (work / "server.ext").write_text("subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    run("x509", "-req", "-days", "2", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.pem", "-extfile", "server.ext")
+    token = "bench-token-" + os.urandom(8).hex()
+    (work / "tokens").write_text(f"bench:{token}\n")
+    return token
 
 
 def main():
@@ -129,11 +151,16 @@ def main():
     with open(work / "access.log", "w") as log:
         churn = bench("churn-score serve", [score, "serve", "--model", str(work / "models/latest"), "--addr",
                       "127.0.0.1:18090", "--workers", "2"], 18090, loadgen, one, batch, CHURN_RATES, ROOT, log)
+        token = pki(work)
+        secure = bench("churn-score serve, TLS + token", [score, "serve", "--model", str(work / "models/latest"), "--addr",
+                       f"127.0.0.1:{TLS_PORT}", "--workers", "2", "--tls-cert", str(work / "server.pem"), "--tls-key",
+                       str(work / "server.key"), "--auth-tokens", str(work / "tokens")], TLS_PORT, loadgen, one, batch,
+                       TLS_RATES, ROOT, log, client=(f"tls={work / 'ca.pem'}", f"auth={token}"))
     py = bench("FastAPI + uvicorn (2 workers) + scikit-learn", [sys.executable, "-m", "uvicorn", "serve_bench_app:app",
                "--host", "127.0.0.1", "--port", str(PY_PORT), "--workers", "2", "--log-level", "warning",
                "--no-access-log"], PY_PORT, loadgen, one, batch, PY_RATES, HERE)
     result = {"cpu": cpu(), "cores": os.cpu_count(), "step_seconds": STEP, "connections": CONNS,
-              "runs": [churn, py]}
+              "runs": [churn, secure, py]}
     (HERE / "serve_results.json").write_text(json.dumps(result, indent=2))
     best = lambda run: max(s["rps"] for s in run["single"])
     # Sustained: a paced step (latency counted from when each request was
@@ -153,7 +180,7 @@ def main():
         "| service CPU µs/request | load generator CPU µs/request |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for run in (churn, py):
+    for run in (churn, secure, py):
         for s in run["single"]:
             rate = "max" if s["rate"] == 0 else f"{s['rate']:,}"
             lines.append(f"| {run['name']} | 1 customer | {rate} | {s['rps']:,.0f} | {s['rps']:,.0f} | {s['p50_ms']:.2f} | "
@@ -180,6 +207,11 @@ def main():
               f"{flat['loadgen_cpu_us']:.0f} µs (most of it the kernel's loopback TCP, which charges a receiver's work "
               f"to the sender). With both on {result['cores']} cores the machine carries at most "
               f"{result['cores'] * 1e6 / (flat['service_cpu_us'] + flat['loadgen_cpu_us']):,.0f} requests/s at 100% busy.",
+              f"- TLS + bearer token, flat out: {next(s for s in secure['single'] if s['rate'] == 0)['rps']:,.0f} requests/s "
+              f"= **{best(secure) / best(churn):.0%}** of plain HTTP's {best(churn):,.0f} (goal ≥ 80%: "
+              f"{'met' if best(secure) >= 0.8 * best(churn) else 'NOT MET'}); batches of 1,000: "
+              f"{secure['batch_1000']['rps'] / churn['batch_1000']['rps']:.0%}. Highest paced rate sustained with p99 < 5 ms: "
+              f"{max(ok(secure), default=0):,.0f} requests/s.",
               f"- Single-customer throughput, churn / Python: **{ratio:.1f}x** (goal 10x: {'met' if ratio >= 10 else 'NOT MET'}); "
               f"batches of 1,000: **{bratio:.1f}x**.",
               "- churn answers with probability, flag, warning level, value tier, CLV, three reasons, action, owner "

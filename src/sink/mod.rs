@@ -48,8 +48,29 @@ impl Target {
     }
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+/// `postgres://user:secret@host/db?password=x` →
+/// `postgres://user:***@host/db?password=***`.
 pub fn mask_password(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut shown = mask_userinfo(base);
+    if let Some(q) = query {
+        let pairs: Vec<String> = q
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some(("password", _)) => "password=***".to_string(),
+                _ => p.to_string(),
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&pairs.join("&"));
+    }
+    shown
+}
+
+fn mask_userinfo(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
         return url.to_string();
     };
@@ -119,6 +140,12 @@ mod tests {
         assert_eq!(
             mask_password("postgres://ann@db:5432/crm"),
             "postgres://ann@db:5432/crm"
+        );
+        assert_eq!(
+            mask_password(
+                "postgres://ann:pw@db/crm?sslrootcert=/a@b.pem&password=s3cr&sslmode=require"
+            ),
+            "postgres://ann:***@db/crm?sslrootcert=/a@b.pem&password=***&sslmode=require"
         );
         assert_eq!(
             Target::parse("sqlite:/tmp/x.db"),

@@ -246,12 +246,42 @@ fn as_pg(bin: &Path, tool: &str, args: &[impl AsRef<std::ffi::OsStr>]) -> std::p
 }
 
 impl Pg {
+    /// A server in clear text.
     fn start() -> Option<Pg> {
+        Pg::start_with(None)
+    }
+
+    /// A server with TLS on when `pki` (see [`make_pki`]) is given: its
+    /// `server` certificate, connections logged (with their TLS protocol).
+    fn start_with(pki: Option<&Path>) -> Option<Pg> {
         let bin = pg_bin()?;
-        let dir = std::env::temp_dir().join(format!("churn-pg-{}", std::process::id()));
+        let tag = match pki {
+            Some(_) => "tls-",
+            None => "",
+        };
+        let dir = std::env::temp_dir().join(format!("churn-pg-{tag}{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let _ = Command::new("chown").args(["postgres"]).arg(&dir).output();
+        let mut tls = String::new();
+        if let Some(pki) = pki {
+            for f in ["server.pem", "server.key"] {
+                std::fs::copy(pki.join(f), dir.join(f)).unwrap();
+            }
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                dir.join("server.key"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .unwrap();
+            tls = format!(
+                " -c ssl=on -c ssl_cert_file={0}/server.pem -c ssl_key_file={0}/server.key -c log_connections=on",
+                dir.display()
+            );
+        }
+        let _ = Command::new("chown")
+            .args(["-R", "postgres"])
+            .arg(&dir)
+            .output();
         let data = dir.join("data");
         let out = as_pg(
             &bin,
@@ -263,9 +293,9 @@ impl Pg {
             "initdb: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let port = 20_000 + (std::process::id() % 20_000) as u16;
+        let port = 20_000 + (std::process::id() % 20_000) as u16 + pki.is_some() as u16;
         let opts = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1",
+            "-p {port} -k {} -c listen_addresses=127.0.0.1{tls}",
             dir.display()
         );
         let log = dir.join("log");
@@ -378,6 +408,15 @@ fn postgres_holds_the_csv_scores_and_survives_a_kill() {
         .psql("crm", "SELECT summary FROM score_runs")
         .contains("hunter2"));
 
+    // A server without TLS: `require` is refused in one clear line.
+    let strict = format!("{url}?sslmode=require");
+    let out = score(d, &m, "data/score_sample.csv", &["--out", &strict]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("does not support TLS") && !err.contains("hunter2"),
+        "{err}"
+    );
+
     // SIGKILL in the middle of a large batch: the previous state stays.
     kill_mid_batch(d, &m, &url, "n2");
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -386,4 +425,75 @@ fn postgres_holds_the_csv_scores_and_survives_a_kill() {
         "n1\n"
     );
     assert_eq!(pg.psql("crm", "SELECT run_id FROM score_runs"), "n1\n");
+}
+
+#[test]
+fn postgres_over_tls_checks_the_server_as_libpq_does() {
+    let dir = tempdir();
+    let d = dir.path();
+    // The server's certificate names `localhost`, not 127.0.0.1.
+    let Some(pki) = make_pki(&d.join("pki"), "DNS:localhost") else {
+        eprintln!("SKIPPED: no openssl command to make test certificates");
+        return;
+    };
+    let Some(pg) = Pg::start_with(Some(&pki)) else {
+        eprintln!("SKIPPED: PostgreSQL (initdb) is not installed; .ci/run installs it");
+        return;
+    };
+    let m = model(d);
+    let csv = d.join("scores.csv");
+    assert_ok(&score(d, &m, "data/score_sample.csv", &args!["--out", csv]));
+    let root = |ca: &str| pki.join(format!("{ca}.pem")).display().to_string();
+    let url = |host: &str, mode: &str, ca: &str| {
+        format!(
+            "postgres://churn@{host}:{}/crm?sslmode={mode}&sslrootcert={}",
+            pg.port,
+            root(ca)
+        )
+    };
+    // verify-full with the right root and host name: the rows, over TLS.
+    let out = score(
+        d,
+        &m,
+        "data/score_sample.csv",
+        &[
+            "--out",
+            &url("localhost", "verify-full", "ca"),
+            "--run-id",
+            "t1",
+        ],
+    );
+    assert_ok(&out);
+    let rows = pg.psql(
+        "crm",
+        "SELECT id, churn_probability::text, warning_level, value_tier, reason_1 FROM churn_scores",
+    );
+    same_as_csv(&rows, &csv);
+    let log = std::fs::read_to_string(pg.dir.join("log")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("user=churn database=crm") && l.contains("SSL enabled")),
+        "the sink's connection was encrypted:\n{log}"
+    );
+    // The wrong host name, the wrong root: refused, saying why.
+    for (target, why) in [
+        (url("127.0.0.1", "verify-full", "ca"), "not valid for name"),
+        (url("localhost", "verify-ca", "rogue"), "UnknownIssuer"),
+        (url("localhost", "require", "rogue"), "UnknownIssuer"),
+    ] {
+        let out = score(d, &m, "data/score_sample.csv", &["--out", &target]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{target}");
+        assert!(
+            err.contains(why) && err.trim().lines().count() == 1,
+            "{target}: {err}"
+        );
+    }
+    // verify-ca checks the chain, not the name; prefer takes TLS when offered.
+    for target in [
+        url("127.0.0.1", "verify-ca", "ca"),
+        format!("postgres://churn@127.0.0.1:{}/crm", pg.port),
+    ] {
+        assert_ok(&score(d, &m, "data/score_sample.csv", &["--out", &target]));
+    }
 }
