@@ -427,9 +427,18 @@ pub struct TrainArgs {
     /// Random seed: same seed, same results, whatever the thread count [default: 42].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Threshold rule: max_f1, max_ks, profit, recall:R or fixed:T [default: max_f1].
+    /// Threshold rule: max_f1, max_ks, profit, recall:R, capacity:S (flag
+    /// at most the share S) or fixed:T [default: max_f1].
     #[arg(long)]
     pub threshold_rule: Option<ThresholdRule>,
+    /// A threshold (and warning cut-offs) per group of these columns: the
+    /// rule applied to each group's out-of-fold scores; `value_tier` for
+    /// the value tiers; at most 50 values a column.
+    #[arg(long, value_delimiter = ',')]
+    pub threshold_by: Option<Vec<String>>,
+    /// A group with fewer churners keeps the global threshold [default: 50].
+    #[arg(long)]
+    pub min_group_positives: Option<usize>,
     /// Metric that selects the saved model [default: roc_auc].
     #[arg(long)]
     pub select_metric: Option<String>,
@@ -480,6 +489,8 @@ impl TrainArgs {
         set(&mut t.folds, self.folds);
         set(&mut t.seed, self.seed);
         set(&mut t.threshold_rule, self.threshold_rule);
+        set(&mut t.threshold_by, self.threshold_by);
+        set(&mut t.min_group_positives, self.min_group_positives);
         set(&mut t.select_metric, self.select_metric);
         set(&mut t.class_weight, self.class_weight);
         set(&mut t.engine, self.engine);

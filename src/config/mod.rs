@@ -64,6 +64,13 @@ pub struct Config {
 
 pub use crate::ingest::formats::IngestConfig;
 
+/// `--min-group-positives` unless given.
+pub const DEFAULT_MIN_GROUP_POSITIVES: usize = 50;
+
+fn is_default_min_positives(n: &usize) -> bool {
+    *n == DEFAULT_MIN_GROUP_POSITIVES
+}
+
 /// A section left at its defaults (not written into artifacts).
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
@@ -77,6 +84,13 @@ pub struct TrainConfig {
     pub folds: usize,
     pub seed: u64,
     pub threshold_rule: ThresholdRule,
+    /// Columns whose groups get thresholds of their own (`--threshold-by`;
+    /// `value_tier` for the value tiers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub threshold_by: Vec<String>,
+    /// A group with fewer positives keeps the global threshold.
+    #[serde(skip_serializing_if = "is_default_min_positives")]
+    pub min_group_positives: usize,
     /// Metric that picks the model to save (any metrics.json metric; higher is
     /// better except brier and log_loss).
     pub select_metric: String,
@@ -101,6 +115,8 @@ impl Default for TrainConfig {
             folds: 5,
             seed: 42,
             threshold_rule: ThresholdRule::MaxF1,
+            threshold_by: Vec::new(),
+            min_group_positives: DEFAULT_MIN_GROUP_POSITIVES,
             select_metric: "roc_auc".into(),
             out: RUNS_DIR.into(),
             model_dir: MODEL_DIR.into(),
@@ -145,6 +161,18 @@ impl Config {
         }
         if t.models.is_empty() {
             return Err(Error::Config("no models selected".into()));
+        }
+        if t.min_group_positives == 0 {
+            return Err(Error::Config("--min-group-positives: at least 1".into()));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for c in &t.threshold_by {
+            if c.trim().is_empty() || !seen.insert(c) {
+                return Err(Error::Config(format!(
+                    "--threshold-by '{}': each column once, none empty",
+                    t.threshold_by.join(",")
+                )));
+            }
         }
         crate::reference::roles::check_names(self.roles.keys())?;
         crate::evaluate::metrics::Metrics::higher_is_better(&t.select_metric)

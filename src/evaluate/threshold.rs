@@ -20,6 +20,9 @@ pub enum ThresholdRule {
     /// campaign (EMPC's parameters at the mean accept rate,
     /// [`super::profit`]).
     Profit,
+    /// Flag this share of the customers, the riskiest first (the contact
+    /// capacity: a call centre that handles 5% a month is `capacity:0.05`).
+    Capacity(f64),
 }
 
 impl std::str::FromStr for ThresholdRule {
@@ -27,7 +30,7 @@ impl std::str::FromStr for ThresholdRule {
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         let bad = || {
             format!(
-                "bad threshold rule '{s}': expected max_f1, max_ks, profit, recall:<0..1> or fixed:<0..1>"
+                "bad threshold rule '{s}': expected max_f1, max_ks, profit, recall:<0..1>, capacity:<0..1> or fixed:<0..1>"
             )
         };
         let value = |v: &str| -> std::result::Result<f64, String> {
@@ -44,6 +47,7 @@ impl std::str::FromStr for ThresholdRule {
             None if s == "profit" => Ok(ThresholdRule::Profit),
             Some(("recall", v)) => Ok(ThresholdRule::Recall(value(v)?)),
             Some(("fixed", v)) => Ok(ThresholdRule::Fixed(value(v)?)),
+            Some(("capacity", v)) => Ok(ThresholdRule::Capacity(value(v)?)),
             _ => Err(bad()),
         }
     }
@@ -57,6 +61,7 @@ impl std::fmt::Display for ThresholdRule {
             ThresholdRule::Recall(r) => write!(f, "recall:{r}"),
             ThresholdRule::Fixed(t) => write!(f, "fixed:{t}"),
             ThresholdRule::Profit => write!(f, "profit"),
+            ThresholdRule::Capacity(c) => write!(f, "capacity:{c}"),
         }
     }
 }
@@ -111,6 +116,19 @@ pub fn choose(rule: ThresholdRule, y: &[u8], p: &[f64]) -> f64 {
                 }
                 continue;
             }
+            // The last cut (tied scores kept together) within the share; a
+            // tie at the top larger than the share: nobody (just above it).
+            ThresholdRule::Capacity(c) => {
+                if tp + fp > c * (pos + neg) + 1e-9 {
+                    return if best.0.is_finite() {
+                        best.1
+                    } else {
+                        t.next_up()
+                    };
+                }
+                best = (0.0, t);
+                continue;
+            }
             ThresholdRule::Fixed(_) => unreachable!("handled above"),
         };
         if value > best.0 {
@@ -129,6 +147,15 @@ mod tests {
         let y = [0, 0, 1, 1, 0, 1];
         let p = [0.1, 0.2, 0.3, 0.8, 0.4, 0.9];
         assert_eq!(choose(ThresholdRule::Fixed(0.5), &y, &p), 0.5);
+        // Capacity: at most the share (1.2 of 6 rows: one; 2.04: two).
+        assert_eq!(choose(ThresholdRule::Capacity(0.2), &y, &p), 0.9);
+        assert_eq!(choose(ThresholdRule::Capacity(0.34), &y, &p), 0.8);
+        assert_eq!(
+            choose(ThresholdRule::Capacity(0.1), &y, &p),
+            0.9f64.next_up()
+        );
+        assert_eq!(choose(ThresholdRule::Capacity(1.0), &y, &p), 0.1);
+        assert_eq!("capacity:0.05".parse(), Ok(ThresholdRule::Capacity(0.05)));
         assert_eq!(choose(ThresholdRule::Recall(0.6), &y, &p), 0.8);
         assert_eq!(choose(ThresholdRule::Recall(1.0), &y, &p), 0.3);
         // F1 at 0.8: 2*2/(2+3+0)=0.8; at 0.3: 2*3/(3+3+1)=0.857

@@ -11,6 +11,7 @@
 
 pub mod roles;
 pub mod segment;
+pub mod thresholds;
 pub mod value;
 
 use crate::error::Result;
@@ -222,6 +223,10 @@ pub struct ScoringReference {
     /// name match ([`value::margins`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Roles>,
+    /// Thresholds per customer group (`--threshold-by`); absent, one
+    /// threshold serves everyone (artifacts from before keep their bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<thresholds::GroupThresholds>,
 }
 
 impl ScoringReference {
@@ -332,6 +337,7 @@ impl ScoringReference {
             base_rate,
             segments: segments?,
             roles: Some(params.roles.clone()),
+            thresholds: None,
         })
     }
 }

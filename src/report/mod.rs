@@ -71,6 +71,13 @@ pub struct MetricsFile {
     /// Per protected or sensitive column, the best model's out-of-fold
     /// figures per group at the threshold (see [`crate::fairness`]).
     pub fairness: BTreeMap<String, ColumnFairness>,
+    /// Thresholds per group (`--threshold-by`): each group's threshold,
+    /// rule and out-of-fold rates under it and under the global one.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub thresholds: BTreeMap<String, crate::reference::thresholds::GroupStats>,
+    /// The whole table's rates under the group thresholds and the global one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold_by: Option<crate::reference::thresholds::ThresholdReport>,
 }
 
 impl MetricsFile {
@@ -117,6 +124,8 @@ impl MetricsFile {
             positive_rate: data.report.positive_rate,
             models,
             fairness: fairness_of(results, art, data, proxies),
+            thresholds: BTreeMap::new(),
+            threshold_by: None,
         }
     }
 }

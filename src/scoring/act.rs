@@ -79,6 +79,19 @@ pub struct Levels<'a> {
 impl Levels<'_> {
     /// The warning level of row `i` with probability `p` and value tier `tier`.
     pub fn level(&self, table: &FeatureTable, i: usize, p: f64, tier: &str) -> &'static str {
+        self.level_or(table, i, p, tier, self.global)
+    }
+
+    /// [`Levels::level`] with `otherwise` where no segment rule matches
+    /// (a threshold group's cut-offs).
+    pub fn level_or(
+        &self,
+        table: &FeatureTable,
+        i: usize,
+        p: f64,
+        tier: &str,
+        otherwise: WarningCutoffs,
+    ) -> &'static str {
         let rule = self.rules.iter().find(|r| {
             let tier_ok = r.tier.as_deref().is_none_or(|t| t == tier);
             let col_ok = r.column.as_deref().is_none_or(|c| match table.get(c) {
@@ -97,7 +110,7 @@ impl Levels<'_> {
                 yellow: r.yellow,
             }
             .level(p),
-            None => self.global.level(p),
+            None => otherwise.level(p),
         }
     }
 }

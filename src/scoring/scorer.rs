@@ -14,11 +14,12 @@ use super::rows::Scored;
 use super::validate::Batch;
 use crate::artifact::Artifact;
 use crate::config::ScoreConfig;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::features::TransformStats;
 use crate::offers::OffersModel;
 use crate::outcomes::uplift::artifact::UpliftArtifact;
 use crate::reference::segment::{SegmentModel, SegmentSample};
+use crate::reference::thresholds::{self, GroupThreshold};
 use crate::reference::value;
 use std::sync::{Arc, OnceLock};
 
@@ -111,6 +112,7 @@ impl Scorer {
             global: s.warning.unwrap_or(art.scoring.warning),
             rules: &s.segments,
         };
+        let groups = self.threshold_groups(batch, &tiers)?;
         let mut out = Scored {
             ids,
             label: batch.labels.clone(),
@@ -120,7 +122,14 @@ impl Scorer {
         // customer; tiers are shared names, so a pair is found by address.
         let mut seen: Vec<Act> = Vec::new();
         for i in 0..p.len() {
-            let level = levels.level(&batch.table, i, p[i], &tiers[i]);
+            // A threshold group's own threshold and cut-offs (cut-offs
+            // given at scoring, --warning, override every group's).
+            let own = groups.as_ref().and_then(|(_, g)| g[i]);
+            let cutoffs = match (own, s.warning) {
+                (Some(g), None) => g.warning,
+                _ => levels.global,
+            };
+            let level = levels.level_or(&batch.table, i, p[i], &tiers[i], cutoffs);
             let known = seen
                 .iter()
                 .position(|a| std::ptr::eq(a.level, level) && Arc::ptr_eq(&a.tier, &tiers[i]));
@@ -134,12 +143,16 @@ impl Scorer {
             });
             let act = &seen[k];
             out.probability.push(p[i]);
-            out.flag.push((p[i] >= art.threshold) as u8);
+            out.flag
+                .push((p[i] >= own.map_or(art.threshold, |g| g.threshold)) as u8);
             out.level.push(level);
             out.clv.push(clv[i]);
             out.action.push(act.action.clone());
             out.owner.push(act.owner.clone());
             out.contact_days.push(act.days);
+        }
+        if let Some((names, _)) = groups {
+            out.extra.push(("threshold_group".into(), names));
         }
         if let (Some(model), Some(rows)) = (&self.offers, &batch.offers) {
             out.extra = offers::apply(model, rows, &tiers, &out.level, offers_summary);
@@ -169,6 +182,31 @@ impl Scorer {
         out.tier = tiers;
         out.reasons = reasons;
         Ok(out)
+    }
+
+    /// With thresholds per group: each customer's group name
+    /// (`threshold_group`: `global` when the global threshold serves it)
+    /// and its own threshold, if any.
+    #[allow(clippy::type_complexity)]
+    fn threshold_groups(
+        &self,
+        batch: &Batch,
+        tiers: &[Arc<str>],
+    ) -> Result<Option<(Vec<String>, Vec<Option<&GroupThreshold>>)>> {
+        let Some(gt) = &self.artifact.scoring.thresholds else {
+            return Ok(None);
+        };
+        let keys = thresholds::keys(&gt.by, &batch.table, Some(tiers)).map_err(Error::Model)?;
+        let own: Vec<Option<&GroupThreshold>> = keys.iter().map(|k| gt.own(k)).collect();
+        let names = keys
+            .into_iter()
+            .zip(&own)
+            .map(|(k, o)| match o {
+                Some(_) => k,
+                None => thresholds::GLOBAL.to_string(),
+            })
+            .collect();
+        Ok(Some((names, own)))
     }
 
     /// Will the next batch fit the tiers (standard input with

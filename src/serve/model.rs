@@ -139,6 +139,7 @@ fn card(art: &Artifact, path: &Path, offers: Option<&OffersModel>) -> Result<Vec
         "threshold": art.threshold,
         "threshold_rule": art.threshold_rule,
         "warning_cutoffs": art.scoring.warning,
+        "threshold_groups": art.scoring.thresholds,
         "calibrated": art.calibration.is_some(),
         "cv_metrics": art.cv_metrics,
         "inputs": inputs,

@@ -9,6 +9,7 @@ mod families;
 pub mod features;
 pub mod offers;
 pub mod roles;
+pub mod thresholds;
 pub mod tune;
 pub mod uplift;
 
@@ -253,8 +254,20 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     let (pipeline, model, calibration, scores) =
         families::refit(cfg, &data, (best, best_res), &progress)?;
     phases.mark("refit");
-    let (scoring, fingerprint, proxies) =
+    let (mut scoring, fingerprint, proxies) =
         reference(cfg, (&data, cv_data), &path, &scores, best_res.threshold)?;
+    let groups = thresholds::fit(
+        cfg,
+        (&data, cv_data),
+        &scoring,
+        (&best_res.oof, &scores, best_res.threshold),
+        &progress,
+    )?;
+    let (group_thresholds, group_report) = match groups {
+        Some(f) => (Some(f.thresholds), Some(f.report)),
+        None => (None, None),
+    };
+    scoring.thresholds = group_thresholds;
     let (created_at, stamp) = artifact::format_time(artifact::now_epoch());
     let run_id = crate::io::unique_name(&stamp, |id| {
         cfg.train.out.join(id).exists()
@@ -307,7 +320,11 @@ pub fn run(cfg: &Config) -> Result<TrainOutcome> {
     phases.mark("reference");
     // Reports are of the cross-validated rows (all of them, or the earlier
     // snapshots under out-of-time validation, whose figures are beside).
-    let metrics = MetricsFile::new(&results, &art, cv_data, cfg, &proxies);
+    let mut metrics = MetricsFile::new(&results, &art, cv_data, cfg, &proxies);
+    if let Some(r) = group_report {
+        metrics.thresholds = r.groups.clone();
+        metrics.threshold_by = Some(r);
+    }
     let run_dir = publish(
         cfg,
         &art,

@@ -26,6 +26,7 @@ mod score;
 mod serve;
 mod signing;
 mod sink;
+mod thresholds;
 mod train;
 mod uplift;
 mod value;

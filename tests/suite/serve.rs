@@ -625,6 +625,47 @@ fn service_and_batch_give_the_same_uplift() {
         .any(|r| r[col].parse::<f64>().unwrap() != 0.0));
 }
 
+#[test]
+fn service_and_batch_flag_by_the_same_group_thresholds() {
+    let dir = tempdir();
+    let d = dir.path();
+    train(
+        d,
+        [
+            "--models",
+            "decision_tree",
+            "--folds",
+            "2",
+            "--threshold-by",
+            "value_tier",
+            "--threshold-rule",
+            "recall:0.6",
+        ],
+    );
+    let model = d.join("models/latest");
+    let sample = Path::new("data/score_sample.csv");
+    let (run, _) = score_run(&model, &d.join("runs"), args!["--data", sample, "-q"]);
+    let (h, batch) = read_csv(&run.join("scores.csv"));
+    let svc = Service::start(&model, &["--quiet"]);
+    let (ih, inputs) = read_csv(sample);
+    let sent = customers(&ih, &inputs[..300]);
+    let (status, v) = svc.json("POST", "/v1/score", &json!({ "customers": sent }));
+    assert_eq!(status, 200, "{v}");
+    let served = v["results"].as_array().unwrap();
+    let mut groups = std::collections::BTreeSet::new();
+    for (row, res) in batch.iter().zip(served) {
+        for f in ["threshold_group", "churn_flag", "warning_level"] {
+            let c = h.iter().position(|x| x == f).unwrap();
+            assert_eq!(text(&res[f]), row[c], "{f} of {}", row[0]);
+        }
+        groups.insert(text(&res["threshold_group"]));
+    }
+    assert!(groups.len() >= 2, "{groups:?}");
+    // The model card says which groups have thresholds of their own.
+    let (_, card) = svc.json("GET", "/v1/model", &Value::Null);
+    assert_eq!(card["threshold_groups"]["by"][0], "value_tier", "{card}");
+}
+
 /// POST `body` to `path` with an optional `Authorization` value: the whole
 /// answer (status line, headers, body).
 fn exchange(addr: &str, path: &str, auth: Option<&str>, body: &[u8]) -> String {

@@ -1,0 +1,405 @@
+//! Thresholds per customer group (`churn-train --threshold-by COL[,COL...]`).
+//!
+//! One threshold does not fit every customer: new customers leave more
+//! often than long-standing ones, high-value customers are worth a call at
+//! a lower risk. With `--threshold-by` the run's threshold rule is applied
+//! to the out-of-fold scores of each group separately, and each group's
+//! warning cut-offs follow its threshold by the same rule as the global
+//! ones ([`WarningCutoffs::derive`] on the group's scores and churn rate).
+//! A group with fewer positives than `--min-group-positives` (default 50)
+//! keeps the global threshold and cut-offs, and says so (`fallback`): a
+//! threshold fitted on a handful of churners is noise.
+//!
+//! A group is the combination of the columns' values (`France / Female`):
+//! a categorical input's level, a numeric input's value (at most
+//! [`MAX_LEVELS`] distinct values: bands, counts), or `value_tier`, the
+//! tier scoring assigns. Batch scoring, the database sink and the service
+//! look each customer's group up in the artifact through [`keys`], the
+//! one function that builds group names, so all three flag alike; a group
+//! never seen in training scores with the global threshold.
+//!
+//! Under `capacity:S` the total capacity (S of all customers) is shared
+//! among the groups in proportion to their expected churners (the sum of
+//! their out-of-fold probabilities), then each group flags its share.
+
+use super::WarningCutoffs;
+use crate::evaluate::threshold::{self, ThresholdRule};
+use crate::features::{FeatureData, FeatureTable};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The derived column of value tiers, usable in `--threshold-by`.
+pub const TIER: &str = "value_tier";
+/// Most distinct values a `--threshold-by` column may have.
+pub const MAX_LEVELS: usize = 50;
+/// The `threshold_group` of a customer scored with the global threshold.
+pub const GLOBAL: &str = "global";
+/// A missing value's name in a group.
+const MISSING: &str = "(missing)";
+
+/// The thresholds of every group met in training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupThresholds {
+    /// The columns (or [`TIER`]) whose values make the groups.
+    pub by: Vec<String>,
+    pub rule: ThresholdRule,
+    pub min_positives: usize,
+    pub groups: BTreeMap<String, GroupThreshold>,
+}
+
+/// One group's threshold and cut-offs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupThreshold {
+    pub threshold: f64,
+    pub warning: WarningCutoffs,
+    /// Cross-validated rows and churners of the group.
+    pub rows: usize,
+    pub positives: usize,
+    /// Too few positives: the global threshold and cut-offs serve it.
+    pub fallback: bool,
+}
+
+/// A column's value in row `i` as text.
+fn cell(col: &FeatureData, i: usize) -> String {
+    match col {
+        FeatureData::Categorical(v) => v[i].as_deref().unwrap_or(MISSING).to_string(),
+        FeatureData::Numeric(v) if v[i].is_nan() => MISSING.to_string(),
+        FeatureData::Numeric(v) => format!("{}", v[i]),
+    }
+}
+
+/// Each row's group name (the columns' values joined by ` / `); an error
+/// names a column that is neither in `table` nor `value_tier` with tiers.
+pub fn keys(
+    by: &[String],
+    table: &FeatureTable,
+    tiers: Option<&[Arc<str>]>,
+) -> std::result::Result<Vec<String>, String> {
+    let n = table.n_rows();
+    let mut out = vec![String::new(); n];
+    for (k, name) in by.iter().enumerate() {
+        let value: Box<dyn Fn(usize) -> String> = match (table.get(name), tiers) {
+            (Some(col), _) => Box::new(move |i| cell(col, i)),
+            (None, Some(t)) if name == TIER => Box::new(move |i| t[i].to_string()),
+            (None, None) if name == TIER => {
+                return Err(format!(
+                    "{TIER}: this table has no value tiers (no value column was found; see `churn-train roles`)"
+                ))
+            }
+            (None, _) => {
+                return Err(format!(
+                    "{name}: not a column of the training table (an input of the model) nor {TIER}"
+                ))
+            }
+        };
+        for (i, key) in out.iter_mut().enumerate() {
+            if k > 0 {
+                key.push_str(" / ");
+            }
+            key.push_str(&value(i));
+        }
+    }
+    Ok(out)
+}
+
+/// Every column of `by` has at most [`MAX_LEVELS`] values in `table`.
+pub fn check_levels(
+    by: &[String],
+    table: &FeatureTable,
+    tiers: Option<&[Arc<str>]>,
+) -> std::result::Result<(), String> {
+    for name in by {
+        let values = keys(std::slice::from_ref(name), table, tiers)?;
+        let distinct: std::collections::BTreeSet<&str> =
+            values.iter().map(String::as_str).collect();
+        if distinct.len() > MAX_LEVELS {
+            return Err(format!(
+                "{name}: {} distinct values, more than {MAX_LEVELS} groups: give a band or a category column",
+                distinct.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The rows of each group.
+fn members(keys: &[String]) -> BTreeMap<&str, Vec<usize>> {
+    let mut m: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, k) in keys.iter().enumerate() {
+        m.entry(k.as_str()).or_default().push(i);
+    }
+    m
+}
+
+/// What a group threshold is fitted from: the cross-validated rows (their
+/// labels, out-of-fold scores and groups) for the threshold, every row
+/// (labels, the saved model's scores, groups) for the warning cut-offs.
+pub struct FitInput<'a> {
+    pub cv_keys: &'a [String],
+    pub cv_y: &'a [u8],
+    pub oof: &'a [f64],
+    pub all_keys: &'a [String],
+    pub all_y: &'a [u8],
+    pub scores: &'a [f64],
+}
+
+impl GroupThresholds {
+    /// Each group's threshold by `rule` (global ones for small groups).
+    pub fn fit(
+        by: &[String],
+        rule: ThresholdRule,
+        min_positives: usize,
+        input: &FitInput,
+        global: (f64, WarningCutoffs),
+    ) -> GroupThresholds {
+        let all = members(input.all_keys);
+        let total_expected: f64 = input.oof.iter().sum();
+        let n = input.oof.len() as f64;
+        let groups = members(input.cv_keys)
+            .into_iter()
+            .map(|(key, rows)| {
+                let y: Vec<u8> = rows.iter().map(|&i| input.cv_y[i]).collect();
+                let p: Vec<f64> = rows.iter().map(|&i| input.oof[i]).collect();
+                let positives = y.iter().filter(|&&v| v == 1).count();
+                let fallback = positives < min_positives.max(1) || positives == y.len();
+                let (threshold, warning) = match fallback {
+                    true => global,
+                    false => {
+                        let own = match rule {
+                            ThresholdRule::Capacity(c) => {
+                                let expected: f64 = p.iter().sum();
+                                let quota =
+                                    c * n * expected / total_expected.max(f64::MIN_POSITIVE);
+                                ThresholdRule::Capacity((quota / p.len() as f64).min(1.0))
+                            }
+                            r => r,
+                        };
+                        let t = threshold::choose(own, &y, &p);
+                        let rows_all = all.get(key).map_or(&[][..], Vec::as_slice);
+                        let s: Vec<f64> = rows_all.iter().map(|&i| input.scores[i]).collect();
+                        let rate = rows_all.iter().map(|&i| input.all_y[i] as f64).sum::<f64>()
+                            / rows_all.len().max(1) as f64;
+                        (t, WarningCutoffs::derive(t, &s, rate))
+                    }
+                };
+                let g = GroupThreshold {
+                    threshold,
+                    warning,
+                    rows: rows.len(),
+                    positives,
+                    fallback,
+                };
+                (key.to_string(), g)
+            })
+            .collect();
+        GroupThresholds {
+            by: by.to_vec(),
+            rule,
+            min_positives,
+            groups,
+        }
+    }
+
+    /// The group's own threshold and cut-offs (`None`: the global ones
+    /// serve it: a fallback group, or one never seen in training).
+    pub fn own(&self, key: &str) -> Option<&GroupThreshold> {
+        self.groups.get(key).filter(|g| !g.fallback)
+    }
+}
+
+/// Precision, recall and flag rate of flags `p >= t` on labels `y`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Rates {
+    pub precision: f64,
+    pub recall: f64,
+    pub flag_rate: f64,
+}
+
+impl Rates {
+    pub fn of(y: &[u8], p: &[f64], t: impl Fn(usize) -> f64) -> Rates {
+        let (mut tp, mut flagged, mut pos) = (0usize, 0usize, 0usize);
+        for i in 0..y.len() {
+            let f = p[i] >= t(i);
+            flagged += f as usize;
+            tp += (f && y[i] == 1) as usize;
+            pos += (y[i] == 1) as usize;
+        }
+        let ratio = |a: usize, b: usize| match b {
+            0 => 0.0,
+            _ => a as f64 / b as f64,
+        };
+        Rates {
+            precision: ratio(tp, flagged),
+            recall: ratio(tp, pos),
+            flag_rate: ratio(flagged, y.len()),
+        }
+    }
+}
+
+/// A group's line in metrics.json (`thresholds.<group>`): its threshold
+/// and out-of-fold rates under it, beside the rates under the global one.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupStats {
+    pub threshold: f64,
+    pub rule: String,
+    pub precision: f64,
+    pub recall: f64,
+    pub flag_rate: f64,
+    pub positives: usize,
+    pub rows: usize,
+    pub fallback: bool,
+    pub global: Rates,
+}
+
+/// Every group's [`GroupStats`] on the cross-validated rows, and the
+/// whole table's under the group thresholds (`all`).
+pub fn stats(
+    gt: &GroupThresholds,
+    cv_keys: &[String],
+    y: &[u8],
+    oof: &[f64],
+    global: f64,
+) -> (BTreeMap<String, GroupStats>, Rates) {
+    let own_t = |k: &str| gt.own(k).map_or(global, |g| g.threshold);
+    let groups = members(cv_keys)
+        .into_iter()
+        .filter_map(|(key, rows)| {
+            let g = gt.groups.get(key)?;
+            let yy: Vec<u8> = rows.iter().map(|&i| y[i]).collect();
+            let pp: Vec<f64> = rows.iter().map(|&i| oof[i]).collect();
+            let own = Rates::of(&yy, &pp, |_| own_t(key));
+            let rule = match g.fallback {
+                true => format!("global (fewer than {} positives)", gt.min_positives),
+                false => gt.rule.to_string(),
+            };
+            Some((
+                key.to_string(),
+                GroupStats {
+                    threshold: own_t(key),
+                    rule,
+                    precision: own.precision,
+                    recall: own.recall,
+                    flag_rate: own.flag_rate,
+                    positives: g.positives,
+                    rows: g.rows,
+                    fallback: g.fallback,
+                    global: Rates::of(&yy, &pp, |_| global),
+                },
+            ))
+        })
+        .collect();
+    let all = Rates::of(y, oof, |i| own_t(&cv_keys[i]));
+    (groups, all)
+}
+
+/// metrics.json's `thresholds` (per group) and `threshold_by` (the whole).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ThresholdReport {
+    pub by: Vec<String>,
+    pub min_group_positives: usize,
+    /// Every cross-validated row under its group's threshold …
+    pub with_groups: Rates,
+    /// … and under the one global threshold.
+    pub global: Rates,
+    #[serde(skip)]
+    pub groups: BTreeMap<String, GroupStats>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> FeatureTable {
+        let cat = |v: &[&str]| {
+            FeatureData::Categorical(v.iter().map(|s| Some(Arc::<str>::from(*s))).collect())
+        };
+        FeatureTable {
+            names: vec!["region".into(), "products".into()],
+            columns: vec![
+                cat(&["north", "south", "north", "south"]),
+                FeatureData::Numeric(vec![1.0, 2.0, f64::NAN, 1.0]),
+            ],
+        }
+    }
+
+    #[test]
+    fn groups_are_named_by_their_values_and_unknown_columns_refused() {
+        let t = table();
+        let by = vec!["region".to_string(), "products".to_string()];
+        let k = keys(&by, &t, None).unwrap();
+        assert_eq!(
+            k,
+            ["north / 1", "south / 2", "north / (missing)", "south / 1"]
+        );
+        let tiers: Vec<Arc<str>> = ["high-value", "mass", "mass", "mass"]
+            .map(Arc::from)
+            .to_vec();
+        let k = keys(&[TIER.to_string()], &t, Some(&tiers)).unwrap();
+        assert_eq!(k[0], "high-value");
+        assert!(keys(&[TIER.to_string()], &t, None)
+            .unwrap_err()
+            .contains("no value tiers"));
+        assert!(keys(&["age".to_string()], &t, None)
+            .unwrap_err()
+            .starts_with("age:"));
+        assert!(check_levels(&by, &t, None).is_ok());
+    }
+
+    #[test]
+    fn each_group_gets_its_rule_and_small_groups_the_global_threshold() {
+        // Group a: churners score 0.6+, group b: 0.3+; b has 2 churners.
+        let mut keys_ = Vec::new();
+        let (mut y, mut p) = (Vec::new(), Vec::new());
+        for i in 0..100 {
+            keys_.push("a".to_string());
+            y.push((i % 2) as u8);
+            p.push(if i % 2 == 1 {
+                0.6 + i as f64 * 1e-3
+            } else {
+                0.1 + i as f64 * 1e-3
+            });
+        }
+        for i in 0..20 {
+            keys_.push("b".to_string());
+            y.push((i < 2) as u8);
+            p.push(if i < 2 { 0.3 } else { 0.05 });
+        }
+        let global = (
+            0.5,
+            WarningCutoffs {
+                red: 0.8,
+                orange: 0.5,
+                yellow: 0.2,
+            },
+        );
+        let input = FitInput {
+            cv_keys: &keys_,
+            cv_y: &y,
+            oof: &p,
+            all_keys: &keys_,
+            all_y: &y,
+            scores: &p,
+        };
+        let by = vec!["g".to_string()];
+        let gt = GroupThresholds::fit(&by, ThresholdRule::Recall(1.0), 10, &input, global);
+        let a = gt.own("a").unwrap();
+        assert!((a.threshold - 0.601).abs() < 1e-12, "{}", a.threshold);
+        assert_eq!(a.warning.orange, a.threshold);
+        assert!(gt.own("b").is_none() && gt.groups["b"].fallback);
+        assert!(gt.own("never seen").is_none());
+        let (s, all) = stats(&gt, &keys_, &y, &p, global.0);
+        assert_eq!(s["a"].recall, 1.0);
+        assert_eq!(s["b"].threshold, 0.5);
+        assert_eq!(s["b"].global.recall, 0.0);
+        assert!(all.recall > 0.9);
+        // Capacity: 10% of 120 rows shared by expected churners.
+        let gt = GroupThresholds::fit(&by, ThresholdRule::Capacity(0.1), 1, &input, global);
+        let (_, all) = stats(&gt, &keys_, &y, &p, global.0);
+        assert!(
+            all.flag_rate <= 0.1 + 1e-9 && all.flag_rate > 0.05,
+            "{}",
+            all.flag_rate
+        );
+    }
+}

@@ -1,0 +1,227 @@
+//! Thresholds per customer group (issue 37): `--threshold-by` applies the
+//! threshold rule to each group's out-of-fold scores, the artifact carries
+//! them, and scoring flags every customer by its group's threshold (the
+//! service's agreement is checked in `serve.rs`).
+
+use std::path::Path;
+
+use crate::common;
+use common::*;
+
+/// The (group → threshold) of a model's artifact, and the global threshold.
+fn artifact_thresholds(model: &Path) -> (serde_json::Value, f64) {
+    let art: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model).unwrap()).unwrap();
+    let groups = art["scoring"]["thresholds"]["groups"].clone();
+    (groups, art["threshold"].as_f64().unwrap())
+}
+
+#[test]
+fn recall_per_value_tier_holds_in_every_group_and_scoring_flags_by_group() {
+    let dir = tempdir();
+    let d = dir.path();
+    let model = train_bank(
+        d,
+        &[
+            "--models",
+            "logistic_regression",
+            "--threshold-by",
+            "value_tier",
+            "--threshold-rule",
+            "recall:0.7",
+        ],
+    );
+    let m = metrics(d);
+    let groups = m["thresholds"].as_object().expect("thresholds per group");
+    assert!(groups.len() >= 3, "{groups:?}");
+    let mut own_off = 0.0f64;
+    let mut global_off = 0.0f64;
+    for (name, g) in groups {
+        if g["positives"].as_u64().unwrap() < 50 {
+            assert!(g["fallback"].as_bool().unwrap(), "{name}");
+            continue;
+        }
+        own_off = own_off.max((g["recall"].as_f64().unwrap() - 0.7).abs());
+        global_off = global_off.max((g["global"]["recall"].as_f64().unwrap() - 0.7).abs());
+    }
+    assert!(own_off <= 0.05, "a group's recall is {own_off} off 0.7");
+    assert!(
+        global_off > 0.05,
+        "one global threshold misses 0.7 in some group (by {global_off})"
+    );
+    let whole = &m["threshold_by"];
+    assert!((whole["with_groups"]["recall"].as_f64().unwrap() - 0.7).abs() < 0.02);
+
+    // Scoring: every customer flagged by its group's threshold, in the
+    // file and in the database alike.
+    let (groups, global) = artifact_thresholds(&model);
+    let csv = d.join("scores.csv");
+    let db = d.join("crm.db");
+    let data = shared("datasets/bank_churn.csv");
+    for out in [
+        csv.display().to_string(),
+        format!("sqlite:{}", db.display()),
+    ] {
+        score_run(
+            &model,
+            &d.join("runs"),
+            args!["--data", data, "--out", out, "-q"],
+        );
+    }
+    let (h, rows) = read_csv(&csv);
+    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &rows {
+        let group = &r[col("threshold_group")];
+        let t = match group.as_str() {
+            "global" => global,
+            g => groups[g]["threshold"].as_f64().unwrap(),
+        };
+        let p: f64 = r[col("churn_probability")].parse().unwrap();
+        assert_eq!(r[col("churn_flag")] == "1", p >= t, "{r:?}");
+        let alarmed = matches!(r[col("warning_level")].as_str(), "red" | "orange");
+        assert_eq!(alarmed, p >= t, "orange at the group's threshold: {r:?}");
+        if group != "global" {
+            assert_eq!(group, &r[col("value_tier")]);
+        }
+        seen.insert(group.clone());
+    }
+    assert!(seen.len() >= 3, "{seen:?}");
+    let in_db = sqlite(
+        &db,
+        "SELECT id, threshold_group, churn_flag FROM churn_scores ORDER BY rowid",
+    );
+    let from_csv: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{}|{}|{}",
+                r[0],
+                r[col("threshold_group")],
+                r[col("churn_flag")]
+            )
+        })
+        .collect();
+    let mut a: Vec<&str> = in_db.lines().collect();
+    let mut b: Vec<&str> = from_csv.iter().map(String::as_str).collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn capacity_is_shared_among_groups_and_small_groups_fall_back() {
+    let dir = tempdir();
+    let d = dir.path();
+    train_bank(
+        d,
+        &[
+            "--models",
+            "logistic_regression",
+            "--threshold-by",
+            "value_tier",
+            "--threshold-rule",
+            "capacity:0.05",
+        ],
+    );
+    let whole = &metrics(d)["threshold_by"];
+    let rate = whole["with_groups"]["flag_rate"].as_f64().unwrap();
+    assert!(rate <= 0.05 + 1e-9 && rate > 0.04, "{rate}");
+    // Every group too small: all fall back, and say so.
+    let dir = tempdir();
+    let d = dir.path();
+    let model = train_bank(
+        d,
+        &[
+            "--models",
+            "logistic_regression",
+            "--threshold-by",
+            "Geography",
+            "--min-group-positives",
+            "100000",
+        ],
+    );
+    let m = metrics(d);
+    for (name, g) in m["thresholds"].as_object().unwrap() {
+        assert!(g["fallback"].as_bool().unwrap(), "{name}");
+        assert_eq!(
+            g["threshold"],
+            m["models"]["logistic_regression"]["oof"]["threshold"]
+        );
+    }
+    let (_, err) = score_run(
+        &model,
+        &d.join("runs"),
+        args![
+            "--data",
+            shared("datasets/bank_churn.csv"),
+            "--out",
+            d.join("s.csv")
+        ],
+    );
+    assert!(!err.contains("panicked"));
+    let (h, rows) = read_csv(&d.join("s.csv"));
+    let g = h.iter().position(|c| c == "threshold_group").unwrap();
+    assert!(rows.iter().all(|r| r[g] == "global"));
+}
+
+#[test]
+fn bad_threshold_groups_are_refused_in_one_line_and_models_without_keep_their_bytes() {
+    let dir = tempdir();
+    let d = dir.path();
+    for (flags, says) in [
+        (&["--threshold-by", "Nope"][..], "Nope: not a column"),
+        (
+            &["--threshold-by", "CreditScore"][..],
+            "more than 50 groups",
+        ),
+        (
+            &["--threshold-by", "Geography", "--min-group-positives", "0"][..],
+            "at least 1",
+        ),
+        (
+            &["--threshold-by", "Geography,Geography"][..],
+            "each column once",
+        ),
+    ] {
+        let out = train_cmd()
+            .args(args![
+                "--data",
+                shared("datasets/bank_churn.csv"),
+                "--target",
+                "Exited"
+            ])
+            .args(["--models", "logistic_regression", "-q"])
+            .args(flags)
+            .arg("--out")
+            .arg(d.join("x"))
+            .arg("--model-dir")
+            .arg(d.join("m"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flags:?}");
+        assert!(
+            err.contains(says) && err.trim().lines().count() == 1,
+            "{flags:?}: {err}"
+        );
+    }
+    assert!(!d.join("m").exists(), "nothing saved");
+    // Without the flag: no trace in the artifact or the scores.
+    let model = train_bank(d, &["--models", "logistic_regression"]);
+    let text = std::fs::read_to_string(&model).unwrap();
+    assert!(!text.contains("threshold_by") && !text.contains("\"thresholds\""));
+    score_run(
+        &model,
+        &d.join("runs"),
+        args![
+            "--data",
+            shared("datasets/bank_churn.csv"),
+            "--out",
+            d.join("s.csv"),
+            "-q"
+        ],
+    );
+    let (h, _) = read_csv(&d.join("s.csv"));
+    assert!(!h.iter().any(|c| c == "threshold_group"));
+}
