@@ -46,12 +46,14 @@ pub struct Calibrated {
 
 /// How a cross-validation fits and thresholds every family.
 #[derive(Debug, Clone, Copy)]
-pub struct CvSettings {
+pub struct CvSettings<'a> {
     pub fit: FitOptions,
     /// Fold k fits with seed `seed + k`.
     pub seed: u64,
     pub threshold_rule: ThresholdRule,
     pub calibrate: Calibration,
+    /// What the `profit` rule weighs, for the cross-validated rows.
+    pub economics: Option<threshold::Economics<'a>>,
 }
 
 /// Cross-validate the family `params` over `folds`; `on_step` ticks as work completes.
@@ -105,7 +107,7 @@ pub fn cross_validate(
         rounds.extend(r);
     }
     let calibration = calibrate(cv, &data.y, folds, &mut oof);
-    let threshold = threshold::choose(cv.threshold_rule, &data.y, &oof);
+    let threshold = threshold::choose_with(cv.threshold_rule, &data.y, &oof, cv.economics.as_ref());
     let oof_metrics = Metrics::compute(&data.y, &oof, threshold);
     let fold_metrics = folds
         .iter()
@@ -133,9 +135,9 @@ pub fn cross_validate(
 /// The reported scores are cross-fitted: fold k's are calibrated by a
 /// calibrator fitted on the other folds' scores, so no score is calibrated
 /// with its own label.
-fn calibrate(cv: CvSettings, y: &[u8], folds: &[Fold], oof: &mut [f64]) -> Option<Calibrated> {
+fn calibrate(cv: CvSettings<'_>, y: &[u8], folds: &[Fold], oof: &mut [f64]) -> Option<Calibrated> {
     let all = Calibrator::fit(cv.calibrate, y, oof)?;
-    let before_threshold = threshold::choose(cv.threshold_rule, y, oof);
+    let before_threshold = threshold::choose_with(cv.threshold_rule, y, oof, cv.economics.as_ref());
     let before = Metrics::compute(y, oof, before_threshold);
     let raw = oof.to_vec();
     for fold in folds {

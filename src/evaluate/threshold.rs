@@ -79,9 +79,54 @@ impl From<ThresholdRule> for String {
     }
 }
 
+/// What the `profit` rule weighs, the contact list's economics
+/// (`[score.contact]`): a flagged churner who accepts (`accept_rate`)
+/// brings their CLV; every contact costs its cost plus the incentive for
+/// those who accept. CLV per customer from the per-period `margins` (NaN:
+/// unknown, then `constant_clv`) and their churn probability.
+#[derive(Clone, Copy)]
+pub struct Economics<'a> {
+    pub margins: &'a [f64],
+    /// CLV from (margin, churn probability): [`crate::reference::value::clv`]
+    /// under the run's `[score.clv]`.
+    pub clv: &'a (dyn Fn(f64, f64) -> f64 + Sync),
+    pub constant_clv: f64,
+    pub accept_rate: f64,
+    pub cost_per_contact: f64,
+}
+
+impl std::fmt::Debug for Economics<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Economics")
+            .field("rows", &self.margins.len())
+            .field("constant_clv", &self.constant_clv)
+            .field("accept_rate", &self.accept_rate)
+            .field("cost_per_contact", &self.cost_per_contact)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Economics<'_> {
+    /// The expected gain of contacting row `i` with score `p` and label `y`.
+    fn gain(&self, i: usize, p: f64, y: u8) -> f64 {
+        let value = match self.margins[i] {
+            m if m.is_nan() => self.constant_clv,
+            m => (self.clv)(m, p),
+        };
+        f64::from(y) * self.accept_rate * value - self.cost_per_contact
+    }
+}
+
 /// The threshold `rule` picks for scores `p` and labels `y` (a row is flagged
 /// when its score is `>= threshold`).
 pub fn choose(rule: ThresholdRule, y: &[u8], p: &[f64]) -> f64 {
+    choose_with(rule, y, p, None)
+}
+
+/// [`choose`], with the `profit` rule weighing `economics` (row `i` of
+/// `economics.margins` is row `i` of `y` and `p`); without, `profit` is
+/// EMPC's expected profit at its default parameters.
+pub fn choose_with(rule: ThresholdRule, y: &[u8], p: &[f64], economics: Option<&Economics>) -> f64 {
     let pos = y.iter().filter(|&&v| v == 1).count() as f64;
     let neg = y.len() as f64 - pos;
     if let ThresholdRule::Fixed(t) = rule {
@@ -90,11 +135,15 @@ pub fn choose(rule: ThresholdRule, y: &[u8], p: &[f64]) -> f64 {
     let idx = order_desc(p);
     let (mut tp, mut fp) = (0.0, 0.0);
     let mut best = (f64::NEG_INFINITY, 0.5);
+    let mut gain = 0.0;
     for (k, &i) in idx.iter().enumerate() {
         if y[i] == 1 {
             tp += 1.0
         } else {
             fp += 1.0
+        }
+        if let Some(e) = economics {
+            gain += e.gain(i, p[i], y[i]);
         }
         if k + 1 < idx.len() && p[idx[k + 1]] == p[i] {
             continue;
@@ -103,6 +152,7 @@ pub fn choose(rule: ThresholdRule, y: &[u8], p: &[f64]) -> f64 {
         let value = match rule {
             ThresholdRule::MaxF1 => 2.0 * tp / (tp + pos + fp),
             ThresholdRule::MaxKs => tp / pos.max(1.0) - fp / neg.max(1.0),
+            ThresholdRule::Profit if economics.is_some() => gain,
             ThresholdRule::Profit => super::profit::expected_profit(
                 &super::profit::ProfitParams::default(),
                 tp,
@@ -161,5 +211,26 @@ mod tests {
         // F1 at 0.8: 2*2/(2+3+0)=0.8; at 0.3: 2*3/(3+3+1)=0.857
         assert_eq!(choose(ThresholdRule::MaxF1, &y, &p), 0.3);
         assert_eq!(choose(ThresholdRule::MaxKs, &y, &p), 0.3);
+    }
+
+    #[test]
+    fn profit_weighs_each_customers_value_and_the_contact_costs() {
+        let y = [1, 0, 1, 0];
+        let p = [0.9, 0.8, 0.5, 0.4];
+        let clv = |m: f64, _p: f64| m * 10.0;
+        let with = |margins: &[f64]| {
+            let e = Economics {
+                margins,
+                clv: &clv,
+                constant_clv: 200.0,
+                accept_rate: 0.3,
+                cost_per_contact: 5.0,
+            };
+            choose_with(ThresholdRule::Profit, &y, &p, Some(&e))
+        };
+        // The churner at 0.5 is worth 1,000: contacting down to 0.5 pays
+        // (55 − 5 + 295); worth 1, it does not (55 is the best).
+        assert_eq!(with(&[f64::NAN, f64::NAN, 100.0, f64::NAN]), 0.5);
+        assert_eq!(with(&[f64::NAN, f64::NAN, 0.1, f64::NAN]), 0.9);
     }
 }

@@ -142,6 +142,8 @@ pub struct FitInput<'a> {
     pub all_keys: &'a [String],
     pub all_y: &'a [u8],
     pub scores: &'a [f64],
+    /// What the `profit` rule weighs, for the cross-validated rows.
+    pub economics: Option<threshold::Economics<'a>>,
 }
 
 impl GroupThresholds {
@@ -175,7 +177,14 @@ impl GroupThresholds {
                             }
                             r => r,
                         };
-                        let t = threshold::choose(own, &y, &p);
+                        let margins: Option<Vec<f64>> = input
+                            .economics
+                            .map(|e| rows.iter().map(|&i| e.margins[i]).collect());
+                        let economics = input
+                            .economics
+                            .zip(margins.as_deref())
+                            .map(|(e, margins)| threshold::Economics { margins, ..e });
+                        let t = threshold::choose_with(own, &y, &p, economics.as_ref());
                         let rows_all = all.get(key).map_or(&[][..], Vec::as_slice);
                         let s: Vec<f64> = rows_all.iter().map(|&i| input.scores[i]).collect();
                         let rate = rows_all.iter().map(|&i| input.all_y[i] as f64).sum::<f64>()
@@ -380,6 +389,7 @@ mod tests {
             all_keys: &keys_,
             all_y: &y,
             scores: &p,
+            economics: None,
         };
         let by = vec!["g".to_string()];
         let gt = GroupThresholds::fit(&by, ThresholdRule::Recall(1.0), 10, &input, global);

@@ -26,11 +26,17 @@ pub(super) fn cross_validate_all(
     let mut kinds = cfg.train.models.clone();
     kinds.dedup();
     let mut results = Vec::new();
+    let margins = super::profit_margins(cfg, cv_data);
+    let clv = super::clv_of(cfg);
     for &kind in &kinds {
         let bar = progress.bar(kind.name(), cfg.train.folds * cfg.family(kind).steps());
-        let mut res = cross_validate(cfg.family(kind), cv_settings(cfg), cv_data, folds, &|| {
-            bar.inc(1)
-        })?;
+        let mut res = cross_validate(
+            cfg.family(kind),
+            cv_settings(cfg, margins.as_deref(), &clv),
+            cv_data,
+            folds,
+            &|| bar.inc(1),
+        )?;
         bar.finish_and_clear();
         if let Some((early, late)) = &held_out {
             let mut p = fit_predict(cfg, kind, early, late)?;

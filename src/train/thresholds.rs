@@ -54,7 +54,10 @@ pub fn fit(
     thresholds::check_levels(by, &cv_data.table, cv_tiers.as_deref()).map_err(fail)?;
     let cv_keys = thresholds::keys(by, &cv_data.table, cv_tiers.as_deref()).map_err(fail)?;
     let all_keys = thresholds::keys(by, &data.table, all_tiers.as_deref()).map_err(fail)?;
+    let margins = super::profit_margins(cfg, cv_data);
+    let clv = super::clv_of(cfg);
     let input = FitInput {
+        economics: margins.as_deref().map(|m| super::economics(cfg, m, &clv)),
         cv_keys: &cv_keys,
         cv_y: &cv_data.y,
         oof,
