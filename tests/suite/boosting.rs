@@ -169,6 +169,7 @@ fn a_test_folds_labels_never_reach_its_own_scores() {
         seed: 5,
         threshold_rule: churn::config::ThresholdRule::MaxF1,
         calibrate: Calibration::None,
+        economics: None,
     };
     let gb = BoostingParams::default();
     let forest = ForestParams::default().n_trees(20);
