@@ -61,6 +61,11 @@ pub struct ScoreArgs {
     /// Refit the value tiers on this batch instead of using the model's.
     #[arg(long)]
     pub refit_segments: bool,
+    /// For a model with seasonal thresholds (--threshold-by season): the
+    /// month whose thresholds apply, 1–12 or a date [default: the --as-of
+    /// date, else today].
+    #[arg(long)]
+    pub season: Option<String>,
     /// Offers artifact (from `churn-train offers`): adds the risk level and
     /// the top 3 suitable offers per customer [default: offers-latest beside
     /// the model, when present and the batch has its columns].
@@ -184,6 +189,10 @@ pub struct ServeArgs {
     /// Serve without offers.
     #[arg(long)]
     pub no_offers: bool,
+    /// For a model with seasonal thresholds: the month whose thresholds
+    /// apply, 1–12 or a date [default: the day each request comes].
+    #[arg(long)]
+    pub season: Option<String>,
     /// Uplift artifact (from `churn-train uplift`): answers gain `uplift`,
     /// the retention uplift of a contact.
     #[arg(long)]
@@ -206,6 +215,7 @@ impl ServeArgs {
         set(&mut s.playbook, self.playbook.map(Some));
         set(&mut s.offers, self.offers.map(Some));
         set(&mut s.uplift, self.uplift.map(Some));
+        set(&mut s.season, self.season.map(Some));
         s.no_offers |= self.no_offers;
         c.validate_score()?;
         let mut v = ServeConfig::default();
@@ -251,6 +261,7 @@ impl ScoreArgs {
         set(&mut s.offers, self.offers.map(Some));
         set(&mut s.uplift, self.uplift.map(Some));
         s.refit_segments |= self.refit_segments;
+        set(&mut s.season, self.season.map(Some));
         s.no_offers |= self.no_offers;
         s.quiet |= self.quiet;
         set(&mut c.data.delimiter, self.delimiter.map(Some));
@@ -262,6 +273,9 @@ impl ScoreArgs {
         set(&mut k.incentive_cost, self.incentive_cost);
         set(&mut k.accept_rate, self.accept_rate);
         self.logs.apply(&mut c.logs);
+        if c.score.season.is_none() {
+            c.score.season = c.logs.as_of.first().cloned();
+        }
         c.validate_score()?;
         Ok(c)
     }

@@ -89,6 +89,11 @@ pub struct ScoreConfig {
     /// contact list's value by retention uplift.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uplift: Option<PathBuf>,
+    /// The month whose thresholds serve a model with seasonal threshold
+    /// groups (`--season`: 1–12 or a date; default: the as-of date of log
+    /// scoring, else today).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub season: Option<String>,
     /// Score without offers even when an offers artifact is present.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub no_offers: bool,
@@ -129,6 +134,7 @@ impl Default for ScoreConfig {
             playbook: None,
             offers: None,
             uplift: None,
+            season: None,
             no_offers: false,
             refit_segments: false,
             value_columns: vec![],
@@ -154,6 +160,13 @@ impl ScoreConfig {
 
     pub fn validate(&self) -> Result<()> {
         check_table_name(&self.table)?;
+        if let Some(s) = &self.season {
+            if crate::reference::thresholds::month_of(s).is_none() {
+                return Err(Error::Config(format!(
+                    "--season '{s}': a month 1–12 or a date YYYY-MM[-DD]"
+                )));
+            }
+        }
         self.contact.validate().map_err(Error::Config)?;
         if let Some(id) = &self.run_id {
             if id.is_empty() || id.starts_with('.') || id.contains(['/', '\\']) {

@@ -18,6 +18,12 @@
 //! one function that builds group names, so all three flag alike; a group
 //! never seen in training scores with the global threshold.
 //!
+//! Seasons: `season` groups by the calendar month of each training row's
+//! period (log snapshots, or `--period` holding dates), `quarter` by its
+//! quarter. Scoring takes the month from `--season` (a month number or a
+//! date), else the as-of date of log scoring, else today's date, so the
+//! month's thresholds serve the whole batch.
+//!
 //! Under `capacity:S` the total capacity (S of all customers) is shared
 //! among the groups in proportion to their expected churners (the sum of
 //! their out-of-fold probabilities), then each group flags its share.
@@ -33,6 +39,41 @@ use std::sync::Arc;
 pub const TIER: &str = "value_tier";
 /// Most distinct values a `--threshold-by` column may have.
 pub const MAX_LEVELS: usize = 50;
+/// The calendar month of each row's period, as a `--threshold-by` column.
+pub const SEASON: &str = "season";
+/// The calendar quarter of each row's period.
+pub const QUARTER: &str = "quarter";
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// The month (1–12) of a period or season value: a month number, or a
+/// date `YYYY-MM` / `YYYY-MM-DD` (`None` otherwise).
+pub fn month_of(s: &str) -> Option<u32> {
+    let s = s.trim();
+    if let Ok(m) = s.parse::<u32>() {
+        return (1..=12).contains(&m).then_some(m);
+    }
+    let mut it = s.splitn(3, '-');
+    let (y, m) = (it.next()?, it.next()?);
+    let m: u32 = m.parse().ok()?;
+    (y.len() == 4 && y.parse::<i32>().is_ok() && (1..=12).contains(&m)).then_some(m)
+}
+
+/// What groups may be made of beside the table's columns.
+#[derive(Default, Clone, Copy)]
+pub struct Derived<'a> {
+    /// Each row's value tier.
+    pub tiers: Option<&'a [Arc<str>]>,
+    /// Each row's calendar month (1–12).
+    pub months: Option<&'a [u32]>,
+}
+
+/// Does `by` group by season or quarter (so months are needed)?
+pub fn seasonal(by: &[String]) -> bool {
+    by.iter().any(|c| c == SEASON || c == QUARTER)
+}
+
 /// The `threshold_group` of a customer scored with the global threshold.
 pub const GLOBAL: &str = "global";
 /// A missing value's name in a group.
@@ -74,18 +115,29 @@ fn cell(col: &FeatureData, i: usize) -> String {
 pub fn keys(
     by: &[String],
     table: &FeatureTable,
-    tiers: Option<&[Arc<str>]>,
+    derived: Derived,
 ) -> std::result::Result<Vec<String>, String> {
     let n = table.n_rows();
     let mut out = vec![String::new(); n];
     for (k, name) in by.iter().enumerate() {
-        let value: Box<dyn Fn(usize) -> String> = match (table.get(name), tiers) {
+        let value: Box<dyn Fn(usize) -> String> = match (table.get(name), derived.tiers) {
             (Some(col), _) => Box::new(move |i| cell(col, i)),
             (None, Some(t)) if name == TIER => Box::new(move |i| t[i].to_string()),
             (None, None) if name == TIER => {
                 return Err(format!(
                     "{TIER}: this table has no value tiers (no value column was found; see `churn-train roles`)"
                 ))
+            }
+            (None, _) if name == SEASON || name == QUARTER => {
+                let Some(m) = derived.months else {
+                    return Err(format!(
+                        "{name}: needs each row's period as a date (log snapshots, or --period with YYYY-MM[-DD] values)"
+                    ));
+                };
+                match name == SEASON {
+                    true => Box::new(move |i| MONTHS[m[i] as usize - 1].to_string()),
+                    false => Box::new(move |i| format!("Q{}", (m[i] + 2) / 3)),
+                }
             }
             (None, _) => {
                 return Err(format!(
@@ -107,10 +159,10 @@ pub fn keys(
 pub fn check_levels(
     by: &[String],
     table: &FeatureTable,
-    tiers: Option<&[Arc<str>]>,
+    derived: Derived,
 ) -> std::result::Result<(), String> {
     for name in by {
-        let values = keys(std::slice::from_ref(name), table, tiers)?;
+        let values = keys(std::slice::from_ref(name), table, derived)?;
         let distinct: std::collections::BTreeSet<&str> =
             values.iter().map(String::as_str).collect();
         if distinct.len() > MAX_LEVELS {
@@ -336,7 +388,8 @@ mod tests {
     fn groups_are_named_by_their_values_and_unknown_columns_refused() {
         let t = table();
         let by = vec!["region".to_string(), "products".to_string()];
-        let k = keys(&by, &t, None).unwrap();
+        let none = Derived::default();
+        let k = keys(&by, &t, none).unwrap();
         assert_eq!(
             k,
             ["north / 1", "south / 2", "north / (missing)", "south / 1"]
@@ -344,15 +397,38 @@ mod tests {
         let tiers: Vec<Arc<str>> = ["high-value", "mass", "mass", "mass"]
             .map(Arc::from)
             .to_vec();
-        let k = keys(&[TIER.to_string()], &t, Some(&tiers)).unwrap();
+        let with_tiers = Derived {
+            tiers: Some(&tiers),
+            months: None,
+        };
+        let k = keys(&[TIER.to_string()], &t, with_tiers).unwrap();
         assert_eq!(k[0], "high-value");
-        assert!(keys(&[TIER.to_string()], &t, None)
+        assert!(keys(&[TIER.to_string()], &t, none)
             .unwrap_err()
             .contains("no value tiers"));
-        assert!(keys(&["age".to_string()], &t, None)
+        assert!(keys(&["age".to_string()], &t, none)
             .unwrap_err()
             .starts_with("age:"));
-        assert!(check_levels(&by, &t, None).is_ok());
+        assert!(check_levels(&by, &t, none).is_ok());
+        // Seasons from each row's month.
+        let months = [12, 1, 6, 12];
+        let dated = Derived {
+            tiers: None,
+            months: Some(&months),
+        };
+        let k = keys(&["season".into(), "region".into()], &t, dated).unwrap();
+        assert_eq!(
+            k,
+            ["Dec / north", "Jan / south", "Jun / north", "Dec / south"]
+        );
+        assert_eq!(keys(&["quarter".into()], &t, dated).unwrap()[2], "Q2");
+        assert!(keys(&["season".into()], &t, none)
+            .unwrap_err()
+            .contains("period"));
+        assert_eq!(
+            ["2024-12-01", "2024-03", "7", "13", "Dec", "24-01-01"].map(month_of),
+            [Some(12), Some(3), Some(7), None, None, None]
+        );
     }
 
     #[test]

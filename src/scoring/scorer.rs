@@ -196,7 +196,15 @@ impl Scorer {
         let Some(gt) = &self.artifact.scoring.thresholds else {
             return Ok(None);
         };
-        let keys = thresholds::keys(&gt.by, &batch.table, Some(tiers)).map_err(Error::Model)?;
+        let months = match thresholds::seasonal(&gt.by) {
+            true => Some(vec![self.season_month(); tiers.len()]),
+            false => None,
+        };
+        let derived = thresholds::Derived {
+            tiers: Some(tiers),
+            months: months.as_deref(),
+        };
+        let keys = thresholds::keys(&gt.by, &batch.table, derived).map_err(Error::Model)?;
         let own: Vec<Option<&GroupThreshold>> = keys.iter().map(|k| gt.own(k)).collect();
         let names = keys
             .into_iter()
@@ -207,6 +215,23 @@ impl Scorer {
             })
             .collect();
         Ok(Some((names, own)))
+    }
+
+    /// The month of seasonal thresholds: `--season` (checked when the
+    /// settings were), else today's (UTC).
+    fn season_month(&self) -> u32 {
+        if let Some(m) = self
+            .settings
+            .season
+            .as_deref()
+            .and_then(thresholds::month_of)
+        {
+            return m;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        crate::ingest::dates::to_civil((now / 86_400) as i32).1
     }
 
     /// Will the next batch fit the tiers (standard input with

@@ -8,7 +8,9 @@ use crate::clean::Dataset;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::reference::thresholds::{self, FitInput, GroupThresholds, Rates, ThresholdReport, TIER};
+use crate::reference::thresholds::{
+    self, Derived, FitInput, GroupThresholds, Rates, ThresholdReport, TIER,
+};
 use crate::reference::{value, ScoringReference};
 use std::sync::Arc;
 
@@ -36,6 +38,26 @@ fn tiers(
     seg.assign(&data.table, &clv).map(Some)
 }
 
+/// Each row's calendar month from its period (only for seasonal groups).
+fn months(by: &[String], data: &Dataset) -> std::result::Result<Option<Vec<u32>>, String> {
+    let (true, Some(periods)) = (thresholds::seasonal(by), &data.period) else {
+        return Ok(None);
+    };
+    periods
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            thresholds::month_of(p).ok_or_else(|| {
+                format!(
+                    "season: the period '{p}' of row {} is not a date YYYY-MM[-DD]",
+                    i + 1
+                )
+            })
+        })
+        .collect::<std::result::Result<Vec<u32>, String>>()
+        .map(Some)
+}
+
 /// Fit the group thresholds of a run, or `None` without `--threshold-by`.
 pub fn fit(
     cfg: &Config,
@@ -51,9 +73,19 @@ pub fn fit(
     let fail = |m: String| Error::data(&data.report.file, format!("--threshold-by {m}"));
     let cv_tiers = tiers(cfg, scoring, cv_data, oof)?;
     let all_tiers = tiers(cfg, scoring, data, scores)?;
-    thresholds::check_levels(by, &cv_data.table, cv_tiers.as_deref()).map_err(fail)?;
-    let cv_keys = thresholds::keys(by, &cv_data.table, cv_tiers.as_deref()).map_err(fail)?;
-    let all_keys = thresholds::keys(by, &data.table, all_tiers.as_deref()).map_err(fail)?;
+    let cv_months = months(by, cv_data).map_err(fail)?;
+    let all_months = months(by, data).map_err(fail)?;
+    let cv_derived = Derived {
+        tiers: cv_tiers.as_deref(),
+        months: cv_months.as_deref(),
+    };
+    let all_derived = Derived {
+        tiers: all_tiers.as_deref(),
+        months: all_months.as_deref(),
+    };
+    thresholds::check_levels(by, &cv_data.table, cv_derived).map_err(fail)?;
+    let cv_keys = thresholds::keys(by, &cv_data.table, cv_derived).map_err(fail)?;
+    let all_keys = thresholds::keys(by, &data.table, all_derived).map_err(fail)?;
     let margins = super::profit_margins(cfg, cv_data);
     let clv = super::clv_of(cfg);
     let input = FitInput {

@@ -225,3 +225,88 @@ fn bad_threshold_groups_are_refused_in_one_line_and_models_without_keep_their_by
     let (h, _) = read_csv(&d.join("s.csv"));
     assert!(!h.iter().any(|c| c == "threshold_group"));
 }
+
+#[test]
+fn seasonal_thresholds_follow_the_snapshot_month_and_scoring_picks_the_month() {
+    let dir = tempdir();
+    let d = dir.path();
+    let logs = Path::new("data/logs");
+    let mut a = log_args(logs);
+    a.extend(
+        [
+            "--snapshots",
+            "2023-07-01..2024-06-01:monthly",
+            "--churn-rule",
+            "closed",
+            "--models",
+            "logistic_regression",
+            "--threshold-by",
+            "season",
+            "--min-group-positives",
+            "40",
+        ]
+        .map(String::from),
+    );
+    train(d, &a);
+    let model = d.join("models/latest");
+    let m = metrics(d);
+    let groups = m["thresholds"].as_object().unwrap();
+    assert_eq!(groups.len(), 12, "one group per calendar month: {groups:?}");
+    let thresholds: std::collections::BTreeSet<String> = groups
+        .values()
+        .map(|g| g["threshold"].to_string())
+        .collect();
+    assert!(thresholds.len() > 6, "months differ: {thresholds:?}");
+    let (art_groups, _) = artifact_thresholds(&model);
+    // The as-of date picks its month; --season overrides it.
+    for (extra, month) in [(vec![], "Dec"), (vec!["--season", "2025-07-15"], "Jul")] {
+        let out = d.join(format!("{month}.csv"));
+        let mut args = log_args(logs);
+        args.extend(
+            [
+                "--as-of",
+                "2024-12-01",
+                "--out",
+                out.to_str().unwrap(),
+                "-q",
+            ]
+            .map(String::from),
+        );
+        args.extend(extra.iter().map(|s| s.to_string()));
+        score_run(&model, &d.join("runs"), &args);
+        let (h, rows) = read_csv(&out);
+        let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+        let t = art_groups[month]["threshold"].as_f64().unwrap();
+        for r in &rows {
+            assert_eq!(r[col("threshold_group")], month);
+            let p: f64 = r[col("churn_probability")].parse().unwrap();
+            assert_eq!(r[col("churn_flag")] == "1", p >= t);
+        }
+    }
+    // A flat table without periods cannot group by season.
+    let out = train_cmd()
+        .args(args![
+            "--data",
+            shared("datasets/bank_churn.csv"),
+            "--target",
+            "Exited"
+        ])
+        .args([
+            "--models",
+            "logistic_regression",
+            "--threshold-by",
+            "season",
+            "-q",
+        ])
+        .arg("--out")
+        .arg(d.join("x"))
+        .arg("--model-dir")
+        .arg(d.join("m"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("season: needs each row's period"),
+        "{err}"
+    );
+}
