@@ -136,7 +136,7 @@ pub fn keys(
                 };
                 match name == SEASON {
                     true => Box::new(move |i| MONTHS[m[i] as usize - 1].to_string()),
-                    false => Box::new(move |i| format!("Q{}", (m[i] + 2) / 3)),
+                    false => Box::new(move |i| format!("Q{}", m[i].div_ceil(3))),
                 }
             }
             (None, _) => {
