@@ -245,6 +245,26 @@ pub fn unique_name(stamp: &str, taken: impl Fn(&str) -> bool) -> String {
     name
 }
 
+/// Write a run folder `dir` whole or not at all: `write` fills a private
+/// staging folder beside it (`.NAME.partial`), which is renamed into place
+/// when it succeeded and removed when it failed, so a folder lister never
+/// sees half a run.
+pub fn publish_dir(dir: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let staging = dir.with_file_name(format!(".{name}.partial"));
+    let written = private_dirs(&staging)
+        .map_err(|e| Error::io(&staging, e))
+        .and_then(|()| write(&staging))
+        .and_then(|()| std::fs::rename(&staging, dir).map_err(|e| Error::io(dir, e)));
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    written
+}
+
 /// Where `path` is written before it is renamed into place.
 pub(crate) fn temp_sibling(path: &Path) -> PathBuf {
     let name = path

@@ -60,6 +60,9 @@ fn main() -> ExitCode {
         Some(TrainCommand::Uplift(u)) => u
             .resolve()
             .and_then(|job| churn::train::uplift::run(&job).map(|_| ())),
+        Some(TrainCommand::Thresholds(t)) => t
+            .resolve()
+            .and_then(|job| churn::train::reassess::run(&job).map(|_| ())),
         Some(TrainCommand::Roles(r)) => r
             .args
             .resolve()

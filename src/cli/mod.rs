@@ -13,8 +13,10 @@ use std::path::PathBuf;
 mod campaign;
 mod score;
 pub use campaign::{CampaignArgs, CampaignCommand};
+mod thresholds;
 mod uplift;
 pub use score::{ScoreArgs, ScoreCommand, ServeArgs};
+pub use thresholds::ThresholdsArgs;
 pub use uplift::{LearnerChoice, UpliftArgs};
 
 /// Train churn models with stratified cross-validation, save the best one.
@@ -63,6 +65,11 @@ pub enum TrainCommand {
     /// uplift.json, the out-of-fold uplift and the uplift artifact
     /// churn-score --uplift applies.
     Uplift(UpliftArgs),
+    /// Re-assess a past scoring run's thresholds against what happened:
+    /// per threshold group and scoring month the realised precision,
+    /// recall and flag rate, the threshold the rule would choose now, and
+    /// a drift flag; writes thresholds.json and report.html.
+    Thresholds(ThresholdsArgs),
     /// Random search over a family's hyperparameters, every trial scored by
     /// the run's stratified cross-validation; writes tune.csv and the best
     /// configuration as a TOML file --config accepts.

@@ -8,5 +8,6 @@
 pub mod accuracy;
 pub mod campaign;
 mod columns;
+pub mod reassess;
 pub mod stats;
 pub mod uplift;

@@ -10,6 +10,7 @@ pub mod html;
 pub mod markdown;
 pub mod offers;
 pub mod page;
+pub mod reassess;
 pub mod svg;
 pub mod uplift;
 pub mod value;

@@ -29,19 +29,11 @@ pub fn run(job: &CampaignJob) -> Result<(PathBuf, CampaignReport)> {
     let (_, stamp) = crate::artifact::format_time(crate::artifact::now_epoch());
     let name = crate::io::unique_name(&format!("campaign-{stamp}"), |n| job.out.join(n).exists());
     let dir = job.out.join(&name);
-    // Written under a hidden name, renamed into place when complete.
-    let staging = job.out.join(format!(".{name}.partial"));
-    let written = (|| {
-        crate::io::private_dirs(&staging).map_err(|e| Error::io(&staging, e))?;
+    crate::io::publish_dir(&dir, |staging| {
         write_json(&staging.join("campaign.json"), &report)?;
         let html = crate::report::campaign::render(&report);
-        crate::io::write_atomic(&staging.join("report.html"), html.as_bytes())?;
-        std::fs::rename(&staging, &dir).map_err(|e| Error::io(&dir, e))
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(e);
-    }
+        crate::io::write_atomic(&staging.join("report.html"), html.as_bytes())
+    })?;
     crate::io::print_stdout(&report.table())?;
     progress.stage(format!("wrote {}", dir.join("campaign.json").display()));
     Ok((dir, report))
@@ -71,23 +63,8 @@ fn outcome_from_logs(
     let ids = raw
         .column(id)
         .ok_or_else(|| Error::at(&src, id, None, "id column not found"))?;
-    let built = crate::logs::training_table(logs, &|m| progress.stage(m))?;
-    let t = &built.table;
-    let (log_ids, labels) = match (t.column(ID), t.column(LABEL)) {
-        (Some(i), Some(l)) => (i, l),
-        _ => {
-            return Err(Error::data(
-                &t.source,
-                "the log table has no id or label column",
-            ))
-        }
-    };
-    let label_of: std::collections::HashMap<String, String> = (0..log_ids.len())
-        .filter_map(|r| Some((log_ids.text(r)?, labels.text(r)?)))
-        .collect();
-    let cells: Vec<Option<String>> = (0..ids.len())
-        .map(|r| label_of.get(ids.text(r)?.trim()).cloned())
-        .collect();
+    let ids: Vec<Option<String>> = (0..ids.len()).map(|r| ids.text(r)).collect();
+    let cells = labels_from_logs(logs, &ids, progress)?;
     let unknown = cells.iter().filter(|c| c.is_none()).count();
     if unknown > 0 {
         progress.warn(format!(
@@ -103,6 +80,35 @@ fn outcome_from_logs(
         churn_rule: logs.churn_rule.to_string(),
         customers_not_in_logs: unknown,
     })
+}
+
+/// Each id's label (`churned`: "1"/"0") in the window after the as-of date
+/// of `logs`, by the training label rule; `None` for a customer the logs
+/// do not know at that date.
+pub fn labels_from_logs(
+    logs: &crate::logs::LogsConfig,
+    ids: &[Option<String>],
+    progress: &Progress,
+) -> Result<Vec<Option<String>>> {
+    use crate::logs::{ID, LABEL};
+    let built = crate::logs::training_table(logs, &|m| progress.stage(m))?;
+    let t = &built.table;
+    let (log_ids, labels) = match (t.column(ID), t.column(LABEL)) {
+        (Some(i), Some(l)) => (i, l),
+        _ => {
+            return Err(Error::data(
+                &t.source,
+                "the log table has no id or label column",
+            ))
+        }
+    };
+    let label_of: std::collections::HashMap<String, String> = (0..log_ids.len())
+        .filter_map(|r| Some((log_ids.text(r)?, labels.text(r)?)))
+        .collect();
+    Ok(ids
+        .iter()
+        .map(|i| label_of.get(i.as_deref()?.trim()).cloned())
+        .collect())
 }
 
 /// `churn-train campaign plan`: customers per arm, as a line.

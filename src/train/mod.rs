@@ -8,6 +8,7 @@ pub mod campaign;
 mod families;
 pub mod features;
 pub mod offers;
+pub mod reassess;
 pub mod roles;
 pub mod thresholds;
 pub mod tune;

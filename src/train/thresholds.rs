@@ -1,16 +1,18 @@
 //! A training run's thresholds per customer group (`--threshold-by`):
 //! the groups of the cross-validated rows (for the thresholds, from the
 //! out-of-fold scores) and of every row (for the warning cut-offs, from the
-//! saved model's scores), fitted by [`GroupThresholds::fit`], and the
+//! saved model's scores), fitted by [`fit_groups`], and the
 //! figures metrics.json and report.html show for them.
 
 use crate::clean::Dataset;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::evaluate::threshold::{self, ThresholdRule};
 use crate::progress::Progress;
 use crate::reference::thresholds::{
-    self, Derived, FitInput, GroupThresholds, Rates, ThresholdReport, TIER,
+    self, Derived, GroupThreshold, GroupThresholds, Rates, ThresholdReport, TIER,
 };
+use crate::reference::WarningCutoffs;
 use crate::reference::{value, ScoringReference};
 use std::sync::Arc;
 
@@ -36,6 +38,82 @@ fn tiers(
     };
     let clv = value::clvs(&cfg.score.clv, scoring.roles.as_ref(), &data.table, p);
     seg.assign(&data.table, &clv).map(Some)
+}
+
+/// What a group threshold is fitted from: the cross-validated rows (their
+/// labels, out-of-fold scores and groups) for the threshold, every row
+/// (labels, the saved model's scores, groups) for the warning cut-offs.
+pub struct FitInput<'a> {
+    pub cv_keys: &'a [String],
+    pub cv_y: &'a [u8],
+    pub oof: &'a [f64],
+    pub all_keys: &'a [String],
+    pub all_y: &'a [u8],
+    pub scores: &'a [f64],
+    /// What the `profit` rule weighs, for the cross-validated rows.
+    pub economics: Option<threshold::Economics<'a>>,
+}
+
+/// Each group's threshold by `rule` (global ones for small groups).
+pub fn fit_groups(
+    by: &[String],
+    rule: ThresholdRule,
+    min_positives: usize,
+    input: &FitInput,
+    global: (f64, WarningCutoffs),
+) -> GroupThresholds {
+    let all = thresholds::members(input.all_keys);
+    let total_expected: f64 = input.oof.iter().sum();
+    let n = input.oof.len() as f64;
+    let groups = thresholds::members(input.cv_keys)
+        .into_iter()
+        .map(|(key, rows)| {
+            let y: Vec<u8> = rows.iter().map(|&i| input.cv_y[i]).collect();
+            let p: Vec<f64> = rows.iter().map(|&i| input.oof[i]).collect();
+            let positives = y.iter().filter(|&&v| v == 1).count();
+            let fallback = positives < min_positives.max(1) || positives == y.len();
+            let (threshold, warning) = match fallback {
+                true => global,
+                false => {
+                    let own = match rule {
+                        ThresholdRule::Capacity(c) => {
+                            let expected: f64 = p.iter().sum();
+                            let quota = c * n * expected / total_expected.max(f64::MIN_POSITIVE);
+                            ThresholdRule::Capacity((quota / p.len() as f64).min(1.0))
+                        }
+                        r => r,
+                    };
+                    let margins: Option<Vec<f64>> = input
+                        .economics
+                        .map(|e| rows.iter().map(|&i| e.margins[i]).collect());
+                    let economics = input
+                        .economics
+                        .zip(margins.as_deref())
+                        .map(|(e, margins)| threshold::Economics { margins, ..e });
+                    let t = threshold::choose_with(own, &y, &p, economics.as_ref());
+                    let rows_all = all.get(key).map_or(&[][..], Vec::as_slice);
+                    let s: Vec<f64> = rows_all.iter().map(|&i| input.scores[i]).collect();
+                    let rate = rows_all.iter().map(|&i| input.all_y[i] as f64).sum::<f64>()
+                        / rows_all.len().max(1) as f64;
+                    (t, WarningCutoffs::derive(t, &s, rate))
+                }
+            };
+            let g = GroupThreshold {
+                threshold,
+                warning,
+                rows: rows.len(),
+                positives,
+                fallback,
+            };
+            (key.to_string(), g)
+        })
+        .collect();
+    GroupThresholds {
+        by: by.to_vec(),
+        rule: rule.to_string(),
+        min_positives,
+        groups,
+    }
 }
 
 /// Each row's calendar month from its period (only for seasonal groups).
@@ -98,7 +176,7 @@ pub fn fit(
         scores,
     };
     let t = &cfg.train;
-    let gt = GroupThresholds::fit(
+    let gt = fit_groups(
         by,
         t.threshold_rule,
         t.min_group_positives,
@@ -123,4 +201,67 @@ pub fn fit(
         thresholds: gt,
         report,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_group_gets_its_rule_and_small_groups_the_global_threshold() {
+        // Group a: churners score 0.6+, group b: 0.3+; b has 2 churners.
+        let mut keys_ = Vec::new();
+        let (mut y, mut p) = (Vec::new(), Vec::new());
+        for i in 0..100 {
+            keys_.push("a".to_string());
+            y.push((i % 2) as u8);
+            p.push(if i % 2 == 1 {
+                0.6 + i as f64 * 1e-3
+            } else {
+                0.1 + i as f64 * 1e-3
+            });
+        }
+        for i in 0..20 {
+            keys_.push("b".to_string());
+            y.push((i < 2) as u8);
+            p.push(if i < 2 { 0.3 } else { 0.05 });
+        }
+        let global = (
+            0.5,
+            WarningCutoffs {
+                red: 0.8,
+                orange: 0.5,
+                yellow: 0.2,
+            },
+        );
+        let input = FitInput {
+            cv_keys: &keys_,
+            cv_y: &y,
+            oof: &p,
+            all_keys: &keys_,
+            all_y: &y,
+            scores: &p,
+            economics: None,
+        };
+        let by = vec!["g".to_string()];
+        let gt = fit_groups(&by, ThresholdRule::Recall(1.0), 10, &input, global);
+        let a = gt.own("a").unwrap();
+        assert!((a.threshold - 0.601).abs() < 1e-12, "{}", a.threshold);
+        assert_eq!(a.warning.orange, a.threshold);
+        assert!(gt.own("b").is_none() && gt.groups["b"].fallback);
+        assert!(gt.own("never seen").is_none());
+        let (s, all) = thresholds::stats(&gt, &keys_, &y, &p, global.0);
+        assert_eq!(s["a"].recall, 1.0);
+        assert_eq!(s["b"].threshold, 0.5);
+        assert_eq!(s["b"].global.recall, 0.0);
+        assert!(all.recall > 0.9);
+        // Capacity: 10% of 120 rows shared by expected churners.
+        let gt = fit_groups(&by, ThresholdRule::Capacity(0.1), 1, &input, global);
+        let (_, all) = thresholds::stats(&gt, &keys_, &y, &p, global.0);
+        assert!(
+            all.flag_rate <= 0.1 + 1e-9 && all.flag_rate > 0.05,
+            "{}",
+            all.flag_rate
+        );
+    }
 }

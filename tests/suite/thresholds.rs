@@ -310,3 +310,152 @@ fn seasonal_thresholds_follow_the_snapshot_month_and_scoring_picks_the_month() {
         "{err}"
     );
 }
+
+/// `churn-train thresholds ARGS`: (exit ok, stdout, stderr).
+fn reassess(d: &Path, args: &[std::ffi::OsString]) -> (bool, String, String) {
+    let out = train_cmd()
+        .arg("thresholds")
+        .args(args)
+        .arg("--out")
+        .arg(d.join("reassess"))
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+/// The newest thresholds.json under `d/reassess`.
+fn reassessment(d: &Path) -> serde_json::Value {
+    let mut runs: Vec<_> = std::fs::read_dir(d.join("reassess"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    runs.sort();
+    let run = runs.pop().unwrap();
+    assert!(run.join("report.html").exists());
+    serde_json::from_str(&std::fs::read_to_string(run.join("thresholds.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_past_runs_thresholds_are_reassessed_against_outcomes_and_drift_is_flagged() {
+    let dir = tempdir();
+    let d = dir.path();
+    let bank = shared("datasets/bank_churn.csv");
+    let model = train_bank(
+        d,
+        &[
+            "--models",
+            "logistic_regression",
+            "--threshold-by",
+            "value_tier",
+            "--threshold-rule",
+            "recall:0.7",
+        ],
+    );
+    let scores = d.join("scores.csv");
+    score_run(
+        &model,
+        &d.join("runs"),
+        args!["--data", bank, "--out", scores, "-q"],
+    );
+    let labels = args![
+        "--scores",
+        scores,
+        "--labels",
+        bank,
+        "--id",
+        "CustomerId",
+        "--label",
+        "Exited"
+    ];
+    // The rule the model was trained with still holds on what happened.
+    let mut a = labels.to_vec();
+    a.extend(args!["--model", model, "-q"]);
+    let (ok, table, err) = reassess(d, &a);
+    assert!(ok, "{err}");
+    assert!(
+        table.contains("high-value") && !table.contains("DRIFT"),
+        "{table}"
+    );
+    let r = reassessment(d);
+    assert_eq!(r["rule"], "recall:0.7");
+    assert_eq!(r["all"]["realised"]["customers"], 10000);
+    for (g, c) in r["groups"].as_object().unwrap() {
+        let recall = c["realised"]["recall"].as_f64().unwrap();
+        assert!((recall - 0.7).abs() < 0.05, "{g}: {recall}");
+        assert_eq!(c["drift"], false, "{g}");
+    }
+    // Another rule on the same outcomes: the thresholds drifted, said.
+    let mut a = labels.to_vec();
+    a.extend(args!["--model", model, "--threshold-rule", "recall:0.4"]);
+    let (ok, table, err) = reassess(d, &a);
+    assert!(ok && table.contains("DRIFT"), "{table}");
+    assert!(err.contains("would now choose"), "{err}");
+    assert!(!reassessment(d)["drifted"].as_array().unwrap().is_empty());
+    // Bad input: named in one line.
+    let bad = write(d, "bad.csv", "CustomerId,Exited\n15634602,maybe\n");
+    let (ok, _, err) = reassess(
+        d,
+        &args![
+            "--scores",
+            scores,
+            "--labels",
+            bad,
+            "--id",
+            "CustomerId",
+            "--label",
+            "Exited"
+        ],
+    );
+    assert!(
+        !ok && err.contains("Exited") && err.contains("maybe") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    let (ok, _, err) = reassess(d, &args!["--scores", bank, "--labels", bank]);
+    assert!(!ok && err.contains("not found"), "{err}");
+}
+
+#[test]
+fn outcomes_for_reassessment_are_built_from_logs() {
+    let dir = tempdir();
+    let d = dir.path();
+    let logs = Path::new("data/logs");
+    let mut a = log_args(logs);
+    a.extend(
+        [
+            "--snapshots",
+            "2023-07-01..2024-03-01:monthly",
+            "--churn-rule",
+            "closed",
+            "--models",
+            "logistic_regression",
+        ]
+        .map(String::from),
+    );
+    train(d, &a);
+    let model = d.join("models/latest");
+    let scores = d.join("scores.csv");
+    let mut s = log_args(logs);
+    s.extend(
+        [
+            "--as-of",
+            "2024-06-01",
+            "--out",
+            scores.to_str().unwrap(),
+            "-q",
+        ]
+        .map(String::from),
+    );
+    score_run(&model, &d.join("runs"), &s);
+    let mut r: Vec<std::ffi::OsString> = args!["--scores", scores, "--model", model, "-q"].to_vec();
+    r.extend(log_args(logs).into_iter().map(Into::into));
+    r.extend(args!["--as-of", "2024-06-01", "--churn-rule", "closed"]);
+    let (ok, table, err) = reassess(d, &r);
+    assert!(ok, "{err}");
+    assert!(table.contains("(all)"), "{table}");
+    let out = reassessment(d);
+    let all = &out["all"]["realised"];
+    assert!(all["customers"].as_u64().unwrap() > 500, "{all}");
+    assert!(all["churned"].as_u64().unwrap() > 10, "{all}");
+}

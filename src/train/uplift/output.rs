@@ -256,10 +256,8 @@ pub fn publish(run: &Run, art: &mut UpliftArtifact) -> Result<(PathBuf, PathBuf)
     let model_path = t.model_dir.join(&file);
     std::fs::create_dir_all(&t.model_dir).map_err(|e| Error::io(&t.model_dir, e))?;
     let run_dir = t.out.join(&art.run_id);
-    let staging = t.out.join(format!(".{}.partial", art.run_id));
     let c = run.campaign;
-    let written = (|| {
-        crate::io::private_dirs(&staging).map_err(|e| Error::io(&staging, e))?;
+    crate::io::publish_dir(&run_dir, |staging| {
         let sum = summary(run, art);
         crate::io::write_json(&staging.join("uplift.json"), &sum)?;
         let html = crate::report::uplift::render(&page(run, &sum));
@@ -272,13 +270,8 @@ pub fn publish(run: &Run, art: &mut UpliftArtifact) -> Result<(PathBuf, PathBuf)
             let csv = prediction_csv(run, &t.ids, &t.y, &t.treated, &t.prediction);
             crate::io::write_atomic(&staging.join("test_uplift.csv"), csv.as_bytes())?;
         }
-        art.save(&model_path)?;
-        std::fs::rename(&staging, &run_dir).map_err(|e| Error::io(&run_dir, e))
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(e);
-    }
+        art.save(&model_path)
+    })?;
     crate::io::replace_symlink(&t.model_dir.join(LATEST), &file)?;
     Ok((run_dir, model_path))
 }
