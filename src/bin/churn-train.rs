@@ -21,9 +21,12 @@ fn main() -> ExitCode {
         churn::io::set_private_umask(u);
     }
     let result = match cli.command {
-        Some(TrainCommand::Generate(g)) if g.logs => {
-            churn::synth::logs::generate(&g.out(), g.customers.unwrap_or(20_000), g.seed)
-        }
+        Some(TrainCommand::Generate(g)) if g.logs => churn::synth::logs::generate_with(
+            &g.out(),
+            g.customers.unwrap_or(20_000),
+            g.seed,
+            g.calendar,
+        ),
         Some(TrainCommand::Generate(g)) if g.holdings => churn::synth::holdings::generate(
             &g.out(),
             g.customers.unwrap_or(2_500),

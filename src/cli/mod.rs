@@ -313,6 +313,10 @@ pub struct GenerateArgs {
     /// the planted hazard) into the --out folder instead of a flat table.
     #[arg(long)]
     pub logs: bool,
+    /// With --logs: plant a calendar (a May promotion, December holidays)
+    /// in activity and churn, written to calendar.csv.
+    #[arg(long, requires = "logs")]
+    pub calendar: bool,
     /// Write a monthly panel of product holdings (holdings.csv, latest.csv)
     /// into the --out folder instead of a flat table.
     #[arg(long, conflicts_with = "logs")]

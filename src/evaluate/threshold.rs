@@ -20,6 +20,11 @@ pub enum ThresholdRule {
     /// campaign (EMPC's parameters at the mean accept rate,
     /// [`super::profit`]).
     Profit,
+    /// The lowest threshold whose flags still reach this precision (a
+    /// flagged customer is a churner at least this often): the same
+    /// meaning of a flag in a month or group where more customers leave
+    /// as in one where fewer do.
+    Precision(f64),
     /// Flag this share of the customers, the riskiest first (the contact
     /// capacity: a call centre that handles 5% a month is `capacity:0.05`).
     Capacity(f64),
@@ -30,7 +35,7 @@ impl std::str::FromStr for ThresholdRule {
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         let bad = || {
             format!(
-                "bad threshold rule '{s}': expected max_f1, max_ks, profit, recall:<0..1>, capacity:<0..1> or fixed:<0..1>"
+                "bad threshold rule '{s}': expected max_f1, max_ks, profit, recall:<0..1>, precision:<0..1>, capacity:<0..1> or fixed:<0..1>"
             )
         };
         let value = |v: &str| -> std::result::Result<f64, String> {
@@ -48,6 +53,7 @@ impl std::str::FromStr for ThresholdRule {
             Some(("recall", v)) => Ok(ThresholdRule::Recall(value(v)?)),
             Some(("fixed", v)) => Ok(ThresholdRule::Fixed(value(v)?)),
             Some(("capacity", v)) => Ok(ThresholdRule::Capacity(value(v)?)),
+            Some(("precision", v)) => Ok(ThresholdRule::Precision(value(v)?)),
             _ => Err(bad()),
         }
     }
@@ -62,6 +68,7 @@ impl std::fmt::Display for ThresholdRule {
             ThresholdRule::Fixed(t) => write!(f, "fixed:{t}"),
             ThresholdRule::Profit => write!(f, "profit"),
             ThresholdRule::Capacity(c) => write!(f, "capacity:{c}"),
+            ThresholdRule::Precision(q) => write!(f, "precision:{q}"),
         }
     }
 }
@@ -166,6 +173,16 @@ pub fn choose_with(rule: ThresholdRule, y: &[u8], p: &[f64], economics: Option<&
                 }
                 continue;
             }
+            // The lowest cut still at the precision; none reaching it:
+            // nobody flagged (just above the top score).
+            ThresholdRule::Precision(q) => {
+                if tp / (tp + fp) >= q {
+                    best = (0.0, t);
+                } else if !best.0.is_finite() {
+                    best.1 = p[idx[0]].next_up();
+                }
+                continue;
+            }
             // The last cut (tied scores kept together) within the share; a
             // tie at the top larger than the share: nobody (just above it).
             ThresholdRule::Capacity(c) => {
@@ -207,6 +224,10 @@ mod tests {
         assert_eq!(choose(ThresholdRule::Capacity(1.0), &y, &p), 0.1);
         assert_eq!("capacity:0.05".parse(), Ok(ThresholdRule::Capacity(0.05)));
         assert_eq!(choose(ThresholdRule::Recall(0.6), &y, &p), 0.8);
+        // Precision: 0.9 (1/1), 0.8 (2/2), 0.4 (2/3), 0.3 (3/4), 0.2 (3/5).
+        assert_eq!(choose(ThresholdRule::Precision(0.7), &y, &p), 0.3);
+        assert_eq!(choose(ThresholdRule::Precision(0.76), &y, &p), 0.8);
+        assert_eq!(choose(ThresholdRule::Precision(1.0), &y, &p), 0.8);
         assert_eq!(choose(ThresholdRule::Recall(1.0), &y, &p), 0.3);
         // F1 at 0.8: 2*2/(2+3+0)=0.8; at 0.3: 2*3/(3+3+1)=0.857
         assert_eq!(choose(ThresholdRule::MaxF1, &y, &p), 0.3);

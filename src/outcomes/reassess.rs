@@ -45,6 +45,8 @@ pub struct Judged {
     pub probability: f64,
     pub flagged: bool,
     pub churned: bool,
+    /// The warning level the run gave (red, orange, yellow, green).
+    pub level: String,
 }
 
 /// Realised figures of a set of flags.
@@ -58,16 +60,23 @@ pub struct Realised {
     /// Share of the churners flagged (`None`: nobody churned).
     pub recall: Option<f64>,
     pub flag_rate: f64,
+    /// Customers at the red level, and the churn rate among them.
+    pub red: usize,
+    pub red_precision: Option<f64>,
 }
 
 impl Realised {
     fn of<'a>(rows: impl Iterator<Item = (&'a Judged, bool)>) -> Realised {
         let (mut n, mut churned, mut flagged, mut hits) = (0, 0, 0, 0);
+        let (mut red, mut red_hits) = (0, 0);
         for (r, flag) in rows {
             n += 1;
             churned += r.churned as usize;
             flagged += flag as usize;
             hits += (flag && r.churned) as usize;
+            let is_red = r.level == "red";
+            red += is_red as usize;
+            red_hits += (is_red && r.churned) as usize;
         }
         let ratio = |a: usize, b: usize| (b > 0).then(|| a as f64 / b as f64);
         Realised {
@@ -77,6 +86,8 @@ impl Realised {
             precision: ratio(hits, flagged),
             recall: ratio(hits, churned),
             flag_rate: ratio(flagged, n).unwrap_or(0.0),
+            red,
+            red_precision: ratio(red_hits, red),
         }
     }
 }
@@ -263,6 +274,7 @@ mod tests {
                     probability: p,
                     flagged: p >= 0.5,
                     churned,
+                    level: if p >= 0.5 { "red" } else { "green" }.into(),
                 });
             }
         }

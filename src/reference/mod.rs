@@ -44,10 +44,31 @@ impl WarningCutoffs {
     /// threshold, if higher), yellow from the base churn rate (above-average
     /// risk) up to the threshold.
     pub fn derive(threshold: f64, scores: &[f64], base_rate: f64) -> WarningCutoffs {
-        // The 95th-percentile score: the element a full sort would put at
-        // that index, found by selection.
+        Self::derive_at(threshold, scores, base_rate, 0.95)
+    }
+
+    /// A group's cut-offs ([`super::reference::thresholds`]): as
+    /// [`WarningCutoffs::derive`], with the red share scaled by the
+    /// group's churn rate against everyone's (`5% × rate / overall`,
+    /// between 1% and 50%), so that red means about the same risk in a
+    /// month (or group) where more customers leave as in one where fewer
+    /// do.
+    pub fn derive_for_group(
+        threshold: f64,
+        scores: &[f64],
+        base_rate: f64,
+        overall_rate: f64,
+    ) -> WarningCutoffs {
+        let share = (0.05 * base_rate / overall_rate.max(f64::MIN_POSITIVE)).clamp(0.01, 0.5);
+        Self::derive_at(threshold, scores, base_rate, 1.0 - share)
+    }
+
+    /// The cut-offs with red from the `quantile` of `scores`.
+    fn derive_at(threshold: f64, scores: &[f64], base_rate: f64, quantile: f64) -> WarningCutoffs {
+        // The quantile's score: the element a full sort would put at that
+        // index, found by selection.
         let mut s = scores.to_vec();
-        let k = ((s.len() as f64) * 0.95) as usize;
+        let k = ((s.len() as f64) * quantile) as usize;
         let q95 = if k < s.len() {
             *s.select_nth_unstable_by(k, f64::total_cmp).1
         } else {

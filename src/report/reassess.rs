@@ -18,6 +18,8 @@ fn figures(r: &Realised) -> Vec<String> {
         opt(r.precision),
         opt(r.recall),
         f4(r.flag_rate),
+        r.red.to_string(),
+        opt(r.red_precision),
     ]
 }
 
@@ -40,6 +42,8 @@ pub fn render(r: &Reassessment) -> String {
         "precision",
         "recall",
         "flag rate",
+        "red",
+        "red precision",
         "threshold used",
         "rule's threshold",
         "precision at rule's",
@@ -69,6 +73,8 @@ pub fn render(r: &Reassessment) -> String {
         "precision",
         "recall",
         "flag rate",
+        "red",
+        "red precision",
     ];
     let all = std::iter::once(("(all)", &r.all));
     let rows: Vec<Vec<String>> = all

@@ -145,7 +145,7 @@ pub fn connector(
 ) -> Result<Option<tokio_postgres_rustls::MakeRustlsConnect>, String> {
     let verifier: Arc<dyn ServerCertVerifier> = match (s.mode, &s.root) {
         (SslMode::Disable, _) => return Ok(None),
-        (SslMode::Prefer, _) | (SslMode::Require, None) => Arc::new(Unchecked),
+        (SslMode::Prefer, _) | (SslMode::Require, None) => Arc::new(Lenient { chain: None }),
         (mode, Some(root)) => {
             let roots = read_roots(root, "sslrootcert").map_err(|e| e.to_string())?;
             let webpki = WebPkiServerVerifier::builder_with_provider(roots.into(), provider())
@@ -153,7 +153,9 @@ pub fn connector(
                 .map_err(|e| format!("sslrootcert {}: {e}", root.display()))?;
             match mode {
                 SslMode::VerifyFull => webpki,
-                _ => Arc::new(AnyName(webpki)),
+                _ => Arc::new(Lenient {
+                    chain: Some(webpki),
+                }),
             }
         }
         (_, None) => return Err("sslmode=verify-ca/verify-full: give sslrootcert=FILE".into()),
@@ -167,74 +169,16 @@ pub fn connector(
     Ok(Some(tokio_postgres_rustls::MakeRustlsConnect::new(cfg)))
 }
 
-/// The handshake's signatures, checked by the provider (every verifier).
-fn signature_schemes() -> Vec<SignatureScheme> {
-    provider()
-        .signature_verification_algorithms
-        .supported_schemes()
-}
-
-fn tls12(
-    m: &[u8],
-    c: &CertificateDer<'_>,
-    d: &DigitallySignedStruct,
-) -> Result<HandshakeSignatureValid, rustls::Error> {
-    rustls::crypto::verify_tls12_signature(m, c, d, &provider().signature_verification_algorithms)
-}
-
-fn tls13(
-    m: &[u8],
-    c: &CertificateDer<'_>,
-    d: &DigitallySignedStruct,
-) -> Result<HandshakeSignatureValid, rustls::Error> {
-    rustls::crypto::verify_tls13_signature(m, c, d, &provider().signature_verification_algorithms)
-}
-
-/// `prefer` and `require` without a root: encrypted, the certificate not
-/// checked (libpq's meaning; say `verify-full` to check it).
+/// How the server's certificate is checked under `prefer`/`require`
+/// (`chain: None`: not at all, libpq's meaning — say `verify-full` to
+/// check it) and `verify-ca` (the chain must reach the root; the host name
+/// is not checked). The handshake's signatures are always checked.
 #[derive(Debug)]
-struct Unchecked;
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        tls12(m, c, d)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        tls13(m, c, d)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        signature_schemes()
-    }
+struct Lenient {
+    chain: Option<Arc<WebPkiServerVerifier>>,
 }
 
-/// `verify-ca`: the chain must reach the root; the host name is not checked.
-#[derive(Debug)]
-struct AnyName(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for AnyName {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
         end: &CertificateDer<'_>,
@@ -243,10 +187,10 @@ impl ServerCertVerifier for AnyName {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end, intermediates, name, ocsp, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end, intermediates, name, ocsp, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -260,7 +204,12 @@ impl ServerCertVerifier for AnyName {
         c: &CertificateDer<'_>,
         d: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        tls12(m, c, d)
+        rustls::crypto::verify_tls12_signature(
+            m,
+            c,
+            d,
+            &provider().signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -269,11 +218,18 @@ impl ServerCertVerifier for AnyName {
         c: &CertificateDer<'_>,
         d: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        tls13(m, c, d)
+        rustls::crypto::verify_tls13_signature(
+            m,
+            c,
+            d,
+            &provider().signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        signature_schemes()
+        provider()
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 

@@ -20,6 +20,12 @@
 //!   and no activity after it.
 //! - `hazard.csv` (written up to 200,000 customers) holds h per customer and
 //!   month start: the planted truth a model's ranking is compared with.
+//! - With `--calendar`, a planted calendar on top: each May a promotion
+//!   (transactions and logins ×1.5, churn logit −0.8: the offer keeps
+//!   customers) and each December the holidays (churn logit +1.0: year-end
+//!   switching, which no feature foresees). The windows go to
+//!   `calendar.csv` (`start,end,name`) and the shifts into hazard.csv's h.
+//!   Without the flag nothing changes (the same draws, the same bits).
 //! - Gender is drawn at random and plays no part (the fairness checks
 //!   should find no gap it explains).
 
@@ -37,6 +43,19 @@ pub const MONTHS: u32 = 24;
 /// Customers up to which hazard.csv is written.
 const HAZARD_UP_TO: usize = 200_000;
 const REGIONS: [&str; 5] = ["Capital", "North", "South", "East", "West"];
+
+/// The planted calendar of `--calendar`: (month of the year, 0-based,
+/// window name, churn logit shift, activity factor).
+pub const CALENDAR: [(u32, &str, f64, f64); 2] =
+    [(4, "promotion", -0.8, 1.5), (11, "holidays", 1.0, 1.0)];
+
+/// The calendar's (churn logit shift, activity factor) in month `m`.
+fn calendar_effect(on: bool, m: u32) -> (f64, f64) {
+    CALENDAR
+        .iter()
+        .find(|c| on && c.0 == m % 12)
+        .map_or((0.0, 1.0), |c| (c.2, c.3))
+}
 
 /// First day of month `m` of the simulation.
 pub fn month_start(m: u32) -> Day {
@@ -78,6 +97,11 @@ fn weekday_weighted_day(rng: &mut ChaCha8Rng, m: u32) -> Day {
 
 /// Write `customers` customers' logs into the folder `out`.
 pub fn generate(out: &Path, customers: usize, seed: u64) -> Result<()> {
+    generate_with(out, customers, seed, false)
+}
+
+/// [`generate`], with the planted calendar when `calendar`.
+pub fn generate_with(out: &Path, customers: usize, seed: u64, calendar: bool) -> Result<()> {
     if customers == 0 {
         return Err(Error::Config("--customers must be at least 1".into()));
     }
@@ -128,8 +152,10 @@ pub fn generate(out: &Path, customers: usize, seed: u64) -> Result<()> {
             }
             let c3 = complaints.iter().sum::<u32>().min(3) as f64;
             let o3 = overdue.iter().sum::<u32>().min(3) as f64;
+            let (shift, boost) = calendar_effect(calendar, m);
             let h = sigmoid(
-                -6.0 + 3.0 * (1.0 - e) + 0.9 * c3 + 0.7 * o3 - 0.5 * (products as f64 - 1.0),
+                -6.0 + 3.0 * (1.0 - e) + 0.9 * c3 + 0.7 * o3 - 0.5 * (products as f64 - 1.0)
+                    + shift,
             );
             if customers <= HAZARD_UP_TO && start > open {
                 hazard.push((id, start, h));
@@ -138,7 +164,7 @@ pub fn generate(out: &Path, customers: usize, seed: u64) -> Result<()> {
                 (rng.random::<f64>() < h).then(|| start + rng.random_range(0..end - start));
             let alive = |d: Day| d > open && churn_day.is_none_or(|c| d < c);
             let season = if m % 12 == 11 { 1.25 } else { 1.0 };
-            for _ in 0..poisson(&mut rng, rate * e * season) {
+            for _ in 0..poisson(&mut rng, rate * e * season * boost) {
                 let d = weekday_weighted_day(&mut rng, m);
                 if !alive(d) {
                     continue;
@@ -167,7 +193,7 @@ pub fn generate(out: &Path, customers: usize, seed: u64) -> Result<()> {
                 }
                 kept
             };
-            count_events(&mut rng, logins * e, "login");
+            count_events(&mut rng, logins * e * boost, "login");
             count_events(&mut rng, 0.15 * e, "branch_visit");
             let c = count_events(
                 &mut rng,
@@ -199,7 +225,19 @@ pub fn generate(out: &Path, customers: usize, seed: u64) -> Result<()> {
             }
         }
     }
-    write_logs(out, (&cust, &events, &hazard), txn)
+    write_logs(out, (&cust, &events, &hazard), txn)?;
+    if calendar {
+        let mut text = String::from("start,end,name\n");
+        for year in 0..MONTHS / 12 {
+            for (month, name, _, _) in CALENDAR {
+                let m = year * 12 + month;
+                let last = month_start(m + 1) - 1;
+                text.push_str(&format!("{},{},{name}\n", iso(month_start(m)), iso(last)));
+            }
+        }
+        crate::io::write_atomic(&out.join("calendar.csv"), text.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// A customer's planted churn hazard in one month: (id, month start, hazard).

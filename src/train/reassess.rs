@@ -101,6 +101,7 @@ fn judged(
         None => scores.column("threshold_group"),
     };
     let period = PERIOD_COLUMNS.iter().find_map(|n| scores.column(n));
+    let level = scores.column("warning_level");
     let ids: Vec<Option<String>> = (0..id.len()).map(|r| id.text(r)).collect();
     let outcome: Vec<Option<bool>> = match (&job.labels, &job.logs) {
         (Some(path), _) => from_labels(job, path, &ids)?,
@@ -153,6 +154,7 @@ fn judged(
             probability,
             flagged,
             churned,
+            level: level.and_then(|l| l.text(r)).unwrap_or_default(),
         });
     }
     Ok((rows, without))

@@ -63,6 +63,8 @@ pub fn fit_groups(
     global: (f64, WarningCutoffs),
 ) -> GroupThresholds {
     let all = thresholds::members(input.all_keys);
+    let overall =
+        input.all_y.iter().map(|&v| v as f64).sum::<f64>() / input.all_y.len().max(1) as f64;
     let total_expected: f64 = input.oof.iter().sum();
     let n = input.oof.len() as f64;
     let groups = thresholds::members(input.cv_keys)
@@ -95,7 +97,7 @@ pub fn fit_groups(
                     let s: Vec<f64> = rows_all.iter().map(|&i| input.scores[i]).collect();
                     let rate = rows_all.iter().map(|&i| input.all_y[i] as f64).sum::<f64>()
                         / rows_all.len().max(1) as f64;
-                    (t, WarningCutoffs::derive(t, &s, rate))
+                    (t, WarningCutoffs::derive_for_group(t, &s, rate, overall))
                 }
             };
             let g = GroupThreshold {

@@ -226,29 +226,36 @@ fn bad_threshold_groups_are_refused_in_one_line_and_models_without_keep_their_by
     assert!(!h.iter().any(|c| c == "threshold_group"));
 }
 
+/// Train a logistic regression on the committed log sample's monthly
+/// snapshots `snapshots` (label: closed accounts) into `d`, with `extra`.
+fn train_logs(d: &Path, snapshots: &str, extra: &[&str]) -> std::path::PathBuf {
+    let mut a = log_args(Path::new("data/logs"));
+    a.extend(
+        [
+            "--snapshots",
+            snapshots,
+            "--churn-rule",
+            "closed",
+            "--models",
+            "logistic_regression",
+        ]
+        .map(String::from),
+    );
+    a.extend(extra.iter().map(|s| s.to_string()));
+    train(d, &a);
+    d.join("models/latest")
+}
+
 #[test]
 fn seasonal_thresholds_follow_the_snapshot_month_and_scoring_picks_the_month() {
     let dir = tempdir();
     let d = dir.path();
     let logs = Path::new("data/logs");
-    let mut a = log_args(logs);
-    a.extend(
-        [
-            "--snapshots",
-            "2023-07-01..2024-06-01:monthly",
-            "--churn-rule",
-            "closed",
-            "--models",
-            "logistic_regression",
-            "--threshold-by",
-            "season",
-            "--min-group-positives",
-            "40",
-        ]
-        .map(String::from),
+    let model = train_logs(
+        d,
+        "2023-07-01..2024-06-01:monthly",
+        &["--threshold-by", "season", "--min-group-positives", "40"],
     );
-    train(d, &a);
-    let model = d.join("models/latest");
     let m = metrics(d);
     let groups = m["thresholds"].as_object().unwrap();
     assert_eq!(groups.len(), 12, "one group per calendar month: {groups:?}");
@@ -421,20 +428,7 @@ fn outcomes_for_reassessment_are_built_from_logs() {
     let dir = tempdir();
     let d = dir.path();
     let logs = Path::new("data/logs");
-    let mut a = log_args(logs);
-    a.extend(
-        [
-            "--snapshots",
-            "2023-07-01..2024-03-01:monthly",
-            "--churn-rule",
-            "closed",
-            "--models",
-            "logistic_regression",
-        ]
-        .map(String::from),
-    );
-    train(d, &a);
-    let model = d.join("models/latest");
+    let model = train_logs(d, "2023-07-01..2024-03-01:monthly", &[]);
     let scores = d.join("scores.csv");
     let mut s = log_args(logs);
     s.extend(
@@ -458,4 +452,59 @@ fn outcomes_for_reassessment_are_built_from_logs() {
     let all = &out["all"]["realised"];
     assert!(all["customers"].as_u64().unwrap() > 500, "{all}");
     assert!(all["churned"].as_u64().unwrap() > 10, "{all}");
+}
+
+#[test]
+fn the_generators_calendar_is_planted_and_absent_without_the_flag() {
+    let dir = tempdir();
+    let d = dir.path();
+    let gen = |name: &str, extra: &[&str]| {
+        let out = d.join(name);
+        let o = train_cmd()
+            .args(["generate", "--logs", "--customers", "2000", "--seed", "7"])
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_ok(&o);
+        out
+    };
+    // Without --calendar: the committed sample, byte for byte.
+    let plain = gen("plain", &[]);
+    for f in ["customers.csv", "events.csv", "hazard.csv"] {
+        assert_eq!(
+            std::fs::read(plain.join(f)).unwrap(),
+            std::fs::read(Path::new("data/logs").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    assert!(!plain.join("calendar.csv").exists());
+    let cal = gen("cal", &["--calendar"]);
+    let windows = std::fs::read_to_string(cal.join("calendar.csv")).unwrap();
+    assert!(windows.starts_with("start,end,name\n"));
+    assert!(windows.contains("2023-12-01,2023-12-31,holidays"));
+    assert!(windows.contains("2024-05-01,2024-05-31,promotion"));
+    // The planted hazard: December up, May down, against the months beside.
+    let (_, rows) = read_csv(&cal.join("hazard.csv"));
+    let mean = |month: &str| {
+        let v: Vec<f64> = rows
+            .iter()
+            .filter(|r| &r[1][5..7] == month)
+            .map(|r| r[2].parse::<f64>().unwrap())
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    assert!(
+        mean("12") > 1.8 * mean("11"),
+        "{} {}",
+        mean("12"),
+        mean("11")
+    );
+    assert!(
+        mean("05") < 0.7 * mean("04"),
+        "{} {}",
+        mean("05"),
+        mean("04")
+    );
 }
