@@ -450,6 +450,10 @@ pub struct TrainArgs {
     /// A group with fewer churners keeps the global threshold [default: 50].
     #[arg(long)]
     pub min_group_positives: Option<usize>,
+    /// Named calendar windows (CSV start,end,name: holidays, promotions,
+    /// salary days) for `--threshold-by calendar`.
+    #[arg(long)]
+    pub calendar: Option<PathBuf>,
     /// Metric that selects the saved model [default: roc_auc].
     #[arg(long)]
     pub select_metric: Option<String>,
@@ -502,6 +506,7 @@ impl TrainArgs {
         set(&mut t.threshold_rule, self.threshold_rule);
         set(&mut t.threshold_by, self.threshold_by);
         set(&mut t.min_group_positives, self.min_group_positives);
+        set(&mut t.calendar, self.calendar.map(Some));
         set(&mut t.select_metric, self.select_metric);
         set(&mut t.class_weight, self.class_weight);
         set(&mut t.engine, self.engine);

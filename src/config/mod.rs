@@ -88,6 +88,9 @@ pub struct TrainConfig {
     /// `value_tier` for the value tiers).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub threshold_by: Vec<String>,
+    /// Named windows (CSV start,end,name) for `--threshold-by calendar`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<PathBuf>,
     /// A group with fewer positives keeps the global threshold.
     #[serde(skip_serializing_if = "is_default_min_positives")]
     pub min_group_positives: usize,
@@ -116,6 +119,7 @@ impl Default for TrainConfig {
             seed: 42,
             threshold_rule: ThresholdRule::MaxF1,
             threshold_by: Vec::new(),
+            calendar: None,
             min_group_positives: DEFAULT_MIN_GROUP_POSITIVES,
             select_metric: "roc_auc".into(),
             out: RUNS_DIR.into(),
@@ -161,6 +165,12 @@ impl Config {
         }
         if t.models.is_empty() {
             return Err(Error::Config("no models selected".into()));
+        }
+        let by_calendar = t.threshold_by.iter().any(|c| c == "calendar");
+        if t.calendar.is_some() != by_calendar {
+            return Err(Error::Config(
+                "--calendar FILE and --threshold-by calendar go together".into(),
+            ));
         }
         if t.min_group_positives == 0 {
             return Err(Error::Config("--min-group-positives: at least 1".into()));

@@ -46,6 +46,9 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
+/// The named windows of `--calendar FILE`, as a `--threshold-by` column.
+pub const CALENDAR: &str = "calendar";
+
 /// The month (1–12) of a period or season value: a month number, or a
 /// date `YYYY-MM` / `YYYY-MM-DD` (`None` otherwise).
 pub fn month_of(s: &str) -> Option<u32> {
@@ -59,18 +62,38 @@ pub fn month_of(s: &str) -> Option<u32> {
     (y.len() == 4 && y.parse::<i32>().is_ok() && (1..=12).contains(&m)).then_some(m)
 }
 
+/// The day (days since 1970-01-01) of a period or season value: a date
+/// `YYYY-MM-DD`, `YYYY-MM` (its first day), or a month number (its first
+/// day in `year`).
+pub fn day_of(s: &str, year: i32) -> Option<i32> {
+    let s = s.trim();
+    if let Some(d) = crate::ingest::dates::parse_iso(s) {
+        return Some(d);
+    }
+    let m = month_of(s)?;
+    let y = match s.split_once('-') {
+        Some((y, _)) => y.parse().ok()?,
+        None => year,
+    };
+    Some(crate::ingest::dates::from_civil(y, m, 1))
+}
+
 /// What groups may be made of beside the table's columns.
 #[derive(Default, Clone, Copy)]
 pub struct Derived<'a> {
     /// Each row's value tier.
     pub tiers: Option<&'a [Arc<str>]>,
-    /// Each row's calendar month (1–12).
-    pub months: Option<&'a [u32]>,
+    /// Each row's date (its period, or the scoring date).
+    pub days: Option<&'a [i32]>,
+    /// The windows of `--calendar`.
+    pub calendar: &'a [super::calendar::Window],
 }
 
-/// Does `by` group by season or quarter (so months are needed)?
-pub fn seasonal(by: &[String]) -> bool {
-    by.iter().any(|c| c == SEASON || c == QUARTER)
+/// Does `by` group by season, quarter or calendar window (so each row's
+/// date is needed)?
+pub fn dated(by: &[String]) -> bool {
+    by.iter()
+        .any(|c| c == SEASON || c == QUARTER || c == CALENDAR)
 }
 
 /// The `threshold_group` of a customer scored with the global threshold.
@@ -87,6 +110,9 @@ pub struct GroupThresholds {
     pub rule: String,
     pub min_positives: usize,
     pub groups: BTreeMap<String, GroupThreshold>,
+    /// The windows of `--calendar` (for `calendar` groups at scoring).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calendar: Vec<super::calendar::Window>,
 }
 
 /// One group's threshold and cut-offs.
@@ -128,15 +154,21 @@ pub fn keys(
                     "{TIER}: this table has no value tiers (no value column was found; see `churn-train roles`)"
                 ))
             }
-            (None, _) if name == SEASON || name == QUARTER => {
-                let Some(m) = derived.months else {
+            (None, _) if name == SEASON || name == QUARTER || name == CALENDAR => {
+                let Some(d) = derived.days else {
                     return Err(format!(
                         "{name}: needs each row's period as a date (log snapshots, or --period with YYYY-MM[-DD] values)"
                     ));
                 };
-                match name == SEASON {
-                    true => Box::new(move |i| MONTHS[m[i] as usize - 1].to_string()),
-                    false => Box::new(move |i| format!("Q{}", m[i].div_ceil(3))),
+                let month = move |i: usize| crate::ingest::dates::to_civil(d[i]).1;
+                let windows = derived.calendar;
+                match name.as_str() {
+                    SEASON => Box::new(move |i| MONTHS[month(i) as usize - 1].to_string()),
+                    QUARTER => Box::new(move |i| format!("Q{}", month(i).div_ceil(3))),
+                    _ if windows.is_empty() => {
+                        return Err(format!("{CALENDAR}: give the windows with --calendar FILE"))
+                    }
+                    _ => Box::new(move |i| super::calendar::name_of(windows, d[i]).to_string()),
                 }
             }
             (None, _) => {
@@ -322,7 +354,7 @@ mod tests {
             .to_vec();
         let with_tiers = Derived {
             tiers: Some(&tiers),
-            months: None,
+            ..none
         };
         let k = keys(&[TIER.to_string()], &t, with_tiers).unwrap();
         assert_eq!(k[0], "high-value");
@@ -333,11 +365,12 @@ mod tests {
             .unwrap_err()
             .starts_with("age:"));
         assert!(check_levels(&by, &t, none).is_ok());
-        // Seasons from each row's month.
-        let months = [12, 1, 6, 12];
+        // Seasons from each row's date.
+        let days = ["2024-12-24", "2025-01-01", "2024-06-30", "2023-12-01"]
+            .map(|s| day_of(s, 2024).unwrap());
         let dated = Derived {
-            tiers: None,
-            months: Some(&months),
+            days: Some(&days),
+            ..none
         };
         let k = keys(&["season".into(), "region".into()], &t, dated).unwrap();
         assert_eq!(
@@ -352,5 +385,20 @@ mod tests {
             ["2024-12-01", "2024-03", "7", "13", "Dec", "24-01-01"].map(month_of),
             [Some(12), Some(3), Some(7), None, None, None]
         );
+        assert_eq!(day_of("7", 2025), day_of("2025-07-01", 0));
+        assert!(keys(&["calendar".into()], &t, dated)
+            .unwrap_err()
+            .contains("--calendar"));
+        let windows = vec![super::super::calendar::Window {
+            start: "2024-12-01".into(),
+            end: "2024-12-31".into(),
+            name: "holidays".into(),
+        }];
+        let with_calendar = Derived {
+            calendar: &windows,
+            ..dated
+        };
+        let k = keys(&["calendar".into()], &t, with_calendar).unwrap();
+        assert_eq!(k, ["holidays", "(no window)", "(no window)", "(no window)"]);
     }
 }

@@ -196,13 +196,14 @@ impl Scorer {
         let Some(gt) = &self.artifact.scoring.thresholds else {
             return Ok(None);
         };
-        let months = match thresholds::seasonal(&gt.by) {
-            true => Some(vec![self.season_month(); tiers.len()]),
+        let days = match thresholds::dated(&gt.by) {
+            true => Some(vec![self.season_day(); tiers.len()]),
             false => None,
         };
         let derived = thresholds::Derived {
             tiers: Some(tiers),
-            months: months.as_deref(),
+            days: days.as_deref(),
+            calendar: &gt.calendar,
         };
         let keys = thresholds::keys(&gt.by, &batch.table, derived).map_err(Error::Model)?;
         let own: Vec<Option<&GroupThreshold>> = keys.iter().map(|k| gt.own(k)).collect();
@@ -217,21 +218,20 @@ impl Scorer {
         Ok(Some((names, own)))
     }
 
-    /// The month of seasonal thresholds: `--season` (checked when the
-    /// settings were), else today's (UTC).
-    fn season_month(&self) -> u32 {
-        if let Some(m) = self
-            .settings
-            .season
-            .as_deref()
-            .and_then(thresholds::month_of)
-        {
-            return m;
-        }
+    /// The date of seasonal and calendar thresholds: `--season` (a date,
+    /// or a month of this year; checked when the settings were), else
+    /// today (UTC).
+    fn season_day(&self) -> i32 {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        crate::ingest::dates::to_civil((now / 86_400) as i32).1
+        let today = (now / 86_400) as i32;
+        let year = crate::ingest::dates::to_civil(today).0;
+        self.settings
+            .season
+            .as_deref()
+            .and_then(|s| thresholds::day_of(s, year))
+            .unwrap_or(today)
     }
 
     /// Will the next batch fit the tiers (standard input with

@@ -115,26 +115,30 @@ pub fn fit_groups(
         rule: rule.to_string(),
         min_positives,
         groups,
+        calendar: Vec::new(),
     }
 }
 
-/// Each row's calendar month from its period (only for seasonal groups).
-fn months(by: &[String], data: &Dataset) -> std::result::Result<Option<Vec<u32>>, String> {
-    let (true, Some(periods)) = (thresholds::seasonal(by), &data.period) else {
+/// Each row's date from its period (only for season, quarter and
+/// calendar groups).
+fn days(by: &[String], data: &Dataset) -> std::result::Result<Option<Vec<i32>>, String> {
+    let (true, Some(periods)) = (thresholds::dated(by), &data.period) else {
         return Ok(None);
     };
     periods
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            thresholds::month_of(p).ok_or_else(|| {
-                format!(
-                    "season: the period '{p}' of row {} is not a date YYYY-MM[-DD]",
-                    i + 1
-                )
-            })
+            thresholds::day_of(p, 0)
+                .filter(|_| p.contains('-'))
+                .ok_or_else(|| {
+                    format!(
+                        "season: the period '{p}' of row {} is not a date YYYY-MM[-DD]",
+                        i + 1
+                    )
+                })
         })
-        .collect::<std::result::Result<Vec<u32>, String>>()
+        .collect::<std::result::Result<Vec<i32>, String>>()
         .map(Some)
 }
 
@@ -153,15 +157,21 @@ pub fn fit(
     let fail = |m: String| Error::data(&data.report.file, format!("--threshold-by {m}"));
     let cv_tiers = tiers(cfg, scoring, cv_data, oof)?;
     let all_tiers = tiers(cfg, scoring, data, scores)?;
-    let cv_months = months(by, cv_data).map_err(fail)?;
-    let all_months = months(by, data).map_err(fail)?;
+    let cv_days = days(by, cv_data).map_err(fail)?;
+    let all_days = days(by, data).map_err(fail)?;
+    let calendar = match &cfg.train.calendar {
+        Some(path) => crate::reference::calendar::read(path)?,
+        None => Vec::new(),
+    };
     let cv_derived = Derived {
         tiers: cv_tiers.as_deref(),
-        months: cv_months.as_deref(),
+        days: cv_days.as_deref(),
+        calendar: &calendar,
     };
     let all_derived = Derived {
         tiers: all_tiers.as_deref(),
-        months: all_months.as_deref(),
+        days: all_days.as_deref(),
+        calendar: &calendar,
     };
     thresholds::check_levels(by, &cv_data.table, cv_derived).map_err(fail)?;
     let cv_keys = thresholds::keys(by, &cv_data.table, cv_derived).map_err(fail)?;
@@ -178,13 +188,14 @@ pub fn fit(
         scores,
     };
     let t = &cfg.train;
-    let gt = fit_groups(
+    let mut gt = fit_groups(
         by,
         t.threshold_rule,
         t.min_group_positives,
         &input,
         (threshold, scoring.warning),
     );
+    gt.calendar = calendar;
     for (name, g) in gt.groups.iter().filter(|g| g.1.fallback) {
         progress.warn(format!(
             "threshold group {name}: {} churners, fewer than {} (--min-group-positives): the global threshold serves it",

@@ -508,3 +508,95 @@ fn the_generators_calendar_is_planted_and_absent_without_the_flag() {
         mean("04")
     );
 }
+
+#[test]
+fn calendar_windows_are_threshold_groups_and_bad_calendars_are_named() {
+    let dir = tempdir();
+    let d = dir.path();
+    let calendar = write(
+        d,
+        "calendar.csv",
+        "start,end,name\n2023-11-15,2024-01-15,year-end\n2024-03-01,2024-04-30,spring promotion\n",
+    );
+    let c = calendar.to_str().unwrap();
+    let model = train_logs(
+        d,
+        "2023-07-01..2024-06-01:monthly",
+        &[
+            "--threshold-by",
+            "calendar",
+            "--calendar",
+            c,
+            "--min-group-positives",
+            "20",
+        ],
+    );
+    let groups = metrics(d)["thresholds"].as_object().unwrap().clone();
+    let names: Vec<&str> = groups.keys().map(String::as_str).collect();
+    assert_eq!(names, ["(no window)", "spring promotion", "year-end"]);
+    // Scoring on a date in a window uses that window's threshold.
+    let logs = Path::new("data/logs");
+    let out = d.join("s.csv");
+    let mut a = log_args(logs);
+    a.extend(
+        [
+            "--as-of",
+            "2024-12-01",
+            "--season",
+            "2024-12-20",
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ]
+        .map(String::from),
+    );
+    score_run(&model, &d.join("runs"), &a);
+    let (h, rows) = read_csv(&out);
+    let g = h.iter().position(|c| c == "threshold_group").unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| r[g] == "(no window)" || r[g] == "global"),
+        "2024-12-20 is in no window"
+    );
+    // Bad calendars: one line naming file, row and value.
+    for (text, says) in [
+        (
+            "start,end,name\n2024-01-01,2024-02-01,a\n2024-01-15,2024-03-01,b\n",
+            "overlaps",
+        ),
+        ("start,end,name\n2024-02-30,2024-03-01,a\n", "2024-02-30"),
+    ] {
+        let bad = write(d, "bad.csv", text);
+        let mut a = log_args(logs);
+        a.extend(
+            [
+                "--snapshots",
+                "2023-07-01..2024-06-01:monthly",
+                "--churn-rule",
+                "closed",
+                "--models",
+                "logistic_regression",
+                "--threshold-by",
+                "calendar",
+                "-q",
+            ]
+            .map(String::from),
+        );
+        let out = train_cmd()
+            .args(&a)
+            .arg("--calendar")
+            .arg(&bad)
+            .arg("--out")
+            .arg(d.join("x"))
+            .arg("--model-dir")
+            .arg(d.join("mx"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("bad.csv") && err.contains(says),
+            "{err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
