@@ -88,6 +88,11 @@ pub struct TrainConfig {
     /// `value_tier` for the value tiers).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub threshold_by: Vec<String>,
+    /// `capacity:S` per group: the share of the capacity each listed
+    /// threshold group gets (the rest goes to the others by expected
+    /// churners).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub capacity_quotas: std::collections::BTreeMap<String, f64>,
     /// Named windows (CSV start,end,name) for `--threshold-by calendar`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calendar: Option<PathBuf>,
@@ -120,6 +125,7 @@ impl Default for TrainConfig {
             threshold_rule: ThresholdRule::MaxF1,
             threshold_by: Vec::new(),
             calendar: None,
+            capacity_quotas: Default::default(),
             min_group_positives: DEFAULT_MIN_GROUP_POSITIVES,
             select_metric: "roc_auc".into(),
             out: RUNS_DIR.into(),
@@ -171,6 +177,26 @@ impl Config {
             return Err(Error::Config(
                 "--calendar FILE and --threshold-by calendar go together".into(),
             ));
+        }
+        if !t.capacity_quotas.is_empty() {
+            let sum: f64 = t.capacity_quotas.values().sum();
+            let bad = t
+                .capacity_quotas
+                .iter()
+                .find(|(_, q)| !(0.0..=1.0).contains(*q));
+            if let Some((g, q)) = bad {
+                return Err(Error::Config(format!(
+                    "[train.capacity_quotas] {g} = {q}: a share between 0 and 1"
+                )));
+            }
+            if sum > 1.0 + 1e-9
+                || !matches!(t.threshold_rule, ThresholdRule::Capacity(_))
+                || t.threshold_by.is_empty()
+            {
+                return Err(Error::Config(format!(
+                    "[train.capacity_quotas]: shares of a capacity:S rule's groups (--threshold-by), summing to at most 1 (they sum to {sum})"
+                )));
+            }
         }
         if t.min_group_positives == 0 {
             return Err(Error::Config("--min-group-positives: at least 1".into()));

@@ -14,6 +14,7 @@ use crate::reference::thresholds::{
 };
 use crate::reference::WarningCutoffs;
 use crate::reference::{value, ScoringReference};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The groups' thresholds and their out-of-fold figures.
@@ -52,6 +53,38 @@ pub struct FitInput<'a> {
     pub scores: &'a [f64],
     /// What the `profit` rule weighs, for the cross-validated rows.
     pub economics: Option<threshold::Economics<'a>>,
+    /// `capacity:S`'s share per group (`[train.capacity_quotas]`).
+    pub quotas: &'a BTreeMap<String, f64>,
+}
+
+/// Each group's share of a capacity: its `[train.capacity_quotas]` quota,
+/// else the rest of the capacity in proportion to its expected churners
+/// (the sum of its out-of-fold probabilities) among the groups without one.
+fn capacity_shares<'k>(
+    members: &BTreeMap<&'k str, Vec<usize>>,
+    input: &FitInput,
+) -> BTreeMap<&'k str, f64> {
+    let expected: BTreeMap<&str, f64> = members
+        .iter()
+        .map(|(k, rows)| (*k, rows.iter().map(|&i| input.oof[i]).sum()))
+        .collect();
+    let quotas = input.quotas;
+    let rest = (1.0 - quotas.values().sum::<f64>()).max(0.0);
+    let unlisted: f64 = expected
+        .iter()
+        .filter(|(k, _)| !quotas.contains_key(**k))
+        .map(|(_, e)| e)
+        .sum();
+    expected
+        .iter()
+        .map(|(k, e)| {
+            let share = match quotas.get(*k) {
+                Some(q) => *q,
+                None => rest * e / unlisted.max(f64::MIN_POSITIVE),
+            };
+            (*k, share)
+        })
+        .collect()
 }
 
 /// Each group's threshold by `rule` (global ones for small groups).
@@ -65,9 +98,10 @@ pub fn fit_groups(
     let all = thresholds::members(input.all_keys);
     let overall =
         input.all_y.iter().map(|&v| v as f64).sum::<f64>() / input.all_y.len().max(1) as f64;
-    let total_expected: f64 = input.oof.iter().sum();
     let n = input.oof.len() as f64;
-    let groups = thresholds::members(input.cv_keys)
+    let members = thresholds::members(input.cv_keys);
+    let share = capacity_shares(&members, input);
+    let groups = members
         .into_iter()
         .map(|(key, rows)| {
             let y: Vec<u8> = rows.iter().map(|&i| input.cv_y[i]).collect();
@@ -79,8 +113,7 @@ pub fn fit_groups(
                 false => {
                     let own = match rule {
                         ThresholdRule::Capacity(c) => {
-                            let expected: f64 = p.iter().sum();
-                            let quota = c * n * expected / total_expected.max(f64::MIN_POSITIVE);
+                            let quota = c * n * share[key];
                             ThresholdRule::Capacity((quota / p.len() as f64).min(1.0))
                         }
                         r => r,
@@ -180,6 +213,7 @@ pub fn fit(
     let clv = super::clv_of(cfg);
     let input = FitInput {
         economics: margins.as_deref().map(|m| super::economics(cfg, m, &clv)),
+        quotas: &cfg.train.capacity_quotas,
         cv_keys: &cv_keys,
         cv_y: &cv_data.y,
         oof,
@@ -196,6 +230,16 @@ pub fn fit(
         (threshold, scoring.warning),
     );
     gt.calendar = calendar;
+    for name in t
+        .capacity_quotas
+        .keys()
+        .filter(|k| !gt.groups.contains_key(*k))
+    {
+        progress.warn(format!(
+            "[train.capacity_quotas] {name}: no such threshold group (the groups: {})",
+            gt.groups.keys().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
     for (name, g) in gt.groups.iter().filter(|g| g.1.fallback) {
         progress.warn(format!(
             "threshold group {name}: {} churners, fewer than {} (--min-group-positives): the global threshold serves it",
@@ -255,6 +299,7 @@ mod tests {
             all_y: &y,
             scores: &p,
             economics: None,
+            quotas: &BTreeMap::new(),
         };
         let by = vec!["g".to_string()];
         let gt = fit_groups(&by, ThresholdRule::Recall(1.0), 10, &input, global);

@@ -127,6 +127,57 @@ fn capacity_is_shared_among_groups_and_small_groups_fall_back() {
     let whole = &metrics(d)["threshold_by"];
     let rate = whole["with_groups"]["flag_rate"].as_f64().unwrap();
     assert!(rate <= 0.05 + 1e-9 && rate > 0.04, "{rate}");
+    // Quotas: the high-value tier gets 60% of the calls, the rest share 40%.
+    let quotas = write(d, "q.toml", "[train.capacity_quotas]\nhigh-value = 0.6\n");
+    let dir2 = tempdir();
+    train_bank(
+        dir2.path(),
+        &[
+            "--models",
+            "logistic_regression",
+            "--threshold-by",
+            "value_tier",
+            "--threshold-rule",
+            "capacity:0.05",
+            "--config",
+            quotas.to_str().unwrap(),
+        ],
+    );
+    let m = metrics(dir2.path());
+    let hv = &m["thresholds"]["high-value"];
+    let calls = hv["flag_rate"].as_f64().unwrap() * hv["rows"].as_f64().unwrap();
+    assert!(
+        calls <= 300.0 + 1e-6 && calls > 270.0,
+        "high-value calls {calls}"
+    );
+    let too_much = write(
+        d,
+        "q2.toml",
+        "[train.capacity_quotas]\nhigh-value = 0.7\ndormant = 0.5\n",
+    );
+    let out = train_cmd()
+        .args(args![
+            "--data",
+            shared("datasets/bank_churn.csv"),
+            "--target",
+            "Exited"
+        ])
+        .args([
+            "--threshold-by",
+            "value_tier",
+            "--threshold-rule",
+            "capacity:0.05",
+            "-q",
+            "--config",
+        ])
+        .arg(&too_much)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("capacity_quotas"),
+        "{err}"
+    );
     // Every group too small: all fall back, and say so.
     let dir = tempdir();
     let d = dir.path();
