@@ -451,9 +451,14 @@ pub struct TrainArgs {
     #[arg(long)]
     pub min_group_positives: Option<usize>,
     /// Named calendar windows (CSV start,end,name: holidays, promotions,
-    /// salary days) for `--threshold-by calendar`.
+    /// salary days) for `--threshold-by calendar` and `--calendar-features`.
     #[arg(long)]
     pub calendar: Option<PathBuf>,
+    /// With --calendar and logs: every snapshot gains the days to the next
+    /// calendar window and since the last as features (scoring builds them
+    /// from the as-of date).
+    #[arg(long, requires = "calendar")]
+    pub calendar_features: bool,
     /// Metric that selects the saved model [default: roc_auc].
     #[arg(long)]
     pub select_metric: Option<String>,
@@ -499,6 +504,10 @@ impl TrainArgs {
         set(&mut d.groups, self.groups);
         set(&mut c.fairness.allow_protected, self.allow_protected);
         set(&mut c.leakage.allow, self.allow_leaky);
+        if self.calendar_features {
+            let path = self.calendar.as_deref().unwrap_or(std::path::Path::new(""));
+            c.logs.calendar = crate::ingest::calendar::read(path)?;
+        }
         let t = &mut c.train;
         set(&mut t.models, self.models);
         set(&mut t.folds, self.folds);
@@ -506,7 +515,7 @@ impl TrainArgs {
         set(&mut t.threshold_rule, self.threshold_rule);
         set(&mut t.threshold_by, self.threshold_by);
         set(&mut t.min_group_positives, self.min_group_positives);
-        set(&mut t.calendar, self.calendar.map(Some));
+        set(&mut t.calendar, self.calendar.clone().map(Some));
         set(&mut t.select_metric, self.select_metric);
         set(&mut t.class_weight, self.class_weight);
         set(&mut t.engine, self.engine);

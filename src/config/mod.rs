@@ -173,9 +173,16 @@ impl Config {
             return Err(Error::Config("no models selected".into()));
         }
         let by_calendar = t.threshold_by.iter().any(|c| c == "calendar");
-        if t.calendar.is_some() != by_calendar {
+        let features = !self.logs.calendar.is_empty();
+        if by_calendar && t.calendar.is_none() || t.calendar.is_some() && !by_calendar && !features
+        {
             return Err(Error::Config(
-                "--calendar FILE and --threshold-by calendar go together".into(),
+                "--calendar FILE serves --threshold-by calendar or --calendar-features".into(),
+            ));
+        }
+        if features && !self.logs.is_set() {
+            return Err(Error::Config(
+                "--calendar-features: the features come with log snapshots (--customers, --transactions)".into(),
             ));
         }
         if !t.capacity_quotas.is_empty() {

@@ -3,6 +3,7 @@
 //! read; deciding what a column *means* is [`schema`]'s job, so training and
 //! scoring interpret the same file the same way.
 
+pub mod calendar;
 pub mod chunks;
 pub mod dates;
 pub mod formats;

@@ -176,6 +176,11 @@ pub struct LogsConfig {
     pub date_format: Option<String>,
     pub columns: LogColumns,
     pub kinds: EventKinds,
+    /// Calendar windows whose distance every snapshot gains as features
+    /// (`--calendar FILE --calendar-features`; stored with the model, so
+    /// scoring builds the same columns).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub calendar: Vec<crate::ingest::calendar::Window>,
 }
 
 impl Default for LogsConfig {
@@ -193,6 +198,7 @@ impl Default for LogsConfig {
             date_format: None,
             columns: LogColumns::default(),
             kinds: EventKinds::default(),
+            calendar: Vec::new(),
         }
     }
 }
@@ -263,6 +269,21 @@ pub struct LogFeatures {
     pub rfm: RfmCuts,
 }
 
+/// The calendar features of a snapshot taken on `d` (`--calendar-features`):
+/// days to the next window and since the last, the same for every row.
+fn add_calendar(
+    frame: &mut polars::prelude::DataFrame,
+    windows: &[crate::ingest::calendar::Window],
+    d: Day,
+) -> polars::prelude::PolarsResult<()> {
+    use polars::prelude::Column;
+    let (to, since) = crate::ingest::calendar::distances(windows, d);
+    let n = frame.height();
+    frame.with_column(Column::new("days_to_window".into(), vec![to; n]))?;
+    frame.with_column(Column::new("days_since_window".into(), vec![since; n]))?;
+    Ok(())
+}
+
 /// Build the table of snapshots `days` from `logs`: features, and the label
 /// when `labels` (an error when a window reaches past the log), RFM scores
 /// with `cuts` or, when `None`, cut points fitted on this table.
@@ -287,7 +308,11 @@ pub fn build_table(
         } else {
             None
         };
-        let (frame, c) = aggregate::snapshot(logs, d, label.as_ref())?;
+        let (mut frame, c) = aggregate::snapshot(logs, d, label.as_ref())?;
+        if !cfg.calendar.is_empty() {
+            add_calendar(&mut frame, &cfg.calendar, d)
+                .map_err(|e| Error::polars(&logs.source, e))?;
+        }
         frames.push(frame);
         counts.push(c);
     }

@@ -9,7 +9,6 @@
 //! scoring (and the training report) read it, so it sits below all of them
 //! and imports none of them.
 
-pub mod calendar;
 pub mod roles;
 pub mod segment;
 pub mod thresholds;

@@ -86,7 +86,7 @@ pub struct Derived<'a> {
     /// Each row's date (its period, or the scoring date).
     pub days: Option<&'a [i32]>,
     /// The windows of `--calendar`.
-    pub calendar: &'a [super::calendar::Window],
+    pub calendar: &'a [crate::ingest::calendar::Window],
 }
 
 /// Does `by` group by season, quarter or calendar window (so each row's
@@ -112,7 +112,7 @@ pub struct GroupThresholds {
     pub groups: BTreeMap<String, GroupThreshold>,
     /// The windows of `--calendar` (for `calendar` groups at scoring).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub calendar: Vec<super::calendar::Window>,
+    pub calendar: Vec<crate::ingest::calendar::Window>,
 }
 
 /// One group's threshold and cut-offs.
@@ -168,7 +168,7 @@ pub fn keys(
                     _ if windows.is_empty() => {
                         return Err(format!("{CALENDAR}: give the windows with --calendar FILE"))
                     }
-                    _ => Box::new(move |i| super::calendar::name_of(windows, d[i]).to_string()),
+                    _ => Box::new(move |i| crate::ingest::calendar::name_of(windows, d[i]).to_string()),
                 }
             }
             (None, _) => {
@@ -389,7 +389,7 @@ mod tests {
         assert!(keys(&["calendar".into()], &t, dated)
             .unwrap_err()
             .contains("--calendar"));
-        let windows = vec![super::super::calendar::Window {
+        let windows = vec![crate::ingest::calendar::Window {
             start: "2024-12-01".into(),
             end: "2024-12-31".into(),
             name: "holidays".into(),

@@ -193,7 +193,7 @@ pub fn fit(
     let cv_days = days(by, cv_data).map_err(fail)?;
     let all_days = days(by, data).map_err(fail)?;
     let calendar = match &cfg.train.calendar {
-        Some(path) => crate::reference::calendar::read(path)?,
+        Some(path) => crate::ingest::calendar::read(path)?,
         None => Vec::new(),
     };
     let cv_derived = Derived {

@@ -651,3 +651,56 @@ fn calendar_windows_are_threshold_groups_and_bad_calendars_are_named() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn calendar_features_are_built_at_training_and_again_at_scoring() {
+    let dir = tempdir();
+    let d = dir.path();
+    let calendar = write(
+        d,
+        "calendar.csv",
+        "start,end,name\n2023-12-01,2023-12-31,holidays\n2024-12-01,2024-12-31,holidays\n",
+    );
+    let c = calendar.to_str().unwrap();
+    let model = train_logs(
+        d,
+        "2023-07-01..2024-06-01:monthly",
+        &["--calendar", c, "--calendar-features"],
+    );
+    let art = std::fs::read_to_string(&model).unwrap();
+    assert!(art.contains("\"days_to_window\"") && art.contains("\"days_since_window\""));
+    let mut a = log_args(Path::new("data/logs"));
+    a.extend(["--as-of", "2024-11-15", "-q"].map(String::from));
+    let (run, _) = score_run(&model, &d.join("runs"), &a);
+    let f = churn::ingest::read_frame(&run.join("features.parquet"), None).unwrap();
+    let values = |name: &str| {
+        let v: Vec<f64> = f
+            .column(name)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        (lo, v.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+    };
+    // 2024-11-15: 16 days to 2024-12-01, 320 since 2023-12-31.
+    assert_eq!(values("days_to_window"), (16.0, 16.0));
+    assert_eq!(values("days_since_window"), (320.0, 320.0));
+    // Flat tables have no snapshots to measure from.
+    let out = train_cmd()
+        .args(args![
+            "--data",
+            shared("datasets/bank_churn.csv"),
+            "--target",
+            "Exited"
+        ])
+        .args(["--calendar", c, "--calendar-features", "-q"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("log snapshots"),
+        "{err}"
+    );
+}

@@ -2,12 +2,13 @@
 //! holidays, promotions, salary days. With `--threshold-by calendar` each
 //! training row's period date (and at scoring the as-of or season date)
 //! falls into a window, whose name is its group, or into none
-//! ([`NO_WINDOW`]). Windows may not overlap (a date would belong to two),
+//! ([`NO_WINDOW`]); with `--calendar-features` every log snapshot gains
+//! the days to the next window and since the last ([`distances`]). Windows may not overlap (a date would belong to two),
 //! and each date must be a real `YYYY-MM-DD`: anything else is one line
 //! naming the file, row, column and value.
 
+use super::dates::parse_iso;
 use crate::error::{Error, Result};
-use crate::ingest::dates::parse_iso;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -102,6 +103,18 @@ pub fn read(path: &Path) -> Result<Vec<Window>> {
     Ok(windows.into_iter().map(|w| w.3).collect())
 }
 
+/// Days from `day` to the next window's start and since the last window's
+/// end (both 0 inside a window; `None` when there is no such window).
+pub fn distances(windows: &[Window], day: i32) -> (Option<f64>, Option<f64>) {
+    let spans: Vec<(i32, i32)> = windows.iter().map(Window::days).collect();
+    if spans.iter().any(|&(a, b)| a <= day && day <= b) {
+        return (Some(0.0), Some(0.0));
+    }
+    let next = spans.iter().filter(|s| s.0 > day).map(|s| s.0 - day).min();
+    let last = spans.iter().filter(|s| s.1 < day).map(|s| day - s.1).min();
+    (next.map(f64::from), last.map(f64::from))
+}
+
 /// The name of the window holding `day`, else [`NO_WINDOW`].
 pub fn name_of(windows: &[Window], day: i32) -> &str {
     windows
@@ -135,6 +148,9 @@ mod tests {
         assert_eq!(name_of(&w, day("2024-12-24")), "holidays");
         assert_eq!(name_of(&w, day("2024-05-31")), "promotion");
         assert_eq!(name_of(&w, day("2024-06-01")), NO_WINDOW);
+        assert_eq!(distances(&w, day("2024-06-01")), (Some(183.0), Some(1.0)));
+        assert_eq!(distances(&w, day("2024-12-02")), (Some(0.0), Some(0.0)));
+        assert_eq!(distances(&w, day("2025-01-02")), (None, Some(2.0)));
         let (_d, p) =
             file("start,end,name\n2024-12-01,2024-12-31,holidays\n2024-12-20,2025-01-05,sale\n");
         let e = read(&p).unwrap_err().to_string();
