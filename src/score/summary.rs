@@ -80,6 +80,11 @@ pub struct Summary {
     /// per group (label-based ones only for a labelled batch).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub fairness: BTreeMap<String, crate::fairness::figures::ColumnFairness>,
+    /// A model with thresholds per group: customers per `threshold_group`
+    /// (`global`: their group had no threshold of its own — too few
+    /// churners in training, or a group, season or window it never saw).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub threshold_groups: BTreeMap<String, usize>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -115,6 +120,11 @@ pub struct EvalRows {
 impl Summary {
     pub fn add(&mut self, s: &Scored) {
         self.rows_scored += s.ids.len();
+        if let Some((_, groups)) = s.extra.iter().find(|e| e.0 == "threshold_group") {
+            for g in groups {
+                *count(&mut self.threshold_groups, g) += 1;
+            }
+        }
         for i in 0..s.ids.len() {
             *count(count(&mut self.by_level_tier, s.level[i]), &s.tier[i]) += 1;
             self.expected_churners += s.probability[i];
@@ -188,6 +198,12 @@ impl Summary {
             self.expected_churners,
             self.value_text()
         );
+        if let Some(n) = self.threshold_groups.get("global") {
+            let _ = writeln!(
+                t,
+                "threshold groups: {n} customer(s) scored with the global threshold (their group, season or window has none of its own)"
+            );
+        }
         if let Some(c) = &self.contacts {
             let _ = writeln!(
                 t,
