@@ -450,6 +450,10 @@ pub struct TrainArgs {
     /// A group with fewer churners keeps the global threshold [default: 50].
     #[arg(long)]
     pub min_group_positives: Option<usize>,
+    /// Shrink each group's threshold towards the global one with this many
+    /// churners' weight: (n·own + K·global) / (n + K) [default: 0, none].
+    #[arg(long)]
+    pub threshold_shrink: Option<f64>,
     /// Named calendar windows (CSV start,end,name: holidays, promotions,
     /// salary days) for `--threshold-by calendar` and `--calendar-features`.
     #[arg(long)]
@@ -515,6 +519,7 @@ impl TrainArgs {
         set(&mut t.threshold_rule, self.threshold_rule);
         set(&mut t.threshold_by, self.threshold_by);
         set(&mut t.min_group_positives, self.min_group_positives);
+        set(&mut t.threshold_shrink, self.threshold_shrink);
         set(&mut t.calendar, self.calendar.clone().map(Some));
         set(&mut t.select_metric, self.select_metric);
         set(&mut t.class_weight, self.class_weight);

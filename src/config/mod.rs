@@ -67,6 +67,10 @@ pub use crate::ingest::formats::IngestConfig;
 /// `--min-group-positives` unless given.
 pub const DEFAULT_MIN_GROUP_POSITIVES: usize = 50;
 
+fn is_zero_f64(x: &f64) -> bool {
+    *x == 0.0
+}
+
 fn is_default_min_positives(n: &usize) -> bool {
     *n == DEFAULT_MIN_GROUP_POSITIVES
 }
@@ -96,6 +100,10 @@ pub struct TrainConfig {
     /// Named windows (CSV start,end,name) for `--threshold-by calendar`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calendar: Option<PathBuf>,
+    /// Each group's threshold shrunk towards the global one with this many
+    /// churners' weight (`t = (n·own + k·global) / (n + k)`; 0: none).
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub threshold_shrink: f64,
     /// A group with fewer positives keeps the global threshold.
     #[serde(skip_serializing_if = "is_default_min_positives")]
     pub min_group_positives: usize,
@@ -125,6 +133,7 @@ impl Default for TrainConfig {
             threshold_rule: ThresholdRule::MaxF1,
             threshold_by: Vec::new(),
             calendar: None,
+            threshold_shrink: 0.0,
             capacity_quotas: Default::default(),
             min_group_positives: DEFAULT_MIN_GROUP_POSITIVES,
             select_metric: "roc_auc".into(),
@@ -204,6 +213,12 @@ impl Config {
                     "[train.capacity_quotas]: shares of a capacity:S rule's groups (--threshold-by), summing to at most 1 (they sum to {sum})"
                 )));
             }
+        }
+        if !(t.threshold_shrink.is_finite() && t.threshold_shrink >= 0.0) {
+            return Err(Error::Config(format!(
+                "--threshold-shrink {}: churners' weight, 0 or more",
+                t.threshold_shrink
+            )));
         }
         if t.min_group_positives == 0 {
             return Err(Error::Config("--min-group-positives: at least 1".into()));

@@ -55,6 +55,8 @@ pub struct FitInput<'a> {
     pub economics: Option<threshold::Economics<'a>>,
     /// `capacity:S`'s share per group (`[train.capacity_quotas]`).
     pub quotas: &'a BTreeMap<String, f64>,
+    /// `--threshold-shrink`: churners' worth of weight on the global threshold.
+    pub shrink: f64,
 }
 
 /// Each group's share of a capacity: its `[train.capacity_quotas]` quota,
@@ -125,7 +127,11 @@ pub fn fit_groups(
                         .economics
                         .zip(margins.as_deref())
                         .map(|(e, margins)| threshold::Economics { margins, ..e });
-                    let t = threshold::choose_with(own, &y, &p, economics.as_ref());
+                    let own_t = threshold::choose_with(own, &y, &p, economics.as_ref());
+                    // Shrunk towards the global threshold by the group's
+                    // churners against `shrink` (0: the group's own).
+                    let w = positives as f64 / (positives as f64 + input.shrink);
+                    let t = w * own_t + (1.0 - w) * global.0;
                     let rows_all = all.get(key).map_or(&[][..], Vec::as_slice);
                     let s: Vec<f64> = rows_all.iter().map(|&i| input.scores[i]).collect();
                     let rate = rows_all.iter().map(|&i| input.all_y[i] as f64).sum::<f64>()
@@ -214,6 +220,7 @@ pub fn fit(
     let input = FitInput {
         economics: margins.as_deref().map(|m| super::economics(cfg, m, &clv)),
         quotas: &cfg.train.capacity_quotas,
+        shrink: cfg.train.threshold_shrink,
         cv_keys: &cv_keys,
         cv_y: &cv_data.y,
         oof,
@@ -300,11 +307,19 @@ mod tests {
             scores: &p,
             economics: None,
             quotas: &BTreeMap::new(),
+            shrink: 0.0,
         };
         let by = vec!["g".to_string()];
         let gt = fit_groups(&by, ThresholdRule::Recall(1.0), 10, &input, global);
         let a = gt.own("a").unwrap();
         assert!((a.threshold - 0.601).abs() < 1e-12, "{}", a.threshold);
+        // Shrunk with 50 churners' weight on the global 0.5: a has 50.
+        let shrunk = FitInput {
+            shrink: 50.0,
+            ..input
+        };
+        let s = fit_groups(&by, ThresholdRule::Recall(1.0), 10, &shrunk, global);
+        assert!((s.own("a").unwrap().threshold - (0.601 + 0.5) / 2.0).abs() < 1e-12);
         assert_eq!(a.warning.orange, a.threshold);
         assert!(gt.own("b").is_none() && gt.groups["b"].fallback);
         assert!(gt.own("never seen").is_none());
