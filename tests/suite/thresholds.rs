@@ -297,11 +297,19 @@ fn train_logs(d: &Path, snapshots: &str, extra: &[&str]) -> std::path::PathBuf {
     d.join("models/latest")
 }
 
+/// Score the committed log sample with `model` (`extra`: the as-of date and
+/// the rest): the run folder.
+fn score_logs(d: &Path, model: &Path, extra: &[&str]) -> std::path::PathBuf {
+    let mut a = log_args(Path::new("data/logs"));
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a.push("-q".into());
+    score_run(model, &d.join("runs"), &a).0
+}
+
 #[test]
 fn seasonal_thresholds_follow_the_snapshot_month_and_scoring_picks_the_month() {
     let dir = tempdir();
     let d = dir.path();
-    let logs = Path::new("data/logs");
     let model = train_logs(
         d,
         "2023-07-01..2024-06-01:monthly",
@@ -319,19 +327,9 @@ fn seasonal_thresholds_follow_the_snapshot_month_and_scoring_picks_the_month() {
     // The as-of date picks its month; --season overrides it.
     for (extra, month) in [(vec![], "Dec"), (vec!["--season", "2025-04-15"], "Apr")] {
         let out = d.join(format!("{month}.csv"));
-        let mut args = log_args(logs);
-        args.extend(
-            [
-                "--as-of",
-                "2024-12-01",
-                "--out",
-                out.to_str().unwrap(),
-                "-q",
-            ]
-            .map(String::from),
-        );
-        args.extend(extra.iter().map(|s| s.to_string()));
-        score_run(&model, &d.join("runs"), &args);
+        let mut a = vec!["--as-of", "2024-12-01", "--out", out.to_str().unwrap()];
+        a.extend(extra.iter());
+        score_logs(d, &model, &a);
         let (h, rows) = read_csv(&out);
         let col = |n: &str| h.iter().position(|c| c == n).unwrap();
         let t = art_groups[month]["threshold"].as_f64().unwrap();
@@ -359,10 +357,8 @@ fn seasonal_thresholds_follow_the_snapshot_month_and_scoring_picks_the_month() {
         .position(|x| x == month)
         .unwrap()
             + 1;
-        let mut args = log_args(logs);
         let season = m.to_string();
-        args.extend(["--as-of", "2024-12-01", "--season", &season, "-q"].map(String::from));
-        let (run, _) = score_run(&model, &d.join("runs"), &args);
+        let run = score_logs(d, &model, &["--as-of", "2024-12-01", "--season", &season]);
         let summary: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap())
                 .unwrap();
@@ -511,18 +507,11 @@ fn outcomes_for_reassessment_are_built_from_logs() {
     let logs = Path::new("data/logs");
     let model = train_logs(d, "2023-07-01..2024-03-01:monthly", &[]);
     let scores = d.join("scores.csv");
-    let mut s = log_args(logs);
-    s.extend(
-        [
-            "--as-of",
-            "2024-06-01",
-            "--out",
-            scores.to_str().unwrap(),
-            "-q",
-        ]
-        .map(String::from),
+    score_logs(
+        d,
+        &model,
+        &["--as-of", "2024-06-01", "--out", scores.to_str().unwrap()],
     );
-    score_run(&model, &d.join("runs"), &s);
     let mut r: Vec<std::ffi::OsString> = args!["--scores", scores, "--model", model, "-q"].to_vec();
     r.extend(log_args(logs).into_iter().map(Into::into));
     r.extend(args!["--as-of", "2024-06-01", "--churn-rule", "closed"]);
@@ -618,20 +607,12 @@ fn calendar_windows_are_threshold_groups_and_bad_calendars_are_named() {
     // Scoring on a date in a window uses that window's threshold.
     let logs = Path::new("data/logs");
     let out = d.join("s.csv");
-    let mut a = log_args(logs);
-    a.extend(
-        [
-            "--as-of",
-            "2024-12-01",
-            "--season",
-            "2024-12-20",
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-        ]
-        .map(String::from),
+    let when = ["--as-of", "2024-12-01", "--season", "2024-12-20"];
+    score_logs(
+        d,
+        &model,
+        &[&when[..], &["--out", out.to_str().unwrap()]].concat(),
     );
-    score_run(&model, &d.join("runs"), &a);
     let (h, rows) = read_csv(&out);
     let g = h.iter().position(|c| c == "threshold_group").unwrap();
     assert!(
@@ -699,9 +680,7 @@ fn calendar_features_are_built_at_training_and_again_at_scoring() {
     );
     let art = std::fs::read_to_string(&model).unwrap();
     assert!(art.contains("\"days_to_window\"") && art.contains("\"days_since_window\""));
-    let mut a = log_args(Path::new("data/logs"));
-    a.extend(["--as-of", "2024-11-15", "-q"].map(String::from));
-    let (run, _) = score_run(&model, &d.join("runs"), &a);
+    let run = score_logs(d, &model, &["--as-of", "2024-11-15"]);
     let f = churn::ingest::read_frame(&run.join("features.parquet"), None).unwrap();
     let values = |name: &str| {
         let v: Vec<f64> = f
