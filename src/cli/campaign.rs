@@ -3,7 +3,7 @@
 //! from raw logs with the training label rule.
 
 use super::LogInputArgs;
-use crate::config::{set, RUNS_DIR};
+use crate::config::RUNS_DIR;
 use crate::error::Result;
 use crate::logs::{ChurnRule, LogsConfig};
 use crate::outcomes::campaign::CampaignJob;
@@ -160,14 +160,11 @@ impl CampaignArgs {
     /// The logs the contacts' outcome is built from: one as-of date, the
     /// customer and transaction logs.
     fn logs_config(&self) -> Result<LogsConfig> {
-        let mut logs = LogsConfig::default();
-        self.logs.clone().apply(&mut logs);
-        set(&mut logs.churn_rule, self.churn_rule);
-        if !logs.is_set() || logs.as_of.len() != 1 {
+        let Some(logs) = self.logs.one_as_of(self.churn_rule) else {
             return Err(crate::error::Error::Config(
                 "campaign --contacts: the outcome comes from logs: give --customers, --transactions and one --as-of (the campaign's start)".into(),
             ));
-        }
+        };
         if self.id.is_none() {
             return Err(crate::error::Error::Config(
                 "campaign --contacts: give --id, the contacts' customer id column".into(),

@@ -248,6 +248,16 @@ pub struct LogInputArgs {
 }
 
 impl LogInputArgs {
+    /// The logs an outcome is built from with the training label rule
+    /// (`churn_rule` over the default), when these flags give the customer
+    /// and transaction logs and exactly one `--as-of` date; not validated.
+    pub fn one_as_of(&self, churn_rule: Option<ChurnRule>) -> Option<LogsConfig> {
+        let mut logs = LogsConfig::default();
+        self.clone().apply(&mut logs);
+        set(&mut logs.churn_rule, churn_rule);
+        (logs.is_set() && logs.as_of.len() == 1).then_some(logs)
+    }
+
     /// Apply these flags over `logs`.
     pub fn apply(self, logs: &mut LogsConfig) {
         set(&mut logs.customers, self.customers.map(Some));

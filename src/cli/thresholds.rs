@@ -3,9 +3,9 @@
 //! as-of date), the model that made the scores, the rule and tolerance.
 
 use super::LogInputArgs;
-use crate::config::{set, ThresholdRule, DEFAULT_MIN_GROUP_POSITIVES, RUNS_DIR};
+use crate::config::{ThresholdRule, DEFAULT_MIN_GROUP_POSITIVES, RUNS_DIR};
 use crate::error::{Error, Result};
-use crate::logs::{ChurnRule, LogsConfig};
+use crate::logs::ChurnRule;
 use crate::outcomes::reassess::ReassessJob;
 use clap::Args;
 use std::path::PathBuf;
@@ -64,14 +64,11 @@ impl ThresholdsArgs {
     pub fn resolve(self) -> Result<ReassessJob> {
         let logs = match self.labels.is_none() {
             true => {
-                let mut logs = LogsConfig::default();
-                self.logs.clone().apply(&mut logs);
-                set(&mut logs.churn_rule, self.churn_rule);
-                if !logs.is_set() || logs.as_of.len() != 1 {
+                let Some(logs) = self.logs.one_as_of(self.churn_rule) else {
                     return Err(Error::Config(
                         "thresholds: give --labels FILE, or the logs (--customers, --transactions [--events]) and the scoring run's --as-of date".into(),
                     ));
-                }
+                };
                 logs.validate()?;
                 Some(logs)
             }

@@ -127,6 +127,12 @@ pub struct Reassessment {
 }
 
 impl Reassessment {
+    /// Everyone's check (`(all)`), then each group's.
+    pub fn checks(&self) -> impl Iterator<Item = (&str, &GroupCheck)> {
+        let groups = self.groups.iter().map(|(g, c)| (g.as_str(), c));
+        std::iter::once(("(all)", &self.all)).chain(groups)
+    }
+
     /// The stdout table: one line per group and one for everyone.
     pub fn table(&self) -> String {
         let o = |v: Option<f64>| v.map_or("-".into(), |x| format!("{x:.4}"));
@@ -142,8 +148,7 @@ impl Reassessment {
             "used",
             "rule"
         );
-        let all = std::iter::once(("(all)", &self.all));
-        for (g, c) in all.chain(self.groups.iter().map(|(g, c)| (g.as_str(), c))) {
+        for (g, c) in self.checks() {
             let r = &c.realised;
             out.push_str(&format!(
                 "{g:<24} {:>9} {:>8} {:>8} {:>9} {:>8} {:>9.4} {:>9} {:>9}  {}\n",

@@ -96,6 +96,8 @@ pub fn dated(by: &[String]) -> bool {
         .any(|c| c == SEASON || c == QUARTER || c == CALENDAR)
 }
 
+/// The scores column naming each customer's threshold group.
+pub const COLUMN: &str = "threshold_group";
 /// The `threshold_group` of a customer scored with the global threshold.
 pub const GLOBAL: &str = "global";
 /// A missing value's name in a group.

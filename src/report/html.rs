@@ -60,7 +60,9 @@ pub fn render(
     what_it_uses(&mut page, &run);
     stability(&mut page, &run);
     groups_and_periods(&mut page, &run)?;
-    group_thresholds(&mut page, &run);
+    if let Some(r) = &metrics.threshold_by {
+        super::thresholds::section(&mut page, r, &metrics.threshold_rule, best.threshold);
+    }
     data_report(&mut page, &run);
     model_card(&mut page, &run)?;
     Ok(page.finish())
@@ -377,65 +379,6 @@ fn groups_and_periods(page: &mut Page, run: &Run) -> Result<()> {
         "Out-of-fold scores of the saved model at its threshold.",
     );
     Ok(())
-}
-
-/// Thresholds per group (`--threshold-by`): each group's own beside the
-/// global threshold's precision, recall and flag rate.
-fn group_thresholds(page: &mut Page, run: &Run) {
-    let Some(r) = &run.metrics.threshold_by else {
-        return;
-    };
-    page.section("thresholds", "Thresholds per group");
-    let rates = |x: &crate::reference::thresholds::Rates| {
-        format!(
-            "precision {}, recall {}, flag rate {}",
-            f4(x.precision),
-            f4(x.recall),
-            f4(x.flag_rate)
-        )
-    };
-    page.note(&format!(
-        "--threshold-by {}: the rule {} on each group's out-of-fold scores; a group with fewer than {} churners keeps the global threshold {:.4}. All rows under the group thresholds: {}; under the global one: {}.",
-        r.by.join(","),
-        run.metrics.threshold_rule,
-        r.min_group_positives,
-        run.best.threshold,
-        rates(&r.with_groups),
-        rates(&r.global)
-    ));
-    let head = [
-        "group",
-        "customers",
-        "churners",
-        "threshold",
-        "rule",
-        "precision",
-        "recall",
-        "flag rate",
-        "global: precision",
-        "global: recall",
-        "global: flag rate",
-    ];
-    let rows: Vec<Vec<String>> = r
-        .groups
-        .iter()
-        .map(|(name, g)| {
-            vec![
-                name.clone(),
-                g.rows.to_string(),
-                g.positives.to_string(),
-                f4(g.threshold),
-                g.rule.clone(),
-                f4(g.precision),
-                f4(g.recall),
-                f4(g.flag_rate),
-                f4(g.global.precision),
-                f4(g.global.recall),
-                f4(g.global.flag_rate),
-            ]
-        })
-        .collect();
-    page.table("threshold-groups", &head, &rows);
 }
 
 /// What cleaning did to the table.

@@ -12,6 +12,7 @@ pub mod offers;
 pub mod page;
 pub mod reassess;
 pub mod svg;
+pub mod thresholds;
 pub mod uplift;
 pub mod value;
 

@@ -10,6 +10,18 @@ fn opt(v: Option<f64>) -> String {
     v.map_or("–".into(), f4)
 }
 
+/// The columns of [`figures`].
+const FIGURES: [&str; 8] = [
+    "customers",
+    "churned",
+    "flagged",
+    "precision",
+    "recall",
+    "flag rate",
+    "red",
+    "red precision",
+];
+
 fn figures(r: &Realised) -> Vec<String> {
     vec![
         r.customers.to_string(),
@@ -34,22 +46,14 @@ pub fn render(r: &Reassessment) -> String {
         page.note(&format!("DRIFT: threshold group {g}."));
     }
     page.section("groups", "Per threshold group");
-    let head = [
-        "group",
-        "customers",
-        "churned",
-        "flagged",
-        "precision",
-        "recall",
-        "flag rate",
-        "red",
-        "red precision",
+    let rule_columns = [
         "threshold used",
         "rule's threshold",
         "precision at rule's",
         "recall at rule's",
         "drift",
     ];
+    let head = [&["group"][..], &FIGURES, &rule_columns].concat();
     let row = |name: &str, c: &GroupCheck| {
         let mut v = vec![name.to_string()];
         v.extend(figures(&c.realised));
@@ -60,25 +64,12 @@ pub fn render(r: &Reassessment) -> String {
         v.push(if c.drift { "DRIFT" } else { "" }.into());
         v
     };
-    let mut rows = vec![row("(all)", &r.all)];
-    rows.extend(r.groups.iter().map(|(g, c)| row(g, c)));
+    let rows: Vec<Vec<String>> = r.checks().map(|(g, c)| row(g, c)).collect();
     page.table("reassess-groups", &head, &rows);
     page.section("periods", "Per scoring month");
-    let head = [
-        "group",
-        "month",
-        "customers",
-        "churned",
-        "flagged",
-        "precision",
-        "recall",
-        "flag rate",
-        "red",
-        "red precision",
-    ];
-    let all = std::iter::once(("(all)", &r.all));
-    let rows: Vec<Vec<String>> = all
-        .chain(r.groups.iter().map(|(g, c)| (g.as_str(), c)))
+    let head = [&["group", "month"][..], &FIGURES].concat();
+    let rows: Vec<Vec<String>> = r
+        .checks()
         .flat_map(|(g, c)| {
             c.by_period.iter().map(move |(p, f)| {
                 let mut v = vec![g.to_string(), p.clone()];

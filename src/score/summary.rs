@@ -120,7 +120,11 @@ pub struct EvalRows {
 impl Summary {
     pub fn add(&mut self, s: &Scored) {
         self.rows_scored += s.ids.len();
-        if let Some((_, groups)) = s.extra.iter().find(|e| e.0 == "threshold_group") {
+        if let Some((_, groups)) = s
+            .extra
+            .iter()
+            .find(|e| e.0 == crate::reference::thresholds::COLUMN)
+        {
             for g in groups {
                 *count(&mut self.threshold_groups, g) += 1;
             }

@@ -152,7 +152,7 @@ impl Scorer {
             out.contact_days.push(act.days);
         }
         if let Some((names, _)) = groups {
-            out.extra.push(("threshold_group".into(), names));
+            out.extra.push((thresholds::COLUMN.into(), names));
         }
         if let (Some(model), Some(rows)) = (&self.offers, &batch.offers) {
             out.extra = offers::apply(model, rows, &tiers, &out.level, offers_summary);

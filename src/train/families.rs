@@ -26,8 +26,8 @@ pub(super) fn cross_validate_all(
     let mut kinds = cfg.train.models.clone();
     kinds.dedup();
     let mut results = Vec::new();
-    let margins = super::profit_margins(cfg, cv_data);
-    let clv = super::clv_of(cfg);
+    let margins = super::economics::profit_margins(cfg, cv_data);
+    let clv = super::economics::clv_of(cfg);
     for &kind in &kinds {
         let bar = progress.bar(kind.name(), cfg.train.folds * cfg.family(kind).steps());
         let mut res = cross_validate(

@@ -5,6 +5,7 @@
 //! failed run leaves no half-made model or run folder behind.
 
 pub mod campaign;
+mod economics;
 mod families;
 pub mod features;
 pub mod offers;
@@ -559,7 +560,8 @@ pub fn select(results: &[CvResult], metric: &str) -> Result<ModelKind> {
 }
 
 /// How this run cross-validates every family; under the `profit` rule
-/// with `margins` (see [`profit_margins`]) and `clv` (see [`clv_of`]).
+/// with `margins` (see [`economics::profit_margins`]) and `clv` (see
+/// [`economics::clv_of`]).
 fn cv_settings<'a>(
     cfg: &Config,
     margins: Option<&'a [f64]>,
@@ -570,39 +572,8 @@ fn cv_settings<'a>(
         seed: cfg.train.seed,
         threshold_rule: cfg.train.threshold_rule,
         calibrate: cfg.train.calibrate,
-        economics: margins.map(|m| economics(cfg, m, clv)),
+        economics: margins.map(|m| economics::economics(cfg, m, clv)),
     }
-}
-
-/// The `profit` rule's economics over rows with these `margins`: the
-/// contact list's costs and accept rate (`[score.contact]`), each
-/// customer's CLV, else EMPC's constant CLV (200) where the value is
-/// unknown.
-pub(crate) fn economics<'a>(
-    cfg: &Config,
-    margins: &'a [f64],
-    clv: &'a (dyn Fn(f64, f64) -> f64 + Sync),
-) -> crate::evaluate::threshold::Economics<'a> {
-    let c = &cfg.score.contact;
-    crate::evaluate::threshold::Economics {
-        margins,
-        clv,
-        constant_clv: crate::evaluate::profit::ProfitParams::default().clv,
-        accept_rate: c.accept_rate,
-        cost_per_contact: c.cost_per_contact(),
-    }
-}
-
-/// Each row's per-period margin (NaN: unknown) under the `profit` rule.
-pub(crate) fn profit_margins(cfg: &Config, data: &Dataset) -> Option<Vec<f64>> {
-    (cfg.train.threshold_rule == crate::evaluate::threshold::ThresholdRule::Profit).then(|| {
-        crate::reference::value::margins(&cfg.score.clv, data.report.roles.as_ref(), &data.table)
-    })
-}
-
-/// CLV from (margin, churn probability) under the run's `[score.clv]`.
-pub(crate) fn clv_of(cfg: &Config) -> impl Fn(f64, f64) -> f64 + Sync + '_ {
-    move |m, p| crate::reference::value::clv(&cfg.score.clv, m, p)
 }
 
 /// The configuration the saved model is refitted with: with early

@@ -282,24 +282,16 @@ fn publish(
     let file_name = format!("{run_id}.offers.json");
     let model_path = job.model_dir.join(&file_name);
     let run_dir = job.out.join(run_id);
-    let staging = job.out.join(format!(".{run_id}.partial"));
     std::fs::create_dir_all(&job.model_dir).map_err(|e| Error::io(&job.model_dir, e))?;
-    let published = crate::io::private_dirs(&staging)
-        .map_err(|e| Error::io(&staging, e))
-        .and_then(|()| write_atomic(&staging.join("offers.csv"), csv.as_bytes()))
-        .and_then(|()| write_json(&staging.join("offers_metrics.json"), metrics))
-        .and_then(|()| {
-            write_atomic(
-                &staging.join("report.html"),
-                page::render(metrics).as_bytes(),
-            )
-        })
-        .and_then(|()| model.save(&model_path))
-        .and_then(|()| std::fs::rename(&staging, &run_dir).map_err(|e| Error::io(&run_dir, e)));
-    if let Err(e) = published {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(e);
-    }
+    crate::io::publish_dir(&run_dir, |staging| {
+        write_atomic(&staging.join("offers.csv"), csv.as_bytes())?;
+        write_json(&staging.join("offers_metrics.json"), metrics)?;
+        write_atomic(
+            &staging.join("report.html"),
+            page::render(metrics).as_bytes(),
+        )?;
+        model.save(&model_path)
+    })?;
     crate::io::replace_symlink(&job.model_dir.join("offers-latest"), &file_name)?;
     Ok((run_dir, model_path))
 }

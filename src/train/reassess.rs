@@ -98,7 +98,7 @@ fn judged(
     let (id, p, flag) = (col("id")?, col("churn_probability")?, col("churn_flag")?);
     let group = match &job.by {
         Some(b) => Some(col(b)?),
-        None => scores.column("threshold_group"),
+        None => scores.column(crate::reference::thresholds::COLUMN),
     };
     let period = PERIOD_COLUMNS.iter().find_map(|n| scores.column(n));
     let level = scores.column("warning_level");

@@ -215,10 +215,12 @@ pub fn fit(
     thresholds::check_levels(by, &cv_data.table, cv_derived).map_err(fail)?;
     let cv_keys = thresholds::keys(by, &cv_data.table, cv_derived).map_err(fail)?;
     let all_keys = thresholds::keys(by, &data.table, all_derived).map_err(fail)?;
-    let margins = super::profit_margins(cfg, cv_data);
-    let clv = super::clv_of(cfg);
+    let margins = super::economics::profit_margins(cfg, cv_data);
+    let clv = super::economics::clv_of(cfg);
     let input = FitInput {
-        economics: margins.as_deref().map(|m| super::economics(cfg, m, &clv)),
+        economics: margins
+            .as_deref()
+            .map(|m| super::economics::economics(cfg, m, &clv)),
         quotas: &cfg.train.capacity_quotas,
         shrink: cfg.train.threshold_shrink,
         cv_keys: &cv_keys,

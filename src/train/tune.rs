@@ -132,8 +132,8 @@ pub fn run(cfg: &Config, trials: usize, budget_seconds: Option<f64>) -> Result<P
         .ok_or_else(|| Error::Config(format!("unknown select_metric '{metric}'")))?;
     let mut all: Vec<Trial> = Vec::new();
     let mut best = toml::Table::new();
-    let margins = super::profit_margins(cfg, cv_data);
-    let clv = super::clv_of(cfg);
+    let margins = super::economics::profit_margins(cfg, cv_data);
+    let clv = super::economics::clv_of(cfg);
     for &kind in &cfg.train.models {
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.train.seed);
         rng.set_stream(kind as u64 + 1);
