@@ -96,15 +96,18 @@ fn same_as_csv(rows: &str, csv: &Path) -> Vec<(String, String, String, String, S
     from_csv
 }
 
-/// Score 600,000 generated customers into `out` as run `run_id` and SIGKILL
-/// the job 2.5 s in (asserting it was still running).
+/// Score 200,000 generated customers into `out` as run `run_id`, fed on
+/// stdin, and SIGKILL the job while stdin is still open: the batch cannot
+/// have reached its end (and its commit) whatever the machine's speed, and
+/// its rows have been flowing into the open transaction meanwhile.
 fn kill_mid_batch(d: &Path, m: &Path, out: &str, run_id: &str) {
+    use std::io::Write;
     let big = d.join("big.csv");
     let g = train_cmd()
         .args([
             "generate",
             "--rows",
-            "600000",
+            "200000",
             "--seed",
             "3",
             "--no-label",
@@ -115,18 +118,23 @@ fn kill_mid_batch(d: &Path, m: &Path, out: &str, run_id: &str) {
         .unwrap();
     assert!(g.status.success());
     let mut child = score_cmd()
-        .args(args!["--model", m, "--data", big, "-q",])
+        .args(args!["--model", m, "--data", "-", "-q",])
         .args(["--out", out, "--run-id", run_id, "--runs-dir"])
         .arg(d.join("runs"))
+        .stdin(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let mut stdin = child.stdin.take().unwrap();
+    // Blocks until the job has read all but a pipe's worth of the rows.
+    stdin.write_all(&std::fs::read(&big).unwrap()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
     assert!(
         child.try_wait().unwrap().is_none(),
-        "the big batch must still be running when killed"
+        "the batch waits for the end of its input"
     );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    drop(stdin);
 }
 
 #[test]
