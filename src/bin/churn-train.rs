@@ -32,6 +32,7 @@ fn main() -> ExitCode {
             g.customers.unwrap_or(2_500),
             g.months,
             g.seed,
+            g.dynamics,
         ),
         Some(TrainCommand::Generate(g)) if g.campaign => {
             churn::synth::campaign::generate(&g.out(), g.customers.unwrap_or(20_000), g.seed)

@@ -339,6 +339,11 @@ pub struct GenerateArgs {
     /// [default: 20000 with --logs or --campaign, 2500 with --holdings].
     #[arg(long)]
     pub customers: Option<usize>,
+    /// With --holdings: plant what real panels have — joint additions,
+    /// re-additions after a month's lapse, month-to-month swings of the
+    /// addition mix and rare products (see src/synth/holdings.rs).
+    #[arg(long, requires = "holdings")]
+    pub dynamics: bool,
     /// Months of the holdings panel (with --holdings).
     #[arg(long, default_value_t = churn_months())]
     pub months: usize,

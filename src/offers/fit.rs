@@ -13,12 +13,18 @@
 //! A product whose take-ups look random in the data would otherwise be
 //! ranked by noise.
 //!
-//! The backtest refits everything (the same folds and fallbacks) on the
-//! transitions *into* the periods before the last one, ranks every
-//! customer of the second-to-last period and compares with what they took
-//! up in the last period: MAP@7 and hit@3, for the model's ranking and for
-//! a popularity baseline (each product's take-up rate) under the same
-//! suitability rules.
+//! The backtest is rolling: for each period t that has earlier transitions
+//! to learn from (the last [`ROLLING`] of them), everything is refitted
+//! (the same folds and fallbacks) on the transitions *into* the periods
+//! before t, every customer of the period before t is ranked and compared
+//! with what they took up in t: MAP@7 and hit@3, for the model's ranking
+//! and for a popularity baseline (each product's take-up rate) under the
+//! same suitability rules. The mean over the periods (those whose training
+//! knew a period before its transitions, as the final models do) is the estimate of
+//! next period's MAP@7, the spread how far one month strays from it: the
+//! mix of take-ups swings from month to month, so the last period alone
+//! (the only backtest before) said 0.889 on a real panel whose next month
+//! came out at 0.807.
 
 use super::catalog::Catalog;
 use super::inputs::{Rows, UNKNOWN};
@@ -74,11 +80,16 @@ pub struct RankScores {
     pub hit_at_3: f64,
 }
 
-/// The out-of-time backtest on the panel's last transition.
+/// The out-of-time backtest of one period's take-ups.
 #[derive(Debug, Clone, Serialize)]
 pub struct Backtest {
     /// The period whose take-ups are predicted.
     pub period: String,
+    /// Whether its training transitions knew the period before theirs (the
+    /// holding changes the final models learn from): only such periods
+    /// count in the rolling mean, the first one would measure a model
+    /// without them.
+    pub counted: bool,
     /// Customers ranked, and those of them who took up a product.
     pub customers: usize,
     pub customers_with_take_up: usize,
@@ -307,12 +318,88 @@ fn by_propensity(catalog: &Catalog) -> Catalog {
     c
 }
 
-/// Refit on the transitions into the periods before the last, predict the
-/// last period's take-ups; `None` when the panel has fewer than three periods.
-pub fn backtest(panel: &Panel, catalog: &Catalog, s: &FitSettings) -> Result<Option<Backtest>> {
+/// Periods the rolling backtest goes back at most (each costs a refit).
+pub const ROLLING: usize = 6;
+
+/// The rolling backtest: one [`Backtest`] per period, oldest first, and
+/// their mean and spread.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rolling {
+    pub periods: Vec<Backtest>,
+    /// Mean over the counted periods (every period when none is), as
+    /// served and by propensity: the estimate of the next period's ranking
+    /// quality.
+    pub mean: RankScores,
+    pub mean_by_propensity: RankScores,
+    pub popularity_mean: RankScores,
+    /// Smallest and largest MAP@7 as served over the counted periods.
+    pub map_at_7_min: f64,
+    pub map_at_7_max: f64,
+}
+
+impl Rolling {
+    /// The most recent period's backtest.
+    pub fn last(&self) -> Option<&Backtest> {
+        self.periods.last()
+    }
+}
+
+fn mean_scores<'a>(all: impl Iterator<Item = &'a RankScores>) -> RankScores {
+    let (mut map, mut hit, mut n) = (0.0, 0.0, 0.0);
+    for s in all {
+        (map, hit, n) = (map + s.map_at_7, hit + s.hit_at_3, n + 1.0);
+    }
+    RankScores {
+        map_at_7: map / f64::max(n, 1.0),
+        hit_at_3: hit / f64::max(n, 1.0),
+    }
+}
+
+/// Backtest every one of the last [`ROLLING`] periods that has earlier
+/// transitions to learn from; `None` when the panel has fewer than three
+/// periods.
+pub fn rolling(
+    panel: &Panel,
+    catalog: &Catalog,
+    s: &FitSettings,
+    on_period: &dyn Fn(&Backtest),
+) -> Result<Option<Rolling>> {
     let last = panel.report.periods.len().saturating_sub(1);
-    let (train, test): (Vec<Transition>, Vec<Transition>) =
-        panel.transitions.iter().partition(|t| t.to < last);
+    let first = 2.max((last + 1).saturating_sub(ROLLING));
+    let mut periods = Vec::new();
+    for target in first..=last {
+        if let Some(b) = backtest(panel, catalog, s, target)? {
+            on_period(&b);
+            periods.push(b);
+        }
+    }
+    if periods.is_empty() {
+        return Ok(None);
+    }
+    let any = periods.iter().any(|b| b.counted);
+    let counted: Vec<&Backtest> = (periods.iter()).filter(|b| b.counted || !any).collect();
+    let served: Vec<f64> = counted.iter().map(|b| b.model.map_at_7).collect();
+    Ok(Some(Rolling {
+        mean: mean_scores(counted.iter().map(|b| &b.model)),
+        mean_by_propensity: mean_scores(counted.iter().map(|b| &b.model_by_propensity)),
+        popularity_mean: mean_scores(counted.iter().map(|b| &b.popularity)),
+        map_at_7_min: served.iter().copied().fold(f64::INFINITY, f64::min),
+        map_at_7_max: served.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        periods,
+    }))
+}
+
+/// Refit on the transitions into the periods before `target`, predict the
+/// take-ups into `target`; `None` when either side is empty.
+pub fn backtest(
+    panel: &Panel,
+    catalog: &Catalog,
+    s: &FitSettings,
+    target: usize,
+) -> Result<Option<Backtest>> {
+    let (train, test): (Vec<Transition>, Vec<Transition>) = (panel.transitions.iter())
+        .filter(|t| t.to <= target)
+        .partition(|t| t.to < target);
     if train.is_empty() || test.is_empty() {
         return Ok(None);
     }
@@ -364,7 +451,8 @@ pub fn backtest(panel: &Panel, catalog: &Catalog, s: &FitSettings) -> Result<Opt
     }
     let [m, mp, pop, popp] = scorers.map(|s| s.scores());
     Ok(Some(Backtest {
-        period: panel.report.periods[last].clone(),
+        period: panel.report.periods[target].clone(),
+        counted: train.iter().any(|t| t.prev.is_some()),
         customers: test.len(),
         customers_with_take_up: with_take_up,
         map_lift: m.map_at_7 / pop.map_at_7.max(1e-12),

@@ -1,7 +1,7 @@
 //! offers_metrics.json: what an offers training run learned and how well
 //! its ranking did out of time (read by the run's report.html).
 
-use super::fit::Backtest;
+use super::fit::{Backtest, Rolling};
 use super::panel::PanelReport;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -30,8 +30,11 @@ pub struct OffersMetrics {
     pub ranking: &'static str,
     pub panel: PanelReport,
     pub products: Vec<ProductLine>,
-    /// Out-of-time backtest (`None`: no period column or fewer than three periods).
+    /// The most recent period's out-of-time backtest (`None`: no period
+    /// column or fewer than three periods).
     pub backtest: Option<Backtest>,
+    /// Every period's backtest, their mean and spread.
+    pub rolling_backtest: Option<Rolling>,
     /// Latest-period customers by risk level (C1..C5) and source.
     pub risk_levels: BTreeMap<String, usize>,
     /// Top-3 offers by life stage, and by value tier when the data has one.

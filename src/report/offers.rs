@@ -3,6 +3,7 @@
 //! report (top offers per value tier and warning level, expected value).
 
 use super::page::{f4, Page};
+use crate::offers::fit::{Backtest, RankScores, Rolling};
 use crate::offers::metrics::OffersMetrics;
 use std::collections::BTreeMap;
 
@@ -38,6 +39,70 @@ pub fn strategy(
         &[what, "offers", "1st", "2nd", "3rd", "4th"],
         &top_rows(groups, 4),
     );
+}
+
+/// The rolling backtest: what it is, each period's figures and the mean.
+fn backtest(page: &mut Page, r: &Rolling) {
+    page.note(&format!(
+        "This is a backtest, not a measurement of the offers below: for each of the last {} period(s), the models were refitted on the periods before it, every customer of the period before was ranked and compared with what they took up. The mean over the periods estimates next period's MAP@7; the spread shows how much one month's mix of take-ups moves it. A period whose models learned only from transitions without the period before (no holding changes) is shown but not in the mean.",
+        r.periods.len()
+    ));
+    let line = |what: String, b: &Backtest| {
+        vec![
+            what,
+            b.customers_with_take_up.to_string(),
+            f4(b.model.map_at_7),
+            f4(b.model_by_propensity.map_at_7),
+            f4(b.popularity.map_at_7),
+            f4(b.model.hit_at_3),
+            f4(b.popularity.hit_at_3),
+        ]
+    };
+    let mut rows: Vec<Vec<String>> = (r.periods.iter())
+        .map(|b| {
+            line(
+                format!(
+                    "{}{}",
+                    b.period,
+                    if b.counted { "" } else { " (not in the mean)" }
+                ),
+                b,
+            )
+        })
+        .collect();
+    let mean = |s: &RankScores| vec![f4(s.map_at_7), f4(s.hit_at_3)];
+    let (m, mp, pop) = (
+        mean(&r.mean),
+        mean(&r.mean_by_propensity),
+        mean(&r.popularity_mean),
+    );
+    rows.push(vec![
+        "mean".into(),
+        String::new(),
+        m[0].clone(),
+        mp[0].clone(),
+        pop[0].clone(),
+        m[1].clone(),
+        pop[1].clone(),
+    ]);
+    page.table(
+        "backtest-table",
+        &[
+            "period ranked",
+            "customers with a take-up",
+            "MAP@7 as served",
+            "MAP@7 by propensity",
+            "MAP@7 popularity",
+            "hit@3 as served",
+            "hit@3 popularity",
+        ],
+        &rows,
+    );
+    page.note(&format!(
+        "MAP@7 as served from {} to {} over the periods. Popularity ranks by each product's take-up rate under the same suitability rules; as served ranks by expected value when every product has a margin, which orders both rankings alike.",
+        f4(r.map_at_7_min),
+        f4(r.map_at_7_max)
+    ));
 }
 
 /// The whole report of an offers training run.
@@ -92,32 +157,8 @@ pub fn render(m: &OffersMetrics) -> String {
         &rows,
     );
     page.section("backtest", "Out-of-time backtest");
-    match &m.backtest {
-        Some(b) => {
-            page.note(&format!(
-                "Models refitted on the periods before {}, every customer of the period before ranked, compared with what they took up in {} ({} of {} customers took something up).",
-                b.period, b.period, b.customers_with_take_up, b.customers
-            ));
-            let line = |name: &str, s: &crate::offers::fit::RankScores| {
-                vec![name.to_string(), f4(s.map_at_7), f4(s.hit_at_3)]
-            };
-            page.table(
-                "backtest-table",
-                &["ranking", "MAP@7", "hit@3"],
-                &[
-                    line("model, as served", &b.model),
-                    line("model, by propensity", &b.model_by_propensity),
-                    line("popularity, as served", &b.popularity),
-                    line("popularity, by take-up rate", &b.popularity_by_propensity),
-                ],
-            );
-            page.note(&format!(
-                "MAP@7 lift over popularity: {:.2}x ranking by propensity (what the \
-                 models learned over take-up rates); {:.2}x as served, by expected \
-                 value, where the margins order both rankings alike.",
-                b.map_lift_by_propensity, b.map_lift
-            ));
-        }
+    match &m.rolling_backtest {
+        Some(r) => backtest(&mut page, r),
         None => page.note("No backtest: it needs a period column with at least three periods."),
     }
     page.section(

@@ -25,6 +25,23 @@
 //! - 1% of customers leave each month (absent from later months) and 0.3%
 //!   of customer-months are missing from the extract (a gap).
 //!
+//! `--dynamics` adds what a real bank's panel has and the plain mechanism
+//! lacks (a seeded stream of its own: without the flag the panel is the
+//! same byte for byte):
+//! - Joint additions: a pension plan is taken up with a fee waiver in the
+//!   same month (probability 0.7, a salary package) and a mortgage with
+//!   home insurance (0.6). Neither is known a month ahead.
+//! - Re-additions: payroll-like products (pension plan, fee waiver,
+//!   savings, money market) and cards and insurance lapse for a month 8% of
+//!   the time and come back the month after with probability 0.6 (held two
+//!   months before, dropped the month before: about a quarter of all
+//!   additions).
+//! - Swings of the addition mix: each month every product's log-odds of a
+//!   take-up move by a draw of N(0, 0.4²), the pension plan's and the fee
+//!   waiver's by N(0, 1.0²) (campaigns), so one month's mix is not the next.
+//! - Rare products: estate planning and structured notes are taken up by
+//!   very few (log-odds −2 lower).
+//!
 //! Output: `holdings.csv` (all months) and `latest.csv` (the last month: the
 //! batch a scoring job would get) in the `--out` folder.
 
@@ -131,10 +148,112 @@ fn questionnaire(rng: &mut ChaCha8Rng, level: u8) -> String {
     }
 }
 
+/// Products taken up together: (lead, follower, probability the follower
+/// comes in the lead's month) — pension plan → fee waiver, mortgage → home
+/// insurance.
+const JOINT: [(usize, usize, f64); 2] = [(6, 11, 0.7), (2, 16, 0.6)];
+/// Products that lapse for a month (payroll-like, or cards and insurance
+/// left unpaid): credit card, savings, insurance, pension plan, fee waiver,
+/// money market.
+const LAPSING: [usize; 6] = [0, 3, 4, 6, 11, 15];
+/// Products the campaigns swing harder: pension plan, fee waiver.
+const CAMPAIGNED: [usize; 2] = [6, 11];
+/// Products taken up by very few: structured note, estate planning.
+const RARE: [usize; 2] = [9, 19];
+
+/// The `--dynamics` mechanisms (see the module doc).
+pub struct Dynamics {
+    /// Per month, per product: the shift of a take-up's log-odds.
+    shift: Vec<[f64; PRODUCTS.len()]>,
+}
+
+impl Dynamics {
+    /// The month-by-month swings of `months` months, from their own seeded
+    /// stream.
+    pub fn new(months: usize, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_D1CE);
+        let shift = (0..months)
+            .map(|_| {
+                let mut row = [0.0; PRODUCTS.len()];
+                for (p, v) in row.iter_mut().enumerate() {
+                    let sd = if CAMPAIGNED.contains(&p) { 1.0 } else { 0.4 };
+                    let rare = if RARE.contains(&p) { 2.0 } else { 0.0 };
+                    *v = sd * normal(&mut rng) - rare;
+                }
+                row
+            })
+            .collect();
+        Dynamics { shift }
+    }
+}
+
+/// One customer's holdings through a month: drops, lapses, take-ups
+/// (re-additions after a lapse, joint additions with `--dynamics`).
+struct Month<'a> {
+    tolerance: u8,
+    person: &'a Person,
+    balance: f64,
+    m: usize,
+    dynamics: Option<&'a Dynamics>,
+}
+
+impl Month<'_> {
+    fn step(
+        &self,
+        rng: &mut ChaCha8Rng,
+        held: &mut [bool],
+        dropped: &mut [bool],
+        lapsed: &mut [bool],
+    ) {
+        let before = held.to_vec();
+        for p in 0..PRODUCTS.len() {
+            if before[p] {
+                dropped[p] = rng.random::<f64>() < 0.015;
+                held[p] = !dropped[p];
+                if let (Some(_), false) = (self.dynamics, dropped[p]) {
+                    lapsed[p] = LAPSING.contains(&p) && rng.random::<f64>() < 0.08;
+                    held[p] = !lapsed[p];
+                }
+                continue;
+            }
+            if std::mem::take(&mut lapsed[p]) && rng.random::<f64>() < 0.6 {
+                held[p] = true;
+                continue;
+            }
+            let fit = if PRODUCTS[p].1 <= self.tolerance {
+                0.0
+            } else {
+                -4.0
+            };
+            let retake = if dropped[p] { 2.5 } else { 0.0 };
+            let shift = self.dynamics.map_or(0.0, |d| d.shift[self.m][p]);
+            let logit =
+                -6.4 + fit + retake + shift + 1.5 * affinity(p, self.person, self.balance, &before);
+            held[p] = rng.random::<f64>() < sigmoid(logit);
+            dropped[p] = false;
+        }
+        if self.dynamics.is_some() {
+            for (lead, follower, prob) in JOINT {
+                if held[lead] && !before[lead] && !held[follower] && rng.random::<f64>() < prob {
+                    held[follower] = true;
+                }
+            }
+        }
+    }
+}
+
 /// Write the panel of `customers` customers over `months` months into the
-/// folder `out`.
-pub fn generate(out: &Path, customers: usize, months: usize, seed: u64) -> Result<()> {
+/// folder `out`; `dynamics` adds joint additions, re-additions, swings of
+/// the mix and rare products.
+pub fn generate(
+    out: &Path,
+    customers: usize,
+    months: usize,
+    seed: u64,
+    dynamics: bool,
+) -> Result<()> {
     let months_n = months.max(1);
+    let dynamics = dynamics.then(|| Dynamics::new(months_n, seed));
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let id_base = 500_000 + (seed % 97) * 1_000_000;
     let base: Vec<&str> = COLUMNS
@@ -185,6 +304,7 @@ pub fn generate(out: &Path, customers: usize, months: usize, seed: u64) -> Resul
                 < sigmoid(prior + fit + affinity(p, &person, balance, &[false; PRODUCTS.len()]));
         }
         let mut dropped = [false; PRODUCTS.len()];
+        let mut lapsed = [false; PRODUCTS.len()];
         let tenure0: f64 = tenure_at.map_or(0.0, |t| cells[t].parse().unwrap_or(0.0));
         for (m, rows) in months.iter_mut().enumerate() {
             if m > 0 {
@@ -192,24 +312,14 @@ pub fn generate(out: &Path, customers: usize, months: usize, seed: u64) -> Resul
                     break;
                 }
                 balance = (balance * (0.03 * normal(&mut rng)).exp()).round();
-                let before = held;
-                for p in 0..PRODUCTS.len() {
-                    if before[p] {
-                        dropped[p] = rng.random::<f64>() < 0.015;
-                        held[p] = !dropped[p];
-                    } else {
-                        let fit = if PRODUCTS[p].1 <= tolerance {
-                            0.0
-                        } else {
-                            -4.0
-                        };
-                        let retake = if dropped[p] { 2.5 } else { 0.0 };
-                        let logit =
-                            -6.4 + fit + retake + 1.5 * affinity(p, &person, balance, &before);
-                        held[p] = rng.random::<f64>() < sigmoid(logit);
-                        dropped[p] = false;
-                    }
-                }
+                let month = Month {
+                    tolerance,
+                    person: &person,
+                    balance,
+                    m,
+                    dynamics: dynamics.as_ref(),
+                };
+                month.step(&mut rng, &mut held, &mut dropped, &mut lapsed);
             }
             if rng.random::<f64>() < 0.003 {
                 continue;

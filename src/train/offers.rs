@@ -89,26 +89,37 @@ pub fn run(job: &OffersJob) -> Result<OffersOutcome> {
         seed: job.seed,
         ..FitSettings::default()
     };
-    let backtest = match panel.snapshot {
+    let rolling = match panel.snapshot {
         true => None,
         false => {
-            progress.stage("backtest: refit on earlier periods, rank the last period's customers");
-            fit::backtest(&panel, &catalog, &settings)?
+            progress.stage(
+                "rolling backtest: per period, refit on the periods before, rank its customers",
+            );
+            fit::rolling(&panel, &catalog, &settings, &|b| {
+                progress.stage(format!(
+                    "backtest {}: MAP@7 by propensity {:.4} vs popularity {:.4} ({:.2}x); \
+                     as served {:.4} vs {:.4} ({:.2}x); hit@3 as served {:.3} vs {:.3}",
+                    b.period,
+                    b.model_by_propensity.map_at_7,
+                    b.popularity_by_propensity.map_at_7,
+                    b.map_lift_by_propensity,
+                    b.model.map_at_7,
+                    b.popularity.map_at_7,
+                    b.map_lift,
+                    b.model.hit_at_3,
+                    b.popularity.hit_at_3
+                ))
+            })?
         }
     };
-    if let Some(b) = &backtest {
+    if let Some(r) = &rolling {
         progress.stage(format!(
-            "backtest {}: MAP@7 by propensity {:.4} vs popularity {:.4} ({:.2}x); \
-             as served {:.4} vs {:.4} ({:.2}x); hit@3 as served {:.3} vs {:.3}",
-            b.period,
-            b.model_by_propensity.map_at_7,
-            b.popularity_by_propensity.map_at_7,
-            b.map_lift_by_propensity,
-            b.model.map_at_7,
-            b.popularity.map_at_7,
-            b.map_lift,
-            b.model.hit_at_3,
-            b.popularity.hit_at_3
+            "rolling backtest over {} period(s): MAP@7 as served {:.4} (from {:.4} to {:.4}), popularity {:.4}",
+            r.periods.len(),
+            r.mean.map_at_7,
+            r.map_at_7_min,
+            r.map_at_7_max,
+            r.popularity_mean.map_at_7
         ));
     }
     progress.stage("fitting one propensity model per product (3-fold CV by customer)");
@@ -156,7 +167,8 @@ pub fn run(job: &OffersJob) -> Result<OffersOutcome> {
         },
         products: product_lines(&model, &offered_top3),
         panel: panel.report.clone(),
-        backtest,
+        backtest: rolling.as_ref().and_then(|r| r.last().cloned()),
+        rolling_backtest: rolling,
         risk_levels,
         top3_by_stage: by_stage,
         customers_offered: offered,
