@@ -20,6 +20,7 @@ mod limits;
 mod logs;
 mod metrics_oracle;
 mod offers;
+mod offers_dynamics;
 mod private;
 mod report;
 mod score;
