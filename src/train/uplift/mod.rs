@@ -290,19 +290,26 @@ pub fn run(job: &UpliftJob) -> Result<UpliftOutcome> {
     let pipeline = FeaturePipeline::fit(&c.data.table, &all, false);
     let x = pipeline.transform(&c.data.table, &all, &mut TransformStats::default());
     let spec = &job.cfg.gradient_boosting;
-    let model = UpliftModel::fit(
-        kind,
-        spec,
-        x.view(),
-        &c.data.y,
-        &c.treated,
-        job.cfg.train.seed,
-    )?;
-    let test = job
-        .test
-        .as_ref()
-        .map(|path| output::score_test(job, &c, (&pipeline, &model), path))
-        .transpose()?;
+    // The test table is read and encoded while the learner is fitted.
+    let (model, test) = rayon::join(
+        || {
+            UpliftModel::fit(
+                kind,
+                spec,
+                x.view(),
+                &c.data.y,
+                &c.treated,
+                job.cfg.train.seed,
+            )
+        },
+        || {
+            (job.test.as_ref())
+                .map(|path| output::read_test(job, &c, &pipeline, path))
+                .transpose()
+        },
+    );
+    let model = model?;
+    let test = test?.map(|t| t.score(&c, &model));
     let (created_at, stamp) = crate::artifact::format_time(crate::artifact::now_epoch());
     let t = &job.cfg.train;
     let run_id = crate::io::unique_name(&format!("uplift-{stamp}"), |id| {

@@ -30,13 +30,23 @@ pub struct Tested {
     pub left_out: usize,
 }
 
-/// Score the labelled campaign table at `path` with the refitted learner.
-pub fn score_test(
+/// The `--test` table read, its rows of the two arms encoded: read while
+/// the learner is fitted (it does not need the model).
+pub struct TestInput {
+    ids: Vec<String>,
+    y: Vec<u8>,
+    treated: Vec<bool>,
+    x: ndarray::Array2<f64>,
+    left_out: usize,
+}
+
+/// Read and encode the labelled campaign table at `path`.
+pub fn read_test(
     job: &UpliftJob,
     c: &Campaign,
-    (pipeline, model): (&FeaturePipeline, &UpliftModel),
+    pipeline: &FeaturePipeline,
     path: &Path,
-) -> Result<Tested> {
+) -> Result<TestInput> {
     let mut raw = crate::ingest::read_table(path, job.cfg.data.delimiter)?;
     c.data.formats.apply(&mut raw);
     let src = raw.source.clone();
@@ -76,19 +86,30 @@ pub fn score_test(
             ),
         ));
     }
-    let x = pipeline.transform(&test.table, &rows, &mut TransformStats::default());
-    let prediction = model.predict(x.view());
-    let y: Vec<u8> = rows.iter().map(|&r| test.y[r]).collect();
-    let (success, score) = (c.success(&y), c.score(&prediction));
-    Ok(Tested {
+    Ok(TestInput {
+        x: pipeline.transform(&test.table, &rows, &mut TransformStats::default()),
+        y: rows.iter().map(|&r| test.y[r]).collect(),
         ids: rows.iter().map(|&r| ids[r].clone()).collect(),
-        figures: Figures::of(&success, &score, &treated),
-        deciles: deciles(&success, &score, &treated),
         left_out: raw.n_rows() - rows.len(),
-        y,
         treated,
-        prediction,
     })
+}
+
+impl TestInput {
+    /// Score the table with the refitted learner.
+    pub fn score(self, c: &Campaign, model: &UpliftModel) -> Tested {
+        let prediction = model.predict(self.x.view());
+        let (success, score) = (c.success(&self.y), c.score(&prediction));
+        Tested {
+            figures: Figures::of(&success, &score, &self.treated),
+            deciles: deciles(&success, &score, &self.treated),
+            ids: self.ids,
+            left_out: self.left_out,
+            y: self.y,
+            treated: self.treated,
+            prediction,
+        }
+    }
 }
 
 /// Everything a run reports.
