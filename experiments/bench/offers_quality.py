@@ -24,6 +24,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "analysis"))
+from offers_oracle import average_precision as apk  # noqa: E402  (one MAP@7 for both scripts)
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -33,15 +36,6 @@ SEEDS = [int(s) for s in sys.argv[4:]] or [1, 2, 3, 4, 5]
 N = int(os.environ.get("CUSTOMERS", "20000"))
 MONTHS = int(os.environ.get("MONTHS", "6"))
 TOP = 7
-
-
-def apk(ranked, relevant, k=TOP):
-    hits, score = 0, 0.0
-    for i, p in enumerate(ranked[:k]):
-        if p in relevant:
-            hits += 1
-            score += hits / (i + 1)
-    return score / min(len(relevant), k)
 
 
 def catalog(products, path):

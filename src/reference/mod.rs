@@ -47,7 +47,8 @@ impl WarningCutoffs {
         Self::derive_at(threshold, scores, base_rate, 0.95)
     }
 
-    /// A group's cut-offs ([`super::reference::thresholds`]): as
+    /// A group's cut-offs when its red level cannot be matched on
+    /// precision (train::thresholds): as
     /// [`WarningCutoffs::derive`], with the red share scaled by the
     /// group's churn rate against everyone's (`5% × rate / overall`,
     /// between 1% and 50%), so that red means about the same risk in a
@@ -61,6 +62,15 @@ impl WarningCutoffs {
     ) -> WarningCutoffs {
         let share = (0.05 * base_rate / overall_rate.max(f64::MIN_POSITIVE)).clamp(0.01, 0.5);
         Self::derive_at(threshold, scores, base_rate, 1.0 - share)
+    }
+
+    /// A group's cut-offs with red at `red` (never below the threshold).
+    pub fn with_red(threshold: f64, red: f64, base_rate: f64) -> WarningCutoffs {
+        WarningCutoffs {
+            red: red.max(threshold),
+            orange: threshold,
+            yellow: base_rate.min(threshold),
+        }
     }
 
     /// The cut-offs with red from the `quantile` of `scores`.

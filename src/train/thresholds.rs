@@ -89,6 +89,39 @@ fn capacity_shares<'k>(
         .collect()
 }
 
+/// Fewest churners a group's red level must hold for its precision to be
+/// matched (else the share rule of [`WarningCutoffs::derive_for_group`]).
+const MIN_RED_CHURNERS: usize = 10;
+
+/// The out-of-fold churn rate among the customers at or above `red`: what
+/// the global red level means, which each group's red level matches.
+fn red_precision(input: &FitInput, red: f64) -> Option<f64> {
+    let (mut k, mut churners) = (0usize, 0usize);
+    for (&p, &y) in input.oof.iter().zip(input.cv_y) {
+        if p >= red {
+            (k, churners) = (k + 1, churners + usize::from(y));
+        }
+    }
+    (k > 0).then(|| churners as f64 / k as f64)
+}
+
+/// The lowest score of `p` at or above which the churn rate of `y`
+/// reaches `target` (the largest such top set, cut between distinct
+/// scores), when that set holds [`MIN_RED_CHURNERS`] churners.
+fn matched_red(y: &[u8], p: &[f64], target: f64) -> Option<f64> {
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+    let (mut churners, mut best) = (0usize, None);
+    for (k, &i) in order.iter().enumerate() {
+        churners += usize::from(y[i]);
+        let boundary = order.get(k + 1).is_none_or(|&j| p[j] < p[i]);
+        if boundary && churners >= MIN_RED_CHURNERS && churners as f64 >= target * (k + 1) as f64 {
+            best = Some(p[i]);
+        }
+    }
+    best
+}
+
 /// Each group's threshold by `rule` (global ones for small groups).
 pub fn fit_groups(
     by: &[String],
@@ -103,6 +136,7 @@ pub fn fit_groups(
     let n = input.oof.len() as f64;
     let members = thresholds::members(input.cv_keys);
     let share = capacity_shares(&members, input);
+    let red_target = red_precision(input, global.1.red);
     let groups = members
         .into_iter()
         .map(|(key, rows)| {
@@ -136,7 +170,14 @@ pub fn fit_groups(
                     let s: Vec<f64> = rows_all.iter().map(|&i| input.scores[i]).collect();
                     let rate = rows_all.iter().map(|&i| input.all_y[i] as f64).sum::<f64>()
                         / rows_all.len().max(1) as f64;
-                    (t, WarningCutoffs::derive_for_group(t, &s, rate, overall))
+                    // Red means the same risk in every group: the global
+                    // red level's churn rate out of fold, matched on the
+                    // group's own (else a share scaled by its churn rate).
+                    let warning = match red_target.and_then(|r| matched_red(&y, &p, r)) {
+                        Some(red) => WarningCutoffs::with_red(t, red, rate),
+                        None => WarningCutoffs::derive_for_group(t, &s, rate, overall),
+                    };
+                    (t, warning)
                 }
             };
             let g = GroupThreshold {
@@ -272,6 +313,33 @@ pub fn fit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn red_is_the_largest_top_set_at_the_target_churn_rate() {
+        // Scores 1.00, 0.99, …; churners: every one of the top 20, then
+        // every fourth.
+        let p: Vec<f64> = (0..200).map(|i| 1.0 - i as f64 * 0.005).collect();
+        let y: Vec<u8> = (0..200).map(|i| u8::from(i < 20 || i % 4 == 0)).collect();
+        let red = matched_red(&y, &p, 0.5).unwrap();
+        let k = p.iter().filter(|&&v| v >= red).count();
+        let churners = (0..k).filter(|&i| y[i] == 1).count();
+        assert!(churners as f64 >= 0.5 * k as f64, "{k} {churners}");
+        let rate_to = |j: usize| (0..=j).filter(|&i| y[i] == 1).count() as f64 / (j + 1) as f64;
+        assert!(
+            (k..200).all(|j| rate_to(j) < 0.5),
+            "no larger set reaches 0.5"
+        );
+        // Ties are never cut: the set is every customer at or above red.
+        let tied: Vec<f64> = p.iter().map(|v| (v * 10.0).floor() / 10.0).collect();
+        let red = matched_red(&y, &tied, 0.5).unwrap();
+        let k = tied.iter().filter(|&&v| v >= red).count();
+        assert!(k < 200 && tied[k] < red && rate_to(k - 1) >= 0.5, "{k}");
+        // A rate only the top 21 reach (all churners: the top 20 and the 21st).
+        let red = matched_red(&y, &p, 0.99).unwrap();
+        assert_eq!(p.iter().filter(|&&v| v >= red).count(), 21);
+        let few: Vec<u8> = (0..200).map(|i| u8::from(i < 5)).collect();
+        assert_eq!(matched_red(&few, &p, 0.5), None, "fewer than 10 churners");
+    }
 
     #[test]
     fn each_group_gets_its_rule_and_small_groups_the_global_threshold() {
