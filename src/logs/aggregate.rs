@@ -299,6 +299,11 @@ pub fn snapshot(
         not_yet_open: logs.customers.height() - opened_n,
         closed_before,
         churned,
+        history_days: {
+            let days = i64::from(d - logs.first_day);
+            let longest = WINDOWS.iter().copied().max().map_or(0, i64::from);
+            (days < longest).then_some(days)
+        },
     };
     Ok((frame, counts))
 }

@@ -325,6 +325,25 @@ pub fn build_table(
     Ok((table, cuts, counts))
 }
 
+/// One warning line when some snapshots have less log behind them than
+/// the longest feature window (their window features look like a quieter
+/// customer: counted over the days the log holds); `None` when all have it.
+pub fn short_history_line(counts: &[read::SnapshotCounts]) -> Option<String> {
+    let short: Vec<(&str, i64)> = (counts.iter())
+        .filter_map(|c| c.history_days.map(|h| (c.as_of.as_str(), h)))
+        .collect();
+    let (first, last) = (short.first()?, short.last()?);
+    let longest = aggregate::WINDOWS.iter().max().copied().unwrap_or_default();
+    Some(format!(
+        "{} of {} snapshot(s) ({} … {}) have less log history than the {longest}-day feature windows (from {} days): their window features count only what the log holds",
+        short.len(),
+        counts.len(),
+        first.0,
+        last.0,
+        short.iter().map(|s| s.1).min().unwrap_or_default()
+    ))
+}
+
 /// A training table built from logs.
 #[derive(Debug, Clone)]
 pub struct Built {

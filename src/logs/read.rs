@@ -44,6 +44,10 @@ pub struct SnapshotCounts {
     /// Positives under the churn rule (when labelled).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub churned: Option<usize>,
+    /// Days of log before the as-of date, when fewer than the longest
+    /// feature window: its window features count only these days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_days: Option<i64>,
 }
 
 /// What reading the logs found (data_report.json, summary.json).

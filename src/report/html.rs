@@ -49,6 +49,10 @@ pub fn render(
     for line in super::value::warnings(&data.report) {
         page.note(&format!("WARNING: {line}."));
     }
+    let snapshots = data.report.logs.as_ref().map(|l| &l.snapshots[..]);
+    if let Some(line) = snapshots.and_then(crate::logs::short_history_line) {
+        page.note(&format!("WARNING: {line}."));
+    }
     page.note(&format!(
         "Data {} ({} rows, sha256 {}), {}-fold stratified cross-validation, seed {}. Best model by {}: {} (threshold {:.4}, rule {}). All figures are out-of-fold.",
         artifact.data.file, artifact.data.rows, &artifact.data.sha256[..16], metrics.folds, metrics.seed, metrics.select_metric, metrics.best_model, best.threshold, metrics.threshold_rule

@@ -78,6 +78,9 @@ pub fn features(cfg: &Config, art: &Artifact, progress: &Progress) -> Result<Log
         l.as_of.join(",")
     ));
     let (mut frame, report) = logs::feature_table(&l, Some(false), cuts)?;
+    if let Some(line) = logs::short_history_line(&report.snapshots) {
+        progress.warn(line);
+    }
     let dir = crate::io::TempDir::new()?;
     crate::io::write_frame(&dir.path().join(FILE), &mut frame)?;
     Ok(LogFeatures { dir, report })

@@ -47,6 +47,9 @@ fn read_input(
 ) -> Result<(ingest::RawTable, PathBuf, Option<logs::Built>)> {
     if cfg.logs.is_set() {
         let built = logs::training_table(&cfg.logs, &|m| progress.stage(m))?;
+        if let Some(line) = logs::short_history_line(&built.report.snapshots) {
+            progress.warn(line);
+        }
         let source = cfg.logs.transactions.clone().unwrap_or_default();
         return Ok((built.table.clone(), source, Some(built)));
     }

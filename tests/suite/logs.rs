@@ -544,3 +544,41 @@ timestamp = "date"
     let auc = oof_auc(&metrics(d.path()), "random_forest");
     assert!(auc > 0.7, "{auc}");
 }
+
+#[test]
+fn snapshots_with_less_history_than_the_windows_are_named() {
+    let d = tempdir();
+    let mut args = log_args(Path::new("data/logs"));
+    args.extend(
+        [
+            "--as-of",
+            "2023-03-01,2024-04-01",
+            "--models",
+            "logistic_regression",
+        ]
+        .map(String::from),
+    );
+    let out = train(d.path(), &args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = "1 of 2 snapshot(s) (2023-03-01 … 2023-03-01) have less log history than the 365-day feature windows";
+    assert!(err.contains(&format!("warning: {line}")), "{err}");
+    let run = run_dir(d.path());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("data_report.json")).unwrap())
+            .unwrap();
+    let logs = &report["logs"];
+    let first = churn::logs::dates::parse_as_of(logs["first_date"].as_str().unwrap()).unwrap();
+    let march = churn::logs::dates::parse_as_of("2023-03-01").unwrap();
+    let s = &logs["snapshots"];
+    assert_eq!(
+        s[0]["history_days"].as_i64(),
+        Some(i64::from(march - first)),
+        "{s}"
+    );
+    assert!(
+        s[1].get("history_days").is_none(),
+        "a full year behind 2024-04-01: {s}"
+    );
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    assert!(html.contains(line), "the report says it too");
+}
