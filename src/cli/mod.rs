@@ -523,14 +523,9 @@ impl TrainArgs {
         set(&mut d.groups, self.groups);
         set(&mut c.fairness.allow_protected, self.allow_protected);
         set(&mut c.leakage.allow, self.allow_leaky);
-        // A calendar is read (and checked) here, before any work: a bad file
-        // stops the run in one line, not after the models are fitted.
-        if self.calendar.is_some() || self.calendar_features {
+        if self.calendar_features {
             let path = self.calendar.as_deref().unwrap_or(std::path::Path::new(""));
-            let windows = crate::ingest::calendar::read(path)?;
-            if self.calendar_features {
-                c.logs.calendar = windows;
-            }
+            c.logs.calendar = crate::ingest::calendar::read(path)?;
         }
         let t = &mut c.train;
         set(&mut t.models, self.models);

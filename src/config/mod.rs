@@ -189,6 +189,11 @@ impl Config {
                 "--calendar FILE serves --threshold-by calendar or --calendar-features".into(),
             ));
         }
+        // The calendar's dates are checked here too (from a flag or the
+        // TOML file), not first after the models are fitted.
+        if let Some(path) = &t.calendar {
+            crate::ingest::calendar::read(path)?;
+        }
         if features && !self.logs.is_set() {
             return Err(Error::Config(
                 "--calendar-features: the features come with log snapshots (--customers, --transactions)".into(),

@@ -36,6 +36,8 @@ use polars_lazy::prelude::*;
 
 /// Transaction and login windows, in days.
 pub const WINDOWS: [i32; 4] = [30, 90, 180, 365];
+/// The longest of [`WINDOWS`]: the history a snapshot needs behind it.
+pub const LONGEST_WINDOW: i32 = WINDOWS[WINDOWS.len() - 1];
 /// The trend compares the last `TREND` days with the `TREND` before.
 pub const TREND: i32 = 90;
 pub const LIFECYCLE: &str = "lifecycle_stage";
@@ -299,11 +301,7 @@ pub fn snapshot(
         not_yet_open: logs.customers.height() - opened_n,
         closed_before,
         churned,
-        history_days: {
-            let days = i64::from(d - logs.first_day);
-            let longest = WINDOWS.iter().copied().max().map_or(0, i64::from);
-            (days < longest).then_some(days)
-        },
+        history_days: (d - logs.first_day < LONGEST_WINDOW).then(|| i64::from(d - logs.first_day)),
     };
     Ok((frame, counts))
 }

@@ -333,13 +333,13 @@ pub fn short_history_line(counts: &[read::SnapshotCounts]) -> Option<String> {
         .filter_map(|c| c.history_days.map(|h| (c.as_of.as_str(), h)))
         .collect();
     let (first, last) = (short.first()?, short.last()?);
-    let longest = aggregate::WINDOWS.iter().max().copied().unwrap_or_default();
     Some(format!(
-        "{} of {} snapshot(s) ({} … {}) have less log history than the {longest}-day feature windows (from {} days): their window features count only what the log holds",
+        "{} of {} snapshot(s) ({} … {}) have less log history than the {}-day feature windows (from {} days): their window features count only what the log holds",
         short.len(),
         counts.len(),
         first.0,
         last.0,
+        aggregate::LONGEST_WINDOW,
         short.iter().map(|s| s.1).min().unwrap_or_default()
     ))
 }

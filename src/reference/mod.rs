@@ -84,11 +84,7 @@ impl WarningCutoffs {
         } else {
             threshold
         };
-        WarningCutoffs {
-            red: q95.max(threshold),
-            orange: threshold,
-            yellow: base_rate.min(threshold),
-        }
+        Self::with_red(threshold, q95, base_rate)
     }
 
     pub fn level(&self, p: f64) -> &'static str {

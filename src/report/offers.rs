@@ -3,7 +3,7 @@
 //! report (top offers per value tier and warning level, expected value).
 
 use super::page::{f4, Page};
-use crate::offers::fit::{Backtest, RankScores, Rolling};
+use crate::offers::fit::{Backtest, Rolling};
 use crate::offers::metrics::OffersMetrics;
 use std::collections::BTreeMap;
 
@@ -70,20 +70,14 @@ fn backtest(page: &mut Page, r: &Rolling) {
             )
         })
         .collect();
-    let mean = |s: &RankScores| vec![f4(s.map_at_7), f4(s.hit_at_3)];
-    let (m, mp, pop) = (
-        mean(&r.mean),
-        mean(&r.mean_by_propensity),
-        mean(&r.popularity_mean),
-    );
     rows.push(vec![
         "mean".into(),
         String::new(),
-        m[0].clone(),
-        mp[0].clone(),
-        pop[0].clone(),
-        m[1].clone(),
-        pop[1].clone(),
+        f4(r.mean.map_at_7),
+        f4(r.mean_by_propensity.map_at_7),
+        f4(r.popularity_mean.map_at_7),
+        f4(r.mean.hit_at_3),
+        f4(r.popularity_mean.hit_at_3),
     ]);
     page.table(
         "backtest-table",

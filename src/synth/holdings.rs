@@ -120,6 +120,17 @@ fn affinity(p: usize, c: &Person, balance: f64, held: &[bool]) -> f64 {
     }
 }
 
+/// The log-odds penalty of product `p` for a customer of true risk
+/// tolerance `tolerance`: −4 when the product is riskier (taken up only
+/// rarely).
+fn fit(p: usize, tolerance: u8) -> f64 {
+    if PRODUCTS[p].1 <= tolerance {
+        0.0
+    } else {
+        -4.0
+    }
+}
+
 /// The customer's true risk tolerance (1–5).
 fn true_tolerance(rng: &mut ChaCha8Rng, c: &Person) -> u8 {
     let b = |x: bool| x as i32 as f64;
@@ -201,11 +212,11 @@ impl Month<'_> {
     fn step(
         &self,
         rng: &mut ChaCha8Rng,
-        held: &mut [bool],
+        held: &mut [bool; PRODUCTS.len()],
         dropped: &mut [bool],
         lapsed: &mut [bool],
     ) {
-        let before = held.to_vec();
+        let before = *held;
         for p in 0..PRODUCTS.len() {
             if before[p] {
                 dropped[p] = rng.random::<f64>() < 0.015;
@@ -220,11 +231,7 @@ impl Month<'_> {
                 held[p] = true;
                 continue;
             }
-            let fit = if PRODUCTS[p].1 <= self.tolerance {
-                0.0
-            } else {
-                -4.0
-            };
+            let fit = fit(p, self.tolerance);
             let retake = if dropped[p] { 2.5 } else { 0.0 };
             let shift = self.dynamics.map_or(0.0, |d| d.shift[self.m][p]);
             let logit =
@@ -290,11 +297,7 @@ pub fn generate(
         let mut held = [false; PRODUCTS.len()];
         let mut balance = person.balance;
         for (p, h) in held.iter_mut().enumerate() {
-            let fit = if PRODUCTS[p].1 <= tolerance {
-                0.0
-            } else {
-                -4.0
-            };
+            let fit = fit(p, tolerance);
             let prior = if p == 0 {
                 person.card as f64 * 3.0 - 1.5
             } else {

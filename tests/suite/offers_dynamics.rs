@@ -237,9 +237,9 @@ fn the_rolling_backtest_covers_every_period_and_the_ranking_holds_a_month_later(
         ranked.entry(o[0].as_str()).or_default().push(k);
     }
     let (mut ap, mut n) = (0.0, 0);
-    for (id, m, a, b) in panel.steps().filter(|s| s.1 == 5) {
+    for (id, _, a, b) in panel.steps().filter(|s| s.1 == 5) {
         let added: Vec<usize> = (0..a.len()).filter(|&k| !a[k] && b[k]).collect();
-        if added.is_empty() || m != 5 {
+        if added.is_empty() {
             continue;
         }
         ap += average_precision(ranked.get(id).map_or(&[][..], |v| &v[..]), &added, 7);
