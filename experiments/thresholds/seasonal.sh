@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Seasonal thresholds against one global threshold (issue 37), on logs
 # generated with the planted calendar (a May promotion, December
-# holidays; see src/synth/logs.rs): train on the 12 monthly snapshots of
-# the first year, score each month of the second year out of time, judge
-# each month's red level against the outcome built from the logs.
+# holidays; see src/synth/logs.rs) over 36 months from 2023-01: the first
+# year is history only (every training snapshot has a full year of log
+# behind it, as a bank's would), train on the 12 monthly snapshots of the
+# second year, score each month of the third year out of time, judge each
+# month's red level against the outcome built from the logs.
 # Usage: seasonal.sh [SEEDS...]  (default 1 2 3); writes seasonal_results.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,11 +18,11 @@ SEEDS=${*:-1 2 3}
 # REUSE=1 keeps the logs and the seasonal runs of an earlier run of this
 # script and redoes the global one only.
 [ -n "${REUSE:-}" ] || { rm -rf "$W"; mkdir -p "$W"; }
-common=(--snapshots 2023-02-01..2024-01-01:monthly --horizon 30d --churn-rule closed --models logistic_regression -q)
+common=(--snapshots 2024-02-01..2025-01-01:monthly --horizon 30d --churn-rule closed --models logistic_regression -q)
 season=(--threshold-rule "$RULE" --threshold-by season --min-group-positives "${MINPOS:-50}" --threshold-shrink "${SHRINK:-0}")
 score_months() { # $1 = run folder (g-S or s-S)
   for m in 01 02 03 04 05 06 07 08 09 10 11 12; do
-    d=2024-$m-01
+    d=2025-$m-01
     $B/churn-score --model $1/m/latest "${logs[@]}" --as-of $d --out $1/$m.csv --runs-dir $1/sr -q
     $B/churn-train thresholds --scores $1/$m.csv "${logs[@]}" --as-of $d --horizon 30d --churn-rule closed \
       --by warning_level --out $1/re-$m -q > /dev/null
@@ -30,7 +32,7 @@ for s in $SEEDS; do
   L=$W/logs-$s
   logs=(--customers $L/customers.csv --transactions $L/transactions.parquet --events $L/events.csv)
   if [ -z "${REUSE:-}" ]; then
-    $B/churn-train generate --logs --calendar --customers "$N" --seed "$s" --out "$L"
+    $B/churn-train generate --logs --calendar --months 36 --customers "$N" --seed "$s" --out "$L"
     $B/churn-train "${logs[@]}" "${common[@]}" "${season[@]}" --out $W/s-$s/runs --model-dir $W/s-$s/m
     score_months $W/s-$s
   fi
@@ -46,8 +48,8 @@ import json, glob, os, sys
 w, seeds, rule = sys.argv[1], sys.argv[2].split(), sys.argv[3]
 lines = ["# Seasonal thresholds against one global threshold (issue 37)", "",
          f"Logs generated with the planted calendar (`generate --logs --calendar`, {len(seeds)} seeds); trained on the 12 monthly snapshots "
-         f"of 2023-02..2024-01 (30-day churn window, logistic regression, rule {rule}, {os.environ.get('CUSTOMERS', '6000')} customers, "
-         f"--min-group-positives {os.environ.get('MINPOS', '50')} for the seasonal run); each month of 2024 scored out of time and judged "
+         f"of 2024-02..2025-01, each with a full year of log behind it (36 months generated from 2023-01; 30-day churn window, logistic regression, rule {rule}, {os.environ.get('CUSTOMERS', '6000')} customers, "
+         f"--min-group-positives {os.environ.get('MINPOS', '50')} for the seasonal run); each month of 2025 scored out of time and judged "
          "against the outcome built from the logs (`churn-train thresholds`). Red-level precision = churn rate among the customers at red. "
          "The global threshold is `capacity:F`, F the seasonal run's out-of-fold training flag rate: both flag as many training customers.",
          f"Reproduce: `CUSTOMERS={os.environ.get('CUSTOMERS', '6000')} RULE={rule} bash experiments/thresholds/seasonal.sh {' '.join(seeds)}`.", "",

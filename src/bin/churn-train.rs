@@ -23,14 +23,19 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(TrainCommand::Generate(g)) if g.logs => churn::synth::logs::generate_with(
             &g.out(),
-            g.customers.unwrap_or(20_000),
-            g.seed,
-            g.calendar,
+            churn::synth::logs::Spec {
+                customers: g.customers.unwrap_or(20_000),
+                seed: g.seed,
+                calendar: g.calendar,
+                months: g.months.map_or(churn::synth::logs::MONTHS, |m| {
+                    u32::try_from(m).unwrap_or(u32::MAX)
+                }),
+            },
         ),
         Some(TrainCommand::Generate(g)) if g.holdings => churn::synth::holdings::generate(
             &g.out(),
             g.customers.unwrap_or(2_500),
-            g.months,
+            g.months.unwrap_or(churn::synth::holdings::MONTHS),
             g.seed,
             g.dynamics,
         ),

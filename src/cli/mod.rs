@@ -245,6 +245,15 @@ pub struct LogInputArgs {
     /// Label window after each as-of date [default: 90d].
     #[arg(long)]
     pub horizon: Option<String>,
+    /// Customer buckets the logs are processed in: peak memory follows a
+    /// bucket, not the log; any number gives the same result. `auto` sizes
+    /// them from the logs and the memory available [default: auto].
+    #[arg(long)]
+    pub partitions: Option<crate::logs::Partitions>,
+    /// Folder for the bucket files (removed at the end of the run)
+    /// [default: the system's temporary folder].
+    #[arg(long)]
+    pub temp_dir: Option<PathBuf>,
 }
 
 impl LogInputArgs {
@@ -266,6 +275,8 @@ impl LogInputArgs {
         set(&mut logs.as_of, self.as_of);
         set(&mut logs.date_format, self.date_format.map(Some));
         set(&mut logs.horizon, self.horizon);
+        set(&mut logs.partitions, self.partitions);
+        set(&mut logs.temp_dir, self.temp_dir.map(Some));
     }
 }
 
@@ -309,12 +320,9 @@ impl FeaturesArgs {
     }
 }
 
-const fn churn_months() -> usize {
-    crate::synth::holdings::MONTHS
-}
-
 /// Options of `churn-train generate`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("timed").args(["logs", "holdings"])))]
 pub struct GenerateArgs {
     /// Number of customers of the flat table.
     #[arg(long, default_value_t = 20_000)]
@@ -344,9 +352,10 @@ pub struct GenerateArgs {
     /// addition mix and rare products (see src/synth/holdings.rs).
     #[arg(long, requires = "holdings")]
     pub dynamics: bool,
-    /// Months of the holdings panel (with --holdings).
-    #[arg(long, default_value_t = churn_months())]
-    pub months: usize,
+    /// Months of the holdings panel or of the logs from 2023-01-01
+    /// [default: 24 with --logs, 8 with --holdings].
+    #[arg(long, requires = "timed")]
+    pub months: Option<usize>,
     /// Random seed.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,

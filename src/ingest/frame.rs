@@ -93,6 +93,18 @@ pub fn read_numbers(
     df: &mut DataFrame,
     names: &[&str],
 ) -> PolarsResult<std::collections::BTreeMap<String, super::numbers::NumberFormat>> {
+    let found = detect_numbers(df, names);
+    apply_numbers(df, &found)?;
+    Ok(found)
+}
+
+/// The formats [`read_numbers`] would apply to `df`'s columns of `names`
+/// (only those not written plainly), without applying them: a log read in
+/// batches decides on its first batch and applies to every batch.
+pub fn detect_numbers(
+    df: &DataFrame,
+    names: &[&str],
+) -> std::collections::BTreeMap<String, super::numbers::NumberFormat> {
     use super::numbers::{self, NumberFormat};
     const SAMPLE: usize = 20_000;
     let mut evidence = Vec::new();
@@ -121,19 +133,29 @@ pub fn read_numbers(
         thousands: None,
         currency: false,
     };
-    let mut found = std::collections::BTreeMap::new();
-    for (name, e) in evidence {
-        let Some(f) = e.format(convention).filter(|f| *f != plain) else {
+    (evidence.into_iter())
+        .filter_map(|(name, e)| {
+            let f = e.format(convention).filter(|f| *f != plain)?;
+            Some((name.to_string(), f))
+        })
+        .collect()
+}
+
+/// Replace `df`'s text columns named in `formats` by their numbers (a
+/// cell in no such format becomes null, as a bad amount).
+pub fn apply_numbers(
+    df: &mut DataFrame,
+    formats: &std::collections::BTreeMap<String, super::numbers::NumberFormat>,
+) -> PolarsResult<()> {
+    for (name, f) in formats {
+        let Ok(text) = df.column(name).and_then(|c| c.str().cloned()) else {
             continue;
         };
-        let values: Float64Chunked = df
-            .column(name)?
-            .str()?
+        let values: Float64Chunked = text
             .iter()
-            .map(|c| c.and_then(|s| numbers::parse_with(s, &f)))
+            .map(|c| c.and_then(|s| super::numbers::parse_with(s, f)))
             .collect();
-        df.with_column(values.with_name(name.into()).into_column())?;
-        found.insert(name.to_string(), f);
+        df.with_column(values.with_name(name.as_str().into()).into_column())?;
     }
-    Ok(found)
+    Ok(())
 }

@@ -16,7 +16,7 @@ pub mod schema;
 mod typed;
 mod whole;
 
-pub use frame::{read_frame, read_frame_columns, read_numbers};
+pub use frame::{apply_numbers, detect_numbers, read_frame, read_frame_columns, read_numbers};
 pub use raw::{finite, number_key, RawColumn, RawTable};
 use typed::{append, number_columns, numbers_where_possible, sniff_numeric};
 
@@ -186,7 +186,12 @@ pub fn parse_csv_typed(
 }
 
 /// CSV bytes as a frame of text columns; a ragged record is named by row.
-fn text_frame(source: &str, bytes: &[u8], sep: u8, first_row: usize) -> Result<DataFrame> {
+pub(crate) fn text_frame(
+    source: &str,
+    bytes: &[u8],
+    sep: u8,
+    first_row: usize,
+) -> Result<DataFrame> {
     csv_options(sep)
         .into_reader_with_file_handle(Cursor::new(bytes))
         .finish()
@@ -202,13 +207,13 @@ fn text_frame(source: &str, bytes: &[u8], sep: u8, first_row: usize) -> Result<D
 }
 
 /// The column names of the header line at the start of `bytes`.
-fn header_names(source: &str, bytes: &[u8], sep: u8) -> Result<Vec<String>> {
+pub(crate) fn header_names(source: &str, bytes: &[u8], sep: u8) -> Result<Vec<String>> {
     let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     Ok(parse_csv(source, [first, b"\n"].concat(), sep, 1)?.names)
 }
 
 /// How every CSV is read: a header, every column as text unless overridden.
-fn csv_options(sep: u8) -> CsvReadOptions {
+pub(crate) fn csv_options(sep: u8) -> CsvReadOptions {
     let parse = CsvParseOptions::default()
         .with_separator(sep)
         .with_missing_is_null(true);

@@ -190,7 +190,8 @@ fn days_since(d: Day, day_col: &str) -> Expr {
 }
 
 /// One snapshot's feature rows (and label, with `window`), customers in
-/// the customer table's order.
+/// the customer table's order, with their row number (`cust_seq`) for
+/// [`in_customer_order`].
 pub fn snapshot(
     logs: &Logs,
     d: Day,
@@ -275,7 +276,6 @@ pub fn snapshot(
     } else {
         0
     };
-    drop.push(SEQ.into());
     let mut lf = all.lazy();
     if logs.events.is_some() {
         lf = lf.filter(col("closed_before").eq(lit(0.0)));
@@ -317,6 +317,19 @@ fn order(src: &str, frame: DataFrame) -> Result<DataFrame> {
             .filter(|n| n != ID && n != AS_OF),
     );
     frame.select(names).map_err(|e| Error::polars(src, e))
+}
+
+/// One snapshot's rows from every bucket, in the customer table's order,
+/// without the row number.
+pub fn in_customer_order(src: &str, parts: Vec<DataFrame>) -> Result<DataFrame> {
+    let many = parts.len() > 1;
+    let mut all = stack(src, parts)?;
+    if many {
+        all = all
+            .sort([SEQ], SortMultipleOptions::default())
+            .map_err(|e| Error::polars(src, e))?;
+    }
+    all.drop(SEQ).map_err(|e| Error::polars(src, e))
 }
 
 /// Snapshots stacked into one table (the same columns in each).

@@ -13,21 +13,29 @@
 //! families, the artifact and the scoring flow are the ones a flat table
 //! goes through: one feature pipeline for training, scoring and serving.
 //!
-//! Aggregation is polars lazy group-bys over the whole log (no per-row loop
-//! in Rust). Feature names are stable and defined in the README.
+//! The log is read once, in batches ([`source`]), typed and split into
+//! customer buckets ([`bucket`]); each bucket is aggregated alone with
+//! polars lazy group-bys (no per-row loop in Rust), and the buckets' rows
+//! are put back in the customer table's order before the one step that
+//! needs every customer (the RFM cut points): any number of buckets gives
+//! the same table to the bit. Feature names are stable and defined in the
+//! README.
 
 pub mod aggregate;
+pub mod bucket;
 pub mod dates;
 pub mod label;
 pub mod read;
 pub mod rfm;
+pub mod source;
 
 use crate::error::{Error, Result};
 use dates::Day;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-pub use read::{LogReport, Logs};
+pub use bucket::Partitions;
+pub use read::{LogReport, LogSet, Logs};
 pub use rfm::RfmCuts;
 
 /// Column names the log tables are read with (`[logs.columns]`).
@@ -181,6 +189,13 @@ pub struct LogsConfig {
     /// scoring builds the same columns).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub calendar: Vec<crate::ingest::calendar::Window>,
+    /// Customer buckets the logs are processed in (`--partitions`): a
+    /// setting of the run, not of the model (the result is the same).
+    #[serde(skip_serializing_if = "Partitions::is_auto")]
+    pub partitions: Partitions,
+    /// Where the bucket files go [default: the system's temporary folder].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temp_dir: Option<PathBuf>,
 }
 
 impl Default for LogsConfig {
@@ -199,6 +214,8 @@ impl Default for LogsConfig {
             columns: LogColumns::default(),
             kinds: EventKinds::default(),
             calendar: Vec::new(),
+            partitions: Partitions::Auto,
+            temp_dir: None,
         }
     }
 }
@@ -234,6 +251,13 @@ impl LogsConfig {
         days.sort_unstable();
         days.dedup();
         Ok(days)
+    }
+
+    /// This run's own settings (buckets, temporary folder) over a model's
+    /// stored ones.
+    pub fn run_settings_from(&mut self, job: &LogsConfig) {
+        self.partitions = job.partitions;
+        self.temp_dir = job.temp_dir.clone();
     }
 
     /// Check the section: both files, at least one as-of date, a horizon.
@@ -286,9 +310,11 @@ fn add_calendar(
 
 /// Build the table of snapshots `days` from `logs`: features, and the label
 /// when `labels` (an error when a window reaches past the log), RFM scores
-/// with `cuts` or, when `None`, cut points fitted on this table.
+/// with `cuts` or, when `None`, cut points fitted on this table. Each
+/// bucket's snapshots are built alone; a snapshot's rows from all buckets
+/// are then put in the customer table's order.
 pub fn build_table(
-    logs: &Logs,
+    logs: &LogSet,
     cfg: &LogsConfig,
     days: &[Day],
     labels: bool,
@@ -299,22 +325,35 @@ pub fn build_table(
     Vec<read::SnapshotCounts>,
 )> {
     let horizon = cfg.horizon_days()?;
-    let mut frames = Vec::with_capacity(days.len());
-    let mut counts = Vec::with_capacity(days.len());
     for &d in days {
         logs.check_as_of(d)?;
-        let label = if labels {
-            Some(label::Window::new(logs, d, horizon, cfg.churn_rule)?)
-        } else {
-            None
-        };
-        let (mut frame, c) = aggregate::snapshot(logs, d, label.as_ref())?;
+    }
+    let mut parts: Vec<Vec<polars::prelude::DataFrame>> = vec![Vec::new(); days.len()];
+    let mut counts: Vec<Option<read::SnapshotCounts>> = vec![None; days.len()];
+    for b in 0..logs.partitions {
+        let bucket = logs.bucket(b)?;
+        for (i, &d) in days.iter().enumerate() {
+            let label = if labels {
+                Some(label::Window::new(&bucket, d, horizon, cfg.churn_rule)?)
+            } else {
+                None
+            };
+            let (frame, c) = aggregate::snapshot(&bucket, d, label.as_ref())?;
+            parts[i].push(frame);
+            counts[i] = Some(match counts[i].take() {
+                None => c,
+                Some(sum) => sum.plus(&c),
+            });
+        }
+    }
+    let mut frames = Vec::with_capacity(days.len());
+    for (p, &d) in parts.into_iter().zip(days) {
+        let mut frame = aggregate::in_customer_order(&logs.source, p)?;
         if !cfg.calendar.is_empty() {
             add_calendar(&mut frame, &cfg.calendar, d)
                 .map_err(|e| Error::polars(&logs.source, e))?;
         }
         frames.push(frame);
-        counts.push(c);
     }
     let table = aggregate::stack(&logs.source, frames)?;
     let cuts = match cuts {
@@ -322,7 +361,7 @@ pub fn build_table(
         None => RfmCuts::fit(&logs.source, &table)?,
     };
     let table = cuts.apply(&logs.source, table)?;
-    Ok((table, cuts, counts))
+    Ok((table, cuts, counts.into_iter().flatten().collect()))
 }
 
 /// One warning line when some snapshots have less log behind them than
@@ -365,7 +404,7 @@ pub fn training_table(cfg: &LogsConfig, say: &dyn Fn(String)) -> Result<Built> {
             .unwrap_or(std::path::Path::new(""))
             .display()
     ));
-    let logs = Logs::read(cfg)?;
+    let logs = LogSet::read(cfg)?;
     let days = cfg.dates()?;
     let (frame, cuts, counts) = build_table(&logs, cfg, &days, true, None)?;
     let mut report = logs.report.clone();
@@ -390,12 +429,7 @@ pub fn training_table(cfg: &LogsConfig, say: &dyn Fn(String)) -> Result<Built> {
             rfm: cuts,
         },
         report,
-        customer_columns: logs
-            .customers
-            .get_column_names()
-            .iter()
-            .map(|n| n.to_string())
-            .collect(),
+        customer_columns: logs.customer_columns(),
     })
 }
 
@@ -408,7 +442,7 @@ pub fn feature_table(
     labels: Option<bool>,
     cuts: Option<&RfmCuts>,
 ) -> Result<(polars::prelude::DataFrame, LogReport)> {
-    let logs = Logs::read(cfg)?;
+    let logs = LogSet::read(cfg)?;
     let days = cfg.dates()?;
     let horizon = cfg.horizon_days()?;
     let labels = labels.unwrap_or_else(|| days.iter().all(|&d| d + horizon <= logs.last_day + 1));

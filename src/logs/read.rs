@@ -6,7 +6,7 @@
 //! silently used, never a panic.
 
 use super::dates::{iso, Day};
-use super::{EventKinds, LogsConfig};
+use super::{bucket, source, EventKinds, LogsConfig};
 use crate::error::{Error, Result};
 use crate::ingest;
 use polars::prelude::*;
@@ -50,6 +50,23 @@ pub struct SnapshotCounts {
     pub history_days: Option<i64>,
 }
 
+impl SnapshotCounts {
+    /// The counts of one snapshot over two sets of customers.
+    pub fn plus(&self, o: &SnapshotCounts) -> SnapshotCounts {
+        SnapshotCounts {
+            as_of: self.as_of.clone(),
+            customers: self.customers + o.customers,
+            not_yet_open: self.not_yet_open + o.not_yet_open,
+            closed_before: self.closed_before + o.closed_before,
+            churned: match (self.churned, o.churned) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            },
+            history_days: self.history_days,
+        }
+    }
+}
+
 /// What reading the logs found (data_report.json, summary.json).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct LogReport {
@@ -78,7 +95,25 @@ pub mod kind {
     pub const ACCOUNT_CLOSE: u8 = 7;
 }
 
-/// The logs, typed and checked.
+/// Internal column names of the typed frames.
+pub const DAY: &str = "day";
+pub const AMOUNT: &str = "amount";
+pub const EVENT: &str = "event";
+pub const OPEN_DAY: &str = "open_day";
+pub const SEQ: &str = "cust_seq";
+/// File order of a log row.
+pub const ROW: &str = "row";
+const REASON: &str = "reason";
+
+/// Why a row is left out (0 = used), in the order reasons are checked.
+const MISSING_ID: u8 = 1;
+const BAD_DATE: u8 = 2;
+const BAD_AMOUNT: u8 = 3;
+const NEGATIVE: u8 = 4;
+
+/// One bucket's logs, typed and checked: what the aggregation and the
+/// label of a snapshot read. The log's first and last dates are the whole
+/// log's, whichever bucket this is.
 #[derive(Debug, Clone)]
 pub struct Logs {
     /// The transaction file, named in errors about the whole log.
@@ -97,28 +132,50 @@ pub struct Logs {
     pub has_profit: bool,
     pub first_day: Day,
     pub last_day: Day,
-    pub report: LogReport,
 }
 
-/// Internal column names of the typed frames.
-pub const DAY: &str = "day";
-pub const AMOUNT: &str = "amount";
-pub const EVENT: &str = "event";
-pub const OPEN_DAY: &str = "open_day";
-pub const SEQ: &str = "cust_seq";
-/// File order of a log row.
-pub const ROW: &str = "row";
-const REASON: &str = "reason";
+/// The whole log, read once in batches and split into customer buckets
+/// ([`super::bucket`]): the customer table in memory, the log rows by
+/// bucket in memory (one bucket) or in the run's temporary folder.
+pub struct LogSet {
+    pub source: String,
+    /// The customer table as in [`Logs::customers`], with its bucket.
+    customers: DataFrame,
+    transactions: bucket::Buckets,
+    events: Option<bucket::Buckets>,
+    pub has_balance: bool,
+    pub has_profit: bool,
+    pub first_day: Day,
+    pub last_day: Day,
+    pub report: LogReport,
+    /// Number of customer buckets.
+    pub partitions: usize,
+    /// The bucket files' folder (removed with the set).
+    _dir: Option<bucket::TempDir>,
+}
 
-/// Why a row is left out (0 = used), in the order reasons are checked.
-const MISSING_ID: u8 = 1;
-const BAD_DATE: u8 = 2;
-const BAD_AMOUNT: u8 = 3;
-const NEGATIVE: u8 = 4;
+/// What reading one log in batches found.
+struct LogRead {
+    buckets: bucket::Buckets,
+    counts: FileCounts,
+    columns: Vec<String>,
+    number_formats: std::collections::BTreeMap<String, crate::ingest::numbers::NumberFormat>,
+    span: Option<(Day, Day)>,
+}
 
-impl Logs {
-    /// Read and type the files `cfg` names.
-    pub fn read(cfg: &LogsConfig) -> Result<Logs> {
+/// Widen `span` by the days of a typed batch.
+fn widen(span: &mut Option<(Day, Day)>, src: &str, f: &DataFrame) -> Result<()> {
+    let d = f.column(DAY).map_err(|e| Error::polars(src, e))?;
+    let d = d.i32().map_err(|e| Error::polars(src, e))?;
+    if let (Some(lo), Some(hi)) = (d.min(), d.max()) {
+        *span = Some(span.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+    }
+    Ok(())
+}
+
+impl LogSet {
+    /// Read, type and bucket the files `cfg` names.
+    pub fn read(cfg: &LogsConfig) -> Result<LogSet> {
         let need = |p: &Option<std::path::PathBuf>, what: &str| {
             p.clone()
                 .ok_or_else(|| Error::Config(format!("logs need --{what}")))
@@ -127,113 +184,124 @@ impl Logs {
             need(&cfg.customers, "customers")?,
             need(&cfg.transactions, "transactions")?,
         );
-        let c = &cfg.columns;
-        let (customers, cust_counts) = read_customers(&cust_path, cfg)?;
-        let ids = customers.clone().lazy().select([col(super::ID), col(SEQ)]);
-
+        let mut sizes = vec![source::size(&txn_path)?];
+        if let Some(e) = &cfg.events {
+            sizes.push(source::size(e)?);
+        }
+        let partitions = bucket::resolve(cfg.partitions, &sizes);
+        let dir = match partitions {
+            1 => None,
+            _ => Some(bucket::TempDir::new(cfg.temp_dir.as_deref())?),
+        };
+        let (customers, cust_counts) = read_customers(&cust_path, cfg, partitions)?;
+        let ids = customers
+            .clone()
+            .lazy()
+            .select([col(super::ID), col(SEQ), col(bucket::BUCKET)]);
         let txn_src = txn_path.display().to_string();
-        let optional = [&c.revenue, &c.cost, &c.balance];
-        let wanted: Vec<&str> = [&c.customer_id, &c.timestamp, &c.amount]
-            .into_iter()
-            .chain(optional)
-            .map(String::as_str)
-            .collect();
-        let mut raw = ingest::read_frame_columns(&txn_path, cfg.delimiter, Some(&wanted))?;
-        for name in [&c.customer_id, &c.timestamp, &c.amount] {
-            require(&raw, &txn_src, name)?;
-        }
-        // Amounts as extracts write them (`1.234,50`) read as numbers.
-        let money = [&c.amount, &c.revenue, &c.cost, &c.balance].map(String::as_str);
-        let number_formats =
-            ingest::read_numbers(&mut raw, &money).map_err(|e| Error::polars(&txn_src, e))?;
-        let has_balance = raw.column(&c.balance).is_ok();
-        let has_profit = raw.column(&c.revenue).is_ok() && raw.column(&c.cost).is_ok();
-        let mut cols = vec![
-            id_expr(&c.customer_id),
-            day_expr(&raw, &c.timestamp, cfg.date_format.as_deref()),
-            number(&raw, &c.amount).alias(AMOUNT),
-        ];
-        if has_profit {
-            cols.push(number(&raw, &c.revenue).alias("revenue"));
-            cols.push(number(&raw, &c.cost).alias("cost"));
-        }
-        if has_balance {
-            cols.push(number(&raw, &c.balance).alias("balance"));
-        }
-        let reason = when(col(super::ID).is_null())
-            .then(lit(MISSING_ID))
-            .when(col(DAY).is_null())
-            .then(lit(BAD_DATE))
-            .when(col(AMOUNT).is_null())
-            .then(lit(BAD_AMOUNT))
-            .when(col(AMOUNT).lt(lit(0.0)))
-            .then(lit(NEGATIVE))
-            .otherwise(lit(0u8));
-        let (transactions, txn_counts) = checked(&txn_src, raw, cols, reason, ids.clone())?;
-        if transactions.height() == 0 {
+        let txn = read_log(
+            &txn_path,
+            cfg,
+            Log::Transactions,
+            &ids,
+            partitions,
+            dir.as_ref(),
+        )?;
+        if txn.counts.rows_used == 0 {
             return Err(Error::data(
                 &txn_src,
                 "the transaction log has no usable rows (see the counts in data_report.json)",
             ));
         }
-
-        let (events, ev_counts) = match &cfg.events {
-            None => (None, None),
-            Some(path) => {
-                let src = path.display().to_string();
-                let wanted = [&c.customer_id, &c.timestamp, &c.event_kind].map(String::as_str);
-                let raw = ingest::read_frame_columns(path, cfg.delimiter, Some(&wanted))?;
-                for name in [&c.customer_id, &c.timestamp, &c.event_kind] {
-                    require(&raw, &src, name)?;
-                }
-                let cols = vec![
-                    id_expr(&c.customer_id),
-                    day_expr(&raw, &c.timestamp, cfg.date_format.as_deref()),
-                    kind_expr(&src, &raw, &c.event_kind, &cfg.kinds)?.alias(EVENT),
-                ];
-                let reason = when(col(super::ID).is_null())
-                    .then(lit(MISSING_ID))
-                    .when(col(DAY).is_null())
-                    .then(lit(BAD_DATE))
-                    .otherwise(lit(0u8));
-                let (frame, mut counts) = checked(&src, raw, cols, reason, ids)?;
-                counts.other_kind = count_where(&src, &frame, col(EVENT).eq(lit(kind::OTHER)))?;
-                (Some(frame), Some(counts))
-            }
+        let c = &cfg.columns;
+        let has = |n: &String| txn.columns.contains(n);
+        let has_balance = has(&c.balance);
+        let has_profit = has(&c.revenue) && has(&c.cost);
+        let events = match &cfg.events {
+            None => None,
+            Some(path) => Some(read_log(
+                path,
+                cfg,
+                Log::Events,
+                &ids,
+                partitions,
+                dir.as_ref(),
+            )?),
         };
-
-        let span = |f: &DataFrame| -> Result<(Option<i32>, Option<i32>)> {
-            let d = f.column(DAY).map_err(|e| Error::polars(&txn_src, e))?;
-            let d = d.i32().map_err(|e| Error::polars(&txn_src, e))?;
-            Ok((d.min(), d.max()))
-        };
-        let (mut first, mut last) = span(&transactions)?;
-        if let Some(ev) = &events {
-            let (f, l) = span(ev)?;
-            first = first.into_iter().chain(f).min();
-            last = last.into_iter().chain(l).max();
+        let mut span = txn.span;
+        if let Some((lo, hi)) = events.as_ref().and_then(|e| e.span) {
+            span = Some(span.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
         }
-        let (Some(first_day), Some(last_day)) = (first, last) else {
+        let Some((first_day, last_day)) = span else {
             return Err(Error::data(&txn_src, "the log has no dated rows"));
         };
-        Ok(Logs {
+        let (ev_buckets, ev_counts) = match events {
+            Some(e) => (Some(e.buckets), Some(e.counts)),
+            None => (None, None),
+        };
+        Ok(LogSet {
             source: txn_src,
             customers,
-            transactions,
-            events,
+            transactions: txn.buckets,
+            events: ev_buckets,
             has_balance,
             has_profit,
             first_day,
             last_day,
             report: LogReport {
                 customers: cust_counts,
-                transactions: txn_counts,
+                transactions: txn.counts,
                 events: ev_counts,
                 first_date: iso(first_day),
                 last_date: iso(last_day),
                 snapshots: Vec::new(),
-                number_formats,
+                number_formats: txn.number_formats,
             },
+            partitions,
+            _dir: dir,
+        })
+    }
+
+    /// The customer table's own columns (static attributes included).
+    pub fn customer_columns(&self) -> Vec<String> {
+        (self.customers.get_column_names().iter())
+            .map(|n| n.to_string())
+            .filter(|n| n != bucket::BUCKET)
+            .collect()
+    }
+
+    /// The logs of bucket `b` (0 ≤ b < [`Self::partitions`]).
+    pub fn bucket(&self, b: usize) -> Result<Logs> {
+        let src = self.source.as_str();
+        let customers = if self.partitions == 1 {
+            self.customers.drop(bucket::BUCKET)
+        } else {
+            (self.customers.clone().lazy())
+                .filter(col(bucket::BUCKET).eq(lit(b as u32)))
+                .drop(by_name([bucket::BUCKET], true, false))
+                .collect()
+        }
+        .map_err(|e| Error::polars(src, e))?;
+        let transactions = self
+            .transactions
+            .load(b)?
+            .ok_or_else(|| Error::data(src, "the transaction log has no usable rows"))?;
+        let events = match &self.events {
+            Some(e) => Some(match e.load(b)? {
+                Some(f) => f,
+                None => empty_events(),
+            }),
+            None => None,
+        };
+        Ok(Logs {
+            source: self.source.clone(),
+            customers,
+            transactions,
+            events,
+            has_balance: self.has_balance,
+            has_profit: self.has_profit,
+            first_day: self.first_day,
+            last_day: self.last_day,
         })
     }
 
@@ -252,6 +320,175 @@ impl Logs {
             ));
         }
         Ok(())
+    }
+}
+
+/// An event frame without rows (an event log none of whose rows was usable).
+fn empty_events() -> DataFrame {
+    let schema = Schema::from_iter([
+        Field::new(ROW.into(), IDX_DTYPE),
+        Field::new(DAY.into(), DataType::Int32),
+        Field::new(EVENT.into(), DataType::UInt8),
+        Field::new(SEQ.into(), IDX_DTYPE),
+    ]);
+    DataFrame::empty_with_schema(&schema)
+}
+
+/// Which log a batch belongs to.
+#[derive(Clone, Copy, PartialEq)]
+enum Log {
+    Transactions,
+    Events,
+}
+
+/// Read one log in batches: type and check each, count what is left out,
+/// and split the rows by customer bucket. The number formats of the money
+/// columns are decided on the first batch and kept for the rest; every
+/// part file must have the first one's columns.
+fn read_log(
+    path: &Path,
+    cfg: &LogsConfig,
+    log: Log,
+    ids: &LazyFrame,
+    partitions: usize,
+    dir: Option<&bucket::TempDir>,
+) -> Result<LogRead> {
+    let c = &cfg.columns;
+    let (required, optional): (Vec<&String>, Vec<&String>) = match log {
+        Log::Transactions => (
+            vec![&c.customer_id, &c.timestamp, &c.amount],
+            vec![&c.revenue, &c.cost, &c.balance],
+        ),
+        Log::Events => (vec![&c.customer_id, &c.timestamp, &c.event_kind], vec![]),
+    };
+    let wanted: Vec<&str> = (required.iter().chain(&optional))
+        .map(|s| s.as_str())
+        .collect();
+    let money = [&c.amount, &c.revenue, &c.cost, &c.balance].map(String::as_str);
+    let name = match log {
+        Log::Transactions => "transactions",
+        Log::Events => "events",
+    };
+    let mut pieces = bucket::Pieces::new(partitions, dir, name);
+    let mut counts = FileCounts {
+        file: path.display().to_string(),
+        ..FileCounts::default()
+    };
+    let mut first: Option<(std::path::PathBuf, Vec<String>)> = None;
+    let mut formats = std::collections::BTreeMap::new();
+    let mut span = None;
+    source::for_each_batch(path, cfg.delimiter, &wanted, &mut |file, mut raw| {
+        let src = file.display().to_string();
+        let present: Vec<String> = (raw.get_column_names().iter())
+            .map(|n| n.to_string())
+            .collect();
+        match &first {
+            None => {
+                for name in &required {
+                    require(&raw, &src, name)?;
+                }
+                if log == Log::Transactions {
+                    formats = ingest::detect_numbers(&raw, &money);
+                }
+                first = Some((file.to_path_buf(), present));
+            }
+            Some((f0, cols)) => {
+                let mut sorted = present.clone();
+                sorted.sort();
+                let mut expected = cols.clone();
+                expected.sort();
+                if sorted != expected {
+                    return Err(Error::data(
+                        &src,
+                        format!(
+                            "this part of the log has the columns [{}], {} has [{}]",
+                            present.join(", "),
+                            f0.display(),
+                            cols.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        ingest::apply_numbers(&mut raw, &formats).map_err(|e| Error::polars(&src, e))?;
+        let (cols, reason) = match log {
+            Log::Transactions => transaction_columns(&raw, cfg),
+            Log::Events => event_columns(&src, &raw, cfg)?,
+        };
+        let offset = counts.rows_read;
+        let (typed, batch) = checked(&src, raw, cols, reason, ids.clone(), offset)?;
+        counts.add(&batch);
+        if log == Log::Events {
+            counts.other_kind += count_where(&src, &typed, col(EVENT).eq(lit(kind::OTHER)))?;
+        }
+        widen(&mut span, &src, &typed)?;
+        pieces.push(typed)
+    })?;
+    let columns = first.map(|f| f.1).unwrap_or_default();
+    Ok(LogRead {
+        buckets: pieces.finish()?,
+        counts,
+        columns,
+        number_formats: formats,
+        span,
+    })
+}
+/// The typed transaction columns of a raw batch, and the reason a row is
+/// left out.
+fn transaction_columns(raw: &DataFrame, cfg: &LogsConfig) -> (Vec<Expr>, Expr) {
+    let c = &cfg.columns;
+    let mut cols = vec![
+        id_expr(&c.customer_id),
+        day_expr(raw, &c.timestamp, cfg.date_format.as_deref()),
+        number(raw, &c.amount).alias(AMOUNT),
+    ];
+    if raw.column(&c.revenue).is_ok() && raw.column(&c.cost).is_ok() {
+        cols.push(number(raw, &c.revenue).alias("revenue"));
+        cols.push(number(raw, &c.cost).alias("cost"));
+    }
+    if raw.column(&c.balance).is_ok() {
+        cols.push(number(raw, &c.balance).alias("balance"));
+    }
+    let reason = when(col(super::ID).is_null())
+        .then(lit(MISSING_ID))
+        .when(col(DAY).is_null())
+        .then(lit(BAD_DATE))
+        .when(col(AMOUNT).is_null())
+        .then(lit(BAD_AMOUNT))
+        .when(col(AMOUNT).lt(lit(0.0)))
+        .then(lit(NEGATIVE))
+        .otherwise(lit(0u8));
+    (cols, reason)
+}
+
+/// The typed event columns of a raw batch, and the reason a row is left out.
+fn event_columns(src: &str, raw: &DataFrame, cfg: &LogsConfig) -> Result<(Vec<Expr>, Expr)> {
+    let c = &cfg.columns;
+    let cols = vec![
+        id_expr(&c.customer_id),
+        day_expr(raw, &c.timestamp, cfg.date_format.as_deref()),
+        kind_expr(src, raw, &c.event_kind, &cfg.kinds)?.alias(EVENT),
+    ];
+    let reason = when(col(super::ID).is_null())
+        .then(lit(MISSING_ID))
+        .when(col(DAY).is_null())
+        .then(lit(BAD_DATE))
+        .otherwise(lit(0u8));
+    Ok((cols, reason))
+}
+
+impl FileCounts {
+    /// Add a batch's counts (the file name stays).
+    fn add(&mut self, b: &FileCounts) {
+        self.rows_read += b.rows_read;
+        self.rows_used += b.rows_used;
+        self.missing_id += b.missing_id;
+        self.bad_date += b.bad_date;
+        self.bad_amount += b.bad_amount;
+        self.negative_amount += b.negative_amount;
+        self.unknown_customer += b.unknown_customer;
+        self.duplicate_id += b.duplicate_id;
+        self.other_kind += b.other_kind;
     }
 }
 
@@ -404,20 +641,24 @@ fn count_where(src: &str, df: &DataFrame, mask: Expr) -> Result<usize> {
     Ok(n as usize)
 }
 
-/// Type `raw` with `cols`, count and drop the rows `reason` rejects, then
-/// those whose customer is not in `ids` (`customer_id`, `cust_seq`); the
-/// rows are keyed by `cust_seq` from then on.
+/// Type `raw` (a batch whose first row is row `offset` of the log) with
+/// `cols`, count and drop the rows `reason` rejects, then those whose
+/// customer is not in `ids` (`customer_id`, `cust_seq`, `bucket`); the rows
+/// are keyed by `cust_seq` (and carry their bucket) from then on.
 fn checked(
     src: &str,
     raw: DataFrame,
     cols: Vec<Expr>,
     reason: Expr,
     ids: LazyFrame,
+    offset: usize,
 ) -> Result<(DataFrame, FileCounts)> {
     let rows_read = raw.height();
+    let offset = IdxSize::try_from(offset)
+        .map_err(|_| Error::data(src, "the log has more rows than this build can number"))?;
     let typed = raw
         .lazy()
-        .with_row_index(ROW, None)
+        .with_row_index(ROW, Some(offset))
         .select(std::iter::once(col(ROW)).chain(cols).collect::<Vec<_>>())
         .with_column(reason.alias(REASON))
         .collect()
@@ -451,7 +692,11 @@ fn checked(
 }
 
 /// The customer table: id, opening day, row order, static attributes.
-fn read_customers(path: &Path, cfg: &LogsConfig) -> Result<(DataFrame, FileCounts)> {
+fn read_customers(
+    path: &Path,
+    cfg: &LogsConfig,
+    partitions: usize,
+) -> Result<(DataFrame, FileCounts)> {
     let src = path.display().to_string();
     let c = &cfg.columns;
     let raw = ingest::read_frame(path, cfg.delimiter)?;
@@ -507,7 +752,16 @@ fn read_customers(path: &Path, cfg: &LogsConfig) -> Result<(DataFrame, FileCount
         .iter()
         .map(|id| Some(seen.insert(id.unwrap_or_default().to_string())))
         .collect();
-    let customers = valid.filter(&first).map_err(|e| Error::polars(&src, e))?;
+    let mut customers = valid.filter(&first).map_err(|e| Error::polars(&src, e))?;
+    let buckets: UInt32Chunked = (customers.column(super::ID))
+        .and_then(|c| c.str().cloned())
+        .map_err(|e| Error::polars(&src, e))?
+        .iter()
+        .map(|id| Some(bucket::bucket_of(id.unwrap_or_default(), partitions)))
+        .collect();
+    customers
+        .with_column(buckets.with_name(bucket::BUCKET.into()).into_column())
+        .map_err(|e| Error::polars(&src, e))?;
     counts.duplicate_id = valid.height() - customers.height();
     counts.rows_used = customers.height();
     if customers.height() == 0 {

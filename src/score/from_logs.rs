@@ -31,6 +31,7 @@ pub fn settings(cfg: &Config, art: &Artifact) -> Result<LogsConfig> {
     l.events = job.events.clone();
     l.as_of = job.as_of.clone();
     l.snapshots = None;
+    l.run_settings_from(job);
     if job.date_format.is_some() {
         l.date_format = job.date_format.clone();
     }

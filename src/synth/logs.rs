@@ -1,9 +1,11 @@
 //! `churn-train generate --logs`: a seeded synthetic bank as raw logs — a
-//! customer table, a transaction log and an event log over 24 months — with
+//! customer table, a transaction log and an event log over 24 months (or
+//! `--months`: a longer log gives a full year of history before a first
+//! training snapshot a year in) — with
 //! a planted churn mechanism, so log ingestion, point-in-time features and
 //! labels can be tested against a known truth.
 //!
-//! Planted mechanism, month by month (m = 0 … 23, from 2023-01-01):
+//! Planted mechanism, month by month (m = 0 … months − 1, from 2023-01-01):
 //! - Every customer has a value scale (log-normal: few high-value, many
 //!   low-value), a transaction rate (log-normal, ~1 a month) and a login
 //!   rate; amounts are log-normal around the value scale; days follow a
@@ -38,8 +40,13 @@ use rand_chacha::ChaCha8Rng;
 use std::io::Write;
 use std::path::Path;
 
-/// Months simulated.
+/// Months simulated by default.
 pub const MONTHS: u32 = 24;
+/// Fewest months `--months` accepts: a log shorter than the longest
+/// churn horizon plus a snapshot month teaches nothing.
+const MIN_MONTHS: u32 = 6;
+/// Most months `--months` accepts (ten years).
+const MAX_MONTHS: u32 = 120;
 /// Customers up to which hazard.csv is written.
 const HAZARD_UP_TO: usize = 200_000;
 const REGIONS: [&str; 5] = ["Capital", "North", "South", "East", "West"];
@@ -95,15 +102,44 @@ fn weekday_weighted_day(rng: &mut ChaCha8Rng, m: u32) -> Day {
     }
 }
 
-/// Write `customers` customers' logs into the folder `out`.
-pub fn generate(out: &Path, customers: usize, seed: u64) -> Result<()> {
-    generate_with(out, customers, seed, false)
+/// What `generate --logs` simulates.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    pub customers: usize,
+    pub seed: u64,
+    /// Plant the May promotion and the December holidays.
+    pub calendar: bool,
+    /// Months of log from 2023-01-01 ([`MONTHS`] by default).
+    pub months: u32,
 }
 
-/// [`generate`], with the planted calendar when `calendar`.
-pub fn generate_with(out: &Path, customers: usize, seed: u64, calendar: bool) -> Result<()> {
+/// Write `customers` customers' logs (24 months, no calendar) into `out`.
+pub fn generate(out: &Path, customers: usize, seed: u64) -> Result<()> {
+    let spec = Spec {
+        customers,
+        seed,
+        calendar: false,
+        months: MONTHS,
+    };
+    generate_with(out, spec)
+}
+
+/// [`generate`] as `spec` says. The default months give the same bits as
+/// ever: the draws of a month do not depend on how many follow.
+pub fn generate_with(out: &Path, spec: Spec) -> Result<()> {
+    let Spec {
+        customers,
+        seed,
+        calendar,
+        months,
+    } = spec;
     if customers == 0 {
         return Err(Error::Config("--customers must be at least 1".into()));
+    }
+    if !(MIN_MONTHS..=MAX_MONTHS).contains(&months) {
+        return Err(Error::Config(format!(
+            "--months {months}: the logs span {MIN_MONTHS} to {MAX_MONTHS} months"
+        )));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let log_start = month_start(0);
@@ -125,7 +161,7 @@ pub fn generate_with(out: &Path, customers: usize, seed: u64, calendar: bool) ->
         let open = if rng.random::<f64>() < 0.7 {
             log_start - rng.random_range(30..3650)
         } else {
-            log_start + rng.random_range(0..month_start(MONTHS - 4) - log_start)
+            log_start + rng.random_range(0..month_start(months - 4) - log_start)
         };
         let age = (18.0 + 50.0 * rng.random::<f64>().powf(0.8)).round();
         let products = 1 + (rng.random::<f64>() * 3.2) as u32;
@@ -145,7 +181,7 @@ pub fn generate_with(out: &Path, customers: usize, seed: u64, calendar: bool) ->
         );
         let (mut e, mut disengaging) = (1.0f64, false);
         let (mut complaints, mut overdue) = ([0u32; 3], [0u32; 3]);
-        for m in 0..MONTHS {
+        for m in 0..months {
             let (start, end) = (month_start(m), month_start(m + 1));
             if end <= open {
                 continue;
@@ -228,9 +264,12 @@ pub fn generate_with(out: &Path, customers: usize, seed: u64, calendar: bool) ->
     write_logs(out, (&cust, &events, &hazard), txn)?;
     if calendar {
         let mut text = String::from("start,end,name\n");
-        for year in 0..MONTHS / 12 {
+        for year in 0..months.div_ceil(12) {
             for (month, name, _, _) in CALENDAR {
                 let m = year * 12 + month;
+                if m >= months {
+                    continue;
+                }
                 let last = month_start(m + 1) - 1;
                 text.push_str(&format!("{},{},{name}\n", iso(month_start(m)), iso(last)));
             }

@@ -23,6 +23,7 @@ pub fn write(cfg: &LogsConfig, model: Option<&Path>, out: &Path) -> Result<(usiz
             l.events = cfg.events.clone();
             l.as_of = cfg.as_of.clone();
             l.snapshots = cfg.snapshots.clone();
+            l.run_settings_from(cfg);
             l
         }
         None => cfg.clone(),
