@@ -283,6 +283,11 @@ pub struct TempDir(PathBuf);
 
 impl TempDir {
     pub fn new() -> Result<TempDir> {
+        TempDir::new_in(&std::env::temp_dir())
+    }
+
+    /// A new folder under `parent` (created when missing).
+    pub fn new_in(parent: &Path) -> Result<TempDir> {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let nanos = std::time::SystemTime::now()
@@ -293,7 +298,7 @@ impl TempDir {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        let dir = std::env::temp_dir().join(name);
+        let dir = parent.join(name);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(TempDir(dir))
     }

@@ -10,6 +10,7 @@
 //! a later run puts a customer in the same bucket.
 
 use crate::error::{Error, Result};
+use crate::io::TempDir;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -112,33 +113,11 @@ pub fn bucket_of(id: &str, n: usize) -> u32 {
     (h % n as u64) as u32
 }
 
-/// The run's temporary folder of bucket files, removed when dropped.
-#[derive(Debug)]
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    /// A new folder under `parent` (the system's temporary folder when
-    /// `None`), private to this run.
-    pub fn new(parent: Option<&Path>) -> Result<TempDir> {
-        let parent = parent.map_or_else(std::env::temp_dir, Path::to_path_buf);
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir = parent.join(format!("churn-buckets-{}-{stamp}", std::process::id()));
-        std::fs::create_dir_all(&parent).map_err(|e| bucket_error(&parent, e))?;
-        std::fs::create_dir(&dir).map_err(|e| bucket_error(&dir, e))?;
-        Ok(TempDir(dir))
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// The run's temporary folder of bucket files (removed when dropped, also
+/// after an error): under `parent`, else the system's temporary folder.
+pub fn temp_dir(parent: Option<&Path>) -> Result<TempDir> {
+    let parent = parent.map_or_else(std::env::temp_dir, Path::to_path_buf);
+    TempDir::new_in(&parent).map_err(|e| bucket_error(&parent, e))
 }
 
 fn bucket_error(path: &Path, e: impl std::fmt::Display) -> Error {

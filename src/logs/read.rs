@@ -151,7 +151,7 @@ pub struct LogSet {
     /// Number of customer buckets.
     pub partitions: usize,
     /// The bucket files' folder (removed with the set).
-    _dir: Option<bucket::TempDir>,
+    _dir: Option<crate::io::TempDir>,
 }
 
 /// What reading one log in batches found.
@@ -191,7 +191,7 @@ impl LogSet {
         let partitions = bucket::resolve(cfg.partitions, &sizes);
         let dir = match partitions {
             1 => None,
-            _ => Some(bucket::TempDir::new(cfg.temp_dir.as_deref())?),
+            _ => Some(bucket::temp_dir(cfg.temp_dir.as_deref())?),
         };
         let (customers, cust_counts) = read_customers(&cust_path, cfg, partitions)?;
         let ids = customers
@@ -351,7 +351,7 @@ fn read_log(
     log: Log,
     ids: &LazyFrame,
     partitions: usize,
-    dir: Option<&bucket::TempDir>,
+    dir: Option<&crate::io::TempDir>,
 ) -> Result<LogRead> {
     let c = &cfg.columns;
     let (required, optional): (Vec<&String>, Vec<&String>) = match log {

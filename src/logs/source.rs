@@ -84,7 +84,7 @@ pub fn for_each_batch(
         if ingest::is_parquet(&file) {
             parquet_batches(&file, wanted, each)?;
         } else {
-            csv_batches(&file, delimiter, wanted, each)?;
+            csv_batches(&file, delimiter, wanted, CSV_BATCH_BYTES, each)?;
         }
     }
     Ok(())
@@ -127,12 +127,13 @@ fn csv_batches(
     file: &Path,
     delimiter: Option<char>,
     wanted: &[&str],
+    batch: usize,
     each: &mut dyn FnMut(&Path, DataFrame) -> Result<()>,
 ) -> Result<()> {
     let src = file.display().to_string();
     let mut f = std::fs::File::open(file).map_err(|e| Error::io(file, e))?;
-    let mut buf = Vec::with_capacity(CSV_BATCH_BYTES + (1 << 16));
-    let mut at_end = fill(&mut f, &mut buf, file)?;
+    let mut buf = Vec::with_capacity(batch + (1 << 16));
+    let mut at_end = fill(&mut f, &mut buf, batch, file)?;
     let mut buf = ingest::strip_bom(buf);
     if buf.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::data(&src, "the file is empty"));
@@ -157,8 +158,8 @@ fn csv_batches(
         .collect();
     let mut first_row = 1; // data rows before this chunk, plus one
     loop {
-        if !at_end && buf.len() < CSV_BATCH_BYTES {
-            at_end = fill(&mut f, &mut buf, file)?;
+        if !at_end && buf.len() < batch {
+            at_end = fill(&mut f, &mut buf, batch, file)?;
         }
         let cut = if at_end {
             buf.len()
@@ -166,7 +167,7 @@ fn csv_batches(
             c
         } else {
             // One record longer than a batch: read on.
-            at_end = fill(&mut f, &mut buf, file)?;
+            at_end = fill(&mut f, &mut buf, batch, file)?;
             continue;
         };
         let rest = buf.split_off(cut);
@@ -191,9 +192,10 @@ fn csv_batches(
     }
 }
 
-/// Append up to a batch of `f`'s bytes to `buf`; true at the end of file.
-fn fill(f: &mut std::fs::File, buf: &mut Vec<u8>, file: &Path) -> Result<bool> {
-    let want = CSV_BATCH_BYTES.saturating_sub(buf.len()).max(1 << 20);
+/// Fill `buf` with `f`'s bytes up to `batch` (or at least a little more
+/// than it holds); true at the end of file.
+fn fill(f: &mut std::fs::File, buf: &mut Vec<u8>, batch: usize, file: &Path) -> Result<bool> {
+    let want = batch.saturating_sub(buf.len()).max(batch / 4).max(1);
     let n = Read::take(&mut *f, want as u64)
         .read_to_end(buf)
         .map_err(|e| Error::io(file, e))?;
@@ -243,5 +245,55 @@ mod tests {
         // The last newline is inside an open quote: the cut is before it.
         assert_eq!(record_end_before(b, b.len()), Some(12));
         assert_eq!(record_end_before(b"abc", 3), None);
+    }
+
+    /// A CSV with quoted newlines and separators, read in chunks of a few
+    /// bytes, gives the whole file's rows; a ragged record in a later
+    /// chunk is named by its row in the file, as a whole read names it.
+    #[test]
+    fn small_chunks_give_the_whole_file() {
+        let tmp = crate::io::TempDir::new().unwrap();
+        let path = tmp.path().join("log.csv");
+        let mut text = String::from("id,note,amount\n");
+        for i in 0..200 {
+            let note = if i % 7 == 0 {
+                format!("\"a,\nb \"\"{i}\"\"\"")
+            } else {
+                format!("n{i}")
+            };
+            text.push_str(&format!("{i},{note},{}.5\n", i * 3));
+        }
+        std::fs::write(&path, &text).unwrap();
+        let whole = crate::ingest::read_frame(&path, None).unwrap();
+        for batch in [16, 100, 1000, 1 << 20] {
+            let mut parts: Vec<DataFrame> = Vec::new();
+            let wanted = ["id", "note", "amount"];
+            csv_batches(&path, None, &wanted, batch, &mut |_, df| {
+                parts.push(df);
+                Ok(())
+            })
+            .unwrap();
+            assert!(
+                batch > 1000 || parts.len() > 1,
+                "{batch}: {} parts",
+                parts.len()
+            );
+            let mut all = parts.remove(0);
+            for p in parts {
+                all.vstack_mut(&p).unwrap();
+            }
+            assert!(all.equals_missing(&whole), "batch {batch}");
+        }
+        text.push_str("200,x,1\n201,y,1,extra\n");
+        std::fs::write(&path, &text).unwrap();
+        let wanted = ["id", "note", "amount"];
+        let whole = crate::ingest::read_frame_columns(&path, None, Some(&wanted))
+            .unwrap_err()
+            .to_string();
+        let chunked = csv_batches(&path, None, &wanted, 64, &mut |_, _| Ok(()))
+            .unwrap_err()
+            .to_string();
+        assert!(whole.contains("row 202: 4 fields"), "{whole}");
+        assert_eq!(chunked, whole);
     }
 }

@@ -8,6 +8,7 @@
 mod common;
 mod architecture;
 mod boosting;
+mod buckets;
 mod campaign;
 mod contacts;
 mod crash;
