@@ -165,12 +165,20 @@ def polars_features(log_dir, as_of, out):
     res.collect().write_parquet(out)
 
 
-def timed(cmd):
-    """(wall seconds, peak RSS MiB) of a command under GNU time."""
+PHASES = {}
+
+
+def timed(name, cmd):
+    """(wall seconds, peak RSS MiB) of a command under GNU time; None when it
+    fails (out of memory: the failure is the result). churn's phase line is
+    kept in PHASES."""
     r = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + cmd, capture_output=True, text=True)
     if r.returncode != 0:
-        sys.exit(f"{cmd[0]} failed: {r.stderr[-2000:]}")
-    wall, kib = r.stderr.strip().splitlines()[-1].split()
+        print(f"{name} failed: {r.stderr[-500:]}", flush=True)
+        return None
+    lines = r.stderr.strip().splitlines()
+    PHASES.update({name: l.split(":", 1)[1].strip() for l in lines if l.startswith("phases:")})
+    wall, kib = lines[-1].split()
     return float(wall), int(kib) / 1024
 
 
@@ -199,18 +207,25 @@ def main():
     n_txn = len(pd.read_parquet(f"{log_dir}/transactions.parquet", columns=["customer_id"]))
     n_ev = sum(1 for _ in open(f"{log_dir}/events.csv")) - 1
     n_cust = sum(1 for _ in open(f"{log_dir}/customers.csv")) - 1
-    outs = {k: f"{work}/features_{k}.parquet" for k in ("churn", "pandas", "polars")}
-    rows = []
-    for name, cmd in [
-        ("churn-train features (Rust, polars lazy)", [churn, "features", *args, "--horizon", "30d", "--out", outs["churn"]]),
+    outs = {k: f"{work}/features_{k}.parquet" for k in ("churn", "churn1", "pandas", "polars")}
+    peers = os.environ.get("PEERS", "pandas,polars").split(",")
+    runs = [
+        ("churn-train features, --partitions auto", [churn, "features", *args, "--horizon", "30d", "--out", outs["churn"]]),
+        ("churn-train features, --partitions 1", [churn, "features", *args, "--horizon", "30d", "--partitions", "1", "--out", outs["churn1"]]),
         ("pandas " + pd.__version__, [sys.executable, __file__, "pandas", log_dir, as_of, outs["pandas"]]),
         ("polars (Python) " + __import__("polars").__version__, [sys.executable, __file__, "polars", log_dir, as_of, outs["polars"]]),
-    ]:
-        wall, rss = timed(cmd)
-        rows.append((name, wall, rss))
-        print(f"{name}: {wall:.1f} s, {rss:.0f} MiB", flush=True)
-    diff_pd = check(outs["churn"], outs["pandas"])
-    diff_pl = check(outs["churn"], outs["polars"])
+    ]
+    rows = []
+    for name, cmd in runs:
+        if not name.startswith("churn") and name.split()[0] not in peers:
+            rows.append((name, None, None, "not run (PEERS)"))
+            continue
+        r = timed(name, cmd)
+        rows.append((name, *(r or (None, None)), "" if r else "failed"))
+        print(f"{name}: {r}", flush=True)
+    same = open(outs["churn"], "rb").read() == open(outs["churn1"], "rb").read()
+    diff_pd = check(outs["churn"], outs["pandas"]) if os.path.exists(outs["pandas"]) and "pandas" in peers else None
+    diff_pl = check(outs["churn"], outs["polars"]) if "polars" in peers else None
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     base = rows[0][1]
     with open(out_md, "w") as f:
@@ -221,14 +236,23 @@ def main():
                 f"in its own process (wall time and peak RSS from GNU time).\n\n")
         f.write(f"Machine: {cpu}, {os.cpu_count()} cores. Reproduce: `experiments/bench/logs_bench.sh {n_cust}`.\n\n")
         f.write("| tool | wall s | log rows/s | peak RSS MiB | time vs churn |\n|---|---:|---:|---:|---:|\n")
-        for name, wall, rss in rows:
+        for name, wall, rss, note in rows:
+            if wall is None:
+                f.write(f"| {name} | {note} | | | |\n")
+                continue
             f.write(f"| {name} | {wall:.1f} | {(n_txn + n_ev) / wall:,.0f} | {rss:,.0f} | {wall / base:.2f}x |\n")
+        f.write(f"\nThe auto and one-bucket feature files are {'byte-identical' if same else 'DIFFERENT'}.\n")
+        f.write("\nWhere churn's time goes (its `phases:` line; reading includes typing, checking and bucketing):\n\n")
+        f.write("| run | phases |\n|---|---|\n")
+        for name, ph in PHASES.items():
+            f.write(f"| {name} | {ph} |\n")
+        fmt = lambda d: "not run" if d is None else f"{d:.2g}"
         f.write(f"\nSame values: the largest difference between churn's and the peers' "
-                f"{', '.join(CHECK)} is {diff_pd:.2g} (pandas) and {diff_pl:.2g} (polars).\n"
+                f"{', '.join(CHECK)} is {fmt(diff_pd)} (pandas) and {fmt(diff_pl)} (polars).\n"
                 f"churn also builds the RFM scores and cell, the lifecycle stage and the "
                 f"data-quality counts; the peers do not.\n")
-    json.dump({"rows": rows, "diff_pandas": diff_pd, "diff_polars": diff_pl},
-              open(out_md.replace(".md", ".json"), "w"), indent=1)
+    json.dump({"rows": rows, "phases": PHASES, "same_auto_and_one": same, "diff_pandas": diff_pd,
+               "diff_polars": diff_pl}, open(out_md.replace(".md", ".json"), "w"), indent=1)
 
 
 if __name__ == "__main__":

@@ -46,8 +46,10 @@ fn main() -> ExitCode {
             churn::synth::generate(&g.out(), g.rows, g.seed, !g.no_label)
         }
         Some(TrainCommand::Features(f)) => f.resolve().and_then(|(logs, model, out)| {
-            let (rows, cols) = churn::train::features::write(&logs, model.as_deref(), &out)?;
+            let (rows, cols, phases) =
+                churn::train::features::write(&logs, model.as_deref(), &out)?;
             eprintln!("{}: {rows} rows, {cols} columns", out.display());
+            eprintln!("phases: {phases}");
             Ok(())
         }),
         Some(TrainCommand::Holdout(h)) => h

@@ -314,7 +314,7 @@ fn add_calendar(
 /// bucket's snapshots are built alone; a snapshot's rows from all buckets
 /// are then put in the customer table's order.
 pub fn build_table(
-    logs: &LogSet,
+    logs: &mut LogSet,
     cfg: &LogsConfig,
     days: &[Day],
     labels: bool,
@@ -346,6 +346,7 @@ pub fn build_table(
             });
         }
     }
+    logs.phases.mark("aggregate");
     let mut frames = Vec::with_capacity(days.len());
     for (p, &d) in parts.into_iter().zip(days) {
         let mut frame = aggregate::in_customer_order(&logs.source, p)?;
@@ -361,6 +362,7 @@ pub fn build_table(
         None => RfmCuts::fit(&logs.source, &table)?,
     };
     let table = cuts.apply(&logs.source, table)?;
+    logs.phases.mark("order and RFM");
     Ok((table, cuts, counts.into_iter().flatten().collect()))
 }
 
@@ -404,12 +406,17 @@ pub fn training_table(cfg: &LogsConfig, say: &dyn Fn(String)) -> Result<Built> {
             .unwrap_or(std::path::Path::new(""))
             .display()
     ));
-    let logs = LogSet::read(cfg)?;
+    let mut logs = LogSet::read(cfg)?;
     let days = cfg.dates()?;
-    let (frame, cuts, counts) = build_table(&logs, cfg, &days, true, None)?;
+    let (frame, cuts, counts) = build_table(&mut logs, cfg, &days, true, None)?;
     let mut report = logs.report.clone();
     report.snapshots = counts;
     let t = &report.transactions;
+    say(format!(
+        "logs in {} bucket(s): {}",
+        logs.partitions,
+        logs.phases.summary()
+    ));
     say(format!(
         "log {} to {}: {} of {} transactions used; {} snapshot(s), {} customer rows",
         report.first_date,
@@ -436,18 +443,22 @@ pub fn training_table(cfg: &LogsConfig, say: &dyn Fn(String)) -> Result<Built> {
 /// Build the feature table of `cfg`'s as-of dates for `churn-train
 /// features` or for scoring: with the label when every window is inside
 /// the log (`labels`: `None` = when possible), RFM with `cuts` (a model's)
-/// or fitted on this table.
+/// or fitted on this table; also the seconds of its phases.
 pub fn feature_table(
     cfg: &LogsConfig,
     labels: Option<bool>,
     cuts: Option<&RfmCuts>,
-) -> Result<(polars::prelude::DataFrame, LogReport)> {
-    let logs = LogSet::read(cfg)?;
+) -> Result<(
+    polars::prelude::DataFrame,
+    LogReport,
+    crate::progress::Phases,
+)> {
+    let mut logs = LogSet::read(cfg)?;
     let days = cfg.dates()?;
     let horizon = cfg.horizon_days()?;
     let labels = labels.unwrap_or_else(|| days.iter().all(|&d| d + horizon <= logs.last_day + 1));
-    let (frame, _, counts) = build_table(&logs, cfg, &days, labels, cuts)?;
+    let (frame, _, counts) = build_table(&mut logs, cfg, &days, labels, cuts)?;
     let mut report = logs.report.clone();
     report.snapshots = counts;
-    Ok((frame, report))
+    Ok((frame, report, logs.phases))
 }

@@ -150,6 +150,8 @@ pub struct LogSet {
     pub report: LogReport,
     /// Number of customer buckets.
     pub partitions: usize,
+    /// Seconds spent reading each file (typing and bucketing included).
+    pub phases: crate::progress::Phases,
     /// The bucket files' folder (removed with the set).
     _dir: Option<crate::io::TempDir>,
 }
@@ -193,11 +195,10 @@ impl LogSet {
             1 => None,
             _ => Some(bucket::temp_dir(cfg.temp_dir.as_deref())?),
         };
+        let mut phases = crate::progress::Phases::default();
         let (customers, cust_counts) = read_customers(&cust_path, cfg, partitions)?;
-        let ids = customers
-            .clone()
-            .lazy()
-            .select([col(super::ID), col(SEQ), col(bucket::BUCKET)]);
+        phases.mark("read customers");
+        let ids = Ids::of(&cust_path, &customers)?;
         let txn_src = txn_path.display().to_string();
         let txn = read_log(
             &txn_path,
@@ -207,6 +208,7 @@ impl LogSet {
             partitions,
             dir.as_ref(),
         )?;
+        phases.mark("read transactions");
         if txn.counts.rows_used == 0 {
             return Err(Error::data(
                 &txn_src,
@@ -228,6 +230,7 @@ impl LogSet {
                 dir.as_ref(),
             )?),
         };
+        phases.mark("read events");
         let mut span = txn.span;
         if let Some((lo, hi)) = events.as_ref().and_then(|e| e.span) {
             span = Some(span.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
@@ -258,6 +261,7 @@ impl LogSet {
                 number_formats: txn.number_formats,
             },
             partitions,
+            phases,
             _dir: dir,
         })
     }
@@ -349,7 +353,7 @@ fn read_log(
     path: &Path,
     cfg: &LogsConfig,
     log: Log,
-    ids: &LazyFrame,
+    ids: &Ids,
     partitions: usize,
     dir: Option<&crate::io::TempDir>,
 ) -> Result<LogRead> {
@@ -411,12 +415,13 @@ fn read_log(
             }
         }
         ingest::apply_numbers(&mut raw, &formats).map_err(|e| Error::polars(&src, e))?;
+        let (id, ids) = ids.key(&raw, &cfg.columns.customer_id);
         let (cols, reason) = match log {
-            Log::Transactions => transaction_columns(&raw, cfg),
-            Log::Events => event_columns(&src, &raw, cfg)?,
+            Log::Transactions => transaction_columns(&raw, cfg, id),
+            Log::Events => event_columns(&src, &raw, cfg, id)?,
         };
         let offset = counts.rows_read;
-        let (typed, batch) = checked(&src, raw, cols, reason, ids.clone(), offset)?;
+        let (typed, batch) = checked(&src, raw, cols, reason, ids, offset)?;
         counts.add(&batch);
         if log == Log::Events {
             counts.other_kind += count_where(&src, &typed, col(EVENT).eq(lit(kind::OTHER)))?;
@@ -435,10 +440,10 @@ fn read_log(
 }
 /// The typed transaction columns of a raw batch, and the reason a row is
 /// left out.
-fn transaction_columns(raw: &DataFrame, cfg: &LogsConfig) -> (Vec<Expr>, Expr) {
+fn transaction_columns(raw: &DataFrame, cfg: &LogsConfig, id: Expr) -> (Vec<Expr>, Expr) {
     let c = &cfg.columns;
     let mut cols = vec![
-        id_expr(&c.customer_id),
+        id,
         day_expr(raw, &c.timestamp, cfg.date_format.as_deref()),
         number(raw, &c.amount).alias(AMOUNT),
     ];
@@ -462,10 +467,15 @@ fn transaction_columns(raw: &DataFrame, cfg: &LogsConfig) -> (Vec<Expr>, Expr) {
 }
 
 /// The typed event columns of a raw batch, and the reason a row is left out.
-fn event_columns(src: &str, raw: &DataFrame, cfg: &LogsConfig) -> Result<(Vec<Expr>, Expr)> {
+fn event_columns(
+    src: &str,
+    raw: &DataFrame,
+    cfg: &LogsConfig,
+    id: Expr,
+) -> Result<(Vec<Expr>, Expr)> {
     let c = &cfg.columns;
     let cols = vec![
-        id_expr(&c.customer_id),
+        id,
         day_expr(raw, &c.timestamp, cfg.date_format.as_deref()),
         kind_expr(src, raw, &c.event_kind, &cfg.kinds)?.alias(EVENT),
     ];
@@ -503,6 +513,61 @@ fn require(df: &DataFrame, src: &str, name: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The customers' (id, row number, bucket), keyed by the id as text and,
+/// when every id is an integer written plainly (`42`, not `042` or `+42`),
+/// also by the integer: a log whose id column is typed as integers (as
+/// Parquet logs usually are) is then joined on integers, with the same
+/// matches as through text and without formatting every log row's id.
+pub(super) struct Ids {
+    text: LazyFrame,
+    int: Option<LazyFrame>,
+}
+
+impl Ids {
+    fn of(path: &Path, customers: &DataFrame) -> Result<Ids> {
+        let src = path.display().to_string();
+        let text = customers
+            .clone()
+            .lazy()
+            .select([col(super::ID), col(SEQ), col(bucket::BUCKET)]);
+        let ids = (customers.column(super::ID))
+            .and_then(|c| c.str().cloned())
+            .map_err(|e| Error::polars(&src, e))?;
+        let parsed: Option<Vec<i64>> = ids
+            .iter()
+            .map(|t| {
+                let t = t?;
+                t.parse::<i64>().ok().filter(|v| v.to_string() == t)
+            })
+            .collect();
+        let int = match parsed {
+            None => None,
+            Some(v) => {
+                let mut frame = customers
+                    .select([SEQ, bucket::BUCKET])
+                    .map_err(|e| Error::polars(&src, e))?;
+                frame
+                    .with_column(Int64Chunked::from_vec(super::ID.into(), v).into_column())
+                    .map_err(|e| Error::polars(&src, e))?;
+                Some(frame.lazy())
+            }
+        };
+        Ok(Ids { text, int })
+    }
+
+    /// The id expression of a batch's column `name`, and the ids to join.
+    fn key(&self, raw: &DataFrame, name: &str) -> (Expr, LazyFrame) {
+        let integer = raw.column(name).is_ok_and(|c| c.dtype().is_integer());
+        match &self.int {
+            Some(int) if integer => (
+                col(name).cast(DataType::Int64).alias(super::ID),
+                int.clone(),
+            ),
+            _ => (id_expr(name), self.text.clone()),
+        }
+    }
 }
 
 /// The id as trimmed text, null when empty.

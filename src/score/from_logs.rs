@@ -78,7 +78,8 @@ pub fn features(cfg: &Config, art: &Artifact, progress: &Progress) -> Result<Log
         "building features as of {} from the logs",
         l.as_of.join(",")
     ));
-    let (mut frame, report) = logs::feature_table(&l, Some(false), cuts)?;
+    let (mut frame, report, phases) = logs::feature_table(&l, Some(false), cuts)?;
+    progress.stage(format!("logs: {}", phases.summary()));
     if let Some(line) = logs::short_history_line(&report.snapshots) {
         progress.warn(line);
     }

@@ -12,8 +12,9 @@ use crate::error::Result;
 use crate::logs::{self, LogsConfig};
 use std::path::Path;
 
-/// Build and write the feature table; returns (rows, columns).
-pub fn write(cfg: &LogsConfig, model: Option<&Path>, out: &Path) -> Result<(usize, usize)> {
+/// Build and write the feature table; returns (rows, columns, the seconds
+/// of its phases).
+pub fn write(cfg: &LogsConfig, model: Option<&Path>, out: &Path) -> Result<(usize, usize, String)> {
     let art = model.map(Artifact::load).transpose()?;
     let cfg = match &art {
         Some(a) => {
@@ -30,7 +31,8 @@ pub fn write(cfg: &LogsConfig, model: Option<&Path>, out: &Path) -> Result<(usiz
     };
     cfg.validate()?;
     let cuts = art.as_ref().and_then(|a| a.logs.as_ref()).map(|f| &f.rfm);
-    let (mut frame, _) = logs::feature_table(&cfg, None, cuts)?;
+    let (mut frame, _, mut phases) = logs::feature_table(&cfg, None, cuts)?;
     crate::io::write_frame(out, &mut frame)?;
-    Ok((frame.height(), frame.width()))
+    phases.mark("write");
+    Ok((frame.height(), frame.width(), phases.summary()))
 }
