@@ -102,6 +102,75 @@ pub fn write_frame(path: &Path, frame: &mut polars::prelude::DataFrame) -> Resul
     })
 }
 
+/// A table written part by part (CSV with one header, or Parquet with a
+/// row group or more per part) to a file that appears under its name only
+/// when committed: a table too large to hold whole is written as it is
+/// built.
+pub struct FrameSink {
+    file: AtomicFile,
+    parquet: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
+    rows: usize,
+    columns: usize,
+    parts: usize,
+}
+
+impl FrameSink {
+    pub fn create(path: &Path) -> Result<FrameSink> {
+        Ok(FrameSink {
+            file: AtomicFile::create(path)?,
+            parquet: None,
+            rows: 0,
+            columns: 0,
+            parts: 0,
+        })
+    }
+
+    /// Append the rows of `frame` (the same columns as every part).
+    pub fn push(&mut self, frame: &mut polars::prelude::DataFrame) -> Result<()> {
+        use polars::prelude::{CsvWriter, ParquetWriter, SerWriter};
+        let path = self.file.path.clone();
+        let err = |e: polars::prelude::PolarsError| {
+            Error::io(&path, std::io::Error::other(e.to_string()))
+        };
+        if is_parquet(&path) {
+            if self.parquet.is_none() {
+                let handle = self.file.file_handle()?;
+                self.parquet = Some(
+                    ParquetWriter::new(handle)
+                        .batched(frame.schema())
+                        .map_err(err)?,
+                );
+            }
+            if let Some(w) = &mut self.parquet {
+                w.write_batch(frame).map_err(err)?;
+            }
+        } else {
+            let header = self.parts == 0;
+            self.file.write(|w| {
+                CsvWriter::new(w)
+                    .include_header(header)
+                    .finish(frame)
+                    .map_err(|e| std::io::Error::other(e.to_string()))
+            })?;
+        }
+        self.rows += frame.height();
+        self.columns = frame.width();
+        self.parts += 1;
+        Ok(())
+    }
+
+    /// Finish and move the file into place: (rows, columns).
+    pub fn commit(mut self) -> Result<(usize, usize)> {
+        if let Some(w) = self.parquet.take() {
+            w.finish()
+                .map_err(|e| Error::io(&self.file.path, std::io::Error::other(e.to_string())))?;
+        }
+        let (rows, columns) = (self.rows, self.columns);
+        self.file.commit()?;
+        Ok((rows, columns))
+    }
+}
+
 /// A file written bit by bit to a temporary sibling, renamed into place by
 /// [`AtomicFile::commit`]; dropped uncommitted, it leaves nothing behind —
 /// not even the directories it had to create.
@@ -149,6 +218,19 @@ impl AtomicFile {
             .as_mut()
             .expect("an AtomicFile writes until committed");
         fill(out).map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// A second handle on the temporary file (for a writer that must own
+    /// one); what it writes lands after what was written before.
+    pub fn file_handle(&mut self) -> Result<std::fs::File> {
+        let out = self
+            .out
+            .as_mut()
+            .expect("an AtomicFile writes until committed");
+        out.flush().map_err(|e| Error::io(&self.path, e))?;
+        out.get_ref()
+            .try_clone()
+            .map_err(|e| Error::io(&self.path, e))
     }
 
     /// Flush, sync and move the file into place.

@@ -45,10 +45,9 @@ fn main() -> ExitCode {
         Some(TrainCommand::Generate(g)) => {
             churn::synth::generate(&g.out(), g.rows, g.seed, !g.no_label)
         }
-        Some(TrainCommand::Features(f)) => f.resolve().and_then(|(logs, model, out)| {
-            let (rows, cols, phases) =
-                churn::train::features::write(&logs, model.as_deref(), &out)?;
-            eprintln!("{}: {rows} rows, {cols} columns", out.display());
+        Some(TrainCommand::Features(f)) => f.resolve().and_then(|job| {
+            let (rows, cols, phases) = churn::train::features::write(&job)?;
+            eprintln!("{}: {rows} rows, {cols} columns", job.out.display());
             eprintln!("phases: {phases}");
             Ok(())
         }),

@@ -254,6 +254,15 @@ pub struct LogInputArgs {
     /// [default: the system's temporary folder].
     #[arg(long)]
     pub temp_dir: Option<PathBuf>,
+    /// Only the customers of bucket K of N, on that bucket's logs (a Spark
+    /// task: see spark/README.md); `churn-train features` then writes a
+    /// part for `--merge`.
+    #[arg(long)]
+    pub bucket: Option<crate::logs::bucket::Slice>,
+    /// The whole log's first and last dates, FIRST..LAST, when these logs
+    /// are one bucket of it.
+    #[arg(long)]
+    pub log_span: Option<String>,
 }
 
 impl LogInputArgs {
@@ -277,6 +286,8 @@ impl LogInputArgs {
         set(&mut logs.horizon, self.horizon);
         set(&mut logs.partitions, self.partitions);
         set(&mut logs.temp_dir, self.temp_dir.map(Some));
+        set(&mut logs.bucket, self.bucket.map(Some));
+        set(&mut logs.log_span, self.log_span.map(Some));
     }
 }
 
@@ -298,25 +309,57 @@ pub struct FeaturesArgs {
     /// TOML file with a [logs] section; flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Merge the Parquet parts of `--bucket K/N` runs in this folder into
+    /// one table (rows in --customers' order, RFM cut points fitted on all
+    /// parts or the --model's) instead of building features.
+    #[arg(long, conflicts_with_all = ["transactions", "events", "bucket"])]
+    pub merge: Option<PathBuf>,
     /// Output file (.csv or .parquet).
     #[arg(long)]
     pub out: PathBuf,
 }
 
+/// What `churn-train features` does.
+pub struct FeaturesJob {
+    pub logs: LogsConfig,
+    pub model: Option<PathBuf>,
+    pub out: PathBuf,
+    /// `--merge`: the folder of part tables.
+    pub merge: Option<PathBuf>,
+}
+
 impl FeaturesArgs {
-    /// `[logs]` of `--config` ← these flags; the model and output file.
-    pub fn resolve(self) -> Result<(LogsConfig, Option<PathBuf>, PathBuf)> {
+    /// `[logs]` of `--config` ← these flags; the model, output, parts.
+    pub fn resolve(self) -> Result<FeaturesJob> {
         let mut logs = Config::load(self.config.as_deref())?.logs;
         self.logs.apply(&mut logs);
         set(&mut logs.snapshots, self.snapshots.map(Some));
         set(&mut logs.churn_rule, self.churn_rule);
+        if let Some(merge) = self.merge {
+            if logs.customers.is_none() {
+                return Err(crate::error::Error::Config(
+                    "--merge needs --customers (the order of the rows)".into(),
+                ));
+            }
+            return Ok(FeaturesJob {
+                logs,
+                model: self.model,
+                out: self.out,
+                merge: Some(merge),
+            });
+        }
         if !logs.is_set() {
             return Err(crate::error::Error::Config(
                 "features need --customers and --transactions".into(),
             ));
         }
         logs.validate()?;
-        Ok((logs, self.model, self.out))
+        Ok(FeaturesJob {
+            logs,
+            model: self.model,
+            out: self.out,
+            merge: None,
+        })
     }
 }
 

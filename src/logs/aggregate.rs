@@ -319,19 +319,6 @@ fn order(src: &str, frame: DataFrame) -> Result<DataFrame> {
     frame.select(names).map_err(|e| Error::polars(src, e))
 }
 
-/// One snapshot's rows from every bucket, in the customer table's order,
-/// without the row number.
-pub fn in_customer_order(src: &str, parts: Vec<DataFrame>) -> Result<DataFrame> {
-    let many = parts.len() > 1;
-    let mut all = stack(src, parts)?;
-    if many {
-        all = all
-            .sort([SEQ], SortMultipleOptions::default())
-            .map_err(|e| Error::polars(src, e))?;
-    }
-    all.drop(SEQ).map_err(|e| Error::polars(src, e))
-}
-
 /// Snapshots stacked into one table (the same columns in each).
 pub fn stack(src: &str, frames: Vec<DataFrame>) -> Result<DataFrame> {
     let mut it = frames.into_iter();

@@ -1,13 +1,20 @@
-//! Customer buckets: the log rows of a customer go to the bucket a stable
-//! hash of the customer id names, so each bucket can be aggregated alone
-//! (customers are independent) and peak memory follows a bucket, not the
-//! log. With one bucket the rows stay in memory; with more they are
+//! Customer buckets: the log rows of a customer go to the customer's
+//! bucket, so each bucket can be aggregated alone (customers are
+//! independent) and peak memory follows a bucket, not the log. In one run
+//! the buckets are consecutive ranges of the customer table (bucket b of n
+//! holds rows [b·rows/n, (b+1)·rows/n)): the buckets' outputs, one after
+//! the other, are already in the customer table's order. Across runs — a
+//! Spark task per bucket (`--bucket K/N`) — a customer's bucket is a hash
+//! of the id, below. With one bucket the rows stay in memory; with more they are
 //! written, typed, to Parquet files in a temporary folder of the run that
 //! is removed when the run ends, also after an error.
 //!
-//! The hash is FNV-1a (64-bit) of the id's UTF-8 bytes, modulo the bucket
-//! count: fixed by this file, not by a library version, so a Spark job or
-//! a later run puts a customer in the same bucket.
+//! That hash is Spark's: `pmod(hash(id), N)` for the id as trimmed text —
+//! Murmur3 (x86, 32-bit, seed 42) as Spark's `hash()` computes it for a
+//! string (its legacy tail: each trailing byte mixed as a signed int).
+//! Fixed by this file, not by a library version, so the Spark job
+//! (`spark/churn_spark.py`) buckets the logs with one built-in expression
+//! and every run puts a customer in the same bucket.
 
 use crate::error::{Error, Result};
 use crate::io::TempDir;
@@ -103,14 +110,99 @@ fn available_memory() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// The bucket of a customer id among `n`.
-pub fn bucket_of(id: &str, n: usize) -> u32 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.as_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+/// One bucket K of N (`--bucket K/N`): the customers a Spark task runs
+/// `churn-train features` or `churn-score` for, on the logs of that bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Slice {
+    pub k: usize,
+    pub n: usize,
+}
+
+impl std::str::FromStr for Slice {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let parsed = s
+            .split_once('/')
+            .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)));
+        match parsed {
+            Some((k, n)) if n >= 1 && k < n => Ok(Slice { k, n }),
+            _ => Err(Error::Config(format!(
+                "--bucket '{s}': expected K/N with 0 ≤ K < N"
+            ))),
+        }
     }
-    (h % n as u64) as u32
+}
+
+impl std::fmt::Display for Slice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.k, self.n)
+    }
+}
+
+impl TryFrom<String> for Slice {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<Slice> for String {
+    fn from(p: Slice) -> String {
+        p.to_string()
+    }
+}
+
+/// The first row of each of `n` consecutive ranges of `rows` rows, and
+/// `rows`: bucket b is rows bounds[b] .. bounds[b + 1].
+pub fn bounds(rows: usize, n: usize) -> Vec<usize> {
+    (0..=n).map(|b| b * rows / n).collect()
+}
+
+/// `customers` with their bucket among `n` consecutive ranges of rows.
+pub fn by_range(path: &Path, mut customers: DataFrame, n: usize) -> Result<DataFrame> {
+    let edges = bounds(customers.height(), n);
+    let b: UInt32Chunked = (0..n)
+        .flat_map(|b| (edges[b]..edges[b + 1]).map(move |_| Some(b as u32)))
+        .collect();
+    customers
+        .with_column(b.with_name(BUCKET.into()).into_column())
+        .map_err(|e| Error::polars(path.display().to_string(), e))?;
+    Ok(customers)
+}
+
+/// The bucket of a customer id among `n`: Spark's `pmod(hash(id), n)`.
+pub fn bucket_of(id: &str, n: usize) -> u32 {
+    let h = i64::from(spark_hash(id.as_bytes()));
+    h.rem_euclid(n as i64) as u32
+}
+
+/// Spark's `hash()` of a string: `Murmur3_x86_32.hashUnsafeBytes`, seed 42.
+pub fn spark_hash(bytes: &[u8]) -> i32 {
+    const C1: u32 = 0xcc9e_2d51;
+    const C2: u32 = 0x1b87_3593;
+    let mix_k1 = |k: u32| k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
+    let mix_h1 = |h: u32, k: u32| {
+        (h ^ k)
+            .rotate_left(13)
+            .wrapping_mul(5)
+            .wrapping_add(0xe654_6b64)
+    };
+    let mut h: u32 = 42;
+    let aligned = bytes.len() - bytes.len() % 4;
+    for w in bytes[..aligned].chunks_exact(4) {
+        h = mix_h1(h, mix_k1(u32::from_le_bytes([w[0], w[1], w[2], w[3]])));
+    }
+    for &b in &bytes[aligned..] {
+        h = mix_h1(h, mix_k1(i32::from(b as i8) as u32));
+    }
+    h ^= bytes.len() as u32;
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^= h >> 16;
+    h as i32
 }
 
 /// The run's temporary folder of bucket files (removed when dropped, also
@@ -283,15 +375,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_hash_is_fixed_and_spreads() {
-        // FNV-1a of "a" is 0xaf63dc4c8601ec8c (a published test vector).
-        assert_eq!(bucket_of("a", u32::MAX as usize + 1) as u64, 0x8601ec8c);
+    fn the_hash_is_sparks_and_spreads() {
+        for (id, h, b) in SPARK {
+            assert_eq!(spark_hash(id.as_bytes()), h, "{id}");
+            assert_eq!(bucket_of(id, 7), b, "{id}");
+        }
         let mut seen = [0usize; 7];
         for i in 0..7000 {
             seen[bucket_of(&i.to_string(), 7) as usize] += 1;
         }
         assert!(seen.iter().all(|&c| c > 800), "{seen:?}");
     }
+
+    /// Spark 3.5.3's `SELECT hash(id)` (and `pmod(hash(id), 7)`).
+    const SPARK: [(&str, i32, u32); 12] = [
+        ("", 142593372, 5),
+        ("a", 1485273170, 3),
+        ("ab", -97053317, 3),
+        ("abc", 1322437556, 6),
+        ("abcd", -396302900, 0),
+        ("abcde", 814637928, 6),
+        ("1", 1625004744, 6),
+        ("42", -2140846185, 5),
+        ("1000001", -1730439555, 2),
+        ("C-no-rows", -376566945, 1),
+        ("Müller-ß", -957225797, 4),
+        ("ç", -1626837833, 2),
+    ];
 
     #[test]
     fn partitions_parse() {

@@ -23,7 +23,9 @@
 
 pub mod aggregate;
 pub mod bucket;
+pub mod build;
 pub mod dates;
+pub mod ids;
 pub mod label;
 pub mod read;
 pub mod rfm;
@@ -35,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 pub use bucket::Partitions;
+pub use build::{build_table, merge_parts};
 pub use read::{LogReport, LogSet, Logs};
 pub use rfm::RfmCuts;
 
@@ -196,6 +199,16 @@ pub struct LogsConfig {
     /// Where the bucket files go [default: the system's temporary folder].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temp_dir: Option<PathBuf>,
+    /// Only the customers of bucket K of N (`--bucket K/N`, a Spark task on
+    /// that bucket's logs): no RFM cut points are fitted on such a part —
+    /// `churn-train features --merge` fits them on all parts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<bucket::Slice>,
+    /// The whole log's first and last dates (`--log-span FIRST..LAST`), for
+    /// a run that sees one bucket's logs: label windows and as-of dates are
+    /// judged against the whole log, not the bucket's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_span: Option<String>,
 }
 
 impl Default for LogsConfig {
@@ -216,6 +229,8 @@ impl Default for LogsConfig {
             calendar: Vec::new(),
             partitions: Partitions::Auto,
             temp_dir: None,
+            bucket: None,
+            log_span: None,
         }
     }
 }
@@ -258,6 +273,29 @@ impl LogsConfig {
     pub fn run_settings_from(&mut self, job: &LogsConfig) {
         self.partitions = job.partitions;
         self.temp_dir = job.temp_dir.clone();
+        self.bucket = job.bucket;
+        self.log_span = job.log_span.clone();
+    }
+
+    /// `--log-span FIRST..LAST` as day numbers.
+    pub fn span(&self) -> Result<Option<(Day, Day)>> {
+        let Some(s) = &self.log_span else {
+            return Ok(None);
+        };
+        let bad = || {
+            Error::Config(format!(
+                "--log-span '{s}': expected FIRST..LAST (YYYY-MM-DD)"
+            ))
+        };
+        let (a, b) = s.split_once("..").ok_or_else(bad)?;
+        let (a, b) = (
+            dates::parse_as_of(a).map_err(|_| bad())?,
+            dates::parse_as_of(b).map_err(|_| bad())?,
+        );
+        if a > b {
+            return Err(bad());
+        }
+        Ok(Some((a, b)))
     }
 
     /// Check the section: both files, at least one as-of date, a horizon.
@@ -271,6 +309,7 @@ impl LogsConfig {
             ));
         }
         self.horizon_days()?;
+        self.span()?;
         if self.dates()?.is_empty() {
             return Err(Error::Config(
                 "logs need an as-of date: --as-of YYYY-MM-DD or --snapshots START..END:monthly"
@@ -291,79 +330,6 @@ pub struct LogFeatures {
     /// The training snapshots.
     pub as_of: Vec<String>,
     pub rfm: RfmCuts,
-}
-
-/// The calendar features of a snapshot taken on `d` (`--calendar-features`):
-/// days to the next window and since the last, the same for every row.
-fn add_calendar(
-    frame: &mut polars::prelude::DataFrame,
-    windows: &[crate::ingest::calendar::Window],
-    d: Day,
-) -> polars::prelude::PolarsResult<()> {
-    use polars::prelude::Column;
-    let (to, since) = crate::ingest::calendar::distances(windows, d);
-    let n = frame.height();
-    frame.with_column(Column::new("days_to_window".into(), vec![to; n]))?;
-    frame.with_column(Column::new("days_since_window".into(), vec![since; n]))?;
-    Ok(())
-}
-
-/// Build the table of snapshots `days` from `logs`: features, and the label
-/// when `labels` (an error when a window reaches past the log), RFM scores
-/// with `cuts` or, when `None`, cut points fitted on this table. Each
-/// bucket's snapshots are built alone; a snapshot's rows from all buckets
-/// are then put in the customer table's order.
-pub fn build_table(
-    logs: &mut LogSet,
-    cfg: &LogsConfig,
-    days: &[Day],
-    labels: bool,
-    cuts: Option<&RfmCuts>,
-) -> Result<(
-    polars::prelude::DataFrame,
-    RfmCuts,
-    Vec<read::SnapshotCounts>,
-)> {
-    let horizon = cfg.horizon_days()?;
-    for &d in days {
-        logs.check_as_of(d)?;
-    }
-    let mut parts: Vec<Vec<polars::prelude::DataFrame>> = vec![Vec::new(); days.len()];
-    let mut counts: Vec<Option<read::SnapshotCounts>> = vec![None; days.len()];
-    for b in 0..logs.partitions {
-        let bucket = logs.bucket(b)?;
-        for (i, &d) in days.iter().enumerate() {
-            let label = if labels {
-                Some(label::Window::new(&bucket, d, horizon, cfg.churn_rule)?)
-            } else {
-                None
-            };
-            let (frame, c) = aggregate::snapshot(&bucket, d, label.as_ref())?;
-            parts[i].push(frame);
-            counts[i] = Some(match counts[i].take() {
-                None => c,
-                Some(sum) => sum.plus(&c),
-            });
-        }
-    }
-    logs.phases.mark("aggregate");
-    let mut frames = Vec::with_capacity(days.len());
-    for (p, &d) in parts.into_iter().zip(days) {
-        let mut frame = aggregate::in_customer_order(&logs.source, p)?;
-        if !cfg.calendar.is_empty() {
-            add_calendar(&mut frame, &cfg.calendar, d)
-                .map_err(|e| Error::polars(&logs.source, e))?;
-        }
-        frames.push(frame);
-    }
-    let table = aggregate::stack(&logs.source, frames)?;
-    let cuts = match cuts {
-        Some(c) => c.clone(),
-        None => RfmCuts::fit(&logs.source, &table)?,
-    };
-    let table = cuts.apply(&logs.source, table)?;
-    logs.phases.mark("order and RFM");
-    Ok((table, cuts, counts.into_iter().flatten().collect()))
 }
 
 /// One warning line when some snapshots have less log behind them than
@@ -406,9 +372,16 @@ pub fn training_table(cfg: &LogsConfig, say: &dyn Fn(String)) -> Result<Built> {
             .unwrap_or(std::path::Path::new(""))
             .display()
     ));
+    if cfg.bucket.is_some() {
+        return Err(Error::Config(
+            "--bucket builds one bucket's features (churn-train features, churn-score); training needs every customer"
+                .into(),
+        ));
+    }
     let mut logs = LogSet::read(cfg)?;
     let days = cfg.dates()?;
     let (frame, cuts, counts) = build_table(&mut logs, cfg, &days, true, None)?;
+    let cuts = cuts.ok_or_else(|| Error::Config("no RFM cut points were fitted".into()))?;
     let mut report = logs.report.clone();
     report.snapshots = counts;
     let t = &report.transactions;
@@ -441,24 +414,28 @@ pub fn training_table(cfg: &LogsConfig, say: &dyn Fn(String)) -> Result<Built> {
 }
 
 /// Build the feature table of `cfg`'s as-of dates for `churn-train
-/// features` or for scoring: with the label when every window is inside
-/// the log (`labels`: `None` = when possible), RFM with `cuts` (a model's)
-/// or fitted on this table; also the seconds of its phases.
-pub fn feature_table(
+/// features` or for scoring and write it to `out` part by part (it is
+/// never held whole): with the label when every window is inside the log
+/// (`labels`: `None` = when possible), RFM with `cuts` (a model's) or
+/// fitted on this table. Returns (rows, columns), what reading found and
+/// the seconds of its phases.
+pub fn write_feature_table(
     cfg: &LogsConfig,
     labels: Option<bool>,
     cuts: Option<&RfmCuts>,
-) -> Result<(
-    polars::prelude::DataFrame,
-    LogReport,
-    crate::progress::Phases,
-)> {
+    out: &std::path::Path,
+) -> Result<((usize, usize), LogReport, crate::progress::Phases)> {
     let mut logs = LogSet::read(cfg)?;
     let days = cfg.dates()?;
     let horizon = cfg.horizon_days()?;
     let labels = labels.unwrap_or_else(|| days.iter().all(|&d| d + horizon <= logs.last_day + 1));
-    let (frame, _, counts) = build_table(&mut logs, cfg, &days, labels, cuts)?;
+    let mut sink = crate::io::FrameSink::create(out)?;
+    let (_, counts) = build::parts(&mut logs, cfg, &days, labels, cuts, &mut |mut f| {
+        sink.push(&mut f)
+    })?;
+    let shape = sink.commit()?;
+    logs.phases.mark("write");
     let mut report = logs.report.clone();
     report.snapshots = counts;
-    Ok((frame, report, logs.phases))
+    Ok((shape, report, logs.phases))
 }

@@ -150,6 +150,8 @@ pub struct LogSet {
     pub report: LogReport,
     /// Number of customer buckets.
     pub partitions: usize,
+    /// Bucket b holds the customer rows bounds[b] .. bounds[b + 1].
+    bounds: Vec<usize>,
     /// Seconds spent reading each file (typing and bucketing included).
     pub phases: crate::progress::Phases,
     /// The bucket files' folder (removed with the set).
@@ -196,9 +198,14 @@ impl LogSet {
             _ => Some(bucket::temp_dir(cfg.temp_dir.as_deref())?),
         };
         let mut phases = crate::progress::Phases::default();
-        let (customers, cust_counts) = read_customers(&cust_path, cfg, partitions)?;
+        let (customers, cust_counts) = read_customers(&cust_path, cfg)?;
+        let customers = match cfg.bucket {
+            None => customers,
+            Some(slice) => only_bucket(&cust_path, customers, slice)?,
+        };
+        let customers = bucket::by_range(&cust_path, customers, partitions)?;
         phases.mark("read customers");
-        let ids = Ids::of(&cust_path, &customers)?;
+        let ids = super::ids::Ids::of(&cust_path.display().to_string(), &customers)?;
         let txn_src = txn_path.display().to_string();
         let txn = read_log(
             &txn_path,
@@ -235,13 +242,29 @@ impl LogSet {
         if let Some((lo, hi)) = events.as_ref().and_then(|e| e.span) {
             span = Some(span.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
         }
-        let Some((first_day, last_day)) = span else {
+        let Some((mut first_day, mut last_day)) = span else {
             return Err(Error::data(&txn_src, "the log has no dated rows"));
         };
+        if let Some((first, last)) = cfg.span()? {
+            if first_day < first || last_day > last {
+                return Err(Error::data(
+                    &txn_src,
+                    format!(
+                        "the log runs from {} to {}, outside --log-span {}..{}",
+                        iso(first_day),
+                        iso(last_day),
+                        iso(first),
+                        iso(last)
+                    ),
+                ));
+            }
+            (first_day, last_day) = (first, last);
+        }
         let (ev_buckets, ev_counts) = match events {
             Some(e) => (Some(e.buckets), Some(e.counts)),
             None => (None, None),
         };
+        let bounds = bucket::bounds(customers.height(), partitions);
         Ok(LogSet {
             source: txn_src,
             customers,
@@ -261,9 +284,18 @@ impl LogSet {
                 number_formats: txn.number_formats,
             },
             partitions,
+            bounds,
             phases,
             _dir: dir,
         })
+    }
+
+    /// A file of the run's temporary folder (`None` with one bucket: what
+    /// would go there stays in memory).
+    pub fn spill_path(&self, name: &str) -> Option<std::path::PathBuf> {
+        self._dir
+            .as_ref()
+            .map(|d| d.path().join(format!("{name}.parquet")))
     }
 
     /// The customer table's own columns (static attributes included).
@@ -277,15 +309,11 @@ impl LogSet {
     /// The logs of bucket `b` (0 ≤ b < [`Self::partitions`]).
     pub fn bucket(&self, b: usize) -> Result<Logs> {
         let src = self.source.as_str();
-        let customers = if self.partitions == 1 {
-            self.customers.drop(bucket::BUCKET)
-        } else {
-            (self.customers.clone().lazy())
-                .filter(col(bucket::BUCKET).eq(lit(b as u32)))
-                .drop(by_name([bucket::BUCKET], true, false))
-                .collect()
-        }
-        .map_err(|e| Error::polars(src, e))?;
+        // Buckets are consecutive ranges of rows: a slice, not a filter.
+        let (start, end) = (self.bounds[b], self.bounds[b + 1]);
+        let customers = (self.customers.slice(start as i64, end - start))
+            .drop(bucket::BUCKET)
+            .map_err(|e| Error::polars(src, e))?;
         let transactions = self
             .transactions
             .load(b)?
@@ -327,6 +355,28 @@ impl LogSet {
     }
 }
 
+/// The customers of bucket `slice.k` of `slice.n` (Spark's hash of the id).
+fn only_bucket(path: &Path, customers: DataFrame, slice: bucket::Slice) -> Result<DataFrame> {
+    let src = path.display().to_string();
+    let ids = (customers.column(super::ID))
+        .and_then(|c| c.str().cloned())
+        .map_err(|e| Error::polars(&src, e))?;
+    let mask: BooleanChunked = ids
+        .iter()
+        .map(|id| Some(bucket::bucket_of(id.unwrap_or_default(), slice.n) as usize == slice.k))
+        .collect();
+    customers.filter(&mask).map_err(|e| Error::polars(&src, e))
+}
+
+/// The customer table's ids and their row numbers (`customer_id`,
+/// `cust_seq`): the order the rows of a snapshot follow.
+pub fn customer_order(cfg: &LogsConfig) -> Result<LazyFrame> {
+    let path = (cfg.customers.clone())
+        .ok_or_else(|| Error::Config("--merge needs --customers (the rows' order)".into()))?;
+    let (customers, _) = read_customers(&path, cfg)?;
+    Ok(customers.lazy().select([col(super::ID), col(SEQ)]))
+}
+
 /// An event frame without rows (an event log none of whose rows was usable).
 fn empty_events() -> DataFrame {
     let schema = Schema::from_iter([
@@ -353,7 +403,7 @@ fn read_log(
     path: &Path,
     cfg: &LogsConfig,
     log: Log,
-    ids: &Ids,
+    ids: &super::ids::Ids,
     partitions: usize,
     dir: Option<&crate::io::TempDir>,
 ) -> Result<LogRead> {
@@ -415,7 +465,7 @@ fn read_log(
             }
         }
         ingest::apply_numbers(&mut raw, &formats).map_err(|e| Error::polars(&src, e))?;
-        let (id, ids) = ids.key(&raw, &cfg.columns.customer_id);
+        let id = ids.key(&raw, &cfg.columns.customer_id);
         let (cols, reason) = match log {
             Log::Transactions => transaction_columns(&raw, cfg, id),
             Log::Events => event_columns(&src, &raw, cfg, id)?,
@@ -513,73 +563,6 @@ fn require(df: &DataFrame, src: &str, name: &str) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// The customers' (id, row number, bucket), keyed by the id as text and,
-/// when every id is an integer written plainly (`42`, not `042` or `+42`),
-/// also by the integer: a log whose id column is typed as integers (as
-/// Parquet logs usually are) is then joined on integers, with the same
-/// matches as through text and without formatting every log row's id.
-pub(super) struct Ids {
-    text: LazyFrame,
-    int: Option<LazyFrame>,
-}
-
-impl Ids {
-    fn of(path: &Path, customers: &DataFrame) -> Result<Ids> {
-        let src = path.display().to_string();
-        let text = customers
-            .clone()
-            .lazy()
-            .select([col(super::ID), col(SEQ), col(bucket::BUCKET)]);
-        let ids = (customers.column(super::ID))
-            .and_then(|c| c.str().cloned())
-            .map_err(|e| Error::polars(&src, e))?;
-        let parsed: Option<Vec<i64>> = ids
-            .iter()
-            .map(|t| {
-                let t = t?;
-                t.parse::<i64>().ok().filter(|v| v.to_string() == t)
-            })
-            .collect();
-        let int = match parsed {
-            None => None,
-            Some(v) => {
-                let mut frame = customers
-                    .select([SEQ, bucket::BUCKET])
-                    .map_err(|e| Error::polars(&src, e))?;
-                frame
-                    .with_column(Int64Chunked::from_vec(super::ID.into(), v).into_column())
-                    .map_err(|e| Error::polars(&src, e))?;
-                Some(frame.lazy())
-            }
-        };
-        Ok(Ids { text, int })
-    }
-
-    /// The id expression of a batch's column `name`, and the ids to join.
-    fn key(&self, raw: &DataFrame, name: &str) -> (Expr, LazyFrame) {
-        let integer = raw.column(name).is_ok_and(|c| c.dtype().is_integer());
-        match &self.int {
-            Some(int) if integer => (
-                col(name).cast(DataType::Int64).alias(super::ID),
-                int.clone(),
-            ),
-            _ => (id_expr(name), self.text.clone()),
-        }
-    }
-}
-
-/// The id as trimmed text, null when empty.
-fn id_expr(name: &str) -> Expr {
-    let s = col(name)
-        .cast(DataType::String)
-        .str()
-        .strip_chars(lit(NULL));
-    when(s.clone().eq(lit("")))
-        .then(lit(NULL).cast(DataType::String))
-        .otherwise(s)
-        .alias(super::ID)
 }
 
 /// A number column: typed numbers as they are, text cells parsed (a cell
@@ -715,7 +698,7 @@ fn checked(
     raw: DataFrame,
     cols: Vec<Expr>,
     reason: Expr,
-    ids: LazyFrame,
+    ids: &super::ids::Ids,
     offset: usize,
 ) -> Result<(DataFrame, FileCounts)> {
     let rows_read = raw.height();
@@ -738,30 +721,34 @@ fn checked(
         negative_amount: by(NEGATIVE)?,
         ..FileCounts::default()
     };
-    let joined = typed
+    let mut valid = typed
         .lazy()
         .filter(col(REASON).eq(lit(0u8)))
         .drop(by_name([REASON], true, false))
-        .left_join(ids, col(super::ID), col(super::ID))
-        .drop(by_name([super::ID], true, false))
         .collect()
         .map_err(|e| Error::polars(src, e))?;
-    counts.unknown_customer = count_where(src, &joined, col(SEQ).is_null())?;
-    let used = joined
-        .lazy()
-        .filter(col(SEQ).is_not_null())
-        .collect()
+    let (seq, bucket) = ids.lookup(
+        src,
+        valid.column(super::ID).map_err(|e| Error::polars(src, e))?,
+    )?;
+    counts.unknown_customer = seq.null_count();
+    let known = seq.is_not_null();
+    valid = valid.drop(super::ID).map_err(|e| Error::polars(src, e))?;
+    valid
+        .with_column(seq.into_column())
+        .and_then(|v| v.with_column(bucket.into_column()))
         .map_err(|e| Error::polars(src, e))?;
+    let used = if counts.unknown_customer == 0 {
+        valid
+    } else {
+        valid.filter(&known).map_err(|e| Error::polars(src, e))?
+    };
     counts.rows_used = used.height();
     Ok((used, counts))
 }
 
 /// The customer table: id, opening day, row order, static attributes.
-fn read_customers(
-    path: &Path,
-    cfg: &LogsConfig,
-    partitions: usize,
-) -> Result<(DataFrame, FileCounts)> {
+fn read_customers(path: &Path, cfg: &LogsConfig) -> Result<(DataFrame, FileCounts)> {
     let src = path.display().to_string();
     let c = &cfg.columns;
     let raw = ingest::read_frame(path, cfg.delimiter)?;
@@ -776,7 +763,7 @@ fn read_customers(
         .map(|n| col(n.clone()))
         .collect();
     let mut cols = vec![
-        id_expr(&c.customer_id),
+        super::ids::id_expr(&c.customer_id),
         day_expr(&raw, &c.open_date, cfg.date_format.as_deref()).alias(OPEN_DAY),
     ];
     cols.extend(statics);
@@ -817,16 +804,7 @@ fn read_customers(
         .iter()
         .map(|id| Some(seen.insert(id.unwrap_or_default().to_string())))
         .collect();
-    let mut customers = valid.filter(&first).map_err(|e| Error::polars(&src, e))?;
-    let buckets: UInt32Chunked = (customers.column(super::ID))
-        .and_then(|c| c.str().cloned())
-        .map_err(|e| Error::polars(&src, e))?
-        .iter()
-        .map(|id| Some(bucket::bucket_of(id.unwrap_or_default(), partitions)))
-        .collect();
-    customers
-        .with_column(buckets.with_name(bucket::BUCKET.into()).into_column())
-        .map_err(|e| Error::polars(&src, e))?;
+    let customers = valid.filter(&first).map_err(|e| Error::polars(&src, e))?;
     counts.duplicate_id = valid.height() - customers.height();
     counts.rows_used = customers.height();
     if customers.height() == 0 {

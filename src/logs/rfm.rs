@@ -54,6 +54,13 @@ fn above(name: &str, cuts: &[f64; 4]) -> Expr {
         .unwrap_or(lit(0))
 }
 
+/// The three columns the cut points are fitted on.
+pub fn measures(src: &str, table: &DataFrame) -> Result<DataFrame> {
+    table
+        .select([RECENCY, FREQUENCY, MONETARY])
+        .map_err(|e| Error::polars(src, e))
+}
+
 impl RfmCuts {
     /// Fit the cut points on a snapshot table.
     pub fn fit(src: &str, table: &DataFrame) -> Result<RfmCuts> {

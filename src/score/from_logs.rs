@@ -78,12 +78,12 @@ pub fn features(cfg: &Config, art: &Artifact, progress: &Progress) -> Result<Log
         "building features as of {} from the logs",
         l.as_of.join(",")
     ));
-    let (mut frame, report, phases) = logs::feature_table(&l, Some(false), cuts)?;
+    let dir = crate::io::TempDir::new()?;
+    let (_, report, phases) =
+        logs::write_feature_table(&l, Some(false), cuts, &dir.path().join(FILE))?;
     progress.stage(format!("logs: {}", phases.summary()));
     if let Some(line) = logs::short_history_line(&report.snapshots) {
         progress.warn(line);
     }
-    let dir = crate::io::TempDir::new()?;
-    crate::io::write_frame(&dir.path().join(FILE), &mut frame)?;
     Ok(LogFeatures { dir, report })
 }

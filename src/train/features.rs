@@ -8,31 +8,37 @@
 //! would see, for parity checks and offline evaluation of a past snapshot.
 
 use crate::artifact::Artifact;
+use crate::cli::FeaturesJob;
 use crate::error::Result;
-use crate::logs::{self, LogsConfig};
-use std::path::Path;
+use crate::logs;
 
-/// Build and write the feature table; returns (rows, columns, the seconds
-/// of its phases).
-pub fn write(cfg: &LogsConfig, model: Option<&Path>, out: &Path) -> Result<(usize, usize, String)> {
-    let art = model.map(Artifact::load).transpose()?;
+/// Build (or, with `--merge`, merge) and write the feature table; returns
+/// (rows, columns, the seconds of its phases).
+pub fn write(job: &FeaturesJob) -> Result<(usize, usize, String)> {
+    let art = job.model.as_deref().map(Artifact::load).transpose()?;
+    let cuts = art.as_ref().and_then(|a| a.logs.as_ref()).map(|f| &f.rfm);
+    if let Some(parts) = &job.merge {
+        let mut phases = crate::progress::Phases::default();
+        let mut frame = logs::merge_parts(&job.logs, parts, cuts)?;
+        phases.mark("merge");
+        crate::io::write_frame(&job.out, &mut frame)?;
+        phases.mark("write");
+        return Ok((frame.height(), frame.width(), phases.summary()));
+    }
     let cfg = match &art {
         Some(a) => {
             let mut l = a.config.logs.clone();
-            l.customers = cfg.customers.clone();
-            l.transactions = cfg.transactions.clone();
-            l.events = cfg.events.clone();
-            l.as_of = cfg.as_of.clone();
-            l.snapshots = cfg.snapshots.clone();
-            l.run_settings_from(cfg);
+            l.customers = job.logs.customers.clone();
+            l.transactions = job.logs.transactions.clone();
+            l.events = job.logs.events.clone();
+            l.as_of = job.logs.as_of.clone();
+            l.snapshots = job.logs.snapshots.clone();
+            l.run_settings_from(&job.logs);
             l
         }
-        None => cfg.clone(),
+        None => job.logs.clone(),
     };
     cfg.validate()?;
-    let cuts = art.as_ref().and_then(|a| a.logs.as_ref()).map(|f| &f.rfm);
-    let (mut frame, _, mut phases) = logs::feature_table(&cfg, None, cuts)?;
-    crate::io::write_frame(out, &mut frame)?;
-    phases.mark("write");
-    Ok((frame.height(), frame.width(), phases.summary()))
+    let ((rows, cols), _, phases) = logs::write_feature_table(&cfg, None, cuts, &job.out)?;
+    Ok((rows, cols, phases.summary()))
 }
