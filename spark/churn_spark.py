@@ -123,7 +123,8 @@ def run(cmd):
     """Run a churn binary; raise with its error line when it fails."""
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
-        lines = [l for l in r.stderr.splitlines() if l.startswith("error")] or r.stderr.splitlines()[-3:]
+        lines = ([l.removeprefix("error: ") for l in r.stderr.splitlines() if l.startswith("error")]
+                 or r.stderr.splitlines()[-3:])
         raise RuntimeError(f"{os.path.basename(cmd[0])} {cmd[1] if len(cmd) > 1 else ''}: {' '.join(lines)}")
     return r
 
@@ -215,7 +216,7 @@ def concat_scores(customers, parts, out, delimiter):
             elif h != header:
                 raise SystemExit(f"error: {p}: another header than the first part's")
             rows.extend(r)
-    at = header.index(ID)
+    at = next((header.index(c) for c in ("id", ID) if c in header), 0)
     rows.sort(key=lambda row: order.get(row[at], len(order)))
     with open(out, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")

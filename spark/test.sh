@@ -26,7 +26,10 @@ fi
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 export PYSPARK_PYTHON="$V/bin/python" SPARK_LOCAL_IP=127.0.0.1
-submit() { "$V/bin/spark-submit" --master "local[2]" --conf spark.ui.enabled=false spark/churn_spark.py "$@"; }
+submit() {
+  "$V/bin/spark-submit" --master "local[2]" --conf spark.ui.enabled=false --conf spark.log.level=ERROR \
+    --conf spark.ui.showConsoleProgress=false spark/churn_spark.py "$@"
+}
 "$B/churn-train" generate --logs --customers 3000 --seed 11 --out "$W/logs" > /dev/null
 L=(--customers "$W/logs/customers.csv" --transactions "$W/logs/transactions.parquet" --events "$W/logs/events.csv")
 SNAP=(--snapshots 2023-09-01..2024-03-01:monthly --horizon 30d)

@@ -133,6 +133,9 @@ impl FrameSink {
             Error::io(&path, std::io::Error::other(e.to_string()))
         };
         if is_parquet(&path) {
+            // Parquet row groups are cut from aligned chunks (polars panics
+            // on a frame whose columns are chunked differently).
+            frame.align_chunks_par();
             if self.parquet.is_none() {
                 let handle = self.file.file_handle()?;
                 self.parquet = Some(

@@ -21,7 +21,7 @@ export PYSPARK_PYTHON="$V/bin/python" SPARK_LOCAL_IP=127.0.0.1
 ARGS=(--customers "$L/customers.csv" --transactions "$L/transactions.parquet" --events "$L/events.csv")
 t() { /usr/bin/time -f "%e %M" -o "$W/time" "$@" > /dev/null 2> "$W/err" || { cat "$W/err"; exit 1; }; cat "$W/time"; }
 read -r single single_kb < <(t "$B/churn-train" features "${ARGS[@]}" --as-of 2024-07-01 --horizon 30d --out "$W/single.parquet")
-read -r spark spark_kb < <(t "$V/bin/spark-submit" --master "local[2]" --driver-memory 4g --conf spark.ui.enabled=false \
+read -r spark spark_kb < <(t "$V/bin/spark-submit" --master "local[2]" --driver-memory 4g --conf spark.ui.enabled=false --conf spark.log.level=ERROR \
   spark/churn_spark.py features "${ARGS[@]}" --buckets "$K" --binary "$B/churn-train" --out "$W/spark.parquet" \
   -- --as-of 2024-07-01 --horizon 30d)
 same=$("$V/bin/python" - "$W/single.parquet" "$W/spark.parquet" <<'PY'

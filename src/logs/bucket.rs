@@ -260,7 +260,8 @@ impl Pieces {
         };
         let split = split(frame, n).map_err(|e| Error::polars("log buckets", e))?;
         for (b, part) in split.into_iter().enumerate() {
-            let Some(part) = part else { continue };
+            let Some(mut part) = part else { continue };
+            part.align_chunks_par();
             if self.schema.is_none() {
                 self.schema = Some(part.schema().as_ref().clone());
             }

@@ -195,3 +195,45 @@ fn bad_parts_and_bucket_folders_stop_the_run_in_one_line() {
         "{line}"
     );
 }
+
+/// What a Spark task does, without Spark: `--bucket K/3` parts on the
+/// whole logs (the other buckets' rows are not this part's customers),
+/// merged with `--merge`, give the table of one run.
+#[test]
+fn bucket_parts_merged_give_the_table_of_one_run() {
+    let tmp = tempdir();
+    let logs = generate_logs(tmp.path(), 900, 23);
+    let args = log_args(&logs);
+    let single = tmp.path().join("single.csv");
+    assert_ok(&features(&args, &[], &single));
+    let parts = tmp.path().join("parts");
+    for k in 0..3 {
+        let part = parts.join(format!("part-{k}.parquet"));
+        let slice = format!("{k}/3");
+        let o = features(&args, &["--bucket", &slice, "--partitions", "2"], &part);
+        assert_ok(&o);
+    }
+    let merged = tmp.path().join("merged.csv");
+    let o = train_cmd()
+        .args(["features", "--merge"])
+        .arg(&parts)
+        .args(&args[..2])
+        .arg("--out")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    assert_ok(&o);
+    assert!(
+        std::fs::read(&merged).unwrap() == std::fs::read(&single).unwrap(),
+        "merged parts differ from one run"
+    );
+    // A part is not a table to train on, nor is --bucket a training flag.
+    let o = train_cmd()
+        .args(&args)
+        .args(["--as-of", "2024-01-01", "--bucket", "0/3", "-q", "--out"])
+        .arg(tmp.path().join("runs"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--bucket"));
+}
