@@ -50,7 +50,7 @@ echo "spark score (4 buckets) = one churn-score --as-of run: $(wc -l < "$W/score
 
 # A task that fails: the job fails with the task's error, nothing is left.
 if submit features "${L[@]}" --buckets 4 --out "$W/bad.csv" --binary "$B/churn-train" -- --as-of 2030-01-01 \
-  2> "$W/err"; then
+  > "$W/err" 2>&1; then
   echo "a failing task did not fail the job"; exit 1
 fi
 grep -q "error: .*as-of date 2030-01-01 is outside the log" "$W/err" || { cat "$W/err"; exit 1; }
