@@ -319,18 +319,9 @@ pub struct FeaturesArgs {
     pub out: PathBuf,
 }
 
-/// What `churn-train features` does.
-pub struct FeaturesJob {
-    pub logs: LogsConfig,
-    pub model: Option<PathBuf>,
-    pub out: PathBuf,
-    /// `--merge`: the folder of part tables.
-    pub merge: Option<PathBuf>,
-}
-
 impl FeaturesArgs {
     /// `[logs]` of `--config` ← these flags; the model, output, parts.
-    pub fn resolve(self) -> Result<FeaturesJob> {
+    pub fn resolve(self) -> Result<crate::train::features::FeaturesJob> {
         let mut logs = Config::load(self.config.as_deref())?.logs;
         self.logs.apply(&mut logs);
         set(&mut logs.snapshots, self.snapshots.map(Some));
@@ -341,7 +332,7 @@ impl FeaturesArgs {
                     "--merge needs --customers (the order of the rows)".into(),
                 ));
             }
-            return Ok(FeaturesJob {
+            return Ok(crate::train::features::FeaturesJob {
                 logs,
                 model: self.model,
                 out: self.out,
@@ -354,7 +345,7 @@ impl FeaturesArgs {
             ));
         }
         logs.validate()?;
-        Ok(FeaturesJob {
+        Ok(crate::train::features::FeaturesJob {
             logs,
             model: self.model,
             out: self.out,

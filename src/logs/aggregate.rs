@@ -28,38 +28,39 @@
 
 use super::dates::{iso, Day};
 use super::label::Window;
-use super::read::{kind, Logs, SnapshotCounts, AMOUNT, DAY, EVENT, OPEN_DAY, ROW, SEQ};
+#[cfg(test)]
+use super::read::{kind, AMOUNT, DAY, EVENT, ROW};
+use super::read::{Logs, SnapshotCounts, OPEN_DAY, SEQ};
 use super::{AS_OF, ID, LABEL};
 use crate::error::{Error, Result};
 use polars::prelude::*;
 use polars_lazy::prelude::*;
 
-/// Transaction and login windows, in days.
-pub const WINDOWS: [i32; 4] = [30, 90, 180, 365];
-/// The longest of [`WINDOWS`]: the history a snapshot needs behind it.
-pub const LONGEST_WINDOW: i32 = WINDOWS[WINDOWS.len() - 1];
-/// The trend compares the last `TREND` days with the `TREND` before.
-pub const TREND: i32 = 90;
+pub use super::names::{LONGEST_WINDOW, TREND, WINDOWS};
 pub const LIFECYCLE: &str = "lifecycle_stage";
 /// Lifecycle rule thresholds.
 const NEW_DAYS: i32 = 365;
 const DECLINING: f64 = 0.7;
 const GROWING: f64 = 1.3;
 
+#[cfg(test)]
 /// Days from a log row to D (1 = the day before D).
 fn ago(d: Day) -> Expr {
     lit(d) - col(DAY)
 }
 
+#[cfg(test)]
 /// Rows between `lo` (exclusive) and `hi` (inclusive) days before D.
 fn within(d: Day, lo: i32, hi: i32) -> Expr {
     ago(d).gt(lit(lo)).and(ago(d).lt_eq(lit(hi)))
 }
 
+#[cfg(test)]
 fn count(mask: Expr) -> Expr {
     mask.cast(DataType::UInt32).sum().cast(DataType::Float64)
 }
 
+#[cfg(test)]
 fn amount(mask: Expr) -> Expr {
     col(AMOUNT).filter(mask).sum()
 }
@@ -69,8 +70,10 @@ fn trend(last: &str, prev: &str) -> Expr {
     (col(last) + lit(1.0)) / (col(prev) + lit(1.0))
 }
 
-/// Per-customer aggregates of the transactions before D.
-fn transaction_features(logs: &Logs, d: Day) -> LazyFrame {
+/// Per-customer aggregates of the transactions before D, as a polars
+/// group-by: the reference [`super::fold`] is tested against.
+#[cfg(test)]
+pub(super) fn transaction_features(logs: &Logs, d: Day) -> LazyFrame {
     let mut aggs = vec![col(DAY).max().alias("last_txn_day")];
     for n in WINDOWS {
         aggs.push(count(within(d, 0, n)).alias(format!("txn_count_{n}d")));
@@ -113,13 +116,16 @@ fn transaction_features(logs: &Logs, d: Day) -> LazyFrame {
 
 /// The balance of a customer's latest row: latest date, then latest in
 /// file order (no sort of the log: the arg-max of a (day, row) key).
+#[cfg(test)]
 fn latest_balance() -> Expr {
     let key = col(DAY).cast(DataType::Int64) * lit(1i64 << 32) + col(ROW).cast(DataType::Int64);
     col("balance").get(key.arg_max(), true)
 }
 
-/// Per-customer aggregates of the events before D.
-fn event_features(events: &DataFrame, d: Day) -> LazyFrame {
+/// Per-customer aggregates of the events before D, as a polars group-by
+/// (the reference of [`super::fold`]).
+#[cfg(test)]
+pub(super) fn event_features(events: &DataFrame, d: Day) -> LazyFrame {
     let is = |k: u8| col(EVENT).eq(lit(k));
     let last = |k: u8| col(DAY).filter(is(k)).max();
     let mut aggs = Vec::new();
@@ -203,9 +209,11 @@ pub fn snapshot(
         .clone()
         .lazy()
         .filter(col(OPEN_DAY).lt(lit(d)));
-    let mut lf = opened.left_join(transaction_features(logs, d), col(SEQ), col(SEQ));
+    let txn = super::fold::transactions(logs, d)?.lazy();
+    let mut lf = opened.left_join(txn, col(SEQ), col(SEQ));
     if let Some(ev) = &logs.events {
-        lf = lf.left_join(event_features(ev, d), col(SEQ), col(SEQ));
+        let ev = super::fold::events(logs, ev, d)?.lazy();
+        lf = lf.left_join(ev, col(SEQ), col(SEQ));
     }
     let zero: Vec<Expr> = zero_filled(logs)
         .iter()
@@ -330,4 +338,125 @@ pub fn stack(src: &str, frames: Vec<DataFrame>) -> Result<DataFrame> {
     }
     all.rechunk_mut();
     Ok(all)
+}
+
+#[cfg(test)]
+mod fold_tests {
+    use super::super::fold::{events, transactions};
+    use super::super::{LogSet, LogsConfig};
+    use super::*;
+
+    /// `frame`'s columns as bits (floats by their bit pattern: -0.0 is
+    /// not 0.0), customers in row-number order, zero-filled as `snapshot`
+    /// fills them.
+    fn bits(
+        customers: &DataFrame,
+        frame: LazyFrame,
+        zero: &[&str],
+    ) -> Vec<(String, Vec<Option<u64>>)> {
+        let all = customers
+            .clone()
+            .lazy()
+            .select([col(SEQ)])
+            .left_join(frame, col(SEQ), col(SEQ))
+            .sort([SEQ], Default::default())
+            .collect()
+            .unwrap();
+        let mut out = Vec::new();
+        for c in all.columns() {
+            let name = c.name().to_string();
+            let c = if zero.iter().any(|z| name.contains(z)) {
+                c.fill_null(FillNullStrategy::Zero).unwrap()
+            } else {
+                c.clone()
+            };
+            let v: Vec<Option<u64>> = match c.dtype() {
+                DataType::Float64 => c
+                    .f64()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.map(f64::to_bits))
+                    .collect(),
+                _ => c
+                    .cast(&DataType::Int64)
+                    .unwrap()
+                    .i64()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.map(|x| x as u64))
+                    .collect(),
+            };
+            out.push((name, v));
+        }
+        out
+    }
+
+    /// On generated logs with nulls in revenue, amounts of -0.0 and several
+    /// rows a day, the one-pass aggregates equal the polars group-by's to
+    /// the bit, at as-of dates inside, before and after the log.
+    #[test]
+    fn one_pass_equals_the_group_by_to_the_bit() {
+        let tmp = crate::io::TempDir::new().unwrap();
+        let dir = tmp.path();
+        crate::synth::logs::generate(dir, 300, 5).unwrap();
+        let path = dir.join("transactions.parquet");
+        let mut t = ParquetReader::new(std::fs::File::open(&path).unwrap())
+            .finish()
+            .unwrap();
+        let n = t.height();
+        let revenue: Float64Chunked = (t.column("revenue").unwrap().f64().unwrap().iter())
+            .enumerate()
+            .map(|(i, v)| if i % 17 == 0 { None } else { v })
+            .collect();
+        let amount: Float64Chunked = (t.column("amount").unwrap().f64().unwrap().iter())
+            .enumerate()
+            .map(|(i, v)| if i % 101 == 0 { Some(-0.0) } else { v })
+            .collect();
+        t.with_column(revenue.with_name("revenue".into()).into_column())
+            .unwrap();
+        t.with_column(amount.with_name("amount".into()).into_column())
+            .unwrap();
+        assert!(n > 1000);
+        ParquetWriter::new(std::fs::File::create(&path).unwrap())
+            .finish(&mut t)
+            .unwrap();
+        let cfg = LogsConfig {
+            customers: Some(dir.join("customers.csv")),
+            transactions: Some(path),
+            events: Some(dir.join("events.csv")),
+            ..LogsConfig::default()
+        };
+        let set = LogSet::read(&cfg).unwrap();
+        let logs = set.bucket(0).unwrap();
+        let ev = logs.events.clone().unwrap();
+        let zero = [
+            "txn_count",
+            "txn_amount",
+            "revenue",
+            "cost",
+            "logins",
+            "visits",
+            "complaints_",
+            "overdue",
+            "products",
+            "closed",
+        ];
+        for d in ["2023-01-15", "2023-06-01", "2024-02-29", "2025-03-01"] {
+            let d = super::super::dates::parse_as_of(d).unwrap();
+            let ours = bits(
+                &logs.customers,
+                transactions(&logs, d).unwrap().lazy(),
+                &zero,
+            );
+            let theirs = bits(&logs.customers, transaction_features(&logs, d), &zero);
+            assert_eq!(ours, theirs, "transactions as of {d}");
+            let ours = bits(
+                &logs.customers,
+                events(&logs, &ev, d).unwrap().lazy(),
+                &zero,
+            );
+            let theirs = bits(&logs.customers, event_features(&ev, d), &zero);
+            assert_eq!(ours, theirs, "events as of {d}");
+        }
+    }
 }

@@ -7,7 +7,7 @@
 //! (row positions only, hashed by the id text, and by the integer when
 //! every id is a plain integer) and each log row is one probe.
 
-use super::read::SEQ;
+use super::names::SEQ;
 use crate::error::{Error, Result};
 use hashbrown::HashTable;
 use polars::prelude::*;

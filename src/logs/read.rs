@@ -95,14 +95,7 @@ pub mod kind {
     pub const ACCOUNT_CLOSE: u8 = 7;
 }
 
-/// Internal column names of the typed frames.
-pub const DAY: &str = "day";
-pub const AMOUNT: &str = "amount";
-pub const EVENT: &str = "event";
-pub const OPEN_DAY: &str = "open_day";
-pub const SEQ: &str = "cust_seq";
-/// File order of a log row.
-pub const ROW: &str = "row";
+pub use super::names::{AMOUNT, DAY, EVENT, OPEN_DAY, ROW, SEQ};
 const REASON: &str = "reason";
 
 /// Why a row is left out (0 = used), in the order reasons are checked.
@@ -382,7 +375,8 @@ fn empty_events() -> DataFrame {
     let schema = Schema::from_iter([
         Field::new(ROW.into(), IDX_DTYPE),
         Field::new(DAY.into(), DataType::Int32),
-        Field::new(EVENT.into(), DataType::UInt8),
+        // Kind codes are Int32 (this build of polars has no UInt8).
+        Field::new(EVENT.into(), DataType::Int32),
         Field::new(SEQ.into(), IDX_DTYPE),
     ]);
     DataFrame::empty_with_schema(&schema)

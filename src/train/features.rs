@@ -8,9 +8,17 @@
 //! would see, for parity checks and offline evaluation of a past snapshot.
 
 use crate::artifact::Artifact;
-use crate::cli::FeaturesJob;
 use crate::error::Result;
 use crate::logs;
+
+/// What `churn-train features` does.
+pub struct FeaturesJob {
+    pub logs: crate::logs::LogsConfig,
+    pub model: Option<std::path::PathBuf>,
+    pub out: std::path::PathBuf,
+    /// `--merge`: the folder of part tables.
+    pub merge: Option<std::path::PathBuf>,
+}
 
 /// Build (or, with `--merge`, merge) and write the feature table; returns
 /// (rows, columns, the seconds of its phases).
