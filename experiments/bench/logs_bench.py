@@ -168,6 +168,15 @@ def polars_features(log_dir, as_of, out):
 PHASES = {}
 
 
+def pandas_cap():
+    """PANDAS_MEM_GB=G: pandas runs under an address-space cap of G GiB (at
+    5M customers it needs more memory than the machine has: the cap makes
+    that a clean MemoryError instead of the machine swapping or the kernel
+    killing other work)."""
+    g = os.environ.get("PANDAS_MEM_GB")
+    return ["prlimit", f"--as={int(float(g) * 2**30)}"] if g else []
+
+
 def timed(name, cmd):
     """(wall seconds, peak RSS MiB) of a command under GNU time; None when it
     fails (out of memory: the failure is the result). churn's phase line is
@@ -212,7 +221,7 @@ def main():
     runs = [
         ("churn-train features, --partitions auto", [churn, "features", *args, "--horizon", "30d", "--out", outs["churn"]]),
         ("churn-train features, --partitions 1", [churn, "features", *args, "--horizon", "30d", "--partitions", "1", "--out", outs["churn1"]]),
-        ("pandas " + pd.__version__, [sys.executable, __file__, "pandas", log_dir, as_of, outs["pandas"]]),
+        ("pandas " + pd.__version__, pandas_cap() + [sys.executable, __file__, "pandas", log_dir, as_of, outs["pandas"]]),
         ("polars (Python) " + __import__("polars").__version__, [sys.executable, __file__, "polars", log_dir, as_of, outs["polars"]]),
     ]
     rows = []
@@ -222,7 +231,9 @@ def main():
             rows.append((name, None, None, "not run (PEERS / ONE_BUCKET=0)"))
             continue
         r = timed(name, cmd)
-        rows.append((name, *(r or (None, None)), "" if r else "failed"))
+        cap = os.environ.get("PANDAS_MEM_GB") if name.startswith("pandas") else None
+        rows.append((name, *(r or (None, None)), "" if r else
+                     (f"failed: out of memory under a {cap} GiB cap" if cap else "failed")))
         print(f"{name}: {r}", flush=True)
     # Same rows, order, columns and values (the Parquet bytes differ: the
     # row groups follow the buckets).

@@ -237,3 +237,43 @@ fn bucket_parts_merged_give_the_table_of_one_run() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--bucket"));
 }
+
+/// A disk that fills up while the logs are bucketed: one line naming the
+/// bucket file, no output, no bucket file left. Needs a small tmpfs (root
+/// with mount rights); says SKIPPED otherwise.
+#[test]
+fn a_full_disk_while_bucketing_is_named_and_leaves_nothing() {
+    let tmp = tempdir();
+    let logs = generate_logs(tmp.path(), 300, 24);
+    let tiny = tmp.path().join("tiny");
+    std::fs::create_dir(&tiny).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=200k", "tmpfs"])
+        .arg(&tiny)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("SKIPPED: a_full_disk_while_bucketing (cannot mount a small tmpfs here)");
+        return;
+    }
+    let out = tmp.path().join("f.csv");
+    let dir = tiny.display().to_string();
+    let o = features(
+        &log_args(&logs),
+        &["--partitions", "3", "--temp-dir", &dir],
+        &out,
+    );
+    let left: Vec<_> = std::fs::read_dir(&tiny).unwrap().collect();
+    let _ = std::process::Command::new("umount").arg(&tiny).output();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("No space left") && line.contains(".parquet"),
+        "{err}"
+    );
+    assert!(!out.exists() && left.is_empty(), "left behind: {left:?}");
+}
