@@ -101,16 +101,28 @@ fn column_u32(src: &str, df: &DataFrame, name: &str) -> Result<Vec<u32>> {
     Ok(c.iter().map(|v| v.unwrap_or(u32::MAX)).collect())
 }
 
+/// A column without nulls as a slice of its values: borrowed when it is
+/// one chunk (a bucket's frames are), copied otherwise. The log's key,
+/// day, row and amount columns have no nulls (rows without are left out
+/// when read).
+fn values<'a, T: PolarsNumericType>(
+    src: &str,
+    df: &'a DataFrame,
+    name: &str,
+) -> Result<std::borrow::Cow<'a, [T::Native]>> {
+    let c = df.column(name).map_err(|e| Error::polars(src, e))?;
+    let ca: &ChunkedArray<T> =
+        (c.as_materialized_series().unpack::<T>()).map_err(|e| Error::polars(src, e))?;
+    Ok(match ca.cont_slice() {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => std::borrow::Cow::Owned(ca.iter().map(|v| v.unwrap_or_default()).collect()),
+    })
+}
+
 fn column_f64(src: &str, df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
     let c = df.column(name).map_err(|e| Error::polars(src, e))?;
     let c = c.f64().map_err(|e| Error::polars(src, e))?;
     Ok(c.iter().collect())
-}
-
-fn column_i32(src: &str, df: &DataFrame, name: &str) -> Result<Vec<i32>> {
-    let c = df.column(name).map_err(|e| Error::polars(src, e))?;
-    let c = c.i32().map_err(|e| Error::polars(src, e))?;
-    Ok(c.iter().map(|v| v.unwrap_or(i32::MAX)).collect())
 }
 
 /// Per customer: windows' counts and sums, the latest day and balances.
@@ -146,11 +158,11 @@ pub fn transactions(logs: &Logs, d: Day) -> Result<DataFrame> {
     let dense = Dense::of(src, &logs.customers)?;
     let t = &logs.transactions;
     let (seq, day, row) = (
-        column_u32(src, t, SEQ)?,
-        column_i32(src, t, DAY)?,
-        column_u32(src, t, ROW)?,
+        values::<IdxType>(src, t, SEQ)?,
+        values::<Int32Type>(src, t, DAY)?,
+        values::<IdxType>(src, t, ROW)?,
     );
-    let amount = column_f64(src, t, AMOUNT)?;
+    let amount = values::<Float64Type>(src, t, AMOUNT)?;
     let optional = |name: &str, on: bool| -> Result<Vec<Option<f64>>> {
         if on {
             column_f64(src, t, name)
@@ -174,7 +186,7 @@ pub fn transactions(logs: &Logs, d: Day) -> Result<DataFrame> {
         for (w, &(lo, hi)) in bounds.iter().enumerate() {
             if ago > lo && ago <= hi {
                 a.count[w] += 1.0;
-                a.amount[w].add(amount[i]);
+                a.amount[w].add(Some(amount[i]));
             }
         }
         if logs.has_profit && ago > 0 && ago <= 365 {
@@ -250,15 +262,11 @@ struct Ev {
 pub fn events(logs: &Logs, events: &DataFrame, d: Day) -> Result<DataFrame> {
     let src = logs.source.as_str();
     let dense = Dense::of(src, &logs.customers)?;
-    let (seq, day) = (column_u32(src, events, SEQ)?, column_i32(src, events, DAY)?);
-    let ev = events.column(EVENT).map_err(|e| Error::polars(src, e))?;
-    let ev = ev
-        .cast(&DataType::Int32)
-        .map_err(|e| Error::polars(src, e))?;
-    let ev: Vec<u8> = (ev.i32().map_err(|e| Error::polars(src, e))?)
-        .iter()
-        .map(|v| v.and_then(|v| u8::try_from(v).ok()).unwrap_or(kind::OTHER))
-        .collect();
+    let (seq, day) = (
+        values::<IdxType>(src, events, SEQ)?,
+        values::<Int32Type>(src, events, DAY)?,
+    );
+    let ev = values::<Int32Type>(src, events, EVENT)?;
     let mut acc = vec![Ev::default(); dense.len()];
     for i in 0..seq.len() {
         if day[i] >= d {
@@ -267,7 +275,7 @@ pub fn events(logs: &Logs, events: &DataFrame, d: Day) -> Result<DataFrame> {
         let Some(c) = dense.at(seq[i]) else { continue };
         let a = &mut acc[c];
         let ago = d - day[i];
-        let k = ev[i];
+        let k = u8::try_from(ev[i]).unwrap_or(kind::OTHER);
         for (j, (kk, wins, _)) in COUNTED.iter().enumerate() {
             if *kk == k {
                 for (w, &n) in wins.iter().enumerate() {
