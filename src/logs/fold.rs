@@ -85,6 +85,22 @@ impl Dense {
         self.seqs.len()
     }
 
+    /// The rows of a log (its `seq` and `day` columns) dated before `d`
+    /// whose customer is one of these: (row, customer position, days ago).
+    fn before<'a>(
+        &'a self,
+        seq: &'a [IdxSize],
+        day: &'a [i32],
+        d: Day,
+    ) -> impl Iterator<Item = (usize, usize, i32)> + 'a {
+        (0..seq.len()).filter_map(move |i| {
+            if day[i] >= d {
+                return None;
+            }
+            Some((i, self.at(seq[i])?, d - day[i]))
+        })
+    }
+
     fn seq_column(&self) -> Column {
         IdxCa::from_vec(
             SEQ.into(),
@@ -175,13 +191,8 @@ pub fn transactions(logs: &Logs, d: Day) -> Result<DataFrame> {
     let balance = optional("balance", logs.has_balance)?;
     let bounds = windows();
     let mut acc = vec![Txn::default(); dense.len()];
-    for i in 0..seq.len() {
-        if day[i] >= d {
-            continue;
-        }
-        let Some(c) = dense.at(seq[i]) else { continue };
+    for (i, c, ago) in dense.before(&seq, &day, d) {
         let a = &mut acc[c];
-        let ago = d - day[i];
         a.last_day = Some(a.last_day.map_or(day[i], |l| l.max(day[i])));
         for (w, &(lo, hi)) in bounds.iter().enumerate() {
             if ago > lo && ago <= hi {
@@ -268,13 +279,8 @@ pub fn events(logs: &Logs, events: &DataFrame, d: Day) -> Result<DataFrame> {
     );
     let ev = values::<Int32Type>(src, events, EVENT)?;
     let mut acc = vec![Ev::default(); dense.len()];
-    for i in 0..seq.len() {
-        if day[i] >= d {
-            continue;
-        }
-        let Some(c) = dense.at(seq[i]) else { continue };
+    for (i, c, ago) in dense.before(&seq, &day, d) {
         let a = &mut acc[c];
-        let ago = d - day[i];
         let k = u8::try_from(ev[i]).unwrap_or(kind::OTHER);
         for (j, (kk, wins, _)) in COUNTED.iter().enumerate() {
             if *kk == k {
