@@ -16,6 +16,26 @@
 // Parameter checks are written `!(x >= 0.0)` on purpose: NaN fails them.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+/// `TryFrom<String>` and `Into<String>` through `FromStr` and `Display`,
+/// for settings that serde reads and writes as their text
+/// (`#[serde(try_from = "String", into = "String")]`).
+macro_rules! text_serde {
+    ($($t:ty),+ $(,)?) => {$(
+        impl TryFrom<String> for $t {
+            type Error = <$t as std::str::FromStr>::Err;
+            fn try_from(s: String) -> std::result::Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.to_string()
+            }
+        }
+    )+};
+}
+
 pub mod artifact;
 pub mod clean;
 pub mod cli;

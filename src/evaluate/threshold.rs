@@ -73,18 +73,7 @@ impl std::fmt::Display for ThresholdRule {
     }
 }
 
-impl TryFrom<String> for ThresholdRule {
-    type Error = String;
-    fn try_from(s: String) -> std::result::Result<Self, String> {
-        s.parse()
-    }
-}
-
-impl From<ThresholdRule> for String {
-    fn from(r: ThresholdRule) -> String {
-        r.to_string()
-    }
-}
+text_serde!(ThresholdRule);
 
 /// What the `profit` rule weighs, the contact list's economics
 /// (`[score.contact]`): a flagged churner who accepts (`accept_rate`)

@@ -16,7 +16,7 @@ pub mod schema;
 mod typed;
 mod whole;
 
-pub use frame::{apply_numbers, detect_numbers, read_frame, read_frame_columns, read_numbers};
+pub use frame::{apply_numbers, detect_numbers, read_frame, HEAD_BYTES};
 pub use raw::{finite, number_key, RawColumn, RawTable};
 use typed::{append, number_columns, numbers_where_possible, sniff_numeric};
 

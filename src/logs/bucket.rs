@@ -69,18 +69,7 @@ impl std::fmt::Display for Partitions {
     }
 }
 
-impl TryFrom<String> for Partitions {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self> {
-        s.parse()
-    }
-}
-
-impl From<Partitions> for String {
-    fn from(p: Partitions) -> String {
-        p.to_string()
-    }
-}
+text_serde!(Partitions);
 
 /// The bucket count of a run. `auto`: the logs' typed size (CSV bytes as
 /// they are, Parquet ×4 for its compression) over the smaller of 256 MiB
@@ -140,35 +129,12 @@ impl std::fmt::Display for Slice {
     }
 }
 
-impl TryFrom<String> for Slice {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self> {
-        s.parse()
-    }
-}
-
-impl From<Slice> for String {
-    fn from(p: Slice) -> String {
-        p.to_string()
-    }
-}
+text_serde!(Slice);
 
 /// The first row of each of `n` consecutive ranges of `rows` rows, and
 /// `rows`: bucket b is rows bounds[b] .. bounds[b + 1].
 pub fn bounds(rows: usize, n: usize) -> Vec<usize> {
     (0..=n).map(|b| b * rows / n).collect()
-}
-
-/// `customers` with their bucket among `n` consecutive ranges of rows.
-pub fn by_range(path: &Path, mut customers: DataFrame, n: usize) -> Result<DataFrame> {
-    let edges = bounds(customers.height(), n);
-    let b: UInt32Chunked = (0..n)
-        .flat_map(|b| (edges[b]..edges[b + 1]).map(move |_| Some(b as u32)))
-        .collect();
-    customers
-        .with_column(b.with_name(BUCKET.into()).into_column())
-        .map_err(|e| Error::polars(path.display().to_string(), e))?;
-    Ok(customers)
 }
 
 /// The bucket of a customer id among `n`: Spark's `pmod(hash(id), n)`.
@@ -217,6 +183,27 @@ fn bucket_error(path: &Path, e: impl std::fmt::Display) -> Error {
         path.display().to_string(),
         format!("cannot write the customer-bucket files: {e}"),
     )
+}
+
+/// Write `frame` to the spill file `path` (typed, uncompressed Parquet).
+pub fn spill(path: &Path, frame: &mut DataFrame) -> Result<()> {
+    let file = std::fs::File::create(path).map_err(|e| bucket_error(path, e))?;
+    ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Uncompressed)
+        .finish(frame)
+        .map_err(|e| bucket_error(path, e))?;
+    Ok(())
+}
+
+/// Read back a spill file, as one chunk: the aggregation reads a bucket's
+/// columns as slices.
+pub fn unspill(path: &Path) -> Result<DataFrame> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut frame = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| Error::polars(path.display().to_string(), e))?;
+    frame.rechunk_mut();
+    Ok(frame)
 }
 
 /// Where one log's bucketed rows are kept.
@@ -337,10 +324,7 @@ impl Buckets {
                 if !p.exists() {
                     DataFrame::empty_with_schema(schema)
                 } else {
-                    let file = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
-                    ParquetReader::new(file)
-                        .finish()
-                        .map_err(|e| Error::polars(p.display().to_string(), e))?
+                    unspill(p)?
                 }
             }
         };

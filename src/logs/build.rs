@@ -9,7 +9,7 @@
 //! and scoring write it as it comes).
 
 use super::read::{LogSet, SnapshotCounts, SEQ};
-use super::{aggregate, dates::Day, label, rfm, LogsConfig, RfmCuts, AS_OF, ID};
+use super::{aggregate, bucket, dates::Day, label, rfm, LogsConfig, RfmCuts, AS_OF, ID};
 use crate::error::{Error, Result};
 use polars::prelude::*;
 use std::path::PathBuf;
@@ -35,16 +35,11 @@ enum Parked {
 }
 
 impl Parked {
-    fn new(frame: DataFrame, spill: Option<PathBuf>) -> Result<Parked> {
+    fn new(mut frame: DataFrame, spill: Option<PathBuf>) -> Result<Parked> {
         let Some(path) = spill else {
             return Ok(Parked::Memory(frame));
         };
-        let mut frame = frame;
-        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-        ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Uncompressed)
-            .finish(&mut frame)
-            .map_err(|e| Error::polars(path.display().to_string(), e))?;
+        bucket::spill(&path, &mut frame)?;
         Ok(Parked::Disk(path))
     }
 
@@ -52,10 +47,7 @@ impl Parked {
         match self {
             Parked::Memory(f) => Ok(f),
             Parked::Disk(path) => {
-                let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-                let frame = ParquetReader::new(file)
-                    .finish()
-                    .map_err(|e| Error::polars(path.display().to_string(), e));
+                let frame = bucket::unspill(&path);
                 let _ = std::fs::remove_file(&path);
                 frame
             }
@@ -146,6 +138,7 @@ pub fn build_table(
     })?;
     Ok((aggregate::stack(&logs.source, frames)?, cuts, counts))
 }
+
 /// `churn-train features --merge`: the part tables of `--bucket K/N` runs
 /// (Parquet files in `parts`, any order) as one table — a snapshot's rows in
 /// the customer table's order, snapshots by date — with the RFM scores of

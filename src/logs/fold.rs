@@ -55,14 +55,14 @@ impl Sum {
 
 /// The dense index of a bucket's customers: row number → position.
 struct Dense {
-    min: u32,
+    min: IdxSize,
     pos: Vec<u32>,
-    seqs: Vec<u32>,
+    seqs: Vec<IdxSize>,
 }
 
 impl Dense {
     fn of(src: &str, customers: &DataFrame) -> Result<Dense> {
-        let seq = column_u32(src, customers, SEQ)?;
+        let seq = values::<IdxType>(src, customers, SEQ)?.into_owned();
         let min = seq.iter().copied().min().unwrap_or(0);
         let max = seq.iter().copied().max().unwrap_or(0);
         let mut pos = vec![u32::MAX; (max - min) as usize + 1];
@@ -76,7 +76,7 @@ impl Dense {
         })
     }
 
-    fn at(&self, seq: u32) -> Option<usize> {
+    fn at(&self, seq: IdxSize) -> Option<usize> {
         let i = *self.pos.get(seq.checked_sub(self.min)? as usize)?;
         (i != u32::MAX).then_some(i as usize)
     }
@@ -102,19 +102,8 @@ impl Dense {
     }
 
     fn seq_column(&self) -> Column {
-        IdxCa::from_vec(
-            SEQ.into(),
-            self.seqs.iter().map(|&s| s as IdxSize).collect(),
-        )
-        .into_column()
+        IdxCa::from_vec(SEQ.into(), self.seqs.clone()).into_column()
     }
-}
-
-fn column_u32(src: &str, df: &DataFrame, name: &str) -> Result<Vec<u32>> {
-    let c = df.column(name).and_then(|c| c.cast(&DataType::UInt32));
-    let c = c.map_err(|e| Error::polars(src, e))?;
-    let c = c.u32().map_err(|e| Error::polars(src, e))?;
-    Ok(c.iter().map(|v| v.unwrap_or(u32::MAX)).collect())
 }
 
 /// A column without nulls as a slice of its values: borrowed when it is

@@ -42,8 +42,9 @@ fn hash<T: std::hash::Hash + ?Sized>(v: &T) -> u64 {
 }
 
 impl Ids {
-    /// The ids of `customers` (`customer_id` text, `cust_seq`, `bucket`).
-    pub fn of(src: &str, customers: &DataFrame) -> Result<Ids> {
+    /// The ids of `customers` (`customer_id` text, `cust_seq`), in
+    /// `partitions` buckets of consecutive rows ([`super::bucket::bounds`]).
+    pub fn of(src: &str, customers: &DataFrame, partitions: usize) -> Result<Ids> {
         let err = |e| Error::polars(src, e);
         let ids = customers.column(super::ID).and_then(|c| c.str().cloned());
         let text = ids.map_err(err)?.rechunk().into_owned();
@@ -56,7 +57,10 @@ impl Ids {
             Ok(c.into_no_null_iter().collect())
         };
         let seq = column(SEQ)?;
-        let bucket = column(super::bucket::BUCKET)?;
+        let edges = super::bucket::bounds(seq.len(), partitions);
+        let bucket: Vec<u32> = (0..partitions)
+            .flat_map(|b| (edges[b]..edges[b + 1]).map(move |_| b as u32))
+            .collect();
         let ints: Option<Vec<i64>> = text
             .iter()
             .map(|t| {

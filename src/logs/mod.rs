@@ -14,10 +14,11 @@
 //! goes through: one feature pipeline for training, scoring and serving.
 //!
 //! The log is read once, in batches ([`source`]), typed and split into
-//! customer buckets ([`bucket`]); each bucket is aggregated alone with
-//! polars lazy group-bys (no per-row loop in Rust), and the buckets' rows
-//! are put back in the customer table's order before the one step that
-//! needs every customer (the RFM cut points): any number of buckets gives
+//! customer buckets ([`bucket`]); each bucket is aggregated alone — one
+//! pass over its rows per snapshot ([`fold`]), the rest as polars lazy
+//! plans ([`aggregate`]) — and the buckets' rows, ranges of the customer
+//! table, are handed on in its order after the one step that needs every
+//! customer, the RFM cut points ([`build`]): any number of buckets gives
 //! the same table to the bit. Feature names are stable and defined in the
 //! README.
 
@@ -145,18 +146,7 @@ impl std::fmt::Display for ChurnRule {
     }
 }
 
-impl TryFrom<String> for ChurnRule {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self> {
-        s.parse()
-    }
-}
-
-impl From<ChurnRule> for String {
-    fn from(r: ChurnRule) -> String {
-        r.to_string()
-    }
-}
+text_serde!(ChurnRule);
 
 /// How a log-based training run is validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -270,9 +260,13 @@ impl LogsConfig {
         Ok(days)
     }
 
-    /// This run's own settings (buckets, temporary folder) over a model's
-    /// stored ones.
-    pub fn run_settings_from(&mut self, job: &LogsConfig) {
+    /// A job's log files, as-of dates and run settings (buckets, temporary
+    /// folder, `--bucket`, `--log-span`) over a model's stored settings.
+    pub fn inputs_from(&mut self, job: &LogsConfig) {
+        self.customers = job.customers.clone();
+        self.transactions = job.transactions.clone();
+        self.events = job.events.clone();
+        self.as_of = job.as_of.clone();
         self.partitions = job.partitions;
         self.temp_dir = job.temp_dir.clone();
         self.bucket = job.bucket;

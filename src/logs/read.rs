@@ -132,7 +132,7 @@ pub struct Logs {
 /// bucket in memory (one bucket) or in the run's temporary folder.
 pub struct LogSet {
     pub source: String,
-    /// The customer table as in [`Logs::customers`], with its bucket.
+    /// The customer table as in [`Logs::customers`].
     customers: DataFrame,
     transactions: bucket::Buckets,
     events: Option<bucket::Buckets>,
@@ -160,13 +160,19 @@ struct LogRead {
     span: Option<(Day, Day)>,
 }
 
+/// The first and last day of two spans.
+fn union(a: Option<(Day, Day)>, b: Option<(Day, Day)>) -> Option<(Day, Day)> {
+    match (a, b) {
+        (Some((a0, a1)), Some((b0, b1))) => Some((a0.min(b0), a1.max(b1))),
+        (a, b) => a.or(b),
+    }
+}
+
 /// Widen `span` by the days of a typed batch.
 fn widen(span: &mut Option<(Day, Day)>, src: &str, f: &DataFrame) -> Result<()> {
     let d = f.column(DAY).map_err(|e| Error::polars(src, e))?;
     let d = d.i32().map_err(|e| Error::polars(src, e))?;
-    if let (Some(lo), Some(hi)) = (d.min(), d.max()) {
-        *span = Some(span.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
-    }
+    *span = union(*span, d.min().zip(d.max()));
     Ok(())
 }
 
@@ -196,9 +202,8 @@ impl LogSet {
             None => customers,
             Some(slice) => only_bucket(&cust_path, customers, slice)?,
         };
-        let customers = bucket::by_range(&cust_path, customers, partitions)?;
         phases.mark("read customers");
-        let ids = super::ids::Ids::of(&cust_path.display().to_string(), &customers)?;
+        let ids = super::ids::Ids::of(&cust_path.display().to_string(), &customers, partitions)?;
         let txn_src = txn_path.display().to_string();
         let txn = read_log(
             &txn_path,
@@ -231,10 +236,7 @@ impl LogSet {
             )?),
         };
         phases.mark("read events");
-        let mut span = txn.span;
-        if let Some((lo, hi)) = events.as_ref().and_then(|e| e.span) {
-            span = Some(span.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
-        }
+        let span = union(txn.span, events.as_ref().and_then(|e| e.span));
         let Some((mut first_day, mut last_day)) = span else {
             return Err(Error::data(&txn_src, "the log has no dated rows"));
         };
@@ -295,7 +297,6 @@ impl LogSet {
     pub fn customer_columns(&self) -> Vec<String> {
         (self.customers.get_column_names().iter())
             .map(|n| n.to_string())
-            .filter(|n| n != bucket::BUCKET)
             .collect()
     }
 
@@ -304,9 +305,7 @@ impl LogSet {
         let src = self.source.as_str();
         // Buckets are consecutive ranges of rows: a slice, not a filter.
         let (start, end) = (self.bounds[b], self.bounds[b + 1]);
-        let customers = (self.customers.slice(start as i64, end - start))
-            .drop(bucket::BUCKET)
-            .map_err(|e| Error::polars(src, e))?;
+        let customers = self.customers.slice(start as i64, end - start);
         let transactions = self
             .transactions
             .load(b)?

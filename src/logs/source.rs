@@ -138,7 +138,7 @@ fn csv_batches(
     if buf.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::data(&src, "the file is empty"));
     }
-    let head_len = buf.len().min(64 << 10);
+    let head_len = buf.len().min(ingest::HEAD_BYTES);
     let sep = ingest::resolve_delimiter(&src, &buf[..head_len], delimiter)?;
     let header_end = match record_end(&buf, 0) {
         Some(e) => e,
@@ -287,7 +287,7 @@ mod tests {
         text.push_str("200,x,1\n201,y,1,extra\n");
         std::fs::write(&path, &text).unwrap();
         let wanted = ["id", "note", "amount"];
-        let whole = crate::ingest::read_frame_columns(&path, None, Some(&wanted))
+        let whole = crate::ingest::read_frame(&path, None)
             .unwrap_err()
             .to_string();
         let chunked = csv_batches(&path, None, &wanted, 64, &mut |_, _| Ok(()))

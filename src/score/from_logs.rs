@@ -26,12 +26,8 @@ pub fn settings(cfg: &Config, art: &Artifact) -> Result<LogsConfig> {
     }
     let job = &cfg.logs;
     let mut l = art.config.logs.clone();
-    l.customers = job.customers.clone();
-    l.transactions = job.transactions.clone();
-    l.events = job.events.clone();
-    l.as_of = job.as_of.clone();
+    l.inputs_from(job);
     l.snapshots = None;
-    l.run_settings_from(job);
     if job.date_format.is_some() {
         l.date_format = job.date_format.clone();
     }

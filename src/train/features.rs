@@ -36,12 +36,8 @@ pub fn write(job: &FeaturesJob) -> Result<(usize, usize, String)> {
     let cfg = match &art {
         Some(a) => {
             let mut l = a.config.logs.clone();
-            l.customers = job.logs.customers.clone();
-            l.transactions = job.logs.transactions.clone();
-            l.events = job.logs.events.clone();
-            l.as_of = job.logs.as_of.clone();
+            l.inputs_from(&job.logs);
             l.snapshots = job.logs.snapshots.clone();
-            l.run_settings_from(&job.logs);
             l
         }
         None => job.logs.clone(),
