@@ -149,7 +149,7 @@ pub fn merge_parts(
     parts: &std::path::Path,
     cuts: Option<&RfmCuts>,
 ) -> Result<polars::prelude::DataFrame> {
-    use polars_lazy::prelude::*;
+    use polars::prelude::*;
     let files = super::source::files(parts)?;
     let mut tables = Vec::with_capacity(files.len());
     for f in &files {
@@ -175,14 +175,31 @@ pub fn merge_parts(
         tables.push(t);
     }
     let src = parts.display().to_string();
+    let err = |e| Error::polars(&src, e);
     let order = super::read::customer_order(cfg)?;
-    let table = aggregate::stack(&src, tables)?
-        .lazy()
-        .left_join(order, col(ID), col(ID))
-        .sort([AS_OF, SEQ], SortMultipleOptions::default())
-        .drop(by_name([SEQ], true, false))
-        .collect()
-        .map_err(|e| Error::polars(&src, e))?;
+    let table = aggregate::stack(&src, tables)?;
+    // Rows by snapshot, then by the customer's row in --customers (an id
+    // it lacks first); a stable sort.
+    let (ids, seqs) = (
+        order.column(ID).map_err(err)?,
+        order.column(SEQ).map_err(err)?,
+    );
+    let seq_of: std::collections::HashMap<&str, IdxSize> = (ids.str().map_err(err)?.iter())
+        .zip(seqs.idx().map_err(err)?.iter())
+        .filter_map(|(id, seq)| Some((id?, seq?)))
+        .collect();
+    let keys: Vec<(Option<&str>, Option<IdxSize>)> = (table.column(AS_OF).map_err(err)?)
+        .str()
+        .map_err(err)?
+        .iter()
+        .zip(table.column(ID).map_err(err)?.str().map_err(err)?.iter())
+        .map(|(as_of, id)| (as_of, id.and_then(|id| seq_of.get(id).copied())))
+        .collect();
+    let mut rows: Vec<IdxSize> = (0..keys.len() as IdxSize).collect();
+    rows.sort_by_key(|&r| keys[r as usize]);
+    let table = table
+        .take(&IdxCa::from_vec(PlSmallStr::EMPTY, rows))
+        .map_err(err)?;
     let cuts = match cuts {
         Some(c) => c.clone(),
         None => RfmCuts::fit(&src, &table)?,

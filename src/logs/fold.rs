@@ -17,9 +17,19 @@ use super::read::{kind, Logs};
 use crate::error::{Error, Result};
 use polars::prelude::*;
 
+/// `a < b` in polars' order of floats (NaN above every number).
+pub(super) fn lt(a: f64, b: f64) -> bool {
+    !(a.is_nan() || a >= b)
+}
+
+/// `a <= b` in polars' order of floats.
+pub(super) fn le(a: f64, b: f64) -> bool {
+    b.is_nan() || b >= a
+}
+
 /// A float sum as polars sums a group.
 #[derive(Clone, Copy, Default)]
-struct Sum {
+pub(super) struct Sum {
     sum: f64,
     err: f64,
     /// Rows in the group (nulls included) and the first row's value.
@@ -28,7 +38,7 @@ struct Sum {
 }
 
 impl Sum {
-    fn add(&mut self, x: Option<f64>) {
+    pub(super) fn add(&mut self, x: Option<f64>) {
         if self.rows == 0 {
             self.first = x;
         }
@@ -44,7 +54,7 @@ impl Sum {
         }
     }
 
-    fn value(&self) -> f64 {
+    pub(super) fn value(&self) -> f64 {
         match self.rows {
             0 => 0.0,
             1 => self.first.unwrap_or(0.0),
@@ -54,14 +64,14 @@ impl Sum {
 }
 
 /// The dense index of a bucket's customers: row number → position.
-struct Dense {
+pub(super) struct Dense {
     min: IdxSize,
     pos: Vec<u32>,
     seqs: Vec<IdxSize>,
 }
 
 impl Dense {
-    fn of(src: &str, customers: &DataFrame) -> Result<Dense> {
+    pub(super) fn of(src: &str, customers: &DataFrame) -> Result<Dense> {
         let seq = values::<IdxType>(src, customers, SEQ)?.into_owned();
         let min = seq.iter().copied().min().unwrap_or(0);
         let max = seq.iter().copied().max().unwrap_or(0);
@@ -76,12 +86,12 @@ impl Dense {
         })
     }
 
-    fn at(&self, seq: IdxSize) -> Option<usize> {
+    pub(super) fn at(&self, seq: IdxSize) -> Option<usize> {
         let i = *self.pos.get(seq.checked_sub(self.min)? as usize)?;
         (i != u32::MAX).then_some(i as usize)
     }
 
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.seqs.len()
     }
 
@@ -110,7 +120,7 @@ impl Dense {
 /// one chunk (a bucket's frames are), copied otherwise. The log's key,
 /// day, row and amount columns have no nulls (rows without are left out
 /// when read).
-fn values<'a, T: PolarsNumericType>(
+pub(super) fn values<'a, T: PolarsNumericType>(
     src: &str,
     df: &'a DataFrame,
     name: &str,

@@ -11,20 +11,7 @@ use super::names::SEQ;
 use crate::error::{Error, Result};
 use hashbrown::HashTable;
 use polars::prelude::*;
-use polars_lazy::prelude::*;
 use std::hash::BuildHasher;
-
-/// The id as trimmed text, null when empty.
-pub fn id_expr(name: &str) -> Expr {
-    let s = col(name)
-        .cast(DataType::String)
-        .str()
-        .strip_chars(lit(NULL));
-    when(s.clone().eq(lit("")))
-        .then(lit(NULL).cast(DataType::String))
-        .otherwise(s)
-        .alias(super::ID)
-}
 
 /// The customers' ids, row numbers and buckets, and their hash tables.
 pub struct Ids {
@@ -92,16 +79,17 @@ impl Ids {
         })
     }
 
-    /// The id expression of a batch's column `name`: the integer when the
-    /// column holds integers and every customer id is a plain integer
-    /// (`42`, not `042`: the same matches as through text), else the
-    /// trimmed text (null when empty).
-    pub fn key(&self, raw: &DataFrame, name: &str) -> Expr {
-        let integer = raw.column(name).is_ok_and(|c| c.dtype().is_integer());
-        if integer && self.ints.is_some() {
-            return col(name).cast(DataType::Int64).alias(super::ID);
+    /// The typed ids of a batch's column `c`: the integer when the column
+    /// holds integers and every customer id is a plain integer (`42`, not
+    /// `042`: the same matches as through text), else the trimmed text
+    /// (null when empty).
+    pub fn key(&self, src: &str, c: &Column) -> Result<Column> {
+        if c.dtype().is_integer() && self.ints.is_some() {
+            let ints = c.cast(&DataType::Int64);
+            let ints = ints.map_err(|e| Error::polars(src, e))?;
+            return Ok(ints.with_name(super::ID.into()));
         }
-        id_expr(name)
+        super::typing::id_text(src, c)
     }
 
     /// The row number (null: no such customer) and bucket of each id of

@@ -7,18 +7,19 @@
 //! day of the log is in both and none is in neither.
 
 use super::dates::{iso, Day};
+use super::fold::{lt, values, Dense, Sum};
 use super::read::{kind, Logs, AMOUNT, DAY, EVENT, SEQ};
 use super::{ChurnRule, LABEL};
 use crate::error::{Error, Result};
-use polars_lazy::prelude::*;
+use polars::prelude::*;
 
 /// The label window of one snapshot.
 #[derive(Clone)]
 pub struct Window {
-    /// Label per customer the window's aggregate names.
-    labels: LazyFrame,
-    /// Label of the customers it does not name (no row in the window).
-    absent: u8,
+    /// The label of each customer of the bucket, in its customer table's
+    /// order (a customer without a row in the window has the rule's
+    /// default: churned when inactive, else not).
+    labels: Vec<i32>,
 }
 
 impl Window {
@@ -38,52 +39,75 @@ impl Window {
                 ),
             ));
         }
-        let in_window = col(DAY).gt_eq(lit(d)).and(col(DAY).lt(lit(end)));
-        let txn = logs.transactions.clone().lazy();
-        let labels = match rule {
-            ChurnRule::Inactive => txn
-                .filter(in_window)
-                .group_by([col(SEQ)])
-                .agg([col(DAY).count().alias("n")])
-                .select([col(SEQ), lit(0u8).alias(LABEL)]),
+        let src = logs.source.as_str();
+        let dense = Dense::of(src, &logs.customers)?;
+        let absent = i32::from(rule == ChurnRule::Inactive);
+        let mut labels = vec![absent; dense.len()];
+        let t = &logs.transactions;
+        let (seq, day) = (
+            values::<IdxType>(src, t, SEQ)?,
+            values::<Int32Type>(src, t, DAY)?,
+        );
+        let (dense, seq, day) = (&dense, &seq, &day);
+        let rows = |lo: Day| {
+            (0..seq.len()).filter_map(move |i| {
+                let c = (day[i] >= lo && day[i] < end).then(|| dense.at(seq[i]))??;
+                Some((i, c))
+            })
+        };
+        match rule {
+            ChurnRule::Inactive => rows(d).for_each(|(_, c)| labels[c] = 0),
             ChurnRule::Closed => {
                 let Some(ev) = &logs.events else {
                     return Err(Error::Config(
                         "--churn-rule closed needs an event log (--events)".into(),
                     ));
                 };
-                ev.clone()
-                    .lazy()
-                    .filter(in_window.and(col(EVENT).eq(lit(kind::ACCOUNT_CLOSE))))
-                    .group_by([col(SEQ)])
-                    .agg([col(DAY).count().alias("n")])
-                    .select([col(SEQ), lit(1u8).alias(LABEL)])
+                let (seq, day) = (
+                    values::<IdxType>(src, ev, SEQ)?,
+                    values::<Int32Type>(src, ev, DAY)?,
+                );
+                let kinds = values::<Int32Type>(src, ev, EVENT)?;
+                let close = i32::from(kind::ACCOUNT_CLOSE);
+                for i in 0..seq.len() {
+                    if day[i] >= d && day[i] < end && kinds[i] == close {
+                        if let Some(c) = dense.at(seq[i]) {
+                            labels[c] = 1;
+                        }
+                    }
+                }
             }
             ChurnRule::Drop(x) => {
-                let before = col(DAY).gt_eq(lit(d - horizon)).and(col(DAY).lt(lit(d)));
-                txn.filter(col(DAY).gt_eq(lit(d - horizon)).and(col(DAY).lt(lit(end))))
-                    .group_by([col(SEQ)])
-                    .agg([
-                        col(AMOUNT).filter(in_window).sum().alias("after"),
-                        col(AMOUNT).filter(before).sum().alias("before"),
-                    ])
-                    .select([
-                        col(SEQ),
-                        when(col("after").lt(lit(1.0 - x) * col("before")))
-                            .then(lit(1u8))
-                            .otherwise(lit(0u8))
-                            .alias(LABEL),
-                    ])
+                // Sums of the window's and the previous window's amounts,
+                // as polars sums a group (see [`super::fold`]).
+                let amount = values::<Float64Type>(src, t, AMOUNT)?;
+                let mut sums = vec![(Sum::default(), Sum::default(), false); dense.len()];
+                for (i, c) in rows(d - horizon) {
+                    let s = &mut sums[c];
+                    s.2 = true;
+                    if day[i] >= d {
+                        s.0.add(Some(amount[i]));
+                    } else {
+                        s.1.add(Some(amount[i]));
+                    }
+                }
+                for (l, (after, before, any)) in labels.iter_mut().zip(&sums) {
+                    if *any {
+                        // `after < (1 − x) × before`.
+                        *l = i32::from(lt(after.value(), (1.0 - x) * before.value()));
+                    }
+                }
             }
-        };
-        let absent = u8::from(rule == ChurnRule::Inactive);
-        Ok(Window { labels, absent })
+        }
+        Ok(Window { labels })
     }
 
-    /// `features` with the label column added.
-    pub fn join(&self, features: LazyFrame) -> LazyFrame {
-        features
-            .left_join(self.labels.clone(), col(SEQ), col(SEQ))
-            .with_column(col(LABEL).fill_null(lit(self.absent)))
+    /// The label column of the bucket's customers where `keep` holds.
+    pub fn column(&self, keep: &[bool]) -> Column {
+        let v: Vec<i32> = (self.labels.iter().zip(keep))
+            .filter(|(_, &k)| k)
+            .map(|(&l, _)| l)
+            .collect();
+        Int32Chunked::from_vec(LABEL.into(), v).into_column()
     }
 }

@@ -13,10 +13,10 @@
 //! families, the artifact and the scoring flow are the ones a flat table
 //! goes through: one feature pipeline for training, scoring and serving.
 //!
-//! The log is read once, in batches ([`source`]), typed and split into
+//! The log is read once, in batches ([`source`]), typed ([`typing`]) and split into
 //! customer buckets ([`bucket`]); each bucket is aggregated alone — one
-//! pass over its rows per snapshot ([`fold`]), the rest as polars lazy
-//! plans ([`aggregate`]) — and the buckets' rows, ranges of the customer
+//! pass over its rows per snapshot ([`fold`]), the derived columns and the
+//! label column by column ([`aggregate`], [`label`]) — and the buckets' rows, ranges of the customer
 //! table, are handed on in its order after the one step that needs every
 //! customer, the RFM cut points ([`build`]): any number of buckets gives
 //! the same table to the bit. Feature names are stable and defined in the
@@ -33,6 +33,7 @@ pub mod names;
 pub mod read;
 pub mod rfm;
 pub mod source;
+pub mod typing;
 
 use crate::error::{Error, Result};
 use dates::Day;

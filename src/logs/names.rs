@@ -18,3 +18,15 @@ pub const WINDOWS: [i32; 4] = [30, 90, 180, 365];
 pub const LONGEST_WINDOW: i32 = WINDOWS[WINDOWS.len() - 1];
 /// The trend compares the last `TREND` days with the `TREND` before.
 pub const TREND: i32 = 90;
+
+/// Event kind codes in the typed event frame.
+pub mod kind {
+    pub const OTHER: u8 = 0;
+    pub const LOGIN: u8 = 1;
+    pub const BRANCH: u8 = 2;
+    pub const COMPLAINT: u8 = 3;
+    pub const OVERDUE: u8 = 4;
+    pub const PRODUCT_OPEN: u8 = 5;
+    pub const PRODUCT_CLOSE: u8 = 6;
+    pub const ACCOUNT_CLOSE: u8 = 7;
+}

@@ -6,11 +6,10 @@
 //! silently used, never a panic.
 
 use super::dates::{iso, Day};
-use super::{bucket, source, EventKinds, LogsConfig};
+use super::{bucket, source, typing, LogsConfig};
 use crate::error::{Error, Result};
 use crate::ingest;
 use polars::prelude::*;
-use polars_lazy::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -83,20 +82,9 @@ pub struct LogReport {
     pub number_formats: std::collections::BTreeMap<String, crate::ingest::numbers::NumberFormat>,
 }
 
-/// Event kind codes in the typed event frame.
-pub mod kind {
-    pub const OTHER: u8 = 0;
-    pub const LOGIN: u8 = 1;
-    pub const BRANCH: u8 = 2;
-    pub const COMPLAINT: u8 = 3;
-    pub const OVERDUE: u8 = 4;
-    pub const PRODUCT_OPEN: u8 = 5;
-    pub const PRODUCT_CLOSE: u8 = 6;
-    pub const ACCOUNT_CLOSE: u8 = 7;
-}
+pub use super::names::kind;
 
 pub use super::names::{AMOUNT, DAY, EVENT, OPEN_DAY, ROW, SEQ};
-const REASON: &str = "reason";
 
 /// Why a row is left out (0 = used), in the order reasons are checked.
 const MISSING_ID: u8 = 1;
@@ -362,11 +350,11 @@ fn only_bucket(path: &Path, customers: DataFrame, slice: bucket::Slice) -> Resul
 
 /// The customer table's ids and their row numbers (`customer_id`,
 /// `cust_seq`): the order the rows of a snapshot follow.
-pub fn customer_order(cfg: &LogsConfig) -> Result<LazyFrame> {
+pub fn customer_order(cfg: &LogsConfig) -> Result<DataFrame> {
     let path = (cfg.customers.clone())
         .ok_or_else(|| Error::Config("--merge needs --customers (the rows' order)".into()))?;
     let (customers, _) = read_customers(&path, cfg)?;
-    Ok(customers.lazy().select([col(super::ID), col(SEQ)]))
+    (customers.select([super::ID, SEQ])).map_err(|e| Error::polars(path.display().to_string(), e))
 }
 
 /// An event frame without rows (an event log none of whose rows was usable).
@@ -458,16 +446,21 @@ fn read_log(
             }
         }
         ingest::apply_numbers(&mut raw, &formats).map_err(|e| Error::polars(&src, e))?;
-        let id = ids.key(&raw, &cfg.columns.customer_id);
+        let column = |name: &str| raw.column(name).map_err(|e| Error::polars(&src, e));
+        let id = ids.key(&src, column(&cfg.columns.customer_id)?)?;
         let (cols, reason) = match log {
-            Log::Transactions => transaction_columns(&raw, cfg, id),
+            Log::Transactions => transaction_columns(&src, &raw, cfg, id)?,
             Log::Events => event_columns(&src, &raw, cfg, id)?,
         };
-        let offset = counts.rows_read;
-        let (typed, batch) = checked(&src, raw, cols, reason, ids, offset)?;
+        let (rows, offset) = (raw.height(), counts.rows_read);
+        drop(raw);
+        let (typed, batch) = checked(&src, rows, cols, reason, ids, offset)?;
         counts.add(&batch);
         if log == Log::Events {
-            counts.other_kind += count_where(&src, &typed, col(EVENT).eq(lit(kind::OTHER)))?;
+            let ev = typed.column(EVENT).and_then(|c| c.i32().cloned());
+            let ev = ev.map_err(|e| Error::polars(&src, e))?;
+            let other = i32::from(kind::OTHER);
+            counts.other_kind += ev.iter().filter(|k| *k == Some(other)).count();
         }
         widen(&mut span, &src, &typed)?;
         pieces.push(typed)
@@ -481,32 +474,28 @@ fn read_log(
         span,
     })
 }
-/// The typed transaction columns of a raw batch, and the reason a row is
-/// left out.
-fn transaction_columns(raw: &DataFrame, cfg: &LogsConfig, id: Expr) -> (Vec<Expr>, Expr) {
+/// The typed transaction columns of a raw batch (the id first, typed by
+/// the caller), and the reason each row is left out.
+fn transaction_columns(
+    src: &str,
+    raw: &DataFrame,
+    cfg: &LogsConfig,
+    id: Column,
+) -> Result<(Vec<Column>, Vec<u8>)> {
     let c = &cfg.columns;
-    let mut cols = vec![
-        id,
-        day_expr(raw, &c.timestamp, cfg.date_format.as_deref()),
-        number(raw, &c.amount).alias(AMOUNT),
-    ];
+    let column = |name: &str| raw.column(name).map_err(|e| Error::polars(src, e));
+    let day = typing::day(src, column(&c.timestamp)?, cfg.date_format.as_deref(), DAY)?;
+    let amount = typing::number(src, column(&c.amount)?, AMOUNT)?;
+    let reason = reasons(src, &id, &day, Some(&amount))?;
+    let mut cols = vec![id, day, amount];
     if raw.column(&c.revenue).is_ok() && raw.column(&c.cost).is_ok() {
-        cols.push(number(raw, &c.revenue).alias("revenue"));
-        cols.push(number(raw, &c.cost).alias("cost"));
+        cols.push(typing::number(src, column(&c.revenue)?, "revenue")?);
+        cols.push(typing::number(src, column(&c.cost)?, "cost")?);
     }
     if raw.column(&c.balance).is_ok() {
-        cols.push(number(raw, &c.balance).alias("balance"));
+        cols.push(typing::number(src, column(&c.balance)?, "balance")?);
     }
-    let reason = when(col(super::ID).is_null())
-        .then(lit(MISSING_ID))
-        .when(col(DAY).is_null())
-        .then(lit(BAD_DATE))
-        .when(col(AMOUNT).is_null())
-        .then(lit(BAD_AMOUNT))
-        .when(col(AMOUNT).lt(lit(0.0)))
-        .then(lit(NEGATIVE))
-        .otherwise(lit(0u8));
-    (cols, reason)
+    Ok((cols, reason))
 }
 
 /// The typed event columns of a raw batch, and the reason a row is left out.
@@ -514,20 +503,46 @@ fn event_columns(
     src: &str,
     raw: &DataFrame,
     cfg: &LogsConfig,
-    id: Expr,
-) -> Result<(Vec<Expr>, Expr)> {
+    id: Column,
+) -> Result<(Vec<Column>, Vec<u8>)> {
     let c = &cfg.columns;
-    let cols = vec![
-        id,
-        day_expr(raw, &c.timestamp, cfg.date_format.as_deref()),
-        kind_expr(src, raw, &c.event_kind, &cfg.kinds)?.alias(EVENT),
-    ];
-    let reason = when(col(super::ID).is_null())
-        .then(lit(MISSING_ID))
-        .when(col(DAY).is_null())
-        .then(lit(BAD_DATE))
-        .otherwise(lit(0u8));
-    Ok((cols, reason))
+    let column = |name: &str| raw.column(name).map_err(|e| Error::polars(src, e));
+    let day = typing::day(src, column(&c.timestamp)?, cfg.date_format.as_deref(), DAY)?;
+    let kinds = typing::kind_codes(src, column(&c.event_kind)?, &cfg.kinds, EVENT)?;
+    let reason = reasons(src, &id, &day, None)?;
+    Ok((vec![id, day, kinds], reason))
+}
+
+/// Why each row is left out (0: used), the first reason that applies: no
+/// id, no date, [no amount, a negative amount].
+fn reasons(src: &str, id: &Column, day: &Column, amount: Option<&Column>) -> Result<Vec<u8>> {
+    let (id, day) = (id.is_null(), day.is_null());
+    let mut out: Vec<u8> = (id.iter().zip(day.iter()))
+        .map(|(i, d)| (i == Some(true), d == Some(true)))
+        .map(|(i, d)| {
+            if i {
+                MISSING_ID
+            } else if d {
+                BAD_DATE
+            } else {
+                0
+            }
+        })
+        .collect();
+    if let Some(a) = amount {
+        let a = a.f64().map_err(|e| Error::polars(src, e))?;
+        for (r, a) in out.iter_mut().zip(a.iter()) {
+            if *r == 0 {
+                *r = match a {
+                    None => BAD_AMOUNT,
+                    // Polars' order: NaN is not below zero.
+                    Some(a) if a < 0.0 => NEGATIVE,
+                    Some(_) => 0,
+                };
+            }
+        }
+    }
+    Ok(out)
 }
 
 impl FileCounts {
@@ -558,168 +573,44 @@ fn require(df: &DataFrame, src: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// A number column: typed numbers as they are, text cells parsed (a cell
-/// that does not parse is null).
-fn number(df: &DataFrame, name: &str) -> Expr {
-    let c = col(name);
-    match df.column(name).map(|c| c.dtype().clone()) {
-        Ok(dt) if dt.is_primitive_numeric() => c.cast(DataType::Float64),
-        _ => c
-            .cast(DataType::String)
-            .str()
-            .strip_chars(lit(NULL))
-            .cast(DataType::Float64),
-    }
-}
-
-/// The date part of a strftime format: what precedes a time of day.
-fn date_part(format: &str) -> &str {
-    ["%H", "%I", "%T", "%R"]
-        .iter()
-        .filter_map(|t| format.find(t))
-        .min()
-        .map_or(format, |i| format[..i].trim_end_matches([' ', 'T', ',']))
-}
-
-/// A date or date-time column as a day number (null when it does not
-/// parse). Typed dates are converted; text is parsed with `format` (its
-/// date part), or as ISO `YYYY-MM-DD` with anything after it (a time, a
-/// zone) ignored.
-fn day_expr(df: &DataFrame, name: &str, format: Option<&str>) -> Expr {
-    let c = col(name);
-    let dtype = df
-        .column(name)
-        .map(|c| c.dtype().clone())
-        .unwrap_or(DataType::String);
-    let day = match dtype {
-        DataType::Date => c.cast(DataType::Int32),
-        dt if dt.is_temporal() => c.cast(DataType::Date).cast(DataType::Int32),
-        _ => {
-            let text = c.cast(DataType::String).str().strip_chars(lit(NULL));
-            // An exact parse is the fast one: ISO text is cut to its date;
-            // a format with a time of day is matched on its date part only.
-            let (text, format, exact) = match format {
-                None => (text.str().slice(lit(0), lit(10)), "%Y-%m-%d", true),
-                Some(f) => (text, date_part(f), date_part(f) == f),
-            };
-            let options = StrptimeOptions {
-                format: Some(format.into()),
-                strict: false,
-                exact,
-                cache: true,
-            };
-            text.str().to_date(options).cast(DataType::Int32)
-        }
-    };
-    day.alias(DAY)
-}
-
-/// The [`kind`] code of a kind as written (trimmed, any case).
-fn classify(kind: &str, kinds: &EventKinds) -> u8 {
-    let k = kind.trim().to_lowercase();
-    let groups = [
-        (&kinds.login, kind::LOGIN),
-        (&kinds.branch_visit, kind::BRANCH),
-        (&kinds.complaint, kind::COMPLAINT),
-        (&kinds.overdue, kind::OVERDUE),
-        (&kinds.product_open, kind::PRODUCT_OPEN),
-        (&kinds.product_close, kind::PRODUCT_CLOSE),
-        (&kinds.account_close, kind::ACCOUNT_CLOSE),
-    ];
-    groups
-        .iter()
-        .find(|(names, _)| names.iter().any(|n| n.to_lowercase() == k))
-        .map_or(kind::OTHER, |&(_, code)| code)
-}
-
-/// Event kind → [`kind`] code (unknown kinds → OTHER). The distinct kinds
-/// as written are classified once here, so the log's column is only
-/// compared with the few spellings that mean something (no lower-cased copy
-/// of tens of millions of cells).
-fn kind_expr(src: &str, raw: &DataFrame, name: &str, kinds: &EventKinds) -> Result<Expr> {
-    let text = col(name).cast(DataType::String);
-    let distinct = raw
-        .clone()
-        .lazy()
-        .select([text.clone().unique().alias("k")])
-        .collect()
-        .map_err(|e| Error::polars(src, e))?;
-    let distinct = distinct
-        .column("k")
-        .and_then(|c| c.str().cloned())
-        .map_err(|e| Error::polars(src, e))?;
-    let mut by_code: std::collections::BTreeMap<u8, Vec<String>> = Default::default();
-    for v in distinct.iter().flatten() {
-        let code = classify(v, kinds);
-        if code != kind::OTHER {
-            by_code.entry(code).or_default().push(v.to_string());
-        }
-    }
-    let mut expr = lit(kind::OTHER);
-    for (code, spellings) in by_code.into_iter().rev() {
-        let any = spellings
-            .into_iter()
-            .map(|v| text.clone().eq(lit(v)))
-            .reduce(|a, b| a.or(b))
-            .unwrap_or(lit(false));
-        expr = when(any).then(lit(code)).otherwise(expr);
-    }
-    Ok(expr)
-}
-
-/// Number of rows of `df` where `mask` holds.
-fn count_where(src: &str, df: &DataFrame, mask: Expr) -> Result<usize> {
-    let out = df
-        .clone()
-        .lazy()
-        .select([mask.cast(DataType::UInt64).sum().alias("n")])
-        .collect()
-        .map_err(|e| Error::polars(src, e))?;
-    let n = out
-        .column("n")
-        .and_then(|c| c.u64().map(|v| v.get(0).unwrap_or(0)))
-        .map_err(|e| Error::polars(src, e))?;
-    Ok(n as usize)
-}
-
-/// Type `raw` (a batch whose first row is row `offset` of the log) with
-/// `cols`, count and drop the rows `reason` rejects, then those whose
-/// customer is not in `ids` (`customer_id`, `cust_seq`, `bucket`); the rows
-/// are keyed by `cust_seq` (and carry their bucket) from then on.
+/// Number the rows of a batch (`rows` long, its first row row `offset`
+/// of the log) typed into `cols`, count and drop the rows `reason`
+/// rejects, then those whose customer is not in `ids`; the rows are keyed
+/// by `cust_seq` (and carry their bucket) from then on.
 fn checked(
     src: &str,
-    raw: DataFrame,
-    cols: Vec<Expr>,
-    reason: Expr,
+    rows: usize,
+    cols: Vec<Column>,
+    reason: Vec<u8>,
     ids: &super::ids::Ids,
     offset: usize,
 ) -> Result<(DataFrame, FileCounts)> {
-    let rows_read = raw.height();
-    let offset = IdxSize::try_from(offset)
-        .map_err(|_| Error::data(src, "the log has more rows than this build can number"))?;
-    let typed = raw
-        .lazy()
-        .with_row_index(ROW, Some(offset))
-        .select(std::iter::once(col(ROW)).chain(cols).collect::<Vec<_>>())
-        .with_column(reason.alias(REASON))
-        .collect()
-        .map_err(|e| Error::polars(src, e))?;
-    let by = |code: u8| count_where(src, &typed, col(REASON).eq(lit(code)));
+    let too_many = || Error::data(src, "the log has more rows than this build can number");
+    let first = IdxSize::try_from(offset).map_err(|_| too_many())?;
+    IdxSize::try_from(offset + rows).map_err(|_| too_many())?;
+    let row = IdxCa::from_vec(
+        ROW.into(),
+        (0..rows).map(|i| first + i as IdxSize).collect(),
+    );
+    let typed =
+        DataFrame::new_infer_height(std::iter::once(row.into_column()).chain(cols).collect())
+            .map_err(|e| Error::polars(src, e))?;
+    let by = |code: u8| reason.iter().filter(|&&r| r == code).count();
     let mut counts = FileCounts {
         file: src.to_string(),
-        rows_read,
-        missing_id: by(MISSING_ID)?,
-        bad_date: by(BAD_DATE)?,
-        bad_amount: by(BAD_AMOUNT)?,
-        negative_amount: by(NEGATIVE)?,
+        rows_read: rows,
+        missing_id: by(MISSING_ID),
+        bad_date: by(BAD_DATE),
+        bad_amount: by(BAD_AMOUNT),
+        negative_amount: by(NEGATIVE),
         ..FileCounts::default()
     };
-    let mut valid = typed
-        .lazy()
-        .filter(col(REASON).eq(lit(0u8)))
-        .drop(by_name([REASON], true, false))
-        .collect()
-        .map_err(|e| Error::polars(src, e))?;
+    let mut valid = if reason.iter().all(|&r| r == 0) {
+        typed
+    } else {
+        let keep: BooleanChunked = reason.iter().map(|&r| r == 0).collect();
+        typed.filter(&keep).map_err(|e| Error::polars(src, e))?
+    };
     let (seq, bucket) = ids.lookup(
         src,
         valid.column(super::ID).map_err(|e| Error::polars(src, e))?,
@@ -743,77 +634,58 @@ fn checked(
 /// The customer table: id, opening day, row order, static attributes.
 fn read_customers(path: &Path, cfg: &LogsConfig) -> Result<(DataFrame, FileCounts)> {
     let src = path.display().to_string();
+    let err = |e| Error::polars(&src, e);
     let c = &cfg.columns;
     let raw = ingest::read_frame(path, cfg.delimiter)?;
     require(&raw, &src, &c.customer_id)?;
     require(&raw, &src, &c.open_date)?;
     let rows_read = raw.height();
-    let statics: Vec<Expr> = raw
-        .get_column_names()
-        .into_iter()
-        .filter(|n| n.as_str() != c.customer_id && n.as_str() != c.open_date)
-        .filter(|n| ![super::ID, super::AS_OF, super::LABEL].contains(&n.as_str()))
-        .map(|n| col(n.clone()))
-        .collect();
-    let mut cols = vec![
-        super::ids::id_expr(&c.customer_id),
-        day_expr(&raw, &c.open_date, cfg.date_format.as_deref()).alias(OPEN_DAY),
-    ];
-    cols.extend(statics);
-    let typed = raw
-        .lazy()
-        .with_row_index(SEQ, None)
-        .select(std::iter::once(col(SEQ)).chain(cols).collect::<Vec<_>>())
-        .collect()
-        .map_err(|e| Error::polars(&src, e))?;
+    let id = typing::id_text(&src, raw.column(&c.customer_id).map_err(err)?)?;
+    let open = raw.column(&c.open_date).map_err(err)?;
+    let open = typing::day(&src, open, cfg.date_format.as_deref(), OPEN_DAY)?;
+    let (id_null, open_null) = (id.is_null(), open.is_null());
+    let bad_date = (id_null.iter().zip(open_null.iter()))
+        .filter(|&(i, o)| i == Some(false) && o == Some(true))
+        .count();
     let mut counts = FileCounts {
         file: src.clone(),
         rows_read,
-        missing_id: count_where(&src, &typed, col(super::ID).is_null())?,
-        bad_date: count_where(
-            &src,
-            &typed,
-            col(super::ID).is_not_null().and(col(OPEN_DAY).is_null()),
-        )?,
+        missing_id: id.null_count(),
+        bad_date,
         ..FileCounts::default()
     };
-    let valid = typed
-        .lazy()
-        .filter(
-            col(super::ID)
-                .is_not_null()
-                .and(col(OPEN_DAY).is_not_null()),
-        )
-        .collect()
-        .map_err(|e| Error::polars(&src, e))?;
+    let seq = IdxCa::from_vec(SEQ.into(), (0..rows_read as IdxSize).collect());
+    let mut cols = vec![seq.into_column(), id, open];
+    cols.extend(
+        (raw.columns().iter())
+            .filter(|col| {
+                col.name().as_str() != c.customer_id && col.name().as_str() != c.open_date
+            })
+            .filter(|col| ![super::ID, super::AS_OF, super::LABEL].contains(&col.name().as_str()))
+            .cloned(),
+    );
+    let typed = DataFrame::new_infer_height(cols).map_err(err)?;
     // A repeated id keeps its first row: mark first occurrences (the
     // customer table, one row per customer, not the log).
-    let ids = valid
-        .column(super::ID)
-        .and_then(|c| c.str().cloned())
-        .map_err(|e| Error::polars(&src, e))?;
+    let ids = typed.column(super::ID).and_then(|c| c.str().cloned());
+    let days = typed.column(OPEN_DAY).and_then(|c| c.i32().cloned());
+    let (ids, days) = (ids.map_err(err)?, days.map_err(err)?);
     let mut seen = std::collections::HashSet::with_capacity(ids.len());
-    let first: BooleanChunked = ids
-        .iter()
-        .map(|id| Some(seen.insert(id.unwrap_or_default().to_string())))
+    let mut valid = 0;
+    let first: BooleanChunked = (ids.iter().zip(days.iter()))
+        .map(|(id, day)| match (id, day) {
+            (Some(id), Some(_)) => {
+                valid += 1;
+                Some(seen.insert(id))
+            }
+            _ => Some(false),
+        })
         .collect();
-    let customers = valid.filter(&first).map_err(|e| Error::polars(&src, e))?;
-    counts.duplicate_id = valid.height() - customers.height();
+    let customers = typed.filter(&first).map_err(err)?;
+    counts.duplicate_id = valid - customers.height();
     counts.rows_used = customers.height();
     if customers.height() == 0 {
         return Err(Error::data(&src, "the customer table has no usable rows"));
     }
     Ok((customers, counts))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_date_part_of_a_format() {
-        assert_eq!(date_part("%d.%m.%Y %H:%M"), "%d.%m.%Y");
-        assert_eq!(date_part("%Y-%m-%dT%H:%M:%S"), "%Y-%m-%d");
-        assert_eq!(date_part("%y%m%d"), "%y%m%d");
-    }
 }

@@ -5,9 +5,9 @@
 //! scoring sorts a customer with the training cuts (a batch's own quintiles
 //! would move with every batch). `rfm_cell` is the three digits, e.g. `534`.
 
+use super::fold::lt;
 use crate::error::{Error, Result};
 use polars::prelude::*;
-use polars_lazy::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub const CELL: &str = "rfm_cell";
@@ -46,12 +46,14 @@ fn quintiles(src: &str, table: &DataFrame, name: &str) -> Result<[f64; 4]> {
         .map(|q| v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1]))
 }
 
-/// Σ (x > cut) as an integer expression.
-fn above(name: &str, cuts: &[f64; 4]) -> Expr {
-    cuts.iter()
-        .map(|&c| col(name).gt(lit(c)).cast(DataType::Int32))
-        .reduce(|a, b| a + b)
-        .unwrap_or(lit(0))
+/// Σ (x > cut) per row of column `name` (null where x is), in polars'
+/// order of floats (NaN above every cut).
+fn above(src: &str, table: &DataFrame, name: &str, cuts: &[f64; 4]) -> Result<Vec<Option<i32>>> {
+    let c = table.column(name).map_err(|e| Error::polars(src, e))?;
+    let c = c.f64().map_err(|e| Error::polars(src, e))?;
+    Ok(c.iter()
+        .map(|x| x.map(|x| cuts.iter().map(|&cut| i32::from(lt(cut, x))).sum()))
+        .collect())
 }
 
 /// The three columns the cut points are fitted on.
@@ -72,24 +74,26 @@ impl RfmCuts {
     }
 
     /// Add `r_score`, `f_score`, `m_score` (numbers) and `rfm_cell` (text).
-    pub fn apply(&self, src: &str, table: DataFrame) -> Result<DataFrame> {
-        let r = lit(5) - above(RECENCY, &self.recency);
-        let f = lit(1) + above(FREQUENCY, &self.frequency);
-        let m = lit(1) + above(MONETARY, &self.monetary);
-        table
-            .lazy()
-            .with_columns([r.alias("r_score"), f.alias("f_score"), m.alias("m_score")])
-            .with_column(
-                (col("r_score") * lit(100) + col("f_score") * lit(10) + col("m_score"))
-                    .cast(DataType::String)
-                    .alias(CELL),
-            )
-            .with_columns([
-                col("r_score").cast(DataType::Float64),
-                col("f_score").cast(DataType::Float64),
-                col("m_score").cast(DataType::Float64),
-            ])
-            .collect()
-            .map_err(|e| Error::polars(src, e))
+    pub fn apply(&self, src: &str, mut table: DataFrame) -> Result<DataFrame> {
+        let r = above(src, &table, RECENCY, &self.recency)?;
+        let f = above(src, &table, FREQUENCY, &self.frequency)?;
+        let m = above(src, &table, MONETARY, &self.monetary)?;
+        let score = |v: &[Option<i32>], name: &str, of: fn(i32) -> i32| {
+            let v = v.iter().map(|x| x.map(|x| f64::from(of(x))));
+            Float64Chunked::from_iter_options(name.into(), v).into_column()
+        };
+        let cell: StringChunked = (r.iter().zip(&f).zip(&m))
+            .map(|((r, f), m)| Some((5 - (*r)?) * 100 + (1 + (*f)?) * 10 + 1 + (*m)?))
+            .map(|c| c.map(|c| c.to_string()))
+            .collect();
+        for c in [
+            score(&r, "r_score", |x| 5 - x),
+            score(&f, "f_score", |x| 1 + x),
+            score(&m, "m_score", |x| 1 + x),
+            cell.with_name(CELL.into()).into_column(),
+        ] {
+            table.with_column(c).map_err(|e| Error::polars(src, e))?;
+        }
+        Ok(table)
     }
 }

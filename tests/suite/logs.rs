@@ -9,7 +9,6 @@ use crate::common;
 use churn::logs::dates::{iso, parse_iso};
 use common::*;
 use polars::prelude::*;
-use polars_lazy::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -52,11 +51,19 @@ fn cut_logs(src: &Path, dst: &Path, as_of: &str) {
     std::fs::create_dir_all(dst).unwrap();
     std::fs::copy(src.join("customers.csv"), dst.join("customers.csv")).unwrap();
     let d = parse_iso(as_of).unwrap();
-    let mut txn = read(&src.join("transactions.parquet"))
-        .lazy()
-        .filter(col("timestamp").cast(DataType::Int32).lt(lit(d)))
-        .collect()
+    let txn = read(&src.join("transactions.parquet"));
+    let days = txn
+        .column("timestamp")
+        .unwrap()
+        .cast(&DataType::Int32)
         .unwrap();
+    let before: BooleanChunked = days
+        .i32()
+        .unwrap()
+        .iter()
+        .map(|t| t.map(|t| t < d))
+        .collect();
+    let mut txn = txn.filter(&before).unwrap();
     churn::io::write_frame(&dst.join("transactions.parquet"), &mut txn).unwrap();
     let events = std::fs::read_to_string(src.join("events.csv")).unwrap();
     let kept: String = events
@@ -75,7 +82,7 @@ fn plant_future(dir: &Path, as_of: &str) {
     let path = dir.join("transactions.parquet");
     let mut txn = read(&path);
     let n = 120;
-    let planted = df!(
+    let mut planted = df!(
         "customer_id" => (0..n).map(|i| 1 + (i % 60) as i64).collect::<Vec<_>>(),
         "timestamp" => (0..n).map(|i| d + (i % 20) as i32).collect::<Vec<_>>(),
         "amount" => vec![1.0e6; n],
@@ -84,11 +91,9 @@ fn plant_future(dir: &Path, as_of: &str) {
         "cost" => vec![1.0; n],
         "balance" => vec![-1.0e7; n],
     )
-    .unwrap()
-    .lazy()
-    .with_column(col("timestamp").cast(DataType::Date))
-    .collect()
     .unwrap();
+    let dates = planted.column("timestamp").unwrap().cast(&DataType::Date);
+    planted.with_column(dates.unwrap()).unwrap();
     txn.vstack_mut(&planted).unwrap();
     churn::io::write_frame(&path, &mut txn).unwrap();
     let mut events = std::fs::read_to_string(dir.join("events.csv")).unwrap();
