@@ -61,7 +61,7 @@ pub fn parse_iso(s: &str) -> Option<i32> {
     (s.len() == 10 && to_civil(day) == (y, m, d)).then_some(day)
 }
 
-fn days_in_month(y: i32, m: u32) -> u32 {
+pub fn days_in_month(y: i32, m: u32) -> u32 {
     match m {
         2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
         2 => 28,

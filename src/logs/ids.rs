@@ -79,62 +79,85 @@ impl Ids {
         })
     }
 
-    /// The typed ids of a batch's column `c`: the integer when the column
-    /// holds integers and every customer id is a plain integer (`42`, not
-    /// `042`: the same matches as through text), else the trimmed text
-    /// (null when empty).
-    pub fn key(&self, src: &str, c: &Column) -> Result<Column> {
+    /// The customer of each cell of a log's raw id column: its position
+    /// in the customer table, [`MISSING`] (no id: null or blank) or
+    /// [`UNKNOWN`] (an id the table lacks). Text is trimmed; when every
+    /// customer id is a plain integer (`42`, not `042`), integer cells and
+    /// the text of plain integers are probed by value — the same matches
+    /// as through text, without copying the column.
+    pub fn find(&self, src: &str, c: &Column) -> Result<Vec<u32>> {
+        let err = |e| Error::polars(src, e);
+        let by_int = |x: i64| {
+            let v = self.ints.as_deref().unwrap_or_default();
+            let found = self.by_int.find(hash(&x), |&q| v[q as usize] == x);
+            found.map_or(UNKNOWN, |&p| p)
+        };
         if c.dtype().is_integer() && self.ints.is_some() {
-            let ints = c.cast(&DataType::Int64);
-            let ints = ints.map_err(|e| Error::polars(src, e))?;
-            return Ok(ints.with_name(super::ID.into()));
+            let ints = c.cast(&DataType::Int64).map_err(err)?;
+            let ints = ints.i64().map_err(err)?;
+            return Ok(ints.iter().map(|x| x.map_or(MISSING, by_int)).collect());
         }
-        super::typing::id_text(src, c)
+        let text = c.cast(&DataType::String).map_err(err)?;
+        let text = text.str().map_err(err)?;
+        let arr = self.text.downcast_iter().next();
+        let by_text = |t: &str| {
+            let found =
+                arr.and_then(|arr| (self.by_text).find(hash(t), |&q| arr.value(q as usize) == t));
+            found.map_or(UNKNOWN, |&p| p)
+        };
+        let ints = self.ints.is_some();
+        Ok(text
+            .iter()
+            .map(|t| match t.map(str::trim) {
+                None | Some("") => MISSING,
+                Some(t) if ints => plain_integer(t).map_or(UNKNOWN, by_int),
+                Some(t) => by_text(t),
+            })
+            .collect())
     }
 
-    /// The row number (null: no such customer) and bucket of each id of
-    /// `ids` (as [`Self::key`] typed it).
-    pub fn lookup(&self, src: &str, ids: &Column) -> Result<(IdxCa, UInt32Chunked)> {
-        let err = |e| Error::polars(src, e);
-        let pos: Vec<Option<u32>> = match ids.dtype() {
-            DataType::Int64 => {
-                let v = self.ints.as_deref().unwrap_or_default();
-                let ids = ids.i64().map_err(err)?;
-                ids.iter()
-                    .map(|x| {
-                        let x = x?;
-                        self.by_int.find(hash(&x), |&q| v[q as usize] == x).copied()
-                    })
-                    .collect()
-            }
-            _ => {
-                let ids = ids.str().map_err(err)?;
-                let Some(arr) = self.text.downcast_iter().next() else {
-                    return Ok((
-                        IdxCa::full_null(SEQ.into(), ids.len()),
-                        UInt32Chunked::full_null(super::bucket::BUCKET.into(), ids.len()),
-                    ));
-                };
-                ids.iter()
-                    .map(|t| {
-                        let t = t?;
-                        let found = self.by_text.find(hash(t), |&q| arr.value(q as usize) == t);
-                        found.copied()
-                    })
-                    .collect()
-            }
-        };
-        let seq: IdxCa = pos
-            .iter()
-            .map(|p| p.map(|p| self.seq[p as usize]))
-            .collect();
-        let bucket: UInt32Chunked = pos
-            .iter()
-            .map(|p| p.map(|p| self.bucket[p as usize]))
-            .collect();
-        Ok((
-            seq.with_name(SEQ.into()),
-            bucket.with_name(super::bucket::BUCKET.into()),
-        ))
+    /// The row number and bucket of the customer at position `p`.
+    pub fn seq_bucket(&self, p: u32) -> (IdxSize, u32) {
+        (self.seq[p as usize], self.bucket[p as usize])
+    }
+}
+
+/// A log row's id cell is empty.
+pub const MISSING: u32 = u32::MAX;
+/// A log row's id is not in the customer table.
+pub const UNKNOWN: u32 = u32::MAX - 1;
+
+/// `t` as an integer when it is one written plainly (as `i64` prints it:
+/// no sign but `-`, no leading zero, not `-0`).
+fn plain_integer(t: &str) -> Option<i64> {
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    let plain = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && t != "-0";
+    plain.then(|| t.parse().ok()).flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_integer;
+
+    #[test]
+    fn plain_integers_are_the_ones_i64_prints() {
+        for t in ["0", "42", "-7", "9223372036854775807"] {
+            assert_eq!(plain_integer(t).map(|v| v.to_string()).as_deref(), Some(t));
+        }
+        for t in [
+            "042",
+            "+5",
+            "-0",
+            "",
+            "-",
+            "4 2",
+            "1e3",
+            "9223372036854775808",
+        ] {
+            assert_eq!(plain_integer(t), None, "{t}");
+        }
     }
 }

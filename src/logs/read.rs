@@ -447,14 +447,13 @@ fn read_log(
         }
         ingest::apply_numbers(&mut raw, &formats).map_err(|e| Error::polars(&src, e))?;
         let column = |name: &str| raw.column(name).map_err(|e| Error::polars(&src, e));
-        let id = ids.key(&src, column(&cfg.columns.customer_id)?)?;
+        let pos = ids.find(&src, column(&cfg.columns.customer_id)?)?;
         let (cols, reason) = match log {
-            Log::Transactions => transaction_columns(&src, &raw, cfg, id)?,
-            Log::Events => event_columns(&src, &raw, cfg, id)?,
+            Log::Transactions => transaction_columns(&src, &raw, cfg, &pos)?,
+            Log::Events => event_columns(&src, &raw, cfg, &pos)?,
         };
-        let (rows, offset) = (raw.height(), counts.rows_read);
         drop(raw);
-        let (typed, batch) = checked(&src, rows, cols, reason, ids, offset)?;
+        let (typed, batch) = checked(&src, cols, &reason, ids, &pos, counts.rows_read)?;
         counts.add(&batch);
         if log == Log::Events {
             let ev = typed.column(EVENT).and_then(|c| c.i32().cloned());
@@ -474,20 +473,21 @@ fn read_log(
         span,
     })
 }
-/// The typed transaction columns of a raw batch (the id first, typed by
-/// the caller), and the reason each row is left out.
+/// The typed transaction columns of a raw batch whose rows' customers are
+/// at `pos` ([`super::ids::Ids::find`]), and the reason each row is left
+/// out.
 fn transaction_columns(
     src: &str,
     raw: &DataFrame,
     cfg: &LogsConfig,
-    id: Column,
+    pos: &[u32],
 ) -> Result<(Vec<Column>, Vec<u8>)> {
     let c = &cfg.columns;
     let column = |name: &str| raw.column(name).map_err(|e| Error::polars(src, e));
     let day = typing::day(src, column(&c.timestamp)?, cfg.date_format.as_deref(), DAY)?;
     let amount = typing::number(src, column(&c.amount)?, AMOUNT)?;
-    let reason = reasons(src, &id, &day, Some(&amount))?;
-    let mut cols = vec![id, day, amount];
+    let reason = reasons(src, pos, &day, Some(&amount))?;
+    let mut cols = vec![day, amount];
     if raw.column(&c.revenue).is_ok() && raw.column(&c.cost).is_ok() {
         cols.push(typing::number(src, column(&c.revenue)?, "revenue")?);
         cols.push(typing::number(src, column(&c.cost)?, "cost")?);
@@ -503,22 +503,22 @@ fn event_columns(
     src: &str,
     raw: &DataFrame,
     cfg: &LogsConfig,
-    id: Column,
+    pos: &[u32],
 ) -> Result<(Vec<Column>, Vec<u8>)> {
     let c = &cfg.columns;
     let column = |name: &str| raw.column(name).map_err(|e| Error::polars(src, e));
     let day = typing::day(src, column(&c.timestamp)?, cfg.date_format.as_deref(), DAY)?;
     let kinds = typing::kind_codes(src, column(&c.event_kind)?, &cfg.kinds, EVENT)?;
-    let reason = reasons(src, &id, &day, None)?;
-    Ok((vec![id, day, kinds], reason))
+    let reason = reasons(src, pos, &day, None)?;
+    Ok((vec![day, kinds], reason))
 }
 
 /// Why each row is left out (0: used), the first reason that applies: no
 /// id, no date, [no amount, a negative amount].
-fn reasons(src: &str, id: &Column, day: &Column, amount: Option<&Column>) -> Result<Vec<u8>> {
-    let (id, day) = (id.is_null(), day.is_null());
-    let mut out: Vec<u8> = (id.iter().zip(day.iter()))
-        .map(|(i, d)| (i == Some(true), d == Some(true)))
+fn reasons(src: &str, pos: &[u32], day: &Column, amount: Option<&Column>) -> Result<Vec<u8>> {
+    let day = day.is_null();
+    let mut out: Vec<u8> = (pos.iter().zip(day.iter()))
+        .map(|(&p, d)| (p == super::ids::MISSING, d == Some(true)))
         .map(|(i, d)| {
             if i {
                 MISSING_ID
@@ -573,29 +573,27 @@ fn require(df: &DataFrame, src: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Number the rows of a batch (`rows` long, its first row row `offset`
-/// of the log) typed into `cols`, count and drop the rows `reason`
-/// rejects, then those whose customer is not in `ids`; the rows are keyed
-/// by `cust_seq` (and carry their bucket) from then on.
+/// Number the rows of a batch typed into `cols` (its first row row
+/// `offset` of the log), count and drop the rows `reason` rejects, then
+/// those whose customer `pos` does not find; the rows are keyed by
+/// `cust_seq` (and carry their bucket) from then on.
 fn checked(
     src: &str,
-    rows: usize,
     cols: Vec<Column>,
-    reason: Vec<u8>,
+    reason: &[u8],
     ids: &super::ids::Ids,
+    pos: &[u32],
     offset: usize,
 ) -> Result<(DataFrame, FileCounts)> {
+    let rows = reason.len();
     let too_many = || Error::data(src, "the log has more rows than this build can number");
     let first = IdxSize::try_from(offset).map_err(|_| too_many())?;
     IdxSize::try_from(offset + rows).map_err(|_| too_many())?;
-    let row = IdxCa::from_vec(
-        ROW.into(),
-        (0..rows).map(|i| first + i as IdxSize).collect(),
-    );
-    let typed =
-        DataFrame::new_infer_height(std::iter::once(row.into_column()).chain(cols).collect())
-            .map_err(|e| Error::polars(src, e))?;
     let by = |code: u8| reason.iter().filter(|&&r| r == code).count();
+    let unknown = (reason.iter().zip(pos))
+        .filter(|&(&r, &p)| r == 0 && p == super::ids::UNKNOWN)
+        .count();
+    let keep = |i: usize| reason[i] == 0 && pos[i] != super::ids::UNKNOWN;
     let mut counts = FileCounts {
         file: src.to_string(),
         rows_read: rows,
@@ -603,30 +601,29 @@ fn checked(
         bad_date: by(BAD_DATE),
         bad_amount: by(BAD_AMOUNT),
         negative_amount: by(NEGATIVE),
+        unknown_customer: unknown,
         ..FileCounts::default()
     };
-    let mut valid = if reason.iter().all(|&r| r == 0) {
+    let row = IdxCa::from_vec(
+        ROW.into(),
+        (0..rows).map(|i| first + i as IdxSize).collect(),
+    );
+    let typed = std::iter::once(row.into_column()).chain(cols).collect();
+    let typed = DataFrame::new_infer_height(typed).map_err(|e| Error::polars(src, e))?;
+    let used_rows: Vec<usize> = (0..rows).filter(|&i| keep(i)).collect();
+    let mut used = if used_rows.len() == rows {
         typed
     } else {
-        let keep: BooleanChunked = reason.iter().map(|&r| r == 0).collect();
-        typed.filter(&keep).map_err(|e| Error::polars(src, e))?
+        let mask: BooleanChunked = (0..rows).map(keep).collect();
+        typed.filter(&mask).map_err(|e| Error::polars(src, e))?
     };
-    let (seq, bucket) = ids.lookup(
-        src,
-        valid.column(super::ID).map_err(|e| Error::polars(src, e))?,
-    )?;
-    counts.unknown_customer = seq.null_count();
-    let known = seq.is_not_null();
-    valid = valid.drop(super::ID).map_err(|e| Error::polars(src, e))?;
-    valid
-        .with_column(seq.into_column())
-        .and_then(|v| v.with_column(bucket.into_column()))
+    let (seq, bucket): (Vec<IdxSize>, Vec<u32>) =
+        used_rows.iter().map(|&i| ids.seq_bucket(pos[i])).unzip();
+    used.with_column(IdxCa::from_vec(SEQ.into(), seq).into_column())
+        .and_then(|u| {
+            u.with_column(UInt32Chunked::from_vec(bucket::BUCKET.into(), bucket).into_column())
+        })
         .map_err(|e| Error::polars(src, e))?;
-    let used = if counts.unknown_customer == 0 {
-        valid
-    } else {
-        valid.filter(&known).map_err(|e| Error::polars(src, e))?
-    };
     counts.rows_used = used.height();
     Ok((used, counts))
 }

@@ -13,6 +13,7 @@ use super::names::kind;
 use super::EventKinds;
 use super::ID;
 use crate::error::{Error, Result};
+use crate::ingest::dates::{days_in_month, from_civil};
 use polars::prelude::*;
 use std::borrow::Cow;
 
@@ -59,6 +60,50 @@ fn first_chars(s: &str, n: usize) -> &str {
     s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
 }
 
+/// `YYYY-MM-DD` at the start of `b`: its day number, when it is one.
+fn iso_prefix(b: &[u8]) -> Option<i32> {
+    let b = b.get(..10)?;
+    let digits = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |v, &c| {
+            c.is_ascii_digit().then(|| v * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, m, d) = (digits(0..4)? as i32, digits(5..7)?, digits(8..10)?);
+    let valid = (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m);
+    valid.then(|| from_civil(y, m, d))
+}
+
+/// Text cells as ISO dates, anything after the tenth character ignored:
+/// the plain `YYYY-MM-DD` start read directly, any other cell (a
+/// one-digit month, a cell that is no date) by polars' parser, as the
+/// whole column was before.
+fn iso_days(src: &str, c: &Column) -> Result<Column> {
+    let err = |e| Error::polars(src, e);
+    let text = c.cast(&DataType::String).map_err(err)?;
+    let text = text.str().map_err(err)?;
+    let mut days: Vec<Option<i32>> = Vec::with_capacity(text.len());
+    let mut other: Vec<(usize, &str)> = Vec::new();
+    for (i, s) in text.iter().enumerate() {
+        let s = s.map(str::trim);
+        let day = s.and_then(|s| iso_prefix(s.as_bytes()));
+        if let (None, Some(s)) = (day, s) {
+            other.push((i, first_chars(s, 10)));
+        }
+        days.push(day);
+    }
+    if !other.is_empty() {
+        let cells: StringChunked = other.iter().map(|&(_, s)| Some(s)).collect();
+        let parsed = cells.as_date(Some("%Y-%m-%d"), true).map_err(err)?;
+        for (&(i, _), day) in other.iter().zip(parsed.physical().iter()) {
+            days[i] = day;
+        }
+    }
+    Ok(Int32Chunked::from_iter_options(PlSmallStr::EMPTY, days.into_iter()).into_column())
+}
+
 /// A date or date-time column as day numbers (null when a cell does not
 /// parse), named `name`. Typed dates are converted; text is parsed with
 /// `format` (its date part, matched anywhere in the cell when the format
@@ -75,10 +120,7 @@ pub fn day(src: &str, c: &Column, format: Option<&str>, name: &str) -> Result<Co
         _ => {
             let text = trimmed(src, c)?;
             let date = match format {
-                None => {
-                    let text = text.apply_values(|s| Cow::Borrowed(first_chars(s, 10)));
-                    text.as_date(Some("%Y-%m-%d"), true)
-                }
+                None => return Ok(iso_days(src, c)?.with_name(name.into())),
                 Some(f) if date_part(f) == f => text.as_date(Some(f), true),
                 Some(f) => text.as_date_not_exact(Some(date_part(f))),
             };
