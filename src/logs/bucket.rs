@@ -6,7 +6,7 @@
 //! the other, are already in the customer table's order. Across runs — a
 //! Spark task per bucket (`--bucket K/N`) — a customer's bucket is a hash
 //! of the id, below. With one bucket the rows stay in memory; with more they are
-//! written, typed, to Parquet files in a temporary folder of the run that
+//! written, typed, to raw column files ([`super::rows`]) in a temporary folder of the run that
 //! is removed when the run ends, also after an error.
 //!
 //! That hash is Spark's: `pmod(hash(id), N)` for the id as trimmed text —
@@ -211,7 +211,7 @@ enum Place {
     Memory(Vec<Vec<DataFrame>>),
     Disk {
         paths: Vec<PathBuf>,
-        writers: Vec<Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>>,
+        writers: Vec<Option<super::rows::RowWriter>>,
     },
 }
 
@@ -227,7 +227,7 @@ impl Pieces {
         let place = match dir {
             Some(d) if n > 1 => Place::Disk {
                 paths: (0..n)
-                    .map(|b| d.path().join(format!("{name}-{b}.parquet")))
+                    .map(|b| d.path().join(format!("{name}-{b}.rows")))
                     .collect(),
                 writers: (0..n).map(|_| None).collect(),
             },
@@ -256,17 +256,11 @@ impl Pieces {
                 Place::Memory(m) => m[b].push(part),
                 Place::Disk { paths, writers } => {
                     if writers[b].is_none() {
-                        let file = std::fs::File::create(&paths[b])
-                            .map_err(|e| bucket_error(&paths[b], e))?;
-                        let w = ParquetWriter::new(file)
-                            .with_compression(ParquetCompression::Uncompressed)
-                            .batched(part.schema())
-                            .map_err(|e| bucket_error(&paths[b], e))?;
-                        writers[b] = Some(w);
+                        let w = super::rows::RowWriter::create(&paths[b]);
+                        writers[b] = Some(w.map_err(|e| bucket_error(&paths[b], e))?);
                     }
                     if let Some(w) = &mut writers[b] {
-                        w.write_batch(&part)
-                            .map_err(|e| bucket_error(&paths[b], e))?;
+                        w.write(&part).map_err(|e| bucket_error(&paths[b], e))?;
                     }
                 }
             }
@@ -279,6 +273,7 @@ impl Pieces {
         if let Place::Disk { paths, writers } = &mut self.place {
             for (w, p) in writers.iter_mut().zip(paths.iter()) {
                 if let Some(w) = w.take() {
+                    debug_assert_eq!(w.path(), p.as_path());
                     w.finish().map_err(|e| bucket_error(p, e))?;
                 }
             }
@@ -324,7 +319,7 @@ impl Buckets {
                 if !p.exists() {
                     DataFrame::empty_with_schema(schema)
                 } else {
-                    unspill(p)?
+                    super::rows::read(p, schema)?
                 }
             }
         };

@@ -12,6 +12,7 @@ use super::read::{LogSet, SnapshotCounts, SEQ};
 use super::{aggregate, bucket, dates::Day, label, rfm, LogsConfig, RfmCuts, AS_OF, ID};
 use crate::error::{Error, Result};
 use polars::prelude::*;
+use rayon::prelude::*;
 use std::path::PathBuf;
 
 /// The calendar features of a snapshot taken on `d` (`--calendar-features`):
@@ -55,6 +56,31 @@ impl Parked {
     }
 }
 
+/// Bucket `b`'s snapshots `days` (without `cust_seq`), labelled with a
+/// `horizon`.
+fn snapshots(
+    logs: &LogSet,
+    cfg: &LogsConfig,
+    b: usize,
+    days: &[Day],
+    horizon: Option<i32>,
+) -> Result<Vec<(DataFrame, SnapshotCounts)>> {
+    let bucket = logs.bucket(b)?;
+    let mut out = Vec::with_capacity(days.len());
+    for &d in days {
+        let label = match horizon {
+            Some(h) => Some(label::Window::new(&bucket, d, h, cfg.churn_rule)?),
+            None => None,
+        };
+        let (frame, c) = aggregate::snapshot(&bucket, d, label.as_ref())?;
+        let frame = frame
+            .drop(SEQ)
+            .map_err(|e| Error::polars(&logs.source, e))?;
+        out.push((frame, c));
+    }
+    Ok(out)
+}
+
 /// Build the table of snapshots `days` from `logs` and hand it to `emit`
 /// part by part in its order: features, the label when `labels` (an error
 /// when a window reaches past the log), RFM scores with `cuts` or, when
@@ -78,27 +104,28 @@ pub fn parts(
     let mut parked: Vec<Vec<Parked>> = days.iter().map(|_| Vec::new()).collect();
     let mut counts: Vec<Option<SnapshotCounts>> = vec![None; days.len()];
     let mut measures = Vec::new();
-    for b in 0..logs.partitions {
-        let bucket = logs.bucket(b)?;
-        for (i, &d) in days.iter().enumerate() {
-            let label = if labels {
-                Some(label::Window::new(&bucket, d, horizon, cfg.churn_rule)?)
-            } else {
-                None
-            };
-            let (frame, c) = aggregate::snapshot(&bucket, d, label.as_ref())?;
-            let frame = frame.drop(SEQ).map_err(|e| Error::polars(&src, e))?;
-            if fit {
-                measures.push(rfm::measures(&src, &frame)?);
+    // Buckets are aggregated two at a time (one per core of a small
+    // machine; memory follows the two), and parked in their order.
+    let at_once = rayon::current_num_threads().clamp(1, 2);
+    let all: Vec<usize> = (0..logs.partitions).collect();
+    for group in all.chunks(at_once) {
+        let set: &LogSet = logs;
+        let done: Vec<Result<Vec<_>>> = group
+            .par_iter()
+            .map(|&b| snapshots(set, cfg, b, days, labels.then_some(horizon)))
+            .collect();
+        for (&b, out) in group.iter().zip(done) {
+            for (i, (frame, c)) in out?.into_iter().enumerate() {
+                if fit {
+                    measures.push(rfm::measures(&src, &frame)?);
+                }
+                let spill = logs.spill_path(&format!("out-{i}-{b}"));
+                parked[i].push(Parked::new(frame, spill)?);
+                counts[i] = Some(match counts[i].take() {
+                    None => c,
+                    Some(sum) => sum.plus(&c),
+                });
             }
-            parked[i].push(Parked::new(
-                frame,
-                logs.spill_path(&format!("out-{i}-{b}")),
-            )?);
-            counts[i] = Some(match counts[i].take() {
-                None => c,
-                Some(sum) => sum.plus(&c),
-            });
         }
     }
     logs.phases.mark("aggregate");

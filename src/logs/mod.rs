@@ -32,6 +32,7 @@ pub mod label;
 pub mod names;
 pub mod read;
 pub mod rfm;
+pub mod rows;
 pub mod source;
 pub mod typing;
 

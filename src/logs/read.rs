@@ -447,12 +447,19 @@ fn read_log(
         }
         ingest::apply_numbers(&mut raw, &formats).map_err(|e| Error::polars(&src, e))?;
         let column = |name: &str| raw.column(name).map_err(|e| Error::polars(&src, e));
-        let pos = ids.find(&src, column(&cfg.columns.customer_id)?)?;
-        let (cols, reason) = match log {
-            Log::Transactions => transaction_columns(&src, &raw, cfg, &pos)?,
-            Log::Events => event_columns(&src, &raw, cfg, &pos)?,
-        };
+        // The ids are looked up while the other columns are typed.
+        let id = column(&cfg.columns.customer_id)?;
+        let (pos, cols) = rayon::join(
+            || ids.find(&src, id),
+            || match log {
+                Log::Transactions => transaction_columns(&src, &raw, cfg),
+                Log::Events => event_columns(&src, &raw, cfg),
+            },
+        );
+        let (pos, cols) = (pos?, cols?);
         drop(raw);
+        let amount = (log == Log::Transactions).then(|| &cols[1]);
+        let reason = reasons(&src, &pos, &cols[0], amount)?;
         let (typed, batch) = checked(&src, cols, &reason, ids, &pos, counts.rows_read)?;
         counts.add(&batch);
         if log == Log::Events {
@@ -473,20 +480,13 @@ fn read_log(
         span,
     })
 }
-/// The typed transaction columns of a raw batch whose rows' customers are
-/// at `pos` ([`super::ids::Ids::find`]), and the reason each row is left
-/// out.
-fn transaction_columns(
-    src: &str,
-    raw: &DataFrame,
-    cfg: &LogsConfig,
-    pos: &[u32],
-) -> Result<(Vec<Column>, Vec<u8>)> {
+/// The typed transaction columns of a raw batch: the day, the amount, then
+/// the optional money columns.
+fn transaction_columns(src: &str, raw: &DataFrame, cfg: &LogsConfig) -> Result<Vec<Column>> {
     let c = &cfg.columns;
     let column = |name: &str| raw.column(name).map_err(|e| Error::polars(src, e));
     let day = typing::day(src, column(&c.timestamp)?, cfg.date_format.as_deref(), DAY)?;
     let amount = typing::number(src, column(&c.amount)?, AMOUNT)?;
-    let reason = reasons(src, pos, &day, Some(&amount))?;
     let mut cols = vec![day, amount];
     if raw.column(&c.revenue).is_ok() && raw.column(&c.cost).is_ok() {
         cols.push(typing::number(src, column(&c.revenue)?, "revenue")?);
@@ -495,26 +495,21 @@ fn transaction_columns(
     if raw.column(&c.balance).is_ok() {
         cols.push(typing::number(src, column(&c.balance)?, "balance")?);
     }
-    Ok((cols, reason))
+    Ok(cols)
 }
 
-/// The typed event columns of a raw batch, and the reason a row is left out.
-fn event_columns(
-    src: &str,
-    raw: &DataFrame,
-    cfg: &LogsConfig,
-    pos: &[u32],
-) -> Result<(Vec<Column>, Vec<u8>)> {
+/// The typed event columns of a raw batch: the day and the kind code.
+fn event_columns(src: &str, raw: &DataFrame, cfg: &LogsConfig) -> Result<Vec<Column>> {
     let c = &cfg.columns;
     let column = |name: &str| raw.column(name).map_err(|e| Error::polars(src, e));
     let day = typing::day(src, column(&c.timestamp)?, cfg.date_format.as_deref(), DAY)?;
     let kinds = typing::kind_codes(src, column(&c.event_kind)?, &cfg.kinds, EVENT)?;
-    let reason = reasons(src, pos, &day, None)?;
-    Ok((vec![day, kinds], reason))
+    Ok(vec![day, kinds])
 }
 
 /// Why each row is left out (0: used), the first reason that applies: no
-/// id, no date, [no amount, a negative amount].
+/// id (`pos`: [`super::ids::Ids::find`]), no date, [no amount, a negative
+/// amount].
 fn reasons(src: &str, pos: &[u32], day: &Column, amount: Option<&Column>) -> Result<Vec<u8>> {
     let day = day.is_null();
     let mut out: Vec<u8> = (pos.iter().zip(day.iter()))
