@@ -74,7 +74,7 @@ text_serde!(Partitions);
 /// The bucket count of a run. `auto`: the logs' typed size (CSV bytes as
 /// they are, Parquet ×4 for its compression) over the smaller of 256 MiB
 /// and a sixteenth of the memory available — aggregation needs a few times
-/// a bucket's typed rows.
+/// a bucket's typed rows, and [`at_once`] buckets share it.
 pub fn resolve(p: Partitions, logs: &[(u64, bool)]) -> usize {
     match p {
         Partitions::Fixed(n) => n,
@@ -85,10 +85,17 @@ pub fn resolve(p: Partitions, logs: &[(u64, bool)]) -> usize {
                 .sum();
             let budget = available_memory()
                 .map_or(AUTO_BUCKET_BYTES, |m| (m / 16).min(AUTO_BUCKET_BYTES))
-                .max(16 << 20);
+                .max(16 << 20)
+                / at_once() as u64;
             (typed.div_ceil(budget) as usize).clamp(1, MAX_BUCKETS)
         }
     }
+}
+
+/// How many buckets are aggregated at the same time: one per core, at
+/// most two (memory follows them).
+pub fn at_once() -> usize {
+    rayon::current_num_threads().clamp(1, 2)
 }
 
 /// MemAvailable of /proc/meminfo, in bytes (Linux; `None` elsewhere).

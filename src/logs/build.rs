@@ -106,9 +106,8 @@ pub fn parts(
     let mut measures = Vec::new();
     // Buckets are aggregated two at a time (one per core of a small
     // machine; memory follows the two), and parked in their order.
-    let at_once = rayon::current_num_threads().clamp(1, 2);
     let all: Vec<usize> = (0..logs.partitions).collect();
-    for group in all.chunks(at_once) {
+    for group in all.chunks(bucket::at_once()) {
         let set: &LogSet = logs;
         let done: Vec<Result<Vec<_>>> = group
             .par_iter()

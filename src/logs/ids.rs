@@ -18,11 +18,22 @@ pub struct Ids {
     /// The ids, one chunk (positions index it).
     text: StringChunked,
     ints: Option<Vec<i64>>,
-    seq: Vec<IdxSize>,
-    bucket: Vec<u32>,
+    /// Row number and bucket by position (one load for both).
+    seq_bucket: Vec<(IdxSize, u32)>,
+    /// Text ids (when not every id is a plain integer).
     by_text: HashTable<u32>,
+    /// Integer ids spread over a range of at most a few times their number:
+    /// the position of id x at `x - min` — one independent load per log
+    /// row, where a hash probe costs two dependent cache misses once the
+    /// table outgrows the cache (millions of customers).
+    dense: Option<(i64, Vec<u32>)>,
+    /// Other integer ids.
     by_int: HashTable<u32>,
 }
+
+/// Integer ids are addressed directly when their range is at most this
+/// many times their number (4 bytes per slot).
+const DENSE_SPREAD: i128 = 4;
 
 fn hash<T: std::hash::Hash + ?Sized>(v: &T) -> u64 {
     foldhash::fast::FixedState::with_seed(0).hash_one(v)
@@ -55,15 +66,17 @@ impl Ids {
                 t.parse::<i64>().ok().filter(|v| v.to_string() == t)
             })
             .collect();
-        let mut by_text = HashTable::with_capacity(text.len());
-        if let Some(arr) = text.downcast_iter().next() {
+        let mut by_text = HashTable::new();
+        if let (None, Some(arr)) = (&ints, text.downcast_iter().next()) {
+            by_text.reserve(arr.len(), |&q: &u32| hash(arr.value(q as usize)));
             for p in 0..arr.len() {
                 let h = hash(arr.value(p));
                 by_text.insert_unique(h, p as u32, |&q| hash(arr.value(q as usize)));
             }
         }
+        let dense = ints.as_deref().and_then(dense_positions);
         let mut by_int = HashTable::new();
-        if let Some(v) = &ints {
+        if let (Some(v), None) = (&ints, &dense) {
             by_int.reserve(v.len(), |&q: &u32| hash(&v[q as usize]));
             for (p, x) in v.iter().enumerate() {
                 by_int.insert_unique(hash(x), p as u32, |&q| hash(&v[q as usize]));
@@ -72,9 +85,11 @@ impl Ids {
         Ok(Ids {
             text,
             ints,
-            seq: seq.into_iter().map(|s| s as IdxSize).collect(),
-            bucket,
+            seq_bucket: (seq.into_iter().zip(bucket))
+                .map(|(s, b)| (s as IdxSize, b))
+                .collect(),
             by_text,
+            dense,
             by_int,
         })
     }
@@ -88,6 +103,10 @@ impl Ids {
     pub fn find(&self, src: &str, c: &Column) -> Result<Vec<u32>> {
         let err = |e| Error::polars(src, e);
         let by_int = |x: i64| {
+            if let Some((min, at)) = &self.dense {
+                let slot = x.checked_sub(*min).and_then(|o| usize::try_from(o).ok());
+                return slot.and_then(|o| at.get(o)).copied().unwrap_or(UNKNOWN);
+            }
             let v = self.ints.as_deref().unwrap_or_default();
             let found = self.by_int.find(hash(&x), |&q| v[q as usize] == x);
             found.map_or(UNKNOWN, |&p| p)
@@ -118,8 +137,24 @@ impl Ids {
 
     /// The row number and bucket of the customer at position `p`.
     pub fn seq_bucket(&self, p: u32) -> (IdxSize, u32) {
-        (self.seq[p as usize], self.bucket[p as usize])
+        self.seq_bucket[p as usize]
     }
+}
+
+/// The direct table of integer ids `v` (distinct), when their range is
+/// narrow enough: (smallest id, position by `id - smallest`, [`UNKNOWN`]
+/// where no id is).
+fn dense_positions(v: &[i64]) -> Option<(i64, Vec<u32>)> {
+    let (min, max) = (*v.iter().min()?, *v.iter().max()?);
+    let span = i128::from(max) - i128::from(min) + 1;
+    if span > DENSE_SPREAD * v.len() as i128 + 1024 {
+        return None;
+    }
+    let mut at = vec![UNKNOWN; usize::try_from(span).ok()?];
+    for (p, &x) in v.iter().enumerate() {
+        at[(x - min) as usize] = p as u32;
+    }
+    Some((min, at))
 }
 
 /// A log row's id cell is empty.

@@ -485,26 +485,35 @@ fn read_log(
 fn transaction_columns(src: &str, raw: &DataFrame, cfg: &LogsConfig) -> Result<Vec<Column>> {
     let c = &cfg.columns;
     let column = |name: &str| raw.column(name).map_err(|e| Error::polars(src, e));
-    let day = typing::day(src, column(&c.timestamp)?, cfg.date_format.as_deref(), DAY)?;
-    let amount = typing::number(src, column(&c.amount)?, AMOUNT)?;
-    let mut cols = vec![day, amount];
+    let mut numbers = vec![(&c.amount, AMOUNT)];
     if raw.column(&c.revenue).is_ok() && raw.column(&c.cost).is_ok() {
-        cols.push(typing::number(src, column(&c.revenue)?, "revenue")?);
-        cols.push(typing::number(src, column(&c.cost)?, "cost")?);
+        numbers.extend([(&c.revenue, "revenue"), (&c.cost, "cost")]);
     }
     if raw.column(&c.balance).is_ok() {
-        cols.push(typing::number(src, column(&c.balance)?, "balance")?);
+        numbers.push((&c.balance, "balance"));
     }
-    Ok(cols)
+    let time = column(&c.timestamp)?;
+    let (day, numbers) = rayon::join(
+        || typing::day(src, time, cfg.date_format.as_deref(), DAY),
+        || {
+            (numbers.iter())
+                .map(|&(from, to)| typing::number(src, column(from)?, to))
+                .collect::<Result<Vec<_>>>()
+        },
+    );
+    Ok(std::iter::once(day?).chain(numbers?).collect())
 }
 
 /// The typed event columns of a raw batch: the day and the kind code.
 fn event_columns(src: &str, raw: &DataFrame, cfg: &LogsConfig) -> Result<Vec<Column>> {
     let c = &cfg.columns;
     let column = |name: &str| raw.column(name).map_err(|e| Error::polars(src, e));
-    let day = typing::day(src, column(&c.timestamp)?, cfg.date_format.as_deref(), DAY)?;
-    let kinds = typing::kind_codes(src, column(&c.event_kind)?, &cfg.kinds, EVENT)?;
-    Ok(vec![day, kinds])
+    let (time, kind) = (column(&c.timestamp)?, column(&c.event_kind)?);
+    let (day, kinds) = rayon::join(
+        || typing::day(src, time, cfg.date_format.as_deref(), DAY),
+        || typing::kind_codes(src, kind, &cfg.kinds, EVENT),
+    );
+    Ok(vec![day?, kinds?])
 }
 
 /// Why each row is left out (0: used), the first reason that applies: no
@@ -662,7 +671,8 @@ fn read_customers(path: &Path, cfg: &LogsConfig) -> Result<(DataFrame, FileCount
     let ids = typed.column(super::ID).and_then(|c| c.str().cloned());
     let days = typed.column(OPEN_DAY).and_then(|c| c.i32().cloned());
     let (ids, days) = (ids.map_err(err)?, days.map_err(err)?);
-    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    let mut seen: std::collections::HashSet<&str, foldhash::fast::FixedState> =
+        std::collections::HashSet::with_capacity_and_hasher(ids.len(), Default::default());
     let mut valid = 0;
     let first: BooleanChunked = (ids.iter().zip(days.iter()))
         .map(|(id, day)| match (id, day) {

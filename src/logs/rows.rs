@@ -222,7 +222,7 @@ mod tests {
         w.write(&a).unwrap();
         w.write(&b).unwrap();
         w.finish().unwrap();
-        let back = read(&path, &a.schema()).unwrap();
+        let back = read(&path, a.schema()).unwrap();
         let mut want = a.clone();
         want.vstack_mut(&b).unwrap();
         assert!(back.equals_missing(&want));
@@ -234,6 +234,6 @@ mod tests {
             [Some((-0.0f64).to_bits()), Some(f64::NAN.to_bits()), None]
         );
         std::fs::write(&path, &std::fs::read(&path).unwrap()[..20]).unwrap();
-        assert!(read(&path, &a.schema()).is_err());
+        assert!(read(&path, a.schema()).is_err());
     }
 }
