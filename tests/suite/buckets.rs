@@ -272,7 +272,7 @@ fn a_full_disk_while_bucketing_is_named_and_leaves_nothing() {
         .find(|l| l.starts_with("error:"))
         .unwrap_or_default();
     assert!(
-        line.contains("No space left") && line.contains(".parquet"),
+        line.contains("No space left") && line.contains(".rows"),
         "{err}"
     );
     assert!(!out.exists() && left.is_empty(), "left behind: {left:?}");
