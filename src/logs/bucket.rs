@@ -248,28 +248,33 @@ impl Pieces {
 
     /// Add a typed batch (with the [`BUCKET`] column) to its buckets.
     pub fn push(&mut self, frame: DataFrame) -> Result<()> {
-        let n = match &self.place {
-            Place::Memory(m) => m.len(),
-            Place::Disk { paths, .. } => paths.len(),
-        };
-        let split = split(frame, n).map_err(|e| Error::polars("log buckets", e))?;
-        for (b, part) in split.into_iter().enumerate() {
-            let Some(mut part) = part else { continue };
-            part.align_chunks_par();
-            if self.schema.is_none() {
-                self.schema = Some(part.schema().as_ref().clone());
-            }
-            match &mut self.place {
-                Place::Memory(m) => m[b].push(part),
-                Place::Disk { paths, writers } => {
-                    if writers[b].is_none() {
-                        let w = super::rows::RowWriter::create(&paths[b]);
-                        writers[b] = Some(w.map_err(|e| bucket_error(&paths[b], e))?);
-                    }
-                    if let Some(w) = &mut writers[b] {
-                        w.write(&part).map_err(|e| bucket_error(&paths[b], e))?;
-                    }
+        let err = |e| Error::polars("log buckets", e);
+        let Place::Disk { paths, writers } = &mut self.place else {
+            let Place::Memory(m) = &mut self.place else {
+                unreachable!()
+            };
+            for (b, part) in split(frame, m.len()).map_err(err)?.into_iter().enumerate() {
+                let Some(mut part) = part else { continue };
+                part.align_chunks_par();
+                if self.schema.is_none() {
+                    self.schema = Some(part.schema().as_ref().clone());
                 }
+                m[b].push(part);
+            }
+            return Ok(());
+        };
+        let (mut frame, rows) = bucket_rows(frame, paths.len()).map_err(err)?;
+        frame.rechunk_mut();
+        if self.schema.is_none() {
+            self.schema = Some(frame.schema().as_ref().clone());
+        }
+        for (b, rows) in rows.iter().enumerate().filter(|(_, r)| !r.is_empty()) {
+            if writers[b].is_none() {
+                let w = super::rows::RowWriter::create(&paths[b]);
+                writers[b] = Some(w.map_err(|e| bucket_error(&paths[b], e))?);
+            }
+            if let Some(w) = &mut writers[b] {
+                (w.write(&frame, Some(rows))).map_err(|e| bucket_error(&paths[b], e))?;
             }
         }
         Ok(())
@@ -334,18 +339,26 @@ impl Buckets {
     }
 }
 
-/// `frame` split by its [`BUCKET`] column into `n` parts (without it), in
-/// row order within each; `None` for a bucket without rows.
-fn split(frame: DataFrame, n: usize) -> PolarsResult<Vec<Option<DataFrame>>> {
+/// `frame` without its [`BUCKET`] column, and the rows of each of the
+/// `n` buckets, in row order.
+fn bucket_rows(frame: DataFrame, n: usize) -> PolarsResult<(DataFrame, Vec<Vec<IdxSize>>)> {
     let bucket = frame.column(BUCKET)?.u32()?.clone();
     let frame = frame.drop(BUCKET)?;
-    if n == 1 {
-        return Ok(vec![(frame.height() > 0).then_some(frame)]);
-    }
     let mut rows: Vec<Vec<IdxSize>> = vec![Vec::new(); n];
     for (i, b) in bucket.into_no_null_iter().enumerate() {
         rows[b as usize].push(i as IdxSize);
     }
+    Ok((frame, rows))
+}
+
+/// `frame` split by its [`BUCKET`] column into `n` parts (without it), in
+/// row order within each; `None` for a bucket without rows.
+fn split(frame: DataFrame, n: usize) -> PolarsResult<Vec<Option<DataFrame>>> {
+    if n == 1 {
+        let frame = frame.drop(BUCKET)?;
+        return Ok(vec![(frame.height() > 0).then_some(frame)]);
+    }
+    let (frame, rows) = bucket_rows(frame, n)?;
     rows.into_iter()
         .map(|r| {
             if r.is_empty() {

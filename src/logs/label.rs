@@ -134,8 +134,7 @@ mod tests {
     }
 
     /// Each rule's label equals its definition applied one customer at a
-    /// time, over several buckets (at 1M customers the polars join this
-    /// replaced mislabelled a quarter of them).
+    /// time, over several buckets.
     #[test]
     fn labels_follow_each_rule_customer_by_customer() {
         let tmp = crate::io::TempDir::new().unwrap();

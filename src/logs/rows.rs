@@ -37,12 +37,15 @@ impl RowWriter {
         })
     }
 
-    /// Append a batch's rows (every column of a supported dtype).
-    pub fn write(&mut self, frame: &DataFrame) -> std::io::Result<()> {
+    /// Append a batch's rows (every column of a supported dtype), or
+    /// those at `rows` of it (in that order): a bucket's share of a batch
+    /// gathered as it is written, not copied first.
+    pub fn write(&mut self, frame: &DataFrame, rows: Option<&[IdxSize]>) -> std::io::Result<()> {
         let unsupported = |c: &Column| {
             std::io::Error::other(format!("column {} of type {}", c.name(), c.dtype()))
         };
-        self.out.write_all(&(frame.height() as u64).to_le_bytes())?;
+        let n = rows.map_or(frame.height(), <[IdxSize]>::len);
+        self.out.write_all(&(n as u64).to_le_bytes())?;
         let mut buf = Vec::new();
         for c in frame.columns() {
             width(c.dtype()).ok_or_else(|| unsupported(c))?;
@@ -50,17 +53,24 @@ impl RowWriter {
             buf.clear();
             if s.null_count() > 0 {
                 buf.push(1);
-                buf.extend(s.is_not_null().iter().map(|v| u8::from(v == Some(true))));
+                let valid = s.is_not_null();
+                let valid = |i: usize| u8::from(valid.get(i) == Some(true));
+                match rows {
+                    None => buf.extend((0..s.len()).map(valid)),
+                    Some(r) => buf.extend(r.iter().map(|&i| valid(i as usize))),
+                }
             } else {
                 buf.push(0);
             }
             let err = |e: PolarsError| std::io::Error::other(e.to_string());
             match s.dtype() {
-                DataType::Int32 => extend(&mut buf, s.i32().map_err(err)?, i32::to_le_bytes),
-                DataType::UInt32 => extend(&mut buf, s.u32().map_err(err)?, u32::to_le_bytes),
-                DataType::Int64 => extend(&mut buf, s.i64().map_err(err)?, i64::to_le_bytes),
-                DataType::UInt64 => extend(&mut buf, s.u64().map_err(err)?, u64::to_le_bytes),
-                DataType::Float64 => extend(&mut buf, s.f64().map_err(err)?, f64::to_le_bytes),
+                DataType::Int32 => extend(&mut buf, s.i32().map_err(err)?, rows, i32::to_le_bytes),
+                DataType::UInt32 => extend(&mut buf, s.u32().map_err(err)?, rows, u32::to_le_bytes),
+                DataType::Int64 => extend(&mut buf, s.i64().map_err(err)?, rows, i64::to_le_bytes),
+                DataType::UInt64 => extend(&mut buf, s.u64().map_err(err)?, rows, u64::to_le_bytes),
+                DataType::Float64 => {
+                    extend(&mut buf, s.f64().map_err(err)?, rows, f64::to_le_bytes)
+                }
                 _ => return Err(unsupported(c)),
             }
             self.out.write_all(&buf)?;
@@ -77,16 +87,24 @@ impl RowWriter {
     }
 }
 
-/// The values of `ca` (a null's slot as stored) as bytes.
+/// The values of `ca` (one chunk; a null's slot as stored), or those at
+/// `rows`, as bytes.
 fn extend<T: PolarsNumericType, const N: usize>(
     buf: &mut Vec<u8>,
     ca: &ChunkedArray<T>,
+    rows: Option<&[IdxSize]>,
     bytes: fn(T::Native) -> [u8; N],
 ) {
-    for arr in ca.downcast_iter() {
-        for &v in arr.values().iter() {
-            buf.extend_from_slice(&bytes(v));
-        }
+    let Some(arr) = ca.downcast_iter().next() else {
+        return;
+    };
+    let values = arr.values().as_slice();
+    buf.reserve(rows.map_or(values.len(), <[IdxSize]>::len) * N);
+    match rows {
+        None => values
+            .iter()
+            .for_each(|&v| buf.extend_from_slice(&bytes(v))),
+        Some(r) => (r.iter()).for_each(|&i| buf.extend_from_slice(&bytes(values[i as usize]))),
     }
 }
 
@@ -219,8 +237,8 @@ mod tests {
             .unwrap();
         let b = df!("d" => [3i32], "x" => [None::<f64>], "s" => [9u32]).unwrap();
         let mut w = RowWriter::create(&path).unwrap();
-        w.write(&a).unwrap();
-        w.write(&b).unwrap();
+        w.write(&a, None).unwrap();
+        w.write(&b, None).unwrap();
         w.finish().unwrap();
         let back = read(&path, a.schema()).unwrap();
         let mut want = a.clone();
