@@ -202,7 +202,7 @@ pub fn merge_parts(
     }
     let src = parts.display().to_string();
     let err = |e| Error::polars(&src, e);
-    let order = super::read::customer_order(cfg)?;
+    let order = super::customers::customer_order(cfg)?;
     let table = aggregate::stack(&src, tables)?;
     // Rows by snapshot, then by the customer's row in --customers (an id
     // it lacks first); a stable sort.

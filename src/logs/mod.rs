@@ -25,12 +25,14 @@
 pub mod aggregate;
 pub mod bucket;
 pub mod build;
+pub mod customers;
 pub mod dates;
 pub mod fold;
 pub mod ids;
 pub mod label;
 pub mod names;
 pub mod read;
+pub mod report;
 pub mod rfm;
 pub mod rows;
 pub mod source;

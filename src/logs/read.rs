@@ -1,86 +1,19 @@
-//! Reading the three log files into typed polars frames: customer ids as
-//! text, dates as day numbers, amounts as numbers, event kinds as codes.
-//! A row that cannot be used (no id, a date or amount that does not parse,
-//! a negative amount, a customer id the customer table lacks, a repeated
-//! customer) is counted by reason in [`LogReport`] and left out — never
-//! silently used, never a panic.
+//! Reading the logs into typed polars frames, in batches and by customer
+//! bucket: dates as day numbers, amounts as numbers, event kinds as codes,
+//! each row keyed by its customer's row in the customer table
+//! ([`super::customers`]). A row that cannot be used (no id, a date or
+//! amount that does not parse, a negative amount, a customer id the
+//! customer table lacks) is counted by reason in [`LogReport`] and left
+//! out — never silently used, never a panic.
 
+use super::customers::{only_bucket, read_customers, require};
 use super::dates::{iso, Day};
+pub use super::report::{FileCounts, LogReport, SnapshotCounts};
 use super::{bucket, source, typing, LogsConfig};
 use crate::error::{Error, Result};
 use crate::ingest;
 use polars::prelude::*;
-use serde::{Deserialize, Serialize};
 use std::path::Path;
-
-/// Why rows of one file were left out, and how many were used.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct FileCounts {
-    pub file: String,
-    pub rows_read: usize,
-    pub rows_used: usize,
-    pub missing_id: usize,
-    pub bad_date: usize,
-    pub bad_amount: usize,
-    pub negative_amount: usize,
-    pub unknown_customer: usize,
-    /// Customer table only: a repeated customer id (the first row is kept).
-    pub duplicate_id: usize,
-    /// Event log only: kinds none of `[logs.kinds]` names (kept, unused).
-    pub other_kind: usize,
-}
-
-/// Customers of one snapshot.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct SnapshotCounts {
-    pub as_of: String,
-    /// Customers in the snapshot.
-    pub customers: usize,
-    /// Opened on or after the as-of date: not in the snapshot.
-    pub not_yet_open: usize,
-    /// Closed (account-close event) before the as-of date: left out.
-    pub closed_before: usize,
-    /// Positives under the churn rule (when labelled).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub churned: Option<usize>,
-    /// Days of log before the as-of date, when fewer than the longest
-    /// feature window: its window features count only these days.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub history_days: Option<i64>,
-}
-
-impl SnapshotCounts {
-    /// The counts of one snapshot over two sets of customers.
-    pub fn plus(&self, o: &SnapshotCounts) -> SnapshotCounts {
-        SnapshotCounts {
-            as_of: self.as_of.clone(),
-            customers: self.customers + o.customers,
-            not_yet_open: self.not_yet_open + o.not_yet_open,
-            closed_before: self.closed_before + o.closed_before,
-            churned: match (self.churned, o.churned) {
-                (Some(a), Some(b)) => Some(a + b),
-                (a, b) => a.or(b),
-            },
-            history_days: self.history_days,
-        }
-    }
-}
-
-/// What reading the logs found (data_report.json, summary.json).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct LogReport {
-    pub customers: FileCounts,
-    pub transactions: FileCounts,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub events: Option<FileCounts>,
-    pub first_date: String,
-    pub last_date: String,
-    pub snapshots: Vec<SnapshotCounts>,
-    /// Transaction columns whose numbers were written with a decimal
-    /// comma, thousands separators or a currency, and how.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub number_formats: std::collections::BTreeMap<String, crate::ingest::numbers::NumberFormat>,
-}
 
 pub use super::names::kind;
 
@@ -335,28 +268,6 @@ impl LogSet {
     }
 }
 
-/// The customers of bucket `slice.k` of `slice.n` (Spark's hash of the id).
-fn only_bucket(path: &Path, customers: DataFrame, slice: bucket::Slice) -> Result<DataFrame> {
-    let src = path.display().to_string();
-    let ids = (customers.column(super::ID))
-        .and_then(|c| c.str().cloned())
-        .map_err(|e| Error::polars(&src, e))?;
-    let mask: BooleanChunked = ids
-        .iter()
-        .map(|id| Some(bucket::bucket_of(id.unwrap_or_default(), slice.n) as usize == slice.k))
-        .collect();
-    customers.filter(&mask).map_err(|e| Error::polars(&src, e))
-}
-
-/// The customer table's ids and their row numbers (`customer_id`,
-/// `cust_seq`): the order the rows of a snapshot follow.
-pub fn customer_order(cfg: &LogsConfig) -> Result<DataFrame> {
-    let path = (cfg.customers.clone())
-        .ok_or_else(|| Error::Config("--merge needs --customers (the rows' order)".into()))?;
-    let (customers, _) = read_customers(&path, cfg)?;
-    (customers.select([super::ID, SEQ])).map_err(|e| Error::polars(path.display().to_string(), e))
-}
-
 /// An event frame without rows (an event log none of whose rows was usable).
 fn empty_events() -> DataFrame {
     let schema = Schema::from_iter([
@@ -549,34 +460,6 @@ fn reasons(src: &str, pos: &[u32], day: &Column, amount: Option<&Column>) -> Res
     Ok(out)
 }
 
-impl FileCounts {
-    /// Add a batch's counts (the file name stays).
-    fn add(&mut self, b: &FileCounts) {
-        self.rows_read += b.rows_read;
-        self.rows_used += b.rows_used;
-        self.missing_id += b.missing_id;
-        self.bad_date += b.bad_date;
-        self.bad_amount += b.bad_amount;
-        self.negative_amount += b.negative_amount;
-        self.unknown_customer += b.unknown_customer;
-        self.duplicate_id += b.duplicate_id;
-        self.other_kind += b.other_kind;
-    }
-}
-
-/// Error unless the frame has column `name`.
-fn require(df: &DataFrame, src: &str, name: &str) -> Result<()> {
-    if df.column(name).is_err() {
-        return Err(Error::at(
-            src,
-            name,
-            None,
-            "required column is missing (map it in [logs.columns])",
-        ));
-    }
-    Ok(())
-}
-
 /// Number the rows of a batch typed into `cols` (its first row row
 /// `offset` of the log), count and drop the rows `reason` rejects, then
 /// those whose customer `pos` does not find; the rows are keyed by
@@ -630,64 +513,4 @@ fn checked(
         .map_err(|e| Error::polars(src, e))?;
     counts.rows_used = used.height();
     Ok((used, counts))
-}
-
-/// The customer table: id, opening day, row order, static attributes.
-fn read_customers(path: &Path, cfg: &LogsConfig) -> Result<(DataFrame, FileCounts)> {
-    let src = path.display().to_string();
-    let err = |e| Error::polars(&src, e);
-    let c = &cfg.columns;
-    let raw = ingest::read_frame(path, cfg.delimiter)?;
-    require(&raw, &src, &c.customer_id)?;
-    require(&raw, &src, &c.open_date)?;
-    let rows_read = raw.height();
-    let id = typing::id_text(&src, raw.column(&c.customer_id).map_err(err)?)?;
-    let open = raw.column(&c.open_date).map_err(err)?;
-    let open = typing::day(&src, open, cfg.date_format.as_deref(), OPEN_DAY)?;
-    let (id_null, open_null) = (id.is_null(), open.is_null());
-    let bad_date = (id_null.iter().zip(open_null.iter()))
-        .filter(|&(i, o)| i == Some(false) && o == Some(true))
-        .count();
-    let mut counts = FileCounts {
-        file: src.clone(),
-        rows_read,
-        missing_id: id.null_count(),
-        bad_date,
-        ..FileCounts::default()
-    };
-    let seq = IdxCa::from_vec(SEQ.into(), (0..rows_read as IdxSize).collect());
-    let mut cols = vec![seq.into_column(), id, open];
-    cols.extend(
-        (raw.columns().iter())
-            .filter(|col| {
-                col.name().as_str() != c.customer_id && col.name().as_str() != c.open_date
-            })
-            .filter(|col| ![super::ID, super::AS_OF, super::LABEL].contains(&col.name().as_str()))
-            .cloned(),
-    );
-    let typed = DataFrame::new_infer_height(cols).map_err(err)?;
-    // A repeated id keeps its first row: mark first occurrences (the
-    // customer table, one row per customer, not the log).
-    let ids = typed.column(super::ID).and_then(|c| c.str().cloned());
-    let days = typed.column(OPEN_DAY).and_then(|c| c.i32().cloned());
-    let (ids, days) = (ids.map_err(err)?, days.map_err(err)?);
-    let mut seen: std::collections::HashSet<&str, foldhash::fast::FixedState> =
-        std::collections::HashSet::with_capacity_and_hasher(ids.len(), Default::default());
-    let mut valid = 0;
-    let first: BooleanChunked = (ids.iter().zip(days.iter()))
-        .map(|(id, day)| match (id, day) {
-            (Some(id), Some(_)) => {
-                valid += 1;
-                Some(seen.insert(id))
-            }
-            _ => Some(false),
-        })
-        .collect();
-    let customers = typed.filter(&first).map_err(err)?;
-    counts.duplicate_id = valid - customers.height();
-    counts.rows_used = customers.height();
-    if customers.height() == 0 {
-        return Err(Error::data(&src, "the customer table has no usable rows"));
-    }
-    Ok((customers, counts))
 }
