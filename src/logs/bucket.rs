@@ -285,7 +285,6 @@ impl Pieces {
         if let Place::Disk { paths, writers } = &mut self.place {
             for (w, p) in writers.iter_mut().zip(paths.iter()) {
                 if let Some(w) = w.take() {
-                    debug_assert_eq!(w.path(), p.as_path());
                     w.finish().map_err(|e| bucket_error(p, e))?;
                 }
             }

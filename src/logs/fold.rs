@@ -95,19 +95,20 @@ impl Dense {
         self.seqs.len()
     }
 
-    /// The rows of a log (its `seq` and `day` columns) dated before `d`
-    /// whose customer is one of these: (row, customer position, days ago).
-    fn before<'a>(
+    /// The rows of a log (its `seq` and `day` columns) dated from `lo` to
+    /// before `hi` whose customer is one of these: (row, customer position).
+    pub(super) fn within<'a>(
         &'a self,
         seq: &'a [IdxSize],
         day: &'a [i32],
-        d: Day,
-    ) -> impl Iterator<Item = (usize, usize, i32)> + 'a {
+        lo: Day,
+        hi: Day,
+    ) -> impl Iterator<Item = (usize, usize)> + 'a {
         (0..seq.len()).filter_map(move |i| {
-            if day[i] >= d {
+            if day[i] < lo || day[i] >= hi {
                 return None;
             }
-            Some((i, self.at(seq[i])?, d - day[i]))
+            Some((i, self.at(seq[i])?))
         })
     }
 
@@ -190,8 +191,8 @@ pub fn transactions(logs: &Logs, d: Day) -> Result<DataFrame> {
     let balance = optional("balance", logs.has_balance)?;
     let bounds = windows();
     let mut acc = vec![Txn::default(); dense.len()];
-    for (i, c, ago) in dense.before(&seq, &day, d) {
-        let a = &mut acc[c];
+    for (i, c) in dense.within(&seq, &day, Day::MIN, d) {
+        let (a, ago) = (&mut acc[c], d - day[i]);
         a.last_day = Some(a.last_day.map_or(day[i], |l| l.max(day[i])));
         for (w, &(lo, hi)) in bounds.iter().enumerate() {
             if ago > lo && ago <= hi {
@@ -278,8 +279,8 @@ pub fn events(logs: &Logs, events: &DataFrame, d: Day) -> Result<DataFrame> {
     );
     let ev = values::<Int32Type>(src, events, EVENT)?;
     let mut acc = vec![Ev::default(); dense.len()];
-    for (i, c, ago) in dense.before(&seq, &day, d) {
-        let a = &mut acc[c];
+    for (i, c) in dense.within(&seq, &day, Day::MIN, d) {
+        let (a, ago) = (&mut acc[c], d - day[i]);
         let k = u8::try_from(ev[i]).unwrap_or(kind::OTHER);
         for (j, (kk, wins, _)) in COUNTED.iter().enumerate() {
             if *kk == k {

@@ -48,15 +48,10 @@ impl Window {
             values::<IdxType>(src, t, SEQ)?,
             values::<Int32Type>(src, t, DAY)?,
         );
-        let (dense, seq, day) = (&dense, &seq, &day);
-        let rows = |lo: Day| {
-            (0..seq.len()).filter_map(move |i| {
-                let c = (day[i] >= lo && day[i] < end).then(|| dense.at(seq[i]))??;
-                Some((i, c))
-            })
-        };
         match rule {
-            ChurnRule::Inactive => rows(d).for_each(|(_, c)| labels[c] = 0),
+            ChurnRule::Inactive => {
+                (dense.within(&seq, &day, d, end)).for_each(|(_, c)| labels[c] = 0)
+            }
             ChurnRule::Closed => {
                 let Some(ev) = &logs.events else {
                     return Err(Error::Config(
@@ -69,11 +64,9 @@ impl Window {
                 );
                 let kinds = values::<Int32Type>(src, ev, EVENT)?;
                 let close = i32::from(kind::ACCOUNT_CLOSE);
-                for i in 0..seq.len() {
-                    if day[i] >= d && day[i] < end && kinds[i] == close {
-                        if let Some(c) = dense.at(seq[i]) {
-                            labels[c] = 1;
-                        }
+                for (i, c) in dense.within(&seq, &day, d, end) {
+                    if kinds[i] == close {
+                        labels[c] = 1;
                     }
                 }
             }
@@ -82,7 +75,7 @@ impl Window {
                 // as polars sums a group (see [`super::fold`]).
                 let amount = values::<Float64Type>(src, t, AMOUNT)?;
                 let mut sums = vec![(Sum::default(), Sum::default(), false); dense.len()];
-                for (i, c) in rows(d - horizon) {
+                for (i, c) in dense.within(&seq, &day, d - horizon, end) {
                     let s = &mut sums[c];
                     s.2 = true;
                     if day[i] >= d {

@@ -11,7 +11,7 @@
 use crate::error::{Error, Result};
 use polars::prelude::*;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Bytes of one value of a supported dtype.
 fn width(dtype: &DataType) -> Option<usize> {
@@ -25,7 +25,6 @@ fn width(dtype: &DataType) -> Option<usize> {
 /// One bucket file being written.
 pub struct RowWriter {
     out: std::io::BufWriter<std::fs::File>,
-    path: PathBuf,
 }
 
 impl RowWriter {
@@ -33,7 +32,6 @@ impl RowWriter {
         let file = std::fs::File::create(path)?;
         Ok(RowWriter {
             out: std::io::BufWriter::with_capacity(1 << 20, file),
-            path: path.to_path_buf(),
         })
     }
 
@@ -48,7 +46,6 @@ impl RowWriter {
         self.out.write_all(&(n as u64).to_le_bytes())?;
         let mut buf = Vec::new();
         for c in frame.columns() {
-            width(c.dtype()).ok_or_else(|| unsupported(c))?;
             let s = c.as_materialized_series().rechunk();
             buf.clear();
             if s.null_count() > 0 {
@@ -80,10 +77,6 @@ impl RowWriter {
 
     pub fn finish(mut self) -> std::io::Result<()> {
         self.out.flush()
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 

@@ -28,8 +28,13 @@ fn trimmed(src: &str, c: &Column) -> Result<StringChunked> {
 
 /// The id as trimmed text, null when empty, named `customer_id`.
 pub fn id_text(src: &str, c: &Column) -> Result<Column> {
-    let ca = trimmed(src, c)?;
-    let ca: StringChunked = ca.iter().map(|s| s.filter(|s| !s.is_empty())).collect();
+    let text = c
+        .cast(&DataType::String)
+        .map_err(|e| Error::polars(src, e))?;
+    let text = text.str().map_err(|e| Error::polars(src, e))?;
+    let ca: StringChunked = (text.iter())
+        .map(|s| s.map(str::trim).filter(|s| !s.is_empty()))
+        .collect();
     Ok(ca.with_name(ID.into()).into_column())
 }
 
@@ -118,11 +123,14 @@ pub fn day(src: &str, c: &Column, format: Option<&str>, name: &str) -> Result<Co
             .and_then(|d| d.cast(&DataType::Int32))
             .map_err(err)?,
         _ => {
+            let Some(f) = format else {
+                return Ok(iso_days(src, c)?.with_name(name.into()));
+            };
             let text = trimmed(src, c)?;
-            let date = match format {
-                None => return Ok(iso_days(src, c)?.with_name(name.into())),
-                Some(f) if date_part(f) == f => text.as_date(Some(f), true),
-                Some(f) => text.as_date_not_exact(Some(date_part(f))),
+            let date = if date_part(f) == f {
+                text.as_date(Some(f), true)
+            } else {
+                text.as_date_not_exact(Some(date_part(f)))
             };
             date.map_err(err)?
                 .into_column()
